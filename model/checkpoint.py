@@ -1,0 +1,150 @@
+"""Checkpoint folders: safetensors weights, JSON config, the SentencePiece model and a model card.
+
+Loading never unpickles anything, so a checkpoint downloaded from anywhere cannot run code. Every
+problem with a folder surfaces as one `CheckpointError` sentence, never a traceback.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from model.tokenizer import Tokenizer
+from model.transformer import Transformer, TransformerConfig
+
+FORMAT = "headlight-checkpoint"
+VERSION = 1
+CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE = "config.json", "model.safetensors", "tokenizer.model"
+CARD_JSON, CARD_MD = "card.json", "README.md"
+
+
+class CheckpointError(Exception):
+    """A checkpoint folder that cannot be used; the message says why in one sentence."""
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    model: Transformer
+    tokenizer: Tokenizer
+    src_lang: str
+    tgt_lang: str
+    card: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def unique_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict with tied tensors stored once (safetensors refuses shared storage)."""
+    seen, state = set(), {}
+    for name, tensor in model.state_dict().items():
+        if tensor.data_ptr() in seen:
+            continue
+        seen.add(tensor.data_ptr())
+        state[name] = tensor
+    return state
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: Transformer,
+    tokenizer: Tokenizer,
+    src_lang: str,
+    tgt_lang: str,
+    card: dict | None = None,
+    card_markdown: str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> Path:
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous() for k, v in unique_state_dict(model).items()}
+    save_file(state, str(path / WEIGHTS_FILE))
+    config = {"format": FORMAT, "version": VERSION, "src_lang": src_lang, "tgt_lang": tgt_lang, "model": model.cfg.to_dict()}
+    (path / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    (path / TOKENIZER_FILE).write_bytes(tokenizer.model_proto)
+    if card is not None:
+        (path / CARD_JSON).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    if card_markdown is not None:
+        (path / CARD_MD).write_text(card_markdown)
+    return path
+
+
+def _read_json(file: Path) -> dict:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{file.name} in {file.parent} is not valid JSON ({exc}).") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{file.name} in {file.parent} must hold a JSON object.")
+    return data
+
+
+def read_config(path: Path) -> tuple[TransformerConfig, str, str]:
+    data = _read_json(path / CONFIG_FILE)
+    if data.get("format") != FORMAT:
+        raise CheckpointError(f"{path / CONFIG_FILE} is not a Headlight config (format is {data.get('format')!r}).")
+    if data.get("version") != VERSION:
+        raise CheckpointError(f"{path / CONFIG_FILE} has format version {data.get('version')!r}; this Headlight reads {VERSION}.")
+    try:
+        cfg = TransformerConfig.from_dict(data["model"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path / CONFIG_FILE} has an invalid model section ({exc}).") from None
+    return cfg, str(data.get("src_lang", "src")), str(data.get("tgt_lang", "tgt"))
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    """Load a checkpoint folder for inference (eval mode, float32)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise CheckpointError(f"{path} is not a folder.")
+    missing = [f for f in (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE) if not (path / f).is_file()]
+    if missing:
+        raise CheckpointError(f"{path} is not a checkpoint: missing {', '.join(missing)}.")
+    cfg, src_lang, tgt_lang = read_config(path)
+
+    try:
+        tokenizer = Tokenizer((path / TOKENIZER_FILE).read_bytes())
+    except Exception as exc:  # sentencepiece raises RuntimeError or OSError for foreign files
+        raise CheckpointError(f"{path / TOKENIZER_FILE} is not a usable SentencePiece model ({exc}).") from None
+    if tokenizer.vocab_size != cfg.vocab_size:
+        raise CheckpointError(
+            f"{path / TOKENIZER_FILE} has {tokenizer.vocab_size} pieces but the config expects {cfg.vocab_size}: "
+            "the tokenizer belongs to another model."
+        )
+
+    try:
+        tensors = load_file(str(path / WEIGHTS_FILE))  # parses a JSON header, never unpickles
+    except Exception as exc:
+        raise CheckpointError(
+            f"{path / WEIGHTS_FILE} is not a valid safetensors file (truncated, or another format such as a pickle): {exc}."
+        ) from None
+
+    model = Transformer(cfg)
+    expected = {k: v.shape for k, v in unique_state_dict(model).items()}
+    absent, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
+    if absent or extra:
+        detail = f"missing {absent[:3]}" if absent else f"unexpected {extra[:3]}"
+        raise CheckpointError(f"{path / WEIGHTS_FILE} does not match {CONFIG_FILE}: {detail}.")
+    for name, shape in expected.items():
+        if tensors[name].shape != shape:
+            raise CheckpointError(
+                f"{path / WEIGHTS_FILE} does not match {CONFIG_FILE}: {name} has shape "
+                f"{tuple(tensors[name].shape)} in the weights, {tuple(shape)} in the config."
+            )
+    model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=False)
+    model.to(device).eval()
+    card = _read_json(path / CARD_JSON) if (path / CARD_JSON).is_file() else {}
+    return Checkpoint(path, model, tokenizer, src_lang, tgt_lang, card)
+
+
+def find_checkpoints(root: str | Path) -> list[Path]:
+    """Folders under `root` (one level) that look like checkpoints, sorted by name."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and (p / CONFIG_FILE).is_file())

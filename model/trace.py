@@ -1,0 +1,93 @@
+"""The attention trace of one translation: plain NumPy arrays and token lists (no torch).
+
+Data contract (as in BertViz): for each kind an array [layers, heads, queries, keys], plus the
+tokens along each axis. `encoder` is [L, H, S, S], `decoder` [L, H, T, T], `cross` [L, H, T, S],
+where S counts the encoder's input positions and T the decoder's (start symbol first).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+KINDS = ("encoder", "decoder", "cross")
+KIND_LABELS = {
+    "encoder": "Encoder self-attention",
+    "decoder": "Decoder masked self-attention",
+    "cross": "Encoder-decoder (cross) attention",
+}
+NPZ_KEYS = ("encoder", "decoder", "cross", "src_tokens", "tgt_tokens", "positional_encoding")
+
+
+@dataclass
+class Trace:
+    src_tokens: list[str]  # S encoder input pieces, ending with </s>
+    tgt_tokens: list[str]  # T decoder input pieces, starting with <s>
+    out_tokens: list[str]  # T pieces predicted at each decoder position (tgt_tokens shifted by one)
+    encoder: np.ndarray  # [L, H, S, S]
+    decoder: np.ndarray  # [L, H, T, T]
+    cross: np.ndarray  # [L, H, T, S]
+    positional_encoding: np.ndarray  # [max(S, T), d_model], the exact values added
+    src_word_starts: list[bool] = field(default_factory=list)
+    tgt_word_starts: list[bool] = field(default_factory=list)
+    candidates: list[list[tuple[str, float]]] = field(default_factory=list)  # per decoder position: top-k (piece, prob)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    @property
+    def n_layers(self) -> int:
+        return self.encoder.shape[0]
+
+    @property
+    def n_heads(self) -> int:
+        return self.encoder.shape[1]
+
+    def attention(self, kind: str) -> np.ndarray:
+        if kind not in KINDS:
+            raise ValueError(f"unknown attention kind {kind!r}; expected one of {', '.join(KINDS)}")
+        return getattr(self, kind)
+
+    def axis_tokens(self, kind: str) -> tuple[list[str], list[str]]:
+        """(query tokens, key tokens) of one attention kind."""
+        self.attention(kind)
+        return {
+            "encoder": (self.src_tokens, self.src_tokens),
+            "decoder": (self.tgt_tokens, self.tgt_tokens),
+            "cross": (self.tgt_tokens, self.src_tokens),
+        }[kind]
+
+    def validate(self) -> None:
+        S, T = len(self.src_tokens), len(self.tgt_tokens)
+        expected = {"encoder": (S, S), "decoder": (T, T), "cross": (T, S)}
+        layers_heads = None
+        for kind, (q, k) in expected.items():
+            arr = getattr(self, kind)
+            if arr.ndim != 4 or arr.shape[2:] != (q, k):
+                raise ValueError(f"{kind} attention has shape {arr.shape}, expected [layers, heads, {q}, {k}] for {S} source and {T} target tokens")
+            if layers_heads is not None and kind != "encoder" and arr.shape[:2] != layers_heads:
+                raise ValueError(f"{kind} attention has {arr.shape[:2]} layers/heads, the decoder has {layers_heads}")
+            if kind == "decoder":
+                layers_heads = arr.shape[:2]
+        if len(self.out_tokens) != T:
+            raise ValueError(f"{len(self.out_tokens)} output tokens for {T} decoder positions")
+        if self.positional_encoding.ndim != 2 or self.positional_encoding.shape[0] < max(S, T):
+            raise ValueError(f"positional_encoding has shape {self.positional_encoding.shape}, needs at least {max(S, T)} rows")
+        for name, starts, n in (("src_word_starts", self.src_word_starts, S), ("tgt_word_starts", self.tgt_word_starts, T)):
+            if starts and len(starts) != n:
+                raise ValueError(f"{name} has {len(starts)} entries for {n} tokens")
+
+    def npz_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "encoder": self.encoder.astype(np.float32),
+            "decoder": self.decoder.astype(np.float32),
+            "cross": self.cross.astype(np.float32),
+            "src_tokens": np.array(self.src_tokens, dtype=str),
+            "tgt_tokens": np.array(self.tgt_tokens, dtype=str),
+            "positional_encoding": self.positional_encoding.astype(np.float32),
+        }
+
+    def save_npz(self, path: str | Path) -> None:
+        """Write the NPZ export format (see README); strings are stored as unicode arrays, no pickles."""
+        np.savez_compressed(path, **self.npz_arrays())

@@ -1,0 +1,401 @@
+"""Train a Transformer translator: `python -m model.train --help`.
+
+Runs on the CPU, one GPU, or several under `torchrun` (DistributedDataParallel). The run folder
+holds the tokenizer, a resumable state (safetensors + JSON, no pickles) written every few minutes,
+the best checkpoint by validation BLEU, per-epoch snapshots for averaging, and a per-epoch CSV log.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import sacrebleu
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from model.checkpoint import load_checkpoint, save_checkpoint, unique_state_dict
+from model.data import collate, encode_pairs, make_batches, read_lines, read_parallel
+from model.decode import translate_many
+from model.tokenizer import Tokenizer
+from model.transformer import Transformer, TransformerConfig
+
+STATE_DIR, TOKENIZER_FILE, LOG_FILE = "state", "tokenizer.model", "log.csv"
+LOG_FIELDS = ["epoch", "step", "train_loss", "val_loss", "val_bleu", "lr", "tokens_per_s", "elapsed_s"]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.split("\n")[0])
+    data = p.add_argument_group("data")
+    data.add_argument("--train-src", required=True, help="source sentences, one per line (.gz allowed)")
+    data.add_argument("--train-tgt", required=True)
+    data.add_argument("--valid-src", required=True)
+    data.add_argument("--valid-tgt", required=True)
+    data.add_argument("--src-lang", default="src")
+    data.add_argument("--tgt-lang", default="tgt")
+    data.add_argument("--vocab-size", type=int, default=8000, help="joint SentencePiece vocabulary size")
+    data.add_argument("--max-train-pairs", type=int, default=0, help="use only the first N pairs (0: all)")
+    arch = p.add_argument_group("model")
+    arch.add_argument("--d-model", type=int, default=256)
+    arch.add_argument("--n-heads", type=int, default=8)
+    arch.add_argument("--d-ff", type=int, default=1024)
+    arch.add_argument("--n-layers", type=int, default=3)
+    arch.add_argument("--dropout", type=float, default=0.1)
+    arch.add_argument("--max-len", type=int, default=256)
+    arch.add_argument("--pre-norm", action="store_true", help="LayerNorm before each sub-layer (default: after, as in the paper)")
+    arch.add_argument("--no-tie-embeddings", action="store_true")
+    opt = p.add_argument_group("optimisation")
+    opt.add_argument("--max-tokens", type=int, default=4096, help="tokens per side in a batch")
+    opt.add_argument("--epochs", type=int, default=20)
+    opt.add_argument("--max-steps", type=int, default=0, help="stop after this many updates (0: no limit)")
+    opt.add_argument("--lr-factor", type=float, default=1.0, help="lr = factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5)")
+    opt.add_argument("--warmup", type=int, default=4000)
+    opt.add_argument("--label-smoothing", type=float, default=0.1)
+    opt.add_argument("--clip-norm", type=float, default=0.0)
+    opt.add_argument("--seed", type=int, default=1)
+    run = p.add_argument_group("run")
+    run.add_argument("--run-dir", required=True, help="folder for state, logs and checkpoints")
+    run.add_argument("--resume", action="store_true", help="continue the run in --run-dir where it stopped")
+    run.add_argument("--save-every-minutes", type=float, default=10.0)
+    run.add_argument("--average-last", type=int, default=0, help="also try the average of the last k epoch snapshots")
+    run.add_argument("--val-beam", type=int, default=1, help="beam used for validation BLEU")
+    run.add_argument("--val-max-sentences", type=int, default=0, help="validate BLEU on the first N (0: all)")
+    run.add_argument("--device", default="auto", help="cpu, cuda, or auto")
+    run.add_argument("--threads", type=int, default=0, help="CPU threads (0: PyTorch's default)")
+    run.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the forward pass")
+    return p.parse_args(argv)
+
+
+@dataclass
+class Progress:
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    step: int = 0
+    best_bleu: float = -1.0
+    best_epoch: int = -1
+    elapsed_s: float = 0.0
+
+
+def inverse_sqrt_schedule(d_model: int, warmup: int, factor: float):
+    """lrate = factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5) (paper §5.3)."""
+
+    def lr_at(step: int) -> float:
+        step = max(step, 1)
+        return factor * d_model**-0.5 * min(step**-0.5, step * warmup**-1.5)
+
+    return lr_at
+
+
+# -- distributed -------------------------------------------------------------------------------
+
+
+def setup_distributed(device_arg: str) -> tuple[int, int, torch.device]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    use_cuda = device_arg == "cuda" or (device_arg == "auto" and torch.cuda.is_available())
+    if world > 1:
+        torch.distributed.init_process_group("nccl" if use_cuda else "gloo")
+    if use_cuda:
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        return rank, world, torch.device("cuda", local)
+    return rank, world, torch.device("cpu")
+
+
+# -- resumable state: safetensors for tensors, JSON for the rest ------------------------------
+
+
+def save_state(run_dir: Path, model, optimizer, scheduler, progress: Progress, args) -> None:
+    tmp = run_dir / (STATE_DIR + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_file({k: v.detach().cpu().contiguous() for k, v in unique_state_dict(model).items()}, str(tmp / "model.safetensors"))
+    opt = optimizer.state_dict()
+    tensors = {f"{idx}.{key}": value.cpu() for idx, st in opt["state"].items() for key, value in st.items()}
+    tensors["rng.torch"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        tensors["rng.cuda"] = torch.cuda.get_rng_state()
+    save_file(tensors, str(tmp / "optimizer.safetensors"))
+    meta = {
+        "progress": asdict(progress),
+        "param_groups": opt["param_groups"],
+        "scheduler": {k: v for k, v in scheduler.state_dict().items() if k != "lr_lambdas"},
+        "python_rng": random.getstate(),
+        "args": vars(args),
+    }
+    (tmp / "state.json").write_text(json.dumps(meta))
+    final = run_dir / STATE_DIR
+    old = run_dir / (STATE_DIR + ".old")
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)  # the state is always either the old or the new one, never half written
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load_state(run_dir: Path, model, optimizer, scheduler) -> Progress:
+    folder = run_dir / STATE_DIR
+    meta = json.loads((folder / "state.json").read_text())
+    model.load_state_dict(load_file(str(folder / "model.safetensors")), strict=False)
+    tensors = load_file(str(folder / "optimizer.safetensors"))
+    state: dict = {}
+    for key, value in tensors.items():
+        if key.startswith("rng."):
+            continue
+        idx, name = key.split(".", 1)
+        state.setdefault(int(idx), {})[name] = value
+    groups = meta["param_groups"]
+    for g in groups:
+        g["betas"] = tuple(g["betas"])
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+    scheduler.load_state_dict({**meta["scheduler"], "lr_lambdas": [None]})
+    torch.set_rng_state(tensors["rng.torch"])
+    if "rng.cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["rng.cuda"])
+    version, internal, gauss = meta["python_rng"]
+    random.setstate((version, tuple(internal), gauss))
+    return Progress(**meta["progress"])
+
+
+# -- evaluation --------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def validation_loss(model, pairs, cfg: TransformerConfig, device, max_tokens: int) -> float:
+    model.eval()
+    total, count = 0.0, 0
+    for batch in make_batches(pairs, max_tokens, seed=None):
+        src, tgt_in, tgt_out = (t.to(device) for t in collate([pairs[i] for i in batch], cfg.pad_id, cfg.bos_id))
+        logits = model(src, tgt_in)
+        total += float(F.cross_entropy(logits.flatten(0, 1).float(), tgt_out.flatten(), ignore_index=cfg.pad_id, reduction="sum"))
+        count += int((tgt_out != cfg.pad_id).sum())
+    return total / max(count, 1)
+
+
+def validation_bleu(model, tok, src: list[str], ref: list[str], beam: int) -> float:
+    model.eval()
+    hyps = translate_many(model, tok, src, beam=beam)
+    return sacrebleu.corpus_bleu(hyps, [ref]).score
+
+
+def average_snapshots(files: list[Path]) -> dict[str, torch.Tensor]:
+    total = None
+    for f in files:
+        state = load_file(str(f))
+        total = {k: v.double() for k, v in state.items()} if total is None else {k: total[k] + v.double() for k, v in state.items()}
+    return {k: (v / len(files)).float() for k, v in total.items()}
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+def build_tokenizer(run_dir: Path, args, src_lines, tgt_lines, resume: bool) -> Tokenizer:
+    path = run_dir / TOKENIZER_FILE
+    if resume and path.is_file():
+        return Tokenizer(path.read_bytes())
+    tok = Tokenizer.train(src_lines + tgt_lines, args.vocab_size)
+    path.write_bytes(tok.model_proto)
+    return tok
+
+
+def train(args: argparse.Namespace) -> Path:
+    rank, world, device = setup_distributed(args.device)
+    main_process = rank == 0
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    run_dir = Path(args.run_dir)
+    if main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    if args.resume and not (run_dir / STATE_DIR / "state.json").is_file():
+        raise SystemExit(f"error: --resume given but {run_dir / STATE_DIR} holds no saved state")
+    if not args.resume and (run_dir / STATE_DIR).exists():
+        raise SystemExit(f"error: {run_dir} already holds a run; pass --resume to continue it or choose another --run-dir")
+
+    random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    train_src, train_tgt = read_parallel(args.train_src, args.train_tgt)
+    if args.max_train_pairs:
+        train_src, train_tgt = train_src[: args.max_train_pairs], train_tgt[: args.max_train_pairs]
+    valid_src, valid_tgt = read_parallel(args.valid_src, args.valid_tgt)
+    if world > 1:
+        torch.distributed.barrier()  # rank 0 made the folder
+    tok = build_tokenizer(run_dir, args, train_src, train_tgt, args.resume) if main_process else None
+    if world > 1:
+        torch.distributed.barrier()
+        tok = tok or Tokenizer((run_dir / TOKENIZER_FILE).read_bytes())
+
+    cfg = TransformerConfig(
+        vocab_size=tok.vocab_size, d_model=args.d_model, n_heads=args.n_heads, d_ff=args.d_ff, n_layers=args.n_layers,
+        dropout=args.dropout, max_len=args.max_len, norm_first=args.pre_norm, tie_embeddings=not args.no_tie_embeddings,
+    )
+    train_pairs = encode_pairs(tok, train_src, train_tgt, cfg.max_len)
+    valid_pairs = encode_pairs(tok, valid_src, valid_tgt, cfg.max_len)
+    model = Transformer(cfg).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, inverse_sqrt_schedule(cfg.d_model, args.warmup, args.lr_factor))
+    progress = load_state(run_dir, model, optimizer, scheduler) if args.resume else Progress()
+    ddp_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+
+    if main_process:
+        print(f"{len(train_pairs)} training pairs, {len(valid_pairs)} validation pairs, vocabulary {tok.vocab_size}, "
+              f"{model.num_parameters() / 1e6:.2f}M parameters, device {device}, {world} process(es)", flush=True)
+        if progress.step:
+            print(f"resuming at epoch {progress.epoch + 1}, batch {progress.batch_in_epoch}, step {progress.step}", flush=True)
+    val_sents = args.val_max_sentences or len(valid_src)
+    last_save = time.monotonic()
+    start_elapsed, started = progress.elapsed_s, time.monotonic()
+
+    def elapsed() -> float:
+        return start_elapsed + time.monotonic() - started
+
+    def checkpoint_now() -> None:
+        progress.elapsed_s = elapsed()
+        if main_process:
+            save_state(run_dir, model, optimizer, scheduler, progress, args)
+
+    finished = False
+    while progress.epoch < args.epochs and not finished:
+        batches = make_batches(train_pairs, args.max_tokens, seed=args.seed * 1000 + progress.epoch)
+        usable = len(batches) - len(batches) % world
+        my_batches = batches[rank:usable:world]
+        model.train()
+        loss_sum, loss_tokens, tokens_seen, epoch_start = 0.0, 0, 0, time.monotonic()
+        bar = tqdm(range(progress.batch_in_epoch, len(my_batches)), desc=f"epoch {progress.epoch + 1}", disable=not main_process,
+                   mininterval=1 if sys.stderr.isatty() else 60, file=sys.stderr)
+        for b in bar:
+            src, tgt_in, tgt_out = (t.to(device) for t in collate([train_pairs[i] for i in my_batches[b]], cfg.pad_id, cfg.bos_id))
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
+                logits = ddp_model(src, tgt_in)
+            loss_per_token = F.cross_entropy(logits.flatten(0, 1).float(), tgt_out.flatten(), ignore_index=cfg.pad_id,
+                                             label_smoothing=args.label_smoothing, reduction="sum")
+            n_tokens = int((tgt_out != cfg.pad_id).sum())
+            optimizer.zero_grad(set_to_none=True)
+            (loss_per_token / n_tokens).backward()
+            if args.clip_norm:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_norm)
+            optimizer.step()
+            scheduler.step()
+            progress.step += 1
+            progress.batch_in_epoch = b + 1
+            loss_sum += loss_per_token.detach().item()
+            loss_tokens += n_tokens
+            tokens_seen += n_tokens + int((src != cfg.pad_id).sum())
+            bar.set_postfix(loss=f"{loss_sum / loss_tokens:.3f}", tok_s=f"{tokens_seen / (time.monotonic() - epoch_start):.0f}",
+                            lr=f"{scheduler.get_last_lr()[0]:.2e}", refresh=False)
+            if time.monotonic() - last_save > args.save_every_minutes * 60:
+                checkpoint_now()
+                last_save = time.monotonic()
+            if args.max_steps and progress.step >= args.max_steps:
+                finished = True
+                break
+        bar.close()
+        if progress.batch_in_epoch < len(my_batches):  # stopped by --max-steps inside an epoch
+            checkpoint_now()
+            break
+        tokens_per_s = tokens_seen / max(time.monotonic() - epoch_start, 1e-9)
+        progress.epoch += 1
+        progress.batch_in_epoch = 0
+        if main_process:
+            end_of_epoch(run_dir, model, tok, args, progress, cfg, device, valid_pairs, valid_src[:val_sents], valid_tgt[:val_sents],
+                         loss_sum / max(loss_tokens, 1), scheduler.get_last_lr()[0], tokens_per_s, elapsed())
+        checkpoint_now()
+        last_save = time.monotonic()
+
+    final = finalize(run_dir, model, tok, args, progress, valid_src[:val_sents], valid_tgt[:val_sents]) if main_process else run_dir
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    return final
+
+
+def end_of_epoch(run_dir, model, tok, args, progress, cfg, device, valid_pairs, val_src, val_ref, train_loss, lr, tokens_per_s, elapsed_s):
+    val_loss = validation_loss(model, valid_pairs, cfg, device, args.max_tokens)
+    bleu = validation_bleu(model, tok, val_src, val_ref, args.val_beam)
+    row = {"epoch": progress.epoch, "step": progress.step, "train_loss": round(train_loss, 4), "val_loss": round(val_loss, 4),
+           "val_bleu": round(bleu, 2), "lr": f"{lr:.3e}", "tokens_per_s": round(tokens_per_s), "elapsed_s": round(elapsed_s)}
+    log = run_dir / LOG_FILE
+    new = not log.exists()
+    with log.open("a", newline="") as f:
+        writer = csv.DictWriter(f, LOG_FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+    print(f"epoch {progress.epoch}: train loss {train_loss:.3f}, val loss {val_loss:.3f}, val BLEU {bleu:.2f}", flush=True)
+    snapshots = run_dir / "epochs"
+    snapshots.mkdir(exist_ok=True)
+    save_file({k: v.detach().cpu().contiguous() for k, v in unique_state_dict(model).items()}, str(snapshots / f"epoch{progress.epoch:03d}.safetensors"))
+    for old in sorted(snapshots.glob("epoch*.safetensors"))[: -max(args.average_last, 1)]:
+        old.unlink()
+    if bleu > progress.best_bleu:
+        progress.best_bleu, progress.best_epoch = bleu, progress.epoch
+        save_checkpoint(run_dir / "best", model, tok, args.src_lang, args.tgt_lang, card=training_card(args, progress, model, run_dir))
+    model.train()
+
+
+def training_card(args, progress: Progress, model: Transformer, run_dir: Path) -> dict:
+    log = run_dir / LOG_FILE
+    curve = list(csv.DictReader(log.open())) if log.exists() else []
+    return {
+        "languages": {"source": args.src_lang, "target": args.tgt_lang},
+        "data": {"train": [str(args.train_src), str(args.train_tgt)], "valid": [str(args.valid_src), str(args.valid_tgt)]},
+        "parameters": model.num_parameters(),
+        "training": {
+            "epochs": progress.epoch, "steps": progress.step, "wall_time_s": round(progress.elapsed_s or 0),
+            "best_epoch": progress.best_epoch, "best_val_bleu": round(progress.best_bleu, 2),
+            "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} CPU threads"
+            + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""),
+            "args": {k: v for k, v in vars(args).items()},
+        },
+        "curve": curve,
+    }
+
+
+def finalize(run_dir: Path, model, tok, args, progress: Progress, val_src, val_ref) -> Path:
+    """Pick the final model: the best epoch, or the average of the last k epochs if that scores higher."""
+    best_dir = run_dir / "best"
+    if not best_dir.exists():
+        return run_dir
+    final_dir = run_dir / "final"
+    chosen = best_dir
+    snapshots = sorted((run_dir / "epochs").glob("epoch*.safetensors"))[-args.average_last:] if args.average_last > 1 else []
+    if len(snapshots) > 1:
+        model.load_state_dict(average_snapshots(snapshots), strict=False)
+        bleu = validation_bleu(model, tok, val_src, val_ref, args.val_beam)
+        print(f"average of the last {len(snapshots)} epochs: val BLEU {bleu:.2f} (best single epoch {progress.best_bleu:.2f})", flush=True)
+        if bleu > progress.best_bleu:
+            card = training_card(args, progress, model, run_dir)
+            card["training"]["averaged_epochs"] = [int(s.stem[5:]) for s in snapshots]
+            card["training"]["val_bleu_averaged"] = round(bleu, 2)
+            save_checkpoint(run_dir / "averaged", model, tok, args.src_lang, args.tgt_lang, card=card)
+            chosen = run_dir / "averaged"
+    shutil.rmtree(final_dir, ignore_errors=True)
+    shutil.copytree(chosen, final_dir)
+    load_checkpoint(final_dir)  # the folder we hand over must load
+    print(f"final checkpoint: {final_dir} (from {chosen.name})", flush=True)
+    return final_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        train(args)
+    except KeyboardInterrupt:
+        print("interrupted: continue with --resume (the last saved state is kept)", file=sys.stderr)
+        return 130
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

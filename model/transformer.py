@@ -1,0 +1,307 @@
+"""The encoder-decoder Transformer of "Attention Is All You Need" (Vaswani et al., 2017), written out.
+
+Every attention is computed explicitly (no nn.MultiheadAttention, no fused kernels) so that each
+head's weights are exactly what the model used, and every intermediate passes through a named
+`HookPoint` that `model.capture` can record or edit per call.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import Tensor, nn
+
+from model.hooks import HookPoint
+
+
+@dataclass
+class TransformerConfig:
+    """Hyper-parameters, named as in the paper; saved inside every checkpoint."""
+
+    vocab_size: int
+    d_model: int = 256
+    n_heads: int = 8
+    d_ff: int = 1024
+    n_layers: int = 3
+    dropout: float = 0.1
+    max_len: int = 256  # longest sequence the positional-encoding table covers
+    norm_first: bool = False  # False: post-norm as in the paper; True: pre-norm
+    tie_embeddings: bool = True  # one matrix for source, target and output (paper §3.4)
+    pad_id: int = 0
+    unk_id: int = 1
+    bos_id: int = 2
+    eos_id: int = 3
+
+    def __post_init__(self) -> None:
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
+
+    @property
+    def d_k(self) -> int:
+        return self.d_model // self.n_heads
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TransformerConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown config keys: {', '.join(unknown)}")
+        return cls(**data)
+
+
+def sinusoidal_positional_encoding(n_positions: int, d_model: int) -> Tensor:
+    """PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(...) (paper §3.5)."""
+    position = torch.arange(n_positions, dtype=torch.float64)[:, None]
+    inv_freq = torch.exp(-math.log(10000.0) * torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
+    pe = torch.zeros(n_positions, d_model, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(position * inv_freq)
+    pe[:, 1::2] = torch.cos(position * inv_freq[: d_model // 2])
+    return pe.float()
+
+
+class MultiHeadAttention(nn.Module):
+    """MultiHead(Q, K, V) = Concat(head_1..head_h) W^O, head_i = softmax(Q_i K_i^T / sqrt(d_k)) V_i (§3.2)."""
+
+    def __init__(self, d_model: int, n_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.n_heads, self.d_k = n_heads, d_model // n_heads
+        self.w_q = nn.Linear(d_model, d_model)
+        self.w_k = nn.Linear(d_model, d_model)
+        self.w_v = nn.Linear(d_model, d_model)
+        self.w_o = nn.Linear(d_model, d_model)
+        self.dropout = nn.Dropout(dropout)
+        self.hook_q = HookPoint()  # [batch, head, q_pos, d_k]
+        self.hook_k = HookPoint()  # [batch, head, k_pos, d_k]
+        self.hook_v = HookPoint()  # [batch, head, k_pos, d_k]
+        self.hook_scores = HookPoint()  # [batch, head, q_pos, k_pos]  Q K^T / sqrt(d_k)
+        self.hook_masked_scores = HookPoint()  # [batch, head, q_pos, k_pos]  -inf where masked
+        self.hook_weights = HookPoint()  # [batch, head, q_pos, k_pos]  softmax, before dropout
+        self.hook_head_out = HookPoint()  # [batch, head, q_pos, d_k]  weights @ V; ablation zeroes here
+
+    def _split_heads(self, x: Tensor) -> Tensor:
+        batch, length, _ = x.shape
+        return x.view(batch, length, self.n_heads, self.d_k).transpose(1, 2)
+
+    def forward(
+        self,
+        query: Tensor,  # [batch, q_pos, d_model]
+        key_value: Tensor | None,  # [batch, k_pos, d_model]; None reuses the cached keys/values
+        mask: Tensor | None = None,  # bool, broadcastable to [batch, head, q_pos, k_pos]; True = may attend
+        cache: dict | None = None,
+        append_to_cache: bool = False,
+    ) -> Tensor:
+        q = self.hook_q(self._split_heads(self.w_q(query)))
+        if key_value is None:  # cross-attention during incremental decoding: keys are the fixed memory
+            k, v = cache["k"], cache["v"]
+        else:
+            k, v = self._split_heads(self.w_k(key_value)), self._split_heads(self.w_v(key_value))
+            if cache is not None:
+                if append_to_cache and "k" in cache:  # decoder self-attention grows one position a step
+                    k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)
+                cache["k"], cache["v"] = k, v
+        k, v = self.hook_k(k), self.hook_v(v)
+        scores = self.hook_scores(q @ k.transpose(-2, -1) / math.sqrt(self.d_k))
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        scores = self.hook_masked_scores(scores)
+        weights = self.hook_weights(torch.softmax(scores, dim=-1))
+        heads = self.hook_head_out(self.dropout(weights) @ v)
+        batch, _, q_len, _ = heads.shape
+        return self.w_o(heads.transpose(1, 2).reshape(batch, q_len, self.n_heads * self.d_k))
+
+
+class PositionwiseFeedForward(nn.Module):
+    """FFN(x) = max(0, x W_1 + b_1) W_2 + b_2 (§3.3)."""
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float) -> None:
+        super().__init__()
+        self.w_1, self.w_2 = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.w_2(self.dropout(torch.relu(self.w_1(x))))
+
+
+class SublayerConnection(nn.Module):
+    """LayerNorm(x + Sublayer(x)) as in the paper (§5.4), or x + Sublayer(LayerNorm(x)) with pre-norm."""
+
+    def __init__(self, d_model: int, dropout: float, norm_first: bool) -> None:
+        super().__init__()
+        self.norm, self.dropout, self.norm_first = nn.LayerNorm(d_model), nn.Dropout(dropout), norm_first
+
+    def forward(self, x: Tensor, sublayer) -> Tensor:
+        if self.norm_first:
+            return x + self.dropout(sublayer(self.norm(x)))
+        return self.norm(x + self.dropout(sublayer(x)))
+
+
+class EncoderLayer(nn.Module):
+    """Self-attention then feed-forward, each wrapped in a residual connection and LayerNorm (§3.1)."""
+
+    def __init__(self, cfg: TransformerConfig) -> None:
+        super().__init__()
+        self.self_attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.dropout)
+        self.ffn = PositionwiseFeedForward(cfg.d_model, cfg.d_ff, cfg.dropout)
+        self.sublayer_attn = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first)
+        self.sublayer_ffn = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first)
+        self.hook_resid_mid = HookPoint()  # [batch, pos, d_model]  after the attention sub-layer
+        self.hook_resid_post = HookPoint()  # [batch, pos, d_model]  layer output
+
+    def forward(self, x: Tensor, src_mask: Tensor) -> Tensor:
+        x = self.hook_resid_mid(self.sublayer_attn(x, lambda y: self.self_attn(y, y, src_mask)))
+        return self.hook_resid_post(self.sublayer_ffn(x, self.ffn))
+
+
+class DecoderLayer(nn.Module):
+    """Masked self-attention, encoder-decoder attention, feed-forward, each with residual + LayerNorm (§3.1)."""
+
+    def __init__(self, cfg: TransformerConfig) -> None:
+        super().__init__()
+        self.self_attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.dropout)
+        self.cross_attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.dropout)
+        self.ffn = PositionwiseFeedForward(cfg.d_model, cfg.d_ff, cfg.dropout)
+        self.sublayer_self = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first)
+        self.sublayer_cross = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first)
+        self.sublayer_ffn = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first)
+        self.hook_resid_self = HookPoint()  # [batch, pos, d_model]  after masked self-attention
+        self.hook_resid_cross = HookPoint()  # [batch, pos, d_model]  after encoder-decoder attention
+        self.hook_resid_post = HookPoint()  # [batch, pos, d_model]  layer output
+
+    def forward(
+        self, y: Tensor, memory: Tensor | None, src_mask: Tensor, tgt_mask: Tensor | None, cache: dict | None = None
+    ) -> Tensor:
+        self_cache = cache["self"] if cache is not None else None
+        cross_cache = cache["cross"] if cache is not None else None
+        y = self.sublayer_self(y, lambda z: self.self_attn(z, z, tgt_mask, self_cache, append_to_cache=True))
+        y = self.hook_resid_self(y)
+        y = self.sublayer_cross(y, lambda z: self.cross_attn(z, memory, src_mask, cross_cache))
+        y = self.hook_resid_cross(y)
+        return self.hook_resid_post(self.sublayer_ffn(y, self.ffn))
+
+
+class Embedding(nn.Module):
+    """Token embedding scaled by sqrt(d_model), plus the sinusoidal positional encoding (§3.4, §3.5)."""
+
+    def __init__(self, token_embedding: nn.Embedding, pe: Tensor, dropout: float) -> None:
+        super().__init__()
+        self.token_embedding = token_embedding
+        self.register_buffer("pe", pe, persistent=False)
+        self.scale = math.sqrt(token_embedding.embedding_dim)
+        self.dropout = nn.Dropout(dropout)
+        self.hook_tokens = HookPoint()  # [batch, pos, d_model]  token embedding * sqrt(d_model)
+        self.hook_pos = HookPoint()  # [pos, d_model]  the positional encoding added
+        self.hook_sum = HookPoint()  # [batch, pos, d_model]  what enters the first layer
+
+    def forward(self, ids: Tensor, offset: int = 0) -> Tensor:
+        if offset + ids.shape[1] > self.pe.shape[0]:
+            raise ValueError(f"sequence of {offset + ids.shape[1]} positions exceeds max_len={self.pe.shape[0]}")
+        tokens = self.hook_tokens(self.token_embedding(ids) * self.scale)
+        pos = self.hook_pos(self.pe[offset : offset + ids.shape[1]])
+        return self.dropout(self.hook_sum(tokens + pos))
+
+
+class Encoder(nn.Module):
+    def __init__(self, cfg: TransformerConfig, embed: Embedding) -> None:
+        super().__init__()
+        self.embed = embed
+        self.layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.n_layers))
+        self.final_norm = nn.LayerNorm(cfg.d_model) if cfg.norm_first else nn.Identity()
+
+    def forward(self, src: Tensor, src_mask: Tensor) -> Tensor:
+        x = self.embed(src)
+        for layer in self.layers:
+            x = layer(x, src_mask)
+        return self.final_norm(x)
+
+
+class Decoder(nn.Module):
+    def __init__(self, cfg: TransformerConfig, embed: Embedding) -> None:
+        super().__init__()
+        self.embed = embed
+        self.layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.n_layers))
+        self.final_norm = nn.LayerNorm(cfg.d_model) if cfg.norm_first else nn.Identity()
+
+    def forward(
+        self, tgt: Tensor, memory: Tensor, src_mask: Tensor, tgt_mask: Tensor | None, caches=None, offset: int = 0
+    ) -> Tensor:
+        y = self.embed(tgt, offset)
+        for i, layer in enumerate(self.layers):
+            y = layer(y, memory, src_mask, tgt_mask, caches[i] if caches is not None else None)
+        return self.final_norm(y)
+
+
+class Transformer(nn.Module):
+    """Encoder-decoder Transformer with a shared source/target vocabulary."""
+
+    def __init__(self, cfg: TransformerConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        pe = sinusoidal_positional_encoding(cfg.max_len, cfg.d_model)
+        src_tokens = nn.Embedding(cfg.vocab_size, cfg.d_model, padding_idx=cfg.pad_id)
+        tgt_tokens = src_tokens if cfg.tie_embeddings else nn.Embedding(cfg.vocab_size, cfg.d_model, padding_idx=cfg.pad_id)
+        self.encoder = Encoder(cfg, Embedding(src_tokens, pe, cfg.dropout))
+        self.decoder = Decoder(cfg, Embedding(tgt_tokens, pe, cfg.dropout))
+        self.generator = nn.Linear(cfg.d_model, cfg.vocab_size)
+        self._init_weights()
+        if cfg.tie_embeddings:
+            self.generator.weight = tgt_tokens.weight
+        for name, module in self.named_modules():
+            if isinstance(module, HookPoint):
+                module.name = name
+
+    def _init_weights(self) -> None:
+        for p in self.parameters():
+            if p.dim() > 1:
+                nn.init.xavier_uniform_(p)
+        with torch.no_grad():
+            # Embeddings are multiplied by sqrt(d_model): keep them at unit scale after that.
+            for emb in {self.encoder.embed.token_embedding, self.decoder.embed.token_embedding}:
+                nn.init.normal_(emb.weight, std=self.cfg.d_model**-0.5)
+                emb.weight[self.cfg.pad_id].zero_()
+
+    @property
+    def positional_encoding(self) -> Tensor:
+        return self.encoder.embed.pe  # [max_len, d_model]
+
+    def src_mask(self, src: Tensor) -> Tensor:
+        return (src != self.cfg.pad_id)[:, None, None, :]  # [batch, 1, 1, k_pos]
+
+    def tgt_mask(self, tgt: Tensor) -> Tensor:
+        length = tgt.shape[1]
+        causal = torch.ones(length, length, dtype=torch.bool, device=tgt.device).tril()
+        return (tgt != self.cfg.pad_id)[:, None, None, :] & causal  # [batch, 1, q_pos, k_pos]
+
+    def encode(self, src: Tensor) -> tuple[Tensor, Tensor]:
+        src_mask = self.src_mask(src)
+        return self.encoder(src, src_mask), src_mask
+
+    def forward(self, src: Tensor, tgt_in: Tensor) -> Tensor:
+        """Teacher-forced logits [batch, tgt_pos, vocab] for decoder inputs `tgt_in` (start symbol first)."""
+        memory, src_mask = self.encode(src)
+        return self.generator(self.decoder(tgt_in, memory, src_mask, self.tgt_mask(tgt_in)))
+
+    def new_cache(self) -> list[dict]:
+        return [{"self": {}, "cross": {}} for _ in range(self.cfg.n_layers)]
+
+    def decode_step(self, last_token: Tensor, memory: Tensor | None, src_mask: Tensor, cache: list[dict], step: int) -> Tensor:
+        """Log-probabilities [batch, vocab] for the next token, reusing cached keys and values.
+
+        Pass `memory` on the first step (it fills the cross-attention cache) and None afterwards.
+        """
+        y = self.decoder(last_token[:, None], memory, src_mask, None, cache, offset=step)
+        return torch.log_softmax(self.generator(y[:, -1]).float(), dim=-1)
+
+    @staticmethod
+    def reorder_cache(cache: list[dict], order: Tensor) -> None:
+        """Keep the cache rows of the surviving beams, in `order`."""
+        for layer in cache:
+            for part in layer.values():
+                for key in part:
+                    part[key] = part[key].index_select(0, order)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
