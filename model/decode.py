@@ -63,6 +63,28 @@ def head_masks(model: Transformer, heads: Iterable[tuple[str, int, int]]) -> dic
     return masks
 
 
+def parse_head_spec(spec: str, n_layers: int, n_heads: int) -> list[tuple[str, int, int]]:
+    """Heads named by comma-separated `kind:layer:head` items, `*` matching every layer or head."""
+    heads: list[tuple[str, int, int]] = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        parts = item.split(":")
+        if len(parts) != 3:
+            raise ValueError(f"{item!r} is not kind:layer:head (e.g. cross:*:*, encoder:2:5)")
+        kinds = list(KINDS) if parts[0] == "*" else [parts[0]]
+        if kinds[0] not in KINDS:
+            raise ValueError(f"{item!r}: kind must be one of {', '.join(KINDS)} or *")
+        ranges = []
+        for value, limit, what in ((parts[1], n_layers, "layer"), (parts[2], n_heads, "head")):
+            if value == "*":
+                ranges.append(range(limit))
+            elif value.isdigit() and int(value) < limit:
+                ranges.append([int(value)])
+            else:
+                raise ValueError(f"{item!r}: {what} must be * or 0..{limit - 1}")
+        heads += [(k, l, h) for k in kinds for l in ranges[0] for h in ranges[1] if (k, l, h) not in heads]
+    return heads
+
+
 def _topk(logp: Tensor, k: int) -> tuple[Tensor, Tensor]:
     values, ids = logp.topk(min(k, logp.shape[-1]), dim=-1)
     return ids, values.exp()

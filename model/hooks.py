@@ -22,26 +22,29 @@ _ACTIVE_RUN: ContextVar["Run | None"] = ContextVar("headlight_active_run", defau
 class HookPoint(nn.Module):
     """Identity at a named place in the model; records or edits its input during a `capture()`."""
 
-    name: str = ""
-
     def forward(self, x: Tensor) -> Tensor:
         run = _ACTIVE_RUN.get()
-        return x if run is None else run.visit(self.name, x)
+        return x if run is None else run.visit(self, x)
 
 
 class Run:
-    """What one call records (`records[name]`: one tensor per forward pass) and which heads it switches off."""
+    """What one call records (`records[name]`: one tensor per forward pass) and which heads it switches off.
 
-    def __init__(self, record: set[str], head_masks: dict[str, Tensor]) -> None:
+    Hook points are known by identity and named relative to the module given to `capture()`, so a
+    run only ever sees that module's activations.
+    """
+
+    def __init__(self, record: dict[HookPoint, str], head_masks: dict[HookPoint, Tensor]) -> None:
         self.record = record
-        self.head_masks = head_masks  # hook_head_out name -> [head] of 0/1
+        self.head_masks = head_masks  # on a hook_head_out: [head] of 0/1
         self.records: dict[str, list[Tensor]] = {}
 
-    def visit(self, name: str, x: Tensor) -> Tensor:
-        mask = self.head_masks.get(name)
+    def visit(self, point: HookPoint, x: Tensor) -> Tensor:
+        mask = self.head_masks.get(point)
         if mask is not None:
             x = x * mask.to(x.dtype)[None, :, None, None]  # [batch, head, q_pos, d_k]
-        if name in self.record:
+        name = self.record.get(point)
+        if name is not None:
             self.records.setdefault(name, []).append(x.detach())
         return x
 
@@ -60,12 +63,13 @@ def capture(
 ) -> Iterator[Run]:
     """Record the hook points whose names match any glob in `patterns` for calls made inside the block."""
     patterns = list(patterns)
-    names = hook_names(model)
-    record = {n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)}
-    unknown = [p for p in patterns if not any(fnmatch.fnmatchcase(n, p) for n in names)]
+    points = {name: m for name, m in model.named_modules() if isinstance(m, HookPoint)}
+    unknown = [p for p in patterns if not any(fnmatch.fnmatchcase(n, p) for n in points)]
+    unknown += [n for n in (head_masks or {}) if n not in points]
     if unknown:
         raise ValueError(f"no hook point matches {unknown}")
-    run = Run(record, {k: torch.as_tensor(v) for k, v in (head_masks or {}).items()})
+    record = {m: n for n, m in points.items() if any(fnmatch.fnmatchcase(n, p) for p in patterns)}
+    run = Run(record, {points[n]: torch.as_tensor(mask) for n, mask in (head_masks or {}).items()})
     token = _ACTIVE_RUN.set(run)
     try:
         yield run

@@ -249,9 +249,6 @@ class Transformer(nn.Module):
         self._init_weights()
         if cfg.tie_embeddings:
             self.generator.weight = tgt_tokens.weight
-        for name, module in self.named_modules():
-            if isinstance(module, HookPoint):
-                module.name = name
 
     def _init_weights(self) -> None:
         for p in self.parameters():

@@ -1,0 +1,100 @@
+"""Translate with a Headlight checkpoint: `python -m model.translate --help`.
+
+  python -m model.translate --checkpoint checkpoints/multi30k-en-de "A dog runs on the beach."
+  python -m model.translate --input sentences.txt --beam 4 > translations.txt
+  python -m model.translate "A dog runs." --export trace.npz
+  python -m model.translate "A dog runs." --ablate cross:*:*
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from model.checkpoint import CheckpointError, load_checkpoint
+from model.decode import InputError, parse_head_spec, translate
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "multi30k-en-de"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m model.translate", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n", 2)[2])
+    p.add_argument("text", nargs="?", help="the sentence to translate")
+    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: %(default)s)")
+    p.add_argument("--input", help="translate this file, one sentence per line, to standard output")
+    p.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
+    p.add_argument("--max-len", type=int, default=None, help="most output pieces (default: 2 x source + 10, within the model's limit)")
+    p.add_argument("--export", help="write the attention trace of TEXT to this .npz file")
+    p.add_argument("--ablate", default="", help="switch heads off: comma-separated kind:layer:head, '*' as a wildcard (e.g. cross:*:*,encoder:2:5)")
+    args = p.parse_args(argv)
+    if (args.text is None) == (args.input is None):
+        p.error("give either TEXT or --input FILE")
+    if args.export and args.input:
+        p.error("--export works with one TEXT, not with --input")
+    if args.beam < 1:
+        p.error("--beam must be at least 1")
+    if args.max_len is not None and args.max_len < 1:
+        p.error("--max-len must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        ckpt = load_checkpoint(args.checkpoint)
+        cfg = ckpt.model.cfg
+        heads = parse_head_spec(args.ablate, cfg.n_layers, cfg.n_heads)
+    except (CheckpointError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    def run(text: str, with_trace: bool):
+        result = translate(ckpt.model, ckpt.tokenizer, text, beam=args.beam, max_len=args.max_len,
+                           with_trace=with_trace, ablate=heads)
+        if result.truncated:
+            kept = len(result.src_ids) - 1
+            print(f"note: input cut to the model's limit of {kept} pieces ({result.truncated} dropped)", file=sys.stderr)
+        return result
+
+    if args.text is not None:
+        try:
+            result = run(args.text, with_trace=bool(args.export))
+        except InputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(result.text)
+        if args.export:
+            try:
+                result.trace.save_npz(args.export)
+            except OSError as exc:
+                print(f"error: cannot write {args.export}: {exc.strerror}", file=sys.stderr)
+                return 2
+        return 0
+
+    try:
+        raw = Path(args.input).read_bytes()
+    except OSError as exc:
+        print(f"error: cannot read {args.input}: {exc.strerror}", file=sys.stderr)
+        return 2
+    failures = 0
+    lines = raw.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # the final newline ends the last line, it does not start another
+    for number, line in enumerate(lines, start=1):
+        try:
+            text = line.rstrip(b"\r").decode("utf-8")
+            out = run(text, with_trace=False).text if text.strip() else ""
+        except UnicodeDecodeError:
+            print(f"line {number}: not valid UTF-8, left empty", file=sys.stderr)
+            out, failures = "", failures + 1
+        except (InputError, ValueError, RuntimeError) as exc:
+            print(f"line {number}: {exc}, left empty", file=sys.stderr)
+            out, failures = "", failures + 1
+        sys.stdout.write(out.replace("\n", " ") + "\n")
+        sys.stdout.flush()
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

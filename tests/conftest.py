@@ -1,0 +1,46 @@
+"""Shared fixtures: a small SentencePiece model and tiny random Transformers (fast on 2 CPU cores)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from model.checkpoint import save_checkpoint  # noqa: E402
+from model.data import read_lines  # noqa: E402
+from model.tokenizer import Tokenizer  # noqa: E402
+from model.transformer import Transformer, TransformerConfig  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "multi30k"
+
+
+@pytest.fixture(scope="session")
+def corpus() -> tuple[list[str], list[str]]:
+    return read_lines(DATA / "train.en.gz")[:1000], read_lines(DATA / "train.de.gz")[:1000]
+
+
+@pytest.fixture(scope="session")
+def tokenizer(corpus) -> Tokenizer:
+    return Tokenizer.train(corpus[0] + corpus[1], vocab_size=300)
+
+
+def tiny_model(vocab_size: int, seed: int = 0, **overrides) -> Transformer:
+    torch.manual_seed(seed)
+    cfg = TransformerConfig(vocab_size=vocab_size, d_model=32, n_heads=4, d_ff=64, n_layers=2, max_len=64, **overrides)
+    return Transformer(cfg).eval()
+
+
+@pytest.fixture(scope="session")
+def model(tokenizer) -> Transformer:
+    return tiny_model(tokenizer.vocab_size)
+
+
+@pytest.fixture(scope="session")
+def checkpoint_dir(tmp_path_factory, model, tokenizer) -> Path:
+    path = tmp_path_factory.mktemp("ckpt") / "tiny-en-de"
+    save_checkpoint(path, model, tokenizer, "en", "de", card={"note": "random weights for tests"})
+    return path

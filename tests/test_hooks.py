@@ -1,0 +1,117 @@
+"""Per-call capture: exact, side-effect free, removed on every exit, isolated between threads."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from model.decode import ALL_WEIGHTS, translate
+from model.hooks import HookPoint, active_run, capture, hook_names
+
+
+def _no_hooks_anywhere(model) -> bool:
+    modules_clean = all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+    global_clean = not torch.nn.modules.module._global_forward_hooks
+    return modules_clean and global_clean and active_run() is None
+
+
+def test_every_attention_has_named_hook_points(model):
+    names = set(hook_names(model))
+    for layer in range(model.cfg.n_layers):
+        for part in ("encoder.layers.{}.self_attn", "decoder.layers.{}.self_attn", "decoder.layers.{}.cross_attn"):
+            for what in ("q", "k", "v", "scores", "masked_scores", "weights", "head_out"):
+                assert f"{part.format(layer)}.hook_{what}" in names
+        assert f"encoder.layers.{layer}.hook_resid_post" in names
+    assert {"encoder.embed.hook_tokens", "encoder.embed.hook_pos", "decoder.embed.hook_sum"} <= names
+    assert all(isinstance(m, HookPoint) for n, m in model.named_modules() if n in names)
+
+
+def test_outputs_identical_with_capture_on_and_off(model):
+    src, tgt = torch.tensor([[10, 11, 12, 3]]), torch.tensor([[2, 20, 21]])
+    with torch.no_grad():
+        plain = model(src, tgt)
+        with capture(model, ["*"]) as run:
+            captured = model(src, tgt)
+    assert torch.equal(plain, captured)
+    assert len(run.records) == len(hook_names(model))
+
+
+def test_weights_are_distributions_with_exact_zeros_where_masked(model):
+    src = torch.tensor([[10, 11, 12, 3, 0, 0], [10, 11, 12, 13, 14, 3]])
+    tgt = torch.tensor([[2, 20, 21, 22], [2, 20, 21, 22]])
+    with torch.no_grad(), capture(model, ALL_WEIGHTS) as run:
+        model(src, tgt)
+    assert len(run.records) == 3 * model.cfg.n_layers
+    for (weights,) in run.records.values():
+        assert torch.allclose(weights.sum(-1), torch.ones(weights.shape[:-1]), atol=1e-5)
+    for layer in range(model.cfg.n_layers):
+        enc = run.records[f"encoder.layers.{layer}.self_attn.hook_weights"][0]
+        cross = run.records[f"decoder.layers.{layer}.cross_attn.hook_weights"][0]
+        dec = run.records[f"decoder.layers.{layer}.self_attn.hook_weights"][0]
+        assert torch.all(enc[0, :, :, 4:] == 0) and torch.all(cross[0, :, :, 4:] == 0)  # padded keys
+        assert torch.all(enc[1] > 0)
+        upper = torch.ones(4, 4, dtype=torch.bool).triu(1)
+        assert torch.all(dec[:, :, upper] == 0) and torch.all(dec[:, :, ~upper] > 0)
+
+
+def test_no_hooks_remain_after_capture_even_after_an_exception(model):
+    src, tgt = torch.tensor([[10, 3]]), torch.tensor([[2]])
+    with capture(model, ALL_WEIGHTS):
+        model(src, tgt)
+    assert _no_hooks_anywhere(model)
+    with pytest.raises(RuntimeError, match="boom"):
+        with capture(model, ALL_WEIGHTS):
+            model(src, tgt)
+            raise RuntimeError("boom")
+    assert _no_hooks_anywhere(model)
+    with capture(model, ALL_WEIGHTS) as outer:
+        with pytest.raises(ValueError):
+            with capture(model, ["no.such.hook"]):
+                pass
+        model(src, tgt)
+    assert outer.records and _no_hooks_anywhere(model)
+
+
+def test_user_forward_hooks_still_fire_on_hook_points(model):
+    seen = []
+    point = model.encoder.layers[0].self_attn.hook_weights
+    handle = point.register_forward_hook(lambda module, inputs, output: seen.append(output.shape))
+    try:
+        model(torch.tensor([[10, 11, 3]]), torch.tensor([[2]]))
+    finally:
+        handle.remove()
+    assert seen == [torch.Size([1, 4, 3, 3])]
+
+
+def test_concurrent_calls_on_one_model_each_get_their_own_trace(model, tokenizer):
+    sentences = [f"A man with {n} dogs walks along the {place}." for n, place in
+                 zip(["two", "three", "many", "no", "seven", "big", "small", "old"],
+                     ["beach", "street", "river", "park", "road", "field", "lake", "city"])]
+    expected = {s: translate(model, tokenizer, s, max_len=12).trace for s in sentences}
+    results, errors = {}, []
+    barrier = threading.Barrier(len(sentences))
+
+    def worker(sentence: str) -> None:
+        try:
+            barrier.wait()
+            for _ in range(3):
+                trace = translate(model, tokenizer, sentence, max_len=12).trace
+                results.setdefault(sentence, []).append(trace)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in sentences]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors
+    for sentence, traces in results.items():
+        assert len(traces) == 3
+        for trace in traces:
+            assert trace.src_tokens == expected[sentence].src_tokens
+            for kind in ("encoder", "decoder", "cross"):
+                np.testing.assert_allclose(trace.attention(kind), expected[sentence].attention(kind), atol=1e-6)
+    assert _no_hooks_anywhere(model)

@@ -1,0 +1,101 @@
+"""The model against independent references: PyTorch's own attention and the paper's formulas."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from model.hooks import capture
+from model.transformer import MultiHeadAttention, TransformerConfig, sinusoidal_positional_encoding
+from tests.conftest import tiny_model
+
+D_MODEL, N_HEADS = 32, 4
+
+
+@pytest.fixture()
+def attention() -> MultiHeadAttention:
+    torch.manual_seed(0)
+    return MultiHeadAttention(D_MODEL, N_HEADS, dropout=0.0).eval()
+
+
+def test_attention_equals_scaled_dot_product_attention(attention):
+    torch.manual_seed(1)
+    query, memory = torch.randn(2, 5, D_MODEL), torch.randn(2, 7, D_MODEL)
+    mask = torch.ones(2, 1, 1, 7, dtype=torch.bool)
+    mask[1, ..., 5:] = False  # second sequence has two padded keys
+
+    def heads(x):
+        return x.view(x.shape[0], x.shape[1], N_HEADS, -1).transpose(1, 2)
+
+    q, k, v = heads(attention.w_q(query)), heads(attention.w_k(memory)), heads(attention.w_v(memory))
+    reference = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    reference = attention.w_o(reference.transpose(1, 2).reshape(2, 5, D_MODEL))
+    ours = attention(query, memory, mask)
+    assert torch.allclose(ours, reference, atol=1e-5)
+
+
+def test_attention_equals_nn_multihead_attention_per_head(attention):
+    torch.manual_seed(2)
+    torch_mha = nn.MultiheadAttention(D_MODEL, N_HEADS, batch_first=True).eval()
+    with torch.no_grad():
+        torch_mha.in_proj_weight.copy_(torch.cat([attention.w_q.weight, attention.w_k.weight, attention.w_v.weight]))
+        torch_mha.in_proj_bias.copy_(torch.cat([attention.w_q.bias, attention.w_k.bias, attention.w_v.bias]))
+        torch_mha.out_proj.weight.copy_(attention.w_o.weight)
+        torch_mha.out_proj.bias.copy_(attention.w_o.bias)
+    x = torch.randn(3, 6, D_MODEL)
+    causal = torch.ones(6, 6, dtype=torch.bool).tril()
+    ref_out, ref_weights = torch_mha(x, x, x, attn_mask=~causal, need_weights=True, average_attn_weights=False)
+    with capture(attention, ["hook_weights"]) as run:
+        out = attention(x, x, causal)
+    assert torch.allclose(out, ref_out, atol=1e-5)
+    assert torch.allclose(run.records["hook_weights"][0], ref_weights, atol=1e-5)
+
+
+def test_positional_encoding_matches_paper_formula():
+    pe = sinusoidal_positional_encoding(50, 16)
+    for pos in (0, 1, 7, 49):
+        for i in range(8):
+            angle = pos / 10000 ** (2 * i / 16)
+            assert pe[pos, 2 * i].item() == pytest.approx(math.sin(angle), abs=1e-6)
+            assert pe[pos, 2 * i + 1].item() == pytest.approx(math.cos(angle), abs=1e-6)
+
+
+def test_embedding_adds_scaled_tokens_and_positional_encoding(tokenizer):
+    model = tiny_model(tokenizer.vocab_size)
+    ids = torch.tensor([[5, 9, 3]])
+    expected = model.encoder.embed.token_embedding.weight[ids] * math.sqrt(32) + sinusoidal_positional_encoding(3, 32)
+    assert torch.allclose(model.encoder.embed(ids), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_padding_does_not_change_real_positions(tokenizer, norm_first):
+    model = tiny_model(tokenizer.vocab_size, norm_first=norm_first)
+    src, tgt = torch.tensor([[10, 11, 12, 3]]), torch.tensor([[2, 20, 21]])
+    padded_src = torch.tensor([[10, 11, 12, 3, 0, 0]])
+    with torch.no_grad():
+        assert torch.allclose(model(src, tgt), model(padded_src, tgt), atol=1e-5)
+
+
+def test_decoder_cannot_see_the_future(tokenizer):
+    model = tiny_model(tokenizer.vocab_size)
+    src = torch.tensor([[10, 11, 3]])
+    with torch.no_grad():
+        a = model(src, torch.tensor([[2, 20, 21, 22]]))
+        b = model(src, torch.tensor([[2, 20, 99, 98]]))
+    assert torch.allclose(a[:, :2], b[:, :2], atol=1e-6)
+
+
+def test_config_rejects_indivisible_heads_and_unknown_keys():
+    with pytest.raises(ValueError, match="divisible"):
+        TransformerConfig(vocab_size=10, d_model=30, n_heads=4)
+    with pytest.raises(ValueError, match="unknown config keys"):
+        TransformerConfig.from_dict({"vocab_size": 10, "flux": 1})
+
+
+def test_tied_embeddings_share_one_matrix(tokenizer):
+    model = tiny_model(tokenizer.vocab_size)
+    assert model.generator.weight is model.encoder.embed.token_embedding.weight
+    assert model.decoder.embed.token_embedding is model.encoder.embed.token_embedding

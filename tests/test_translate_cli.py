@@ -1,0 +1,72 @@
+"""`python -m model.translate`: text, files line by line, NPZ export, ablation, clear errors."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from model.translate import main
+from tests.conftest import ROOT
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "model.translate", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_translates_text(checkpoint_dir, capsys):
+    assert main(["--checkpoint", str(checkpoint_dir), "--max-len", "8", "A dog runs."]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith("\n") and out.count("\n") == 1
+
+
+def test_input_file_gives_one_line_per_line(checkpoint_dir, tmp_path, capsys):
+    source = tmp_path / "in.txt"
+    source.write_bytes(b"A dog runs.\n\n   \nbad \xff\xfe bytes\nTwo men sit on a bench.\n")
+    code = main(["--checkpoint", str(checkpoint_dir), "--max-len", "6", "--input", str(source)])
+    captured = capsys.readouterr()
+    lines = captured.out.split("\n")
+    assert lines[-1] == "" and len(lines) - 1 == 5
+    assert lines[1] == "" and lines[2] == "" and lines[3] == ""
+    assert lines[0] and lines[4]
+    assert "line 4: not valid UTF-8" in captured.err
+    assert code == 1
+
+
+def test_export_writes_the_documented_npz(checkpoint_dir, tmp_path, capsys):
+    path = tmp_path / "trace.npz"
+    assert main(["--checkpoint", str(checkpoint_dir), "--max-len", "7", "--beam", "2", "--export", str(path), "Two dogs play."]) == 0
+    with np.load(path, allow_pickle=False) as npz:
+        assert sorted(npz.files) == sorted(["encoder", "decoder", "cross", "src_tokens", "tgt_tokens", "positional_encoding"])
+        S, T = len(npz["src_tokens"]), len(npz["tgt_tokens"])
+        assert npz["encoder"].shape == (2, 4, S, S)
+        assert npz["decoder"].shape == (2, 4, T, T) and npz["cross"].shape == (2, 4, T, S)
+        assert npz["tgt_tokens"][0] == "<s>" and npz["src_tokens"][-1] == "</s>"
+        assert npz["positional_encoding"].shape[0] >= max(S, T) and npz["positional_encoding"].shape[1] == 32
+        np.testing.assert_allclose(npz["cross"].sum(-1), 1.0, atol=1e-5)
+
+
+def test_ablation_flag(checkpoint_dir, capsys):
+    assert main(["--checkpoint", str(checkpoint_dir), "--max-len", "5", "--ablate", "cross:*:*,encoder:1:3", "A dog."]) == 0
+    assert main(["--checkpoint", str(checkpoint_dir), "--ablate", "cross:9:0", "A dog."]) == 2
+    assert "0..1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--checkpoint", "/nonexistent", "A dog."], "is not a folder"),
+    (["--input", "/nonexistent.txt"], "cannot read"),
+    (["   "], "empty"),
+])
+def test_errors_are_one_clear_line(checkpoint_dir, args, message):
+    if args[0] != "--checkpoint":
+        args = ["--checkpoint", str(checkpoint_dir), *args]
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_usage_errors(checkpoint_dir):
+    result = run_cli("--checkpoint", str(checkpoint_dir))
+    assert result.returncode == 2 and "give either TEXT or --input" in result.stderr
