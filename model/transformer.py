@@ -300,5 +300,12 @@ class Transformer(nn.Module):
                 for key in part:
                     part[key] = part[key].index_select(0, order)
 
+    @torch.no_grad()
+    def embedding_norms(self, ids: list[int]) -> list[float]:
+        """|token embedding x sqrt(d_model)| of each source position, to set beside |PE|."""
+        embed = self.encoder.embed
+        vectors = embed.token_embedding(torch.tensor(ids, device=embed.pe.device)) * embed.scale
+        return vectors.norm(dim=-1).tolist()
+
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

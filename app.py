@@ -1,0 +1,88 @@
+"""Headlight: translate a sentence and see what every attention head did. `streamlit run app.py`"""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import compare_page, head_page, model_view_page, positional_page, steps_page, translate_page
+from ui.context import PageContext
+from ui.examples import EXAMPLES
+from ui.state import DEFAULT_TEXT, URL_KEYS, available_checkpoints, init_from_url, load, run_translation, write_url
+
+VIEWS = {
+    "translate": ("Translate", translate_page.render),
+    "model": ("Model view", model_view_page.render),
+    "compare": ("Compare heads", compare_page.render),
+    "steps": ("Step by step", steps_page.render),
+    "head": ("Inside one head", head_page.render),
+    "positional": ("Positional encoding", positional_page.render),
+}
+
+st.set_page_config(page_title="Headlight", page_icon="🔦", layout="wide")
+checkpoints = available_checkpoints()
+names = [p.name for p in checkpoints]
+init_from_url({"text": DEFAULT_TEXT, "ckpt": names[0] if names else "", "view": "translate", "kind": "cross",
+               "layer": 0, "head": "mean", "step": 0, "beam": 1, "max_len": 0, "present": False})
+for key in URL_KEYS + ("beam", "max_len", "present", "words"):  # keep values of widgets not drawn on this page
+    if key in st.session_state:
+        st.session_state[key] = st.session_state[key]
+if st.session_state.view not in VIEWS:
+    st.session_state.view = "translate"
+
+if not checkpoints:
+    st.error("No checkpoint found in checkpoints/. Train one with `python -m model.train` (see the README).")
+    st.stop()
+if st.session_state.ckpt not in names:
+    st.session_state.ckpt = names[0]
+
+present = st.session_state.present
+if present:  # presentation mode: no sidebar, large type
+    st.markdown("<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl']{display:none}"
+                "html{font-size:22px}</style>", unsafe_allow_html=True)
+
+with st.sidebar:
+    st.title("🔦 Headlight")
+    st.selectbox("Model", names, key="ckpt")
+    path = str(checkpoints[names.index(st.session_state.ckpt)])
+    st.slider("Beam size (1 = greedy)", 1, 8, key="beam")
+    st.number_input("Max output pieces (0 = automatic)", 0, 256, key="max_len")
+    card = None
+
+ckpt = load(path)
+if ckpt is not None:
+    with st.sidebar.expander("Model card"):
+        card = ckpt.card
+        st.caption(f"{ckpt.src_lang} → {ckpt.tgt_lang} · {ckpt.model.num_parameters() / 1e6:.1f}M parameters · "
+                   f"{ckpt.model.cfg.n_layers} layers × {ckpt.model.cfg.n_heads} heads")
+        st.json(card or {"note": "no model card"}, expanded=False)
+
+top = st.columns([6, 1])
+top[0].radio("View", list(VIEWS), format_func=lambda v: VIEWS[v][0], horizontal=True, key="view", label_visibility="collapsed")
+top[1].toggle("Present", key="present", help="Large type, no sidebar, high-contrast colours")
+
+
+def use_example() -> None:
+    if st.session_state.example:
+        st.session_state.text = st.session_state.example
+
+
+st.text_area("Sentence to translate", key="text", height=80, help="Ctrl+Enter translates")
+st.selectbox("…or pick an example from the test sets", [""] + EXAMPLES, key="example", on_change=use_example)
+
+if ckpt is None:
+    st.stop()
+translation = run_translation(path, st.session_state.text, st.session_state.beam, st.session_state.max_len)
+write_url(text=st.session_state.text, ckpt=st.session_state.ckpt, view=st.session_state.view)
+if translation is None:
+    st.stop()
+
+st.markdown(f"### {ckpt.tgt_lang.upper()}: {translation.text}" if translation.text else "### (empty translation)")
+if translation.truncated:
+    kept = len(translation.src_ids) - 1
+    st.warning(f"The input was longer than the model's limit: the first {kept} pieces were kept, "
+               f"{translation.truncated} were dropped.")
+
+context = PageContext(path=path, ckpt=ckpt, translation=translation, beam=st.session_state.beam)
+try:
+    VIEWS[st.session_state.view][1](context)
+except Exception as exc:  # one broken view must not take the page down
+    st.error(f"This view failed: {type(exc).__name__}: {exc}")

@@ -1,0 +1,1 @@
+"""Streamlit pages: layout and widgets only; figures come from viz/, numbers from model/."""

@@ -1,0 +1,33 @@
+"""Compare: two heads side by side, their difference and distance; all heads' similarity."""
+from __future__ import annotations
+
+import streamlit as st
+
+from model.trace import KIND_LABELS, KINDS
+from ui.context import PageContext
+from ui.state import colorscale, describe, font_size, kind_layer_head, selected_matrix
+from viz.attention import attention_heatmap, difference_heatmap, head_similarity, mean_js, similarity_heatmap
+
+
+@st.fragment
+def render(ctx: PageContext) -> None:
+    trace = ctx.trace
+    left, right = st.columns(2)
+    with left:
+        a = kind_layer_head(trace, key="cmp_a_", allow_mean=False, horizontal=False)
+    with right:
+        b = kind_layer_head(trace, key="cmp_b_", allow_mean=False, horizontal=False)
+    ma, qa, ka = selected_matrix(trace, a, words=False)
+    mb, qb, kb = selected_matrix(trace, b, words=False)
+    left.plotly_chart(attention_heatmap(ma, qa, ka, title=describe(a), colorscale=colorscale(), font_size=font_size()), key="cmp_a")
+    right.plotly_chart(attention_heatmap(mb, qb, kb, title=describe(b), colorscale=colorscale(), font_size=font_size()), key="cmp_b")
+    if ma.shape == mb.shape and (qa, ka) == (qb, kb):
+        distance = mean_js(ma, mb)
+        st.metric("Jensen-Shannon divergence, mean over query rows (0 = same, 1 = disjoint)", f"{distance:.3f}")
+        st.plotly_chart(difference_heatmap(ma, mb, qa, ka, title="A − B"), key="cmp_diff")
+    else:
+        st.info("Pick two heads of the same attention kind to see their difference and distance.")
+    kind = st.selectbox("Similarity of all heads of", KINDS, format_func=KIND_LABELS.get, key="cmp_sim_kind")
+    sim = head_similarity(trace.attention(kind))
+    st.plotly_chart(similarity_heatmap(sim, trace.n_heads, title=f"{KIND_LABELS[kind]}: head x head similarity (1 − JS)"),
+                    key="cmp_similarity")

@@ -1,0 +1,31 @@
+"""Model view: every layer x head of one kind at once; pick a cell to open it large."""
+from __future__ import annotations
+
+import streamlit as st
+
+from model.trace import KIND_LABELS, KINDS
+from ui.context import PageContext
+from ui.state import Selection, colorscale, describe, font_size, selected_matrix, write_url
+from viz.attention import attention_heatmap, model_view, model_view_cell
+
+
+@st.fragment
+def render(ctx: PageContext) -> None:
+    trace = ctx.trace
+    kind = st.selectbox("Attention", KINDS, format_func=KIND_LABELS.get, key="kind")
+    q_tokens, k_tokens = trace.axis_tokens(kind)
+    fig = model_view(trace.attention(kind), q_tokens, k_tokens, title=f"{KIND_LABELS[kind]}: all layers and heads",
+                     colorscale=colorscale())
+    event = st.plotly_chart(fig, key=f"model_view_{kind}", on_select="rerun", selection_mode="points")
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else event.selection.points
+    if points:
+        cell = model_view_cell(fig.layout.meta, points[0]["x"], points[0]["y"])
+        if cell is not None:
+            st.session_state.layer, st.session_state.head = cell[0], str(cell[1])
+    st.caption("Click a head to open it below.")
+    head = st.session_state.get("head", "0")
+    sel = Selection(kind, min(int(st.session_state.get("layer", 0)), trace.n_layers - 1), None if head == "mean" else int(head))
+    matrix, q, k = selected_matrix(trace, sel, words=False)
+    st.plotly_chart(attention_heatmap(matrix, q, k, title=describe(sel), colorscale=colorscale(), font_size=font_size()),
+                    key="model_view_cell")
+    write_url(kind=kind, layer=sel.layer, head=head)

@@ -1,0 +1,26 @@
+"""Positional encoding: the table, its waves, its geometry, and why sinusoids."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.context import PageContext
+from ui.state import cached_embedding_norms, positional_table
+from viz.positional import norms_chart, pe_dot_by_offset, pe_heatmap, pe_waves, why_sinusoids
+
+
+@st.fragment
+def render(ctx: PageContext) -> None:
+    pe = positional_table(ctx.path)
+    d_model = pe.shape[1]
+    n = st.slider("Positions shown", 10, pe.shape[0], min(100, pe.shape[0]), key="pe_positions")
+    st.latex(r"PE_{(pos, 2i)} = \sin\left(pos / 10000^{2i/d_{model}}\right), \quad PE_{(pos, 2i+1)} = \cos\left(pos / 10000^{2i/d_{model}}\right)")
+    st.plotly_chart(pe_heatmap(pe[:n]), key="pe_heatmap")
+    dims = st.multiselect("Dimensions", list(range(d_model)), default=[0, 1, 4, 20, d_model // 2], key="pe_dims")
+    st.plotly_chart(pe_waves(pe[:n], dims), key="pe_waves")
+    st.plotly_chart(pe_dot_by_offset(pe[:n], [0, n // 4, n // 2]), key="pe_dot")
+    tr = ctx.translation
+    token_norms = cached_embedding_norms(ctx.path, tuple(tr.src_ids))
+    st.plotly_chart(norms_chart(ctx.trace.src_tokens, token_norms, pe), key="pe_norms")
+    st.subheader("Why sinusoids")
+    train_max = int(ctx.ckpt.card.get("data", {}).get("max_train_pieces", 0)) or pe.shape[0] // 2
+    st.dataframe(why_sinusoids(pe, train_max), hide_index=True, key="pe_why")

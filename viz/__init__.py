@@ -1,0 +1,1 @@
+"""Figures and tables from attention arrays: pure functions, no torch, no streamlit."""
