@@ -17,11 +17,11 @@ VIEWS = {
     "positional": ("Positional encoding", positional_page.render),
 }
 
-st.set_page_config(page_title="Headlight", page_icon="🔦", layout="wide")
+st.set_page_config(page_title="Headlight", layout="wide")
 checkpoints = available_checkpoints()
 names = [p.name for p in checkpoints]
 init_from_url({"text": DEFAULT_TEXT, "ckpt": names[0] if names else "", "view": "translate", "kind": "cross",
-               "layer": 0, "head": "mean", "step": 0, "beam": 1, "max_len": 0, "present": False})
+               "layer": -1, "head": "mean", "step": 0, "beam": 1, "max_len": 0, "present": False})
 for key in URL_KEYS + ("beam", "max_len", "present", "words"):  # keep values of widgets not drawn on this page
     if key in st.session_state:
         st.session_state[key] = st.session_state[key]
@@ -40,7 +40,8 @@ if present:  # presentation mode: no sidebar, large type
                 "html{font-size:22px}</style>", unsafe_allow_html=True)
 
 with st.sidebar:
-    st.title("🔦 Headlight")
+    st.title("Headlight")
+    st.caption("See inside a Transformer translator")
     st.selectbox("Model", names, key="ckpt")
     path = str(checkpoints[names.index(st.session_state.ckpt)])
     st.slider("Beam size (1 = greedy)", 1, 8, key="beam")

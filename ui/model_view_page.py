@@ -24,7 +24,8 @@ def render(ctx: PageContext) -> None:
             st.session_state.layer, st.session_state.head = cell[0], str(cell[1])
     st.caption("Click a head to open it below.")
     head = st.session_state.get("head", "0")
-    sel = Selection(kind, min(int(st.session_state.get("layer", 0)), trace.n_layers - 1), None if head == "mean" else int(head))
+    layer = int(st.session_state.get("layer", -1))
+    sel = Selection(kind, layer if 0 <= layer < trace.n_layers else trace.n_layers - 1, None if head == "mean" else int(head))
     matrix, q, k = selected_matrix(trace, sel, words=False)
     st.plotly_chart(attention_heatmap(matrix, q, k, title=describe(sel), colorscale=colorscale(), font_size=font_size()),
                     key="model_view_cell")

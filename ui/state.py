@@ -111,7 +111,7 @@ def kind_layer_head(trace: Trace, key: str = "", allow_mean: bool = True, horizo
     """Kind / layer / head pickers bound to the session (and so to the URL)."""
     cols = st.columns(3) if horizontal else [st.container()] * 3
     kind = cols[0].selectbox("Attention", KINDS, format_func=KIND_LABELS.get, key=f"{key}kind")
-    if st.session_state.get(f"{key}layer", 0) >= trace.n_layers:
+    if not 0 <= st.session_state.get(f"{key}layer", -1) < trace.n_layers:  # -1 or too deep: the last layer
         st.session_state[f"{key}layer"] = trace.n_layers - 1
     layer = cols[1].slider("Layer", 0, trace.n_layers - 1, key=f"{key}layer")
     head_options = (["mean"] if allow_mean else []) + [str(h) for h in range(trace.n_heads)]

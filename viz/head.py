@@ -67,5 +67,7 @@ def pipeline_figure(detail: dict[str, np.ndarray], query_pos: int, query_tokens:
     fig.update_yaxes(**ticks, autorange="reversed", row=1, col=4)
     for col in (1, 3, 5):
         fig.update_xaxes(showticklabels=False, row=1, col=col)
+    for col in (1, 2, 5):
+        fig.update_yaxes(title="dimension" if col == 1 else None, autorange="reversed", row=1, col=col)
     fig.update_layout(height=max(380, 14 * max(d_k, n_keys) + 120), margin=dict(l=10, r=10, t=50, b=10))
     return fig
