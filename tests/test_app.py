@@ -1,0 +1,130 @@
+"""The Streamlit app through AppTest: every view renders, widgets change the figures, the URL restores a view."""
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+VIEWS = ("translate", "model", "compare", "steps", "head", "positional")
+SENTENCE = "A man in a blue shirt is playing the guitar."
+
+
+@pytest.fixture()
+def app_env(monkeypatch, checkpoint_dir):
+    """The app on the tiny test checkpoint, with Streamlit's caches cleared around each test."""
+    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(checkpoint_dir.parent))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def open_app(**params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = str(value)
+    return at.run()
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def array(value) -> np.ndarray:
+    """A Plotly data array from the spec JSON (plain list or base64 typed array)."""
+    if isinstance(value, dict) and "bdata" in value:
+        data = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        if shape:
+            data = data.reshape([int(s) for s in str(shape).split(",")])
+        return data
+    return np.asarray(value, dtype=float)
+
+
+def no_failures(at: AppTest) -> bool:
+    return not at.exception and not [e for e in at.error if "failed" in e.value]
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_view_renders_from_a_url(app_env, view):
+    at = open_app(text=SENTENCE, view=view)
+    assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
+    assert charts(at), f"{view} drew no chart"
+    assert at.query_params["view"] == [view] or at.query_params["view"] == view
+    assert at.markdown[0].value.startswith("### DE:") or "empty translation" in at.markdown[0].value
+
+
+def test_url_text_translates_without_a_click(app_env):
+    at = open_app(text="A dog runs.", kind="encoder", layer=1, head=2)
+    assert at.text_area(key="text").value == "A dog runs."
+    spec = charts(at)[0]
+    assert spec["layout"]["title"]["text"] == "Encoder self-attention, layer 1, head 2"
+    tick = spec["layout"]["xaxis"]["ticktext"]
+    assert tick[-1] == "&lt;/s&gt;" and len(tick) == len(array(spec["data"][0]["z"])[0])
+
+
+def test_layer_head_and_kind_controls_change_the_figure(app_env):
+    at = open_app(text=SENTENCE, kind="cross", layer=0, head=0)
+    z0 = array(charts(at)[0]["data"][0]["z"])
+    at.slider(key="layer").set_value(1).run()
+    z1 = array(charts(at)[0]["data"][0]["z"])
+    at.select_slider(key="head").set_value("3").run()
+    z2 = array(charts(at)[0]["data"][0]["z"])
+    assert not np.allclose(z0, z1) and not np.allclose(z1, z2)
+    assert at.query_params["layer"] in ("1", ["1"]) and at.query_params["head"] in ("3", ["3"])
+    at.selectbox(key="kind").set_value("encoder").run()
+    spec = charts(at)[0]
+    z3 = array(spec["data"][0]["z"])
+    assert spec["layout"]["title"]["text"] == "Encoder self-attention, layer 1, head 3"
+    assert z3.shape[0] == z3.shape[1] == len(spec["layout"]["xaxis"]["ticktext"])
+
+
+def test_word_toggle_merges_pieces(app_env):
+    at = open_app(text="The snowboarders are unbelievably acrobatic.", kind="encoder")
+    pieces = charts(at)[0]["layout"]["xaxis"]["ticktext"]
+    at.toggle(key="words").set_value(True).run()
+    words = charts(at)[0]["layout"]["xaxis"]["ticktext"]
+    assert len(words) < len(pieces) and not any("\u2581" in w for w in words)
+    np.testing.assert_allclose(array(charts(at)[0]["data"][0]["z"]).sum(-1), 1.0, atol=1e-5)
+
+
+def test_step_slider_moves_through_decoding(app_env):
+    at = open_app(text=SENTENCE, view="steps", step=0)
+    first = array(charts(at)[0]["data"][0]["z"])
+    at.slider(key="step").set_value(2).run()
+    second = array(charts(at)[0]["data"][0]["z"])
+    assert first.shape == second.shape and not np.allclose(first, second)
+    assert "Step 2" in charts(at)[0]["layout"]["title"]["text"]
+
+
+def test_model_view_has_every_head(app_env, model):
+    at = open_app(text=SENTENCE, view="model", kind="cross")
+    spec = charts(at)[0]
+    meta = spec["layout"]["meta"]
+    assert (meta["layers"], meta["heads"]) == (model.cfg.n_layers, model.cfg.n_heads)
+
+
+def test_head_view_query_slider(app_env):
+    at = open_app(text=SENTENCE, view="head", kind="cross", layer=1, head=1)
+    before = at.dataframe[0].value["softmax"].to_numpy()
+    at.select_slider(key="head_query").set_value(2).run()
+    after = at.dataframe[0].value["softmax"].to_numpy()
+    assert before.sum() == pytest.approx(1.0, abs=1e-5) and not np.allclose(before, after)
+
+
+def test_empty_input_gets_a_message_not_a_traceback(app_env):
+    at = open_app(text="   ")
+    assert not at.exception and any("empty" in i.value for i in at.info)
+
+
+def test_presentation_mode_uses_large_type(app_env):
+    at = open_app(text=SENTENCE, present=1)
+    assert charts(at)[0]["layout"]["font"]["size"] == 20
