@@ -1,0 +1,106 @@
+"""The app in headless Chromium (Debian's) via Playwright, against a real `streamlit run app.py`.
+
+Screenshots of every view go to $HEADLIGHT_SCREENSHOTS (the README's come from docs/screenshots).
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, shipped_or, streamlit_server
+
+playwright = pytest.importorskip("playwright.sync_api")
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI needs Debian's chromium for the browser tests (apt-get install chromium)")
+    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+
+VIEW_LABELS = {"translate": "Translate", "model": "Model view", "compare": "Compare heads", "steps": "Step by step",
+               "head": "Inside one head", "positional": "Positional encoding"}
+
+
+@pytest.fixture(scope="module")
+def server(checkpoint_dir):
+    with streamlit_server(shipped_or(checkpoint_dir.parent)) as (url, proc):
+        yield url, proc
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def main_title(page) -> str:
+    return page.locator(".js-plotly-plot .gtitle").first.text_content()
+
+
+def wait_for_title_change(page, before: str, timeout_s: float = 20) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        title = main_title(page)
+        if title and title != before:
+            return title
+        time.sleep(0.02)
+    raise AssertionError(f"heatmap title stayed {before!r}")
+
+
+def test_shared_link_shows_heatmap_then_controls_redraw(server, browser, tmp_path):
+    url, proc = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    start = time.monotonic()
+    page.goto(f"{url}/?text={quote('A dog runs.')}")
+    page.wait_for_selector(HEATMAP, timeout=60_000)
+    print(f"page load to first heatmap: {time.monotonic() - start:.2f} s")
+    assert page.get_by_text("A dog runs.").count() >= 1
+    title = main_title(page)
+    assert title.startswith("Encoder-decoder (cross) attention")
+
+    # kind: the selectbox
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Attention").first.click()
+    page.get_by_role("option", name="Encoder self-attention").click()
+    title = wait_for_title_change(page, title)
+    assert title.startswith("Encoder self-attention")
+
+    # layer: the slider, by keyboard
+    layer = page.get_by_role("slider").nth(1)
+    layer.focus()
+    page.keyboard.press("Home")
+    title = wait_for_title_change(page, title)
+    assert ", layer 0," in title
+
+    # head: the select slider
+    head = page.get_by_role("slider").nth(2)
+    head.focus()
+    start = time.monotonic()
+    page.keyboard.press("ArrowRight")
+    title = wait_for_title_change(page, title)
+    print(f"slider move to redraw: {(time.monotonic() - start) * 1000:.0f} ms")
+    assert title.endswith("head 0")
+    assert "layer=0" in page.url and "kind=encoder" in page.url
+    assert proc.poll() is None
+    page.close()
+
+
+@pytest.mark.parametrize("view", list(VIEW_LABELS))
+def test_every_view_in_the_browser(server, browser, view):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    text = quote("A little girl climbs into a wooden playhouse.")
+    page.goto(f"{url}/?text={text}&view={view}&kind=cross&layer=2&head=mean&step=3")
+    page.wait_for_selector(HEATMAP, timeout=60_000)
+    page.wait_for_timeout(800)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert not errors
+    shots = Path(os.environ.get("HEADLIGHT_SCREENSHOTS", "") or Path(__file__).parent / ".screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / f"{view}.png"), full_page=False)
+    page.close()
