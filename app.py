@@ -6,7 +6,7 @@ import streamlit as st
 from ui import compare_page, head_page, model_view_page, positional_page, steps_page, translate_page
 from ui.context import PageContext
 from ui.examples import EXAMPLES
-from ui.state import DEFAULT_TEXT, URL_KEYS, available_checkpoints, init_from_url, load, run_translation, write_url
+from ui.state import DEFAULT_TEXT, guarded, md_escape, URL_KEYS, available_checkpoints, init_from_url, load, run_translation, write_url
 
 VIEWS = {
     "translate": ("Translate", translate_page.render),
@@ -76,14 +76,11 @@ write_url(text=st.session_state.text, ckpt=st.session_state.ckpt, view=st.sessio
 if translation is None:
     st.stop()
 
-st.markdown(f"### {ckpt.tgt_lang.upper()}: {translation.text}" if translation.text else "### (empty translation)")
+st.markdown(f"### {md_escape(ckpt.tgt_lang.upper())}: {md_escape(translation.text)}" if translation.text else "### (empty translation)")
 if translation.truncated:
     kept = len(translation.src_ids) - 1
     st.warning(f"The input was longer than the model's limit: the first {kept} pieces were kept, "
                f"{translation.truncated} were dropped.")
 
 context = PageContext(path=path, ckpt=ckpt, translation=translation, beam=st.session_state.beam)
-try:
-    VIEWS[st.session_state.view][1](context)
-except Exception as exc:  # one broken view must not take the page down
-    st.error(f"This view failed: {type(exc).__name__}: {exc}")
+guarded(VIEWS[st.session_state.view][1])(context)  # one broken view must not take the page down

@@ -5,11 +5,12 @@ import streamlit as st
 
 from model.trace import KIND_LABELS, KINDS
 from ui.context import PageContext
-from ui.state import colorscale, describe, font_size, kind_layer_head, selected_matrix
+from ui.state import guarded, colorscale, describe, font_size, kind_layer_head, selected_matrix
 from viz.attention import attention_heatmap, difference_heatmap, head_similarity, mean_js, similarity_heatmap
 
 
 @st.fragment
+@guarded
 def render(ctx: PageContext) -> None:
     trace = ctx.trace
     left, right = st.columns(2)

@@ -5,11 +5,12 @@ import numpy as np
 import streamlit as st
 
 from ui.context import PageContext
-from ui.state import cached_head_detail, describe, kind_layer_head
+from ui.state import guarded, cached_head_detail, describe, kind_layer_head
 from viz.head import FORMULA, pipeline_figure, pipeline_table
 
 
 @st.fragment
+@guarded
 def render(ctx: PageContext) -> None:
     trace, tr = ctx.trace, ctx.translation
     sel = kind_layer_head(trace, allow_mean=False)

@@ -5,11 +5,12 @@ import streamlit as st
 
 from model.trace import KIND_LABELS, KINDS
 from ui.context import PageContext
-from ui.state import Selection, colorscale, describe, font_size, selected_matrix, write_url
+from ui.state import guarded, Selection, colorscale, describe, font_size, selected_matrix, write_url
 from viz.attention import attention_heatmap, model_view, model_view_cell
 
 
 @st.fragment
+@guarded
 def render(ctx: PageContext) -> None:
     trace = ctx.trace
     kind = st.selectbox("Attention", KINDS, format_func=KIND_LABELS.get, key="kind")

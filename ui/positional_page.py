@@ -4,11 +4,12 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.context import PageContext
-from ui.state import cached_embedding_norms, positional_table
+from ui.state import guarded, cached_embedding_norms, positional_table
 from viz.positional import norms_chart, pe_dot_by_offset, pe_heatmap, pe_waves, why_sinusoids
 
 
 @st.fragment
+@guarded
 def render(ctx: PageContext) -> None:
     pe = positional_table(ctx.path)
     d_model = pe.shape[1]

@@ -1,7 +1,9 @@
 """Shared app state: cached model and results, URL parameters, and the controls every page uses."""
 from __future__ import annotations
 
+import functools
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +16,6 @@ from model.trace import KIND_LABELS, KINDS, Trace
 from viz.attention import COLORSCALE, HIGH_CONTRAST, merge_tokens, merge_words
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINTS = Path(os.environ.get("HEADLIGHT_CHECKPOINTS", ROOT / "checkpoints"))
 DEFAULT_TEXT = "A little girl climbs into a wooden playhouse."
 URL_KEYS = ("text", "ckpt", "view", "kind", "layer", "head", "step")
 
@@ -26,7 +27,8 @@ def cached_checkpoint(path: str) -> Checkpoint:
 
 
 def available_checkpoints() -> list[Path]:
-    return find_checkpoints(CHECKPOINTS)
+    """Checkpoint folders under $HEADLIGHT_CHECKPOINTS, or the shipped checkpoints/."""
+    return find_checkpoints(os.environ.get("HEADLIGHT_CHECKPOINTS", ROOT / "checkpoints"))
 
 
 def load(path: str) -> Checkpoint | None:
@@ -68,6 +70,31 @@ def run_translation(path: str, text: str, beam: int, max_len: int) -> Translatio
     except InputError as exc:
         st.info(str(exc))
         return None
+
+
+def guarded(view):
+    """Show an exception inside one view as a short message there; the rest of the page keeps working.
+
+    Applied under `st.fragment`, so it also covers the fragment's own reruns.
+    """
+
+    @functools.wraps(view)
+    def run(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - any failure stays inside this view
+            st.error(f"This view failed: {type(exc).__name__}: {exc}")
+            return None
+
+    return run
+
+
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+def md_escape(text: str) -> str:
+    """Text shown literally inside markdown (no links, images, emphasis or HTML)."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
 # -- URL <-> widgets ---------------------------------------------------------------------------

@@ -6,11 +6,12 @@ import time
 import streamlit as st
 
 from ui.context import PageContext
-from ui.state import colorscale, write_url
+from ui.state import guarded, md_escape, colorscale, write_url
 from viz.steps import candidates_chart, step_cross_attention, step_self_attention
 
 
 @st.fragment
+@guarded
 def render(ctx: PageContext) -> None:
     trace = ctx.trace
     n_steps = len(trace.out_tokens)
@@ -34,7 +35,7 @@ def render(ctx: PageContext) -> None:
 def draw_step(ctx: PageContext, t: int) -> None:
     trace = ctx.trace
     produced = trace.out_tokens[t]
-    st.markdown(f"**Step {t}** · reads `{trace.tgt_tokens[t]}` → produces `{produced}`")
+    st.markdown(f"**Step {t}** · reads **{md_escape(trace.tgt_tokens[t])}** → produces **{md_escape(produced)}**")
     left, right = st.columns([3, 2])
     left.plotly_chart(step_cross_attention(trace.cross, t, trace.src_tokens, produced, colorscale()), key=f"step_cross_{t}")
     if trace.candidates:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from model.trace import KIND_LABELS
 from ui.context import PageContext
-from ui.state import colorscale, describe, font_size, kind_layer_head, selected_matrix, write_url
+from ui.state import guarded, colorscale, describe, font_size, kind_layer_head, selected_matrix, write_url
 from viz.attention import attention_heatmap, attention_table
 from viz.export import figure_html, npz_bytes
 
@@ -22,6 +22,7 @@ def render(ctx: PageContext) -> None:
 
 
 @st.fragment
+@guarded
 def heatmap_panel(ctx: PageContext) -> None:
     trace = ctx.trace
     sel = kind_layer_head(trace)

@@ -1,0 +1,69 @@
+"""Many visitors: concurrent sessions on one cached model each see only their own sentence."""
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from urllib.parse import quote
+
+import numpy as np
+import pytest
+
+from model.decode import translate
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, streamlit_server
+
+SENTENCES = [
+    "A man rides a bike down the street.", "Two children play in the sand.", "A woman is reading a book in a park.",
+    "A black dog jumps over a log.", "People are waiting for the bus.", "A chef cooks in a busy kitchen.",
+    "An old man sits on a bench.", "Three girls dance on a stage.",
+]
+
+
+def test_eight_sessions_at_once(model, tokenizer):
+    expected = {s: translate(model, tokenizer, s, max_len=20) for s in SENTENCES}
+    latencies, seen, errors = [], {}, []
+    barrier = threading.Barrier(len(SENTENCES))
+
+    def session(sentence):
+        try:
+            barrier.wait()
+            for _ in range(5):
+                start = time.perf_counter()
+                result = translate(model, tokenizer, sentence, max_len=20)
+                latencies.append(time.perf_counter() - start)
+                seen.setdefault(sentence, []).append(result)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=session, args=(s,)) for s in SENTENCES]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors and len(latencies) == 40
+    for sentence, results in seen.items():
+        for r in results:
+            assert r.trace.src_tokens == expected[sentence].trace.src_tokens and r.out_ids == expected[sentence].out_ids
+            np.testing.assert_array_equal(r.trace.cross, expected[sentence].trace.cross)
+    q = statistics.quantiles(latencies, n=20)
+    print(f"8 concurrent sessions x 5 translations: p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {q[18] * 1000:.0f} ms")
+
+
+@pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_two_browser_pages_see_their_own_sentence(checkpoint_dir):
+    playwright = pytest.importorskip("playwright.sync_api")
+    first, second = "A dog runs on the grass.", "Two women drink coffee."
+    with streamlit_server(checkpoint_dir.parent) as (url, proc), playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pages = [browser.new_page(), browser.new_page()]
+        for page, text in zip(pages, (first, second)):
+            page.goto(f"{url}/?text={quote(text)}&kind=encoder")  # both load at once
+        for page, text in zip(pages, (first, second)):
+            page.wait_for_selector(HEATMAP, timeout=60_000)
+            ticks = page.locator(".js-plotly-plot .xtick text").all_text_contents()
+            words = {t.replace("\u2581", "") for t in ticks}
+            own, other = (first, second) if text == first else (second, first)
+            assert "dog" in "".join(words) if own == first else "coffee" in "".join(words) or "women" in "".join(words)
+            assert page.input_value("textarea") == own
+        browser.close()
+        assert proc.poll() is None

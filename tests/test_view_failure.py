@@ -1,0 +1,29 @@
+"""A failure inside one view is a short message in that view; the rest of the page keeps working."""
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+
+def test_broken_view_shows_a_message_and_the_page_survives(monkeypatch, checkpoint_dir):
+    import ui.model_view_page as page
+
+    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(checkpoint_dir.parent))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+    def broken(ctx):
+        raise RuntimeError("the model view broke")
+
+    monkeypatch.setattr(page, "render", broken)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["text"] = "A dog runs."
+    at.query_params["view"] = "model"
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["This view failed: RuntimeError: the model view broke"]
+    assert at.markdown[0].value.startswith("### DE:")  # the translation above the view still shows
+    at.radio(key="view").set_value("translate").run()  # other views still work
+    assert not at.error and at.get("plotly_chart")
