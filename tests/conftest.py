@@ -16,6 +16,7 @@ from model.tokenizer import Tokenizer  # noqa: E402
 from model.transformer import Transformer, TransformerConfig  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "multi30k"
+torch.set_num_threads(1)  # tiny models: a second thread only adds synchronisation
 
 
 @pytest.fixture(scope="session")
