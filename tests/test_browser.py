@@ -104,3 +104,47 @@ def test_every_view_in_the_browser(server, browser, view):
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / f"{view}.png"), full_page=False)
     page.close()
+
+
+PAYLOADS = ["<img src=x onerror=alert(1)>", "<script>alert('x')</script> A dog runs.", "<b>bold</b> <a href=javascript:alert(1)>x</a>"]
+
+
+def test_html_payloads_stay_text(server, browser):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(f"{url}/?kind=encoder")
+    page.wait_for_selector(HEATMAP, timeout=60_000)
+    for payload in PAYLOADS:
+        before = page.locator(".js-plotly-plot .xtick text").all_text_contents()
+        box = page.locator("textarea")
+        box.fill(payload)
+        box.press("Control+Enter")
+        deadline = time.monotonic() + 30
+        while page.locator(".js-plotly-plot .xtick text").all_text_contents() == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ticks = page.locator(".js-plotly-plot .xtick text").all_text_contents()
+        assert ticks != before and ticks[-1] == "</s>"  # markup-like tokens are shown as text
+        injected = page.evaluate("""() => ({
+            img: document.querySelectorAll('img[src="x"]').length,
+            script: [...document.scripts].filter(s => s.textContent.includes("alert")).length,
+            bold: [...document.querySelectorAll('b')].filter(b => b.textContent === 'bold').length,
+            link: document.querySelectorAll('a[href^="javascript"]').length,
+        })""")
+        assert injected == {"img": 0, "script": 0, "bold": 0, "link": 0}, (payload, injected)
+        # hover the last column (the </s> key): the label must show the token as text
+        page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+        plot = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+        page.mouse.move(plot["x"] + plot["width"] / 2, plot["y"] + plot["height"] / 2, steps=3)
+        hover = ""
+        for attempt in range(40):  # hover events are throttled: wiggle over the last column until one lands
+            page.mouse.move(plot["x"] + plot["width"] - 2 - attempt % 2, plot["y"] + plot["height"] / 2, steps=4)
+            page.wait_for_timeout(150)
+            label = page.locator(".hoverlayer .hovertext")
+            hover = label.first.text_content() if label.count() else ""
+            if "key: </s>" in hover:
+                break
+        assert "key: </s>" in hover, hover
+    assert dialogs == []
+    page.close()

@@ -49,7 +49,7 @@ def attention_heatmap(
     fig = go.Figure(go.Heatmap(
         z=weights, x=np.arange(len(key_tokens)), y=np.arange(len(query_tokens)), customdata=custom,
         zmin=zmin, zmax=zmax, colorscale=colorscale, colorbar=dict(title="weight"),
-        hovertemplate="query %{y}: %{customdata[0]}<br>key %{x}: %{customdata[1]}<br>weight %{z:.3f}<extra></extra>",
+        hovertemplate="query: %{customdata[0]}<br>key: %{customdata[1]}<br>weight %{z:.3f}<extra></extra>",
     ))
     cell = max(8, min(28, 900 // max(len(key_tokens), 1)))
     fig.update_layout(
