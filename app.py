@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import compare_page, head_page, model_view_page, positional_page, steps_page, translate_page
+from ui import analysis_page, compare_page, head_page, model_view_page, positional_page, steps_page, translate_page
 from ui.context import PageContext
 from ui.examples import EXAMPLES
 from ui.state import DEFAULT_TEXT, guarded, md_escape, URL_KEYS, available_checkpoints, init_from_url, load, run_translation, write_url
@@ -15,6 +15,7 @@ VIEWS = {
     "steps": ("Step by step", steps_page.render),
     "head": ("Inside one head", head_page.render),
     "positional": ("Positional encoding", positional_page.render),
+    "analysis": ("Head analysis", analysis_page.render),
 }
 
 st.set_page_config(page_title="Headlight", layout="wide")

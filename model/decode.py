@@ -303,12 +303,17 @@ def inspect_head(model: Transformer, src_ids: list[int], out_ids: list[int], kin
 
 def translate_many(
     model: Transformer, tok: Tokenizer, sentences: list[str], beam: int = 1, max_len: int | None = None,
-    alpha: float = 0.6, batch_size: int = 64,
+    alpha: float = 0.6, batch_size: int = 64, ablate: Iterable[tuple[str, int, int]] = (),
 ) -> list[str]:
     """Translate many sentences without capture: greedy in length-sorted batches, beam one at a time.
 
-    An empty sentence gives an empty translation.
+    An empty sentence gives an empty translation; `ablate` switches the given heads off throughout.
     """
+    with capture(model, (), head_masks(model, ablate)):
+        return _translate_many(model, tok, sentences, beam, max_len, alpha, batch_size)
+
+
+def _translate_many(model, tok, sentences, beam, max_len, alpha, batch_size) -> list[str]:
     from model.data import pad_sources
 
     model_max = model.cfg.max_len

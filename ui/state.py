@@ -11,7 +11,8 @@ import numpy as np
 import streamlit as st
 
 from model.checkpoint import Checkpoint, CheckpointError, find_checkpoints, load_checkpoint
-from model.decode import InputError, Translation, inspect_head, translate
+from model.ablation import quality
+from model.decode import InputError, Translation, forward_trace, inspect_head, parse_head_spec, translate
 from model.trace import KIND_LABELS, KINDS, Trace
 from viz.attention import COLORSCALE, HIGH_CONTRAST, merge_tokens, merge_words
 
@@ -178,3 +179,36 @@ def colorscale():
 
 def font_size() -> int:
     return 20 if st.session_state.get("present") else 12
+
+
+# -- head analysis -----------------------------------------------------------------------------
+
+
+def validation_sample(src_lang: str, tgt_lang: str, n: int) -> tuple[list[str], list[str]] | None:
+    """The first n shipped validation sentences and references, if both languages are shipped."""
+    folder = ROOT / "checkpoints" / "samples"
+    files = [folder / f"val200.{lang}.txt" for lang in (src_lang, tgt_lang)]
+    if not all(f.is_file() for f in files):
+        return None
+    src, ref = (f.read_text(encoding="utf-8").splitlines()[:n] for f in files)
+    return src, ref
+
+
+@st.cache_data(max_entries=32, show_spinner="Translating with heads switched off…")
+def cached_ablation(path: str, text: str, beam: int, max_len: int, spec: str) -> tuple[Translation, float]:
+    """The translation with `spec` heads off, and the log-probability it now gives the original translation."""
+    ckpt = cached_checkpoint(path)
+    cfg = ckpt.model.cfg
+    heads = parse_head_spec(spec, cfg.n_layers, cfg.n_heads)
+    ablated = translate(ckpt.model, ckpt.tokenizer, text, beam=beam, max_len=max_len or None, with_trace=False, ablate=heads)
+    original = cached_translation(path, text, beam, max_len)
+    _, logprob = forward_trace(ckpt.model, ckpt.tokenizer, original.src_ids, original.out_ids, ablate=heads)
+    return ablated, logprob
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_quality(path: str, n: int, spec: str) -> dict[str, float]:
+    ckpt = cached_checkpoint(path)
+    src, ref = validation_sample(ckpt.src_lang, ckpt.tgt_lang, n)
+    cfg = ckpt.model.cfg
+    return quality(ckpt.model, ckpt.tokenizer, src, ref, parse_head_spec(spec, cfg.n_layers, cfg.n_heads))

@@ -1,0 +1,167 @@
+"""Head analysis: per-head statistics and labels, ablation and importance, rollout and word alignment."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from model.analysis import LABEL_RULES, STATS, alignment_pairs, attention_rollout, average_stats, source_attribution, trace_stats
+from model.analyze import SWEEP_FILE, sentence_stats, sweep_record
+from model.tokenizer import word_starts
+from model.trace import KIND_LABELS, KINDS
+from ui.context import PageContext
+from ui.state import (
+    cached_ablation, cached_checkpoint, cached_quality, colorscale, font_size, guarded, md_escape, validation_sample,
+)
+from viz.analysis import alignment_figure, head_grid, token_diff
+from viz.attention import attention_heatmap, merge_tokens, merge_words
+
+
+def render(ctx: PageContext) -> None:
+    stats_tab, ablation_tab, rollout_tab = st.tabs(["Statistics", "Ablation", "Rollout & alignment"])
+    with stats_tab:
+        statistics(ctx)
+    with ablation_tab:
+        ablation(ctx)
+    with rollout_tab:
+        rollout(ctx)
+
+
+def progress_bar(label: str):
+    bar = st.progress(0.0, text=label)
+    return lambda done, total: bar.progress(done / total, text=f"{label} {done}/{total}")
+
+
+@st.fragment
+@guarded
+def statistics(ctx: PageContext) -> None:
+    scope = st.radio("Over", ["this sentence", "validation sentences"], horizontal=True, key="stats_scope")
+    if scope == "this sentence":
+        table = average_stats([trace_stats(ctx.trace)])
+    else:
+        n = st.number_input("Sentences", 5, 200, 20, step=5, key="stats_n")
+        sample = validation_sample(ctx.ckpt.src_lang, ctx.ckpt.tgt_lang, n)
+        if sample is None:
+            st.info(f"No shipped validation sample for {ctx.ckpt.src_lang}–{ctx.ckpt.tgt_lang}.")
+            return
+        key = f"stats::{ctx.path}::{n}"
+        if key not in st.session_state:
+            if not st.button(f"Compute over {n} validation sentences", key="stats_go"):
+                return
+            st.session_state[key] = sentence_stats(cached_checkpoint(ctx.path), sample[0], progress_bar("Translating"))
+        table = st.session_state[key]
+    cols = st.columns(2)
+    kind = cols[0].selectbox("Attention", KINDS, format_func=KIND_LABELS.get, key="stats_kind")
+    stat = cols[1].selectbox("Statistic", STATS, key="stats_value")
+    st.plotly_chart(head_grid(table, kind, stat, title=f"{KIND_LABELS[kind]}: {stat} (label = dominant behaviour)",
+                              colorscale=colorscale()), key="stats_grid")
+    st.dataframe(table, hide_index=True, key="stats_table")
+    st.download_button("Statistics (CSV)", table.to_csv(index=False), "headlight-head-stats.csv", "text/csv", key="stats_csv")
+    with st.expander("How heads are labelled"):
+        st.markdown("The first rule that holds names the head; none: *mixed*.\n\n" +
+                    "\n".join(f"- **{name}**: {rule}" for name, rule, _ in LABEL_RULES))
+
+
+def head_options(ctx: PageContext) -> tuple[list[str], list[str]]:
+    cfg = ctx.ckpt.model.cfg
+    heads = [f"{k}:{l}:{h}" for k in KINDS for l in range(cfg.n_layers) for h in range(cfg.n_heads)]
+    layers = [f"{k}:{l}:*" for k in KINDS for l in range(cfg.n_layers)]
+    return heads, layers
+
+
+@st.fragment
+@guarded
+def ablation(ctx: PageContext) -> None:
+    heads, layers = head_options(ctx)
+    cols = st.columns(2)
+    chosen = cols[0].multiselect("Switch off heads", heads, key="ablate_heads")
+    chosen += cols[1].multiselect("…or whole layers", layers, key="ablate_layers")
+    spec = ",".join(chosen)
+    if not spec:
+        st.caption("Pick heads or layers to switch off (their output is zeroed before the output projection).")
+    else:
+        original = ctx.translation
+        ablated, logprob = cached_ablation(ctx.path, st.session_state.text, ctx.beam, st.session_state.max_len, spec)
+        tok = ctx.ckpt.tokenizer
+        st.markdown(f"**Before:** {md_escape(original.text)}")
+        marked = " ".join(f":red-background[{md_escape(p)}]" if tag == "changed" else md_escape(p)
+                          for p, tag in token_diff(tok.pieces(original.out_ids), tok.pieces(ablated.out_ids)))
+        st.markdown(f"**After:** {md_escape(ablated.text)}  \nPieces, changes marked: {marked}")
+        st.metric("Log-probability of the original translation", f"{logprob:.3f}", f"{logprob - original.score:+.3f}")
+        n = st.number_input("Validation sentences for BLEU / chrF", 10, 200, 50, step=10, key="ablate_n")
+        if validation_sample(ctx.ckpt.src_lang, ctx.ckpt.tgt_lang, n) and st.button("Measure on validation sentences", key="ablate_go"):
+            with st.spinner("Translating the validation sample twice…"):
+                base, off = cached_quality(ctx.path, n, ""), cached_quality(ctx.path, n, spec)
+            c = st.columns(3)
+            c[0].metric("BLEU", f"{off['bleu']:.2f}", f"{off['bleu'] - base['bleu']:+.2f}")
+            c[1].metric("chrF", f"{off['chrf']:.2f}", f"{off['chrf'] - base['chrf']:+.2f}")
+            c[2].metric("Reference log-prob / piece", f"{off['logprob']:.3f}", f"{off['logprob'] - base['logprob']:+.3f}")
+    importance(ctx)
+
+
+def importance(ctx: PageContext) -> None:
+    st.subheader("Every head's importance")
+    file = Path(ctx.path) / SWEEP_FILE
+    record = st.session_state.get(f"sweep::{ctx.path}")
+    if record is None and file.is_file():
+        record = json.loads(file.read_text())
+    n = st.number_input("Validation sentences for a new sweep", 10, 200, 50, step=10, key="sweep_n")
+    sample = validation_sample(ctx.ckpt.src_lang, ctx.ckpt.tgt_lang, n)
+    if sample and st.button(f"Run the sweep on {n} sentences", key="sweep_go"):
+        record = sweep_record(cached_checkpoint(ctx.path), *sample, progress_bar("Switching off head"))
+        st.session_state[f"sweep::{ctx.path}"] = record
+    if record is None:
+        st.caption("No sweep yet for this checkpoint.")
+        return
+    table = pd.DataFrame(record["heads"])
+    base = record["baseline"]
+    st.caption(f"Drop when each head alone is switched off, on {record['sentences']} validation sentences "
+               f"(baseline BLEU {base['bleu']:.2f}, chrF {base['chrf']:.2f}).")
+    cols = st.columns(2)
+    measure = cols[0].selectbox("Measure", ["bleu_drop", "chrf_drop", "logprob_drop"], key="sweep_measure")
+    kind = cols[1].selectbox("Attention", KINDS, format_func=KIND_LABELS.get, key="sweep_kind")
+    st.plotly_chart(head_grid(table, kind, measure, title=f"{KIND_LABELS[kind]}: {measure}", colorscale="RdBu_r", zmid=0),
+                    key="sweep_grid")
+    st.dataframe(table.sort_values(measure, ascending=False), hide_index=True, key="sweep_table")
+
+
+@st.fragment
+@guarded
+def rollout(ctx: PageContext) -> None:
+    trace = ctx.trace
+    words = st.toggle("Words instead of pieces", value=True, key="rollout_words")
+    src, tgt = trace.src_tokens, trace.tgt_tokens
+    roll = attention_rollout(trace.encoder)
+    attribution = source_attribution(trace.cross, trace.encoder)
+    if words:
+        roll = merge_words(roll, trace.src_word_starts, trace.src_word_starts)
+        attribution = merge_words(attribution, trace.tgt_word_starts, trace.src_word_starts)
+        src, tgt = merge_tokens(src, trace.src_word_starts), merge_tokens(tgt, trace.tgt_word_starts)
+    left, right = st.columns(2)
+    left.plotly_chart(attention_heatmap(roll, src, src, title="Encoder attention rollout", colorscale=colorscale(),
+                                        font_size=font_size(), zmax=float(roll.max())), key="rollout_encoder")
+    right.plotly_chart(attention_heatmap(attribution, tgt, src, title="Source attribution of each target position",
+                                         colorscale=colorscale(), font_size=font_size(), zmax=float(attribution.max())),
+                       key="rollout_attribution")
+    st.caption("Rollout: 0.5·A + 0.5·I per layer (the residual), heads averaged, layers multiplied (Abnar & Zuidema, 2020). "
+               "Attribution: cross-attention averaged over layers and heads, mapped back to source tokens by the encoder rollout.")
+    st.subheader("Word alignment from cross-attention")
+    cfg = ctx.ckpt.model.cfg
+    cols = st.columns(3)
+    layer = cols[0].selectbox("Layer", ["all"] + list(range(cfg.n_layers)), key="align_layer")
+    head = cols[1].selectbox("Head", ["mean"] + list(range(cfg.n_heads)), key="align_head")
+    threshold = cols[2].slider("Show links with weight ≥", 0.0, 1.0, 0.3, 0.05, key="align_threshold")
+    cross = trace.cross if layer == "all" else trace.cross[[layer]]
+    matrix = cross.mean(axis=(0, 1)) if head == "mean" else cross[:, head].mean(0)
+    # row t of cross-attention produced piece t + 1: group and label target rows by what they produced
+    out_starts = word_starts(trace.out_tokens)
+    matrix = merge_words(matrix, out_starts, trace.src_word_starts)
+    src_words = merge_tokens(trace.src_tokens, trace.src_word_starts)
+    produced = merge_tokens(trace.out_tokens, out_starts)
+    st.plotly_chart(alignment_figure(matrix, src_words, produced, threshold,
+                                     title="Lines: target word (below) → source words it attended to (above)"), key="align_fig")
+    pairs = alignment_pairs(matrix)
+    st.dataframe(pd.DataFrame([(produced[t], src_words[s], w) for t, s, w in pairs], columns=["target", "strongest source", "weight"]),
+                 hide_index=True, key="align_table")
