@@ -15,6 +15,7 @@ from typing import Iterable, Iterator
 
 import torch
 from torch import Tensor, nn
+from torch.nn.modules.module import _global_forward_hooks, _global_forward_pre_hooks
 
 _ACTIVE_RUN: ContextVar["Run | None"] = ContextVar("headlight_active_run", default=None)
 
@@ -25,6 +26,12 @@ class HookPoint(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         run = _ACTIVE_RUN.get()
         return x if run is None else run.visit(self, x)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        # A decode step passes ~60 hook points: skip nn.Module's dispatch unless someone hooked in.
+        if self._forward_hooks or self._forward_pre_hooks or _global_forward_hooks or _global_forward_pre_hooks:
+            return super().__call__(x)
+        return self.forward(x)
 
 
 class Run:

@@ -1,0 +1,285 @@
+"""Headlight benchmarks: `python bench/run.py [--quick] [--json PATH]`.
+
+Every figure is measured in this run: ratios time the two sides interleaved (A, B, A, B, ...) on the
+same thread count and report the ratio of their medians. Needs `pip install -r requirements-bench.txt`
+for the Hugging Face comparison, and Debian's chromium for the app timings.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from model.checkpoint import find_checkpoints, load_checkpoint  # noqa: E402
+from model.data import collate, encode_pairs, make_batches, read_lines  # noqa: E402
+from model.decode import translate  # noqa: E402
+from model.transformer import Transformer  # noqa: E402
+from viz.attention import model_view  # noqa: E402
+
+Row = dict
+
+
+def interleaved(a: Callable[[], object], b: Callable[[], object], repeats: int, warmup: int = 2) -> tuple[float, float]:
+    """Median seconds of a and of b, timed alternately so drift and noise hit both alike."""
+    for _ in range(warmup):
+        a(), b()
+    ta, tb = [], []
+    for i in range(repeats):
+        for fn, out in ((a, ta), (b, tb)) if i % 2 == 0 else ((b, tb), (a, ta)):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return statistics.median(ta), statistics.median(tb)
+
+
+def sentences_of_length(tok, pieces: int, count: int) -> list[str]:
+    """Validation sentences that encode to exactly `pieces` pieces (plus </s>)."""
+    path = ROOT / "checkpoints" / "samples" / "val200.en.txt"
+    pool = path.read_text(encoding="utf-8").splitlines()
+    exact = [s for s in pool if len(tok.encode(s)) == pieces - 1]
+    if len(exact) < count:
+        exact += [s for s in pool if abs(len(tok.encode(s)) - (pieces - 1)) <= 2 and s not in exact]
+    return exact[:count]
+
+
+# -- model measures ----------------------------------------------------------------------------
+
+
+def capture_overhead(ckpt, repeats: int) -> Row:
+    sentences = sentences_of_length(ckpt.tokenizer, 20, 5)
+    model, tok = ckpt.model, ckpt.tokenizer
+    with_capture = lambda: [translate(model, tok, s) for s in sentences]  # noqa: E731
+    without = lambda: [translate(model, tok, s, with_trace=False) for s in sentences]  # noqa: E731
+    t_with, t_without = interleaved(with_capture, without, repeats)
+    return {"measure": "capture_overhead", "value": t_with / t_without, "unit": "ratio",
+            "compares": f"greedy translation with full capture ÷ without ({len(sentences)} sentences of 20 pieces; "
+                        f"{t_with / len(sentences) * 1000:.1f} vs {t_without / len(sentences) * 1000:.1f} ms each)"}
+
+
+@torch.inference_mode()
+def decode_fixed(model: Transformer, src: torch.Tensor, steps: int, incremental: bool) -> None:
+    """Greedy decoding for exactly `steps` pieces, with a key/value cache or recomputing the prefix."""
+    memory, src_mask = model.encode(src)
+    tokens = [model.cfg.bos_id]
+    cache = model.new_cache()
+    for step in range(steps):
+        if incremental:
+            logp = model.decode_step(torch.tensor([tokens[-1]]), memory if step == 0 else None, src_mask, cache, step)
+        else:
+            prefix = torch.tensor([tokens])
+            logits = model.generator(model.decoder(prefix, memory, src_mask, model.tgt_mask(prefix))[:, -1])
+            logp = torch.log_softmax(logits, dim=-1)
+        tokens.append(int(logp.argmax()))
+
+
+def incremental_vs_recompute(ckpt, repeats: int) -> Row:
+    src = torch.tensor([ckpt.tokenizer.encode(sentences_of_length(ckpt.tokenizer, 20, 1)[0]) + [ckpt.model.cfg.eos_id]])
+    t_inc, t_full = interleaved(lambda: decode_fixed(ckpt.model, src, 40, True), lambda: decode_fixed(ckpt.model, src, 40, False), repeats)
+    return {"measure": "incremental_vs_recompute", "value": t_inc / t_full, "unit": "ratio",
+            "compares": f"40 output pieces with key/value caching ÷ recomputing the prefix each step "
+                        f"({t_inc * 1000:.0f} vs {t_full * 1000:.0f} ms)"}
+
+
+def hf_marian(cfg):
+    from transformers import MarianConfig, MarianMTModel
+
+    hf_cfg = MarianConfig(
+        vocab_size=cfg.vocab_size, d_model=cfg.d_model, encoder_layers=cfg.n_layers, decoder_layers=cfg.n_layers,
+        encoder_attention_heads=cfg.n_heads, decoder_attention_heads=cfg.n_heads, encoder_ffn_dim=cfg.d_ff,
+        decoder_ffn_dim=cfg.d_ff, max_position_embeddings=cfg.max_len, pad_token_id=cfg.pad_id, eos_token_id=cfg.eos_id,
+        bos_token_id=cfg.bos_id, decoder_start_token_id=cfg.bos_id, dropout=cfg.dropout, attention_dropout=0.0,
+        activation_dropout=0.0, activation_function="relu", scale_embedding=True, share_encoder_decoder_embeddings=True,
+        attn_implementation="eager",
+    )
+    torch.manual_seed(0)
+    return MarianMTModel(hf_cfg)
+
+
+def vs_hf_generate(ckpt, repeats: int) -> Row:
+    model, tok = ckpt.model, ckpt.tokenizer
+    hf = hf_marian(model.cfg).eval()
+    sentence = sentences_of_length(tok, 20, 1)[0]
+    ours = translate(model, tok, sentence)
+    steps = len(ours.out_ids)
+    ids = torch.tensor([ours.src_ids])
+
+    @torch.inference_mode()
+    def hf_generate():
+        out = hf.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False, num_beams=1,
+                          min_new_tokens=steps, max_new_tokens=steps, output_attentions=True, return_dict_in_generate=True)
+        assert len(out.cross_attentions) == steps
+        return out
+
+    t_ours, t_hf = interleaved(lambda: translate(model, tok, sentence), hf_generate, repeats)
+    return {"measure": "vs_hf_generate", "value": t_ours / t_hf, "unit": "ratio",
+            "compares": f"ours with full capture ÷ HF MarianMTModel.generate(output_attentions=True), eager, greedy, "
+                        f"{ids.shape[1]} source pieces, {steps} steps ({t_ours * 1000:.0f} vs {t_hf * 1000:.0f} ms)"}
+
+
+def train_tokens_vs_hf(ckpt, repeats: int) -> Row:
+    cfg = ckpt.model.cfg
+    data = ROOT / "checkpoints" / "samples"
+    pairs = encode_pairs(ckpt.tokenizer, read_lines(data / "val200.en.txt"), read_lines(data / f"val200.{ckpt.tgt_lang}.txt"), cfg.max_len)
+    batch = max((b for b in make_batches(pairs, 2048, seed=None)), key=len)
+    src, tgt_in, tgt_out = collate([pairs[i] for i in batch], cfg.pad_id, cfg.bos_id)
+    tokens = int((src != cfg.pad_id).sum() + (tgt_out != cfg.pad_id).sum())
+    ours = Transformer(cfg).train()
+    hf = hf_marian(cfg).train()
+    opt_ours = torch.optim.Adam(ours.parameters(), lr=1e-4)
+    opt_hf = torch.optim.Adam(hf.parameters(), lr=1e-4)
+
+    def step(model_fn, params_opt):
+        logits = model_fn()
+        loss = F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=cfg.pad_id, label_smoothing=0.1)
+        params_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        params_opt.step()
+
+    ours_step = lambda: step(lambda: ours(src, tgt_in), opt_ours)  # noqa: E731
+    hf_step = lambda: step(lambda: hf(input_ids=src, attention_mask=(src != cfg.pad_id).long(), decoder_input_ids=tgt_in,  # noqa: E731
+                                      decoder_attention_mask=(tgt_in != cfg.pad_id).long()).logits, opt_hf)
+    t_ours, t_hf = interleaved(ours_step, hf_step, repeats, warmup=1)
+    return {"measure": "train_tokens_vs_hf", "value": t_hf / t_ours, "unit": "ratio",
+            "compares": f"training tokens/s, ours ÷ HF Marian, same sizes and batch of {tokens} tokens, fp32 "
+                        f"({tokens / t_ours:.0f} vs {tokens / t_hf:.0f} tokens/s)"}
+
+
+def model_view_build(repeats: int) -> Row:
+    rng = np.random.default_rng(0)
+    att = rng.dirichlet(np.ones(60), size=(6, 8, 60)).astype(np.float32)
+    tokens = [f"▁w{i % 7}" for i in range(60)]
+    times = []
+    for _ in range(repeats + 2):
+        start = time.perf_counter()
+        model_view(att, tokens, tokens).to_json()
+        times.append(time.perf_counter() - start)
+    return {"measure": "model_view_build_ms", "value": statistics.median(times[2:]) * 1000, "unit": "ms",
+            "compares": "building and serialising the model-view figure, 6 layers × 8 heads at 60 pieces"}
+
+
+def capture_scaling(ckpt, repeats: int) -> list[Row]:
+    model, tok = ckpt.model, ckpt.tokenizer
+    base = read_lines(ROOT / "checkpoints" / "samples" / "val200.en.txt")
+    rows = []
+    for n in (10, 32, 64, 128, 256):
+        ids = []
+        for s in base:  # whole sentences until n - 1 pieces
+            ids += tok.encode(s)
+            if len(ids) >= n - 1:
+                break
+        text = tok.decode(ids[: n - 1])
+        result = translate(model, tok, text, max_len=n)
+        times = []
+        for _ in range(max(1, repeats // 2)):
+            start = time.perf_counter()
+            translate(model, tok, text, max_len=n)
+            times.append(time.perf_counter() - start)
+        size = sum(a.nbytes for a in result.trace.npz_arrays().values())
+        S, T = len(result.src_ids), len(result.out_ids)
+        rows.append({"measure": f"capture_scaling_S{n}", "value": statistics.median(times) * 1000, "unit": "ms",
+                     "compares": f"greedy translation with capture, {S} source × {T} target pieces"})
+        rows.append({"measure": f"trace_size_S{n}", "value": size / 1e6, "unit": "MB",
+                     "compares": f"float32 trace (encoder + decoder + cross + PE) at {S} × {T}"})
+    return rows
+
+
+# -- app timings in the browser ----------------------------------------------------------------
+
+
+def app_timings(repeats: int) -> list[Row]:
+    from urllib.parse import quote
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, streamlit_server
+
+    loads, redraws = [], []
+    with streamlit_server() as (url, _), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for i in range(repeats + 1):  # the first load warms the server (imports, model load)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            start = time.perf_counter()
+            page.goto(f"{url}/?text={quote(f'A dog runs on the beach number {i}.')}")
+            page.wait_for_selector(HEATMAP, timeout=120_000)
+            if i:
+                loads.append(time.perf_counter() - start)
+            title = page.locator(".js-plotly-plot .gtitle").first
+            slider = page.get_by_role("slider").nth(1)
+            for key in ("Home", "End") * 2:
+                before = title.text_content()
+                slider.focus()
+                start = time.perf_counter()
+                page.keyboard.press(key)
+                while title.text_content() == before and time.perf_counter() - start < 20:
+                    time.sleep(0.005)
+                if i:
+                    redraws.append(time.perf_counter() - start)
+            page.close()
+        browser.close()
+    return [
+        {"measure": "page_to_first_heatmap_s", "value": statistics.median(loads), "unit": "s",
+         "compares": f"navigation to the first heatmap drawn, warm server, new sentence each time (median of {len(loads)})"},
+        {"measure": "slider_to_redraw_ms", "value": statistics.median(redraws) * 1000, "unit": "ms",
+         "compares": f"layer slider key press to the new heatmap title (median of {len(redraws)})"},
+    ]
+
+
+GOALS = {"capture_overhead": ("≤", 1.15), "incremental_vs_recompute": ("≤", 0.33), "vs_hf_generate": ("≤", 0.5),
+         "train_tokens_vs_hf": ("≥", 1.0), "page_to_first_heatmap_s": ("≤", 3.0), "slider_to_redraw_ms": ("≤", 300)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="fewer repeats: under 5 minutes on 2 cores")
+    p.add_argument("--json", help="also write the rows as JSON to this path")
+    p.add_argument("--checkpoint", help="checkpoint folder (default: the first shipped one)")
+    p.add_argument("--skip", default="", help="comma-separated measures to skip (e.g. app,hf)")
+    args = p.parse_args(argv)
+    skip = set(filter(None, args.skip.split(",")))
+    repeats = 5 if args.quick else 15
+    path = args.checkpoint or next(iter(find_checkpoints(ROOT / "checkpoints")), None)
+    if path is None:
+        print("error: no checkpoint to benchmark; pass --checkpoint", file=sys.stderr)
+        return 2
+    ckpt = load_checkpoint(path)
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, checkpoint {Path(path).name}", flush=True)
+    rows: list[Row] = []
+    steps = [("capture", lambda: [capture_overhead(ckpt, repeats)]),
+             ("incremental", lambda: [incremental_vs_recompute(ckpt, repeats)]),
+             ("hf", lambda: [vs_hf_generate(ckpt, repeats), train_tokens_vs_hf(ckpt, max(3, repeats // 2))]),
+             ("model_view", lambda: [model_view_build(repeats)]),
+             ("scaling", lambda: capture_scaling(ckpt, repeats)),
+             ("app", lambda: app_timings(3 if args.quick else 8))]
+    for name, run in steps:
+        if name in skip:
+            continue
+        for row in run():
+            rows.append(row)
+            print(f"  {row['measure']}: {row['value']:.3f} {row['unit']}", file=sys.stderr, flush=True)
+    print()
+    print(f"| measure | value | unit | goal | what it compares |\n|---|---|---|---|---|")
+    for row in rows:
+        goal = GOALS.get(row["measure"])
+        goal_text = f"{goal[0]} {goal[1]}" if goal else ""
+        print(f"| {row['measure']} | {row['value']:.3f} | {row['unit']} | {goal_text} | {row['compares']} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps([{k: r[k] for k in ("measure", "value", "unit")} for r in rows], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
