@@ -341,6 +341,16 @@ def end_of_epoch(run_dir, model, tok, args, progress, cfg, device, valid_pairs, 
     model.train()
 
 
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def training_card(args, progress: Progress, model: Transformer, run_dir: Path) -> dict:
     log = run_dir / LOG_FILE
     curve = list(csv.DictReader(log.open())) if log.exists() else []
@@ -351,7 +361,7 @@ def training_card(args, progress: Progress, model: Transformer, run_dir: Path) -
         "training": {
             "epochs": progress.epoch, "steps": progress.step, "wall_time_s": round(progress.elapsed_s or 0),
             "best_epoch": progress.best_epoch, "best_val_bleu": round(progress.best_bleu, 2),
-            "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} CPU threads"
+            "hardware": f"{cpu_name()}, {torch.get_num_threads()} CPU threads"
             + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""),
             "args": {k: v for k, v in vars(args).items()},
         },
