@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import torch
@@ -45,3 +47,35 @@ def checkpoint_dir(tmp_path_factory, model, tokenizer) -> Path:
     path = tmp_path_factory.mktemp("ckpt") / "tiny-en-de"
     save_checkpoint(path, model, tokenizer, "en", "de", card={"note": "random weights for tests"})
     return path
+
+
+@pytest.fixture()
+def app_env(monkeypatch, checkpoint_dir):
+    """The app on the tiny test checkpoint, with Streamlit's caches cleared around each test."""
+    import streamlit as st
+
+    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(checkpoint_dir.parent))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def run_concurrently(session: Callable[[str], None], inputs: list[str], timeout: float = 300) -> list[Exception]:
+    """Start one thread per input, released together by a barrier; return the exceptions they raised."""
+    barrier, errors = threading.Barrier(len(inputs)), []
+
+    def run(item: str) -> None:
+        try:
+            barrier.wait()
+            session(item)
+        except Exception as exc:  # noqa: BLE001 - returned to the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(item,)) for item in inputs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    return errors

@@ -9,7 +9,6 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from model.ablation import importance_sweep, quality
@@ -122,10 +121,7 @@ def test_analyze_cli(checkpoint_dir, tmp_path, corpus):
     assert bad.returncode == 2 and "--sweep needs --ref" in bad.stderr
 
 
-def test_analysis_page(monkeypatch, checkpoint_dir):
-    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(checkpoint_dir.parent))
-    st.cache_data.clear()
-    st.cache_resource.clear()
+def test_analysis_page(app_env):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["text"] = "A dog runs on the beach."
     at.query_params["view"] = "analysis"

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
@@ -14,17 +13,6 @@ from tests.conftest import ROOT
 APP = str(ROOT / "app.py")
 VIEWS = ("translate", "model", "compare", "steps", "head", "positional")
 SENTENCE = "A man in a blue shirt is playing the guitar."
-
-
-@pytest.fixture()
-def app_env(monkeypatch, checkpoint_dir):
-    """The app on the tiny test checkpoint, with Streamlit's caches cleared around each test."""
-    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(checkpoint_dir.parent))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def open_app(**params) -> AppTest:

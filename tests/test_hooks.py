@@ -1,14 +1,13 @@
 """Per-call capture: exact, side-effect free, removed on every exit, isolated between threads."""
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 import torch
 
 from model.decode import ALL_WEIGHTS, translate
 from model.hooks import HookPoint, active_run, capture, hook_names
+from tests.conftest import run_concurrently
 
 
 def _no_hooks_anywhere(model) -> bool:
@@ -90,24 +89,13 @@ def test_concurrent_calls_on_one_model_each_get_their_own_trace(model, tokenizer
                  zip(["two", "three", "many", "no", "seven", "big", "small", "old"],
                      ["beach", "street", "river", "park", "road", "field", "lake", "city"])]
     expected = {s: translate(model, tokenizer, s, max_len=12).trace for s in sentences}
-    results, errors = {}, []
-    barrier = threading.Barrier(len(sentences))
+    results = {}
 
-    def worker(sentence: str) -> None:
-        try:
-            barrier.wait()
-            for _ in range(3):
-                trace = translate(model, tokenizer, sentence, max_len=12).trace
-                results.setdefault(sentence, []).append(trace)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+    def session(sentence: str) -> None:
+        for _ in range(3):
+            results.setdefault(sentence, []).append(translate(model, tokenizer, sentence, max_len=12).trace)
 
-    threads = [threading.Thread(target=worker, args=(s,)) for s in sentences]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors
+    assert run_concurrently(session, sentences) == []
     for sentence, traces in results.items():
         assert len(traces) == 3
         for trace in traces:

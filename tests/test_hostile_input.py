@@ -6,7 +6,6 @@ import sys
 
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from model.decode import InputError, translate
@@ -59,18 +58,8 @@ def test_cli_gives_one_line_per_hostile_line(checkpoint_dir, tmp_path):
     assert result.stderr.count("input cut to the model's limit") == 2
 
 
-@pytest.fixture()
-def app_on_tiny(monkeypatch, checkpoint_dir):
-    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(checkpoint_dir.parent))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
 @pytest.mark.parametrize("name", list(HOSTILE))
-def test_app_translates_or_explains(app_on_tiny, name):
+def test_app_translates_or_explains(app_env, name):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["text"] = HOSTILE[name]
     at.query_params["max_len"] = "8"

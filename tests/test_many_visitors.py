@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import statistics
-import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 
 from model.decode import translate
+from tests.conftest import run_concurrently
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, streamlit_server
 
 SENTENCES = [
@@ -22,26 +22,16 @@ SENTENCES = [
 
 def test_eight_sessions_at_once(model, tokenizer):
     expected = {s: translate(model, tokenizer, s, max_len=20) for s in SENTENCES}
-    latencies, seen, errors = [], {}, []
-    barrier = threading.Barrier(len(SENTENCES))
+    latencies, seen = [], {}
 
     def session(sentence):
-        try:
-            barrier.wait()
-            for _ in range(5):
-                start = time.perf_counter()
-                result = translate(model, tokenizer, sentence, max_len=20)
-                latencies.append(time.perf_counter() - start)
-                seen.setdefault(sentence, []).append(result)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
+        for _ in range(5):
+            start = time.perf_counter()
+            result = translate(model, tokenizer, sentence, max_len=20)
+            latencies.append(time.perf_counter() - start)
+            seen.setdefault(sentence, []).append(result)
 
-    threads = [threading.Thread(target=session, args=(s,)) for s in SENTENCES]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not errors and len(latencies) == 40
+    assert run_concurrently(session, SENTENCES) == [] and len(latencies) == 40
     for sentence, results in seen.items():
         for r in results:
             assert r.trace.src_tokens == expected[sentence].trace.src_tokens and r.out_ids == expected[sentence].out_ids

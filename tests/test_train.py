@@ -73,3 +73,18 @@ def test_interrupted_run_resumes_to_the_same_state(small_data, tmp_path):
 def test_refuses_to_overwrite_or_resume_nothing(small_data, tmp_path):
     with pytest.raises(SystemExit, match="holds no saved state"):
         main(train_args(small_data, tmp_path / "empty", "--resume"))
+
+
+def test_two_processes_under_torchrun(small_data, tmp_path):
+    """The same script trains with DistributedDataParallel (gloo on the CPU here, NCCL on GPUs)."""
+    run_dir = tmp_path / "ddp"
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "model.train",
+         *train_args(small_data, run_dir, "--epochs", "2")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "2 process(es)" in result.stdout
+    rows = list(csv.DictReader((run_dir / "log.csv").open()))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert (run_dir / "final" / "model.safetensors").is_file()

@@ -1,18 +1,13 @@
 """A failure inside one view is a short message in that view; the rest of the page keeps working."""
 from __future__ import annotations
 
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
 
 
-def test_broken_view_shows_a_message_and_the_page_survives(monkeypatch, checkpoint_dir):
+def test_broken_view_shows_a_message_and_the_page_survives(monkeypatch, app_env):
     import ui.model_view_page as page
-
-    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(checkpoint_dir.parent))
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
     def broken(ctx):
         raise RuntimeError("the model view broke")
