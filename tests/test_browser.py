@@ -148,3 +148,22 @@ def test_html_payloads_stay_text(server, browser):
         assert "key: </s>" in hover, hover
     assert dialogs == []
     page.close()
+
+
+def test_model_view_click_opens_the_head(server, browser):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(f"{url}/?view=model&kind=cross&layer=1&head=3&text={quote('A dog runs.')}")
+    page.wait_for_selector(HEATMAP, timeout=60_000)
+    titles = lambda: page.locator(".js-plotly-plot .gtitle").all_text_contents()  # noqa: E731
+    assert titles()[1].endswith("layer 1, head 3")
+    head0 = page.locator(".js-plotly-plot .xtick text", has_text="head 0").first.bounding_box()
+    layer0 = page.locator(".js-plotly-plot .ytick text", has_text="layer 0").first.bounding_box()
+    x, y = head0["x"] + head0["width"] / 2, layer0["y"] + layer0["height"] / 2  # ticks sit at each head's middle
+    page.mouse.move(x, y, steps=3)
+    page.mouse.click(x, y)
+    deadline = time.monotonic() + 20
+    while not titles()[-1].endswith("layer 0, head 0") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert titles()[-1].endswith("layer 0, head 0") and "layer=0" in page.url and "head=0" in page.url
+    page.close()

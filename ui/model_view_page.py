@@ -23,7 +23,7 @@ def render(ctx: PageContext) -> None:
         cell = model_view_cell(fig.layout.meta, points[0]["x"], points[0]["y"])
         if cell is not None:
             st.session_state.layer, st.session_state.head = cell[0], str(cell[1])
-    st.caption("Click a head to open it below.")
+    st.caption("Click the middle of a head to open it below.")
     head = st.session_state.get("head", "0")
     layer = int(st.session_state.get("layer", -1))
     sel = Selection(kind, layer if 0 <= layer < trace.n_layers else trace.n_layers - 1, None if head == "mean" else int(head))

@@ -128,7 +128,14 @@ def model_view(
         customdata=np.stack(np.broadcast_arrays(y_in_head[:, None], x_in_head[None, :]), axis=-1),
         hovertemplate="query %{customdata[0]} → key %{customdata[1]}<br>weight %{z:.3f}<extra></extra>",
     ))
-    fig.update_layout(
+    # Streamlit returns no selection for heatmap clicks: one clickable, nearly invisible marker per head does.
+    centres = [(l, h, h * (K + gap) + (K - 1) / 2, l * (Q + gap) + (Q - 1) / 2) for l in range(L) for h in range(H)]
+    fig.add_trace(go.Scatter(
+        x=[c[2] for c in centres], y=[c[3] for c in centres], mode="markers", showlegend=False, hoverinfo="none",
+        customdata=[[c[0], c[1]] for c in centres], marker=dict(symbol="square", size=max(8, min(60, 4 * K)), opacity=0.01),
+        name="pick",
+    ))
+    fig.update_layout(clickmode="event+select",
         title=title, margin=dict(l=10, r=10, t=60, b=10), height=max(360, min(1600, 110 * L + 40)),
         xaxis=dict(tickmode="array", tickvals=[h * (K + gap) + (K - 1) / 2 for h in range(H)],
                    ticktext=[f"head {h}" for h in range(H)], side="top", showgrid=False, zeroline=False),
@@ -139,7 +146,7 @@ def model_view(
     return fig
 
 
-def model_view_cell(fig_meta: dict, x: float, y: float) -> tuple[int, int] | None:
+def model_view_cell(fig_meta: dict, x: float, y: float) -> tuple[int, int] | None:  # noqa: D401
     """(layer, head) under a point of a `model_view` figure, or None in a gap."""
     Q, K, gap = fig_meta["queries"], fig_meta["keys"], fig_meta["gap"]
     layer, row = divmod(int(round(y)), Q + gap)
