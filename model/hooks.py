@@ -9,6 +9,7 @@ behind when the block exits, normally or by an exception.
 from __future__ import annotations
 
 import fnmatch
+import weakref
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterable, Iterator
@@ -56,8 +57,20 @@ class Run:
         return x
 
 
+_POINTS: "weakref.WeakKeyDictionary[nn.Module, dict[str, HookPoint]]" = weakref.WeakKeyDictionary()
+
+
+def hook_points(model: nn.Module) -> dict[str, HookPoint]:
+    """Name -> hook point below `model`, computed once per model (the module tree does not change)."""
+    points = _POINTS.get(model)
+    if points is None:
+        points = {name: m for name, m in model.named_modules() if isinstance(m, HookPoint)}
+        _POINTS[model] = points
+    return points
+
+
 def hook_names(model: nn.Module) -> list[str]:
-    return [name for name, module in model.named_modules() if isinstance(module, HookPoint)]
+    return list(hook_points(model))
 
 
 def active_run() -> Run | None:
@@ -70,7 +83,7 @@ def capture(
 ) -> Iterator[Run]:
     """Record the hook points whose names match any glob in `patterns` for calls made inside the block."""
     patterns = list(patterns)
-    points = {name: m for name, m in model.named_modules() if isinstance(m, HookPoint)}
+    points = hook_points(model)
     unknown = [p for p in patterns if not any(fnmatch.fnmatchcase(n, p) for n in points)]
     unknown += [n for n in (head_masks or {}) if n not in points]
     if unknown:
