@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from model.checkpoint import CARD_JSON, CARD_MD, WEIGHTS_FILE, CheckpointError, load_checkpoint, save_checkpoint
-from model.data import read_parallel
+from model.data import read_lines, read_parallel
 from model.evaluate import evaluate
 
 TEST_SETS = ("test_2016_flickr", "test_2017_flickr", "test_2017_mscoco")
@@ -92,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     card = dict(src.card)
     card["name"] = args.name
     card["weights_dtype"] = str(dtype).replace("torch.", "")
+    train_files = card.get("data", {}).get("train", [])
+    if train_files and all(Path(f).is_file() for f in train_files):
+        longest = max(len(src.tokenizer.encode(line)) + 1 for f in train_files for line in read_lines(f))
+        card["data"]["max_train_pieces"] = longest  # the positional-encoding view compares against it
     if args.hardware:
         card.setdefault("training", {})["hardware"] = args.hardware
     save_checkpoint(args.dest, src.model, src.tokenizer, src.src_lang, src.tgt_lang, card=card, dtype=dtype)

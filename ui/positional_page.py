@@ -23,5 +23,5 @@ def render(ctx: PageContext) -> None:
     token_norms = cached_embedding_norms(ctx.path, tuple(tr.src_ids))
     st.plotly_chart(norms_chart(ctx.trace.src_tokens, token_norms, pe), key="pe_norms")
     st.subheader("Why sinusoids")
-    train_max = int(ctx.ckpt.card.get("data", {}).get("max_train_pieces", 0)) or pe.shape[0] // 2
+    train_max = ctx.ckpt.card.get("data", {}).get("max_train_pieces")
     st.dataframe(why_sinusoids(pe, train_max), hide_index=True, key="pe_why")

@@ -68,7 +68,7 @@ def rotation_for_offset(k: int, d_model: int) -> np.ndarray:
     return r
 
 
-def why_sinusoids(pe: np.ndarray, train_max_len: int, offset: int = 3) -> pd.DataFrame:
+def why_sinusoids(pe: np.ndarray, train_max_len: int | None, offset: int = 3) -> pd.DataFrame:
     """Numbers for the comparison of position schemes (integers, [0, 1] ratios, sinusoids)."""
     n, d = pe.shape
     short, long_ = 10, min(n, 100)
@@ -83,7 +83,9 @@ def why_sinusoids(pe: np.ndarray, train_max_len: int, offset: int = 3) -> pd.Dat
          f"{pos / (short - 1):.3f} vs {pos / (long_ - 1):.3f}", "the same position means different things at different lengths"),
         ("sinusoid PE(p)", "largest absolute value, any position", f"{np.abs(pe).max():.3f}", "bounded in [−1, 1]"),
         ("sinusoid PE(p)", f"smallest distance between two positions among 0..{n - 1}", f"{min_distance:.4f}", "every position is unique"),
-        ("sinusoid PE(p)", f"defined beyond the longest training sentence ({train_max_len} pieces)", f"positions up to {n - 1}", "a formula, not a learned table"),
+        ("sinusoid PE(p)", "defined beyond the longest training sentence"
+         + (f" ({train_max_len} pieces)" if train_max_len else " (length not recorded in the model card)"),
+         f"positions up to {n - 1}", "a formula, not a learned table"),
         ("sinusoid PE(p)", f"max |R_{offset} PE(p) − PE(p + {offset})| over all p", f"{rotation_error:.1e}", "PE(p + k) is a fixed rotation of PE(p)"),
     ]
     return pd.DataFrame(rows, columns=["scheme", "measure", "value", "meaning"])
