@@ -20,7 +20,7 @@ if not Path(CHROMIUM).exists():
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)
 
 VIEW_LABELS = {"translate": "Translate", "model": "Model view", "compare": "Compare heads", "steps": "Step by step",
-               "head": "Inside one head", "positional": "Positional encoding"}
+               "head": "Inside one head", "positional": "Positional encoding", "analysis": "Head analysis"}
 
 
 @pytest.fixture(scope="module")
