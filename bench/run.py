@@ -32,7 +32,7 @@ from viz.attention import model_view  # noqa: E402
 Row = dict
 
 
-def interleaved(a: Callable[[], object], b: Callable[[], object], repeats: int, warmup: int = 2) -> tuple[float, float]:
+def interleaved(a: Callable[[], object], b: Callable[[], object], repeats: int, warmup: int = 1) -> tuple[float, float]:
     """Median seconds of a and of b, timed alternately so drift and noise hit both alike."""
     for _ in range(warmup):
         a(), b()
@@ -246,10 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="fewer repeats: under 5 minutes on 2 cores")
     p.add_argument("--json", help="also write the rows as JSON to this path")
     p.add_argument("--checkpoint", help="checkpoint folder (default: the first shipped one)")
-    p.add_argument("--skip", default="", help="comma-separated measures to skip (e.g. app,hf)")
+    p.add_argument("--skip", default="", help="comma-separated groups to skip: capture, incremental, hf, model_view, scaling, app")
+    p.add_argument("--repeats", type=int, default=0, help="timed repeats per measure (default: 15, or 5 with --quick)")
     args = p.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
-    repeats = 5 if args.quick else 15
+    repeats = args.repeats or (5 if args.quick else 15)
     path = args.checkpoint or next(iter(find_checkpoints(ROOT / "checkpoints")), None)
     if path is None:
         print("error: no checkpoint to benchmark; pass --checkpoint", file=sys.stderr)
