@@ -6,7 +6,10 @@ import streamlit as st
 from ui import analysis_page, compare_page, head_page, model_view_page, positional_page, steps_page, translate_page
 from ui.context import PageContext
 from ui.examples import EXAMPLES
-from ui.state import DEFAULT_TEXT, guarded, md_escape, URL_KEYS, available_checkpoints, init_from_url, load, run_translation, write_url
+from ui.state import (
+    DEFAULT_TEXT, URL_KEYS, available_checkpoints, card_summary, guarded, init_from_url, load, md_escape, run_translation,
+    write_url,
+)
 
 VIEWS = {
     "translate": ("Translate", translate_page.render),
@@ -47,15 +50,12 @@ with st.sidebar:
     path = str(checkpoints[names.index(st.session_state.ckpt)])
     st.slider("Beam size (1 = greedy)", 1, 8, key="beam")
     st.number_input("Max output pieces (0 = automatic)", 0, 256, key="max_len")
-    card = None
 
 ckpt = load(path)
 if ckpt is not None:
+    st.sidebar.caption(card_summary(ckpt))
     with st.sidebar.expander("Model card"):
-        card = ckpt.card
-        st.caption(f"{ckpt.src_lang} → {ckpt.tgt_lang} · {ckpt.model.num_parameters() / 1e6:.1f}M parameters · "
-                   f"{ckpt.model.cfg.n_layers} layers × {ckpt.model.cfg.n_heads} heads")
-        st.json(card or {"note": "no model card"}, expanded=False)
+        st.json(ckpt.card or {"note": "no model card"}, expanded=False)
 
 top = st.columns([6, 1])
 top[0].radio("View", list(VIEWS), format_func=lambda v: VIEWS[v][0], horizontal=True, key="view", label_visibility="collapsed")

@@ -23,13 +23,14 @@ def test_300_sentences_keep_memory_bounded(monkeypatch, checkpoint_dir):
     st.cache_data.clear()
     sentences = read_lines(DATA / "val.en.gz")[:300]
     path = str(checkpoint_dir)
-    for s in sentences[:64]:  # fill the cache once
+    full = state.TRANSLATION_CACHE_ENTRIES
+    for s in sentences[:full]:  # fill the cache once
         state.cached_translation(path, s, 1, 8)
     before = rss_mb()
-    for s in sentences[64:]:
+    for s in sentences[full:]:
         state.cached_translation(path, s, 1, 8)
     after = rss_mb()
-    print(f"resident memory: {before:.0f} MB after 64 sentences, {after:.0f} MB after 300")
+    print(f"resident memory: {before:.0f} MB after {full} sentences, {after:.0f} MB after 300")
     assert after - before < 50
     st.cache_data.clear()
 

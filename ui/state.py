@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from model.checkpoint import Checkpoint, CheckpointError, find_checkpoints, load_checkpoint
 from model.ablation import quality
+from model.checkpoint import Checkpoint, CheckpointError, find_checkpoints, load_checkpoint
 from model.decode import InputError, Translation, forward_trace, inspect_head, parse_head_spec, translate
 from model.trace import KIND_LABELS, KINDS, Trace
 from viz.attention import COLORSCALE, HIGH_CONTRAST, merge_tokens, merge_words
@@ -41,7 +41,10 @@ def load(path: str) -> Checkpoint | None:
         return None
 
 
-@st.cache_data(max_entries=64, show_spinner="Translating…")
+TRANSLATION_CACHE_ENTRIES = 32  # a 150-piece trace is ~6.5 MB: this caps the cache near 200 MB
+
+
+@st.cache_data(max_entries=TRANSLATION_CACHE_ENTRIES, show_spinner="Translating…")
 def cached_translation(path: str, text: str, beam: int, max_len: int) -> Translation:
     """Per-sentence results, bounded so a long-running server keeps its memory flat."""
     ckpt = cached_checkpoint(path)
@@ -63,6 +66,14 @@ def cached_embedding_norms(path: str, src_ids: tuple[int, ...]) -> np.ndarray:
 def positional_table(path: str) -> np.ndarray:
     """The model's whole positional-encoding table [max_len, d_model]."""
     return cached_checkpoint(path).model.positional_encoding.cpu().numpy()
+
+
+def card_summary(ckpt: Checkpoint) -> str:
+    cfg = ckpt.model.cfg
+    text = (f"{ckpt.src_lang} → {ckpt.tgt_lang} · {ckpt.model.num_parameters() / 1e6:.1f}M parameters · "
+            f"{cfg.n_layers} layers × {cfg.n_heads} heads")
+    scores = ckpt.card.get("evaluation", {}).get("test_2016_flickr", {}).get("beam4")
+    return text + (f" · BLEU {scores['bleu']:.1f} on test_2016_flickr (beam 4)" if scores else "")
 
 
 def run_translation(path: str, text: str, beam: int, max_len: int) -> Translation | None:
