@@ -9,6 +9,7 @@ greedy search and beam 4, and writes card.json (what the app reads) and README.m
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from pathlib import Path
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", required=True, help="model name for the card's title")
     p.add_argument("--fp32", action="store_true", help="keep float32 weights (default: float16)")
     p.add_argument("--hardware", help="describe the training hardware (default: what the training run recorded)")
+    p.add_argument("--log", help="the run's log.csv: the card then shows the whole curve and the run's full wall time")
     args = p.parse_args(argv)
     try:
         src = load_checkpoint(args.source)
@@ -96,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     if train_files and all(Path(f).is_file() for f in train_files):
         longest = max(len(src.tokenizer.encode(line)) + 1 for f in train_files for line in read_lines(f))
         card["data"]["max_train_pieces"] = longest  # the positional-encoding view compares against it
+    if args.log:
+        with open(args.log, newline="") as f:
+            card["curve"] = list(csv.DictReader(f))
+        card.setdefault("training", {})["wall_time_s"] = max(int(float(r["elapsed_s"])) for r in card["curve"])
+        card["training"]["epochs"] = len(card["curve"])
+        card["training"]["steps"] = int(card["curve"][-1]["step"])
     if args.hardware:
         card.setdefault("training", {})["hardware"] = args.hardware
     save_checkpoint(args.dest, src.model, src.tokenizer, src.src_lang, src.tgt_lang, card=card, dtype=dtype)

@@ -305,6 +305,7 @@ def train(args: argparse.Namespace) -> Path:
         tokens_per_s = tokens_seen / max(time.monotonic() - epoch_start, 1e-9)
         progress.epoch += 1
         progress.batch_in_epoch = 0
+        progress.elapsed_s = elapsed()
         if main_process:
             end_of_epoch(run_dir, model, tok, args, progress, cfg, device, valid_pairs, valid_src[:val_sents], valid_tgt[:val_sents],
                          loss_sum / max(loss_tokens, 1), scheduler.get_last_lr()[0], tokens_per_s, elapsed())
