@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from model.ablation import importance_sweep
 from model.analysis import LABEL_RULES, average_stats, trace_stats
+from model.cli import run
 from model.checkpoint import CheckpointError, load_checkpoint
 from model.data import read_lines
 from model.decode import translate
@@ -91,4 +92,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

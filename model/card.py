@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from model.cli import run
 from model.checkpoint import CARD_JSON, CARD_MD, WEIGHTS_FILE, CheckpointError, load_checkpoint, save_checkpoint
 from model.data import read_lines, read_parallel
 from model.evaluate import evaluate
@@ -124,4 +125,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

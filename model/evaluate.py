@@ -11,6 +11,7 @@ import time
 
 import sacrebleu
 
+from model.cli import run
 from model.checkpoint import CheckpointError, load_checkpoint
 from model.data import read_parallel
 from model.decode import translate_many
@@ -58,4 +59,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from model.cli import run
 from model.checkpoint import CheckpointError, load_checkpoint
 from model.decode import InputError, parse_head_spec, translate
 
@@ -97,4 +98,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

@@ -70,3 +70,14 @@ def test_errors_are_one_clear_line(checkpoint_dir, args, message):
 def test_usage_errors(checkpoint_dir):
     result = run_cli("--checkpoint", str(checkpoint_dir))
     assert result.returncode == 2 and "give either TEXT or --input" in result.stderr
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(checkpoint_dir, tmp_path):
+    source = tmp_path / "many.txt"
+    source.write_text("A dog runs.\n" * 2000)
+    proc = subprocess.Popen([sys.executable, "-m", "model.translate", "--checkpoint", str(checkpoint_dir), "--max-len", "3",
+                             "--input", str(source)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and b"Traceback" not in err
