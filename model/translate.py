@@ -25,6 +25,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: %(default)s)")
     p.add_argument("--input", help="translate this file, one sentence per line, to standard output")
     p.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
+    p.add_argument("--length-penalty", type=float, default=0.6, help="beam search: GNMT length-penalty exponent alpha (0: none)")
     p.add_argument("--max-len", type=int, default=None, help="most output pieces (default: 2 x source + 10, within the model's limit)")
     p.add_argument("--export", help="write the attention trace of TEXT to this .npz file")
     p.add_argument("--ablate", default="", help="switch heads off: comma-separated kind:layer:head, '*' as a wildcard (e.g. cross:*:*,encoder:2:5)")
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     def run(text: str, with_trace: bool):
-        result = translate(ckpt.model, ckpt.tokenizer, text, beam=args.beam, max_len=args.max_len,
+        result = translate(ckpt.model, ckpt.tokenizer, text, beam=args.beam, max_len=args.max_len, alpha=args.length_penalty,
                            with_trace=with_trace, ablate=heads)
         if result.truncated:
             kept = len(result.src_ids) - 1
