@@ -100,9 +100,9 @@ def hf_marian(cfg):
         vocab_size=cfg.vocab_size, d_model=cfg.d_model, encoder_layers=cfg.n_layers, decoder_layers=cfg.n_layers,
         encoder_attention_heads=cfg.n_heads, decoder_attention_heads=cfg.n_heads, encoder_ffn_dim=cfg.d_ff,
         decoder_ffn_dim=cfg.d_ff, max_position_embeddings=cfg.max_len, pad_token_id=cfg.pad_id, eos_token_id=cfg.eos_id,
-        bos_token_id=cfg.bos_id, decoder_start_token_id=cfg.bos_id, dropout=cfg.dropout, attention_dropout=0.0,
-        activation_dropout=0.0, activation_function="relu", scale_embedding=True, share_encoder_decoder_embeddings=True,
-        attn_implementation="eager",
+        bos_token_id=cfg.bos_id, decoder_start_token_id=cfg.bos_id, dropout=cfg.dropout,
+        attention_dropout=cfg.dropout, activation_dropout=cfg.dropout,  # ours drops out in the same places
+        activation_function="relu", scale_embedding=True, share_encoder_decoder_embeddings=True, attn_implementation="eager",
     )
     torch.manual_seed(0)
     return MarianMTModel(hf_cfg)
