@@ -167,3 +167,24 @@ def test_model_view_click_opens_the_head(server, browser):
         time.sleep(0.1)
     assert titles()[-1].endswith("layer 0, head 0") and "layer=0" in page.url and "head=0" in page.url
     page.close()
+
+
+def test_downloads_are_built_on_click(server, browser, tmp_path):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.goto(f"{url}/?text={quote('A dog runs.')}&kind=cross")
+    page.wait_for_selector(HEATMAP, timeout=60_000)
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="Figure (HTML, offline)").click()
+    html = tmp_path / "figure.html"
+    info.value.save_as(html)
+    text = html.read_text(encoding="utf-8")
+    assert len(text) > 1_000_000 and "Plotly.newPlot" in text  # plotly.js embedded: opens offline
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="Whole trace (NPZ)").click()
+    info.value.save_as(tmp_path / "trace.npz")
+    import numpy as np
+
+    with np.load(tmp_path / "trace.npz", allow_pickle=False) as npz:
+        assert npz["cross"].shape[2:] == (len(npz["tgt_tokens"]), len(npz["src_tokens"]))
+    page.close()
