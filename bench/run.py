@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(f"  {row['measure']}: {row['value']:.3f} {row['unit']}", file=sys.stderr, flush=True)
     print()
-    print(f"| measure | value | unit | goal | what it compares |\n|---|---|---|---|---|")
+    print("| measure | value | unit | goal | what it compares |\n|---|---|---|---|---|")
     for row in rows:
         goal = GOALS.get(row["measure"])
         goal_text = f"{goal[0]} {goal[1]}" if goal else ""

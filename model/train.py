@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import os
 import platform
 import random
@@ -26,7 +25,7 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from model.checkpoint import load_checkpoint, save_checkpoint, unique_state_dict
-from model.data import collate, encode_pairs, make_batches, read_lines, read_parallel
+from model.data import collate, encode_pairs, make_batches, read_parallel
 from model.decode import translate_many
 from model.tokenizer import Tokenizer
 from model.transformer import Transformer, TransformerConfig

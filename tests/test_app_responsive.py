@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from model.checkpoint import save_checkpoint
-from tests.conftest import ROOT, tiny_model
+from tests.conftest import tiny_model
 from tests.test_app import VIEWS, charts, no_failures, open_app
 
 

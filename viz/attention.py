@@ -146,7 +146,7 @@ def model_view(
     return fig
 
 
-def model_view_cell(fig_meta: dict, x: float, y: float) -> tuple[int, int] | None:  # noqa: D401
+def model_view_cell(fig_meta: dict, x: float, y: float) -> tuple[int, int] | None:
     """(layer, head) under a point of a `model_view` figure, or None in a gap."""
     Q, K, gap = fig_meta["queries"], fig_meta["keys"], fig_meta["gap"]
     layer, row = divmod(int(round(y)), Q + gap)
