@@ -35,11 +35,12 @@ def heatmap_panel(ctx: PageContext) -> None:
     write_url(kind=sel.kind, layer=sel.layer, head="mean" if sel.head is None else sel.head)
     name = f"{sel.kind}-L{sel.layer}-{'mean' if sel.head is None else f'H{sel.head}'}"
     q_all, k_all = trace.axis_tokens(sel.kind)
-    # Deferred: built only when clicked (the offline HTML alone embeds ~4.5 MB of plotly.js).
+    # Deferred: built only when clicked (the offline HTML alone embeds ~4.5 MB of plotly.js); no rerun on click.
     cols = st.columns(3)
-    cols[0].download_button("Figure (HTML, offline)", lambda: figure_html(fig), f"headlight-{name}.html", "text/html", key="dl_html")
+    cols[0].download_button("Figure (HTML, offline)", lambda: figure_html(fig), f"headlight-{name}.html", "text/html", key="dl_html",
+                            on_click="ignore")
     cols[1].download_button(f"{KIND_LABELS[sel.kind]} (CSV)",
                             lambda: attention_table(trace.attention(sel.kind), q_all, k_all, sel.kind).to_csv(index=False),
-                            f"headlight-{sel.kind}.csv", "text/csv", key="dl_csv")
+                            f"headlight-{sel.kind}.csv", "text/csv", key="dl_csv", on_click="ignore")
     cols[2].download_button("Whole trace (NPZ)", lambda: npz_bytes(trace.npz_arrays()), "headlight-trace.npz",
-                            "application/octet-stream", key="dl_npz")
+                            "application/octet-stream", key="dl_npz", on_click="ignore")
