@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from model.data import collate
-from model.decode import head_masks, translate_many
+from model.decode import head_masks, sequence_ids, translate_many
 from model.hooks import capture
 from model.tokenizer import Tokenizer
 from model.trace import KINDS
@@ -23,8 +23,7 @@ def reference_logprob(model: Transformer, tok: Tokenizer, sources: list[str], re
                       ablate: Heads = (), batch_size: int = 64) -> float:
     """Mean log-probability per piece of the references (teacher-forced), with `ablate` switched off."""
     cfg = model.cfg
-    pairs = [(tok.encode(s)[: cfg.max_len - 1] + [cfg.eos_id], tok.encode(r)[: cfg.max_len - 1] + [cfg.eos_id])
-             for s, r in zip(sources, references)]
+    pairs = [(sequence_ids(model, tok, s), sequence_ids(model, tok, r)) for s, r in zip(sources, references)]
     device = next(model.parameters()).device
     total, count = 0.0, 0
     with capture(model, (), head_masks(model, ablate)):

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from model.data import pad_sources
 from model.hooks import capture
 from model.tokenizer import Tokenizer, word_starts
 from model.trace import KINDS, Trace
@@ -52,12 +53,17 @@ class Translation:
     trace: Trace | None = None
 
 
+def check_head(model: Transformer, kind: str, layer: int, head: int) -> None:
+    cfg = model.cfg
+    if not (0 <= layer < cfg.n_layers and 0 <= head < cfg.n_heads):
+        raise ValueError(f"{kind}:{layer}:{head} is outside the model's {cfg.n_layers} layers x {cfg.n_heads} heads")
+
+
 def head_masks(model: Transformer, heads: Iterable[tuple[str, int, int]]) -> dict[str, Tensor]:
     """Masks (0 = switched off) on each head's output, before the output projection, for `capture`."""
     cfg, masks = model.cfg, {}
     for kind, layer, head in heads:
-        if not (0 <= layer < cfg.n_layers and 0 <= head < cfg.n_heads):
-            raise ValueError(f"{kind}:{layer}:{head} is outside the model's {cfg.n_layers} layers x {cfg.n_heads} heads")
+        check_head(model, kind, layer, head)
         name = hook_name(kind, layer, "head_out")
         masks.setdefault(name, torch.ones(cfg.n_heads))[head] = 0.0
     return masks
@@ -218,14 +224,22 @@ def _make_trace(model: Transformer, tok: Tokenizer, src_ids: list[int], out_ids:
     )
 
 
+def fit(model: Transformer, ids: list[int]) -> list[int]:
+    """Piece ids cut to fit the model's max_len, ending with </s>."""
+    return ids[: model.cfg.max_len - 1] + [model.cfg.eos_id]
+
+
+def sequence_ids(model: Transformer, tok: Tokenizer, text: str) -> list[int]:
+    return fit(model, tok.encode(text))
+
+
 def encode_source(model: Transformer, tok: Tokenizer, text: str) -> tuple[list[int], int]:
     """Source ids ending with </s>, cut to the model's max_len; returns (ids, pieces dropped)."""
     if not text or not text.strip():
         raise InputError("Type a sentence to translate: the input is empty.")
-    ids = tok.encode(text)
-    room = model.cfg.max_len - 1
-    dropped = max(0, len(ids) - room)
-    return ids[:room] + [model.cfg.eos_id], dropped
+    pieces = tok.encode(text)
+    ids = fit(model, pieces)
+    return ids, len(pieces) - (len(ids) - 1)
 
 
 def default_max_len(model: Transformer, src_len: int) -> int:
@@ -289,8 +303,7 @@ def inspect_head(model: Transformer, src_ids: list[int], out_ids: list[int], kin
     head_out [q_pos, d_k], and mask [q_pos, k_pos] (True = may attend).
     """
     cfg = model.cfg
-    if not (0 <= layer < cfg.n_layers and 0 <= head < cfg.n_heads):
-        raise ValueError(f"{kind}:{layer}:{head} is outside the model's {cfg.n_layers} layers x {cfg.n_heads} heads")
+    check_head(model, kind, layer, head)
     device = next(model.parameters()).device
     tgt_in = [cfg.bos_id] + out_ids[:-1]
     names = {what: hook_name(kind, layer, what) for what in HEAD_PIPELINE}
@@ -314,10 +327,8 @@ def translate_many(
 
 
 def _translate_many(model, tok, sentences, beam, max_len, alpha, batch_size) -> list[str]:
-    from model.data import pad_sources
-
     model_max = model.cfg.max_len
-    encoded = [tok.encode(s)[: model_max - 1] + [model.cfg.eos_id] if s.strip() else None for s in sentences]
+    encoded = [sequence_ids(model, tok, s) if s.strip() else None for s in sentences]
     results = [""] * len(sentences)
     todo = sorted((i for i, e in enumerate(encoded) if e is not None), key=lambda i: len(encoded[i]))
     device = next(model.parameters()).device
