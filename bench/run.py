@@ -248,7 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoint", help="checkpoint folder (default: the first shipped one)")
     p.add_argument("--skip", default="", help="comma-separated groups to skip: capture, incremental, hf, model_view, scaling, app")
     p.add_argument("--repeats", type=int, default=0, help="timed repeats per measure (default: 15, or 5 with --quick)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads for both sides (default: torch's own choice)")
     args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     skip = set(filter(None, args.skip.split(",")))
     repeats = args.repeats or (5 if args.quick else 15)
     path = args.checkpoint or next(iter(find_checkpoints(ROOT / "checkpoints")), None)

@@ -137,7 +137,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
                 f"{tuple(tensors[name].shape)} in the weights, {tuple(shape)} in the config."
             )
     model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=False)
-    model.to(device).eval()
+    model.to(device).eval().use_column_major_weights()
     card = _read_json(path / CARD_JSON) if (path / CARD_JSON).is_file() else {}
     return Checkpoint(path, model, tokenizer, src_lang, tgt_lang, card)
 

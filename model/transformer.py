@@ -256,7 +256,8 @@ class Transformer(nn.Module):
                 nn.init.xavier_uniform_(p)
         with torch.no_grad():
             # Embeddings are multiplied by sqrt(d_model): keep them at unit scale after that.
-            for emb in {self.encoder.embed.token_embedding, self.decoder.embed.token_embedding}:
+            # dict, not set: a fixed order keeps the initialisation reproducible from the seed
+            for emb in dict.fromkeys([self.encoder.embed.token_embedding, self.decoder.embed.token_embedding]):
                 nn.init.normal_(emb.weight, std=self.cfg.d_model**-0.5)
                 emb.weight[self.cfg.pad_id].zero_()
 
@@ -299,6 +300,18 @@ class Transformer(nn.Module):
             for part in layer.values():
                 for key in part:
                     part[key] = part[key].index_select(0, order)
+
+    @torch.no_grad()
+    def use_column_major_weights(self) -> "Transformer":
+        """Store each linear weight transposed in memory (same values and shape) for faster decoding.
+
+        F.linear computes x @ W^T; with W column-major, W^T is contiguous and a one-row decode step
+        reads it about 1.2-1.6x faster on CPU (bench/run.py). State dicts and checkpoints are unchanged.
+        """
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                module.weight.data = module.weight.data.t().contiguous().t()
+        return self
 
     @torch.no_grad()
     def embedding_norms(self, ids: list[int]) -> list[float]:

@@ -99,3 +99,21 @@ def test_tied_embeddings_share_one_matrix(tokenizer):
     model = tiny_model(tokenizer.vocab_size)
     assert model.generator.weight is model.encoder.embed.token_embedding.weight
     assert model.decoder.embed.token_embedding is model.encoder.embed.token_embedding
+
+
+def test_column_major_weights_change_layout_not_results(tokenizer):
+    row_major = tiny_model(tokenizer.vocab_size, tie_embeddings=False)
+    col_major = tiny_model(tokenizer.vocab_size, tie_embeddings=False).use_column_major_weights()
+    weight = col_major.decoder.layers[0].ffn.w_1.weight
+    assert weight.shape == (64, 32) and weight.stride() == (1, 64)
+    src, tgt = torch.tensor([[5, 6, 7, 3]]), torch.tensor([[2, 8, 9]])
+    with torch.no_grad():
+        torch.testing.assert_close(col_major(src, tgt), row_major(src, tgt), rtol=1e-5, atol=1e-5)
+    for name, value in row_major.state_dict().items():
+        assert torch.equal(col_major.state_dict()[name], value), name
+
+
+def test_same_seed_same_weights_with_untied_embeddings(tokenizer):
+    first, second = (tiny_model(tokenizer.vocab_size, tie_embeddings=False) for _ in range(2))
+    for (name, a), (_, b) in zip(first.named_parameters(), second.named_parameters()):
+        assert torch.equal(a, b), name
