@@ -96,12 +96,18 @@ def _topk(logp: Tensor, k: int) -> tuple[Tensor, Tensor]:
     return ids, values.exp()
 
 
+def unless_all_true(mask: Tensor) -> Tensor | None:
+    """None for a mask that hides nothing (no padding), so decode steps skip masking altogether."""
+    return None if bool(mask.all()) else mask
+
+
 @torch.inference_mode()
 def greedy_search(model: Transformer, src: Tensor, max_len: int, top_k: int = 0) -> list[Hypothesis]:
     """Pick the most probable next token at every step, for a batch of padded sources [batch, S]."""
     cfg = model.cfg
     batch = src.shape[0]
     memory, src_mask = model.encode(src)
+    src_mask = unless_all_true(src_mask)
     cache = model.new_cache()
     token = torch.full((batch,), cfg.bos_id, dtype=torch.long, device=src.device)
     done = torch.zeros(batch, dtype=torch.bool, device=src.device)
@@ -139,7 +145,7 @@ def beam_search(
     """Keep the `beam_size` best prefixes of one source [1, S]; return the best finished one."""
     cfg = model.cfg
     memory, src_mask = model.encode(src)
-    memory, src_mask = memory.expand(beam_size, -1, -1), src_mask.expand(beam_size, -1, -1, -1)
+    memory, src_mask = memory.expand(beam_size, -1, -1), unless_all_true(src_mask.expand(beam_size, -1, -1, -1))
     cache = model.new_cache()
     tokens = torch.full((beam_size,), cfg.bos_id, dtype=torch.long, device=src.device)
     beam_scores = torch.full((beam_size,), float("-inf"), device=src.device)

@@ -10,6 +10,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from model.hooks import HookPoint
@@ -81,6 +82,20 @@ class MultiHeadAttention(nn.Module):
         self.hook_masked_scores = HookPoint()  # [batch, head, q_pos, k_pos]  -inf where masked
         self.hook_weights = HookPoint()  # [batch, head, q_pos, k_pos]  softmax, before dropout
         self.hook_head_out = HookPoint()  # [batch, head, q_pos, d_k]  weights @ V; ablation zeroes here
+        self._fused_key, self._fused = None, None  # inference cache of the stacked Q/K/V projection
+
+    def _fused_qkv(self) -> tuple[Tensor, Tensor]:
+        """[W_Q; W_K; W_V] and their biases stacked, rebuilt whenever any of them changes."""
+        params = [p for linear in (self.w_q, self.w_k, self.w_v) for p in (linear.weight, linear.bias)]
+        key = tuple((p.data_ptr(), p._version) for p in params)
+        if self._fused_key != key:
+            with torch.inference_mode(False):  # a normal tensor, usable outside inference mode too
+                weight = torch.cat([p.detach() for p in params[0::2]])
+                bias = torch.cat([p.detach() for p in params[1::2]])
+                if params[0].stride(0) == 1:  # keep the column-major layout of use_column_major_weights
+                    weight = weight.t().contiguous().t()
+            self._fused, self._fused_key = (weight, bias), key
+        return self._fused
 
     def _split_heads(self, x: Tensor) -> Tensor:
         batch, length, _ = x.shape
@@ -94,11 +109,16 @@ class MultiHeadAttention(nn.Module):
         cache: dict | None = None,
         append_to_cache: bool = False,
     ) -> Tensor:
-        q = self.hook_q(self._split_heads(self.w_q(query)))
+        if key_value is query and not (self.training or torch.is_grad_enabled()):  # inference: one product for Q, K, V
+            q, k, v = (self._split_heads(x) for x in F.linear(query, *self._fused_qkv()).chunk(3, dim=-1))
+        else:
+            q = self._split_heads(self.w_q(query))
+            if key_value is not None:
+                k, v = self._split_heads(self.w_k(key_value)), self._split_heads(self.w_v(key_value))
+        q = self.hook_q(q)
         if key_value is None:  # cross-attention during incremental decoding: keys are the fixed memory
             k, v = cache["k"], cache["v"]
         else:
-            k, v = self._split_heads(self.w_k(key_value)), self._split_heads(self.w_v(key_value))
             if cache is not None:
                 if append_to_cache and "k" in cache:  # decoder self-attention grows one position a step
                     k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)
@@ -172,7 +192,7 @@ class DecoderLayer(nn.Module):
         self.hook_resid_post = HookPoint()  # [batch, pos, d_model]  layer output
 
     def forward(
-        self, y: Tensor, memory: Tensor | None, src_mask: Tensor, tgt_mask: Tensor | None, cache: dict | None = None
+        self, y: Tensor, memory: Tensor | None, src_mask: Tensor | None, tgt_mask: Tensor | None, cache: dict | None = None
     ) -> Tensor:
         self_cache = cache["self"] if cache is not None else None
         cross_cache = cache["cross"] if cache is not None else None
@@ -226,7 +246,7 @@ class Decoder(nn.Module):
         self.final_norm = nn.LayerNorm(cfg.d_model) if cfg.norm_first else nn.Identity()
 
     def forward(
-        self, tgt: Tensor, memory: Tensor, src_mask: Tensor, tgt_mask: Tensor | None, caches=None, offset: int = 0
+        self, tgt: Tensor, memory: Tensor, src_mask: Tensor | None, tgt_mask: Tensor | None, caches=None, offset: int = 0
     ) -> Tensor:
         y = self.embed(tgt, offset)
         for i, layer in enumerate(self.layers):
@@ -285,7 +305,7 @@ class Transformer(nn.Module):
     def new_cache(self) -> list[dict]:
         return [{"self": {}, "cross": {}} for _ in range(self.cfg.n_layers)]
 
-    def decode_step(self, last_token: Tensor, memory: Tensor | None, src_mask: Tensor, cache: list[dict], step: int) -> Tensor:
+    def decode_step(self, last_token: Tensor, memory: Tensor | None, src_mask: Tensor | None, cache: list[dict], step: int) -> Tensor:
         """Log-probabilities [batch, vocab] for the next token, reusing cached keys and values.
 
         Pass `memory` on the first step (it fills the cross-attention cache) and None afterwards.

@@ -117,3 +117,18 @@ def test_same_seed_same_weights_with_untied_embeddings(tokenizer):
     first, second = (tiny_model(tokenizer.vocab_size, tie_embeddings=False) for _ in range(2))
     for (name, a), (_, b) in zip(first.named_parameters(), second.named_parameters()):
         assert torch.equal(a, b), name
+
+
+def test_fused_qkv_at_inference_equals_separate_projections_and_follows_weight_changes(attention):
+    x = torch.randn(2, 5, D_MODEL)
+    with torch.no_grad():
+        fused = attention(x, x)  # eval, no grad: the stacked Q/K/V product
+        attention.w_k.weight.mul_(2.0)  # an in-place change must rebuild the stacked weights
+        changed = attention(x, x)
+    separate = attention(x, x)  # grad enabled: three separate products, gradients reach each weight
+    separate.sum().backward()
+    assert attention.w_q.weight.grad is not None and attention.w_v.weight.grad is not None
+    with torch.no_grad():
+        attention.w_k.weight.mul_(0.5)
+        torch.testing.assert_close(attention(x, x), fused)
+    torch.testing.assert_close(changed, separate.detach())
