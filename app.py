@@ -10,6 +10,7 @@ from ui.state import (
     DEFAULT_TEXT, URL_KEYS, available_checkpoints, card_summary, guarded, init_from_url, load, md_escape, run_translation,
     write_url,
 )
+from viz.training import training_curve
 
 VIEWS = {
     "translate": ("Translate", translate_page.render),
@@ -54,6 +55,11 @@ with st.sidebar:
 ckpt = load(path)
 if ckpt is not None:
     st.sidebar.caption(card_summary(ckpt))
+    if ckpt.card.get("curve"):  # drawn before translating, so the browser loads Plotly while the server works
+        try:
+            st.sidebar.plotly_chart(training_curve(ckpt.card["curve"]), key="training_curve", config={"displayModeBar": False})
+        except ValueError as exc:
+            st.sidebar.caption(f"No training curve: {exc}")
     with st.sidebar.expander("Model card"):
         st.json(ckpt.card or {"note": "no model card"}, expanded=False)
 

@@ -235,7 +235,7 @@ def app_timings(repeats: int) -> list[Row]:
 
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, streamlit_server
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, MAIN_PLOT, streamlit_server
 
     loads, redraws = [], []
     with streamlit_server() as (url, _), sync_playwright() as p:
@@ -247,7 +247,7 @@ def app_timings(repeats: int) -> list[Row]:
             page.wait_for_selector(HEATMAP, timeout=120_000)
             if i:
                 loads.append(time.perf_counter() - start)
-            title = page.locator(".js-plotly-plot .gtitle").first
+            title = page.locator(f"{MAIN_PLOT} .gtitle").first
             slider = page.get_by_role("slider").nth(1)
             for key in ("Home", "End") * 2:
                 before = title.text_content()

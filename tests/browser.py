@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-HEATMAP = ".js-plotly-plot .heatmaplayer"
+MAIN_PLOT = '[data-testid="stMainBlockContainer"] .js-plotly-plot'  # the sidebar holds the training curve
+HEATMAP = f"{MAIN_PLOT} .heatmaplayer"
 
 
 def free_port() -> int:

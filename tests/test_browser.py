@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, shipped_or, streamlit_server
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, MAIN_PLOT, shipped_or, streamlit_server
 
 playwright = pytest.importorskip("playwright.sync_api")
 if not Path(CHROMIUM).exists():
@@ -38,7 +38,7 @@ def browser():
 
 
 def main_title(page) -> str:
-    return page.locator(".js-plotly-plot .gtitle").first.text_content()
+    return page.locator(f"{MAIN_PLOT} .gtitle").first.text_content()
 
 
 def wait_for_title_change(page, before: str, timeout_s: float = 20) -> str:
@@ -117,14 +117,14 @@ def test_html_payloads_stay_text(server, browser):
     page.goto(f"{url}/?kind=encoder")
     page.wait_for_selector(HEATMAP, timeout=60_000)
     for payload in PAYLOADS:
-        before = page.locator(".js-plotly-plot .xtick text").all_text_contents()
+        before = page.locator(f"{MAIN_PLOT} .xtick text").all_text_contents()
         box = page.locator("textarea")
         box.fill(payload)
         box.press("Control+Enter")
         deadline = time.monotonic() + 30
-        while page.locator(".js-plotly-plot .xtick text").all_text_contents() == before and time.monotonic() < deadline:
+        while page.locator(f"{MAIN_PLOT} .xtick text").all_text_contents() == before and time.monotonic() < deadline:
             time.sleep(0.05)
-        ticks = page.locator(".js-plotly-plot .xtick text").all_text_contents()
+        ticks = page.locator(f"{MAIN_PLOT} .xtick text").all_text_contents()
         assert ticks != before and ticks[-1] == "</s>"  # markup-like tokens are shown as text
         injected = page.evaluate("""() => ({
             img: document.querySelectorAll('img[src="x"]').length,
@@ -134,8 +134,8 @@ def test_html_payloads_stay_text(server, browser):
         })""")
         assert injected == {"img": 0, "script": 0, "bold": 0, "link": 0}, (payload, injected)
         # hover the last column (the </s> key): the label must show the token as text
-        page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
-        plot = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+        page.locator(f"{MAIN_PLOT}").first.scroll_into_view_if_needed()
+        plot = page.locator(f"{MAIN_PLOT} .nsewdrag").first.bounding_box()
         page.mouse.move(plot["x"] + plot["width"] / 2, plot["y"] + plot["height"] / 2, steps=3)
         hover = ""
         for attempt in range(40):  # hover events are throttled: wiggle over the last column until one lands
@@ -155,10 +155,10 @@ def test_model_view_click_opens_the_head(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     page.goto(f"{url}/?view=model&kind=cross&layer=1&head=3&text={quote('A dog runs.')}")
     page.wait_for_selector(HEATMAP, timeout=60_000)
-    titles = lambda: page.locator(".js-plotly-plot .gtitle").all_text_contents()  # noqa: E731
+    titles = lambda: page.locator(f"{MAIN_PLOT} .gtitle").all_text_contents()  # noqa: E731
     assert titles()[1].endswith("layer 1, head 3")
-    head0 = page.locator(".js-plotly-plot .xtick text", has_text="head 0").first.bounding_box()
-    layer0 = page.locator(".js-plotly-plot .ytick text", has_text="layer 0").first.bounding_box()
+    head0 = page.locator(f"{MAIN_PLOT} .xtick text", has_text="head 0").first.bounding_box()
+    layer0 = page.locator(f"{MAIN_PLOT} .ytick text", has_text="layer 0").first.bounding_box()
     x, y = head0["x"] + head0["width"] / 2, layer0["y"] + layer0["height"] / 2  # ticks sit at each head's middle
     page.mouse.move(x, y, steps=3)
     page.mouse.click(x, y)

@@ -11,7 +11,7 @@ import pytest
 
 from model.decode import translate
 from tests.conftest import run_concurrently
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, streamlit_server
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, MAIN_PLOT, streamlit_server
 
 SENTENCES = [
     "A man rides a bike down the street.", "Two children play in the sand.", "A woman is reading a book in a park.",
@@ -51,7 +51,7 @@ def test_two_browser_pages_see_their_own_sentence(checkpoint_dir, tokenizer):
             page.goto(f"{url}/?text={quote(text)}&kind=encoder")  # both load at once
         for page, text in zip(pages, texts):
             page.wait_for_selector(HEATMAP, timeout=60_000)
-            ticks = page.locator(".js-plotly-plot .xtick text").all_text_contents()
+            ticks = page.locator(f"{MAIN_PLOT} .xtick text").all_text_contents()
             assert ticks == tokenizer.pieces(tokenizer.encode(text)) + ["</s>"]
             assert page.input_value("textarea") == text
         browser.close()

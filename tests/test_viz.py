@@ -15,6 +15,7 @@ from viz.attention import (
 )
 from viz.export import figure_html, npz_bytes
 from viz.head import pipeline_figure, pipeline_table
+from viz.training import training_curve
 from viz.positional import norms_chart, pe_dot_by_offset, rotation_for_offset, why_sinusoids
 from viz.steps import candidates_chart, step_cross_attention, step_self_attention
 
@@ -152,3 +153,16 @@ def test_exports_work_offline_without_pickles():
     data = npz_bytes({"x": np.ones((2, 2)), "tokens": np.array(["▁a", "<s>"])})
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         assert npz["tokens"].tolist() == ["▁a", "<s>"]
+
+
+def test_training_curve_plots_the_card_columns_per_epoch():
+    curve = [{"epoch": "1", "val_loss": "4.77", "val_bleu": "4.59"}, {"epoch": "2", "val_loss": "3.78", "val_bleu": "8.43"},
+             {"epoch": "", "val_loss": "", "val_bleu": ""}]
+    fig = training_curve(curve)
+    bleu, loss = fig.data
+    assert list(bleu.x) == [1, 2] and list(bleu.y) == [4.59, 8.43] and bleu.yaxis == "y"
+    assert list(loss.y) == [4.77, 3.78] and loss.yaxis == "y2"
+    with pytest.raises(ValueError, match="no epochs"):
+        training_curve([])
+    with pytest.raises(ValueError, match="malformed"):
+        training_curve([{"epoch": "1", "val_loss": "n/a"}])
