@@ -37,6 +37,16 @@ def test_heatmap_keeps_repeated_pieces_apart_and_escapes_markup():
 def test_heatmap_rejects_mismatched_tokens():
     with pytest.raises(ValueError, match="does not fit 2 query and 3 key tokens"):
         attention_heatmap(np.ones((3, 3)), ["a", "b"], ["a", "b", "c"])
+    with pytest.raises(ValueError, match="2 produced pieces for 3 query rows"):
+        attention_heatmap(np.ones((3, 3)), ["a", "b", "c"], ["a", "b", "c"], produced=["b", "c"])
+
+
+def test_decoder_heatmap_hover_names_the_piece_each_row_produced():
+    fig = attention_heatmap(np.eye(3), ["<s>", "▁Ein", "▁Hund"], ["▁A", "▁dog", "</s>"], produced=["▁Ein", "▁Hund", PAYLOAD])
+    custom = fig.data[0].customdata
+    assert [custom[row][0][2] for row in range(3)] == ["▁Ein", "▁Hund", "&lt;img src=x onerror=alert(1)&gt;"]
+    assert "produced %{customdata[2]}" in fig.data[0].hovertemplate
+    assert "produced" not in attention_heatmap(np.eye(3), ["a"] * 3, ["b"] * 3).data[0].hovertemplate
 
 
 def test_merge_words_sums_keys_and_averages_queries():

@@ -5,7 +5,7 @@ import streamlit as st
 
 from model.trace import KIND_LABELS, KINDS
 from ui.context import PageContext
-from ui.state import guarded, Selection, colorscale, describe, font_size, selected_matrix, write_url
+from ui.state import Selection, colorscale, describe, font_size, guarded, produced_pieces, selected_matrix, write_url
 from viz.attention import attention_heatmap, model_view, model_view_cell
 
 
@@ -28,6 +28,6 @@ def render(ctx: PageContext) -> None:
     layer = int(st.session_state.get("layer", -1))
     sel = Selection(kind, layer if 0 <= layer < trace.n_layers else trace.n_layers - 1, None if head == "mean" else int(head))
     matrix, q, k = selected_matrix(trace, sel, words=False)
-    st.plotly_chart(attention_heatmap(matrix, q, k, title=describe(sel), colorscale=colorscale(), font_size=font_size()),
-                    key="model_view_cell")
+    st.plotly_chart(attention_heatmap(matrix, q, k, title=describe(sel), colorscale=colorscale(), font_size=font_size(),
+                                      produced=produced_pieces(trace, kind, words=False)), key="model_view_cell")
     write_url(kind=kind, layer=sel.layer, head=head)

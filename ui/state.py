@@ -171,6 +171,11 @@ def selected_matrix(trace: Trace, sel: Selection, words: bool) -> tuple[np.ndarr
     return merge_words(matrix, q_starts, k_starts), merge_tokens(q_tokens, q_starts), merge_tokens(k_tokens, k_starts)
 
 
+def produced_pieces(trace: Trace, kind: str, words: bool) -> list[str] | None:
+    """For decoder and cross rows, the piece each step produced (row i reads piece i, produces piece i + 1)."""
+    return None if kind == "encoder" or words else trace.out_tokens
+
+
 def axis_word_starts(trace: Trace, kind: str) -> tuple[list[bool], list[bool]]:
     return {
         "encoder": (trace.src_word_starts, trace.src_word_starts),

@@ -39,17 +39,22 @@ def attention_heatmap(
     font_size: int = 12,
     zmin: float = 0.0,
     zmax: float = 1.0,
+    produced: list[str] | None = None,  # decoder rows: the piece each row's step produced, for the hover
 ) -> go.Figure:
     """One attention matrix: rows are queries, columns keys; hover names both tokens and the weight."""
     check_matrix(weights, query_tokens, key_tokens)
+    if produced is not None and len(produced) != len(query_tokens):
+        raise ValueError(f"{len(produced)} produced pieces for {len(query_tokens)} query rows")
     q_text, k_text = safe_text(query_tokens), safe_text(key_tokens)
-    custom = np.empty(weights.shape + (2,), dtype=object)
+    custom = np.empty(weights.shape + (3,), dtype=object)
     custom[..., 0] = np.array(q_text, dtype=object)[:, None]
     custom[..., 1] = np.array(k_text, dtype=object)[None, :]
+    custom[..., 2] = np.array(safe_text(produced) if produced else [""] * len(q_text), dtype=object)[:, None]
+    query_hover = "query: %{customdata[0]}" + (" (this step produced %{customdata[2]})" if produced else "")
     fig = go.Figure(go.Heatmap(
         z=weights, x=np.arange(len(key_tokens)), y=np.arange(len(query_tokens)), customdata=custom,
         zmin=zmin, zmax=zmax, colorscale=colorscale, colorbar=dict(title="weight"),
-        hovertemplate="query: %{customdata[0]}<br>key: %{customdata[1]}<br>weight %{z:.3f}<extra></extra>",
+        hovertemplate=query_hover + "<br>key: %{customdata[1]}<br>weight %{z:.3f}<extra></extra>",
     ))
     cell = max(8, min(28, 900 // max(len(key_tokens), 1)))
     fig.update_layout(
