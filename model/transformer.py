@@ -325,8 +325,9 @@ class Transformer(nn.Module):
     def use_column_major_weights(self) -> "Transformer":
         """Store each linear weight transposed in memory (same values and shape) for faster decoding.
 
-        F.linear computes x @ W^T; with W column-major, W^T is contiguous and a one-row decode step
-        reads it about 1.2-1.6x faster on CPU (bench/run.py). State dicts and checkpoints are unchanged.
+        F.linear computes x @ W^T; with W column-major, W^T is contiguous, and MKL's one-row product
+        (a decode step) reads it faster: 160 vs 275 us for the 8000 x 256 output layer on the 2-core
+        dev machine, 13-19% off a whole decode step. State dicts and checkpoints are unchanged.
         """
         for module in self.modules():
             if isinstance(module, nn.Linear):
