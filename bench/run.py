@@ -278,13 +278,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", help="also write the rows as JSON to this path")
     p.add_argument("--checkpoint", help="checkpoint folder (default: the first shipped one)")
     p.add_argument("--skip", default="", help="comma-separated groups to skip: capture, incremental, hf, model_view, scaling, app")
-    p.add_argument("--repeats", type=int, default=0, help="timed repeats per measure (default: 15, or 5 with --quick)")
+    p.add_argument("--repeats", type=int, default=0, help="timed repeats per measure (default: 21, or 11 with --quick)")
     p.add_argument("--threads", type=int, default=0, help="torch threads for both sides (default: torch's own choice)")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     skip = set(filter(None, args.skip.split(",")))
-    repeats = args.repeats or (5 if args.quick else 15)
+    repeats = args.repeats or (11 if args.quick else 21)
     path = args.checkpoint or next(iter(find_checkpoints(ROOT / "checkpoints")), None)
     if path is None:
         print("error: no checkpoint to benchmark; pass --checkpoint", file=sys.stderr)
@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
              ("hf", lambda: vs_hf_generate(ckpt, repeats) + [train_tokens_vs_hf(ckpt, max(3, repeats // 2))]),
              ("model_view", lambda: [model_view_build(repeats)]),
              ("scaling", lambda: capture_scaling(ckpt, repeats)),
-             ("app", lambda: app_timings(3 if args.quick else 8))]
+             ("app", lambda: app_timings(7 if args.quick else 15))]
     for name, run in steps:
         if name in skip:
             continue
