@@ -48,6 +48,12 @@ def interleaved(*fns: Callable[[], object], repeats: int, warmup: int = 1) -> li
     return [statistics.median(t) for t in times]
 
 
+def ratio_row(measure: str, top: float, bottom: float, compares: str) -> Row:
+    """A ratio of two median times (seconds), with both times in ms at the end of `compares`."""
+    return {"measure": measure, "value": top / bottom, "unit": "ratio",
+            "compares": f"{compares} ({top * 1000:.0f} vs {bottom * 1000:.0f} ms)"}
+
+
 def sentences_of_length(tok, pieces: int, count: int) -> list[str]:
     """Validation sentences that encode to exactly `pieces` pieces (plus </s>)."""
     path = ROOT / "checkpoints" / "samples" / "val200.en.txt"
@@ -112,12 +118,10 @@ def incremental_vs_recompute(ckpt, repeats: int) -> list[Row]:
     src = torch.tensor([ckpt.tokenizer.encode(sentences_of_length(ckpt.tokenizer, 20, 1)[0]) + [model.cfg.eos_id]])
     t_inc, t_full, t_floor = interleaved(lambda: decode_fixed(model, src, 40, True), lambda: decode_fixed(model, src, 40, False),
                                          lambda: matrix_products_only(model, 40), repeats=repeats)
-    return [{"measure": "incremental_vs_recompute", "value": t_inc / t_full, "unit": "ratio",
-             "compares": f"40 output pieces with key/value caching ÷ recomputing the prefix each step "
-                         f"({t_inc * 1000:.0f} vs {t_full * 1000:.0f} ms)"},
-            {"measure": "matrix_products_vs_recompute", "value": t_floor / t_full, "unit": "ratio",
-             "compares": f"only the matrix products of 40 cached steps ÷ recomputing ({t_floor * 1000:.0f} vs "
-                         f"{t_full * 1000:.0f} ms): the lowest incremental_vs_recompute this machine allows in fp32"}]
+    return [ratio_row("incremental_vs_recompute", t_inc, t_full,
+                      "40 output pieces with key/value caching ÷ recomputing the prefix each step"),
+            ratio_row("matrix_products_vs_recompute", t_floor, t_full, "only the matrix products of 40 cached steps ÷ "
+                      "recomputing: the lowest incremental_vs_recompute this machine allows in fp32")]
 
 
 def hf_marian(cfg):
@@ -152,12 +156,10 @@ def vs_hf_generate(ckpt, repeats: int) -> list[Row]:
 
     t_ours, t_hf, t_floor = interleaved(lambda: translate(model, tok, sentence), hf_generate,
                                         lambda: matrix_products_only(model, steps), repeats=repeats)
-    return [{"measure": "vs_hf_generate", "value": t_ours / t_hf, "unit": "ratio",
-             "compares": f"ours with full capture ÷ HF MarianMTModel.generate(output_attentions=True), eager, greedy, "
-                         f"{ids.shape[1]} source pieces, {steps} steps ({t_ours * 1000:.0f} vs {t_hf * 1000:.0f} ms)"},
-            {"measure": "matrix_products_vs_hf", "value": t_floor / t_hf, "unit": "ratio",
-             "compares": f"only the matrix products of {steps} cached steps ÷ HF generate ({t_floor * 1000:.0f} vs "
-                         f"{t_hf * 1000:.0f} ms): the lowest vs_hf_generate possible without fewer weight reads"}]
+    return [ratio_row("vs_hf_generate", t_ours, t_hf, "ours with full capture ÷ HF MarianMTModel.generate(output_attentions=True), "
+                      f"eager, greedy, {ids.shape[1]} source pieces, {steps} steps"),
+            ratio_row("matrix_products_vs_hf", t_floor, t_hf, f"only the matrix products of {steps} cached steps ÷ HF generate: "
+                      "the lowest vs_hf_generate possible without fewer weight reads")]
 
 
 def train_tokens_vs_hf(ckpt, repeats: int) -> Row:
