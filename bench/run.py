@@ -102,14 +102,14 @@ def matrix_products_only(model: Transformer, steps: int) -> None:
     the two feed-forward layers; then the output layer over the vocabulary. Same modules, same layout.
     """
     x, h = torch.zeros(1, 1, model.cfg.d_model), torch.zeros(1, 1, model.cfg.d_ff)
-    products = []
+    products = []  # (linear, its input)
     for layer in model.decoder.layers:
-        products += [layer.self_attn.w_q, layer.self_attn.w_k, layer.self_attn.w_v, layer.self_attn.w_o,
-                     layer.cross_attn.w_q, layer.cross_attn.w_o, layer.ffn.w_1]
-        products.append(lambda layer=layer: layer.ffn.w_2(h))
+        products += [(linear, x) for linear in (layer.self_attn.w_q, layer.self_attn.w_k, layer.self_attn.w_v,
+                                                layer.self_attn.w_o, layer.cross_attn.w_q, layer.cross_attn.w_o, layer.ffn.w_1)]
+        products.append((layer.ffn.w_2, h))
     for _ in range(steps):
-        for product in products:
-            product(x) if isinstance(product, torch.nn.Module) else product()
+        for linear, inputs in products:
+            linear(inputs)
         torch.log_softmax(model.generator(x[:, 0]), dim=-1)
 
 
