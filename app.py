@@ -6,10 +6,11 @@ import streamlit as st
 from ui import analysis_page, compare_page, head_page, model_view_page, positional_page, steps_page, translate_page
 from ui.context import PageContext
 from ui.examples import EXAMPLES
-from ui.state import (
-    DEFAULT_TEXT, URL_KEYS, available_checkpoints, card_summary, guarded, init_from_url, load, md_escape, run_translation,
-    write_url,
-)
+from ui.cache import available_checkpoints
+from ui.errors import guarded, load, run_translation
+from ui.text import DEFAULT_TEXT, card_summary, md_escape
+from ui.theme import Theme
+from ui.url import URL_KEYS, init_from_url, write_url
 from viz.training import training_curve
 
 VIEWS = {
@@ -89,5 +90,6 @@ if translation.truncated:
     st.warning(f"The input was longer than the model's limit: the first {kept} pieces were kept, "
                f"{translation.truncated} were dropped.")
 
-context = PageContext(path=path, ckpt=ckpt, translation=translation, beam=st.session_state.beam)
+context = PageContext(path=path, ckpt=ckpt, translation=translation, beam=st.session_state.beam,
+                      theme=Theme.for_mode(present))
 guarded(VIEWS[st.session_state.view][1])(context)  # one broken view must not take the page down

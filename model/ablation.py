@@ -9,11 +9,12 @@ import torch
 import torch.nn.functional as F
 
 from model.data import collate
-from model.decode import head_masks, sequence_ids, translate_many
+from model.batch import translate_many
+from model.decode import fit, sequence_ids
+from model.heads import all_heads, head_masks
 from model.hooks import capture
-from model.tokenizer import Tokenizer
-from model.trace import KINDS
-from model.transformer import Transformer
+from model.interface import TranslationModel as Transformer
+from model.interface import TranslationTokenizer as Tokenizer
 
 Heads = Iterable[tuple[str, int, int]]
 
@@ -23,12 +24,12 @@ def reference_logprob(model: Transformer, tok: Tokenizer, sources: list[str], re
                       ablate: Heads = (), batch_size: int = 64) -> float:
     """Mean log-probability per piece of the references (teacher-forced), with `ablate` switched off."""
     cfg = model.cfg
-    pairs = [(sequence_ids(model, tok, s), sequence_ids(model, tok, r)) for s, r in zip(sources, references)]
+    pairs = [(sequence_ids(model, tok, s), fit(model, tok.encode_target(r))) for s, r in zip(sources, references)]
     device = next(model.parameters()).device
     total, count = 0.0, 0
     with capture(model, (), head_masks(model, ablate)):
         for start in range(0, len(pairs), batch_size):
-            src, tgt_in, tgt_out = (t.to(device) for t in collate(pairs[start : start + batch_size], cfg.pad_id, cfg.bos_id))
+            src, tgt_in, tgt_out = (t.to(device) for t in collate(pairs[start : start + batch_size], cfg.pad_id, cfg.decoder_start_id))
             logits = model(src, tgt_in)
             total -= float(F.cross_entropy(logits.flatten(0, 1).float(), tgt_out.flatten(), ignore_index=cfg.pad_id, reduction="sum"))
             count += int((tgt_out != cfg.pad_id).sum())
@@ -51,7 +52,7 @@ def importance_sweep(model: Transformer, tok: Tokenizer, sources: list[str], ref
     """Each head's importance: the drop in BLEU, chrF and log-probability when it alone is switched off."""
     cfg = model.cfg
     base = quality(model, tok, sources, references)
-    heads = [(k, l, h) for k in KINDS for l in range(cfg.n_layers) for h in range(cfg.n_heads)]
+    heads = all_heads(cfg)
     rows = []
     for n, head in enumerate(heads):
         q = quality(model, tok, sources, references, [head])

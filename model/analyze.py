@@ -14,11 +14,12 @@ import time
 from tqdm import tqdm
 
 from model.ablation import importance_sweep
-from model.analysis import LABEL_RULES, average_stats, trace_stats
+from model.head_statistics import LABEL_RULES, average_stats, trace_stats
 from model.cli import run
 from model.checkpoint import CheckpointError, load_checkpoint
 from model.data import read_lines
 from model.decode import translate
+from model.heads import all_heads
 
 SWEEP_FILE = "head_importance.json"
 
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         table.to_csv(args.stats, index=False, float_format="%.4f")
         print(f"wrote {len(table)} heads' statistics over {len(sources)} sentences to {args.stats}", file=sys.stderr)
     if args.sweep:
-        record = sweep_record(ckpt, sources, references, bar("sweep", 3 * ckpt.model.cfg.n_layers * ckpt.model.cfg.n_heads))
+        record = sweep_record(ckpt, sources, references, bar("sweep", len(all_heads(ckpt.model.cfg))))
         with open(args.sweep, "w") as f:
             json.dump(record, f, indent=1)
         print(f"wrote the importance of {len(record['heads'])} heads to {args.sweep}", file=sys.stderr)

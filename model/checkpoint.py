@@ -1,4 +1,7 @@
-"""Checkpoint folders: safetensors weights, JSON config, the SentencePiece model and a model card.
+"""Checkpoint folders: safetensors weights, JSON config, the tokenizer files and a model card.
+
+The tokenizer is one joint SentencePiece model (`tokenizer.model`), or a source/target pair with one
+id map (`source.spm`, `target.spm`, `vocab.json`, as OPUS-MT ships them).
 
 Loading never unpickles anything, so a checkpoint downloaded from anywhere cannot run code. Every
 problem with a folder surfaces as one `CheckpointError` sentence, never a traceback.
@@ -12,12 +15,14 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from model.tokenizer import Tokenizer
+from model.interface import TranslationTokenizer
+from model.tokenizer import Tokenizer, TokenizerPair, load_tokenizer
 from model.transformer import Transformer, TransformerConfig
 
 FORMAT = "headlight-checkpoint"
 VERSION = 1
-CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE = "config.json", "model.safetensors", "tokenizer.model"
+CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
+TOKENIZER_FILE = Tokenizer.files[0]  # the joint tokenizer
 CARD_JSON, CARD_MD = "card.json", "README.md"
 
 
@@ -29,7 +34,7 @@ class CheckpointError(Exception):
 class Checkpoint:
     path: Path
     model: Transformer
-    tokenizer: Tokenizer
+    tokenizer: TranslationTokenizer
     src_lang: str
     tgt_lang: str
     card: dict = field(default_factory=dict)
@@ -53,7 +58,7 @@ def unique_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 def save_checkpoint(
     path: str | Path,
     model: Transformer,
-    tokenizer: Tokenizer,
+    tokenizer: TranslationTokenizer,
     src_lang: str,
     tgt_lang: str,
     card: dict | None = None,
@@ -66,7 +71,7 @@ def save_checkpoint(
     save_file(state, str(path / WEIGHTS_FILE))
     config = {"format": FORMAT, "version": VERSION, "src_lang": src_lang, "tgt_lang": tgt_lang, "model": model.cfg.to_dict()}
     (path / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
-    (path / TOKENIZER_FILE).write_bytes(tokenizer.model_proto)
+    tokenizer.save(path)
     if card is not None:
         (path / CARD_JSON).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     if card_markdown is not None:
@@ -102,20 +107,28 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     path = Path(path)
     if not path.is_dir():
         raise CheckpointError(f"{path} is not a folder.")
-    missing = [f for f in (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE) if not (path / f).is_file()]
+    missing = [f for f in (CONFIG_FILE, WEIGHTS_FILE) if not (path / f).is_file()]
+    if not (path / Tokenizer.files[0]).is_file() and not all((path / f).is_file() for f in TokenizerPair.files):
+        missing.append(f"{Tokenizer.files[0]} (or {', '.join(TokenizerPair.files)})")
     if missing:
         raise CheckpointError(f"{path} is not a checkpoint: missing {', '.join(missing)}.")
     cfg, src_lang, tgt_lang = read_config(path)
 
     try:
-        tokenizer = Tokenizer((path / TOKENIZER_FILE).read_bytes())
+        tokenizer = load_tokenizer(path)
     except Exception as exc:  # sentencepiece raises RuntimeError or OSError for foreign files
-        raise CheckpointError(f"{path / TOKENIZER_FILE} is not a usable SentencePiece model ({exc}).") from None
+        files = TOKENIZER_FILE if (path / TOKENIZER_FILE).is_file() else " / ".join(TokenizerPair.files)
+        raise CheckpointError(f"{path / files} is not a usable SentencePiece model and vocabulary ({exc}).") from None
+    files = ", ".join(tokenizer.files)
     if tokenizer.vocab_size != cfg.vocab_size:
         raise CheckpointError(
-            f"{path / TOKENIZER_FILE} has {tokenizer.vocab_size} pieces but the config expects {cfg.vocab_size}: "
+            f"{path / files} has {tokenizer.vocab_size} pieces but the config expects {cfg.vocab_size}: "
             "the tokenizer belongs to another model."
         )
+    specials = {"pad_id": tokenizer.pad_id, "unk_id": tokenizer.unk_id, "eos_id": tokenizer.eos_id}
+    wrong = [f"{k} {v} (config: {getattr(cfg, k)})" for k, v in specials.items() if getattr(cfg, k) != v]
+    if wrong:
+        raise CheckpointError(f"The tokenizer in {path} does not match {CONFIG_FILE}: {', '.join(wrong)}.")
 
     try:
         tensors = load_file(str(path / WEIGHTS_FILE))  # parses a JSON header, never unpickles

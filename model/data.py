@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from model.tokenizer import Tokenizer
+from model.interface import TranslationTokenizer
 
 
 def read_lines(path: str | Path) -> list[str]:
@@ -25,11 +25,11 @@ def read_parallel(src_path: str | Path, tgt_path: str | Path) -> tuple[list[str]
     return src, tgt
 
 
-def encode_pairs(tok: Tokenizer, src: list[str], tgt: list[str], max_len: int) -> list[tuple[list[int], list[int]]]:
+def encode_pairs(tok: TranslationTokenizer, src: list[str], tgt: list[str], max_len: int) -> list[tuple[list[int], list[int]]]:
     """Token ids of each pair (each side ending with </s>), dropping empty or over-long pairs."""
     pairs = []
     for s, t in zip(src, tgt):
-        s_ids, t_ids = tok.encode(s), tok.encode(t)
+        s_ids, t_ids = tok.encode(s), tok.encode_target(t)
         if s_ids and t_ids and len(s_ids) < max_len and len(t_ids) < max_len:
             pairs.append((s_ids + [tok.eos_id], t_ids + [tok.eos_id]))
     return pairs
@@ -61,8 +61,8 @@ def make_batches(pairs: list[tuple[list[int], list[int]]], max_tokens: int, seed
     return batches
 
 
-def collate(pairs: list[tuple[list[int], list[int]]], pad_id: int, bos_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(src [B, S], tgt_in [B, T] starting with <s>, tgt_out [B, T] ending with </s>), padded."""
+def collate(pairs: list[tuple[list[int], list[int]]], pad_id: int, start_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(src [B, S], tgt_in [B, T] starting with the decoder's start symbol, tgt_out [B, T] ending with </s>), padded."""
     s_len = max(len(s) for s, _ in pairs)
     t_len = max(len(t) for _, t in pairs)
     src = torch.full((len(pairs), s_len), pad_id, dtype=torch.long)
@@ -70,7 +70,7 @@ def collate(pairs: list[tuple[list[int], list[int]]], pad_id: int, bos_id: int) 
     tgt_out = torch.full((len(pairs), t_len), pad_id, dtype=torch.long)
     for b, (s, t) in enumerate(pairs):
         src[b, : len(s)] = torch.tensor(s)
-        tgt_in[b, : len(t)] = torch.tensor([bos_id] + t[:-1])
+        tgt_in[b, : len(t)] = torch.tensor([start_id] + t[:-1])
         tgt_out[b, : len(t)] = torch.tensor(t)
     return src, tgt_in, tgt_out
 

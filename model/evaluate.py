@@ -14,7 +14,7 @@ import sacrebleu
 from model.cli import run
 from model.checkpoint import CheckpointError, load_checkpoint
 from model.data import read_parallel
-from model.decode import translate_many
+from model.batch import translate_many
 
 
 def score(hypotheses: list[str], references: list[str]) -> dict:

@@ -2,7 +2,8 @@
 
 Data contract (as in BertViz): for each kind an array [layers, heads, queries, keys], plus the
 tokens along each axis. `encoder` is [L, H, S, S], `decoder` [L, H, T, T], `cross` [L, H, T, S],
-where S counts the encoder's input positions and T the decoder's (start symbol first).
+where S counts the encoder's input positions and T the decoder's (start symbol first). The
+encoder's L may differ from the decoder's: `layers(kind)` reads each kind's own array.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ KIND_LABELS = {
     "decoder": "Decoder masked self-attention",
     "cross": "Encoder-decoder (cross) attention",
 }
+# (query axis, key axis) of each kind: "src" = encoder input pieces, "tgt" = decoder input pieces
+AXES = {"encoder": ("src", "src"), "decoder": ("tgt", "tgt"), "cross": ("tgt", "src")}
 NPZ_KEYS = ("encoder", "decoder", "cross", "src_tokens", "tgt_tokens", "positional_encoding")
 
 
@@ -36,40 +39,40 @@ class Trace:
     def __post_init__(self) -> None:
         self.validate()
 
-    @property
-    def n_layers(self) -> int:
-        return self.encoder.shape[0]
+    def layers(self, kind: str) -> int:
+        """Layer count of one kind, from its own array (the encoder and decoder stacks may differ)."""
+        return self.attention(kind).shape[0]
 
-    @property
-    def n_heads(self) -> int:
-        return self.encoder.shape[1]
+    def heads(self, kind: str) -> int:
+        return self.attention(kind).shape[1]
 
     def attention(self, kind: str) -> np.ndarray:
         if kind not in KINDS:
             raise ValueError(f"unknown attention kind {kind!r}; expected one of {', '.join(KINDS)}")
         return getattr(self, kind)
 
+    def _axis(self, side: str) -> tuple[list[str], list[bool]]:
+        return (self.src_tokens, self.src_word_starts) if side == "src" else (self.tgt_tokens, self.tgt_word_starts)
+
     def axis_tokens(self, kind: str) -> tuple[list[str], list[str]]:
         """(query tokens, key tokens) of one attention kind."""
-        self.attention(kind)
-        return {
-            "encoder": (self.src_tokens, self.src_tokens),
-            "decoder": (self.tgt_tokens, self.tgt_tokens),
-            "cross": (self.tgt_tokens, self.src_tokens),
-        }[kind]
+        return tuple(self._axis(side)[0] for side in AXES[kind])
+
+    def axis_word_starts(self, kind: str) -> tuple[list[bool], list[bool]]:
+        """(query word starts, key word starts) of one attention kind, for merging pieces into words."""
+        return tuple(self._axis(side)[1] for side in AXES[kind])
 
     def validate(self) -> None:
         S, T = len(self.src_tokens), len(self.tgt_tokens)
-        expected = {"encoder": (S, S), "decoder": (T, T), "cross": (T, S)}
-        layers_heads = None
-        for kind, (q, k) in expected.items():
-            arr = getattr(self, kind)
+        length = {"src": S, "tgt": T}
+        for kind, (q_side, k_side) in AXES.items():
+            arr, q, k = getattr(self, kind), length[q_side], length[k_side]
             if arr.ndim != 4 or arr.shape[2:] != (q, k):
                 raise ValueError(f"{kind} attention has shape {arr.shape}, expected [layers, heads, {q}, {k}] for {S} source and {T} target tokens")
-            if layers_heads is not None and kind != "encoder" and arr.shape[:2] != layers_heads:
-                raise ValueError(f"{kind} attention has {arr.shape[:2]} layers/heads, the decoder has {layers_heads}")
-            if kind == "decoder":
-                layers_heads = arr.shape[:2]
+        if self.cross.shape[:2] != self.decoder.shape[:2]:
+            raise ValueError(f"cross attention has {self.cross.shape[:2]} layers/heads, the decoder has {self.decoder.shape[:2]}")
+        if self.encoder.shape[1] != self.decoder.shape[1]:
+            raise ValueError(f"the encoder has {self.encoder.shape[1]} heads, the decoder {self.decoder.shape[1]}")
         if len(self.out_tokens) != T:
             raise ValueError(f"{len(self.out_tokens)} output tokens for {T} decoder positions")
         if self.positional_encoding.ndim != 2 or self.positional_encoding.shape[0] < max(S, T):

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from model.checkpoint import load_checkpoint, save_checkpoint, unique_state_dict
 from model.data import collate, encode_pairs, make_batches, read_parallel
-from model.decode import translate_many
+from model.batch import translate_many
 from model.tokenizer import Tokenizer
 from model.transformer import Transformer, TransformerConfig
 
@@ -49,7 +49,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     arch.add_argument("--d-model", type=int, default=256)
     arch.add_argument("--n-heads", type=int, default=8)
     arch.add_argument("--d-ff", type=int, default=1024)
-    arch.add_argument("--n-layers", type=int, default=3)
+    arch.add_argument("--n-layers", type=int, default=3, help="layers in each stack, unless set apart by the next two")
+    arch.add_argument("--encoder-layers", type=int, default=0, help="encoder layers (0: --n-layers)")
+    arch.add_argument("--decoder-layers", type=int, default=0, help="decoder layers (0: --n-layers)")
     arch.add_argument("--dropout", type=float, default=0.1)
     arch.add_argument("--max-len", type=int, default=256)
     arch.add_argument("--pre-norm", action="store_true", help="LayerNorm before each sub-layer (default: after, as in the paper)")
@@ -174,7 +176,7 @@ def validation_loss(model, pairs, cfg: TransformerConfig, device, max_tokens: in
     model.eval()
     total, count = 0.0, 0
     for batch in make_batches(pairs, max_tokens, seed=None):
-        src, tgt_in, tgt_out = (t.to(device) for t in collate([pairs[i] for i in batch], cfg.pad_id, cfg.bos_id))
+        src, tgt_in, tgt_out = (t.to(device) for t in collate([pairs[i] for i in batch], cfg.pad_id, cfg.decoder_start_id))
         logits = model(src, tgt_in)
         total += float(F.cross_entropy(logits.flatten(0, 1).float(), tgt_out.flatten(), ignore_index=cfg.pad_id, reduction="sum"))
         count += int((tgt_out != cfg.pad_id).sum())
@@ -234,8 +236,10 @@ def train(args: argparse.Namespace) -> Path:
         tok = tok or Tokenizer((run_dir / TOKENIZER_FILE).read_bytes())
 
     cfg = TransformerConfig(
-        vocab_size=tok.vocab_size, d_model=args.d_model, n_heads=args.n_heads, d_ff=args.d_ff, n_layers=args.n_layers,
-        dropout=args.dropout, max_len=args.max_len, norm_first=args.pre_norm, tie_embeddings=not args.no_tie_embeddings,
+        vocab_size=tok.vocab_size, d_model=args.d_model, n_heads=args.n_heads, d_ff=args.d_ff,
+        n_encoder_layers=args.encoder_layers or args.n_layers, n_decoder_layers=args.decoder_layers or args.n_layers,
+        dropout=args.dropout, max_len=args.max_len, norm_first=args.pre_norm,
+        share_embeddings=not args.no_tie_embeddings, tie_embeddings=not args.no_tie_embeddings,
     )
     train_pairs = encode_pairs(tok, train_src, train_tgt, cfg.max_len)
     valid_pairs = encode_pairs(tok, valid_src, valid_tgt, cfg.max_len)
@@ -272,7 +276,7 @@ def train(args: argparse.Namespace) -> Path:
         bar = tqdm(range(progress.batch_in_epoch, len(my_batches)), desc=f"epoch {progress.epoch + 1}", disable=not main_process,
                    mininterval=1 if sys.stderr.isatty() else 60, file=sys.stderr)
         for b in bar:
-            src, tgt_in, tgt_out = (t.to(device) for t in collate([train_pairs[i] for i in my_batches[b]], cfg.pad_id, cfg.bos_id))
+            src, tgt_in, tgt_out = (t.to(device) for t in collate([train_pairs[i] for i in my_batches[b]], cfg.pad_id, cfg.decoder_start_id))
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
                 logits = ddp_model(src, tgt_in)
             loss_per_token = F.cross_entropy(logits.flatten(0, 1).float(), tgt_out.flatten(), ignore_index=cfg.pad_id,

@@ -16,37 +16,70 @@ from torch import Tensor, nn
 from model.hooks import HookPoint
 
 
+ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "swish": F.silu, "silu": F.silu}
+PE_LAYOUTS = ("interleaved", "halves")
+
+
 @dataclass
 class TransformerConfig:
-    """Hyper-parameters, named as in the paper; saved inside every checkpoint."""
+    """Hyper-parameters, named as in the paper, with the paper's choices as defaults; saved in every checkpoint.
+
+    The options beyond the paper describe other members of the family exactly (Marian/OPUS-MT: swish,
+    sin-half-then-cos-half positional encoding, the pad symbol as the decoder's start).
+    """
 
     vocab_size: int
-    d_model: int = 256
+    d_model: int = 512
     n_heads: int = 8
-    d_ff: int = 1024
-    n_layers: int = 3
+    d_ff: int = 2048
+    n_encoder_layers: int = 6  # N in the paper, for each stack
+    n_decoder_layers: int = 6
     dropout: float = 0.1
     max_len: int = 256  # longest sequence the positional-encoding table covers
     norm_first: bool = False  # False: post-norm as in the paper; True: pre-norm
-    tie_embeddings: bool = True  # one matrix for source, target and output (paper §3.4)
+    share_embeddings: bool = True  # one token embedding for source and target (paper §3.4)
+    tie_embeddings: bool = True  # the output projection reuses the target embedding (paper §3.4)
+    activation: str = "relu"  # the FFN's non-linearity: relu (paper), gelu, swish
+    scale_embedding: bool = True  # token embeddings multiplied by sqrt(d_model) (paper §3.4)
+    pe_layout: str = "interleaved"  # "interleaved": sin on even, cos on odd dims (paper §3.5); "halves": sin | cos
+    output_bias: bool = True  # a bias added to the final logits
+    layer_norm_eps: float = 1e-5
     pad_id: int = 0
     unk_id: int = 1
     bos_id: int = 2
     eos_id: int = 3
+    decoder_start_id: int = 2  # the symbol fed to the decoder first (ours: <s>; Marian: <pad>)
 
     def __post_init__(self) -> None:
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation {self.activation!r} is not one of {', '.join(ACTIVATIONS)}")
+        if self.pe_layout not in PE_LAYOUTS:
+            raise ValueError(f"pe_layout {self.pe_layout!r} is not one of {', '.join(PE_LAYOUTS)}")
 
     @property
     def d_k(self) -> int:
         return self.d_model // self.n_heads
+
+    def layers(self, kind: str) -> int:
+        """Layer count of an attention kind: encoder self-attention, or decoder self/cross."""
+        return self.n_encoder_layers if kind == "encoder" else self.n_decoder_layers
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> "TransformerConfig":
+        data = dict(data)
+        if "n_layers" in data:  # configs written before the two stacks had their own depth
+            if "n_encoder_layers" in data or "n_decoder_layers" in data:
+                raise ValueError("n_layers cannot be combined with n_encoder_layers / n_decoder_layers")
+            n_layers = data.pop("n_layers")
+            data.setdefault("n_encoder_layers", n_layers)
+            data.setdefault("n_decoder_layers", n_layers)
+            data.setdefault("share_embeddings", data.get("tie_embeddings", True))
+            data.setdefault("decoder_start_id", data.get("bos_id", 2))
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -54,13 +87,22 @@ class TransformerConfig:
         return cls(**data)
 
 
-def sinusoidal_positional_encoding(n_positions: int, d_model: int) -> Tensor:
-    """PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(...) (paper §3.5)."""
+def sinusoidal_positional_encoding(n_positions: int, d_model: int, layout: str = "interleaved") -> Tensor:
+    """PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(...) (paper §3.5).
+
+    layout "halves" puts the same values as sin(pos * w_0..w_{d/2-1}) | cos(pos * w_0..), the order
+    Marian and fairseq use; frequency i then sits in dims i and i + d_model/2.
+    """
     position = torch.arange(n_positions, dtype=torch.float64)[:, None]
     inv_freq = torch.exp(-math.log(10000.0) * torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
     pe = torch.zeros(n_positions, d_model, dtype=torch.float64)
-    pe[:, 0::2] = torch.sin(position * inv_freq)
-    pe[:, 1::2] = torch.cos(position * inv_freq[: d_model // 2])
+    if layout == "halves":
+        half = (d_model + 1) // 2
+        pe[:, :half] = torch.sin(position * inv_freq)
+        pe[:, half:] = torch.cos(position * inv_freq[: d_model // 2])
+    else:
+        pe[:, 0::2] = torch.sin(position * inv_freq)
+        pe[:, 1::2] = torch.cos(position * inv_freq[: d_model // 2])
     return pe.float()
 
 
@@ -135,23 +177,24 @@ class MultiHeadAttention(nn.Module):
 
 
 class PositionwiseFeedForward(nn.Module):
-    """FFN(x) = max(0, x W_1 + b_1) W_2 + b_2 (§3.3)."""
+    """FFN(x) = max(0, x W_1 + b_1) W_2 + b_2 (§3.3); max(0, ·) may be another activation (Marian: swish)."""
 
-    def __init__(self, d_model: int, d_ff: int, dropout: float) -> None:
+    def __init__(self, d_model: int, d_ff: int, dropout: float, activation: str = "relu") -> None:
         super().__init__()
         self.w_1, self.w_2 = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model)
+        self.activation = ACTIVATIONS[activation]
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.w_2(self.dropout(torch.relu(self.w_1(x))))
+        return self.w_2(self.dropout(self.activation(self.w_1(x))))
 
 
 class SublayerConnection(nn.Module):
     """LayerNorm(x + Sublayer(x)) as in the paper (§5.4), or x + Sublayer(LayerNorm(x)) with pre-norm."""
 
-    def __init__(self, d_model: int, dropout: float, norm_first: bool) -> None:
+    def __init__(self, d_model: int, dropout: float, norm_first: bool, eps: float = 1e-5) -> None:
         super().__init__()
-        self.norm, self.dropout, self.norm_first = nn.LayerNorm(d_model), nn.Dropout(dropout), norm_first
+        self.norm, self.dropout, self.norm_first = nn.LayerNorm(d_model, eps=eps), nn.Dropout(dropout), norm_first
 
     def forward(self, x: Tensor, sublayer) -> Tensor:
         if self.norm_first:
@@ -165,9 +208,9 @@ class EncoderLayer(nn.Module):
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
         self.self_attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.dropout)
-        self.ffn = PositionwiseFeedForward(cfg.d_model, cfg.d_ff, cfg.dropout)
-        self.sublayer_attn = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first)
-        self.sublayer_ffn = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first)
+        self.ffn = PositionwiseFeedForward(cfg.d_model, cfg.d_ff, cfg.dropout, cfg.activation)
+        self.sublayer_attn = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first, cfg.layer_norm_eps)
+        self.sublayer_ffn = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first, cfg.layer_norm_eps)
         self.hook_resid_mid = HookPoint()  # [batch, pos, d_model]  after the attention sub-layer
         self.hook_resid_post = HookPoint()  # [batch, pos, d_model]  layer output
 
@@ -183,10 +226,10 @@ class DecoderLayer(nn.Module):
         super().__init__()
         self.self_attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.dropout)
         self.cross_attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.dropout)
-        self.ffn = PositionwiseFeedForward(cfg.d_model, cfg.d_ff, cfg.dropout)
-        self.sublayer_self = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first)
-        self.sublayer_cross = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first)
-        self.sublayer_ffn = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first)
+        self.ffn = PositionwiseFeedForward(cfg.d_model, cfg.d_ff, cfg.dropout, cfg.activation)
+        self.sublayer_self = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first, cfg.layer_norm_eps)
+        self.sublayer_cross = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first, cfg.layer_norm_eps)
+        self.sublayer_ffn = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first, cfg.layer_norm_eps)
         self.hook_resid_self = HookPoint()  # [batch, pos, d_model]  after masked self-attention
         self.hook_resid_cross = HookPoint()  # [batch, pos, d_model]  after encoder-decoder attention
         self.hook_resid_post = HookPoint()  # [batch, pos, d_model]  layer output
@@ -206,13 +249,13 @@ class DecoderLayer(nn.Module):
 class Embedding(nn.Module):
     """Token embedding scaled by sqrt(d_model), plus the sinusoidal positional encoding (§3.4, §3.5)."""
 
-    def __init__(self, token_embedding: nn.Embedding, pe: Tensor, dropout: float) -> None:
+    def __init__(self, token_embedding: nn.Embedding, pe: Tensor, dropout: float, scale: bool = True) -> None:
         super().__init__()
         self.token_embedding = token_embedding
         self.register_buffer("pe", pe, persistent=False)
-        self.scale = math.sqrt(token_embedding.embedding_dim)
+        self.scale = math.sqrt(token_embedding.embedding_dim) if scale else 1.0
         self.dropout = nn.Dropout(dropout)
-        self.hook_tokens = HookPoint()  # [batch, pos, d_model]  token embedding * sqrt(d_model)
+        self.hook_tokens = HookPoint()  # [batch, pos, d_model]  token embedding * scale
         self.hook_pos = HookPoint()  # [pos, d_model]  the positional encoding added
         self.hook_sum = HookPoint()  # [batch, pos, d_model]  what enters the first layer
 
@@ -228,8 +271,8 @@ class Encoder(nn.Module):
     def __init__(self, cfg: TransformerConfig, embed: Embedding) -> None:
         super().__init__()
         self.embed = embed
-        self.layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.n_layers))
-        self.final_norm = nn.LayerNorm(cfg.d_model) if cfg.norm_first else nn.Identity()
+        self.layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.n_encoder_layers))
+        self.final_norm = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps) if cfg.norm_first else nn.Identity()
 
     def forward(self, src: Tensor, src_mask: Tensor) -> Tensor:
         x = self.embed(src)
@@ -242,8 +285,8 @@ class Decoder(nn.Module):
     def __init__(self, cfg: TransformerConfig, embed: Embedding) -> None:
         super().__init__()
         self.embed = embed
-        self.layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.n_layers))
-        self.final_norm = nn.LayerNorm(cfg.d_model) if cfg.norm_first else nn.Identity()
+        self.layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.n_decoder_layers))
+        self.final_norm = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps) if cfg.norm_first else nn.Identity()
 
     def forward(
         self, tgt: Tensor, memory: Tensor, src_mask: Tensor | None, tgt_mask: Tensor | None, caches=None, offset: int = 0
@@ -255,17 +298,17 @@ class Decoder(nn.Module):
 
 
 class Transformer(nn.Module):
-    """Encoder-decoder Transformer with a shared source/target vocabulary."""
+    """Encoder-decoder Transformer over one vocabulary (source and target ids index the same table)."""
 
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        pe = sinusoidal_positional_encoding(cfg.max_len, cfg.d_model)
+        pe = sinusoidal_positional_encoding(cfg.max_len, cfg.d_model, cfg.pe_layout)
         src_tokens = nn.Embedding(cfg.vocab_size, cfg.d_model, padding_idx=cfg.pad_id)
-        tgt_tokens = src_tokens if cfg.tie_embeddings else nn.Embedding(cfg.vocab_size, cfg.d_model, padding_idx=cfg.pad_id)
-        self.encoder = Encoder(cfg, Embedding(src_tokens, pe, cfg.dropout))
-        self.decoder = Decoder(cfg, Embedding(tgt_tokens, pe, cfg.dropout))
-        self.generator = nn.Linear(cfg.d_model, cfg.vocab_size)
+        tgt_tokens = src_tokens if cfg.share_embeddings else nn.Embedding(cfg.vocab_size, cfg.d_model, padding_idx=cfg.pad_id)
+        self.encoder = Encoder(cfg, Embedding(src_tokens, pe, cfg.dropout, cfg.scale_embedding))
+        self.decoder = Decoder(cfg, Embedding(tgt_tokens, pe, cfg.dropout, cfg.scale_embedding))
+        self.generator = nn.Linear(cfg.d_model, cfg.vocab_size, bias=cfg.output_bias)
         self._init_weights()
         if cfg.tie_embeddings:
             self.generator.weight = tgt_tokens.weight
@@ -291,7 +334,9 @@ class Transformer(nn.Module):
     def tgt_mask(self, tgt: Tensor) -> Tensor:
         length = tgt.shape[1]
         causal = torch.ones(length, length, dtype=torch.bool, device=tgt.device).tril()
-        return (tgt != self.cfg.pad_id)[:, None, None, :] & causal  # [batch, 1, q_pos, k_pos]
+        not_pad = tgt != self.cfg.pad_id
+        not_pad[:, 0] = True  # position 0 holds the start symbol, which may be <pad> itself (Marian)
+        return not_pad[:, None, None, :] & causal  # [batch, 1, q_pos, k_pos]
 
     def encode(self, src: Tensor) -> tuple[Tensor, Tensor]:
         src_mask = self.src_mask(src)
@@ -303,7 +348,7 @@ class Transformer(nn.Module):
         return self.generator(self.decoder(tgt_in, memory, src_mask, self.tgt_mask(tgt_in)))
 
     def new_cache(self) -> list[dict]:
-        return [{"self": {}, "cross": {}} for _ in range(self.cfg.n_layers)]
+        return [{"self": {}, "cross": {}} for _ in range(self.cfg.n_decoder_layers)]
 
     def decode_step(self, last_token: Tensor, memory: Tensor | None, src_mask: Tensor | None, cache: list[dict], step: int) -> Tensor:
         """Log-probabilities [batch, vocab] for the next token, reusing cached keys and values.

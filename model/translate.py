@@ -13,7 +13,8 @@ from pathlib import Path
 
 from model.cli import run
 from model.checkpoint import CheckpointError, load_checkpoint
-from model.decode import InputError, parse_head_spec, translate
+from model.decode import InputError, translate
+from model.heads import parse_head_spec
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "multi30k-en-de"
 
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ckpt = load_checkpoint(args.checkpoint)
         cfg = ckpt.model.cfg
-        heads = parse_head_spec(args.ablate, cfg.n_layers, cfg.n_heads)
+        heads = parse_head_spec(args.ablate, cfg)
     except (CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

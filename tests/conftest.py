@@ -33,7 +33,7 @@ def tokenizer(corpus) -> Tokenizer:
 
 def tiny_model(vocab_size: int, seed: int = 0, **overrides) -> Transformer:
     torch.manual_seed(seed)
-    sizes = dict(d_model=32, n_heads=4, d_ff=64, n_layers=2, max_len=64) | overrides
+    sizes = dict(d_model=32, n_heads=4, d_ff=64, n_encoder_layers=2, n_decoder_layers=2, max_len=64) | overrides
     cfg = TransformerConfig(vocab_size=vocab_size, **sizes)
     return Transformer(cfg).eval()
 

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from model.ablation import importance_sweep, quality
-from model.analysis import STATS, alignment_pairs, attention_rollout, average_stats, head_stats, label_head, source_attribution
+from model.head_statistics import STATS, alignment_pairs, attention_rollout, average_stats, head_stats, label_head, source_attribution
 from tests.conftest import ROOT
 from viz.analysis import alignment_figure, head_grid, token_diff
 

@@ -97,7 +97,7 @@ def test_model_view_has_every_head(app_env, model):
     at = open_app(text=SENTENCE, view="model", kind="cross")
     spec = charts(at)[0]
     meta = spec["layout"]["meta"]
-    assert (meta["layers"], meta["heads"]) == (model.cfg.n_layers, model.cfg.n_heads)
+    assert (meta["layers"], meta["heads"]) == (model.cfg.n_decoder_layers, model.cfg.n_heads)
 
 
 def test_head_view_query_slider(app_env):

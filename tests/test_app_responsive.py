@@ -10,7 +10,7 @@ from tests.test_app import VIEWS, charts, no_failures, open_app
 
 
 def test_moving_controls_never_retranslates(app_env, monkeypatch):
-    from ui import state
+    from ui import cache as state
 
     calls = []
     real = state.translate

@@ -75,7 +75,7 @@ def test_config_that_does_not_match_the_weights(bad_copy):
     (bad_copy / CONFIG_FILE).write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="does not match config.json: .*w_1.weight has shape"):
         load_checkpoint(bad_copy)
-    config["model"]["n_layers"] = 3
+    config["model"]["n_encoder_layers"] = 3
     config["model"]["d_ff"] = 64
     (bad_copy / CONFIG_FILE).write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="missing"):

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from model.decode import (
-    InputError, beam_search, forward_trace, greedy_search, head_masks, inspect_head, parse_head_spec, translate,
-    translate_many,
-)
+from model.batch import translate_many
+from model.decode import InputError, translate
+from model.heads import head_masks, parse_head_spec
+from model.search import beam_search, greedy_search
+from model.tracing import forward_trace, inspect_head
 from model.hooks import capture
 from tests.conftest import tiny_model
 
@@ -51,12 +52,16 @@ def test_beam_size_one_equals_greedy(model, tokenizer):
     assert beam.score == pytest.approx(greedy.score, abs=1e-4)
 
 
-def test_beam_search_finds_a_score_at_least_as_good_as_greedy(model, tokenizer):
+def test_beam_search_finds_a_score_at_least_as_good_as_greedy(tokenizer):
+    model = tiny_model(tokenizer.vocab_size, seed=1)
+    with torch.no_grad():  # make </s> likely enough that both searches finish within the limit (greedy after 9 pieces)
+        model.generator.bias[model.cfg.eos_id] += 3.0
     src = torch.tensor([tokenizer.encode(SENTENCE) + [3]])
     greedy = greedy_search(model, src, max_len=20)[0]
     beam = beam_search(model, src, beam_size=4, max_len=20, alpha=0.0)
-    if beam.ids[-1] == greedy.ids[-1] == model.cfg.eos_id:
-        assert beam.score >= greedy.score - 1e-4
+    assert beam.ids[-1] == greedy.ids[-1] == model.cfg.eos_id
+    assert len(greedy.ids) > 1  # a real search, not an immediate </s>
+    assert beam.score >= greedy.score - 1e-4
 
 
 def test_batched_greedy_equals_one_at_a_time(model, tokenizer):
@@ -81,7 +86,7 @@ def test_all_heads_off_leaves_only_the_output_projection_bias(model, tokenizer):
     seen = []
     handle = attn.register_forward_hook(lambda module, inputs, output: seen.append(output))
     try:
-        with capture(model, [], head_masks(model, parse_head_spec("encoder:0:*", 2, 4))):
+        with capture(model, [], head_masks(model, parse_head_spec("encoder:0:*", model.cfg))):
             model.encode(src)
     finally:
         handle.remove()
@@ -90,20 +95,20 @@ def test_all_heads_off_leaves_only_the_output_projection_bias(model, tokenizer):
 
 def test_ablating_heads_changes_the_translation_only_inside_the_call(model, tokenizer):
     before = translate(model, tokenizer, SENTENCE, max_len=15)
-    ablated = translate(model, tokenizer, SENTENCE, max_len=15, ablate=parse_head_spec("cross:*:*", 2, 4))
+    ablated = translate(model, tokenizer, SENTENCE, max_len=15, ablate=parse_head_spec("cross:*:*", model.cfg))
     after = translate(model, tokenizer, SENTENCE, max_len=15)
     assert before.out_ids == after.out_ids
     assert ablated.score != pytest.approx(before.score)
 
 
-def test_parse_head_spec():
-    assert parse_head_spec("encoder:1:3", 2, 4) == [("encoder", 1, 3)]
-    assert len(parse_head_spec("cross:*:*", 2, 4)) == 8
-    assert len(parse_head_spec("*:0:0, cross:0:0", 2, 4)) == 3
-    assert parse_head_spec("", 2, 4) == []
+def test_parse_head_spec(model):
+    assert parse_head_spec("encoder:1:3", model.cfg) == [("encoder", 1, 3)]
+    assert len(parse_head_spec("cross:*:*", model.cfg)) == 8
+    assert len(parse_head_spec("*:0:0, cross:0:0", model.cfg)) == 3
+    assert parse_head_spec("", model.cfg) == []
     for bad in ("encoder:2:0", "enc:0:0", "encoder:0", "decoder:x:1", "cross:0:-1"):
         with pytest.raises(ValueError):
-            parse_head_spec(bad, 2, 4)
+            parse_head_spec(bad, model.cfg)
 
 
 def test_empty_input_is_refused_with_a_message(model, tokenizer):

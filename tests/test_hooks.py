@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from model.decode import ALL_WEIGHTS, translate
+from model.decode import translate
+from model.heads import ALL_WEIGHTS
 from model.hooks import HookPoint, active_run, capture, hook_names
 from tests.conftest import run_concurrently
 
@@ -18,7 +19,7 @@ def _no_hooks_anywhere(model) -> bool:
 
 def test_every_attention_has_named_hook_points(model):
     names = set(hook_names(model))
-    for layer in range(model.cfg.n_layers):
+    for layer in range(model.cfg.n_decoder_layers):
         for part in ("encoder.layers.{}.self_attn", "decoder.layers.{}.self_attn", "decoder.layers.{}.cross_attn"):
             for what in ("q", "k", "v", "scores", "masked_scores", "weights", "head_out"):
                 assert f"{part.format(layer)}.hook_{what}" in names
@@ -42,10 +43,10 @@ def test_weights_are_distributions_with_exact_zeros_where_masked(model):
     tgt = torch.tensor([[2, 20, 21, 22], [2, 20, 21, 22]])
     with torch.no_grad(), capture(model, ALL_WEIGHTS) as run:
         model(src, tgt)
-    assert len(run.records) == 3 * model.cfg.n_layers
+    assert len(run.records) == model.cfg.n_encoder_layers + 2 * model.cfg.n_decoder_layers
     for (weights,) in run.records.values():
         assert torch.allclose(weights.sum(-1), torch.ones(weights.shape[:-1]), atol=1e-5)
-    for layer in range(model.cfg.n_layers):
+    for layer in range(model.cfg.n_decoder_layers):
         enc = run.records[f"encoder.layers.{layer}.self_attn.hook_weights"][0]
         cross = run.records[f"decoder.layers.{layer}.cross_attn.hook_weights"][0]
         dec = run.records[f"decoder.layers.{layer}.self_attn.hook_weights"][0]

@@ -7,7 +7,7 @@ import streamlit as st
 
 from model.data import read_lines
 from tests.conftest import DATA
-from ui import state
+from ui import cache as state
 
 
 def rss_mb() -> float:

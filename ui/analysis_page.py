@@ -7,14 +7,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from model.analysis import LABEL_RULES, STATS, alignment_pairs, attention_rollout, average_stats, source_attribution, trace_stats
+from model.head_statistics import LABEL_RULES, STATS, alignment_pairs, attention_rollout, average_stats, source_attribution, trace_stats
 from model.analyze import SWEEP_FILE, sentence_stats, sweep_record
+from model.heads import all_heads
 from model.tokenizer import word_starts
 from model.trace import KIND_LABELS, KINDS
 from ui.context import PageContext
-from ui.state import (
-    cached_ablation, cached_checkpoint, cached_quality, colorscale, font_size, guarded, md_escape, validation_sample,
-)
+from ui.cache import cached_ablation, cached_checkpoint, cached_quality, validation_sample
+from ui.errors import guarded
+from ui.text import md_escape
 from viz.analysis import alignment_figure, head_grid, token_diff
 from viz.attention import attention_heatmap, merge_tokens, merge_words
 
@@ -56,7 +57,7 @@ def statistics(ctx: PageContext) -> None:
     kind = cols[0].selectbox("Attention", KINDS, format_func=KIND_LABELS.get, key="stats_kind")
     stat = cols[1].selectbox("Statistic", STATS, key="stats_value")
     st.plotly_chart(head_grid(table, kind, stat, title=f"{KIND_LABELS[kind]}: {stat} (label = dominant behaviour)",
-                              colorscale=colorscale()), key="stats_grid")
+                              colorscale=ctx.theme.colorscale), key="stats_grid")
     st.dataframe(table, hide_index=True, key="stats_table")
     st.download_button("Statistics (CSV)", table.to_csv(index=False), "headlight-head-stats.csv", "text/csv", key="stats_csv")
     with st.expander("How heads are labelled"):
@@ -66,8 +67,8 @@ def statistics(ctx: PageContext) -> None:
 
 def head_options(ctx: PageContext) -> tuple[list[str], list[str]]:
     cfg = ctx.ckpt.model.cfg
-    heads = [f"{k}:{l}:{h}" for k in KINDS for l in range(cfg.n_layers) for h in range(cfg.n_heads)]
-    layers = [f"{k}:{l}:*" for k in KINDS for l in range(cfg.n_layers)]
+    heads = [f"{k}:{l}:{h}" for k, l, h in all_heads(cfg)]
+    layers = [f"{k}:{l}:*" for k in KINDS for l in range(cfg.layers(k))]
     return heads, layers
 
 
@@ -87,7 +88,7 @@ def ablation(ctx: PageContext) -> None:
         tok = ctx.ckpt.tokenizer
         st.markdown(f"**Before:** {md_escape(original.text)}")
         marked = " ".join(f":red-background[{md_escape(p)}]" if tag == "changed" else md_escape(p)
-                          for p, tag in token_diff(tok.pieces(original.out_ids), tok.pieces(ablated.out_ids)))
+                          for p, tag in token_diff(tok.target_pieces(original.out_ids), tok.target_pieces(ablated.out_ids)))
         st.markdown(f"**After:** {md_escape(ablated.text)}  \nPieces, changes marked: {marked}")
         st.metric("Log-probability of the original translation", f"{logprob:.3f}", f"{logprob - original.score:+.3f}")
         n = st.number_input("Validation sentences for BLEU / chrF", 10, 200, 50, step=10, key="ablate_n")
@@ -140,17 +141,17 @@ def rollout(ctx: PageContext) -> None:
         attribution = merge_words(attribution, trace.tgt_word_starts, trace.src_word_starts)
         src, tgt = merge_tokens(src, trace.src_word_starts), merge_tokens(tgt, trace.tgt_word_starts)
     left, right = st.columns(2)
-    left.plotly_chart(attention_heatmap(roll, src, src, title="Encoder attention rollout", colorscale=colorscale(),
-                                        font_size=font_size(), zmax=float(roll.max())), key="rollout_encoder")
+    left.plotly_chart(attention_heatmap(roll, src, src, title="Encoder attention rollout", colorscale=ctx.theme.colorscale,
+                                        font_size=ctx.theme.font_size, zmax=float(roll.max())), key="rollout_encoder")
     right.plotly_chart(attention_heatmap(attribution, tgt, src, title="Source attribution of each target position",
-                                         colorscale=colorscale(), font_size=font_size(), zmax=float(attribution.max())),
+                                         colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size, zmax=float(attribution.max())),
                        key="rollout_attribution")
     st.caption("Rollout: 0.5·A + 0.5·I per layer (the residual), heads averaged, layers multiplied (Abnar & Zuidema, 2020). "
                "Attribution: cross-attention averaged over layers and heads, mapped back to source tokens by the encoder rollout.")
     st.subheader("Word alignment from cross-attention")
     cfg = ctx.ckpt.model.cfg
     cols = st.columns(3)
-    layer = cols[0].selectbox("Layer", ["all"] + list(range(cfg.n_layers)), key="align_layer")
+    layer = cols[0].selectbox("Layer", ["all"] + list(range(cfg.n_decoder_layers)), key="align_layer")
     head = cols[1].selectbox("Head", ["mean"] + list(range(cfg.n_heads)), key="align_head")
     threshold = cols[2].slider("Show links with weight ≥", 0.0, 1.0, 0.3, 0.05, key="align_threshold")
     cross = trace.cross if layer == "all" else trace.cross[[layer]]

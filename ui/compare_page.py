@@ -5,7 +5,8 @@ import streamlit as st
 
 from model.trace import KIND_LABELS, KINDS
 from ui.context import PageContext
-from ui.state import guarded, colorscale, describe, font_size, kind_layer_head, selected_matrix
+from ui.controls import describe, kind_layer_head, selected_matrix
+from ui.errors import guarded
 from viz.attention import attention_heatmap, difference_heatmap, head_similarity, mean_js, similarity_heatmap
 
 
@@ -20,8 +21,8 @@ def render(ctx: PageContext) -> None:
         b = kind_layer_head(trace, key="cmp_b_", allow_mean=False, horizontal=False)
     ma, qa, ka = selected_matrix(trace, a, words=False)
     mb, qb, kb = selected_matrix(trace, b, words=False)
-    left.plotly_chart(attention_heatmap(ma, qa, ka, title=describe(a), colorscale=colorscale(), font_size=font_size()), key="cmp_a")
-    right.plotly_chart(attention_heatmap(mb, qb, kb, title=describe(b), colorscale=colorscale(), font_size=font_size()), key="cmp_b")
+    left.plotly_chart(attention_heatmap(ma, qa, ka, title=describe(a), colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size), key="cmp_a")
+    right.plotly_chart(attention_heatmap(mb, qb, kb, title=describe(b), colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size), key="cmp_b")
     if ma.shape == mb.shape and (qa, ka) == (qb, kb):
         distance = mean_js(ma, mb)
         st.metric("Jensen-Shannon divergence, mean over query rows (0 = same, 1 = disjoint)", f"{distance:.3f}")
@@ -30,5 +31,5 @@ def render(ctx: PageContext) -> None:
         st.info("Pick two heads of the same attention kind to see their difference and distance.")
     kind = st.selectbox("Similarity of all heads of", KINDS, format_func=KIND_LABELS.get, key="cmp_sim_kind")
     sim = head_similarity(trace.attention(kind))
-    st.plotly_chart(similarity_heatmap(sim, trace.n_heads, title=f"{KIND_LABELS[kind]}: head x head similarity (1 − JS)"),
+    st.plotly_chart(similarity_heatmap(sim, trace.heads(kind), title=f"{KIND_LABELS[kind]}: head x head similarity (1 − JS)"),
                     key="cmp_similarity")

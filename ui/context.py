@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from model.checkpoint import Checkpoint
 from model.decode import Translation
 from model.trace import Trace
+from ui.theme import Theme
 
 
 @dataclass
@@ -14,6 +15,7 @@ class PageContext:
     ckpt: Checkpoint
     translation: Translation
     beam: int
+    theme: Theme = Theme.for_mode(False)
 
     @property
     def trace(self) -> Trace:

@@ -5,7 +5,9 @@ import numpy as np
 import streamlit as st
 
 from ui.context import PageContext
-from ui.state import guarded, cached_head_detail, describe, kind_layer_head
+from ui.cache import cached_head_detail
+from ui.controls import describe, kind_layer_head
+from ui.errors import guarded
 from viz.head import FORMULA, pipeline_figure, pipeline_table
 
 

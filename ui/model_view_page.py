@@ -5,7 +5,9 @@ import streamlit as st
 
 from model.trace import KIND_LABELS, KINDS
 from ui.context import PageContext
-from ui.state import Selection, colorscale, describe, font_size, guarded, produced_pieces, selected_matrix, write_url
+from ui.controls import Selection, clamp_layer, describe, produced_pieces, selected_matrix
+from ui.errors import guarded
+from ui.url import write_url
 from viz.attention import attention_heatmap, model_view, model_view_cell
 
 
@@ -16,7 +18,7 @@ def render(ctx: PageContext) -> None:
     kind = st.selectbox("Attention", KINDS, format_func=KIND_LABELS.get, key="kind")
     q_tokens, k_tokens = trace.axis_tokens(kind)
     fig = model_view(trace.attention(kind), q_tokens, k_tokens, title=f"{KIND_LABELS[kind]}: all layers and heads",
-                     colorscale=colorscale())
+                     colorscale=ctx.theme.colorscale)
     event = st.plotly_chart(fig, key=f"model_view_{kind}", on_select="rerun", selection_mode="points")
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else event.selection.points
     if points:
@@ -26,8 +28,8 @@ def render(ctx: PageContext) -> None:
     st.caption("Click the middle of a head to open it below.")
     head = st.session_state.get("head", "0")
     layer = int(st.session_state.get("layer", -1))
-    sel = Selection(kind, layer if 0 <= layer < trace.n_layers else trace.n_layers - 1, None if head == "mean" else int(head))
+    sel = Selection(kind, clamp_layer(trace, kind, layer), None if head == "mean" else int(head))
     matrix, q, k = selected_matrix(trace, sel, words=False)
-    st.plotly_chart(attention_heatmap(matrix, q, k, title=describe(sel), colorscale=colorscale(), font_size=font_size(),
+    st.plotly_chart(attention_heatmap(matrix, q, k, title=describe(sel), colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size,
                                       produced=produced_pieces(trace, kind, words=False)), key="model_view_cell")
     write_url(kind=kind, layer=sel.layer, head=head)

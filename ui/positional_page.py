@@ -4,8 +4,14 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.context import PageContext
-from ui.state import guarded, cached_embedding_norms, positional_table
+from ui.cache import cached_embedding_norms, positional_table
+from ui.errors import guarded
 from viz.positional import norms_chart, pe_dot_by_offset, pe_heatmap, pe_waves, why_sinusoids
+
+PE_FORMULAS = {
+    "interleaved": r"PE_{(pos, 2i)} = \sin\left(pos / 10000^{2i/d_{model}}\right), \quad PE_{(pos, 2i+1)} = \cos\left(pos / 10000^{2i/d_{model}}\right)",
+    "halves": r"PE_{(pos, i)} = \sin\left(pos / 10000^{2i/d_{model}}\right), \quad PE_{(pos, i + d_{model}/2)} = \cos\left(pos / 10000^{2i/d_{model}}\right)",
+}
 
 
 @st.fragment
@@ -14,7 +20,11 @@ def render(ctx: PageContext) -> None:
     pe = positional_table(ctx.path)
     d_model = pe.shape[1]
     n = st.slider("Positions shown", 10, pe.shape[0], min(100, pe.shape[0]), key="pe_positions")
-    st.latex(r"PE_{(pos, 2i)} = \sin\left(pos / 10000^{2i/d_{model}}\right), \quad PE_{(pos, 2i+1)} = \cos\left(pos / 10000^{2i/d_{model}}\right)")
+    layout = ctx.ckpt.model.cfg.pe_layout
+    st.latex(PE_FORMULAS[layout])
+    if layout == "halves":
+        st.caption("This model lays the encoding out as Marian and fairseq do: all the sines, then all the cosines "
+                   "(frequency i in dimensions i and i + d_model/2), instead of the paper's interleaving. Same values, other order.")
     st.plotly_chart(pe_heatmap(pe[:n]), key="pe_heatmap")
     dims = st.multiselect("Dimensions", list(range(d_model)), default=[0, 1, 4, 20, d_model // 2], key="pe_dims")
     st.plotly_chart(pe_waves(pe[:n], dims), key="pe_waves")
@@ -24,4 +34,4 @@ def render(ctx: PageContext) -> None:
     st.plotly_chart(norms_chart(ctx.trace.src_tokens, token_norms, pe), key="pe_norms")
     st.subheader("Why sinusoids")
     train_max = ctx.ckpt.card.get("data", {}).get("max_train_pieces")
-    st.dataframe(why_sinusoids(pe, train_max), hide_index=True, key="pe_why")
+    st.dataframe(why_sinusoids(pe, train_max, layout=layout), hide_index=True, key="pe_why")

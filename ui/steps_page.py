@@ -6,7 +6,9 @@ import time
 import streamlit as st
 
 from ui.context import PageContext
-from ui.state import guarded, md_escape, colorscale, write_url
+from ui.errors import guarded
+from ui.text import md_escape
+from ui.url import write_url
 from viz.steps import candidates_chart, step_cross_attention, step_self_attention
 
 
@@ -37,7 +39,7 @@ def draw_step(ctx: PageContext, t: int) -> None:
     produced = trace.out_tokens[t]
     st.markdown(f"**Step {t}** · reads **{md_escape(trace.tgt_tokens[t])}** → produces **{md_escape(produced)}**")
     left, right = st.columns([3, 2])
-    left.plotly_chart(step_cross_attention(trace.cross, t, trace.src_tokens, produced, colorscale()), key=f"step_cross_{t}")
+    left.plotly_chart(step_cross_attention(trace.cross, t, trace.src_tokens, produced, ctx.theme.colorscale), key=f"step_cross_{t}")
     if trace.candidates:
         right.plotly_chart(candidates_chart(trace.candidates[t], produced, title="Next-piece candidates"), key=f"step_cands_{t}")
-    right.plotly_chart(step_self_attention(trace.decoder, t, trace.tgt_tokens, colorscale()), key=f"step_self_{t}")
+    right.plotly_chart(step_self_attention(trace.decoder, t, trace.tgt_tokens, ctx.theme.colorscale), key=f"step_self_{t}")

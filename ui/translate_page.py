@@ -5,9 +5,9 @@ import streamlit as st
 
 from model.trace import KIND_LABELS
 from ui.context import PageContext
-from ui.state import (
-    colorscale, describe, font_size, guarded, kind_layer_head, produced_pieces, selected_matrix, write_url,
-)
+from ui.controls import describe, kind_layer_head, produced_pieces, selected_matrix
+from ui.errors import guarded
+from ui.url import write_url
 from viz.attention import attention_heatmap, attention_table
 from viz.export import figure_html, npz_bytes
 
@@ -30,7 +30,7 @@ def heatmap_panel(ctx: PageContext) -> None:
     sel = kind_layer_head(trace)
     words = st.toggle("Merge subword pieces into words", key="words", help=WORD_RULE)
     matrix, q_tokens, k_tokens = selected_matrix(trace, sel, words)
-    fig = attention_heatmap(matrix, q_tokens, k_tokens, title=describe(sel), colorscale=colorscale(), font_size=font_size(),
+    fig = attention_heatmap(matrix, q_tokens, k_tokens, title=describe(sel), colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size,
                             produced=produced_pieces(trace, sel.kind, words))
     st.plotly_chart(fig, key="translate_heatmap", config={"toImageButtonOptions": {"format": "png", "scale": 2}})
     if words:

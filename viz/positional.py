@@ -58,24 +58,30 @@ def norms_chart(tokens: list[str], token_norms: np.ndarray, pe: np.ndarray) -> g
     return fig
 
 
-def rotation_for_offset(k: int, d_model: int) -> np.ndarray:
+def frequency_pairs(d_model: int, layout: str) -> list[tuple[int, int]]:
+    """(sin dim, cos dim) of each frequency: neighbours (paper), or i and i + d/2 (Marian's "halves")."""
+    half = d_model // 2
+    return [(2 * i, 2 * i + 1) for i in range(half)] if layout == "interleaved" else [(i, i + half) for i in range(half)]
+
+
+def rotation_for_offset(k: int, d_model: int, layout: str = "interleaved") -> np.ndarray:
     """The fixed matrix R_k with PE(p + k) = R_k PE(p) for every p: a 2x2 rotation per frequency."""
     inv_freq = np.exp(-np.log(10000.0) * np.arange(0, d_model, 2) / d_model)
     r = np.zeros((d_model, d_model))
-    for i, w in enumerate(inv_freq):
+    for w, (s_dim, c_dim) in zip(inv_freq, frequency_pairs(d_model, layout)):
         c, s = np.cos(k * w), np.sin(k * w)
-        r[2 * i : 2 * i + 2, 2 * i : 2 * i + 2] = [[c, s], [-s, c]]
+        r[np.ix_([s_dim, c_dim], [s_dim, c_dim])] = [[c, s], [-s, c]]
     return r
 
 
-def why_sinusoids(pe: np.ndarray, train_max_len: int | None, offset: int = 3) -> pd.DataFrame:
+def why_sinusoids(pe: np.ndarray, train_max_len: int | None, offset: int = 3, layout: str = "interleaved") -> pd.DataFrame:
     """Numbers for the comparison of position schemes (integers, [0, 1] ratios, sinusoids)."""
     n, d = pe.shape
     short, long_ = 10, min(n, 100)
     pos = 5
     dists = np.linalg.norm(pe[:, None, :] - pe[None, :, :], axis=-1)
     min_distance = float(dists[~np.eye(n, dtype=bool)].min())
-    shifted = pe[: n - offset] @ rotation_for_offset(offset, d).T
+    shifted = pe[: n - offset] @ rotation_for_offset(offset, d, layout).T
     rotation_error = float(np.abs(shifted - pe[offset:]).max())
     rows = [
         ("integer position p", f"largest value in a {long_}-token sentence", str(long_ - 1), "grows without bound: swamps the embeddings"),

@@ -1,0 +1,65 @@
+"""Naming heads: hook names per attention kind, `kind:layer:head` specs, and the masks that switch heads off."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+from torch import Tensor
+
+from model.interface import HOOK_PATTERNS, TranslationModel
+from model.trace import KINDS
+from model.transformer import TransformerConfig
+
+
+def hook_name(kind: str, layer: int | str, what: str = "weights") -> str:
+    if kind not in HOOK_PATTERNS:
+        raise ValueError(f"unknown attention kind {kind!r}; expected one of {', '.join(KINDS)}")
+    return HOOK_PATTERNS[kind].format(layer=layer, what=what)
+
+
+ALL_WEIGHTS = [hook_name(kind, "*") for kind in KINDS]
+
+
+def all_heads(cfg: TransformerConfig) -> list[tuple[str, int, int]]:
+    """Every (kind, layer, head) of the model, each kind with its own stack's depth."""
+    return [(k, l, h) for k in KINDS for l in range(cfg.layers(k)) for h in range(cfg.n_heads)]
+
+
+def check_head(cfg: TransformerConfig, kind: str, layer: int, head: int) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown attention kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if not (0 <= layer < cfg.layers(kind) and 0 <= head < cfg.n_heads):
+        raise ValueError(f"{kind}:{layer}:{head} is outside the model's {cfg.layers(kind)} {kind} layers x {cfg.n_heads} heads")
+
+
+def head_masks(model: TranslationModel, heads: Iterable[tuple[str, int, int]]) -> dict[str, Tensor]:
+    """Masks (0 = switched off) on each head's output, before the output projection, for `capture`."""
+    cfg, masks = model.cfg, {}
+    for kind, layer, head in heads:
+        check_head(cfg, kind, layer, head)
+        name = hook_name(kind, layer, "head_out")
+        masks.setdefault(name, torch.ones(cfg.n_heads))[head] = 0.0
+    return masks
+
+
+def parse_head_spec(spec: str, cfg: TransformerConfig) -> list[tuple[str, int, int]]:
+    """Heads named by comma-separated `kind:layer:head` items, `*` matching every kind, layer or head."""
+    heads: list[tuple[str, int, int]] = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        parts = item.split(":")
+        if len(parts) != 3:
+            raise ValueError(f"{item!r} is not kind:layer:head (e.g. cross:*:*, encoder:2:5)")
+        kinds = list(KINDS) if parts[0] == "*" else [parts[0]]
+        if kinds[0] not in KINDS:
+            raise ValueError(f"{item!r}: kind must be one of {', '.join(KINDS)} or *")
+        for kind in kinds:
+            ranges = []
+            for value, limit, what in ((parts[1], cfg.layers(kind), "layer"), (parts[2], cfg.n_heads, "head")):
+                if value == "*":
+                    ranges.append(range(limit))
+                elif value.isdigit() and int(value) < limit:
+                    ranges.append([int(value)])
+                else:
+                    raise ValueError(f"{item!r}: {what} must be * or 0..{limit - 1}")
+            heads += [(kind, l, h) for l in ranges[0] for h in ranges[1] if (kind, l, h) not in heads]
+    return heads

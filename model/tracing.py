@@ -1,0 +1,95 @@
+"""From hook records to a `Trace`: after a search (per-step rows along the kept path), or a teacher-forced pass.
+
+`inspect_head` reads every intermediate of one head for the "Inside one head" view.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from model.heads import ALL_WEIGHTS, check_head, head_masks, hook_name
+from model.hooks import capture
+from model.interface import HEAD_PIPELINE, TranslationModel, TranslationTokenizer
+from model.search import Hypothesis, topk
+from model.tokenizer import word_starts
+from model.trace import KINDS, Trace
+
+
+def decoder_input(model: TranslationModel, out_ids: list[int]) -> list[int]:
+    """What the decoder reads: the start symbol, then every output piece but the last."""
+    return [model.cfg.decoder_start_id] + out_ids[:-1]
+
+
+def arrays_from_steps(model: TranslationModel, records: dict[str, list[Tensor]], hyp: Hypothesis) -> dict[str, np.ndarray]:
+    """[L, H, q, k] arrays from the per-step rows recorded along the hypothesis' path (contract: `model.search`)."""
+    cfg, T = model.cfg, len(hyp.ids)
+    encoder = np.stack([records[hook_name("encoder", l)][0][0].cpu().numpy() for l in range(cfg.n_encoder_layers)])
+    cross, decoder = [], []
+    for l in range(cfg.n_decoder_layers):
+        cross_rows = records[hook_name("cross", l)]
+        self_rows = records[hook_name("decoder", l)]
+        cross.append(torch.stack([cross_rows[t][hyp.path[t], :, 0] for t in range(T)], dim=1))  # [H, T, S]
+        full = torch.zeros(cfg.n_heads, T, T)  # above the diagonal stays exactly 0
+        for t in range(T):
+            full[:, t, : t + 1] = self_rows[t][hyp.path[t], :, 0]
+        decoder.append(full)
+    return {
+        "encoder": encoder,
+        "decoder": torch.stack(decoder).cpu().numpy(),
+        "cross": torch.stack(cross).cpu().numpy(),
+    }
+
+
+def make_trace(model: TranslationModel, tok: TranslationTokenizer, src_ids: list[int], out_ids: list[int], arrays: dict,
+               candidates) -> Trace:
+    tgt_in = decoder_input(model, out_ids)
+    src_pieces, tgt_pieces = tok.source_pieces(src_ids), tok.target_pieces(tgt_in)
+    n_pos = max(len(src_ids), len(tgt_in))
+    return Trace(
+        src_tokens=src_pieces,
+        tgt_tokens=tgt_pieces,
+        out_tokens=tok.target_pieces(out_ids),
+        positional_encoding=model.positional_encoding[:n_pos].cpu().numpy().copy(),
+        src_word_starts=word_starts(src_pieces),
+        tgt_word_starts=word_starts(tgt_pieces),
+        candidates=[list(zip(tok.target_pieces(ids), probs)) for ids, probs in candidates],
+        **arrays,
+    )
+
+
+@torch.inference_mode()
+def forward_trace(
+    model: TranslationModel, tok: TranslationTokenizer, src_ids: list[int], out_ids: list[int], top_k: int = 5,
+    ablate: Iterable[tuple[str, int, int]] = (),
+) -> tuple[Trace, float]:
+    """Teacher-forced pass over a given output: its trace and the output's log-probability."""
+    device = next(model.parameters()).device
+    with capture(model, ALL_WEIGHTS, head_masks(model, ablate)) as run:
+        logits = model(torch.tensor([src_ids], device=device), torch.tensor([decoder_input(model, out_ids)], device=device))
+    logp = torch.log_softmax(logits[0].float(), dim=-1)
+    score = float(logp.gather(1, torch.tensor(out_ids, device=device)[:, None]).sum())
+    ids, probs = topk(logp, top_k)
+    arrays = {kind: np.stack([run.records[hook_name(kind, l)][0][0].cpu().numpy() for l in range(model.cfg.layers(kind))])
+              for kind in KINDS}
+    candidates = list(zip(ids.tolist(), probs.tolist()))
+    return make_trace(model, tok, src_ids, out_ids, arrays, candidates), score
+
+
+@torch.inference_mode()
+def inspect_head(model: TranslationModel, src_ids: list[int], out_ids: list[int], kind: str, layer: int, head: int) -> dict[str, np.ndarray]:
+    """Every intermediate of one head (paper eq. 1), for the 'inside one head' view.
+
+    Returns q [q_pos, d_k], k and v [k_pos, d_k], scores / masked_scores / weights [q_pos, k_pos],
+    head_out [q_pos, d_k], and mask [q_pos, k_pos] (True = may attend).
+    """
+    check_head(model.cfg, kind, layer, head)
+    device = next(model.parameters()).device
+    names = {what: hook_name(kind, layer, what) for what in HEAD_PIPELINE}
+    with capture(model, names.values()) as run:
+        model(torch.tensor([src_ids], device=device), torch.tensor([decoder_input(model, out_ids)], device=device))
+    out = {what: run.records[name][0][0, head].cpu().numpy() for what, name in names.items()}
+    out["mask"] = np.isfinite(out["masked_scores"])
+    return out

@@ -1,0 +1,80 @@
+"""Cached models and results: one model per checkpoint and process, bounded per-sentence results."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from model.ablation import quality
+from model.checkpoint import Checkpoint, find_checkpoints, load_checkpoint
+from model.decode import Translation, translate
+from model.heads import parse_head_spec
+from model.tracing import forward_trace, inspect_head
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATION_CACHE_ENTRIES = 32  # a 150-piece trace is ~6.5 MB: this caps the cache near 200 MB
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def cached_checkpoint(path: str) -> Checkpoint:
+    """One loaded model per checkpoint and process, shared by all sessions (capture is per call)."""
+    return load_checkpoint(path)
+
+
+def available_checkpoints() -> list[Path]:
+    """Checkpoint folders under $HEADLIGHT_CHECKPOINTS, or the shipped checkpoints/."""
+    return find_checkpoints(os.environ.get("HEADLIGHT_CHECKPOINTS", ROOT / "checkpoints"))
+
+
+@st.cache_data(max_entries=TRANSLATION_CACHE_ENTRIES, show_spinner="Translating…")
+def cached_translation(path: str, text: str, beam: int, max_len: int) -> Translation:
+    """Per-sentence results, bounded so a long-running server keeps its memory flat."""
+    ckpt = cached_checkpoint(path)
+    return translate(ckpt.model, ckpt.tokenizer, text, beam=beam, max_len=max_len or None)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_head_detail(path: str, src_ids: tuple[int, ...], out_ids: tuple[int, ...], kind: str, layer: int, head: int) -> dict:
+    ckpt = cached_checkpoint(path)
+    return inspect_head(ckpt.model, list(src_ids), list(out_ids), kind, layer, head)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_embedding_norms(path: str, src_ids: tuple[int, ...]) -> np.ndarray:
+    return np.array(cached_checkpoint(path).model.embedding_norms(list(src_ids)))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def positional_table(path: str) -> np.ndarray:
+    """The model's whole positional-encoding table [max_len, d_model], in the model's own layout."""
+    return cached_checkpoint(path).model.positional_encoding.cpu().numpy()
+
+
+def validation_sample(src_lang: str, tgt_lang: str, n: int) -> tuple[list[str], list[str]] | None:
+    """The first n shipped validation sentences and references, if both languages are shipped."""
+    folder = ROOT / "checkpoints" / "samples"
+    files = [folder / f"val200.{lang}.txt" for lang in (src_lang, tgt_lang)]
+    if not all(f.is_file() for f in files):
+        return None
+    src, ref = (f.read_text(encoding="utf-8").splitlines()[:n] for f in files)
+    return src, ref
+
+
+@st.cache_data(max_entries=32, show_spinner="Translating with heads switched off…")
+def cached_ablation(path: str, text: str, beam: int, max_len: int, spec: str) -> tuple[Translation, float]:
+    """The translation with `spec` heads off, and the log-probability it now gives the original translation."""
+    ckpt = cached_checkpoint(path)
+    heads = parse_head_spec(spec, ckpt.model.cfg)
+    ablated = translate(ckpt.model, ckpt.tokenizer, text, beam=beam, max_len=max_len or None, with_trace=False, ablate=heads)
+    original = cached_translation(path, text, beam, max_len)
+    _, logprob = forward_trace(ckpt.model, ckpt.tokenizer, original.src_ids, original.out_ids, ablate=heads)
+    return ablated, logprob
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_quality(path: str, n: int, spec: str) -> dict[str, float]:
+    ckpt = cached_checkpoint(path)
+    src, ref = validation_sample(ckpt.src_lang, ckpt.tgt_lang, n)
+    return quality(ckpt.model, ckpt.tokenizer, src, ref, parse_head_spec(spec, ckpt.model.cfg))

@@ -1,0 +1,61 @@
+"""The kind / layer / head pickers every view shares, and the matrix they select."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from model.trace import KIND_LABELS, KINDS, Trace
+from viz.attention import merge_tokens, merge_words
+
+
+@dataclass
+class Selection:
+    kind: str
+    layer: int
+    head: int | None  # None: mean over heads
+
+
+def clamp_layer(trace: Trace, kind: str, layer: int) -> int:
+    """A layer of this kind's own stack; -1 or too deep means its last layer."""
+    return layer if 0 <= layer < trace.layers(kind) else trace.layers(kind) - 1
+
+
+def kind_layer_head(trace: Trace, key: str = "", allow_mean: bool = True, horizontal: bool = True) -> Selection:
+    """Kind / layer / head pickers bound to the session (and so to the URL)."""
+    cols = st.columns(3) if horizontal else [st.container()] * 3
+    kind = cols[0].selectbox("Attention", KINDS, format_func=KIND_LABELS.get, key=f"{key}kind")
+    st.session_state[f"{key}layer"] = clamp_layer(trace, kind, int(st.session_state.get(f"{key}layer", -1)))
+    n_layers = trace.layers(kind)
+    if n_layers > 1:
+        layer = cols[1].slider("Layer", 0, n_layers - 1, key=f"{key}layer")
+    else:  # a slider needs two values
+        layer = 0
+        cols[1].caption("Layer 0 (the only one)")
+    head_options = (["mean"] if allow_mean else []) + [str(h) for h in range(trace.heads(kind))]
+    if str(st.session_state.get(f"{key}head", "0")) not in head_options:
+        st.session_state[f"{key}head"] = head_options[0]
+    head = cols[2].select_slider("Head", head_options, key=f"{key}head")
+    return Selection(kind, layer, None if head == "mean" else int(head))
+
+
+def selected_matrix(trace: Trace, sel: Selection, words: bool) -> tuple[np.ndarray, list[str], list[str]]:
+    """The [queries, keys] matrix of a selection, with its axis labels, optionally merged into words."""
+    attention = trace.attention(sel.kind)[sel.layer]
+    matrix = attention.mean(0) if sel.head is None else attention[sel.head]
+    q_tokens, k_tokens = trace.axis_tokens(sel.kind)
+    if not words:
+        return matrix, q_tokens, k_tokens
+    q_starts, k_starts = trace.axis_word_starts(sel.kind)
+    return merge_words(matrix, q_starts, k_starts), merge_tokens(q_tokens, q_starts), merge_tokens(k_tokens, k_starts)
+
+
+def produced_pieces(trace: Trace, kind: str, words: bool) -> list[str] | None:
+    """For decoder and cross rows, the piece each step produced (row i reads piece i, produces piece i + 1)."""
+    return None if kind == "encoder" or words else trace.out_tokens
+
+
+def describe(sel: Selection) -> str:
+    head = "mean of heads" if sel.head is None else f"head {sel.head}"
+    return f"{KIND_LABELS[sel.kind]}, layer {sel.layer}, {head}"

@@ -1,0 +1,44 @@
+"""Failures shown as one sentence in the page, never a traceback."""
+from __future__ import annotations
+
+import functools
+
+import streamlit as st
+
+from model.checkpoint import Checkpoint, CheckpointError
+from model.decode import InputError, Translation
+from ui.cache import cached_checkpoint, cached_translation
+
+
+def load(path: str) -> Checkpoint | None:
+    """The checkpoint, or None after showing why it cannot be used."""
+    try:
+        return cached_checkpoint(path)
+    except CheckpointError as exc:
+        st.error(f"This checkpoint cannot be used: {exc}")
+        return None
+
+
+def run_translation(path: str, text: str, beam: int, max_len: int) -> Translation | None:
+    try:
+        return cached_translation(path, text, beam, max_len)
+    except InputError as exc:
+        st.info(str(exc))
+        return None
+
+
+def guarded(view):
+    """Show an exception inside one view as a short message there; the rest of the page keeps working.
+
+    Applied under `st.fragment`, so it also covers the fragment's own reruns.
+    """
+
+    @functools.wraps(view)
+    def run(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - any failure stays inside this view
+            st.error(f"This view failed: {type(exc).__name__}: {exc}")
+            return None
+
+    return run

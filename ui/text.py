@@ -1,0 +1,28 @@
+"""Text shown in the page: escaping, and the one-line model summary."""
+from __future__ import annotations
+
+import re
+
+from model.checkpoint import Checkpoint
+
+DEFAULT_TEXT = "A little girl climbs into a wooden playhouse."
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+def md_escape(text: str) -> str:
+    """Text shown literally inside markdown (no links, images, emphasis or HTML)."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def card_summary(ckpt: Checkpoint) -> str:
+    cfg = ckpt.model.cfg
+    depth = (f"{cfg.n_encoder_layers} layers" if cfg.n_encoder_layers == cfg.n_decoder_layers
+             else f"{cfg.n_encoder_layers} encoder + {cfg.n_decoder_layers} decoder layers")
+    text = (f"{ckpt.src_lang} → {ckpt.tgt_lang} · {ckpt.model.num_parameters() / 1e6:.1f}M parameters · "
+            f"{depth} × {cfg.n_heads} heads")
+    evaluation = ckpt.card.get("evaluation", {})
+    for test_set in ("tatoeba_test", "test_2016_flickr"):
+        scores = evaluation.get(test_set, {}).get("beam4")
+        if scores:
+            return text + f" · BLEU {scores['bleu']:.1f} on {test_set} (beam 4)"
+    return text
