@@ -82,7 +82,7 @@ def capture_overhead(ckpt, repeats: int) -> Row:
 def decode_fixed(model: Transformer, src: torch.Tensor, steps: int, incremental: bool) -> None:
     """Greedy decoding for exactly `steps` pieces, with a key/value cache or recomputing the prefix."""
     memory, src_mask = model.encode(src)
-    tokens = [model.cfg.bos_id]
+    tokens = [model.cfg.decoder_start_id]
     cache = model.new_cache()
     for step in range(steps):
         if incremental:
@@ -128,10 +128,10 @@ def hf_marian(cfg):
     from transformers import MarianConfig, MarianMTModel
 
     hf_cfg = MarianConfig(
-        vocab_size=cfg.vocab_size, d_model=cfg.d_model, encoder_layers=cfg.n_layers, decoder_layers=cfg.n_layers,
+        vocab_size=cfg.vocab_size, d_model=cfg.d_model, encoder_layers=cfg.n_encoder_layers, decoder_layers=cfg.n_decoder_layers,
         encoder_attention_heads=cfg.n_heads, decoder_attention_heads=cfg.n_heads, encoder_ffn_dim=cfg.d_ff,
         decoder_ffn_dim=cfg.d_ff, max_position_embeddings=cfg.max_len, pad_token_id=cfg.pad_id, eos_token_id=cfg.eos_id,
-        bos_token_id=cfg.bos_id, decoder_start_token_id=cfg.bos_id, dropout=cfg.dropout,
+        bos_token_id=cfg.bos_id, decoder_start_token_id=cfg.decoder_start_id, dropout=cfg.dropout,
         attention_dropout=cfg.dropout, activation_dropout=cfg.dropout,  # ours drops out in the same places
         activation_function="relu", scale_embedding=True, share_encoder_decoder_embeddings=True, attn_implementation="eager",
     )
@@ -162,12 +162,55 @@ def vs_hf_generate(ckpt, repeats: int) -> list[Row]:
                       "the lowest vs_hf_generate possible without fewer weight reads")]
 
 
+def marian_at_opus_size(repeats: int) -> list[Row]:
+    """Ours (imported, with full capture) against HF generate at Helsinki-NLP/opus-mt-en-de's size, random weights."""
+    from transformers import MarianConfig, MarianMTModel
+
+    from model.heads import ALL_WEIGHTS
+    from model.hooks import capture
+    from model.import_marian import from_marian_weights, our_config
+    from model.search import greedy_search
+    from model.tracing import arrays_from_steps
+
+    vocab, steps = 58101, 24
+    config = MarianConfig(vocab_size=vocab, decoder_vocab_size=vocab, d_model=512, encoder_layers=6, decoder_layers=6,
+                          encoder_attention_heads=8, decoder_attention_heads=8, encoder_ffn_dim=2048, decoder_ffn_dim=2048,
+                          max_position_embeddings=512, pad_token_id=vocab - 1, eos_token_id=0, decoder_start_token_id=vocab - 1,
+                          activation_function="swish", scale_embedding=True, attn_implementation="eager")
+    torch.manual_seed(0)
+    hf = MarianMTModel(config).eval()
+    ours = from_marian_weights(our_config(config.to_dict()), hf.state_dict()).use_column_major_weights()
+    src = torch.randint(2, vocab - 1, (1, 20))
+    src[0, -1] = 0
+
+    def ours_translate():
+        with capture(ours, ALL_WEIGHTS) as run:
+            hyp = greedy_search(ours, src, steps, top_k=5)[0]
+        arrays = arrays_from_steps(ours, run.records, hyp)
+        assert len(hyp.ids) == steps and arrays["cross"].shape[2] == steps
+        return arrays
+
+    @torch.inference_mode()
+    def hf_generate():
+        out = hf.generate(input_ids=src, attention_mask=torch.ones_like(src), do_sample=False, num_beams=1,
+                          min_new_tokens=steps, max_new_tokens=steps, output_attentions=True, return_dict_in_generate=True)
+        assert len(out.cross_attentions) == steps
+        return out
+
+    t_ours, t_hf = interleaved(ours_translate, hf_generate, repeats=repeats)
+    return [{"measure": "marian_capture_ms", "value": t_ours * 1000, "unit": "ms",
+             "compares": f"greedy translation with full capture at opus-mt-en-de's size (d_model 512, 6+6 layers, 8 heads, "
+                         f"d_ff 2048, vocabulary {vocab}; random weights), 20 source pieces, {steps} steps"},
+            ratio_row("marian_vs_hf_generate", t_ours, t_hf, "the same ÷ HF MarianMTModel.generate(output_attentions=True), eager, "
+                      "same weights and steps")]
+
+
 def train_tokens_vs_hf(ckpt, repeats: int) -> Row:
     cfg = ckpt.model.cfg
     data = ROOT / "checkpoints" / "samples"
     pairs = encode_pairs(ckpt.tokenizer, read_lines(data / "val200.en.txt"), read_lines(data / f"val200.{ckpt.tgt_lang}.txt"), cfg.max_len)
     batch = max((b for b in make_batches(pairs, 2048, seed=None)), key=len)
-    src, tgt_in, tgt_out = collate([pairs[i] for i in batch], cfg.pad_id, cfg.bos_id)
+    src, tgt_in, tgt_out = collate([pairs[i] for i in batch], cfg.pad_id, cfg.decoder_start_id)
     tokens = int((src != cfg.pad_id).sum() + (tgt_out != cfg.pad_id).sum())
     ours = Transformer(cfg).train()
     hf = hf_marian(cfg).train()
@@ -237,7 +280,7 @@ def app_timings(repeats: int) -> list[Row]:
 
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, MAIN_PLOT, streamlit_server
+    from harness.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, MAIN_PLOT, streamlit_server
 
     loads, redraws = [], []
     with streamlit_server() as (url, _), sync_playwright() as p:
@@ -279,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="fewer repeats: under 5 minutes on 2 cores")
     p.add_argument("--json", help="also write the rows as JSON to this path")
     p.add_argument("--checkpoint", help="checkpoint folder (default: the first shipped one)")
-    p.add_argument("--skip", default="", help="comma-separated groups to skip: capture, incremental, hf, model_view, scaling, app")
+    p.add_argument("--skip", default="", help="comma-separated groups to skip: capture, incremental, hf, marian, model_view, scaling, app")
     p.add_argument("--repeats", type=int, default=0, help="timed repeats per measure (default: 21, or 11 with --quick)")
     p.add_argument("--threads", type=int, default=0, help="torch threads for both sides (default: torch's own choice)")
     args = p.parse_args(argv)
@@ -298,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = [("capture", lambda: [capture_overhead(ckpt, repeats)]),
              ("incremental", lambda: incremental_vs_recompute(ckpt, repeats)),
              ("hf", lambda: vs_hf_generate(ckpt, repeats) + [train_tokens_vs_hf(ckpt, max(3, repeats // 2))]),
+             ("marian", lambda: marian_at_opus_size(repeats)),
              ("model_view", lambda: [model_view_build(repeats)]),
              ("scaling", lambda: capture_scaling(ckpt, repeats)),
              ("app", lambda: app_timings(7 if args.quick else 15))]

@@ -52,6 +52,7 @@ def parse_head_spec(spec: str, cfg: TransformerConfig) -> list[tuple[str, int, i
         kinds = list(KINDS) if parts[0] == "*" else [parts[0]]
         if kinds[0] not in KINDS:
             raise ValueError(f"{item!r}: kind must be one of {', '.join(KINDS)} or *")
+        matched, problem = False, ""
         for kind in kinds:
             ranges = []
             for value, limit, what in ((parts[1], cfg.layers(kind), "layer"), (parts[2], cfg.n_heads, "head")):
@@ -60,6 +61,11 @@ def parse_head_spec(spec: str, cfg: TransformerConfig) -> list[tuple[str, int, i
                 elif value.isdigit() and int(value) < limit:
                     ranges.append([int(value)])
                 else:
-                    raise ValueError(f"{item!r}: {what} must be * or 0..{limit - 1}")
-            heads += [(kind, l, h) for l in ranges[0] for h in ranges[1] if (kind, l, h) not in heads]
+                    problem = f"{item!r}: {what} must be * or 0..{limit - 1}"
+                    break
+            else:
+                matched = True
+                heads += [(kind, l, h) for l in ranges[0] for h in ranges[1] if (kind, l, h) not in heads]
+        if not matched:  # with kind *, a layer only the deeper stack has still names its heads
+            raise ValueError(problem)
     return heads

@@ -186,7 +186,11 @@ def import_marian(folder: str | Path) -> tuple[Transformer, TokenizerPair, dict]
     if (tokenizer.pad_id, tokenizer.eos_id) != (cfg.pad_id, cfg.eos_id):
         raise MarianImportError(f"vocab.json puts <pad>/</s> at {tokenizer.pad_id}/{tokenizer.eos_id}, config.json at {cfg.pad_id}/{cfg.eos_id}.")
     cfg.unk_id = tokenizer.unk_id
-    weights = read_weights(folder)
+    return from_marian_weights(cfg, read_weights(folder)), tokenizer, config
+
+
+def from_marian_weights(cfg: TransformerConfig, weights: dict[str, torch.Tensor]) -> Transformer:
+    """Our Transformer (eval mode) holding a Marian state dict; `cfg` from `our_config`."""
     share_and_tie_as_stored(cfg, weights)
     model = Transformer(cfg)
     state = state_dict_for(cfg, weights)
@@ -195,7 +199,7 @@ def import_marian(folder: str | Path) -> tuple[Transformer, TokenizerPair, dict]
         if tuple(tensor.shape) != tuple(expected[name].shape):
             raise MarianImportError(f"{name} has shape {tuple(tensor.shape)} in the weights, {tuple(expected[name].shape)} from config.json.")
     model.load_state_dict(state, strict=True)
-    return model.eval(), tokenizer, config
+    return model.eval()
 
 
 def model_card(source: Path, name: str, config: dict, licence: str, model: Transformer) -> tuple[dict, str]:

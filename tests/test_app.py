@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
-VIEWS = ("translate", "model", "compare", "steps", "head", "positional")
+VIEWS = ("translate", "model", "compare", "steps", "head", "positional", "analysis")
 SENTENCE = "A man in a blue shirt is playing the guitar."
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from model.decode import translate
 from tests.conftest import run_concurrently
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, MAIN_PLOT, streamlit_server
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, MAIN_PLOT, streamlit_server
 
 SENTENCES = [
     "A man rides a bike down the street.", "Two children play in the sand.", "A woman is reading a book in a park.",

@@ -1,4 +1,4 @@
-"""Helpers for browser tests: a real `streamlit run app.py` server and Debian's headless Chromium."""
+"""A real `streamlit run app.py` server and Debian's headless Chromium, shared by the browser tests and bench/run.py."""
 from __future__ import annotations
 
 import os

@@ -1,0 +1,128 @@
+"""The model seam: the wider config, legacy configs, both positional layouts, per-kind trace shapes,
+and every view on a model whose encoder and decoder stacks differ in depth."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from model.checkpoint import read_config, save_checkpoint
+from model.decode import translate
+from model.heads import all_heads, parse_head_spec
+from model.trace import KINDS
+from model.transformer import TransformerConfig, sinusoidal_positional_encoding
+from tests.conftest import ROOT, tiny_model
+from tests.test_app import SENTENCE, charts, no_failures, open_app
+from ui.controls import Selection, clamp_layer
+from ui.theme import Theme
+from viz.positional import rotation_for_offset, why_sinusoids
+
+
+def test_defaults_are_the_papers():
+    cfg = TransformerConfig(vocab_size=100)
+    assert (cfg.d_model, cfg.n_heads, cfg.d_ff, cfg.n_encoder_layers, cfg.n_decoder_layers) == (512, 8, 2048, 6, 6)
+    assert (cfg.activation, cfg.scale_embedding, cfg.pe_layout, cfg.share_embeddings, cfg.tie_embeddings) == (
+        "relu", True, "interleaved", True, True)
+    assert cfg.decoder_start_id == cfg.bos_id
+
+
+@pytest.mark.parametrize("name", ["multi30k-en-de", "multi30k-en-fr"])
+def test_shipped_legacy_configs_load_unchanged(name):
+    raw = json.loads((ROOT / "checkpoints" / name / "config.json").read_text())["model"]
+    assert "n_layers" in raw  # written before the stacks had their own depth
+    cfg, _, _ = read_config(ROOT / "checkpoints" / name)
+    assert (cfg.n_encoder_layers, cfg.n_decoder_layers) == (raw["n_layers"], raw["n_layers"])
+    assert cfg.share_embeddings and cfg.tie_embeddings and cfg.decoder_start_id == raw["bos_id"] == 2
+    assert cfg.activation == "relu" and cfg.pe_layout == "interleaved" and cfg.scale_embedding
+
+
+def test_legacy_untied_config_means_separate_embeddings():
+    cfg = TransformerConfig.from_dict({"vocab_size": 10, "n_layers": 2, "tie_embeddings": False})
+    assert not cfg.share_embeddings and not cfg.tie_embeddings
+    with pytest.raises(ValueError, match="cannot be combined"):
+        TransformerConfig.from_dict({"vocab_size": 10, "n_layers": 2, "n_encoder_layers": 3})
+    with pytest.raises(ValueError, match="activation"):
+        TransformerConfig(vocab_size=10, activation="tanh")
+
+
+@pytest.mark.parametrize("layout", ["interleaved", "halves"])
+def test_positional_encoding_follows_the_formula_in_either_layout(layout):
+    d = 16
+    pe = sinusoidal_positional_encoding(40, d, layout).double().numpy()
+    for pos in (0, 7, 39):
+        for i in range(d // 2):
+            angle = pos / 10000 ** (2 * i / d)
+            sin_dim, cos_dim = (2 * i, 2 * i + 1) if layout == "interleaved" else (i, i + d // 2)
+            assert pe[pos, sin_dim] == pytest.approx(math.sin(angle), abs=1e-6)
+            assert pe[pos, cos_dim] == pytest.approx(math.cos(angle), abs=1e-6)
+    # PE(p + k) = R_k PE(p), with R_k built for the same layout (and not for the other one)
+    shifted = pe[:-3] @ rotation_for_offset(3, d, layout).T
+    assert np.abs(shifted - pe[3:]).max() < 1e-5
+    other = "halves" if layout == "interleaved" else "interleaved"
+    assert np.abs(pe[:-3] @ rotation_for_offset(3, d, other).T - pe[3:]).max() > 0.1
+    table = why_sinusoids(pe.astype(np.float32), None, layout=layout)
+    assert float(table.iloc[-1]["value"]) < 1e-5
+
+
+def test_activation_embedding_scale_and_output_bias_are_used(tokenizer):
+    for overrides in ({"activation": "swish"}, {"activation": "gelu"}, {"scale_embedding": False}, {"output_bias": False}):
+        model = tiny_model(tokenizer.vocab_size, **overrides)
+        src, tgt = torch.tensor([[5, 6, 3]]), torch.tensor([[2, 7]])
+        x = model.encoder.embed.token_embedding(src)
+        scale = math.sqrt(model.cfg.d_model) if model.cfg.scale_embedding else 1.0
+        expected = x * scale + model.positional_encoding[:3]
+        from model.hooks import capture
+
+        with capture(model, ["encoder.embed.hook_sum"]) as run:
+            model(src, tgt)
+        assert torch.allclose(run.records["encoder.embed.hook_sum"][0], expected, atol=1e-6)
+        assert (model.generator.bias is None) == (overrides.get("output_bias") is False)
+
+
+@pytest.fixture(scope="module")
+def deep_shallow(tokenizer):
+    """A 3-layer encoder with a 1-layer decoder: the decoder views must count their own layers."""
+    return tiny_model(tokenizer.vocab_size, n_encoder_layers=3, n_decoder_layers=1)
+
+
+def test_trace_shapes_come_from_each_kind(deep_shallow, tokenizer):
+    trace = translate(deep_shallow, tokenizer, SENTENCE, max_len=8).trace
+    assert [trace.layers(k) for k in KINDS] == [3, 1, 1]
+    assert all(trace.heads(k) == 4 for k in KINDS)
+    assert clamp_layer(trace, "cross", 2) == 0 and clamp_layer(trace, "encoder", 2) == 2 and clamp_layer(trace, "encoder", -1) == 2
+    assert len(all_heads(deep_shallow.cfg)) == (3 + 1 + 1) * 4
+    assert parse_head_spec("*:2:0", deep_shallow.cfg) == [("encoder", 2, 0)] or pytest.fail("decoder has no layer 2")
+
+
+def test_head_spec_refuses_a_layer_the_kind_does_not_have(deep_shallow):
+    with pytest.raises(ValueError, match="layer must be"):
+        parse_head_spec("cross:2:0", deep_shallow.cfg)
+
+
+@pytest.fixture()
+def deep_shallow_app(monkeypatch, tmp_path, deep_shallow, tokenizer):
+    import streamlit as st
+
+    save_checkpoint(tmp_path / "deep-shallow", deep_shallow, tokenizer, "en", "de")
+    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(tmp_path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.mark.parametrize("view", ["translate", "model", "compare", "steps", "head", "analysis"])
+def test_every_view_works_when_the_stacks_differ(deep_shallow_app, view):
+    at = open_app(text=SENTENCE, view=view, kind="cross", layer=2)  # layer 2 exists only in the encoder
+    assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
+    assert charts(at)
+
+
+def test_theme_is_explicit_about_presentation_mode():
+    assert Theme.for_mode(True).font_size > Theme.for_mode(False).font_size
+    assert Theme.for_mode(True).colorscale != Theme.for_mode(False).colorscale
+    assert Selection("cross", 0, None).head is None
