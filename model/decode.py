@@ -6,7 +6,7 @@ The parts live by job: `model.search` (greedy and beam search, and the per-step 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 import torch
@@ -31,6 +31,8 @@ class Translation:
     score: float
     truncated: int = 0  # source pieces dropped to fit the model's max_len
     trace: Trace | None = None
+    forced: int = 0  # output pieces imposed by a forced prefix
+    logprobs: list[float] = field(default_factory=list)  # log-probability of each output piece
 
 
 def fit(model: TranslationModel, ids: list[int]) -> list[int]:
@@ -65,21 +67,30 @@ def translate(
     with_trace: bool = True,
     top_k: int = 5,
     ablate: Iterable[tuple[str, int, int]] = (),
+    prefix: str | list[int] = "",
+    tree: list | None = None,
 ) -> Translation:
-    """Translate one sentence; with `with_trace`, capture every layer's and head's attention on the way."""
+    """Translate one sentence; with `with_trace`, capture every layer's and head's attention on the way.
+
+    `prefix`: target text, or piece ids, the translation must start with (the model continues from it); `tree`: a list
+    that receives every hypothesis beam search kept (`model.search.BeamNode`).
+    """
     src_ids, dropped = encode_source(model, tok, text)
     limit = min(max_len or default_max_len(model, len(src_ids)), model.cfg.max_len)
     if limit < 1:
         raise InputError(f"max length must be at least 1, got {max_len}.")
+    forced = (tok.encode_target(prefix) if isinstance(prefix, str) else list(prefix))[:limit]
     device = next(model.parameters()).device
     src = torch.tensor([src_ids], device=device)
     patterns = ALL_WEIGHTS if with_trace else ()
+    k = top_k if with_trace else 0
     with capture(model, patterns, head_masks(model, ablate)) as run:
         if beam <= 1:
-            hyp = greedy_search(model, src, limit, top_k=top_k if with_trace else 0)[0]
+            hyp = greedy_search(model, src, limit, top_k=k, forced=forced)[0]
         else:
-            hyp = beam_search(model, src, beam, limit, alpha, top_k=top_k if with_trace else 0)
+            hyp = beam_search(model, src, beam, limit, alpha, top_k=k, forced=forced, tree=tree)
     trace = None
     if with_trace:
-        trace = make_trace(model, tok, src_ids, hyp.ids, arrays_from_steps(model, run.records, hyp), hyp.candidates)
-    return Translation(tok.decode(hyp.ids), src_ids, hyp.ids, hyp.score, dropped, trace)
+        trace = make_trace(model, tok, src_ids, hyp.ids, arrays_from_steps(model, run.records, hyp), hyp.candidates,
+                           hyp.logprobs, hyp.forced)
+    return Translation(tok.decode(hyp.ids), src_ids, hyp.ids, hyp.score, dropped, trace, hyp.forced, hyp.logprobs)

@@ -7,6 +7,10 @@ Recording contract (what `model.tracing` relies on to assemble a trace from a `c
   tensor per step, in step order, each [rows, heads, 1, keys];
 - row b of step t is batch item b (greedy) or beam b after the reordering of step t - 1 (beam);
 - `Hypothesis.path[t]` is the row that holds the returned hypothesis at step t.
+
+A forced prefix (`forced`) makes the first len(forced) pieces the given ones, whatever the model
+prefers; the search continues from there. Each step's log-probability of the chosen piece is kept in
+`Hypothesis.logprobs`, so a view can show how much the model disliked a forced piece.
 """
 from __future__ import annotations
 
@@ -24,6 +28,21 @@ class Hypothesis:
     score: float  # sum of log-probabilities
     path: list[int]  # the row (batch item or beam) of each step, to read that row's attention
     candidates: list[tuple[list[int], list[float]]] = field(default_factory=list)  # per step: top-k ids, probs
+    logprobs: list[float] = field(default_factory=list)  # per step: log-probability of the chosen piece
+    forced: int = 0  # the first `forced` pieces were imposed, not chosen
+
+
+@dataclass
+class BeamNode:
+    """One partial hypothesis that beam search kept (or finished) at one step."""
+
+    step: int
+    row: int  # its beam row at this step (-1 for a finished hypothesis, which leaves the beam)
+    parent: int  # the row it extends at step - 1 (-1 at step 0)
+    token: int
+    score: float  # cumulative log-probability
+    normalised: float  # score / length penalty
+    finished: bool = False
 
 
 def topk(logp: Tensor, k: int) -> tuple[Tensor, Tensor]:
@@ -43,9 +62,12 @@ def never_generate(model: TranslationModel, logp: Tensor) -> Tensor:
 
 
 @torch.inference_mode()
-def greedy_search(model: TranslationModel, src: Tensor, max_len: int, top_k: int = 0) -> list[Hypothesis]:
-    """Pick the most probable next token at every step, for a batch of padded sources [batch, S]."""
-    cfg = model.cfg
+def greedy_search(model: TranslationModel, src: Tensor, max_len: int, top_k: int = 0, forced: list[int] = ()) -> list[Hypothesis]:
+    """Pick the most probable next token at every step, for a batch of padded sources [batch, S].
+
+    `forced`: pieces imposed at the first steps (the same for every row).
+    """
+    cfg, forced = model.cfg, list(forced)
     batch = src.shape[0]
     memory, src_mask = model.encode(src)
     src_mask = unless_all_true(src_mask)
@@ -53,10 +75,14 @@ def greedy_search(model: TranslationModel, src: Tensor, max_len: int, top_k: int
     token = torch.full((batch,), cfg.decoder_start_id, dtype=torch.long, device=src.device)
     done = torch.zeros(batch, dtype=torch.bool, device=src.device)
     scores = torch.zeros(batch, device=src.device)
-    steps, tops = [], []
+    steps, tops, chosen_logp = [], [], []
     for step in range(max_len):
         logp = never_generate(model, model.decode_step(token, memory if step == 0 else None, src_mask, cache, step))
         best, token = logp.max(dim=-1)
+        if step < len(forced):
+            token = torch.full_like(token, forced[step])
+            best = logp.gather(1, token[:, None])[:, 0]
+        chosen_logp.append(best)
         scores += torch.where(done, torch.zeros_like(best), best)
         token = torch.where(done, torch.full_like(token, cfg.pad_id), token)
         steps.append(token)
@@ -70,7 +96,8 @@ def greedy_search(model: TranslationModel, src: Tensor, max_len: int, top_k: int
     for b, ids in enumerate(out):
         n = ids.index(cfg.eos_id) + 1 if cfg.eos_id in ids else len(ids)
         cands = [(tops[t][0][b].tolist(), tops[t][1][b].tolist()) for t in range(n)] if top_k else []
-        hyps.append(Hypothesis(ids[:n], float(scores[b]), [b] * n, cands))
+        hyps.append(Hypothesis(ids[:n], float(scores[b]), [b] * n, cands, [float(chosen_logp[t][b]) for t in range(n)],
+                               min(len(forced), n)))
     return hyps
 
 
@@ -81,25 +108,37 @@ def length_penalty(length: int, alpha: float) -> float:
 
 @torch.inference_mode()
 def beam_search(
-    model: TranslationModel, src: Tensor, beam_size: int, max_len: int, alpha: float = 0.6, top_k: int = 0
+    model: TranslationModel, src: Tensor, beam_size: int, max_len: int, alpha: float = 0.6, top_k: int = 0,
+    forced: list[int] = (), tree: list[BeamNode] | None = None,
 ) -> Hypothesis:
-    """Keep the `beam_size` best prefixes of one source [1, S]; return the best finished one."""
-    cfg = model.cfg
+    """Keep the `beam_size` best prefixes of one source [1, S]; return the best finished one.
+
+    `forced`: pieces imposed at the first steps (one beam follows them). `tree`, if given, receives a
+    `BeamNode` for every hypothesis kept or finished at every step.
+    """
+    cfg, forced = model.cfg, list(forced)
     memory, src_mask = model.encode(src)
     memory, src_mask = memory.expand(beam_size, -1, -1), unless_all_true(src_mask.expand(beam_size, -1, -1, -1))
     cache = model.new_cache()
     tokens = torch.full((beam_size,), cfg.decoder_start_id, dtype=torch.long, device=src.device)
     beam_scores = torch.full((beam_size,), float("-inf"), device=src.device)
     beam_scores[0] = 0.0  # all beams start identical: expand only the first
-    parents, chosen, tops = [], [], []
+    parents, chosen, tops, step_logps = [], [], [], []
     finished: list[tuple[float, float, int, int, int]] = []  # (normalised, raw, step, beam, last token)
     for step in range(max_len):
         logp = never_generate(model, model.decode_step(tokens, memory if step == 0 else None, src_mask, cache, step))
+        step_logps.append(logp)
         if top_k:
             tops.append(topk(logp, top_k))
-        flat = (beam_scores[:, None] + logp).view(-1)
-        scores, idx = flat.topk(2 * beam_size)
         vocab = logp.shape[-1]
+        if step < len(forced):  # only the forced piece, on the one live beam
+            only = torch.full_like(logp, float("-inf"))
+            only[0, forced[step]] = 0.0
+            logp_for_choice = logp + only
+        else:
+            logp_for_choice = logp
+        flat = (beam_scores[:, None] + logp_for_choice).view(-1)
+        scores, idx = flat.topk(2 * beam_size)
         next_beams = []
         for rank, (score, i) in enumerate(zip(scores.tolist(), idx.tolist())):
             beam, tok = divmod(i, vocab)
@@ -108,13 +147,18 @@ def beam_search(
             if tok == cfg.eos_id:
                 if rank < beam_size:  # an ending ranked below the beam would not have been kept (as in HF generate)
                     finished.append((score / length_penalty(step + 1, alpha), score, step, beam, tok))
+                    if tree is not None:
+                        tree.append(BeamNode(step, -1, beam, tok, score, finished[-1][0], finished=True))
             else:
                 next_beams.append((score, beam, tok))
             if len(next_beams) == beam_size:
                 break
         if len(finished) >= beam_size or not next_beams:
             break
-        next_beams += [next_beams[-1]] * (beam_size - len(next_beams))  # pad with a copy, rarely needed
+        if tree is not None:
+            tree += [BeamNode(step, row, b, t, sc, sc / length_penalty(step + 1, alpha)) for row, (sc, b, t) in enumerate(next_beams)]
+        live = len(next_beams)
+        next_beams += [(float("-inf"), *next_beams[-1][1:])] * (beam_size - live)  # dead rows, never chosen again
         order = torch.tensor([b for _, b, _ in next_beams], device=src.device)
         tokens = torch.tensor([t for _, _, t in next_beams], device=src.device)
         beam_scores = torch.tensor([s for s, _, _ in next_beams], device=src.device)
@@ -132,4 +176,5 @@ def beam_search(
         path.append(parents[r - 1][path[-1]])
     path.reverse(), ids.reverse()
     cands = [(tops[r][0][path[r]].tolist(), tops[r][1][path[r]].tolist()) for r in range(len(path))] if top_k else []
-    return Hypothesis(ids, raw, path, cands)
+    logprobs = [float(step_logps[r][path[r], ids[r]]) for r in range(len(path))]
+    return Hypothesis(ids, raw, path, cands, logprobs, min(len(forced), len(ids)))

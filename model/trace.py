@@ -35,6 +35,8 @@ class Trace:
     src_word_starts: list[bool] = field(default_factory=list)
     tgt_word_starts: list[bool] = field(default_factory=list)
     candidates: list[list[tuple[str, float]]] = field(default_factory=list)  # per decoder position: top-k (piece, prob)
+    out_logprobs: list[float] = field(default_factory=list)  # per decoder position: log-probability of the piece produced
+    forced: int = 0  # the first `forced` output pieces were imposed by the user, not chosen by the model
 
     def __post_init__(self) -> None:
         self.validate()

@@ -44,7 +44,7 @@ def arrays_from_steps(model: TranslationModel, records: dict[str, list[Tensor]],
 
 
 def make_trace(model: TranslationModel, tok: TranslationTokenizer, src_ids: list[int], out_ids: list[int], arrays: dict,
-               candidates) -> Trace:
+               candidates, logprobs: list[float] = (), forced: int = 0) -> Trace:
     tgt_in = decoder_input(model, out_ids)
     src_pieces, tgt_pieces = tok.source_pieces(src_ids), tok.target_pieces(tgt_in)
     n_pos = max(len(src_ids), len(tgt_in))
@@ -56,6 +56,8 @@ def make_trace(model: TranslationModel, tok: TranslationTokenizer, src_ids: list
         src_word_starts=word_starts(src_pieces),
         tgt_word_starts=word_starts(tgt_pieces),
         candidates=[list(zip(tok.target_pieces(ids), probs)) for ids, probs in candidates],
+        out_logprobs=list(logprobs),
+        forced=forced,
         **arrays,
     )
 
@@ -75,7 +77,8 @@ def forward_trace(
     arrays = {kind: np.stack([run.records[hook_name(kind, l)][0][0].cpu().numpy() for l in range(model.cfg.layers(kind))])
               for kind in KINDS}
     candidates = list(zip(ids.tolist(), probs.tolist()))
-    return make_trace(model, tok, src_ids, out_ids, arrays, candidates), score
+    logprobs = logp.gather(1, torch.tensor(out_ids, device=device)[:, None])[:, 0].tolist()
+    return make_trace(model, tok, src_ids, out_ids, arrays, candidates, logprobs), score
 
 
 @torch.inference_mode()

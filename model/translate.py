@@ -4,6 +4,7 @@
   python -m model.translate --input sentences.txt --beam 4 > translations.txt
   python -m model.translate "A dog runs." --export trace.npz
   python -m model.translate "A dog runs." --ablate cross:*:*
+  python -m model.translate "A dog runs." --prefix "Ein Hund"       # force the start, see what follows
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--length-penalty", type=float, default=0.6, help="beam search: GNMT length-penalty exponent alpha (0: none)")
     p.add_argument("--max-len", type=int, default=None, help="most output pieces (default: 2 x source + 10, within the model's limit)")
     p.add_argument("--export", help="write the attention trace of TEXT to this .npz file")
+    p.add_argument("--prefix", default="", help="target text the translation must start with; the model continues from it")
     p.add_argument("--ablate", default="", help="switch heads off: comma-separated kind:layer:head, '*' as a wildcard (e.g. cross:*:*,encoder:2:5)")
     args = p.parse_args(argv)
     if (args.text is None) == (args.input is None):
@@ -54,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def run(text: str, with_trace: bool):
         result = translate(ckpt.model, ckpt.tokenizer, text, beam=args.beam, max_len=args.max_len, alpha=args.length_penalty,
-                           with_trace=with_trace, ablate=heads)
+                           with_trace=with_trace, ablate=heads, prefix=args.prefix)
+        if result.forced:
+            pieces = ckpt.tokenizer.target_pieces(result.out_ids[: result.forced])
+            listed = " ".join(f"{p} ({lp:.2f})" for p, lp in zip(pieces, result.logprobs))
+            print(f"forced pieces (the model's log-probability of each): {listed}", file=sys.stderr)
         if result.truncated:
             kept = len(result.src_ids) - 1
             print(f"note: input cut to the model's limit of {kept} pieces ({result.truncated} dropped)", file=sys.stderr)

@@ -1,0 +1,158 @@
+"""Where an output piece's information came from: contributions (not only weights), their graph, and attention flow.
+
+- Contributions (Kobayashi et al., 2020, "Attention is not only a weight"): head h moves
+  α[q, k] · v_k W_O^h into query q's residual stream for key k; its norm ‖α v W_O^h‖ = α ‖v_k W_O^h‖
+  says how much, where the weight α alone ignores how large the value vector is.
+- The contribution graph (as in Meta's LLM Transparency Tool): per attention sub-layer, each query
+  position receives an edge from every key (the contributions summed over heads) and from itself
+  (the residual stream), each as its share of the total; routes from the source pieces to one output
+  piece are the paths through edges above a threshold.
+- Attention flow (Abnar & Zuidema, 2020): the max-flow from an input position to an output position
+  through the layers, capacities 0.5 · mean-over-heads attention + 0.5 · I (the residual), computed
+  with networkx.
+"""
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import torch
+
+from model.heads import hook_name
+from model.hooks import capture
+from model.interface import TranslationModel
+from model.trace import KINDS
+from model.tracing import decoder_input
+
+RESIDUAL_INPUTS = {  # the residual stream each attention sub-layer adds to (post-norm: its input)
+    "encoder": ("encoder.embed.hook_sum", "encoder.layers.{prev}.hook_resid_post"),
+    "decoder": ("decoder.embed.hook_sum", "decoder.layers.{prev}.hook_resid_post"),
+    "cross": ("decoder.layers.{layer}.hook_resid_self", None),
+}
+
+
+def _residual_name(kind: str, layer: int) -> str:
+    first, later = RESIDUAL_INPUTS[kind]
+    if kind == "cross":
+        return first.format(layer=layer)
+    return first if layer == 0 else later.format(prev=layer - 1)
+
+
+def _attention_module(model: TranslationModel, kind: str, layer: int):
+    stack = model.encoder if kind == "encoder" else model.decoder
+    return stack.layers[layer].cross_attn if kind == "cross" else stack.layers[layer].self_attn
+
+
+@torch.inference_mode()
+def contributions(model: TranslationModel, src_ids: list[int], out_ids: list[int]) -> dict[str, dict[str, np.ndarray]]:
+    """Per kind: `weights` [L, H, Q, K], `norms` [L, H, Q, K] = ‖α v W_O^h‖, `residual` [L, Q] = ‖x_q‖ (what it adds to).
+
+    One teacher-forced pass over the given output (e.g. the model's own translation).
+    """
+    cfg, device = model.cfg, next(model.parameters()).device
+    names = [hook_name(k, l, w) for k in KINDS for l in range(cfg.layers(k)) for w in ("weights", "v")]
+    names += [_residual_name(k, l) for k in KINDS for l in range(cfg.layers(k))]
+    with capture(model, sorted(set(names))) as run:
+        model(torch.tensor([src_ids], device=device), torch.tensor([decoder_input(model, out_ids)], device=device))
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for kind in KINDS:
+        weights, norms, residual = [], [], []
+        for layer in range(cfg.layers(kind)):
+            alpha = run.records[hook_name(kind, layer, "weights")][0][0]  # [H, Q, K]
+            value = run.records[hook_name(kind, layer, "v")][0][0]  # [H, K, d_k]
+            w_o = _attention_module(model, kind, layer).w_o.weight  # [d_model, H * d_k]
+            per_head = w_o.view(cfg.d_model, cfg.n_heads, cfg.d_k).permute(1, 2, 0)  # [H, d_k, d_model]
+            value_norm = torch.linalg.vector_norm(value @ per_head, dim=-1)  # [H, K]: ‖v_k W_O^h‖
+            weights.append(alpha.cpu().numpy())
+            norms.append((alpha * value_norm[:, None, :]).cpu().numpy())
+            residual.append(torch.linalg.vector_norm(run.records[_residual_name(kind, layer)][0][0], dim=-1).cpu().numpy())
+        out[kind] = {"weights": np.stack(weights), "norms": np.stack(norms), "residual": np.stack(residual)}
+    return out
+
+
+def contribution_vectors(model: TranslationModel, kind: str, layer: int, alpha: torch.Tensor, value: torch.Tensor,
+                         head: int) -> torch.Tensor:
+    """[Q, K, d_model]: α[q, k] · v_k W_O^h for one head (alpha [H, Q, K], value [H, K, d_k] from the hook points).
+
+    Summed over k, it is exactly that head's share of the output projection (without W_O's bias).
+    """
+    d_k = model.cfg.d_k
+    w_head = _attention_module(model, kind, layer).w_o.weight[:, head * d_k : (head + 1) * d_k]  # [d_model, d_k]
+    return alpha[head][:, :, None] * (value[head] @ w_head.T)[None, :, :]
+
+
+def contribution_graph(contrib: dict[str, dict[str, np.ndarray]]) -> nx.DiGraph:
+    """Every position at every layer boundary as a node, edges weighted by their share of what the node received.
+
+    Nodes: ("enc", l, s) for l = 0..L_enc (0: embeddings), ("self", l, t) after the decoder's masked
+    self-attention of layer l, ("dec", l, t) for l = 0..L_dec (0: embeddings; l + 1: after layer l's
+    cross-attention). Edge attribute `attention` = contribution norm (summed over heads) / (sum over keys +
+    ‖residual‖), `residual` = ‖residual‖ / the same total on the edge from the same position's previous
+    node; `weight` is their sum, so each node's incoming weights add up to 1.
+    """
+    graph = nx.DiGraph()
+
+    def add_sublayer(norms: np.ndarray, residual: np.ndarray, source, target, previous) -> None:
+        received = norms.sum(axis=0)  # [Q, K], summed over heads
+        for q in range(received.shape[0]):
+            total = float(received[q].sum() + residual[q])
+            shares: dict = {}
+            for k in range(received.shape[1]):
+                if received[q, k] > 0:
+                    shares.setdefault(source(k), [0.0, 0.0])[0] += float(received[q, k]) / total
+            shares.setdefault(previous(q), [0.0, 0.0])[1] += float(residual[q]) / total
+            for node, (attention, carried) in shares.items():  # a position attending to itself: one edge, both parts
+                graph.add_edge(node, target(q), weight=attention + carried, attention=attention, residual=carried)
+
+    enc = contrib["encoder"]
+    n_enc = enc["norms"].shape[0]
+    for l in range(n_enc):
+        add_sublayer(enc["norms"][l], enc["residual"][l], lambda k, l=l: ("enc", l, k), lambda q, l=l: ("enc", l + 1, q),
+                     lambda q, l=l: ("enc", l, q))
+    dec, cross = contrib["decoder"], contrib["cross"]
+    for l in range(dec["norms"].shape[0]):
+        add_sublayer(dec["norms"][l], dec["residual"][l], lambda k, l=l: ("dec", l, k), lambda q, l=l: ("self", l, q),
+                     lambda q, l=l: ("dec", l, q))
+        add_sublayer(cross["norms"][l], cross["residual"][l], lambda k: ("enc", n_enc, k), lambda q, l=l: ("dec", l + 1, q),
+                     lambda q, l=l: ("self", l, q))
+    return graph
+
+
+def routes_to(graph: nx.DiGraph, target, threshold: float) -> nx.DiGraph:
+    """The edges with weight ≥ threshold that lie on a path from a source embedding ("enc", 0, s) to `target`."""
+    strong = nx.DiGraph((u, v, d) for u, v, d in graph.edges(data=True) if d["weight"] >= threshold)
+    if target not in strong:
+        return nx.DiGraph()
+    reaching = nx.ancestors(strong, target) | {target}
+    sources = {n for n in reaching if n[0] == "enc" and n[1] == 0}
+    from_sources = set().union(*(nx.descendants(strong, s) | {s} for s in sources)) if sources else set()
+    return strong.subgraph(reaching & from_sources).copy()
+
+
+def residual_mixed(attention: np.ndarray) -> np.ndarray:
+    """[L, n, n]: 0.5 · mean over heads + 0.5 · I, per layer (the residual connection, Abnar & Zuidema)."""
+    n = attention.shape[-1]
+    return 0.5 * attention.mean(axis=1) + 0.5 * np.eye(n)
+
+
+def attention_flow(attention: np.ndarray, rows: list[int] | None = None) -> np.ndarray:
+    """Attention flow [n_out, n_in] of self-attention [L, H, n, n] (rows: which output positions; default all).
+
+    Node (l, i) is position i after layer l; edge (l, j) -> (l + 1, i) has capacity mixed[l][i, j]. The
+    flow from input j to output i is the value of a maximum flow from (0, j) to (L, i). Cost: one max-flow
+    per (output, input) pair; ask only for the rows you show.
+    """
+    mixed = residual_mixed(attention)
+    n_layers, n = mixed.shape[0], mixed.shape[-1]
+    graph = nx.DiGraph()
+    for l in range(n_layers):
+        for i in range(n):
+            for j in range(n):
+                if mixed[l, i, j] > 0:
+                    graph.add_edge((l, j), (l + 1, i), capacity=float(mixed[l, i, j]))
+    rows = list(range(n)) if rows is None else rows
+    flow = np.zeros((len(rows), n))
+    for r, i in enumerate(rows):
+        for j in range(n):
+            if (0, j) in graph and (n_layers, i) in graph:
+                flow[r, j] = nx.maximum_flow_value(graph, (0, j), (n_layers, i))
+    return flow
