@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import analysis_page, compare_page, head_page, model_view_page, positional_page, steps_page, translate_page
+from ui import (
+    analysis_page, compare_page, head_page, model_view_page, positional_page, steps_page, translate_page, whatif_page,
+)
 from ui.context import PageContext
 from ui.examples import EXAMPLES
 from ui.cache import available_checkpoints
@@ -21,13 +23,14 @@ VIEWS = {
     "head": ("Inside one head", head_page.render),
     "positional": ("Positional encoding", positional_page.render),
     "analysis": ("Head analysis", analysis_page.render),
+    "whatif": ("What if", whatif_page.render),
 }
 
 st.set_page_config(page_title="Headlight", layout="wide")
 checkpoints = available_checkpoints()
 names = [p.name for p in checkpoints]
 init_from_url({"text": DEFAULT_TEXT, "ckpt": names[0] if names else "", "view": "translate", "kind": "cross",
-               "layer": -1, "head": "mean", "step": 0, "beam": 1, "max_len": 0, "present": False})
+               "layer": -1, "head": "mean", "step": 0, "beam": 1, "max_len": 0, "present": False, "prefix": ""})
 for key in URL_KEYS + ("beam", "max_len", "present", "words"):  # keep values of widgets not drawn on this page
     if key in st.session_state:
         st.session_state[key] = st.session_state[key]
@@ -72,19 +75,27 @@ top[1].toggle("Present", key="present", help="Large type, no sidebar, high-contr
 def use_example() -> None:
     if st.session_state.example:
         st.session_state.text = st.session_state.example
+        st.session_state.prefix = ""
 
 
-st.text_area("Sentence to translate", key="text", height=80, help="Ctrl+Enter translates")
+def new_sentence() -> None:
+    st.session_state.prefix = ""  # a forced start belongs to the sentence it was made for
+
+
+st.text_area("Sentence to translate", key="text", height=80, help="Ctrl+Enter translates", on_change=new_sentence)
 st.selectbox("…or pick an example from the test sets", [""] + EXAMPLES, key="example", on_change=use_example)
 
 if ckpt is None:
     st.stop()
-translation = run_translation(path, st.session_state.text, st.session_state.beam, st.session_state.max_len)
-write_url(text=st.session_state.text, ckpt=st.session_state.ckpt, view=st.session_state.view)
+translation = run_translation(path, st.session_state.text, st.session_state.beam, st.session_state.max_len,
+                              st.session_state.prefix)
+write_url(text=st.session_state.text, ckpt=st.session_state.ckpt, view=st.session_state.view, prefix=st.session_state.prefix)
 if translation is None:
     st.stop()
 
 st.markdown(f"### {md_escape(ckpt.tgt_lang.upper())}: {md_escape(translation.text)}" if translation.text else "### (empty translation)")
+if translation.forced:
+    st.caption(f"The first {translation.forced} pieces were forced (What if view); the model continued from there.")
 if translation.truncated:
     kept = len(translation.src_ids) - 1
     st.warning(f"The input was longer than the model's limit: the first {kept} pieces were kept, "

@@ -67,6 +67,9 @@ class TranslationTokenizer(Protocol):
 
     def target_pieces(self, ids: Iterable[int]) -> list[str]: ...
 
+    def piece_to_id(self, piece: str) -> int:
+        """The model id of a piece (e.g. a candidate the user picks); <unk> if unknown."""
+
 
 # Hook names: every hook point a view reads, by attention kind; "what" is one of HEAD_PIPELINE.
 HOOK_PATTERNS = {

@@ -45,6 +45,23 @@ class BeamNode:
     finished: bool = False
 
 
+def beam_tree_rows(tree: list[BeamNode], best_ids: list[int]) -> list[dict]:
+    """The tree as plain rows (step, row, parent, token, score, normalised, finished, best, ids), for tables and figures.
+
+    `ids` is the node's whole partial hypothesis; `best` marks the nodes on the returned translation's path.
+    """
+    kept = {(n.step, n.row): n for n in tree if not n.finished}
+    rows = []
+    for node in tree:
+        ids, back = [node.token], node
+        while back.step > 0:
+            back = kept[(back.step - 1, back.parent)]
+            ids.insert(0, back.token)
+        rows.append({"step": node.step, "row": node.row, "parent": node.parent, "token": node.token, "score": node.score,
+                     "normalised": node.normalised, "finished": node.finished, "best": ids == best_ids[: len(ids)], "ids": ids})
+    return rows
+
+
 def topk(logp: Tensor, k: int) -> tuple[Tensor, Tensor]:
     values, ids = logp.topk(min(k, logp.shape[-1]), dim=-1)
     return ids, values.exp()

@@ -70,6 +70,9 @@ class Tokenizer:
 
     source_pieces = target_pieces = pieces
 
+    def piece_to_id(self, piece: str) -> int:
+        return self.sp.piece_to_id(piece)
+
 
 class TokenizerPair:
     """Source and target SentencePiece models and one piece -> id map (OPUS-MT: source.spm, target.spm, vocab.json).
@@ -130,6 +133,9 @@ class TokenizerPair:
         return [self.id_to_piece.get(int(i), UNK) for i in ids]
 
     source_pieces = target_pieces = pieces
+
+    def piece_to_id(self, piece: str) -> int:
+        return self.vocab.get(piece, self.unk_id)
 
 
 def load_tokenizer(folder: Path) -> Tokenizer | TokenizerPair:

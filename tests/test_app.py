@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
-VIEWS = ("translate", "model", "compare", "steps", "head", "positional", "analysis")
+VIEWS = ("translate", "model", "compare", "steps", "head", "positional", "analysis", "whatif")
 SENTENCE = "A man in a blue shirt is playing the guitar."
 
 
@@ -116,3 +116,21 @@ def test_empty_input_gets_a_message_not_a_traceback(app_env):
 def test_presentation_mode_uses_large_type(app_env):
     at = open_app(text=SENTENCE, present=1)
     assert charts(at)[0]["layout"]["font"]["size"] == 20
+
+
+def test_forced_prefix_from_the_url_reaches_every_view(app_env):
+    at = open_app(text=SENTENCE, view="steps", prefix="Ein Hund")
+    assert no_failures(at)
+    assert at.markdown[0].value.startswith("### DE: Ein Hund")
+    assert any("forced by you" in m.value for m in at.markdown)
+    at.text_area(key="text").set_value("A dog runs.").run()  # a new sentence drops the forced start
+    assert at.query_params["prefix"] in ("", [""]) and not at.markdown[0].value.startswith("### DE: Ein Hund")
+
+
+def test_what_if_view_draws_the_beam_tree_and_contributions(app_env):
+    at = open_app(text=SENTENCE, view="whatif", beam=3)
+    assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
+    titles = [c["layout"]["title"]["text"] for c in charts(at)]
+    assert any(t.startswith("Beam search") for t in titles)
+    assert any(t.startswith("Contributions") for t in titles) and any(t.startswith("Weights") for t in titles)
+    assert any(t.startswith("Attention flow") for t in titles)

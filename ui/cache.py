@@ -8,9 +8,11 @@ import numpy as np
 import streamlit as st
 
 from model.ablation import quality
+from model.attribution import contributions
 from model.checkpoint import Checkpoint, find_checkpoints, load_checkpoint
 from model.decode import Translation, translate
 from model.heads import parse_head_spec
+from model.search import beam_tree_rows
 from model.tracing import forward_trace, inspect_head
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,10 +31,34 @@ def available_checkpoints() -> list[Path]:
 
 
 @st.cache_data(max_entries=TRANSLATION_CACHE_ENTRIES, show_spinner="Translating…")
-def cached_translation(path: str, text: str, beam: int, max_len: int) -> Translation:
-    """Per-sentence results, bounded so a long-running server keeps its memory flat."""
+def cached_translation(path: str, text: str, beam: int, max_len: int, prefix: str = "") -> Translation:
+    """Per-sentence results, bounded so a long-running server keeps its memory flat; `prefix` forces the start."""
     ckpt = cached_checkpoint(path)
-    return translate(ckpt.model, ckpt.tokenizer, text, beam=beam, max_len=max_len or None)
+    return translate(ckpt.model, ckpt.tokenizer, text, beam=beam, max_len=max_len or None, prefix=prefix)
+
+
+@st.cache_data(max_entries=16, show_spinner="Recording the beam…")
+def cached_beam_tree(path: str, text: str, beam: int, max_len: int, prefix: str = "") -> list[dict]:
+    ckpt = cached_checkpoint(path)
+    tree: list = []
+    result = translate(ckpt.model, ckpt.tokenizer, text, beam=beam, max_len=max_len or None, prefix=prefix, with_trace=False,
+                       tree=tree)
+    rows = beam_tree_rows(tree, result.out_ids)
+    for row in rows:
+        row["piece"] = ckpt.tokenizer.target_pieces([row["token"]])[0]
+    return rows
+
+
+@st.cache_data(max_entries=16, show_spinner="Teacher-forcing the partial hypothesis…")
+def cached_forward_trace(path: str, src_ids: tuple[int, ...], out_ids: tuple[int, ...]):
+    ckpt = cached_checkpoint(path)
+    return forward_trace(ckpt.model, ckpt.tokenizer, list(src_ids), list(out_ids))[0]
+
+
+@st.cache_data(max_entries=16, show_spinner="Measuring contributions…")
+def cached_contributions(path: str, src_ids: tuple[int, ...], out_ids: tuple[int, ...]) -> dict:
+    ckpt = cached_checkpoint(path)
+    return contributions(ckpt.model, list(src_ids), list(out_ids))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -19,9 +19,9 @@ def load(path: str) -> Checkpoint | None:
         return None
 
 
-def run_translation(path: str, text: str, beam: int, max_len: int) -> Translation | None:
+def run_translation(path: str, text: str, beam: int, max_len: int, prefix: str = "") -> Translation | None:
     try:
-        return cached_translation(path, text, beam, max_len)
+        return cached_translation(path, text, beam, max_len, prefix)
     except InputError as exc:
         st.info(str(exc))
         return None

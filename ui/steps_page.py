@@ -37,7 +37,12 @@ def render(ctx: PageContext) -> None:
 def draw_step(ctx: PageContext, t: int) -> None:
     trace = ctx.trace
     produced = trace.out_tokens[t]
-    st.markdown(f"**Step {t}** · reads **{md_escape(trace.tgt_tokens[t])}** → produces **{md_escape(produced)}**")
+    note = ""
+    if t < trace.forced:
+        note = " · :orange-background[forced by you]"
+    if trace.out_logprobs:
+        note += f" · the model's log-probability of it: {trace.out_logprobs[t]:.3f}"
+    st.markdown(f"**Step {t}** · reads **{md_escape(trace.tgt_tokens[t])}** → produces **{md_escape(produced)}**{note}")
     left, right = st.columns([3, 2])
     left.plotly_chart(step_cross_attention(trace.cross, t, trace.src_tokens, produced, ctx.theme.colorscale), key=f"step_cross_{t}")
     if trace.candidates:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-URL_KEYS = ("text", "ckpt", "view", "kind", "layer", "head", "step")
+URL_KEYS = ("text", "ckpt", "view", "kind", "layer", "head", "step", "prefix")
 
 
 def init_from_url(defaults: dict) -> None:

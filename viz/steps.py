@@ -7,7 +7,8 @@ import plotly.graph_objects as go
 from viz.attention import COLORSCALE, KEY_AXIS, safe_text
 
 
-def _heads_rows(rows: np.ndarray, key_tokens: list[str], title: str, colorscale) -> go.Figure:
+def heads_rows(rows: np.ndarray, key_tokens: list[str], title: str, colorscale=COLORSCALE, zmax: float = 1.0,
+               measure: str = "weight") -> go.Figure:
     """[layers, heads, keys] as one row per (layer, head)."""
     L, H, K = rows.shape
     if K != len(key_tokens):
@@ -16,10 +17,10 @@ def _heads_rows(rows: np.ndarray, key_tokens: list[str], title: str, colorscale)
     k_text = safe_text(key_tokens)
     custom = np.broadcast_to(np.array(k_text, dtype=object)[None, :], (L * H, K))
     fig = go.Figure(go.Heatmap(
-        z=rows.reshape(L * H, K), x=np.arange(K), y=np.arange(L * H), customdata=custom, zmin=0, zmax=1,
-        colorscale=colorscale, colorbar=dict(title="weight"),
+        z=rows.reshape(L * H, K), x=np.arange(K), y=np.arange(L * H), customdata=custom, zmin=0, zmax=zmax,
+        colorscale=colorscale, colorbar=dict(title=measure),
         text=np.broadcast_to(np.array(labels, dtype=object)[:, None], (L * H, K)),
-        hovertemplate="%{text}<br>key %{x}: %{customdata}<br>weight %{z:.3f}<extra></extra>",
+        hovertemplate="%{text}<br>key %{x}: %{customdata}<br>" + measure + " %{z:.3f}<extra></extra>",
     ))
     fig.update_layout(
         title=title, height=max(300, 16 * L * H + 140), margin=dict(l=10, r=10, t=70, b=10),
@@ -33,7 +34,7 @@ def step_cross_attention(cross: np.ndarray, step: int, src_tokens: list[str], pr
     """Every head's cross-attention to the source while producing the token at `step`."""
     if not 0 <= step < cross.shape[2]:
         raise ValueError(f"step {step} is outside the {cross.shape[2]} decoding steps")
-    return _heads_rows(cross[:, :, step, :], src_tokens,
+    return heads_rows(cross[:, :, step, :], src_tokens,
                        f"Step {step}: producing {safe_text([produced])[0]!s}: cross-attention to the source", colorscale)
 
 
@@ -41,7 +42,7 @@ def step_self_attention(decoder: np.ndarray, step: int, tgt_tokens: list[str], c
     """Every head's masked self-attention over the prefix (positions 0..step) at `step`."""
     if not 0 <= step < decoder.shape[2]:
         raise ValueError(f"step {step} is outside the {decoder.shape[2]} decoding steps")
-    return _heads_rows(decoder[:, :, step, : step + 1], tgt_tokens[: step + 1],
+    return heads_rows(decoder[:, :, step, : step + 1], tgt_tokens[: step + 1],
                        f"Step {step}: decoder self-attention over the prefix", colorscale)
 
 

@@ -1,0 +1,156 @@
+"""What if: force the translation's start, watch the beam, and see where a prediction's information came from."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from model.attribution import attention_flow, contribution_graph, routes_to
+from ui.cache import cached_beam_tree, cached_contributions, cached_forward_trace
+from ui.context import PageContext
+from ui.errors import guarded
+from ui.text import md_escape
+from viz.attention import attention_heatmap
+from viz.steps import heads_rows
+from viz.whatif import beam_tree_figure, head_ranking, routes_figure
+
+
+def render(ctx: PageContext) -> None:
+    force_tab, beam_tab, contrib_tab, flow_tab = st.tabs(["Force the start", "Beam tree", "Contributions", "Attention flow"])
+    with force_tab:
+        force(ctx)
+    with beam_tab:
+        beam_tree(ctx)
+    with contrib_tab:
+        contributions_view(ctx)
+    with flow_tab:
+        flow(ctx)
+
+
+def set_prefix(text: str) -> None:
+    st.session_state.prefix = text
+
+
+@st.fragment
+@guarded
+def force(ctx: PageContext) -> None:
+    tr, tok = ctx.translation, ctx.ckpt.tokenizer
+    st.caption("Type how the translation must start (or pick another candidate at any step): the model continues from "
+               "there, and every view then shows the attention of that translation.")
+    cols = st.columns([4, 1, 1])
+    typed = cols[0].text_input("Forced start of the translation", value=st.session_state.get("prefix", ""), key="prefix_input")
+    cols[1].button("Continue from here", key="prefix_go", on_click=set_prefix, args=(typed,))
+    cols[2].button("Clear", key="prefix_clear", on_click=set_prefix, args=("",))
+    pieces = tok.target_pieces(tr.out_ids)
+    step = st.select_slider("…or at step", range(len(pieces)), format_func=lambda t: f"{t}: {pieces[t]}", key="force_step")
+    candidates = ctx.trace.candidates[step] if ctx.trace.candidates else []
+    options = [piece for piece, _ in candidates if piece != pieces[step]]
+    if options:
+        labels = {piece: f"{piece} (p = {prob:.3f})" for piece, prob in candidates}
+        pick = st.radio("pick another candidate", options, format_func=labels.get, horizontal=True, key="force_pick")
+        chosen = tr.out_ids[:step] + [tok.piece_to_id(pick)]
+        st.button(f"Force “{tok.decode(chosen)}” and continue", key="force_pick_go", on_click=set_prefix, args=(tok.decode(chosen),))
+    rows = [{"step": t, "piece": p, "forced": t < tr.forced, "log-probability": lp, "probability": float(np.exp(lp))}
+            for t, (p, lp) in enumerate(zip(pieces, tr.logprobs))]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="force_table")
+    if tr.forced:
+        st.caption(f"The first {tr.forced} pieces were forced; their log-probability is what the model gave them, "
+                   "not what it would have chosen.")
+
+
+@st.fragment
+@guarded
+def beam_tree(ctx: PageContext) -> None:
+    beam = max(ctx.beam, 2)
+    if ctx.beam < 2:
+        st.caption("Greedy search keeps one hypothesis: the tree below uses beam 4 (set the beam in the sidebar).")
+        beam = 4
+    rows = cached_beam_tree(ctx.path, st.session_state.text, beam, st.session_state.max_len, st.session_state.get("prefix", ""))
+    nodes = pd.DataFrame(rows)
+    fig = beam_tree_figure(nodes, font_size=ctx.theme.font_size)
+    event = st.plotly_chart(fig, key="beam_tree", on_select="rerun", selection_mode="points")
+    points = event.selection.points if hasattr(event, "selection") else []
+    picked = next((p for p in points if p.get("curve_number") == 2), None)
+    if picked is None:
+        st.caption(f"{len(nodes)} hypotheses kept over {nodes['step'].max() + 1} steps, "
+                   f"{int(nodes['finished'].sum())} finished. Click a node to open its attention.")
+        return
+    node = rows[int(picked["customdata"][2])]
+    trace = cached_forward_trace(ctx.path, tuple(ctx.translation.src_ids), tuple(node["ids"]))
+    st.markdown(f"**Partial hypothesis** (step {node['step']}, log-prob {node['score']:.3f}): "
+                f"{md_escape(ctx.ckpt.tokenizer.decode(node['ids']))}")
+    layer = trace.layers("cross") - 1
+    st.plotly_chart(attention_heatmap(trace.cross[layer].mean(0), trace.tgt_tokens, trace.src_tokens,
+                                      title=f"Its cross-attention, last layer ({layer}), mean of heads",
+                                      colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size,
+                                      produced=trace.out_tokens), key="beam_node_attention")
+
+
+def node_labels(trace, n_enc: int, n_dec: int) -> tuple[dict, list[str]]:
+    columns = ["source"] + [f"enc {l + 1}" for l in range(n_enc)] + ["target"]
+    for l in range(n_dec):
+        columns += [f"dec {l} self", f"dec {l} cross"]
+    labels = {}
+    for s, piece in enumerate(trace.src_tokens):
+        for l in range(n_enc + 1):
+            labels[("enc", l, s)] = (l, s, piece if l == 0 else "")
+    for t, piece in enumerate(trace.tgt_tokens):
+        labels[("dec", 0, t)] = (n_enc + 1, t, piece)
+        for l in range(n_dec):
+            labels[("self", l, t)] = (n_enc + 2 + 2 * l, t, "")
+            labels[("dec", l + 1, t)] = (n_enc + 3 + 2 * l, t, trace.out_tokens[t] if l == n_dec - 1 else "")
+    return labels, columns
+
+
+@st.fragment
+@guarded
+def contributions_view(ctx: PageContext) -> None:
+    tr, trace = ctx.translation, ctx.trace
+    contrib = cached_contributions(ctx.path, tuple(tr.src_ids), tuple(tr.out_ids))
+    out = trace.out_tokens
+    t = st.select_slider("Output piece", range(len(out)), format_func=lambda i: f"{i}: {out[i]}", key="contrib_step")
+    cross = contrib["cross"]
+    weights, norms = cross["weights"][:, :, t, :], cross["norms"][:, :, t, :]
+    left, right = st.columns(2)
+    left.plotly_chart(heads_rows(weights, trace.src_tokens, f"Weights α while producing {out[t]}", ctx.theme.colorscale),
+                      key="contrib_weights")
+    right.plotly_chart(heads_rows(norms, trace.src_tokens, f"Contributions ‖α·v·W_O‖ while producing {out[t]}",
+                                  ctx.theme.colorscale, zmax=float(norms.max()) or 1.0, measure="‖α v W_O‖"), key="contrib_norms")
+    st.caption("A weight says where a head looked; the contribution (Kobayashi et al., 2020) says how much it moved into the "
+               "decoder's residual stream: a large weight on a key with a small value vector moves little.")
+    ranking = head_ranking(weights, norms)
+    st.dataframe(ranking, hide_index=True, key="contrib_ranking")
+    threshold = st.slider("Show routes through edges carrying at least this share", 0.0, 0.5, 0.05, 0.01, key="contrib_threshold")
+    graph = contribution_graph(contrib)
+    n_enc, n_dec = contrib["encoder"]["norms"].shape[0], contrib["decoder"]["norms"].shape[0]
+    routes = routes_to(graph, ("dec", n_dec, t), threshold)
+    if routes.number_of_edges() == 0:
+        st.info("No route from the source reaches this piece above that threshold: lower it.")
+        return
+    edges = pd.DataFrame([(u, v, d["weight"]) for u, v, d in routes.edges(data=True)], columns=["source", "target", "weight"])
+    labels, columns = node_labels(trace, n_enc, n_dec)
+    st.plotly_chart(routes_figure(edges, labels, columns, f"Routes from the source pieces to {out[t]} (share ≥ {threshold:.2f})"),
+                    key="contrib_routes")
+
+
+@st.fragment
+@guarded
+def flow(ctx: PageContext) -> None:
+    trace = ctx.trace
+    src = trace.src_tokens
+    st.caption("Attention flow (Abnar & Zuidema, 2020): the maximum flow from each input piece to an encoder output "
+               "position through every layer, capacities 0.5·attention + 0.5·I. Rollout multiplies the layers; flow "
+               "finds the best routes. One max-flow per (output, input) pair, with networkx.")
+    rows = st.multiselect("Encoder output positions", list(range(len(src))), default=[0], format_func=lambda i: f"{i}: {src[i]}",
+                          key="flow_rows")
+    if not rows:
+        return
+    start = time.perf_counter()
+    values = attention_flow(trace.encoder, rows=rows)
+    elapsed = time.perf_counter() - start
+    st.plotly_chart(attention_heatmap(values, [src[i] for i in rows], src, title="Attention flow (encoder)",
+                                      colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size,
+                                      zmax=float(values.max()) or 1.0), key="flow_heatmap")
+    st.caption(f"{len(rows)} × {len(src)} max-flows in {elapsed:.2f} s ({elapsed / max(len(rows), 1):.2f} s per output position).")
