@@ -20,7 +20,7 @@ if not Path(CHROMIUM).exists():
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)
 
 VIEW_LABELS = {"translate": "Translate", "model": "Model view", "compare": "Compare heads", "steps": "Step by step",
-               "head": "Inside one head", "positional": "Positional encoding", "analysis": "Head analysis"}
+               "head": "Inside one head", "positional": "Positional encoding", "analysis": "Head analysis", "whatif": "What if"}
 
 
 @pytest.fixture(scope="module")
@@ -187,4 +187,31 @@ def test_downloads_are_built_on_click(server, browser, tmp_path):
 
     with np.load(tmp_path / "trace.npz", allow_pickle=False) as npz:
         assert npz["cross"].shape[2:] == (len(npz["tgt_tokens"]), len(npz["src_tokens"]))
+    page.close()
+
+
+def test_what_if_beam_tree_click_and_forced_candidate(server, browser):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{url}/?view=whatif&beam=4&text={quote('A man drives a red car.')}")
+    page.wait_for_selector(HEATMAP, timeout=60_000)
+    page.get_by_role("tab", name="Beam tree").click()
+    points = page.locator(MAIN_PLOT).filter(has_text="Beam search").locator(".scatterlayer .trace:last-child .point")
+    points.first.wait_for(timeout=30_000)
+    assert points.count() >= 4
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Open a hypothesis").click()
+    page.get_by_role("option").nth(3).click()
+    page.get_by_text("Partial hypothesis").wait_for(timeout=30_000)
+    page.locator(f"{MAIN_PLOT} .gtitle", has_text="Its cross-attention").first.wait_for(timeout=30_000)
+    # force another candidate at step 1: the header translation changes and says what was forced
+    page.get_by_role("tab", name="Force the start").click()
+    before = page.locator("h3").first.text_content()
+    page.locator("[data-testid='stRadio']").filter(has_text="pick another candidate").get_by_role("radio").nth(1).check(force=True)
+    page.wait_for_timeout(500)
+    page.get_by_role("button", name="Force").filter(has_text="and continue").click()
+    page.get_by_text("pieces were forced").first.wait_for(timeout=30_000)
+    assert page.locator("h3").first.text_content() != before and "prefix=" in page.url
+    assert not errors
     page.close()

@@ -18,7 +18,7 @@ from viz.whatif import beam_tree_figure, head_ranking, routes_figure
 
 
 def render(ctx: PageContext) -> None:
-    force_tab, beam_tab, contrib_tab, flow_tab = st.tabs(["Force the start", "Beam tree", "Contributions", "Attention flow"])
+    contrib_tab, force_tab, beam_tab, flow_tab = st.tabs(["Contributions", "Force the start", "Beam tree", "Attention flow"])
     with force_tab:
         force(ctx)
     with beam_tab:
@@ -29,8 +29,10 @@ def render(ctx: PageContext) -> None:
         flow(ctx)
 
 
-def set_prefix(text: str) -> None:
+def force_and_rerun(text: str) -> None:
+    """A new forced start changes the translation every view shows: rerun the whole page, not this fragment."""
     st.session_state.prefix = text
+    st.rerun(scope="app")
 
 
 @st.fragment
@@ -41,8 +43,10 @@ def force(ctx: PageContext) -> None:
                "there, and every view then shows the attention of that translation.")
     cols = st.columns([4, 1, 1])
     typed = cols[0].text_input("Forced start of the translation", value=st.session_state.get("prefix", ""), key="prefix_input")
-    cols[1].button("Continue from here", key="prefix_go", on_click=set_prefix, args=(typed,))
-    cols[2].button("Clear", key="prefix_clear", on_click=set_prefix, args=("",))
+    if cols[1].button("Continue from here", key="prefix_go"):
+        force_and_rerun(typed)
+    if cols[2].button("Clear", key="prefix_clear"):
+        force_and_rerun("")
     pieces = tok.target_pieces(tr.out_ids)
     step = st.select_slider("…or at step", range(len(pieces)), format_func=lambda t: f"{t}: {pieces[t]}", key="force_step")
     candidates = ctx.trace.candidates[step] if ctx.trace.candidates else []
@@ -51,7 +55,8 @@ def force(ctx: PageContext) -> None:
         labels = {piece: f"{piece} (p = {prob:.3f})" for piece, prob in candidates}
         pick = st.radio("pick another candidate", options, format_func=labels.get, horizontal=True, key="force_pick")
         chosen = tr.out_ids[:step] + [tok.piece_to_id(pick)]
-        st.button(f"Force “{tok.decode(chosen)}” and continue", key="force_pick_go", on_click=set_prefix, args=(tok.decode(chosen),))
+        if st.button(f"Force “{tok.decode(chosen)}” and continue", key="force_pick_go"):
+            force_and_rerun(tok.decode(chosen))
     rows = [{"step": t, "piece": p, "forced": t < tr.forced, "log-probability": lp, "probability": float(np.exp(lp))}
             for t, (p, lp) in enumerate(zip(pieces, tr.logprobs))]
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="force_table")
@@ -71,13 +76,18 @@ def beam_tree(ctx: PageContext) -> None:
     nodes = pd.DataFrame(rows)
     fig = beam_tree_figure(nodes, font_size=ctx.theme.font_size)
     event = st.plotly_chart(fig, key="beam_tree", on_select="rerun", selection_mode="points")
-    points = event.selection.points if hasattr(event, "selection") else []
-    picked = next((p for p in points if p.get("curve_number") == 2), None)
-    if picked is None:
-        st.caption(f"{len(nodes)} hypotheses kept over {nodes['step'].max() + 1} steps, "
-                   f"{int(nodes['finished'].sum())} finished. Click a node to open its attention.")
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else event.selection.points
+    picked = next((p for p in points if len(p.get("customdata") or []) == 3), None)
+    tok = ctx.ckpt.tokenizer
+    labels = [f"step {r['step']}: {tok.decode(r['ids'])}" + (" (finished)" if r["finished"] else "") for r in rows]
+    if picked is not None:
+        st.session_state.beam_node = int(picked["customdata"][2])
+    st.caption(f"{len(nodes)} hypotheses kept over {nodes['step'].max() + 1} steps, {int(nodes['finished'].sum())} finished.")
+    choice = st.selectbox("Open a hypothesis (or click a node)", [None] + list(range(len(rows))),
+                          format_func=lambda i: "—" if i is None else labels[i], key="beam_node")
+    if choice is None:
         return
-    node = rows[int(picked["customdata"][2])]
+    node = rows[choice]
     trace = cached_forward_trace(ctx.path, tuple(ctx.translation.src_ids), tuple(node["ids"]))
     st.markdown(f"**Partial hypothesis** (step {node['step']}, log-prob {node['score']:.3f}): "
                 f"{md_escape(ctx.ckpt.tokenizer.decode(node['ids']))}")

@@ -43,16 +43,21 @@ def beam_tree_figure(nodes: pd.DataFrame, font_size: int = 12) -> go.Figure:
     fig.add_trace(go.Scatter(
         x=nodes["step"], y=nodes["y"], mode="markers+text", text=text, textposition="top center",
         textfont=dict(size=font_size), customdata=custom,
+        hovertemplate="step %{x}: %{text}<br>log-prob %{customdata[0]:.3f}<br>normalised %{customdata[1]:.3f}<extra></extra>",
         marker=dict(size=11, symbol=np.where(nodes["finished"], "square", "circle"),
                     color=nodes["normalised"], colorscale="Viridis", colorbar=dict(title="score / length penalty")),
-        hovertemplate="step %{x}: %{text}<br>log-prob %{customdata[0]:.3f}<br>normalised %{customdata[1]:.3f}<extra></extra>",
         name="hypotheses",
     ))
     fig.add_trace(go.Scatter(x=[-1], y=[0], mode="markers+text", text=["start"], textposition="top center",
                              marker=dict(size=11, color="#444"), hoverinfo="skip", showlegend=False))
+    # Streamlit returns clicks reliably only from plain marker traces: an almost invisible one carries hover and clicks.
+    fig.add_trace(go.Scatter(
+        x=nodes["step"].tolist(), y=nodes["y"].tolist(), mode="markers", customdata=custom.tolist(), showlegend=False,
+        name="pick", marker=dict(size=16, opacity=0.01, color="#000"), hoverinfo="none",
+    ))
     steps = int(nodes["step"].max()) + 1 if len(nodes) else 1
     fig.update_layout(
-        title="Beam search: every hypothesis kept at each step (squares: finished with </s>); click one to see its attention",
+        title="Beam search: every hypothesis kept at each step (squares: finished with &lt;/s&gt;); click one to see its attention",
         height=max(320, 46 * (n_rows + 3) + 120), margin=dict(l=10, r=10, t=60, b=10),
         xaxis=dict(title="step", range=[-1.5, steps + 0.5], dtick=1 if steps <= 40 else 5),
         yaxis=dict(title="beam row (finished below)", autorange="reversed", showticklabels=False),
