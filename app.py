@@ -4,8 +4,9 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import (
-    analysis_page, compare_page, head_page, model_view_page, positional_page, steps_page, translate_page, whatif_page,
+    analysis_page, compare_page, head_page, lesson_page, model_view_page, positional_page, steps_page, translate_page, whatif_page,
 )
+from ui.i18n import LANGUAGES, t
 from ui.context import PageContext
 from ui.examples import EXAMPLES
 from ui.cache import available_checkpoints
@@ -15,23 +16,24 @@ from ui.theme import Theme
 from ui.url import URL_KEYS, init_from_url, write_url
 from viz.training import training_curve
 
-VIEWS = {
-    "translate": ("Translate", translate_page.render),
-    "model": ("Model view", model_view_page.render),
-    "compare": ("Compare heads", compare_page.render),
-    "steps": ("Step by step", steps_page.render),
-    "head": ("Inside one head", head_page.render),
-    "positional": ("Positional encoding", positional_page.render),
-    "analysis": ("Head analysis", analysis_page.render),
-    "whatif": ("What if", whatif_page.render),
+VIEWS = {  # the labels come from ui/i18n.py ("view.<name>")
+    "translate": translate_page.render,
+    "model": model_view_page.render,
+    "compare": compare_page.render,
+    "steps": steps_page.render,
+    "head": head_page.render,
+    "positional": positional_page.render,
+    "analysis": analysis_page.render,
+    "whatif": whatif_page.render,
+    "lesson": lesson_page.render,
 }
 
 st.set_page_config(page_title="Headlight", layout="wide")
 checkpoints = available_checkpoints()
 names = [p.name for p in checkpoints]
 init_from_url({"text": DEFAULT_TEXT, "ckpt": names[0] if names else "", "view": "translate", "kind": "cross",
-               "layer": -1, "head": "mean", "step": 0, "beam": 1, "max_len": 0, "present": False, "prefix": ""})
-for key in URL_KEYS + ("beam", "max_len", "present", "words"):  # keep values of widgets not drawn on this page
+               "layer": -1, "head": "mean", "step": 0, "beam": 1, "max_len": 0, "present": False, "prefix": "", "lang": "en"})
+for key in URL_KEYS + ("beam", "max_len", "present", "words", "lang"):  # keep values of widgets not drawn on this page
     if key in st.session_state:
         st.session_state[key] = st.session_state[key]
 if st.session_state.view not in VIEWS:
@@ -50,11 +52,14 @@ if present:  # presentation mode: no sidebar, large type
 
 with st.sidebar:
     st.title("Headlight")
-    st.caption("See inside a Transformer translator")
-    st.selectbox("Model", names, key="ckpt")
+    st.caption(t("app.caption"))
+    if st.session_state.lang not in LANGUAGES:
+        st.session_state.lang = "en"
+    st.selectbox(t("app.language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+    st.selectbox(t("app.model"), names, key="ckpt")
     path = str(checkpoints[names.index(st.session_state.ckpt)])
-    st.slider("Beam size (1 = greedy)", 1, 8, key="beam")
-    st.number_input("Max output pieces (0 = automatic)", 0, 256, key="max_len")
+    st.slider(t("app.beam"), 1, 8, key="beam")
+    st.number_input(t("app.max_len"), 0, 256, key="max_len")
 
 ckpt = load(path)
 if ckpt is not None:
@@ -64,12 +69,12 @@ if ckpt is not None:
             st.sidebar.plotly_chart(training_curve(ckpt.card["curve"]), key="training_curve", config={"displayModeBar": False})
         except ValueError as exc:
             st.sidebar.caption(f"No training curve: {exc}")
-    with st.sidebar.expander("Model card"):
+    with st.sidebar.expander(t("app.model_card")):
         st.json(ckpt.card or {"note": "no model card"}, expanded=False)
 
 top = st.columns([6, 1])
-top[0].radio("View", list(VIEWS), format_func=lambda v: VIEWS[v][0], horizontal=True, key="view", label_visibility="collapsed")
-top[1].toggle("Present", key="present", help="Large type, no sidebar, high-contrast colours")
+top[0].radio("View", list(VIEWS), format_func=lambda v: t(f"view.{v}"), horizontal=True, key="view", label_visibility="collapsed")
+top[1].toggle(t("app.present"), key="present", help=t("app.present_help"))
 
 
 def use_example() -> None:
@@ -82,18 +87,19 @@ def new_sentence() -> None:
     st.session_state.prefix = ""  # a forced start belongs to the sentence it was made for
 
 
-st.text_area("Sentence to translate", key="text", height=80, help="Ctrl+Enter translates", on_change=new_sentence)
-st.selectbox("…or pick an example from the test sets", [""] + EXAMPLES, key="example", on_change=use_example)
+st.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
+st.selectbox(t("app.example"), [""] + EXAMPLES, key="example", on_change=use_example)
 
 if ckpt is None:
     st.stop()
 translation = run_translation(path, st.session_state.text, st.session_state.beam, st.session_state.max_len,
                               st.session_state.prefix)
-write_url(text=st.session_state.text, ckpt=st.session_state.ckpt, view=st.session_state.view, prefix=st.session_state.prefix)
+write_url(text=st.session_state.text, ckpt=st.session_state.ckpt, view=st.session_state.view, prefix=st.session_state.prefix,
+          lang=st.session_state.lang)
 if translation is None:
     st.stop()
 
-st.markdown(f"### {md_escape(ckpt.tgt_lang.upper())}: {md_escape(translation.text)}" if translation.text else "### (empty translation)")
+st.markdown(f"### {md_escape(ckpt.tgt_lang.upper())}: {md_escape(translation.text)}" if translation.text else "### " + t("app.empty"))
 if translation.forced:
     st.caption(f"The first {translation.forced} pieces were forced (What if view); the model continued from there.")
 if translation.truncated:
@@ -103,4 +109,4 @@ if translation.truncated:
 
 context = PageContext(path=path, ckpt=ckpt, translation=translation, beam=st.session_state.beam,
                       theme=Theme.for_mode(present))
-guarded(VIEWS[st.session_state.view][1])(context)  # one broken view must not take the page down
+guarded(VIEWS[st.session_state.view])(context)  # one broken view must not take the page down

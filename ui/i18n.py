@@ -1,0 +1,199 @@
+"""The app's words in English and Korean, in one place per language; `t(key)` picks the session's language.
+
+Korean follows the terms a Korean student of the field reads (임베딩, 위치 인코딩, 어텐션, 마스크, 잔차 연결,
+정규화, 인코더, 디코더, 헤드), not a word-by-word rendering. tests/test_i18n.py fails when a key is missing.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+LANGUAGES = {"en": "English", "ko": "한국어"}
+
+EN = {
+    # chrome
+    "app.caption": "See inside a Transformer translator",
+    "app.model": "Model",
+    "app.beam": "Beam size (1 = greedy)",
+    "app.max_len": "Max output pieces (0 = automatic)",
+    "app.language": "Language",
+    "app.sentence": "Sentence to translate",
+    "app.sentence_help": "Ctrl+Enter translates",
+    "app.example": "…or pick an example from the test sets",
+    "app.present": "Present",
+    "app.present_help": "Large type, no sidebar, high-contrast colours",
+    "app.model_card": "Model card",
+    "app.empty": "(empty translation)",
+    "view.translate": "Translate", "view.model": "Model view", "view.compare": "Compare heads", "view.steps": "Step by step",
+    "view.head": "Inside one head", "view.positional": "Positional encoding", "view.analysis": "Head analysis",
+    "view.whatif": "What if", "view.lesson": "Lesson",
+    # lesson: controls
+    "lesson.intro": "Follow this sentence through the whole forward pass of “Attention Is All You Need”, in the paper's order, "
+                    "with the real numbers this model computed. Pick the attention, layer, head and piece once; every section follows them.",
+    "lesson.kind": "Attention to follow",
+    "lesson.layer": "Layer",
+    "lesson.head": "Head",
+    "lesson.position": "Piece",
+    "lesson.kind.encoder": "encoder self-attention", "lesson.kind.decoder": "decoder masked self-attention",
+    "lesson.kind.cross": "encoder-decoder attention",
+    "lesson.first_values": "The first {n} of {d} values (hover the picture for all of them):",
+    # sections
+    "s1.title": "1 · Pieces and ids",
+    "s1.text": "The sentence is cut into subword pieces by SentencePiece; each piece is a row number in the embedding table. "
+               "The source ends with </s>; the decoder reads its start symbol and then the pieces produced so far.",
+    "s2.title": "2 · Embedding × √d_model",
+    "s2.text": "Each id picks one row of a learned table of d_model numbers. The paper multiplies it by √d_model = {scale:.2f}, "
+               "so that the embedding is not drowned by the positional encoding added next.",
+    "s3.title": "3 · + positional encoding",
+    "s3.text": "Attention itself ignores order, so a fixed vector per position is added. Every dimension is a sine or cosine of the "
+               "position at its own frequency.",
+    "s4.title": "4 · Queries, keys and values",
+    "s4.text": "The head multiplies the layer's input by three learned matrices. The query asks, the keys answer, the values are what "
+               "gets passed on. Each head works in d_k = {d_k} dimensions.",
+    "s5.title": "5 · Scores: QKᵀ / √d_k",
+    "s5.text": "The score of each key is the dot product of the query with it, divided by √d_k = {sqrt:.2f}.",
+    "s6.title": "6 · The mask",
+    "s6.text": "Where a query may not look, the score becomes −∞, so its weight becomes exactly 0: padding, and in the decoder "
+               "every position after the query's own (it may not see the future).",
+    "s7.title": "7 · Softmax",
+    "s7.text": "Softmax turns the scores of the row into weights that are positive and sum to 1.",
+    "s8.title": "8 · × V",
+    "s8.text": "The head's output for the query is the weighted sum of the value vectors.",
+    "s9.title": "9 · Heads concatenated × W_O",
+    "s9.text": "The {h} heads' outputs are put side by side ({h} × {d_k} = {d} numbers) and multiplied by W_O: this is the "
+               "attention sub-layer's output.",
+    "s10.title": "10 · Add & Norm",
+    "s10.text": "The sub-layer's output is added to its input (the residual connection) and the sum is normalised (LayerNorm): "
+                "mean 0 and variance 1 over the {d} numbers, then a learned scale and shift.",
+    "s11.title": "11 · The feed-forward network",
+    "s11.text": "Each position then goes through the same two-layer network on its own: {d} → {d_ff} → {d}, with {act} between, "
+                "and another Add & Norm.",
+    "s12.title": "12 · N layers",
+    "s12.text": "The encoder repeats self-attention + feed-forward {n_enc} times, the decoder masked self-attention + "
+                "encoder-decoder attention + feed-forward {n_dec} times.",
+    "s13.title": "13 · The decoder's masked self-attention",
+    "s13.text": "The decoder attends to the pieces it has produced so far; the mask hides the later ones. The upper right of the "
+                "picture is exactly 0.",
+    "s14.title": "14 · Encoder-decoder attention",
+    "s14.text": "Queries come from the decoder, keys and values from the encoder's last layer: this is where the translation looks "
+                "at the source sentence.",
+    "s15.title": "15 · Linear + softmax over the vocabulary",
+    "s15.text": "The decoder's last vector is multiplied by the output matrix (one row per piece of the vocabulary, {v} pieces) "
+                "and softmax gives the probability of every next piece.",
+    "s16.title": "16 · The translation forming, layer by layer",
+    "s16.text": "What the decoder would predict if it stopped after each layer (the output projection applied to that layer's stream).",
+    # why
+    "why.scale.title": "Why divide by √d_k?",
+    "why.scale.text": "The dot product of two d_k-dimensional vectors grows with d_k: here its variance is {var:.1f} (d_k = {d_k}). "
+                      "Without the division this row's softmax would have entropy {h_raw:.2f} bits (largest weight {m_raw:.2f}); "
+                      "with it, {h_scaled:.2f} bits (largest weight {m_scaled:.2f}). A uniform row would have {h_uniform:.2f} bits. "
+                      "Too peaked a softmax has almost no gradient.",
+    "why.pe.title": "Why sines and cosines?",
+    "why.pe.integer": "Integer positions: the last piece of this sentence would add {last} to every dimension, {ratio:.1f}× the norm of an embedding.",
+    "why.pe.fraction": "Positions as a fraction of the length: {frac:.2f} is position 5 in this sentence but position {other} in a 100-piece one.",
+    "why.pe.sin": "Sinusoids: every position has the same norm ({norm:.2f}), no two of the first positions are closer than {dist:.2f}, "
+                  "positions up to {n} are defined (far past the training sentences), and PE(p + k) is a fixed rotation of PE(p).",
+    "why.residual.title": "Why residual connections?",
+    "why.residual.text": "Each sub-layer adds a correction to the stream instead of replacing it. Mean norm of the stream and of what each sub-layer adds:",
+    "why.rnn.title": "Why attention and not an RNN?",
+    "why.rnn.text": "From the first to the last of these {n} pieces, attention needs 1 step in every layer; an RNN needs {rnn} steps. "
+                    "The encoder here runs {layers} sequential layers; an RNN would run {n} sequential steps.",
+    # tables
+    "col.piece": "piece", "col.id": "id", "col.layer": "layer", "col.prediction": "prediction", "col.prob": "probability",
+    "col.stack": "stack", "col.sublayer": "sub-layer", "col.residual": "|stream|", "col.added": "|added by the sub-layer|",
+    "col.key": "key", "col.score": "score", "col.weight": "weight",
+}
+
+KO = {
+    "app.caption": "트랜스포머 번역기의 속을 들여다보기",
+    "app.model": "모델",
+    "app.beam": "빔 크기 (1 = 그리디)",
+    "app.max_len": "최대 출력 조각 수 (0 = 자동)",
+    "app.language": "언어",
+    "app.sentence": "번역할 문장",
+    "app.sentence_help": "Ctrl+Enter로 번역",
+    "app.example": "…또는 테스트 세트에서 예문 고르기",
+    "app.present": "발표 모드",
+    "app.present_help": "큰 글씨, 사이드바 없음, 고대비 색상",
+    "app.model_card": "모델 카드",
+    "app.empty": "(빈 번역)",
+    "view.translate": "번역", "view.model": "모델 전체 보기", "view.compare": "헤드 비교", "view.steps": "단계별 디코딩",
+    "view.head": "헤드 하나의 내부", "view.positional": "위치 인코딩", "view.analysis": "헤드 분석",
+    "view.whatif": "만약에", "view.lesson": "강의",
+    "lesson.intro": "이 문장이 「Attention Is All You Need」의 순전파 전체를 논문 순서대로 지나가는 과정을, 이 모델이 실제로 계산한 "
+                    "숫자와 함께 따라가 봅니다. 어텐션 종류, 레이어, 헤드, 조각을 한 번만 고르면 모든 절이 그 선택을 따릅니다.",
+    "lesson.kind": "따라갈 어텐션",
+    "lesson.layer": "레이어",
+    "lesson.head": "헤드",
+    "lesson.position": "조각",
+    "lesson.kind.encoder": "인코더 셀프 어텐션", "lesson.kind.decoder": "디코더 마스크드 셀프 어텐션",
+    "lesson.kind.cross": "인코더-디코더 어텐션",
+    "lesson.first_values": "{d}개 값 중 처음 {n}개 (그림 위에 마우스를 올리면 전부 보입니다):",
+    "s1.title": "1 · 조각과 ID",
+    "s1.text": "SentencePiece가 문장을 서브워드 조각으로 자르고, 각 조각은 임베딩 표의 행 번호가 됩니다. "
+               "소스는 </s>로 끝나고, 디코더는 시작 기호와 지금까지 만든 조각들을 읽습니다.",
+    "s2.title": "2 · 임베딩 × √d_model",
+    "s2.text": "각 ID는 학습된 표에서 d_model개 숫자로 된 행 하나를 고릅니다. 논문은 여기에 √d_model = {scale:.2f}을 곱해, "
+               "다음에 더할 위치 인코딩에 임베딩이 묻히지 않게 합니다.",
+    "s3.title": "3 · + 위치 인코딩",
+    "s3.text": "어텐션 자체는 순서를 모르기 때문에 위치마다 고정된 벡터를 더합니다. 각 차원은 자기 주파수를 가진 위치의 사인 또는 코사인입니다.",
+    "s4.title": "4 · 쿼리, 키, 밸류",
+    "s4.text": "헤드는 레이어 입력에 학습된 행렬 세 개를 곱합니다. 쿼리는 묻고, 키는 답하고, 밸류는 전달되는 내용입니다. "
+               "헤드 하나는 d_k = {d_k}차원에서 계산합니다.",
+    "s5.title": "5 · 점수: QKᵀ / √d_k",
+    "s5.text": "각 키의 점수는 쿼리와의 내적을 √d_k = {sqrt:.2f}로 나눈 값입니다.",
+    "s6.title": "6 · 마스크",
+    "s6.text": "쿼리가 보면 안 되는 곳의 점수는 −∞가 되어 가중치가 정확히 0이 됩니다. 패딩, 그리고 디코더에서는 쿼리 자신보다 뒤의 "
+               "모든 위치(미래는 볼 수 없음)가 그렇습니다.",
+    "s7.title": "7 · 소프트맥스",
+    "s7.text": "소프트맥스는 한 행의 점수를 양수이면서 합이 1인 가중치로 바꿉니다.",
+    "s8.title": "8 · × V",
+    "s8.text": "쿼리에 대한 헤드의 출력은 밸류 벡터들의 가중합입니다.",
+    "s9.title": "9 · 헤드 연결 × W_O",
+    "s9.text": "헤드 {h}개의 출력을 나란히 이어 붙이고({h} × {d_k} = {d}개 숫자) W_O를 곱합니다. 이것이 어텐션 서브레이어의 출력입니다.",
+    "s10.title": "10 · 더하기와 정규화 (Add & Norm)",
+    "s10.text": "서브레이어의 출력을 그 입력에 더하고(잔차 연결) 합을 정규화합니다(레이어 정규화): {d}개 숫자의 평균을 0, 분산을 1로 만든 뒤 "
+                "학습된 크기와 이동을 적용합니다.",
+    "s11.title": "11 · 피드포워드 네트워크",
+    "s11.text": "그다음 각 위치는 같은 2층 네트워크를 따로따로 지납니다: {d} → {d_ff} → {d}, 사이에 {act}, 그리고 다시 Add & Norm.",
+    "s12.title": "12 · N개의 레이어",
+    "s12.text": "인코더는 셀프 어텐션 + 피드포워드를 {n_enc}번, 디코더는 마스크드 셀프 어텐션 + 인코더-디코더 어텐션 + 피드포워드를 "
+                "{n_dec}번 반복합니다.",
+    "s13.title": "13 · 디코더의 마스크드 셀프 어텐션",
+    "s13.text": "디코더는 지금까지 만든 조각들에 어텐션하고, 마스크가 그 뒤의 조각들을 가립니다. 그림의 오른쪽 위는 정확히 0입니다.",
+    "s14.title": "14 · 인코더-디코더 어텐션",
+    "s14.text": "쿼리는 디코더에서, 키와 밸류는 인코더의 마지막 레이어에서 옵니다. 번역이 원문 문장을 바라보는 곳이 바로 여기입니다.",
+    "s15.title": "15 · 선형 변환 + 어휘 전체에 대한 소프트맥스",
+    "s15.text": "디코더의 마지막 벡터에 출력 행렬(어휘의 조각마다 한 행, {v}개)을 곱하고, 소프트맥스가 다음 조각 하나하나의 확률을 줍니다.",
+    "s16.title": "16 · 레이어를 거치며 만들어지는 번역",
+    "s16.text": "디코더가 각 레이어 뒤에서 멈춘다면 무엇을 예측할지 (그 레이어의 잔차 스트림에 출력 투영을 적용한 결과).",
+    "why.scale.title": "왜 √d_k로 나눌까?",
+    "why.scale.text": "d_k차원 벡터 두 개의 내적은 d_k와 함께 커집니다. 여기서 그 분산은 {var:.1f}입니다 (d_k = {d_k}). "
+                      "나누지 않으면 이 행의 소프트맥스 엔트로피는 {h_raw:.2f}비트(최대 가중치 {m_raw:.2f}), 나누면 {h_scaled:.2f}비트"
+                      "(최대 가중치 {m_scaled:.2f})입니다. 균등한 행이라면 {h_uniform:.2f}비트입니다. 너무 뾰족한 소프트맥스는 기울기가 거의 없습니다.",
+    "why.pe.title": "왜 사인과 코사인일까?",
+    "why.pe.integer": "정수 위치를 쓰면 이 문장의 마지막 조각은 모든 차원에 {last}을(를) 더하게 되어, 임베딩 노름의 {ratio:.1f}배가 됩니다.",
+    "why.pe.fraction": "길이에 대한 비율로 쓰면 {frac:.2f}은(는) 이 문장에서는 5번째 위치지만 100조각 문장에서는 {other}번째 위치입니다.",
+    "why.pe.sin": "사인파를 쓰면 모든 위치의 노름이 같고({norm:.2f}), 앞쪽 위치들끼리 {dist:.2f}보다 가깝지 않으며, {n}번 위치까지(학습 문장보다 "
+                  "훨씬 길게) 정의되고, PE(p + k)는 PE(p)의 고정된 회전입니다.",
+    "why.residual.title": "왜 잔차 연결을 쓸까?",
+    "why.residual.text": "각 서브레이어는 스트림을 대체하지 않고 보정값을 더합니다. 스트림과 각 서브레이어가 더하는 값의 평균 노름:",
+    "why.rnn.title": "왜 RNN이 아니라 어텐션일까?",
+    "why.rnn.text": "이 {n}개 조각의 처음에서 끝까지, 어텐션은 레이어마다 1단계면 되지만 RNN은 {rnn}단계가 필요합니다. "
+                    "여기 인코더는 순차적인 레이어 {layers}개를 거치지만, RNN은 순차적인 단계 {n}개를 거쳐야 합니다.",
+    "col.piece": "조각", "col.id": "ID", "col.layer": "레이어", "col.prediction": "예측", "col.prob": "확률",
+    "col.stack": "스택", "col.sublayer": "서브레이어", "col.residual": "|스트림|", "col.added": "|서브레이어가 더한 값|",
+    "col.key": "키", "col.score": "점수", "col.weight": "가중치",
+}
+
+TEXTS = {"en": EN, "ko": KO}
+
+
+def language() -> str:
+    lang = st.session_state.get("lang", "en")
+    return lang if lang in TEXTS else "en"
+
+
+def t(key: str, **values) -> str:
+    """The text of `key` in the session's language, formatted with `values`."""
+    text = TEXTS[language()].get(key) or EN[key]
+    return text.format(**values) if values else text

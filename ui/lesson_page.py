@@ -1,0 +1,134 @@
+"""Lesson: the paper's forward pass, one section per step, with this sentence's real numbers (English or Korean)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from model.lesson import LessonChoice, lesson_numbers, position_alternatives
+from model.trace import KINDS
+from ui.cache import cached_checkpoint, positional_table
+from ui.context import PageContext
+from ui.errors import guarded
+from ui.i18n import t
+from viz.lesson import bars, first_values, matrix_figure
+
+EQUATIONS = {
+    "s2": r"x_{\text{emb}} = E[\text{id}] \cdot \sqrt{d_{model}}",
+    "s3": r"x = x_{\text{emb}} + PE_{pos}",
+    "s4": r"Q = X W^Q_i,\quad K = X W^K_i,\quad V = X W^V_i",
+    "s5": r"\text{score}(q, k) = \frac{q \cdot k}{\sqrt{d_k}}",
+    "s6": r"M_{ij} = \begin{cases} 0 & \text{may attend} \\ -\infty & \text{masked} \end{cases}",
+    "s7": r"\alpha_{ij} = \frac{e^{s_{ij} + M_{ij}}}{\sum_{j'} e^{s_{ij'} + M_{ij'}}}",
+    "s8": r"\text{head}_i = \alpha V",
+    "s9": r"\text{MultiHead} = \text{Concat}(\text{head}_1, \ldots, \text{head}_h) W^O",
+    "s10": r"\text{LayerNorm}(x + \text{Sublayer}(x))",
+    "s11": r"\text{FFN}(x) = \max(0, x W_1 + b_1) W_2 + b_2",
+    "s15": r"P(y_t \mid y_{<t}, x) = \text{softmax}(h_t W_{\text{out}} + b)",
+}
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_lesson(path: str, src_ids: tuple, out_ids: tuple, kind: str, layer: int, head: int, position: int) -> dict:
+    ckpt = cached_checkpoint(path)
+    return lesson_numbers(ckpt.model, list(src_ids), list(out_ids), LessonChoice(kind, layer, head, position))
+
+
+def section(key: str, **values) -> None:
+    st.subheader(t(f"{key}.title"))
+    if key in EQUATIONS:
+        st.latex(EQUATIONS[key])
+    st.markdown(t(f"{key}.text", **values))
+
+
+@st.fragment
+@guarded
+def render(ctx: PageContext) -> None:
+    trace, tr, cfg, tok = ctx.trace, ctx.translation, ctx.ckpt.model.cfg, ctx.ckpt.tokenizer
+    st.info(t("lesson.intro"))
+    cols = st.columns(4)
+    kind = cols[0].selectbox(t("lesson.kind"), KINDS, format_func=lambda k: t(f"lesson.kind.{k}"), key="lesson_kind")
+    layer = cols[1].selectbox(t("lesson.layer"), list(range(cfg.layers(kind))), index=cfg.layers(kind) - 1, key="lesson_layer")
+    head = cols[2].selectbox(t("lesson.head"), list(range(cfg.n_heads)), key="lesson_head")
+    q_tokens, k_tokens = trace.axis_tokens(kind)
+    position = cols[3].selectbox(t("lesson.position"), list(range(len(q_tokens))), format_func=lambda i: f"{i}: {q_tokens[i]}",
+                                 index=min(1, len(q_tokens) - 1), key="lesson_position")
+    n = cached_lesson(ctx.path, tuple(tr.src_ids), tuple(tr.out_ids), kind, layer, head, position)
+    hd = n["head"]
+    d, d_k = cfg.d_model, cfg.d_k
+    stream_tokens = trace.src_tokens if kind == "encoder" else trace.tgt_tokens
+
+    section("s1")
+    st.dataframe(pd.DataFrame({t("col.piece"): trace.src_tokens, t("col.id"): tr.src_ids}).T, key="lesson_ids")
+    section("s2", scale=n["embedding_scale"])
+    st.caption(t("lesson.first_values", n=6, d=d))
+    st.dataframe(first_values({stream_tokens[min(position, len(stream_tokens) - 1)]: n["token_embedding"][min(position, len(stream_tokens) - 1)]}),
+                 key="lesson_emb")
+    st.plotly_chart(matrix_figure(n["token_embedding"], stream_tokens, "E[id] · √d_model", highlight=position), key="lesson_emb_fig")
+    section("s3")
+    row = min(position, len(stream_tokens) - 1)
+    st.dataframe(first_values({"E·√d": n["token_embedding"][row], "PE": n["positional"][row], "x": n["layer_input"][row]}), key="lesson_pe")
+    st.plotly_chart(matrix_figure(n["positional"], [str(i) for i in range(len(n["positional"]))], "PE", highlight=row), key="lesson_pe_fig")
+    pe, emb_norm = positional_table(ctx.path), float(np.linalg.norm(n["token_embedding"], axis=-1).mean())
+    alt = position_alternatives(pe, emb_norm, len(trace.src_tokens))
+    with st.expander(t("why.pe.title"), expanded=True):
+        st.markdown("- " + t("why.pe.integer", last=alt["integer_last"], ratio=alt["integer_last_vs_embedding"]) + "\n"
+                    "- " + t("why.pe.fraction", frac=alt["fraction_same_value"][0], other=alt["fraction_same_value"][1]) + "\n"
+                    "- " + t("why.pe.sin", norm=alt["sinusoid_norm"], dist=alt["sinusoid_min_distance"], n=alt["positions_defined"]))
+
+    section("s4", d_k=d_k)
+    st.dataframe(first_values({"q": hd["q"][position], "k": hd["k"][min(position, len(hd["k"]) - 1)],
+                               "v": hd["v"][min(position, len(hd["v"]) - 1)]}), key="lesson_qkv")
+    left, mid, right = st.columns(3)
+    left.plotly_chart(matrix_figure(hd["q"], q_tokens, "Q", highlight=position), key="lesson_q")
+    mid.plotly_chart(matrix_figure(hd["k"], k_tokens, "K"), key="lesson_k")
+    right.plotly_chart(matrix_figure(hd["v"], k_tokens, "V"), key="lesson_v")
+    section("s5", sqrt=math.sqrt(d_k))
+    table = pd.DataFrame({t("col.key"): k_tokens, "q·k": hd["q"][position] @ hd["k"].T, t("col.score"): hd["scores"][position],
+                          "+ M": hd["masked_scores"][position], t("col.weight"): hd["weights"][position]})
+    st.dataframe(table, key="lesson_scores", hide_index=True)
+    ws = n["why_scale"]
+    with st.expander(t("why.scale.title"), expanded=True):
+        st.markdown(t("why.scale.text", var=ws["dot_variance"], d_k=d_k, h_raw=ws["entropy_unscaled_bits"], m_raw=ws["max_weight_unscaled"],
+                      h_scaled=ws["entropy_scaled_bits"], m_scaled=ws["max_weight_scaled"], h_uniform=ws["uniform_bits"]))
+    section("s6")
+    st.plotly_chart(matrix_figure(hd["masked_scores"], q_tokens, "QKᵀ/√d_k + M", highlight=position, column_labels=k_tokens),
+                    key="lesson_mask")
+    section("s7")
+    st.plotly_chart(bars(k_tokens, hd["weights"][position].tolist(), f"softmax · {q_tokens[position]}"), key="lesson_softmax")
+    section("s8")
+    st.dataframe(first_values({"αV": hd["head_out"][position]}), key="lesson_out")
+    section("s9", h=cfg.n_heads, d_k=d_k, d=d)
+    st.dataframe(first_values({"concat": n["heads_concat"][position], "× W_O + b": n["heads_concat"][position] @ n["w_o"].T + n["w_o_bias"]}),
+                 key="lesson_concat")
+    section("s10", d=d)
+    sub = n["heads_concat"][position] @ n["w_o"].T + n["w_o_bias"]
+    st.dataframe(first_values({"x": n["stream_in"][position], "Sublayer(x)": sub, "LayerNorm(x + Sublayer(x))": n["add_norm_out"][position]}),
+                 key="lesson_addnorm")
+    section("s11", d=d, d_ff=cfg.d_ff, act=cfg.activation)
+    section("s12", n_enc=cfg.n_encoder_layers, n_dec=cfg.n_decoder_layers)
+    with st.expander(t("why.residual.title"), expanded=True):
+        st.markdown(t("why.residual.text"))
+        st.dataframe(pd.DataFrame(n["residual"]).rename(columns={"stack": t("col.stack"), "layer": t("col.layer"),
+                     "sublayer": t("col.sublayer"), "residual_norm": t("col.residual"), "sublayer_norm": t("col.added")}),
+                     hide_index=True, key="lesson_residual")
+    wa = n["why_attention"]
+    with st.expander(t("why.rnn.title"), expanded=True):
+        st.markdown(t("why.rnn.text", n=wa["pieces"], rnn=wa["rnn_path"], layers=wa["attention_sequential_steps"]))
+    section("s13")
+    dec_layer = min(layer, trace.layers("decoder") - 1)
+    st.plotly_chart(matrix_figure(trace.decoder[dec_layer, head], trace.tgt_tokens, f"decoder · layer {dec_layer} · head {head}",
+                                  column_labels=trace.tgt_tokens, colorscale="Viridis"), key="lesson_dec")
+    section("s14")
+    st.plotly_chart(matrix_figure(trace.cross[dec_layer, head], trace.tgt_tokens, f"cross · layer {dec_layer} · head {head}",
+                                  column_labels=trace.src_tokens, colorscale="Viridis"), key="lesson_cross")
+    section("s15", v=cfg.vocab_size)
+    step = min(position, len(trace.out_tokens) - 1) if kind != "encoder" else 0
+    top = tok.target_pieces(n["final_top_ids"][step].tolist())
+    st.plotly_chart(bars(top, n["final_top_probs"][step].tolist(), f"P(· | {trace.tgt_tokens[step]})"), key="lesson_top")
+    section("s16")
+    rows = [{t("col.layer"): r["layer"], t("col.prediction"): " ".join(tok.target_pieces(r["top_ids"][:, 0].tolist())),
+             t("col.prob"): float(r["top_probs"][step, 0])} for r in n["per_layer"]]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="lesson_lens")
