@@ -139,6 +139,19 @@ def hf_marian(cfg):
     return MarianMTModel(hf_cfg)
 
 
+def hf_generate_fixed(hf, ids: torch.Tensor, steps: int) -> Callable[[], object]:
+    """HF greedy generate for exactly `steps` pieces, returning every attention (eager)."""
+
+    @torch.inference_mode()
+    def generate():
+        out = hf.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False, num_beams=1,
+                          min_new_tokens=steps, max_new_tokens=steps, output_attentions=True, return_dict_in_generate=True)
+        assert len(out.cross_attentions) == steps
+        return out
+
+    return generate
+
+
 def vs_hf_generate(ckpt, repeats: int) -> list[Row]:
     model, tok = ckpt.model, ckpt.tokenizer
     hf = hf_marian(model.cfg).eval()
@@ -147,14 +160,7 @@ def vs_hf_generate(ckpt, repeats: int) -> list[Row]:
     steps = len(ours.out_ids)
     ids = torch.tensor([ours.src_ids])
 
-    @torch.inference_mode()
-    def hf_generate():
-        out = hf.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False, num_beams=1,
-                          min_new_tokens=steps, max_new_tokens=steps, output_attentions=True, return_dict_in_generate=True)
-        assert len(out.cross_attentions) == steps
-        return out
-
-    t_ours, t_hf, t_floor = interleaved(lambda: translate(model, tok, sentence), hf_generate,
+    t_ours, t_hf, t_floor = interleaved(lambda: translate(model, tok, sentence), hf_generate_fixed(hf, ids, steps),
                                         lambda: matrix_products_only(model, steps), repeats=repeats)
     return [ratio_row("vs_hf_generate", t_ours, t_hf, "ours with full capture ÷ HF MarianMTModel.generate(output_attentions=True), "
                       f"eager, greedy, {ids.shape[1]} source pieces, {steps} steps"),
@@ -190,14 +196,7 @@ def marian_at_opus_size(repeats: int) -> list[Row]:
         assert len(hyp.ids) == steps and arrays["cross"].shape[2] == steps
         return arrays
 
-    @torch.inference_mode()
-    def hf_generate():
-        out = hf.generate(input_ids=src, attention_mask=torch.ones_like(src), do_sample=False, num_beams=1,
-                          min_new_tokens=steps, max_new_tokens=steps, output_attentions=True, return_dict_in_generate=True)
-        assert len(out.cross_attentions) == steps
-        return out
-
-    t_ours, t_hf = interleaved(ours_translate, hf_generate, repeats=repeats)
+    t_ours, t_hf = interleaved(ours_translate, hf_generate_fixed(hf, src, steps), repeats=repeats)
     return [{"measure": "marian_capture_ms", "value": t_ours * 1000, "unit": "ms",
              "compares": f"greedy translation with full capture at opus-mt-en-de's size (d_model 512, 6+6 layers, 8 heads, "
                          f"d_ff 2048, vocabulary {vocab}; random weights), 20 source pieces, {steps} steps"},

@@ -30,6 +30,16 @@ TOKENIZER_FILES = TokenizerPair.files
 ACTIVATIONS = {"swish": "swish", "silu": "swish", "relu": "relu", "gelu": "gelu"}
 
 
+# Per layer: (our module, Marian's module, "attention" for the four projections or "block" for weight + bias)
+LAYER_NAMES = {
+    "encoder": [("self_attn", "self_attn", "attention"), ("sublayer_attn.norm", "self_attn_layer_norm", "block"),
+                ("ffn.w_1", "fc1", "block"), ("ffn.w_2", "fc2", "block"), ("sublayer_ffn.norm", "final_layer_norm", "block")],
+    "decoder": [("self_attn", "self_attn", "attention"), ("sublayer_self.norm", "self_attn_layer_norm", "block"),
+                ("cross_attn", "encoder_attn", "attention"), ("sublayer_cross.norm", "encoder_attn_layer_norm", "block"),
+                ("ffn.w_1", "fc1", "block"), ("ffn.w_2", "fc2", "block"), ("sublayer_ffn.norm", "final_layer_norm", "block")],
+}
+
+
 class MarianImportError(ValueError):
     """A folder that cannot be imported; the message says why in one sentence."""
 
@@ -143,22 +153,10 @@ def state_dict_for(cfg: TransformerConfig, hf: dict[str, torch.Tensor]) -> dict[
         for p in ("weight", "bias"):
             ours[f"{ours_prefix}.{p}"] = get(f"{hf_prefix}.{p}")
 
-    for i in range(cfg.n_encoder_layers):
-        o, h = f"encoder.layers.{i}", f"model.encoder.layers.{i}"
-        attention(f"{o}.self_attn", f"{h}.self_attn")
-        block(f"{o}.sublayer_attn.norm", f"{h}.self_attn_layer_norm")
-        block(f"{o}.ffn.w_1", f"{h}.fc1")
-        block(f"{o}.ffn.w_2", f"{h}.fc2")
-        block(f"{o}.sublayer_ffn.norm", f"{h}.final_layer_norm")
-    for i in range(cfg.n_decoder_layers):
-        o, h = f"decoder.layers.{i}", f"model.decoder.layers.{i}"
-        attention(f"{o}.self_attn", f"{h}.self_attn")
-        block(f"{o}.sublayer_self.norm", f"{h}.self_attn_layer_norm")
-        attention(f"{o}.cross_attn", f"{h}.encoder_attn")
-        block(f"{o}.sublayer_cross.norm", f"{h}.encoder_attn_layer_norm")
-        block(f"{o}.ffn.w_1", f"{h}.fc1")
-        block(f"{o}.ffn.w_2", f"{h}.fc2")
-        block(f"{o}.sublayer_ffn.norm", f"{h}.final_layer_norm")
+    for stack, n_layers in (("encoder", cfg.n_encoder_layers), ("decoder", cfg.n_decoder_layers)):
+        for i in range(n_layers):
+            for mine, theirs, what in LAYER_NAMES[stack]:
+                (attention if what == "attention" else block)(f"{stack}.layers.{i}.{mine}", f"model.{stack}.layers.{i}.{theirs}")
     return ours
 
 
