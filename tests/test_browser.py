@@ -175,7 +175,7 @@ def test_downloads_are_built_on_click(server, browser, tmp_path):
     page.goto(f"{url}/?text={quote('A dog runs.')}&kind=cross")
     page.wait_for_selector(HEATMAP, timeout=60_000)
     with page.expect_download(timeout=60_000) as info:
-        page.get_by_role("button", name="Figure (HTML, offline)").click()
+        page.get_by_role("button", name="Figure (HTML, offline").click()
     html = tmp_path / "figure.html"
     info.value.save_as(html)
     text = html.read_text(encoding="utf-8")
@@ -215,3 +215,31 @@ def test_what_if_beam_tree_click_and_forced_candidate(server, browser):
     assert page.locator("h3").first.text_content() != before and "prefix=" in page.url
     assert not errors
     page.close()
+
+
+def test_exported_html_switches_heads_offline(server, browser, tmp_path):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.goto(f"{url}/?text={quote('A man drives a red car.')}&kind=cross&layer=1&head=2")
+    page.wait_for_selector(HEATMAP, timeout=60_000)
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="Figure (HTML, offline").click()
+    html = tmp_path / "figure.html"
+    info.value.save_as(html)
+    page.close()
+    offline = browser.new_context(offline=True, viewport={"width": 1400, "height": 1000})
+    requests = []
+    offline.route("**/*", lambda route: (requests.append(route.request.url), route.continue_() if route.request.url.startswith("file:")
+                                         else route.abort()))
+    page = offline.new_page()
+    page.goto(html.as_uri())
+    page.wait_for_selector(".heatmaplayer", timeout=30_000)
+    title = lambda: page.locator(".gtitle").first.text_content()  # noqa: E731
+    assert title().endswith("layer 1, head 2")
+    page.locator(".updatemenu-button", has_text="Encoder self-attention").click()
+    page.wait_for_function("() => document.querySelector('.gtitle').textContent.startsWith('Encoder self-attention')")
+    rail = page.locator(".slider-rail-rect").bounding_box()
+    page.mouse.click(rail["x"] + rail["width"] * 0.9, rail["y"] + rail["height"] / 2)
+    page.wait_for_function("() => !document.querySelector('.gtitle').textContent.startsWith('Encoder self-attention')")
+    assert title() and all(u.startswith("file:") for u in requests)
+    offline.close()
