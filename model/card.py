@@ -2,6 +2,9 @@
 
   python -m model.card --source runs/en-de/final --dest checkpoints/multi30k-en-de \\
       --data-dir ../shared/data/multi30k --name "Multi30k English→German"
+  python -m model.card --source runs/general-en-de/final --dest checkpoints/general-en-de --name "General English→German" \\
+      --test tatoeba_test SRC REF --test newstest2014 SRC REF ... --data-json runs/data/general-en-de/stats.json \\
+      --about "what the model was trained on, with licences" --demo checkpoints/samples/demo30.en.txt
 
 Copies the weights (fp16 by default), then scores the copy (what users get) on the test sets with
 greedy search and beam 4, and writes card.json (what the app reads) and README.md.
@@ -19,6 +22,7 @@ import torch
 from model.cli import run
 from model.checkpoint import CARD_JSON, CARD_MD, WEIGHTS_FILE, CheckpointError, load_checkpoint, save_checkpoint
 from model.data import read_lines, read_parallel
+from model.batch import translate_many
 from model.evaluate import evaluate
 
 TEST_SETS = ("test_2016_flickr", "test_2017_flickr", "test_2017_mscoco")
@@ -39,11 +43,12 @@ def command_flags(args: dict) -> str:
 
 def card_markdown(name: str, card: dict, cfg: dict, size_mb: float) -> str:
     t = card.get("training", {})
+    about = card.get("about") or (
+        f"Multi30k {card['languages']['source']}→{card['languages']['target']} (train split only, 29,000 sentence pairs; "
+        "model selected on the validation split only).")
     lines = [
         f"# {name}", "",
-        f"An encoder-decoder Transformer (Vaswani et al., 2017) trained with Headlight's `python -m model.train` on "
-        f"Multi30k {card['languages']['source']}→{card['languages']['target']} (train split only, 29,000 sentence pairs; "
-        "model selected on the validation split only).", "",
+        f"An encoder-decoder Transformer (Vaswani et al., 2017) trained with Headlight's `python -m model.train` on {about}", "",
         "## Model", "",
         "| setting | value |", "|---|---|",
         *[f"| {k} | {v} |" for k, v in cfg.items()],
@@ -69,9 +74,17 @@ def card_markdown(name: str, card: dict, cfg: dict, size_mb: float) -> str:
     if curve:
         lines += ["", "## Training curve", "", "| epoch | train loss | val loss | val BLEU (greedy) | elapsed (min) |", "|---|---|---|---|---|"]
         lines += [f"| {r['epoch']} | {r['train_loss']} | {r['val_loss']} | {r['val_bleu']} | {int(float(r['elapsed_s'])) // 60} |" for r in curve]
-    lines += ["", "## Data", "", CITATION, "", "## Limits", "",
-              "Trained on short image captions: expect good translations of simple descriptive sentences and weak ones "
-              "for anything else (news, dialogue, long sentences). Input longer than 255 pieces is cut.", ""]
+    if card.get("demo"):
+        lines += ["", "## Ordinary sentences", "", "Beam 4, as the app shows them by default with beam 4:", "",
+                  "| English | translation |", "|---|---|"]
+        lines += [f"| {row['source']} | {row['translation']} |" for row in card["demo"]]
+    data = card.get("data_preparation")
+    lines += ["", "## Data", ""]
+    if data:
+        lines += ["```json", json.dumps(data, indent=1, ensure_ascii=False), "```", ""]
+    lines += [card.get("citation", CITATION), "", "## Limits", "",
+              card.get("limits", "Trained on short image captions: expect good translations of simple descriptive sentences and weak "
+                                 "ones for anything else (news, dialogue, long sentences).") + " Input longer than 255 pieces is cut.", ""]
     return "\n".join(lines)
 
 
@@ -80,12 +93,21 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n", 2)[2])
     p.add_argument("--source", required=True, help="trained checkpoint folder (e.g. RUN_DIR/final)")
     p.add_argument("--dest", required=True, help="folder to ship")
-    p.add_argument("--data-dir", required=True, help="folder with <split>.<lang>.gz test files")
+    p.add_argument("--data-dir", help="folder with the Multi30k <split>.<lang>.gz test files (when no --test is given)")
     p.add_argument("--name", required=True, help="model name for the card's title")
     p.add_argument("--fp32", action="store_true", help="keep float32 weights (default: float16)")
     p.add_argument("--hardware", help="describe the training hardware (default: what the training run recorded)")
     p.add_argument("--log", help="the run's log.csv: the card then shows the whole curve and the run's full wall time")
+    p.add_argument("--test", nargs=3, action="append", metavar=("NAME", "SRC", "REF"),
+                   help="a test set to score (repeatable); default: the Multi30k test splits in --data-dir")
+    p.add_argument("--data-json", help="the data preparation's stats.json (sources, licences, counts), copied into the card")
+    p.add_argument("--about", help="one sentence on the training data, for the card's first line")
+    p.add_argument("--citation", help="the data's citation and licences, for the card's Data section")
+    p.add_argument("--limits", help="what the model is not good at, for the card")
+    p.add_argument("--demo", help="sentences to translate (beam 4) into the card, one per line")
     args = p.parse_args(argv)
+    if not args.test and not args.data_dir:
+        p.error("give --test NAME SRC REF (repeatable) or --data-dir with the Multi30k test splits")
     try:
         src = load_checkpoint(args.source)
     except CheckpointError as exc:
@@ -109,13 +131,22 @@ def main(argv: list[str] | None = None) -> int:
         card.setdefault("training", {})["hardware"] = args.hardware
     save_checkpoint(args.dest, src.model, src.tokenizer, src.src_lang, src.tgt_lang, card=card, dtype=dtype)
     shipped = load_checkpoint(args.dest)
+    for key in ("about", "citation", "limits"):
+        if getattr(args, key):
+            card[key] = getattr(args, key)
+    if args.data_json:
+        card["data_preparation"] = json.loads(Path(args.data_json).read_text())
+    tests = args.test or [(split, Path(args.data_dir) / f"{split}.{src.src_lang}.gz", Path(args.data_dir) / f"{split}.{src.tgt_lang}.gz")
+                          for split in TEST_SETS]
     card["evaluation"] = {}
-    for split in TEST_SETS:
-        data = Path(args.data_dir)
-        sources, refs = read_parallel(data / f"{split}.{src.src_lang}.gz", data / f"{split}.{src.tgt_lang}.gz")
+    for split, src_file, ref_file in tests:
+        sources, refs = read_parallel(src_file, ref_file)
         card["evaluation"][split] = {"greedy": evaluate(shipped, sources, refs, beam=1), "beam4": evaluate(shipped, sources, refs, beam=4)}
         print(f"{split}: BLEU greedy {card['evaluation'][split]['greedy']['bleu']:.2f}, beam 4 {card['evaluation'][split]['beam4']['bleu']:.2f}",
               flush=True)
+    if args.demo:
+        demo = [line for line in read_lines(args.demo) if line.strip()]
+        card["demo"] = [{"source": s, "translation": t} for s, t in zip(demo, translate_many(shipped.model, shipped.tokenizer, demo, beam=4))]
     dest = Path(args.dest)
     (dest / CARD_JSON).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     size_mb = (dest / WEIGHTS_FILE).stat().st_size / 1e6

@@ -1,0 +1,40 @@
+"""Shipping a checkpoint with its card: any test sets, the data description, and the demo sentences."""
+from __future__ import annotations
+
+import gzip
+import json
+
+import sacrebleu
+
+from model.batch import translate_many
+from model.card import main as card_main
+from model.checkpoint import load_checkpoint
+
+SOURCES = ["A dog runs.", "Two men play football.", "A woman reads a book."]
+REFERENCES = ["Ein Hund rennt.", "Zwei Männer spielen Fußball.", "Eine Frau liest ein Buch."]
+
+
+def write_gz(path, lines):
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.writelines(line + "\n" for line in lines)
+
+
+def test_card_scores_the_given_test_sets_and_translates_the_demo(checkpoint_dir, tmp_path):
+    src, ref = tmp_path / "t.en.gz", tmp_path / "t.de.gz"
+    write_gz(src, SOURCES)
+    write_gz(ref, REFERENCES)
+    demo = tmp_path / "demo.txt"
+    demo.write_text("Hello.\nWhere is the station?\n")
+    stats = tmp_path / "stats.json"
+    stats.write_text(json.dumps({"train_sources": {"tatoeba": 10}}))
+    dest = tmp_path / "shipped"
+    assert card_main(["--source", str(checkpoint_dir), "--dest", str(dest), "--name", "Tiny", "--test", "mini", str(src), str(ref),
+                      "--data-json", str(stats), "--about", "nothing real.", "--demo", str(demo)]) == 0
+    card = json.loads((dest / "card.json").read_text())
+    shipped = load_checkpoint(dest)
+    expected = sacrebleu.corpus_bleu(translate_many(shipped.model, shipped.tokenizer, SOURCES), [REFERENCES]).score
+    assert card["evaluation"]["mini"]["greedy"]["bleu"] == round(expected, 2)
+    assert [row["source"] for row in card["demo"]] == ["Hello.", "Where is the station?"]
+    assert card["data_preparation"] == {"train_sources": {"tatoeba": 10}}
+    markdown = (dest / "README.md").read_text()
+    assert "nothing real." in markdown and "| Hello. |" in markdown and "| mini | 3 |" in markdown
