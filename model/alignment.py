@@ -1,0 +1,156 @@
+"""Word alignment from cross-attention, scored against human gold alignments (AER, Och & Ney 2003).
+
+Gold sets (`../shared/data/alignment/`, see its README): RWTH German–English (talp format, German
+position first, `i-j` sure and `ipj` possible, 1-based) and the Hansards English–French shared task
+(`sentence english french S|P`, 1-based). Links are kept as (target word, source word), 0-based, in
+the direction the model translates. A head's alignment comes from teacher-forcing the reference
+translation (as the alignment literature does): the row that *produced* a target piece, pieces
+merged into the gold's words (rows averaged, columns summed), then argmax or a threshold.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from model.interface import TranslationModel, TranslationTokenizer
+from model.tokenizer import word_starts
+from model.tracing import forward_trace
+
+Link = tuple[int, int]  # (target word, source word), 0-based
+
+
+@dataclass
+class GoldSentence:
+    source: list[str]  # words, as the gold's tokenisation gives them
+    target: list[str]
+    sure: set[Link]
+    possible: set[Link]  # includes the sure links (S ⊆ P)
+
+
+def aer(predicted: set[Link], sure: set[Link], possible: set[Link]) -> float:
+    """AER = 1 − (|A ∩ S| + |A ∩ P|) / (|A| + |S|), with P ⊇ S (Och & Ney, 2003)."""
+    possible = possible | sure
+    if not predicted and not sure:
+        return 0.0
+    return 1.0 - (len(predicted & sure) + len(predicted & possible)) / (len(predicted) + len(sure))
+
+
+def corpus_aer(predicted: list[set[Link]], gold: list[GoldSentence]) -> float:
+    """AER over a corpus: the counts summed over sentences before the ratio (the standard corpus-level figure)."""
+    a = s = a_s = a_p = 0
+    for links, g in zip(predicted, gold):
+        possible = g.possible | g.sure
+        a, s = a + len(links), s + len(g.sure)
+        a_s, a_p = a_s + len(links & g.sure), a_p + len(links & possible)
+    return 1.0 - (a_s + a_p) / max(a + s, 1)
+
+
+def read_talp(path: Path, target_first: bool = True) -> list[tuple[set[Link], set[Link]]]:
+    """One (sure, possible) pair per line of `i-j` / `ipj` links; `target_first` says the first index is the target's."""
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        sure, possible = set(), set()
+        for item in line.split():
+            m = re.fullmatch(r"(\d+)([-p])(\d+)", item)
+            if not m:
+                raise ValueError(f"{path}: {item!r} is not i-j or ipj")
+            i, j = int(m.group(1)) - 1, int(m.group(3)) - 1
+            link = (i, j) if target_first else (j, i)
+            (sure if m.group(2) == "-" else possible).add(link)
+        out.append((sure, possible | sure))
+    return out
+
+
+def read_rwth(folder: Path) -> list[GoldSentence]:
+    """RWTH German–English, oriented for an English→German model: target = German, source = English."""
+    folder = Path(folder)
+    de = [line.split() for line in (folder / "de").read_text(encoding="utf-8").splitlines()]
+    en = [line.split() for line in (folder / "en").read_text(encoding="utf-8").splitlines()]
+    links = read_talp(folder / "alignmentDeEn.talp", target_first=True)
+    return [GoldSentence(e, d, s, p) for e, d, (s, p) in zip(en, de, links)]
+
+
+def read_hansards(folder: Path) -> list[GoldSentence]:
+    """Hansards English–French, oriented for an English→French model: target = French, source = English."""
+    folder = Path(folder)
+
+    def sentences(path: Path) -> dict[int, list[str]]:
+        out = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            m = re.match(r"<s snum=(\d+)>(.*)</s>", line.strip())
+            if m:
+                out[int(m.group(1))] = m.group(2).split()
+        return out
+
+    english, french = sentences(folder / "test" / "test.e"), sentences(folder / "test" / "test.f")
+    links: dict[int, tuple[set, set]] = {n: (set(), set()) for n in english}
+    for line in (folder / "answers" / "test.wa.nonullalign").read_text().splitlines():
+        parts = line.split()
+        n, e, f, kind = int(parts[0]), int(parts[1]) - 1, int(parts[2]) - 1, parts[3] if len(parts) > 3 else "S"
+        sure, possible = links[n]
+        (sure if kind == "S" else possible).add((f, e))
+    return [GoldSentence(english[n], french[n], links[n][0], links[n][1] | links[n][0]) for n in sorted(english)]
+
+
+def word_matrix(cross_rows: np.ndarray, out_pieces: list[str], src_pieces: list[str], shift: bool = False) -> np.ndarray | None:
+    """[..., target words, source words] from cross-attention rows by produced piece; None if the words do not line up.
+
+    Target rows: the row that produced each piece (out_pieces), the final </s> dropped; source
+    columns: the encoder's pieces, </s> dropped. A word's row is the mean of its pieces' rows, a
+    word's column the sum of its pieces' columns.
+    """
+    t_starts, s_starts = word_starts(out_pieces[:-1]), word_starts(src_pieces[:-1])
+    # shift: the row where the piece is the decoder's *input* (one step after producing it; Chen et al., 2020)
+    rows = cross_rows[..., 1 : len(out_pieces), : len(src_pieces) - 1] if shift else cross_rows[..., : len(out_pieces) - 1, : len(src_pieces) - 1]
+    t_groups, s_groups = np.flatnonzero(t_starts), np.flatnonzero(s_starts)
+    if len(t_groups) == 0 or len(s_groups) == 0 or t_groups[0] != 0 or s_groups[0] != 0:
+        return None
+    summed = np.add.reduceat(rows, s_groups, axis=-1)
+    counts = np.diff(np.append(t_groups, rows.shape[-2]))
+    return np.add.reduceat(summed, t_groups, axis=-2) / counts[:, None]
+
+
+def links_from(matrix: np.ndarray, threshold: float | None = None) -> set[Link]:
+    """Argmax per target word, or every source word whose weight reaches `threshold`."""
+    if threshold is None:
+        return {(t, int(matrix[t].argmax())) for t in range(matrix.shape[0])}
+    return {(int(t), int(s)) for t, s in zip(*np.nonzero(matrix >= threshold))}
+
+
+def head_alignments(model: TranslationModel, tok: TranslationTokenizer, gold: list[GoldSentence],
+                    progress=None, shift: bool = False) -> tuple[list[np.ndarray], list[int]]:
+    """Per sentence, word-level cross-attention [L, H, target words, source words] with the reference forced.
+
+    Returns the matrices and the indices of the gold sentences they belong to (sentences whose pieces do
+    not regroup into the gold's words are left out and counted by the caller).
+    """
+    matrices, kept = [], []
+    for n, g in enumerate(gold):
+        src_ids = tok.encode(" ".join(g.source))[: model.cfg.max_len - 2] + [model.cfg.eos_id]
+        out_ids = tok.encode_target(" ".join(g.target))[: model.cfg.max_len - 2] + [model.cfg.eos_id]
+        trace, _ = forward_trace(model, tok, src_ids, out_ids)
+        m = word_matrix(trace.cross, trace.out_tokens, trace.src_tokens, shift)
+        if m is not None and m.shape[-2:] == (len(g.target), len(g.source)):
+            matrices.append(m)
+            kept.append(n)
+        if progress:
+            progress(n + 1, len(gold))
+    return matrices, kept
+
+
+def aer_table(matrices: list[np.ndarray], gold: list[GoldSentence], thresholds: tuple[float, ...] = (0.1, 0.2, 0.3)) -> list[dict]:
+    """Corpus AER of every cross head (and the mean of each layer's heads), argmax and threshold variants."""
+    L, H = matrices[0].shape[:2]
+    rows = []
+    for layer in range(L):
+        for head in [None, *range(H)]:
+            pick = (lambda m: m[layer].mean(0)) if head is None else (lambda m: m[layer, head])
+            row = {"layer": layer, "head": "mean" if head is None else head,
+                   "aer_argmax": corpus_aer([links_from(pick(m)) for m in matrices], gold)}
+            for tau in thresholds:
+                row[f"aer_threshold_{tau}"] = corpus_aer([links_from(pick(m), tau) for m in matrices], gold)
+            rows.append(row)
+    return rows

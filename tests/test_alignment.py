@@ -1,0 +1,61 @@
+"""Alignment error rate on hand-made alignments with known AER, the gold readers' link counts, and word regrouping."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.alignment import GoldSentence, aer, aer_table, corpus_aer, head_alignments, links_from, read_hansards, read_rwth, word_matrix
+from tests.conftest import ROOT
+
+GOLD = ROOT.parent / "shared" / "data" / "alignment"
+
+
+def test_aer_by_hand():
+    sure, possible = {(0, 0), (1, 1)}, {(2, 2)}
+    assert aer({(0, 0), (1, 1)}, sure, possible) == 0.0  # exactly the sure links
+    assert aer({(0, 0), (1, 1), (2, 2)}, sure, possible) == 0.0  # possible links cost nothing
+    assert aer({(0, 0), (1, 1), (2, 1)}, sure, possible) == pytest.approx(1 - 4 / 5)  # one wrong link: 1 − (2 + 2)/(3 + 2)
+    assert aer({(0, 1)}, sure, possible) == 1.0
+    assert aer({(0, 0)}, sure, possible) == pytest.approx(1 - 2 / 3)  # a missed sure link
+
+
+def test_corpus_aer_sums_counts_before_the_ratio():
+    gold = [GoldSentence([], [], {(0, 0)}, {(0, 0)}), GoldSentence([], [], {(0, 0), (1, 1), (2, 2)}, set())]
+    predicted = [{(0, 0)}, {(0, 0)}]
+    # |A∩S| = 2, |A∩P| = 2, |A| = 2, |S| = 4: 1 − 4/6, not the mean of per-sentence AERs (0 and 0.5)
+    assert corpus_aer(predicted, gold) == pytest.approx(1 - 4 / 6)
+
+
+@pytest.mark.skipif(not GOLD.is_dir(), reason="no gold alignments in ../shared/data")
+def test_gold_readers_reproduce_the_documented_link_counts():
+    rwth = read_rwth(GOLD / "rwth-de-en")
+    assert len(rwth) == 508
+    assert sum(len(g.sure) for g in rwth) == 9613 and sum(len(g.possible - g.sure) for g in rwth) == 921
+    assert rwth[0].target[:3] == ["Wir", "glauben", "nicht"] and (0, 0) in rwth[0].sure  # Wir-We, German first
+    hansards = read_hansards(GOLD / "hansards-en-fr")
+    assert len(hansards) == 447 and sum(len(g.sure) for g in hansards) == 4038
+    assert sum(len(g.possible) for g in hansards) == 17438  # the shared task's 4,038 S + 13,400 P
+    for g in rwth + hansards:
+        assert all(t < len(g.target) and s < len(g.source) for t, s in g.possible)
+
+
+def test_word_matrix_averages_rows_and_sums_columns_by_word():
+    out = ["▁Ein", "▁Hun", "d", "</s>"]  # produced pieces: 2 target words, then </s>
+    src = ["▁A", "▁do", "g", "</s>"]
+    rows = np.array([[0.6, 0.3, 0.1, 0.0], [0.1, 0.5, 0.4, 0.0], [0.2, 0.2, 0.6, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    m = word_matrix(rows, out, src)
+    np.testing.assert_allclose(m, [[0.6, 0.4], [0.15, 0.85]])
+    assert links_from(m) == {(0, 0), (1, 1)}
+    assert links_from(m, threshold=0.4) == {(0, 0), (0, 1), (1, 1)}
+
+
+def test_head_alignments_run_on_a_model(model, tokenizer):
+    gold = [GoldSentence("A dog runs .".split(), "Ein Hund rennt .".split(), {(0, 0), (1, 1), (2, 2), (3, 3)}, set())]
+    matrices, kept = head_alignments(model, tokenizer, gold)
+    assert kept == [0] and matrices[0].shape == (2, 4, 4, 4)  # 2 layers, 4 heads, 4 German x 4 English words
+    sums = matrices[0].sum(axis=-1)  # the </s> column is dropped: each word's row sums to at most 1
+    assert (sums > 0).all() and (sums <= 1 + 1e-6).all()
+    table = aer_table(matrices, gold)
+    assert len(table) == 2 * 5 and all(0.0 <= row["aer_argmax"] <= 1.0 for row in table)
