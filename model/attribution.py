@@ -80,28 +80,30 @@ def contribution_vectors(model: TranslationModel, kind: str, layer: int, alpha: 
     return alpha[head][:, :, None] * (value[head] @ w_head.T)[None, :, :]
 
 
-def contribution_graph(contrib: dict[str, dict[str, np.ndarray]]) -> nx.DiGraph:
+def contribution_graph(contrib: dict[str, dict[str, np.ndarray]], min_share: float = 0.0) -> nx.DiGraph:
     """Every position at every layer boundary as a node, edges weighted by their share of what the node received.
 
     Nodes: ("enc", l, s) for l = 0..L_enc (0: embeddings), ("self", l, t) after the decoder's masked
     self-attention of layer l, ("dec", l, t) for l = 0..L_dec (0: embeddings; l + 1: after layer l's
     cross-attention). Edge attribute `attention` = contribution norm (summed over heads) / (sum over keys +
     ‖residual‖), `residual` = ‖residual‖ / the same total on the edge from the same position's previous
-    node; `weight` is their sum, so each node's incoming weights add up to 1.
+    node; `weight` is their sum, so each node's incoming weights add up to 1. Edges whose weight is below
+    `min_share` are left out (a long sentence has tens of thousands of negligible ones).
     """
     graph = nx.DiGraph()
 
     def add_sublayer(norms: np.ndarray, residual: np.ndarray, source, target, previous) -> None:
         received = norms.sum(axis=0)  # [Q, K], summed over heads
+        totals = received.sum(axis=1) + residual
+        attention_share, residual_share = received / totals[:, None], residual / totals
         for q in range(received.shape[0]):
-            total = float(received[q].sum() + residual[q])
             shares: dict = {}
-            for k in range(received.shape[1]):
-                if received[q, k] > 0:
-                    shares.setdefault(source(k), [0.0, 0.0])[0] += float(received[q, k]) / total
-            shares.setdefault(previous(q), [0.0, 0.0])[1] += float(residual[q]) / total
+            for k in np.flatnonzero(attention_share[q] > 0):
+                shares.setdefault(source(int(k)), [0.0, 0.0])[0] += float(attention_share[q, k])
+            shares.setdefault(previous(q), [0.0, 0.0])[1] += float(residual_share[q])
             for node, (attention, carried) in shares.items():  # a position attending to itself: one edge, both parts
-                graph.add_edge(node, target(q), weight=attention + carried, attention=attention, residual=carried)
+                if attention + carried >= min_share:
+                    graph.add_edge(node, target(q), weight=attention + carried, attention=attention, residual=carried)
 
     enc = contrib["encoder"]
     n_enc = enc["norms"].shape[0]

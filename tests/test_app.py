@@ -133,4 +133,5 @@ def test_what_if_view_draws_the_beam_tree_and_contributions(app_env):
     titles = [c["layout"]["title"]["text"] for c in charts(at)]
     assert any(t.startswith("Beam search") for t in titles)
     assert any(t.startswith("Contributions") for t in titles) and any(t.startswith("Weights") for t in titles)
-    assert any(t.startswith("Attention flow") for t in titles)
+    at.button(key="flow_go").click().run()
+    assert any(c["layout"]["title"]["text"].startswith("Attention flow") for c in charts(at))
