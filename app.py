@@ -29,11 +29,20 @@ VIEWS = {  # the labels come from ui/i18n.py ("view.<name>")
 }
 
 st.set_page_config(page_title="Headlight", layout="wide")
+# Presentation mode: no sidebar or header, tight margins, large type; the main figure fills what is left of the screen.
+PRESENT_CSS = """<style>
+[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'], [data-testid='stHeader'] {display: none}
+html {font-size: 20px}
+[data-testid='stMainBlockContainer'] {padding: 0.6rem 1.2rem 0 1.2rem; max-width: 100%}
+[data-testid='stMainBlockContainer'] [data-testid='stVerticalBlock'] {gap: 0.4rem}
+[data-testid='stMainBlockContainer'] h4 {margin: 0 !important; padding: 0.1rem 0 0.45rem 0 !important; line-height: 1.3}
+</style>"""
+SCREEN_HEIGHTS = (720, 768, 900, 1080, 1200, 1440)  # presentation mode sizes the main figure for the projector
 checkpoints = available_checkpoints()
 names = [p.name for p in checkpoints]
 init_from_url({"text": DEFAULT_TEXT, "ckpt": names[0] if names else "", "view": "translate", "kind": "cross",
-               "layer": -1, "head": "mean", "step": 0, "beam": 1, "max_len": 0, "present": False, "prefix": "", "lang": "en"})
-for key in URL_KEYS + ("beam", "max_len", "present", "words", "lang"):  # keep values of widgets not drawn on this page
+               "layer": -1, "head": "mean", "step": 0, "beam": 1, "max_len": 0, "present": False, "prefix": "", "lang": "en", "screen": 1080})
+for key in URL_KEYS + ("beam", "max_len", "present", "words", "lang", "screen"):  # keep values of widgets not drawn on this page
     if key in st.session_state:
         st.session_state[key] = st.session_state[key]
 if st.session_state.view not in VIEWS:
@@ -47,8 +56,7 @@ if st.session_state.ckpt not in names:
 
 present = st.session_state.present
 if present:  # presentation mode: no sidebar, large type
-    st.markdown("<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl']{display:none}"
-                "html{font-size:22px}</style>", unsafe_allow_html=True)
+    st.markdown(PRESENT_CSS, unsafe_allow_html=True)
 
 with st.sidebar:
     st.title("Headlight")
@@ -72,9 +80,13 @@ if ckpt is not None:
     with st.sidebar.expander(t("app.model_card")):
         st.json(ckpt.card or {"note": "no model card"}, expanded=False)
 
-top = st.columns([6, 1])
-top[0].radio("View", list(VIEWS), format_func=lambda v: t(f"view.{v}"), horizontal=True, key="view", label_visibility="collapsed")
-top[1].toggle(t("app.present"), key="present", help=t("app.present_help"))
+if present:  # one row: the view, the sentence on one line (edited in a popover), the mode switch
+    top = st.columns([2, 5, 1], vertical_alignment="center")
+    top[0].selectbox("View", list(VIEWS), format_func=lambda v: t(f"view.{v}"), key="view", label_visibility="collapsed")
+else:
+    top = st.columns([6, 1])
+    top[0].radio("View", list(VIEWS), format_func=lambda v: t(f"view.{v}"), horizontal=True, key="view", label_visibility="collapsed")
+top[-1].toggle(t("app.present"), key="present", help=t("app.present_help"))
 
 
 def use_example() -> None:
@@ -87,19 +99,29 @@ def new_sentence() -> None:
     st.session_state.prefix = ""  # a forced start belongs to the sentence it was made for
 
 
-st.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
-st.selectbox(t("app.example"), [""] + EXAMPLES, key="example", on_change=use_example)
+if present:
+    with top[1].popover(f"✎ {st.session_state.text[:80]}", use_container_width=True):
+        st.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
+        st.selectbox(t("app.example"), [""] + EXAMPLES, key="example", on_change=use_example)
+        if st.session_state.screen not in SCREEN_HEIGHTS:
+            st.session_state.screen = 1080
+        st.selectbox("Screen height (px)", SCREEN_HEIGHTS, key="screen", help="The main figure fills the screen below the controls")
+else:
+    st.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
+    st.selectbox(t("app.example"), [""] + EXAMPLES, key="example", on_change=use_example)
 
 if ckpt is None:
     st.stop()
 translation = run_translation(path, st.session_state.text, st.session_state.beam, st.session_state.max_len,
                               st.session_state.prefix)
 write_url(text=st.session_state.text, ckpt=st.session_state.ckpt, view=st.session_state.view, prefix=st.session_state.prefix,
-          lang=st.session_state.lang)
+          lang=st.session_state.lang, **({"present": 1, "screen": st.session_state.screen} if present else {}))
 if translation is None:
     st.stop()
 
-st.markdown(f"### {md_escape(ckpt.tgt_lang.upper())}: {md_escape(translation.text)}" if translation.text else "### " + t("app.empty"))
+heading = "####" if present else "###"
+st.markdown(f"{heading} {md_escape(ckpt.tgt_lang.upper())}: {md_escape(translation.text)}" if translation.text
+            else f"{heading} " + t("app.empty"))
 if translation.forced:
     st.caption(f"The first {translation.forced} pieces were forced (What if view); the model continued from there.")
 if translation.truncated:
@@ -108,5 +130,5 @@ if translation.truncated:
                f"{translation.truncated} were dropped.")
 
 context = PageContext(path=path, ckpt=ckpt, translation=translation, beam=st.session_state.beam,
-                      theme=Theme.for_mode(present))
+                      theme=Theme.for_mode(present, st.session_state.screen))
 guarded(VIEWS[st.session_state.view])(context)  # one broken view must not take the page down

@@ -243,3 +243,37 @@ def test_exported_html_switches_heads_offline(server, browser, tmp_path):
     page.wait_for_function("() => !document.querySelector('.gtitle').textContent.startsWith('Encoder self-attention')")
     assert title() and all(u.startswith("file:") for u in requests)
     offline.close()
+
+
+@pytest.mark.parametrize("width,height", [(1280, 720), (1920, 1080)])
+def test_presentation_mode_fits_the_projector(server, browser, width, height):
+    url, _ = server
+    page = browser.new_page(viewport={"width": width, "height": height})
+    sentence = quote("A man in a blue shirt is playing the guitar on the street.")
+    page.goto(f"{url}/?present=1&screen={height}&text={sentence}&kind=cross")
+    page.wait_for_selector(HEATMAP, timeout=60_000)
+    page.wait_for_timeout(500)
+    viewport = width * height
+
+    def inside(box) -> bool:
+        return box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width + 1 and box["y"] + box["height"] <= height + 1
+
+    translation = page.locator("h4").first.bounding_box()
+    figure = page.locator(MAIN_PLOT).first.bounding_box()
+    assert inside(translation) and inside(figure), (translation, figure)
+    assert figure["width"] * figure["height"] >= 0.5 * viewport, figure
+    sizes = page.evaluate(f"""() => [...document.querySelectorAll('{MAIN_PLOT} .xtick text, {MAIN_PLOT} .ytick text')]
+                                    .map(t => parseFloat(getComputedStyle(t).fontSize))""")
+    assert sizes and min(sizes) >= 18, min(sizes)
+    # one row of controls: the view picker, the sentence's edit button and the mode switch share a line
+    main = "[data-testid='stMainBlockContainer']"
+    view = page.locator(f"{main} [data-testid='stSelectbox']").first.bounding_box()
+    edit = page.locator(f"{main} [data-testid='stPopoverButton']").first.bounding_box()
+    toggle = page.locator(f"{main} [data-testid='stCheckbox']").first.bounding_box()
+    centres = [b["y"] + b["height"] / 2 for b in (view, edit, toggle)]
+    assert max(centres) - min(centres) < 20, centres
+    assert page.locator("textarea").count() == 0 or not page.locator("textarea").first.is_visible()  # the sentence is one line
+    shots = Path(os.environ.get("HEADLIGHT_SCREENSHOTS", "") or Path(__file__).parent / ".screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / f"present-{width}x{height}.png"))
+    page.close()

@@ -22,8 +22,19 @@ def clamp_layer(trace: Trace, kind: str, layer: int) -> int:
     return layer if 0 <= layer < trace.layers(kind) else trace.layers(kind) - 1
 
 
-def kind_layer_head(trace: Trace, key: str = "", allow_mean: bool = True, horizontal: bool = True) -> Selection:
-    """Kind / layer / head pickers bound to the session (and so to the URL)."""
+def kind_layer_head(trace: Trace, key: str = "", allow_mean: bool = True, horizontal: bool = True, containers=None) -> Selection:
+    """Kind / layer / head pickers bound to the session (and so to the URL).
+
+    `containers`: where to put them (presentation mode puts only the kind in its row: the figure switches the rest).
+    """
+    if containers is not None:
+        kind = containers[0].selectbox("Attention", KINDS, format_func=KIND_LABELS.get, key=f"{key}kind", label_visibility="collapsed")
+        layer = clamp_layer(trace, kind, int(st.session_state.get(f"{key}layer", -1)))
+        head = str(st.session_state.get(f"{key}head", "mean"))
+        head_options = ["mean"] + [str(h) for h in range(trace.heads(kind))]
+        head = head if head in head_options else "mean"
+        containers[1].caption("Layer and head: the figure's slider and buttons")
+        return Selection(kind, layer, None if head == "mean" else int(head))
     cols = st.columns(3) if horizontal else [st.container()] * 3
     kind = cols[0].selectbox("Attention", KINDS, format_func=KIND_LABELS.get, key=f"{key}kind")
     st.session_state[f"{key}layer"] = clamp_layer(trace, kind, int(st.session_state.get(f"{key}layer", -1)))

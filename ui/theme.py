@@ -10,7 +10,14 @@ from viz.attention import COLORSCALE, HIGH_CONTRAST
 class Theme:
     colorscale: object
     font_size: int
+    present: bool = False  # presentation mode: the main figure fills the screen below one row of controls
+    screen_height: int = 1080  # presentation mode: the projector's height in CSS pixels
 
     @classmethod
-    def for_mode(cls, present: bool) -> "Theme":
-        return cls(HIGH_CONTRAST, 20) if present else cls(COLORSCALE, 12)
+    def for_mode(cls, present: bool, screen_height: int = 1080) -> "Theme":
+        return cls(HIGH_CONTRAST, 20, True, screen_height) if present else cls(COLORSCALE, 12, False)
+
+    @property
+    def main_figure_height(self) -> int:
+        """What is left below the one row of controls, the translation and the kind picker."""
+        return self.screen_height - 190

@@ -30,28 +30,42 @@ def panels(trace, kinds, words: bool) -> list[Panel]:
 
 def render(ctx: PageContext) -> None:
     trace = ctx.trace
+    if not ctx.theme.present:  # presentation mode keeps the screen for the picture
+        pieces(trace)
+    heatmap_panel(ctx)
+
+
+def pieces(trace) -> None:
     with st.expander(f"Pieces: {len(trace.src_tokens)} source, {len(trace.tgt_tokens)} target", expanded=False):
         st.text("source  " + " ".join(trace.src_tokens))
         st.text("target  " + " ".join(trace.tgt_tokens))
-    heatmap_panel(ctx)
 
 
 @st.fragment
 @guarded
 def heatmap_panel(ctx: PageContext) -> None:
     trace = ctx.trace
-    sel = kind_layer_head(trace)
-    cols = st.columns(2)
-    words = cols[0].toggle("Merge subword pieces into words", key="words", help=WORD_RULE)
-    in_browser = cols[1].toggle("Switch layers and heads in the browser", key="client_switch",
-                                help="Every layer and head of this kind travels with the figure: its own slider and buttons "
-                                     "switch instantly, with no round trip to the server (for talks).")
+    if ctx.theme.present:  # one row of controls; switching happens in the figure itself, with no round trip
+        cols = st.columns([3, 2, 2])
+        sel = kind_layer_head(trace, containers=cols)
+        words = cols[2].toggle("Words", key="words", help=WORD_RULE)
+        in_browser = True
+    else:
+        sel = kind_layer_head(trace)
+        cols = st.columns(2)
+        words = cols[0].toggle("Merge subword pieces into words", key="words", help=WORD_RULE)
+        in_browser = cols[1].toggle("Switch layers and heads in the browser", key="client_switch",
+                                    help="Every layer and head of this kind travels with the figure: its own slider and buttons "
+                                         "switch instantly, with no round trip to the server (for talks).")
     matrix, q_tokens, k_tokens = selected_matrix(trace, sel, words)
     fig = attention_heatmap(matrix, q_tokens, k_tokens, title=describe(sel), colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size,
                             produced=produced_pieces(trace, sel.kind, words))
     if in_browser:
-        st.plotly_chart(switchable_heatmap(panels(trace, [sel.kind], words), (sel.kind, sel.layer, sel.head),
-                                           ctx.theme.colorscale, ctx.theme.font_size), key="translate_switch")
+        switch = switchable_heatmap(panels(trace, [sel.kind], words), (sel.kind, sel.layer, sel.head),
+                                    ctx.theme.colorscale, max(ctx.theme.font_size, 18) if ctx.theme.present else ctx.theme.font_size)
+        if ctx.theme.present:
+            switch.update_layout(height=ctx.theme.main_figure_height)
+        st.plotly_chart(switch, key="translate_switch")
     else:
         st.plotly_chart(fig, key="translate_heatmap", config={"toImageButtonOptions": {"format": "png", "scale": 2}})
     if words:
