@@ -102,13 +102,13 @@ def new_sentence() -> None:
 if present:
     with top[1].popover(f"✎ {st.session_state.text[:80]}", use_container_width=True):
         st.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
-        st.selectbox(t("app.example"), [""] + EXAMPLES, key="example", on_change=use_example)
+        st.selectbox(t("app.example"), [""] + EXAMPLES, key="example", on_change=use_example, placeholder=t("app.choose"))
         if st.session_state.screen not in SCREEN_HEIGHTS:
             st.session_state.screen = 1080
         st.selectbox("Screen height (px)", SCREEN_HEIGHTS, key="screen", help="The main figure fills the screen below the controls")
 else:
     st.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
-    st.selectbox(t("app.example"), [""] + EXAMPLES, key="example", on_change=use_example)
+    st.selectbox(t("app.example"), [""] + EXAMPLES, key="example", on_change=use_example, placeholder=t("app.choose"))
 
 if ckpt is None:
     st.stop()
