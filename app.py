@@ -6,6 +6,7 @@ import streamlit as st
 from ui import (
     analysis_page, compare_page, head_page, lesson_page, model_view_page, positional_page, steps_page, translate_page, whatif_page,
 )
+from ui import deck
 from ui.i18n import LANGUAGES, t
 from ui.context import PageContext
 from ui.examples import EXAMPLES
@@ -68,6 +69,7 @@ with st.sidebar:
     path = str(checkpoints[names.index(st.session_state.ckpt)])
     st.slider(t("app.beam"), 1, 8, key="beam")
     st.number_input(t("app.max_len"), 0, 256, key="max_len")
+    deck.sidebar()
 
 ckpt = load(path)
 if ckpt is not None:
@@ -81,8 +83,9 @@ if ckpt is not None:
         st.json(ckpt.card or {"note": "no model card"}, expanded=False)
 
 if present:  # one row: the view, the sentence on one line (edited in a popover), the mode switch
-    top = st.columns([2, 5, 1], vertical_alignment="center")
+    top = st.columns([2, 4, 2.2, 1], vertical_alignment="center")
     top[0].selectbox("View", list(VIEWS), format_func=lambda v: t(f"view.{v}"), key="view", label_visibility="collapsed")
+    deck.navigation(top[2])
 else:
     top = st.columns([6, 1])
     top[0].radio("View", list(VIEWS), format_func=lambda v: t(f"view.{v}"), horizontal=True, key="view", label_visibility="collapsed")
@@ -129,6 +132,8 @@ if translation.truncated:
     st.warning(f"The input was longer than the model's limit: the first {kept} pieces were kept, "
                f"{translation.truncated} were dropped.")
 
+if present:
+    deck.note()
 context = PageContext(path=path, ckpt=ckpt, translation=translation, beam=st.session_state.beam,
                       theme=Theme.for_mode(present, st.session_state.screen))
 guarded(VIEWS[st.session_state.view])(context)  # one broken view must not take the page down

@@ -1,0 +1,106 @@
+"""Decks in the app: add the current view, download and upload the deck, and step through it in presentation mode.
+
+Arrow keys are not bound: Streamlit offers no keyboard events without a custom frontend component (a build
+step this project does not have), so Previous/Next are buttons.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import streamlit as st
+
+from model.deck import PARAM_KEYS, DeckError, validate_deck
+
+ROOT = Path(__file__).resolve().parent.parent
+INT_KEYS = {"layer", "step", "beam"}
+
+
+def shipped_decks() -> dict[str, Path]:
+    return {json.loads(p.read_text(encoding="utf-8")).get("title", p.stem) + f" ({p.stem})": p
+            for p in sorted((ROOT / "decks").glob("*.json"))}
+
+
+def current_params() -> dict:
+    return {k: str(st.session_state[k]) for k in PARAM_KEYS if k in st.session_state and st.session_state[k] not in ("", None)}
+
+
+def go_to(index: int) -> None:
+    """Open slide `index`: its parameters become the session's (and so the URL's)."""
+    deck = st.session_state.deck
+    index = max(0, min(index, len(deck["slides"]) - 1))
+    st.session_state.deck_index = index
+    for key, value in deck["slides"][index]["params"].items():
+        try:
+            st.session_state[key] = int(value) if key in INT_KEYS else value
+        except ValueError:
+            continue
+    st.session_state.example = ""
+
+
+def load(deck: dict) -> None:
+    st.session_state.deck = deck
+    go_to(0)
+
+
+def add_current_view() -> None:
+    deck = st.session_state.get("deck") or {"title": "My deck", "checkpoint": st.session_state.get("ckpt", ""), "slides": []}
+    deck["slides"].append({"title": f"{st.session_state.get('view', 'translate')} · {st.session_state.get('text', '')[:40]}",
+                           "note": "", "params": current_params()})
+    st.session_state.deck = deck
+    st.session_state.deck_index = len(deck["slides"]) - 1
+
+
+def open_shipped(path: Path) -> None:
+    load(validate_deck(json.loads(path.read_text(encoding="utf-8"))))
+
+
+def open_upload() -> None:
+    """Callback of the uploader: runs before the widgets are drawn, so the slide can set their values."""
+    upload = st.session_state.get("deck_upload")
+    if upload is None:
+        return
+    try:
+        load(validate_deck(json.loads(upload.getvalue().decode("utf-8"))))
+        st.session_state.deck_error = ""
+    except (DeckError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        st.session_state.deck_error = f"This deck cannot be used: {exc}"
+
+
+def sidebar() -> None:
+    with st.expander("Deck (a talk as a list of views)"):
+        st.button("Add this view to the deck", key="deck_add", on_click=add_current_view)
+        decks = shipped_decks()
+        if decks:
+            choice = st.selectbox("Shipped decks", [""] + list(decks), key="deck_shipped")
+            if choice:
+                st.button("Open", key="deck_open", on_click=open_shipped, args=(decks[choice],))
+        st.file_uploader("Upload a deck (JSON)", type=["json"], key="deck_upload", on_change=open_upload)
+        if st.session_state.get("deck_error"):
+            st.error(st.session_state.deck_error)
+        deck = st.session_state.get("deck")
+        if deck:
+            st.caption(f"{deck['title']}: {len(deck['slides'])} slides; turn on Present to step through them.")
+            st.download_button("Download the deck (JSON)", json.dumps(deck, indent=1, ensure_ascii=False), "headlight-deck.json",
+                               "application/json", key="deck_download", on_click="ignore")
+
+
+def navigation(container) -> None:
+    """Previous / Next and the slide's title, in presentation mode."""
+    deck = st.session_state.get("deck")
+    if not deck:
+        return
+    index = st.session_state.get("deck_index", 0)
+    cols = container.columns([1, 3, 1], vertical_alignment="center")
+    cols[0].button("◀", key="deck_prev", on_click=go_to, args=(index - 1,), disabled=index == 0, help="Previous view")
+    cols[1].caption(f"{index + 1}/{len(deck['slides'])} · {deck['slides'][index]['title']}")
+    cols[2].button("▶", key="deck_next", on_click=go_to, args=(index + 1,), disabled=index >= len(deck["slides"]) - 1,
+                   help="Next view")
+
+
+def note() -> None:
+    deck = st.session_state.get("deck")
+    if deck:
+        text = deck["slides"][st.session_state.get("deck_index", 0)]["note"]
+        if text:
+            st.caption(text)
