@@ -9,7 +9,7 @@ from ui import (
 from ui import deck
 from ui.i18n import LANGUAGES, t
 from ui.context import PageContext
-from ui.examples import EXAMPLES
+from ui.examples import EXAMPLES, load_gallery
 from ui.cache import available_checkpoints
 from ui.errors import guarded, load, run_translation
 from ui.text import DEFAULT_TEXT, card_summary, md_escape
@@ -98,6 +98,12 @@ def use_example() -> None:
         st.session_state.prefix = ""
 
 
+gallery = load_gallery(path)
+examples = list(dict.fromkeys([g["text"] for g in gallery] + EXAMPLES))
+if st.session_state.get("example") not in [""] + examples:  # picked under another model's gallery
+    st.session_state.example = ""
+
+
 def new_sentence() -> None:
     st.session_state.prefix = ""  # a forced start belongs to the sentence it was made for
 
@@ -105,13 +111,13 @@ def new_sentence() -> None:
 if present:
     with top[1].popover(f"✎ {st.session_state.text[:80]}", use_container_width=True):
         st.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
-        st.selectbox(t("app.example"), [""] + EXAMPLES, key="example", on_change=use_example, placeholder=t("app.choose"))
+        st.selectbox(t("app.example"), [""] + examples, key="example", on_change=use_example, placeholder=t("app.choose"))
         if st.session_state.screen not in SCREEN_HEIGHTS:
             st.session_state.screen = 1080
         st.selectbox("Screen height (px)", SCREEN_HEIGHTS, key="screen", help="The main figure fills the screen below the controls")
 else:
     st.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
-    st.selectbox(t("app.example"), [""] + EXAMPLES, key="example", on_change=use_example, placeholder=t("app.choose"))
+    st.selectbox(t("app.example"), [""] + examples, key="example", on_change=use_example, placeholder=t("app.choose"))
 
 if ckpt is None:
     st.stop()
@@ -125,6 +131,9 @@ if translation is None:
 heading = "####" if present else "###"
 st.markdown(f"{heading} {md_escape(ckpt.tgt_lang.upper())}: {md_escape(translation.text)}" if translation.text
             else f"{heading} " + t("app.empty"))
+look = next((g["look"] for g in gallery if g["text"] == st.session_state.text), None)
+if look:
+    st.caption(f"What to look at: {look}")
 if translation.forced:
     st.caption(f"The first {translation.forced} pieces were forced (What if view); the model continued from there.")
 if translation.truncated:

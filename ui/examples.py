@@ -1,4 +1,18 @@
-"""Example sentences from the Multi30k test sets (English side), for the gallery."""
+"""Example sentences: each checkpoint's gallery of telling examples (gallery.json), then Multi30k test sentences."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def load_gallery(checkpoint: str | Path) -> list[dict]:
+    """[{"text", "look", "kind", "expect"}] from the checkpoint's gallery.json, or [] (a broken file is ignored)."""
+    try:
+        items = json.loads((Path(checkpoint) / "gallery.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [i for i in items if isinstance(i, dict) and isinstance(i.get("text"), str) and isinstance(i.get("look"), str)]
+
 
 EXAMPLES = [
     'A man in an orange hat starring at something.',
