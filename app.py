@@ -4,7 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import (
-    analysis_page, compare_page, head_page, lesson_page, model_view_page, positional_page, steps_page, translate_page, whatif_page,
+    analysis_page, compare_page, head_page, heads_page, lesson_page, model_view_page, positional_page, steps_page, translate_page,
+    whatif_page,
 )
 from ui import deck
 from ui.i18n import LANGUAGES, t
@@ -27,6 +28,7 @@ VIEWS = {  # the labels come from ui/i18n.py ("view.<name>")
     "analysis": analysis_page.render,
     "whatif": whatif_page.render,
     "lesson": lesson_page.render,
+    "heads": heads_page.render,
 }
 
 st.set_page_config(page_title="Headlight", layout="wide")

@@ -26,7 +26,7 @@ EN = {
     "app.empty": "(empty translation)",
     "view.translate": "Translate", "view.model": "Model view", "view.compare": "Compare heads", "view.steps": "Step by step",
     "view.head": "Inside one head", "view.positional": "Positional encoding", "view.analysis": "Head analysis",
-    "view.whatif": "What if", "view.lesson": "Lesson",
+    "view.whatif": "What if", "view.lesson": "Lesson", "view.heads": "Heads across a corpus",
     # lesson: controls
     "lesson.intro": "Follow this sentence through the whole forward pass of “Attention Is All You Need”, in the paper's order, "
                     "with the real numbers this model computed. Pick the attention, layer, head and piece once; every section follows them.",
@@ -120,7 +120,7 @@ KO = {
     "app.empty": "(빈 번역)",
     "view.translate": "번역", "view.model": "모델 전체 보기", "view.compare": "헤드 비교", "view.steps": "단계별 디코딩",
     "view.head": "헤드 하나의 내부", "view.positional": "위치 인코딩", "view.analysis": "헤드 분석",
-    "view.whatif": "만약에", "view.lesson": "강의",
+    "view.whatif": "만약에", "view.lesson": "강의", "view.heads": "코퍼스 전체의 헤드",
     "lesson.intro": "이 문장이 「Attention Is All You Need」의 순전파 전체를 논문 순서대로 지나가는 과정을, 이 모델이 실제로 계산한 "
                     "숫자와 함께 따라가 봅니다. 어텐션 종류, 레이어, 헤드, 조각을 한 번만 고르면 모든 절이 그 선택을 따릅니다.",
     "lesson.kind": "따라갈 어텐션",

@@ -1,0 +1,88 @@
+"""Heads across a corpus: one dashboard per (kind, layer, head), from the checkpoint's corpus run."""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from model.corpus import corpus_summary, joint_projection
+from model.head_statistics import STATS
+from model.trace import KIND_LABELS, KINDS
+from ui.context import PageContext
+from ui.errors import guarded
+from ui.url import write_url
+from viz.heads import against_all_heads, heads_scatter, qk_projection, typical_pattern
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the corpus run…")
+def cached_summary(folder: str, stamp: float) -> dict:
+    return corpus_summary(Path(folder))
+
+
+@st.fragment
+@guarded
+def render(ctx: PageContext) -> None:
+    folder = Path(ctx.path) / "corpus"
+    if not (folder / "progress.json").is_file():
+        st.info(f"No corpus run for this model yet: `python -m model.corpus --checkpoint {ctx.path} --input SENTENCES --out {folder}`.")
+        return
+    data = cached_summary(str(folder), (folder / "progress.json").stat().st_mtime)
+    meta = data["meta"]
+    heads = [tuple(h) for h in meta["heads"]]
+    table = pd.DataFrame(np.nanmean(data["stats"], axis=0), columns=STATS)
+    table.insert(0, "kind", [h[0] for h in heads])
+    table.insert(1, "layer", [h[1] for h in heads])
+    table.insert(2, "head", [h[2] for h in heads])
+    table["name"] = [f"{k} {l}:{h}" for k, l, h in heads]
+    cols = st.columns(3)
+    kind = cols[0].selectbox("Attention", KINDS, format_func=KIND_LABELS.get, key="kind")
+    layers = sorted({h[1] for h in heads if h[0] == kind})
+    layer = int(st.session_state.get("layer", -1))
+    layer = cols[1].selectbox("Layer", layers, index=layers.index(layer) if layer in layers else len(layers) - 1, key="heads_layer")
+    head_ids = sorted({h[2] for h in heads if h[0] == kind})
+    current = st.session_state.get("head", "0")
+    head = cols[2].selectbox("Head", head_ids, index=head_ids.index(int(current)) if str(current).isdigit() and int(current) in head_ids else 0,
+                             key="heads_head")
+    write_url(kind=kind, layer=layer, head=head)
+    chosen = heads.index((kind, layer, head))
+    st.caption(f"{meta['done']} sentences ({'references teacher-forced' if meta.get('teacher_forced') else 'greedy translations'}), "
+               f"{meta['seconds']:.0f} s, peak memory {meta.get('peak_rss_mb', 0):.0f} MB.")
+    stats = [s for s in STATS if np.isfinite(table[s].to_numpy(dtype=float)).any()]
+    st.plotly_chart(against_all_heads(table, stats, chosen), key="heads_against")
+    left, right = st.columns(2)
+    stat = left.selectbox("Sentences where this head is most extreme on", [s for s in stats if np.isfinite(data["stats"][:, chosen, STATS.index(s)]).any()],
+                          key="heads_stat")
+    values = data["stats"][:, chosen, STATS.index(stat)]
+    order = np.argsort(-np.nan_to_num(values, nan=-np.inf))[:8]
+    rows = []
+    for i in order:
+        link = "?" + urlencode({"text": str(data["source"][i]), "ckpt": ctx.ckpt.name, "view": "translate", "kind": kind,
+                                "layer": layer, "head": head})
+        rows.append({stat: float(values[i]), "sentence": str(data["source"][i]), "open": link})
+    left.dataframe(pd.DataFrame(rows), hide_index=True, key="heads_top",
+                   column_config={"open": st.column_config.LinkColumn("open", display_text="open in Translate")})
+    right.plotly_chart(typical_pattern(data["pattern"][chosen], kind == "cross"), key="heads_pattern")
+    sx, sy = st.columns(2)
+    x = sx.selectbox("Scatter: x", stats, index=stats.index("entropy"), key="heads_x")
+    y = sy.selectbox("Scatter: y", stats, index=stats.index("max_weight") if "max_weight" in stats else 0, key="heads_y")
+    st.plotly_chart(heads_scatter(table, x, y, chosen), key="heads_scatter")
+    q, k = data["q"][:, chosen].reshape(-1, data["q"].shape[-1]), data["k"][:, chosen].reshape(-1, data["k"].shape[-1])
+    q_ok, k_ok = np.isfinite(q).all(1), np.isfinite(k).all(1)
+    q_axis, k_axis = ("src", "src") if kind == "encoder" else ("tgt", "tgt") if kind == "decoder" else ("tgt", "src")
+    tokens = {"src": [str(t).split(" ") for t in data["src_tokens"]], "tgt": [str(t).split(" ") for t in data["tgt_tokens"]]}
+    n_sent, samples = data["q"].shape[0], data["q"].shape[2]
+    sent = np.repeat(np.arange(n_sent), samples)
+    q_pos, k_pos = data["q_pos"][:, chosen].reshape(-1), data["k_pos"][:, chosen].reshape(-1)
+
+    def label(axis, s, p):
+        toks = tokens[axis][s]
+        return f"{toks[p] if 0 <= p < len(toks) else '?'} · {str(data['source'][s])[:60]}"
+
+    q2, k2 = joint_projection(q[q_ok].astype(np.float32), k[k_ok].astype(np.float32))
+    color_by = st.radio("Colour by", ["query/key", "position"], horizontal=True, key="heads_color")
+    st.plotly_chart(qk_projection(q2, k2, [label(q_axis, s, p) for s, p in zip(sent[q_ok], q_pos[q_ok])],
+                                  [label(k_axis, s, p) for s, p in zip(sent[k_ok], k_pos[k_ok])], q_pos[q_ok], k_pos[k_ok], color_by),
+                    key="heads_qk")
