@@ -1,6 +1,7 @@
 """Heads across a corpus: one dashboard per (kind, layer, head), from the checkpoint's corpus run."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -32,7 +33,9 @@ def render(ctx: PageContext) -> None:
     data = cached_summary(str(folder), (folder / "progress.json").stat().st_mtime)
     meta = data["meta"]
     heads = [tuple(h) for h in meta["heads"]]
-    table = pd.DataFrame(np.nanmean(data["stats"], axis=0), columns=STATS)
+    with warnings.catch_warnings():  # a statistic that a kind does not have (e.g. monotonicity of self-attention) is all NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        table = pd.DataFrame(np.nanmean(data["stats"], axis=0), columns=STATS)
     table.insert(0, "kind", [h[0] for h in heads])
     table.insert(1, "layer", [h[1] for h in heads])
     table.insert(2, "head", [h[2] for h in heads])

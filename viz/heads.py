@@ -34,7 +34,7 @@ def against_all_heads(table: pd.DataFrame, statistics: list[str], chosen: int) -
 def typical_pattern(pattern: np.ndarray, cross: bool) -> go.Figure:
     offsets = np.arange(len(pattern)) - len(pattern) // 2
     fig = go.Figure(go.Bar(x=offsets, y=pattern, hovertemplate="offset %{x}: mean weight %{y:.3f}<extra></extra>"))
-    fig.update_layout(title="Typical pattern: mean weight at each offset from the " + ("length-scaled diagonal" if cross else "query's own position"),
+    fig.update_layout(title="Typical pattern around the " + ("length-scaled diagonal" if cross else "query's own position"),
                       height=300, margin=dict(l=10, r=10, t=50, b=10), xaxis_title="key − query" + (" (scaled)" if cross else ""),
                       yaxis_title="mean weight")
     return fig
