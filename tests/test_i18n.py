@@ -43,4 +43,4 @@ def test_lesson_renders_in_both_languages(app_env, lang):
     assert len(charts(at)) >= 8
     subheaders = [h.value for h in at.subheader]
     assert subheaders[0] == TEXTS[lang]["s1.title"] and TEXTS[lang]["s16.title"] in subheaders
-    assert at.radio(key="view").options[-1] == TEXTS[lang]["view.lesson"]
+    assert TEXTS[lang]["view.lesson"] in at.radio(key="view").options

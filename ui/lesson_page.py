@@ -61,7 +61,8 @@ def render(ctx: PageContext) -> None:
     stream_tokens = trace.src_tokens if kind == "encoder" else trace.tgt_tokens
 
     section("s1")
-    st.dataframe(pd.DataFrame({t("col.piece"): trace.src_tokens, t("col.id"): tr.src_ids}).T, key="lesson_ids")
+    ids_table = pd.DataFrame([trace.src_tokens, [str(i) for i in tr.src_ids]], index=[t("col.piece"), t("col.id")])
+    st.dataframe(ids_table, key="lesson_ids")  # all strings: one table column mixes pieces and ids
     section("s2", scale=n["embedding_scale"])
     st.caption(t("lesson.first_values", n=6, d=d))
     st.dataframe(first_values({stream_tokens[min(position, len(stream_tokens) - 1)]: n["token_embedding"][min(position, len(stream_tokens) - 1)]}),
