@@ -16,28 +16,41 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from model.alignment import aer_table, corpus_aer, head_alignments, read_hansards, read_rwth
+from model.alignment import aer_table, corpus_aer, eflomal_gold, head_alignments, read_hansards, read_rwth
 from model.checkpoint import CheckpointError, load_checkpoint
 from model.cli import run
+from model.data import read_parallel
 
-GOLD = {"rwth": ("rwth-de-en", read_rwth, ("en", "de")), "hansards": ("hansards-en-fr", read_hansards, ("en", "fr"))}
+GOLD = {"rwth": ("rwth-de-en", read_rwth, ("en", "de")), "hansards": ("hansards-en-fr", read_hansards, ("en", "fr")),
+        "eflomal-multi30k": (None, None, None)}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m model.align_eval", description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n", 2)[2])
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--gold", choices=sorted(GOLD), required=True, help="rwth (English→German) or hansards (English→French)")
+    p.add_argument("--gold", choices=sorted(GOLD), required=True,
+                   help="rwth (English→German), hansards (English→French), or eflomal-multi30k: a statistical aligner's "
+                        "links on Multi30k validation (needs pip install eflomal), where no human gold exists")
+    p.add_argument("--multi30k", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "multi30k"))
     p.add_argument("--gold-dir", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "alignment"))
     p.add_argument("--out", help="write the per-head table to this CSV")
     p.add_argument("--shift", action="store_true",
                    help="read each target word's row where it is the decoder's input, one step after producing it (Chen et al., 2020)")
     args = p.parse_args(argv)
-    folder, reader, (src_lang, tgt_lang) = GOLD[args.gold]
+    folder, reader, langs = GOLD[args.gold]
     try:
         ckpt = load_checkpoint(args.checkpoint)
-        gold = reader(Path(args.gold_dir) / folder)
-    except (CheckpointError, OSError, ValueError) as exc:
+        if reader is None:  # eflomal on Multi30k validation, aligned together with the training split
+            data = Path(args.multi30k)
+            langs = ("en", ckpt.tgt_lang)
+            src, tgt = read_parallel(data / "val.en.gz", data / f"val.{ckpt.tgt_lang}.gz")
+            train_src, train_tgt = read_parallel(data / "train.en.gz", data / f"train.{ckpt.tgt_lang}.gz")
+            gold = eflomal_gold(src, tgt, train_src, train_tgt)
+        else:
+            gold = reader(Path(args.gold_dir) / folder)
+        src_lang, tgt_lang = langs
+    except (CheckpointError, OSError, ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if (ckpt.src_lang, ckpt.tgt_lang) != (src_lang, tgt_lang):

@@ -154,3 +154,37 @@ def aer_table(matrices: list[np.ndarray], gold: list[GoldSentence], thresholds: 
                 row[f"aer_threshold_{tau}"] = corpus_aer([links_from(pick(m), tau) for m in matrices], gold)
             rows.append(row)
     return rows
+
+
+WORD = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]", re.UNICODE)
+
+
+def words(text: str) -> list[str]:
+    """A plain word tokenisation (words, and punctuation apart) for the statistical aligner and the model alike."""
+    return WORD.findall(text)
+
+
+def eflomal_gold(src_lines: list[str], tgt_lines: list[str], extra_src: list[str] = (), extra_tgt: list[str] = (),
+                 seed_sentences: int | None = None) -> list[GoldSentence]:
+    """Alignments of (src, tgt) pairs by eflomal (Östling & Tiedemann, 2016), a statistical aligner, as a reference
+    where no human gold exists: links found in both directions are sure, links found in either are possible.
+    `extra_*` pairs are aligned along with them (more data, better alignments) and dropped afterwards.
+    """
+    import tempfile
+
+    from eflomal import Aligner  # optional: pip install eflomal
+
+    src = [" ".join(words(s)) for s in list(src_lines) + list(extra_src)]
+    tgt = [" ".join(words(t)) for t in list(tgt_lines) + list(extra_tgt)]
+    with tempfile.TemporaryDirectory() as folder:
+        fwd, rev = Path(folder) / "fwd", Path(folder) / "rev"
+        Aligner().align(src, tgt, links_filename_fwd=str(fwd), links_filename_rev=str(rev), quiet=True)
+        forward = fwd.read_text().splitlines()[: len(src_lines)]
+        backward = rev.read_text().splitlines()[: len(src_lines)]
+    gold = []
+    for s, t, f, b in zip(src, tgt, forward, backward):
+        def links(line: str) -> set[Link]:
+            return {(int(j), int(i)) for i, j in (item.split("-") for item in line.split())}  # eflomal: source-target
+        f_links, b_links = links(f), links(b)
+        gold.append(GoldSentence(s.split(), t.split(), f_links & b_links, f_links | b_links))
+    return gold

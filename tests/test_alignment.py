@@ -59,3 +59,15 @@ def test_head_alignments_run_on_a_model(model, tokenizer):
     assert (sums > 0).all() and (sums <= 1 + 1e-6).all()
     table = aer_table(matrices, gold)
     assert len(table) == 2 * 5 and all(0.0 <= row["aer_argmax"] <= 1.0 for row in table)
+
+
+def test_eflomal_reference_on_a_tiny_parallel_text():
+    pytest.importorskip("eflomal")
+    from model.alignment import eflomal_gold, words
+
+    src = ["the dog runs .", "the cat sleeps .", "a dog sleeps .", "the cat runs ."] * 20
+    tgt = ["der Hund rennt .", "die Katze schläft .", "ein Hund schläft .", "die Katze rennt ."] * 20
+    gold = eflomal_gold(src[:2], tgt[:2], src[2:], tgt[2:])
+    assert len(gold) == 2 and gold[0].source == words(src[0]) and gold[0].target == words(tgt[0])
+    assert (1, 1) in gold[0].possible and (3, 3) in gold[0].sure  # Hund–dog; the final full stops
+    assert gold[0].sure <= gold[0].possible

@@ -15,6 +15,7 @@ from model.trace import KIND_LABELS, KINDS
 from ui.context import PageContext
 from ui.errors import guarded
 from ui.url import write_url
+from viz.analysis import head_grid
 from viz.heads import against_all_heads, heads_scatter, qk_projection, typical_pattern
 
 
@@ -23,12 +24,30 @@ def cached_summary(folder: str, stamp: float) -> dict:
     return corpus_summary(Path(folder))
 
 
+def alignment_section(ctx: PageContext) -> None:
+    """AER of every cross head against human gold alignments, from `python -m model.align_eval --out DIR/alignment_GOLD.csv`."""
+    files = sorted(Path(ctx.path).glob("alignment_*.csv"))
+    if not files:
+        return
+    st.subheader("Alignment against human annotators (AER, lower is better)")
+    for file in files:
+        table = pd.read_csv(file)
+        gold = file.stem.removeprefix("alignment_")
+        measure = st.selectbox(f"{gold}: variant", [c for c in table.columns if c.startswith("aer")], key=f"aer_{gold}")
+        heads = table[table["head"] != "mean"].astype({"head": int}).assign(kind="cross")
+        left, right = st.columns([3, 2])
+        left.plotly_chart(head_grid(heads, "cross", measure, title=f"{gold}: {measure} per cross head", colorscale="Viridis_r"),
+                          key=f"aer_grid_{gold}")
+        right.dataframe(table.sort_values(measure).head(10), hide_index=True, key=f"aer_table_{gold}")
+
+
 @st.fragment
 @guarded
 def render(ctx: PageContext) -> None:
     folder = Path(ctx.path) / "corpus"
     if not (folder / "progress.json").is_file():
         st.info(f"No corpus run for this model yet: `python -m model.corpus --checkpoint {ctx.path} --input SENTENCES --out {folder}`.")
+        alignment_section(ctx)
         return
     data = cached_summary(str(folder), (folder / "progress.json").stat().st_mtime)
     meta = data["meta"]
@@ -89,3 +108,4 @@ def render(ctx: PageContext) -> None:
     st.plotly_chart(qk_projection(q2, k2, [label(q_axis, s, p) for s, p in zip(sent[q_ok], q_pos[q_ok])],
                                   [label(k_axis, s, p) for s, p in zip(sent[k_ok], k_pos[k_ok])], q_pos[q_ok], k_pos[k_ok], color_by),
                     key="heads_qk")
+    alignment_section(ctx)
