@@ -7,6 +7,7 @@ from model.trace import KIND_LABELS, KINDS
 from ui.context import PageContext
 from ui.controls import describe, kind_layer_head, selected_matrix
 from ui.errors import guarded
+from ui.i18n import kind_label, t
 from viz.attention import attention_heatmap, difference_heatmap, head_similarity, mean_js, similarity_heatmap
 
 
@@ -25,11 +26,11 @@ def render(ctx: PageContext) -> None:
     right.plotly_chart(attention_heatmap(mb, qb, kb, title=describe(b), colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size), key="cmp_b")
     if ma.shape == mb.shape and (qa, ka) == (qb, kb):
         distance = mean_js(ma, mb)
-        st.metric("Jensen-Shannon divergence, mean over query rows (0 = same, 1 = disjoint)", f"{distance:.3f}")
+        st.metric(t("cmp.js"), f"{distance:.3f}")
         st.plotly_chart(difference_heatmap(ma, mb, qa, ka, title="A − B"), key="cmp_diff")
     else:
-        st.info("Pick two heads of the same attention kind to see their difference and distance.")
-    kind = st.selectbox("Similarity of all heads of", KINDS, format_func=KIND_LABELS.get, key="cmp_sim_kind")
+        st.info(t("cmp.pick"))
+    kind = st.selectbox(t("cmp.similarity"), KINDS, format_func=kind_label, key="cmp_sim_kind")
     sim = head_similarity(trace.attention(kind))
     st.plotly_chart(similarity_heatmap(sim, trace.heads(kind), title=f"{KIND_LABELS[kind]}: head x head similarity (1 − JS)"),
                     key="cmp_similarity")

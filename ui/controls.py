@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from model.trace import KIND_LABELS, KINDS, Trace
+from ui.i18n import kind_label, t
 from viz.attention import merge_tokens, merge_words
 
 
@@ -28,26 +29,26 @@ def kind_layer_head(trace: Trace, key: str = "", allow_mean: bool = True, horizo
     `containers`: where to put them (presentation mode puts only the kind in its row: the figure switches the rest).
     """
     if containers is not None:
-        kind = containers[0].selectbox("Attention", KINDS, format_func=KIND_LABELS.get, key=f"{key}kind", label_visibility="collapsed")
+        kind = containers[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key=f"{key}kind", label_visibility="collapsed")
         layer = clamp_layer(trace, kind, int(st.session_state.get(f"{key}layer", -1)))
         head = str(st.session_state.get(f"{key}head", "mean"))
         head_options = ["mean"] + [str(h) for h in range(trace.heads(kind))]
         head = head if head in head_options else "mean"
-        containers[1].caption("Layer and head: the figure's slider and buttons")
+        containers[1].caption(t("ctl.figure_switches"))
         return Selection(kind, layer, None if head == "mean" else int(head))
     cols = st.columns(3) if horizontal else [st.container()] * 3
-    kind = cols[0].selectbox("Attention", KINDS, format_func=KIND_LABELS.get, key=f"{key}kind")
+    kind = cols[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key=f"{key}kind")
     st.session_state[f"{key}layer"] = clamp_layer(trace, kind, int(st.session_state.get(f"{key}layer", -1)))
     n_layers = trace.layers(kind)
     if n_layers > 1:
-        layer = cols[1].slider("Layer", 0, n_layers - 1, key=f"{key}layer")
+        layer = cols[1].slider(t("ctl.layer"), 0, n_layers - 1, key=f"{key}layer")
     else:  # a slider needs two values
         layer = 0
-        cols[1].caption("Layer 0 (the only one)")
+        cols[1].caption(t("ctl.only_layer"))
     head_options = (["mean"] if allow_mean else []) + [str(h) for h in range(trace.heads(kind))]
     if str(st.session_state.get(f"{key}head", "0")) not in head_options:
         st.session_state[f"{key}head"] = head_options[0]
-    head = cols[2].select_slider("Head", head_options, key=f"{key}head")
+    head = cols[2].select_slider(t("ctl.head"), head_options, key=f"{key}head")
     return Selection(kind, layer, None if head == "mean" else int(head))
 
 
@@ -69,4 +70,4 @@ def produced_pieces(trace: Trace, kind: str, words: bool) -> list[str] | None:
 
 def describe(sel: Selection) -> str:
     head = "mean of heads" if sel.head is None else f"head {sel.head}"
-    return f"{KIND_LABELS[sel.kind]}, layer {sel.layer}, {head}"
+    return f"{KIND_LABELS[sel.kind]}, layer {sel.layer}, {head}"  # figure titles stay English: tests and exports read them

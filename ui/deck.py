@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from model.deck import PARAM_KEYS, DeckError, validate_deck
+from ui.i18n import t
 
 ROOT = Path(__file__).resolve().parent.parent
 INT_KEYS = {"layer", "step", "beam"}
@@ -64,24 +65,24 @@ def open_upload() -> None:
         load(validate_deck(json.loads(upload.getvalue().decode("utf-8"))))
         st.session_state.deck_error = ""
     except (DeckError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        st.session_state.deck_error = f"This deck cannot be used: {exc}"
+        st.session_state.deck_error = t("deck.bad", error=exc)
 
 
 def sidebar() -> None:
-    with st.expander("Deck (a talk as a list of views)"):
-        st.button("Add this view to the deck", key="deck_add", on_click=add_current_view)
+    with st.expander(t("deck.panel")):
+        st.button(t("deck.add"), key="deck_add", on_click=add_current_view)
         decks = shipped_decks()
         if decks:
-            choice = st.selectbox("Shipped decks", [""] + list(decks), key="deck_shipped")
+            choice = st.selectbox(t("deck.shipped"), [""] + list(decks), key="deck_shipped")
             if choice:
-                st.button("Open", key="deck_open", on_click=open_shipped, args=(decks[choice],))
-        st.file_uploader("Upload a deck (JSON)", type=["json"], key="deck_upload", on_change=open_upload)
+                st.button(t("deck.open"), key="deck_open", on_click=open_shipped, args=(decks[choice],))
+        st.file_uploader(t("deck.upload"), type=["json"], key="deck_upload", on_change=open_upload)
         if st.session_state.get("deck_error"):
             st.error(st.session_state.deck_error)
         deck = st.session_state.get("deck")
         if deck:
-            st.caption(f"{deck['title']}: {len(deck['slides'])} slides; turn on Present to step through them.")
-            st.download_button("Download the deck (JSON)", json.dumps(deck, indent=1, ensure_ascii=False), "headlight-deck.json",
+            st.caption(t("deck.loaded", title=deck["title"], n=len(deck["slides"])))
+            st.download_button(t("deck.download"), json.dumps(deck, indent=1, ensure_ascii=False), "headlight-deck.json",
                                "application/json", key="deck_download", on_click="ignore")
 
 
@@ -92,10 +93,10 @@ def navigation(container) -> None:
         return
     index = st.session_state.get("deck_index", 0)
     cols = container.columns([1, 3, 1], vertical_alignment="center")
-    cols[0].button("◀", key="deck_prev", on_click=go_to, args=(index - 1,), disabled=index == 0, help="Previous view")
+    cols[0].button("◀", key="deck_prev", on_click=go_to, args=(index - 1,), disabled=index == 0, help=t("deck.prev"))
     cols[1].caption(f"{index + 1}/{len(deck['slides'])} · {deck['slides'][index]['title']}")
     cols[2].button("▶", key="deck_next", on_click=go_to, args=(index + 1,), disabled=index >= len(deck["slides"]) - 1,
-                   help="Next view")
+                   help=t("deck.next"))
 
 
 def note() -> None:

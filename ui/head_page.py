@@ -8,6 +8,7 @@ from ui.context import PageContext
 from ui.cache import cached_head_detail
 from ui.controls import describe, kind_layer_head
 from ui.errors import guarded
+from ui.i18n import t
 from viz.head import FORMULA, pipeline_figure, pipeline_table
 
 
@@ -17,13 +18,12 @@ def render(ctx: PageContext) -> None:
     trace, tr = ctx.trace, ctx.translation
     sel = kind_layer_head(trace, allow_mean=False)
     q_tokens, k_tokens = trace.axis_tokens(sel.kind)
-    labels = [f"{i}: {t}" for i, t in enumerate(q_tokens)]
-    query = st.select_slider("Query position", range(len(q_tokens)), format_func=labels.__getitem__, key="head_query")
+    labels = [f"{i}: {token}" for i, token in enumerate(q_tokens)]
+    query = st.select_slider(t("hd.query"), range(len(q_tokens)), format_func=labels.__getitem__, key="head_query")
     detail = cached_head_detail(ctx.path, tuple(tr.src_ids), tuple(tr.out_ids), sel.kind, sel.layer, sel.head)
     st.latex(FORMULA)
     d_k = detail["q"].shape[1]
-    st.caption(f"{describe(sel)} · query {labels[query]} · d_k = {d_k}, √d_k = {np.sqrt(d_k):.3f} · "
-               "M is 0 where the query may attend and −∞ where it may not (padding, or the future in the decoder).")
+    st.caption(t("hd.caption", sel=describe(sel), query=labels[query], d_k=d_k, sqrt=np.sqrt(d_k)))
     st.plotly_chart(pipeline_figure(detail, query, q_tokens, k_tokens), key="head_pipeline")
     table = pipeline_table(detail, query, k_tokens)
     st.dataframe(table.style.format({c: "{:.4f}" for c in table.columns if c != "key"}, na_rep="−∞"), key="head_table")

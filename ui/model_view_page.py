@@ -7,6 +7,7 @@ from model.trace import KIND_LABELS, KINDS
 from ui.context import PageContext
 from ui.controls import Selection, clamp_layer, describe, produced_pieces, selected_matrix
 from ui.errors import guarded
+from ui.i18n import kind_label, t
 from ui.url import write_url
 from viz.attention import attention_heatmap, model_view, model_view_cell
 
@@ -15,7 +16,7 @@ from viz.attention import attention_heatmap, model_view, model_view_cell
 @guarded
 def render(ctx: PageContext) -> None:
     trace = ctx.trace
-    kind = st.selectbox("Attention", KINDS, format_func=KIND_LABELS.get, key="kind")
+    kind = st.selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="kind")
     q_tokens, k_tokens = trace.axis_tokens(kind)
     fig = model_view(trace.attention(kind), q_tokens, k_tokens, title=f"{KIND_LABELS[kind]}: all layers and heads",
                      colorscale=ctx.theme.colorscale)
@@ -25,7 +26,7 @@ def render(ctx: PageContext) -> None:
         cell = model_view_cell(fig.layout.meta, points[0]["x"], points[0]["y"])
         if cell is not None:
             st.session_state.layer, st.session_state.head = cell[0], str(cell[1])
-    st.caption("Click the middle of a head to open it below.")
+    st.caption(t("mv.click"))
     head = st.session_state.get("head", "0")
     layer = int(st.session_state.get("layer", -1))
     sel = Selection(kind, clamp_layer(trace, kind, layer), None if head == "mean" else int(head))

@@ -6,6 +6,7 @@ import streamlit as st
 from ui.context import PageContext
 from ui.cache import cached_embedding_norms, positional_table
 from ui.errors import guarded
+from ui.i18n import t
 from viz.positional import norms_chart, pe_dot_by_offset, pe_heatmap, pe_waves, why_sinusoids
 
 PE_FORMULAS = {
@@ -19,19 +20,18 @@ PE_FORMULAS = {
 def render(ctx: PageContext) -> None:
     pe = positional_table(ctx.path)
     d_model = pe.shape[1]
-    n = st.slider("Positions shown", 10, pe.shape[0], min(100, pe.shape[0]), key="pe_positions")
+    n = st.slider(t("pe.positions"), 10, pe.shape[0], min(100, pe.shape[0]), key="pe_positions")
     layout = ctx.ckpt.model.cfg.pe_layout
     st.latex(PE_FORMULAS[layout])
     if layout == "halves":
-        st.caption("This model lays the encoding out as Marian and fairseq do: all the sines, then all the cosines "
-                   "(frequency i in dimensions i and i + d_model/2), instead of the paper's interleaving. Same values, other order.")
+        st.caption(t("pe.halves"))
     st.plotly_chart(pe_heatmap(pe[:n]), key="pe_heatmap")
-    dims = st.multiselect("Dimensions", list(range(d_model)), default=[0, 1, 4, 20, d_model // 2], key="pe_dims")
+    dims = st.multiselect(t("pe.dims"), list(range(d_model)), default=[0, 1, 4, 20, d_model // 2], key="pe_dims")
     st.plotly_chart(pe_waves(pe[:n], dims), key="pe_waves")
     st.plotly_chart(pe_dot_by_offset(pe[:n], [0, n // 4, n // 2]), key="pe_dot")
     tr = ctx.translation
     token_norms = cached_embedding_norms(ctx.path, tuple(tr.src_ids))
     st.plotly_chart(norms_chart(ctx.trace.src_tokens, token_norms, pe), key="pe_norms")
-    st.subheader("Why sinusoids")
+    st.subheader(t("pe.why"))
     train_max = ctx.ckpt.card.get("data", {}).get("max_train_pieces")
     st.dataframe(why_sinusoids(pe, train_max, layout=layout), hide_index=True, key="pe_why")

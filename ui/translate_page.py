@@ -7,6 +7,7 @@ from model.trace import KIND_LABELS, KINDS
 from ui.context import PageContext
 from ui.controls import describe, kind_layer_head, produced_pieces, selected_matrix
 from ui.errors import guarded
+from ui.i18n import kind_label, t
 from ui.url import write_url
 from viz.attention import attention_heatmap, attention_table, merge_tokens, merge_words
 from viz.export import figure_html, npz_bytes
@@ -36,7 +37,7 @@ def render(ctx: PageContext) -> None:
 
 
 def pieces(trace) -> None:
-    with st.expander(f"Pieces: {len(trace.src_tokens)} source, {len(trace.tgt_tokens)} target", expanded=False):
+    with st.expander(t("tr.pieces", s=len(trace.src_tokens), t=len(trace.tgt_tokens)), expanded=False):
         st.text("source  " + " ".join(trace.src_tokens))
         st.text("target  " + " ".join(trace.tgt_tokens))
 
@@ -48,15 +49,13 @@ def heatmap_panel(ctx: PageContext) -> None:
     if ctx.theme.present:  # one row of controls; switching happens in the figure itself, with no round trip
         cols = st.columns([3, 2, 2])
         sel = kind_layer_head(trace, containers=cols)
-        words = cols[2].toggle("Words", key="words", help=WORD_RULE)
+        words = cols[2].toggle(t("tr.words"), key="words", help=t("tr.word_rule"))
         in_browser = True
     else:
         sel = kind_layer_head(trace)
         cols = st.columns(2)
-        words = cols[0].toggle("Merge subword pieces into words", key="words", help=WORD_RULE)
-        in_browser = cols[1].toggle("Switch layers and heads in the browser", key="client_switch",
-                                    help="Every layer and head of this kind travels with the figure: its own slider and buttons "
-                                         "switch instantly, with no round trip to the server (for talks).")
+        words = cols[0].toggle(t("tr.merge"), key="words", help=t("tr.word_rule"))
+        in_browser = cols[1].toggle(t("tr.switch"), key="client_switch", help=t("tr.switch_help"))
     matrix, q_tokens, k_tokens = selected_matrix(trace, sel, words)
     fig = attention_heatmap(matrix, q_tokens, k_tokens, title=describe(sel), colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size,
                             produced=produced_pieces(trace, sel.kind, words))
@@ -69,7 +68,7 @@ def heatmap_panel(ctx: PageContext) -> None:
     else:
         st.plotly_chart(fig, key="translate_heatmap", config={"toImageButtonOptions": {"format": "png", "scale": 2}})
     if words:
-        st.caption(WORD_RULE)
+        st.caption(t("tr.word_rule"))
     write_url(kind=sel.kind, layer=sel.layer, head="mean" if sel.head is None else sel.head)
     name = f"{sel.kind}-L{sel.layer}-{'mean' if sel.head is None else f'H{sel.head}'}"
     q_all, k_all = trace.axis_tokens(sel.kind)
@@ -77,10 +76,10 @@ def heatmap_panel(ctx: PageContext) -> None:
     cols = st.columns(3)
     everything = lambda: figure_html(switchable_heatmap(panels(trace, KINDS, words), (sel.kind, sel.layer, sel.head),  # noqa: E731
                                                         ctx.theme.colorscale, ctx.theme.font_size))
-    cols[0].download_button("Figure (HTML, offline: every kind, layer and head)", everything, f"headlight-{name}.html", "text/html",
+    cols[0].download_button(t("tr.dl_html"), everything, f"headlight-{name}.html", "text/html",
                             key="dl_html", on_click="ignore")
-    cols[1].download_button(f"{KIND_LABELS[sel.kind]} (CSV)",
+    cols[1].download_button(t("tr.dl_csv", kind=kind_label(sel.kind)),
                             lambda: attention_table(trace.attention(sel.kind), q_all, k_all, sel.kind).to_csv(index=False),
                             f"headlight-{sel.kind}.csv", "text/csv", key="dl_csv", on_click="ignore")
-    cols[2].download_button("Whole trace (NPZ)", lambda: npz_bytes(trace.npz_arrays()), "headlight-trace.npz",
+    cols[2].download_button(t("tr.dl_npz"), lambda: npz_bytes(trace.npz_arrays()), "headlight-trace.npz",
                             "application/octet-stream", key="dl_npz", on_click="ignore")
