@@ -86,11 +86,11 @@ if ckpt is not None:
 
 if present:  # one row: the view, the sentence on one line (edited in a popover), the mode switch
     top = st.columns([2, 4, 2.2, 1], vertical_alignment="center")
-    top[0].selectbox("View", list(VIEWS), format_func=lambda v: t(f"view.{v}"), key="view", label_visibility="collapsed")
+    top[0].selectbox(t("app.view"), list(VIEWS), format_func=lambda v: t(f"view.{v}"), key="view", label_visibility="collapsed")
     deck.navigation(top[2])
 else:
     top = st.columns([6, 1])
-    top[0].radio("View", list(VIEWS), format_func=lambda v: t(f"view.{v}"), horizontal=True, key="view", label_visibility="collapsed")
+    top[0].radio(t("app.view"), list(VIEWS), format_func=lambda v: t(f"view.{v}"), horizontal=True, key="view", label_visibility="collapsed")
 top[-1].toggle(t("app.present"), key="present", help=t("app.present_help"))
 
 
@@ -135,13 +135,12 @@ st.markdown(f"{heading} {md_escape(ckpt.tgt_lang.upper())}: {md_escape(translati
             else f"{heading} " + t("app.empty"))
 look = next((g["look"] for g in gallery if g["text"] == st.session_state.text), None)
 if look:
-    st.caption(f"What to look at: {look}")
+    st.caption(t("app.look", look=look))
 if translation.forced:
-    st.caption(f"The first {translation.forced} pieces were forced (What if view); the model continued from there.")
+    st.caption(t("app.forced", n=translation.forced))
 if translation.truncated:
     kept = len(translation.src_ids) - 1
-    st.warning(f"The input was longer than the model's limit: the first {kept} pieces were kept, "
-               f"{translation.truncated} were dropped.")
+    st.warning(t("app.truncated", kept=kept, dropped=translation.truncated))
 
 if present:
     deck.note()

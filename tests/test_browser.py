@@ -277,3 +277,30 @@ def test_presentation_mode_fits_the_projector(server, browser, width, height):
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / f"present-{width}x{height}.png"))
     page.close()
+
+
+def test_korean_on_every_view_leaves_no_english_label(server, browser):
+    """?lang=ko: widget labels, tabs, buttons, captions and headings of the main area are Korean (or symbols);
+    data (tokens, sentences, translations, tables) and figure internals are not labels."""
+    import re
+
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    main = "[data-testid='stMainBlockContainer']"
+    hangul = re.compile(r"[\uac00-\ud7a3]")
+    for view in VIEW_LABELS | {"lesson": "Lesson", "heads": "Heads"}:
+        page.goto(f"{url}/?lang=ko&view={view}&text={quote('A man drives a red car.')}&ckpt=multi30k-en-fr&beam=2")
+        page.wait_for_selector(MAIN_PLOT, timeout=60_000)
+        page.wait_for_timeout(600)
+        assert page.locator("[data-testid='stException']").count() == 0, view
+        texts = page.evaluate(f"""() => [...document.querySelectorAll(
+            "{main} [data-testid='stWidgetLabel'], {main} [role='tab'], {main} button, {main} [data-testid='stCaptionContainer'], {main} h2, {main} h3:not(:first-of-type), {main} [data-testid='stMetricLabel']")]
+            .filter(e => !e.closest('.js-plotly-plot') && !e.closest('[data-testid=stDataFrame]'))
+            .map(e => e.innerText.trim()).filter(Boolean)""")
+        english = [x for x in texts if not hangul.search(x) and re.search(r"[A-Za-z]{4,}", x)
+                   and not re.match(r"^[A-Z]{2}: ", x)]  # the translation heading is data
+        assert not english, (view, english)
+    assert not errors
+    page.close()

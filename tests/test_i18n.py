@@ -46,7 +46,7 @@ def test_lesson_renders_in_both_languages(app_env, lang):
     assert TEXTS[lang]["view.lesson"] in at.radio(key="view").options
 
 
-KOREAN_VIEWS = ("translate", "model", "compare", "steps", "head", "positional", "lesson")
+KOREAN_VIEWS = ("translate", "model", "compare", "steps", "head", "positional", "lesson", "analysis", "whatif", "heads")
 
 
 @pytest.mark.parametrize("view", KOREAN_VIEWS)

@@ -15,13 +15,14 @@ from model.trace import KIND_LABELS, KINDS
 from ui.context import PageContext
 from ui.cache import cached_ablation, cached_checkpoint, cached_quality, validation_sample
 from ui.errors import guarded
+from ui.i18n import kind_label, t
 from ui.text import md_escape
 from viz.analysis import alignment_figure, head_grid, token_diff
 from viz.attention import attention_heatmap, merge_tokens, merge_words
 
 
 def render(ctx: PageContext) -> None:
-    stats_tab, ablation_tab, rollout_tab = st.tabs(["Statistics", "Ablation", "Rollout & alignment"])
+    stats_tab, ablation_tab, rollout_tab = st.tabs([t("an.tab_stats"), t("an.tab_ablation"), t("an.tab_rollout")])
     with stats_tab:
         statistics(ctx)
     with ablation_tab:
@@ -38,30 +39,31 @@ def progress_bar(label: str):
 @st.fragment
 @guarded
 def statistics(ctx: PageContext) -> None:
-    scope = st.radio("Over", ["this sentence", "validation sentences"], horizontal=True, key="stats_scope")
+    scope = st.radio(t("an.over"), ["this sentence", "validation sentences"], horizontal=True, key="stats_scope",
+                     format_func=lambda o: t("an.scope_sentence") if o == "this sentence" else t("an.scope_validation"))
     if scope == "this sentence":
         table = average_stats([trace_stats(ctx.trace)])
     else:
-        n = st.number_input("Sentences", 5, 200, 20, step=5, key="stats_n")
+        n = st.number_input(t("an.sentences"), 5, 200, 20, step=5, key="stats_n")
         sample = validation_sample(ctx.ckpt.src_lang, ctx.ckpt.tgt_lang, n)
         if sample is None:
-            st.info(f"No shipped validation sample for {ctx.ckpt.src_lang}–{ctx.ckpt.tgt_lang}.")
+            st.info(t("an.no_sample", pair=f"{ctx.ckpt.src_lang}–{ctx.ckpt.tgt_lang}"))
             return
         key = f"stats::{ctx.path}::{n}"
         if key not in st.session_state:
-            if not st.button(f"Compute over {n} validation sentences", key="stats_go"):
+            if not st.button(t("an.compute", n=n), key="stats_go"):
                 return
             st.session_state[key] = sentence_stats(cached_checkpoint(ctx.path), sample[0], progress_bar("Translating"))
         table = st.session_state[key]
     cols = st.columns(2)
-    kind = cols[0].selectbox("Attention", KINDS, format_func=KIND_LABELS.get, key="stats_kind")
-    stat = cols[1].selectbox("Statistic", STATS, key="stats_value")
+    kind = cols[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="stats_kind")
+    stat = cols[1].selectbox(t("an.statistic"), STATS, key="stats_value")
     st.plotly_chart(head_grid(table, kind, stat, title=f"{KIND_LABELS[kind]}: {stat} (label = dominant behaviour)",
                               colorscale=ctx.theme.colorscale), key="stats_grid")
     st.dataframe(table, hide_index=True, key="stats_table")
-    st.download_button("Statistics (CSV)", table.to_csv(index=False), "headlight-head-stats.csv", "text/csv", key="stats_csv")
-    with st.expander("How heads are labelled"):
-        st.markdown("The first rule that holds names the head; none: *mixed*.\n\n" +
+    st.download_button(t("an.stats_csv"), table.to_csv(index=False), "headlight-head-stats.csv", "text/csv", key="stats_csv")
+    with st.expander(t("an.labels")):
+        st.markdown(t("an.first_rule") + "\n\n" +
                     "\n".join(f"- **{name}**: {rule}" for name, rule, _ in LABEL_RULES))
 
 
@@ -77,52 +79,51 @@ def head_options(ctx: PageContext) -> tuple[list[str], list[str]]:
 def ablation(ctx: PageContext) -> None:
     heads, layers = head_options(ctx)
     cols = st.columns(2)
-    chosen = cols[0].multiselect("Switch off heads", heads, key="ablate_heads")
-    chosen += cols[1].multiselect("…or whole layers", layers, key="ablate_layers")
+    chosen = cols[0].multiselect(t("an.off_heads"), heads, key="ablate_heads")
+    chosen += cols[1].multiselect(t("an.off_layers"), layers, key="ablate_layers")
     spec = ",".join(chosen)
     if not spec:
-        st.caption("Pick heads or layers to switch off (their output is zeroed before the output projection).")
+        st.caption(t("an.pick_off"))
     else:
         original = ctx.translation
         ablated, logprob = cached_ablation(ctx.path, st.session_state.text, ctx.beam, st.session_state.max_len, spec)
         tok = ctx.ckpt.tokenizer
-        st.markdown(f"**Before:** {md_escape(original.text)}")
+        st.markdown(t("an.before", text=md_escape(original.text)))
         marked = " ".join(f":red-background[{md_escape(p)}]" if tag == "changed" else md_escape(p)
                           for p, tag in token_diff(tok.target_pieces(original.out_ids), tok.target_pieces(ablated.out_ids)))
-        st.markdown(f"**After:** {md_escape(ablated.text)}  \nPieces, changes marked: {marked}")
-        st.metric("Log-probability of the original translation", f"{logprob:.3f}", f"{logprob - original.score:+.3f}")
-        n = st.number_input("Validation sentences for BLEU / chrF", 10, 200, 50, step=10, key="ablate_n")
-        if validation_sample(ctx.ckpt.src_lang, ctx.ckpt.tgt_lang, n) and st.button("Measure on validation sentences", key="ablate_go"):
+        st.markdown(t("an.after", text=md_escape(ablated.text), marked=marked))
+        st.metric(t("an.logprob"), f"{logprob:.3f}", f"{logprob - original.score:+.3f}")
+        n = st.number_input(t("an.val_n"), 10, 200, 50, step=10, key="ablate_n")
+        if validation_sample(ctx.ckpt.src_lang, ctx.ckpt.tgt_lang, n) and st.button(t("an.measure_go"), key="ablate_go"):
             with st.spinner("Translating the validation sample twice…"):
                 base, off = cached_quality(ctx.path, n, ""), cached_quality(ctx.path, n, spec)
             c = st.columns(3)
-            c[0].metric("BLEU", f"{off['bleu']:.2f}", f"{off['bleu'] - base['bleu']:+.2f}")
-            c[1].metric("chrF", f"{off['chrf']:.2f}", f"{off['chrf'] - base['chrf']:+.2f}")
-            c[2].metric("Reference log-prob / piece", f"{off['logprob']:.3f}", f"{off['logprob'] - base['logprob']:+.3f}")
+            c[0].metric(t("an.bleu"), f"{off['bleu']:.2f}", f"{off['bleu'] - base['bleu']:+.2f}")
+            c[1].metric(t("an.chrf"), f"{off['chrf']:.2f}", f"{off['chrf'] - base['chrf']:+.2f}")
+            c[2].metric(t("an.ref_logprob"), f"{off['logprob']:.3f}", f"{off['logprob'] - base['logprob']:+.3f}")
     importance(ctx)
 
 
 def importance(ctx: PageContext) -> None:
-    st.subheader("Every head's importance")
+    st.subheader(t("an.importance"))
     file = Path(ctx.path) / SWEEP_FILE
     record = st.session_state.get(f"sweep::{ctx.path}")
     if record is None and file.is_file():
         record = json.loads(file.read_text())
-    n = st.number_input("Validation sentences for a new sweep", 10, 200, 50, step=10, key="sweep_n")
+    n = st.number_input(t("an.sweep_n"), 10, 200, 50, step=10, key="sweep_n")
     sample = validation_sample(ctx.ckpt.src_lang, ctx.ckpt.tgt_lang, n)
-    if sample and st.button(f"Run the sweep on {n} sentences", key="sweep_go"):
+    if sample and st.button(t("an.sweep_go", n=n), key="sweep_go"):
         record = sweep_record(cached_checkpoint(ctx.path), *sample, progress_bar("Switching off head"))
         st.session_state[f"sweep::{ctx.path}"] = record
     if record is None:
-        st.caption("No sweep yet for this checkpoint.")
+        st.caption(t("an.no_sweep"))
         return
     table = pd.DataFrame(record["heads"])
     base = record["baseline"]
-    st.caption(f"Drop when each head alone is switched off, on {record['sentences']} validation sentences "
-               f"(baseline BLEU {base['bleu']:.2f}, chrF {base['chrf']:.2f}).")
+    st.caption(t("an.drop", n=record["sentences"], bleu=base["bleu"], chrf=base["chrf"]))
     cols = st.columns(2)
-    measure = cols[0].selectbox("Measure", ["bleu_drop", "chrf_drop", "logprob_drop"], key="sweep_measure")
-    kind = cols[1].selectbox("Attention", KINDS, format_func=KIND_LABELS.get, key="sweep_kind")
+    measure = cols[0].selectbox(t("an.measure"), ["bleu_drop", "chrf_drop", "logprob_drop"], key="sweep_measure")
+    kind = cols[1].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="sweep_kind")
     st.plotly_chart(head_grid(table, kind, measure, title=f"{KIND_LABELS[kind]}: {measure}", colorscale="RdBu_r", zmid=0),
                     key="sweep_grid")
     st.dataframe(table.sort_values(measure, ascending=False), hide_index=True, key="sweep_table")
@@ -132,7 +133,7 @@ def importance(ctx: PageContext) -> None:
 @guarded
 def rollout(ctx: PageContext) -> None:
     trace = ctx.trace
-    words = st.toggle("Words instead of pieces", value=True, key="rollout_words")
+    words = st.toggle(t("an.words"), value=True, key="rollout_words")
     src, tgt = trace.src_tokens, trace.tgt_tokens
     roll = attention_rollout(trace.encoder)
     attribution = source_attribution(trace.cross, trace.encoder)
@@ -146,14 +147,13 @@ def rollout(ctx: PageContext) -> None:
     right.plotly_chart(attention_heatmap(attribution, tgt, src, title="Source attribution of each target position",
                                          colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size, zmax=float(attribution.max())),
                        key="rollout_attribution")
-    st.caption("Rollout: 0.5·A + 0.5·I per layer (the residual), heads averaged, layers multiplied (Abnar & Zuidema, 2020). "
-               "Attribution: cross-attention averaged over layers and heads, mapped back to source tokens by the encoder rollout.")
-    st.subheader("Word alignment from cross-attention")
+    st.caption(t("an.rollout"))
+    st.subheader(t("an.alignment"))
     cfg = ctx.ckpt.model.cfg
     cols = st.columns(3)
-    layer = cols[0].selectbox("Layer", ["all"] + list(range(cfg.n_decoder_layers)), key="align_layer")
-    head = cols[1].selectbox("Head", ["mean"] + list(range(cfg.n_heads)), key="align_head")
-    threshold = cols[2].slider("Show links with weight ≥", 0.0, 1.0, 0.3, 0.05, key="align_threshold")
+    layer = cols[0].selectbox(t("ctl.layer"), ["all"] + list(range(cfg.n_decoder_layers)), key="align_layer")
+    head = cols[1].selectbox(t("ctl.head"), ["mean"] + list(range(cfg.n_heads)), key="align_head")
+    threshold = cols[2].slider(t("an.links"), 0.0, 1.0, 0.3, 0.05, key="align_threshold")
     cross = trace.cross if layer == "all" else trace.cross[[layer]]
     matrix = cross.mean(axis=(0, 1)) if head == "mean" else cross[:, head].mean(0)
     # row t of cross-attention produced piece t + 1: group and label target rows by what they produced

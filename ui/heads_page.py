@@ -11,9 +11,10 @@ import streamlit as st
 
 from model.corpus import corpus_summary, joint_projection
 from model.head_statistics import STATS
-from model.trace import KIND_LABELS, KINDS
+from model.trace import KINDS
 from ui.context import PageContext
 from ui.errors import guarded
+from ui.i18n import kind_label, t
 from ui.url import write_url
 from viz.analysis import head_grid
 from viz.heads import against_all_heads, heads_scatter, qk_projection, typical_pattern
@@ -29,11 +30,11 @@ def alignment_section(ctx: PageContext) -> None:
     files = sorted(Path(ctx.path).glob("alignment_*.csv"))
     if not files:
         return
-    st.subheader("Alignment against human annotators (AER, lower is better)")
+    st.subheader(t("hs.aer"))
     for file in files:
         table = pd.read_csv(file)
         gold = file.stem.removeprefix("alignment_")
-        measure = st.selectbox(f"{gold}: variant", [c for c in table.columns if c.startswith("aer")], key=f"aer_{gold}")
+        measure = st.selectbox(t("hs.variant", gold=gold), [c for c in table.columns if c.startswith("aer")], key=f"aer_{gold}")
         heads = table[table["head"] != "mean"].astype({"head": int}).assign(kind="cross")
         left, right = st.columns([3, 2])
         left.plotly_chart(head_grid(heads, "cross", measure, title=f"{gold}: {measure} per cross head", colorscale="Viridis_r"),
@@ -46,7 +47,7 @@ def alignment_section(ctx: PageContext) -> None:
 def render(ctx: PageContext) -> None:
     folder = Path(ctx.path) / "corpus"
     if not (folder / "progress.json").is_file():
-        st.info(f"No corpus run for this model yet: `python -m model.corpus --checkpoint {ctx.path} --input SENTENCES --out {folder}`.")
+        st.info(t("hs.no_corpus", command=f"`python -m model.corpus --checkpoint {ctx.path} --input SENTENCES --out {folder}`"))
         alignment_section(ctx)
         return
     data = cached_summary(str(folder), (folder / "progress.json").stat().st_mtime)
@@ -60,22 +61,22 @@ def render(ctx: PageContext) -> None:
     table.insert(2, "head", [h[2] for h in heads])
     table["name"] = [f"{k} {l}:{h}" for k, l, h in heads]
     cols = st.columns(3)
-    kind = cols[0].selectbox("Attention", KINDS, format_func=KIND_LABELS.get, key="kind")
+    kind = cols[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="kind")
     layers = sorted({h[1] for h in heads if h[0] == kind})
     layer = int(st.session_state.get("layer", -1))
-    layer = cols[1].selectbox("Layer", layers, index=layers.index(layer) if layer in layers else len(layers) - 1, key="heads_layer")
+    layer = cols[1].selectbox(t("ctl.layer"), layers, index=layers.index(layer) if layer in layers else len(layers) - 1, key="heads_layer")
     head_ids = sorted({h[2] for h in heads if h[0] == kind})
     current = st.session_state.get("head", "0")
-    head = cols[2].selectbox("Head", head_ids, index=head_ids.index(int(current)) if str(current).isdigit() and int(current) in head_ids else 0,
+    head = cols[2].selectbox(t("ctl.head"), head_ids, index=head_ids.index(int(current)) if str(current).isdigit() and int(current) in head_ids else 0,
                              key="heads_head")
     write_url(kind=kind, layer=layer, head=head)
     chosen = heads.index((kind, layer, head))
-    st.caption(f"{meta['done']} sentences ({'references teacher-forced' if meta.get('teacher_forced') else 'greedy translations'}), "
-               f"{meta['seconds']:.0f} s, peak memory {meta.get('peak_rss_mb', 0):.0f} MB.")
+    st.caption(t("hs.run", n=meta["done"], s=meta["seconds"], mb=meta.get("peak_rss_mb", 0),
+                 how=t("hs.forced") if meta.get("teacher_forced") else t("hs.greedy")))
     stats = [s for s in STATS if np.isfinite(table[s].to_numpy(dtype=float)).any()]
     st.plotly_chart(against_all_heads(table, stats, chosen), key="heads_against")
     left, right = st.columns(2)
-    stat = left.selectbox("Sentences where this head is most extreme on", [s for s in stats if np.isfinite(data["stats"][:, chosen, STATS.index(s)]).any()],
+    stat = left.selectbox(t("hs.extreme"), [s for s in stats if np.isfinite(data["stats"][:, chosen, STATS.index(s)]).any()],
                           key="heads_stat")
     values = data["stats"][:, chosen, STATS.index(stat)]
     order = np.argsort(-np.nan_to_num(values, nan=-np.inf))[:8]
@@ -88,8 +89,8 @@ def render(ctx: PageContext) -> None:
                    column_config={"open": st.column_config.LinkColumn("open", display_text="open in Translate")})
     right.plotly_chart(typical_pattern(data["pattern"][chosen], kind == "cross"), key="heads_pattern")
     sx, sy = st.columns(2)
-    x = sx.selectbox("Scatter: x", stats, index=stats.index("entropy"), key="heads_x")
-    y = sy.selectbox("Scatter: y", stats, index=stats.index("max_weight") if "max_weight" in stats else 0, key="heads_y")
+    x = sx.selectbox(t("hs.x"), stats, index=stats.index("entropy"), key="heads_x")
+    y = sy.selectbox(t("hs.y"), stats, index=stats.index("max_weight") if "max_weight" in stats else 0, key="heads_y")
     st.plotly_chart(heads_scatter(table, x, y, chosen), key="heads_scatter")
     q, k = data["q"][:, chosen].reshape(-1, data["q"].shape[-1]), data["k"][:, chosen].reshape(-1, data["k"].shape[-1])
     q_ok, k_ok = np.isfinite(q).all(1), np.isfinite(k).all(1)
@@ -104,7 +105,7 @@ def render(ctx: PageContext) -> None:
         return f"{toks[p] if 0 <= p < len(toks) else '?'} · {str(data['source'][s])[:60]}"
 
     q2, k2 = joint_projection(q[q_ok].astype(np.float32), k[k_ok].astype(np.float32))
-    color_by = st.radio("Colour by", ["query/key", "position"], horizontal=True, key="heads_color")
+    color_by = st.radio(t("hs.colour"), ["query/key", "position"], horizontal=True, key="heads_color")
     st.plotly_chart(qk_projection(q2, k2, [label(q_axis, s, p) for s, p in zip(sent[q_ok], q_pos[q_ok])],
                                   [label(k_axis, s, p) for s, p in zip(sent[k_ok], k_pos[k_ok])], q_pos[q_ok], k_pos[k_ok], color_by),
                     key="heads_qk")

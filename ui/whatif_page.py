@@ -11,6 +11,7 @@ from model.attribution import attention_flow, contribution_graph, routes_to
 from ui.cache import cached_beam_tree, cached_contributions, cached_forward_trace
 from ui.context import PageContext
 from ui.errors import guarded
+from ui.i18n import t as tx
 from ui.text import md_escape
 from viz.attention import attention_heatmap
 from viz.steps import heads_rows
@@ -18,7 +19,7 @@ from viz.whatif import beam_tree_figure, head_ranking, routes_figure
 
 
 def render(ctx: PageContext) -> None:
-    contrib_tab, force_tab, beam_tab, flow_tab = st.tabs(["Contributions", "Force the start", "Beam tree", "Attention flow"])
+    contrib_tab, force_tab, beam_tab, flow_tab = st.tabs([tx("wi.tab_contrib"), tx("wi.tab_force"), tx("wi.tab_beam"), tx("wi.tab_flow")])
     with force_tab:
         force(ctx)
     with beam_tab:
@@ -39,30 +40,28 @@ def force_and_rerun(text: str) -> None:
 @guarded
 def force(ctx: PageContext) -> None:
     tr, tok = ctx.translation, ctx.ckpt.tokenizer
-    st.caption("Type how the translation must start (or pick another candidate at any step): the model continues from "
-               "there, and every view then shows the attention of that translation.")
+    st.caption(tx("wi.force_help"))
     cols = st.columns([4, 1, 1])
-    typed = cols[0].text_input("Forced start of the translation", value=st.session_state.get("prefix", ""), key="prefix_input")
-    if cols[1].button("Continue from here", key="prefix_go"):
+    typed = cols[0].text_input(tx("wi.forced_input"), value=st.session_state.get("prefix", ""), key="prefix_input")
+    if cols[1].button(tx("wi.continue"), key="prefix_go"):
         force_and_rerun(typed)
-    if cols[2].button("Clear", key="prefix_clear"):
+    if cols[2].button(tx("wi.clear"), key="prefix_clear"):
         force_and_rerun("")
     pieces = tok.target_pieces(tr.out_ids)
-    step = st.select_slider("…or at step", range(len(pieces)), format_func=lambda t: f"{t}: {pieces[t]}", key="force_step")
+    step = st.select_slider(tx("wi.at_step"), range(len(pieces)), format_func=lambda t: f"{t}: {pieces[t]}", key="force_step")
     candidates = ctx.trace.candidates[step] if ctx.trace.candidates else []
     options = [piece for piece, _ in candidates if piece != pieces[step]]
     if options:
         labels = {piece: f"{piece} (p = {prob:.3f})" for piece, prob in candidates}
-        pick = st.radio("pick another candidate", options, format_func=labels.get, horizontal=True, key="force_pick")
+        pick = st.radio(tx("wi.pick"), options, format_func=labels.get, horizontal=True, key="force_pick")
         chosen = tr.out_ids[:step] + [tok.piece_to_id(pick)]
-        if st.button(f"Force “{tok.decode(chosen)}” and continue", key="force_pick_go"):
+        if st.button(tx("wi.force_go", text=tok.decode(chosen)), key="force_pick_go"):
             force_and_rerun(tok.decode(chosen))
     rows = [{"step": t, "piece": p, "forced": t < tr.forced, "log-probability": lp, "probability": float(np.exp(lp))}
             for t, (p, lp) in enumerate(zip(pieces, tr.logprobs))]
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="force_table")
     if tr.forced:
-        st.caption(f"The first {tr.forced} pieces were forced; their log-probability is what the model gave them, "
-                   "not what it would have chosen.")
+        st.caption(tx("wi.forced_note", n=tr.forced))
 
 
 @st.fragment
@@ -70,7 +69,7 @@ def force(ctx: PageContext) -> None:
 def beam_tree(ctx: PageContext) -> None:
     beam = max(ctx.beam, 2)
     if ctx.beam < 2:
-        st.caption("Greedy search keeps one hypothesis: the tree below uses beam 4 (set the beam in the sidebar).")
+        st.caption(tx("wi.greedy"))
         beam = 4
     rows = cached_beam_tree(ctx.path, st.session_state.text, beam, st.session_state.max_len, st.session_state.get("prefix", ""))
     nodes = pd.DataFrame(rows)
@@ -82,15 +81,15 @@ def beam_tree(ctx: PageContext) -> None:
     labels = [f"step {r['step']}: {tok.decode(r['ids'])}" + (" (finished)" if r["finished"] else "") for r in rows]
     if picked is not None:
         st.session_state.beam_node = int(picked["customdata"][2])
-    st.caption(f"{len(nodes)} hypotheses kept over {nodes['step'].max() + 1} steps, {int(nodes['finished'].sum())} finished.")
-    choice = st.selectbox("Open a hypothesis (or click a node)", [None] + list(range(len(rows))),
+    st.caption(tx("wi.kept", n=len(nodes), steps=nodes["step"].max() + 1, done=int(nodes["finished"].sum())))
+    choice = st.selectbox(tx("wi.open"), [None] + list(range(len(rows))),
                           format_func=lambda i: "—" if i is None else labels[i], key="beam_node")
     if choice is None:
         return
     node = rows[choice]
     trace = cached_forward_trace(ctx.path, tuple(ctx.translation.src_ids), tuple(node["ids"]))
-    st.markdown(f"**Partial hypothesis** (step {node['step']}, log-prob {node['score']:.3f}): "
-                f"{md_escape(ctx.ckpt.tokenizer.decode(node['ids']))}")
+    st.markdown(tx("wi.partial", step=node["step"], score=node["score"],
+                  text=md_escape(ctx.ckpt.tokenizer.decode(node["ids"]))))
     layer = trace.layers("cross") - 1
     st.plotly_chart(attention_heatmap(trace.cross[layer].mean(0), trace.tgt_tokens, trace.src_tokens,
                                       title=f"Its cross-attention, last layer ({layer}), mean of heads",
@@ -120,7 +119,7 @@ def contributions_view(ctx: PageContext) -> None:
     tr, trace = ctx.translation, ctx.trace
     contrib = cached_contributions(ctx.path, tuple(tr.src_ids), tuple(tr.out_ids))
     out = trace.out_tokens
-    t = st.select_slider("Output piece", range(len(out)), format_func=lambda i: f"{i}: {out[i]}", key="contrib_step")
+    t = st.select_slider(tx("wi.output_piece"), range(len(out)), format_func=lambda i: f"{i}: {out[i]}", key="contrib_step")
     cross = contrib["cross"]
     weights, norms = cross["weights"][:, :, t, :], cross["norms"][:, :, t, :]
     left, right = st.columns(2)
@@ -128,16 +127,15 @@ def contributions_view(ctx: PageContext) -> None:
                       key="contrib_weights")
     right.plotly_chart(heads_rows(norms, trace.src_tokens, f"Contributions ‖α·v·W_O‖ while producing {out[t]}",
                                   ctx.theme.colorscale, zmax=float(norms.max()) or 1.0, measure="‖α v W_O‖"), key="contrib_norms")
-    st.caption("A weight says where a head looked; the contribution (Kobayashi et al., 2020) says how much it moved into the "
-               "decoder's residual stream: a large weight on a key with a small value vector moves little.")
+    st.caption(tx("wi.contrib_help"))
     ranking = head_ranking(weights, norms)
     st.dataframe(ranking, hide_index=True, key="contrib_ranking")
-    threshold = st.slider("Show routes through edges carrying at least this share", 0.01, 0.5, 0.05, 0.01, key="contrib_threshold")
+    threshold = st.slider(tx("wi.routes"), 0.01, 0.5, 0.05, 0.01, key="contrib_threshold")
     graph = contribution_graph(contrib, min_share=threshold)
     n_enc, n_dec = contrib["encoder"]["norms"].shape[0], contrib["decoder"]["norms"].shape[0]
     routes = routes_to(graph, ("dec", n_dec, t), threshold)
     if routes.number_of_edges() == 0:
-        st.info("No route from the source reaches this piece above that threshold: lower it.")
+        st.info(tx("wi.no_route"))
         return
     edges = pd.DataFrame([(u, v, d["weight"]) for u, v, d in routes.edges(data=True)], columns=["source", "target", "weight"])
     labels, columns = node_labels(trace, n_enc, n_dec)
@@ -150,14 +148,11 @@ def contributions_view(ctx: PageContext) -> None:
 def flow(ctx: PageContext) -> None:
     trace = ctx.trace
     src = trace.src_tokens
-    st.caption("Attention flow (Abnar & Zuidema, 2020): the maximum flow from each input piece to an encoder output "
-               "position through every layer, capacities 0.5·attention + 0.5·I. Rollout multiplies the layers; flow "
-               "finds the best routes. One max-flow per (output, input) pair, with networkx.")
-    rows = st.multiselect("Encoder output positions", list(range(len(src))), default=[0], format_func=lambda i: f"{i}: {src[i]}",
+    st.caption(tx("wi.flow_help"))
+    rows = st.multiselect(tx("wi.flow_rows"), list(range(len(src))), default=[0], format_func=lambda i: f"{i}: {src[i]}",
                           key="flow_rows")
-    if not rows or not st.button(f"Compute the flow of {len(rows)} position(s)", key="flow_go"):
-        st.caption(f"Cost: one max-flow per (output, input) pair; about 2 s per output position at 40 pieces and 3 layers "
-                   f"on 2 CPU cores, growing with the square of the length. This sentence has {len(src)} pieces.")
+    if not rows or not st.button(tx("wi.flow_go", n=len(rows)), key="flow_go"):
+        st.caption(tx("wi.flow_cost", n=len(src)))
         return
     start = time.perf_counter()
     values = attention_flow(trace.encoder, rows=rows)
@@ -165,4 +160,4 @@ def flow(ctx: PageContext) -> None:
     st.plotly_chart(attention_heatmap(values, [src[i] for i in rows], src, title="Attention flow (encoder)",
                                       colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size,
                                       zmax=float(values.max()) or 1.0), key="flow_heatmap")
-    st.caption(f"{len(rows)} × {len(src)} max-flows in {elapsed:.2f} s ({elapsed / max(len(rows), 1):.2f} s per output position).")
+    st.caption(tx("wi.flow_time", rows=len(rows), n=len(src), s=elapsed, per=elapsed / max(len(rows), 1)))
