@@ -105,7 +105,7 @@ def lesson_numbers(model: TranslationModel, src_ids: list[int], out_ids: list[in
         stream = rec[f"decoder.layers.{l}.hook_resid_post"].to(device)
         logp = torch.log_softmax(model.generator(model.decoder.final_norm(stream)).float(), dim=-1).cpu()
         values, ids = logp.exp().topk(top_k, dim=-1)
-        per_layer.append({"layer": l, "top_ids": ids.numpy(), "top_probs": values.numpy()})
+        per_layer.append({"layer": l, "top_ids": ids.numpy(), "top_probs": values.numpy(), "stream": stream.cpu().numpy()})
     final = torch.log_softmax(logits[0].float(), dim=-1).cpu()
     values, ids = final.exp().topk(top_k, dim=-1)
 

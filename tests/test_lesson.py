@@ -81,6 +81,13 @@ def test_last_layer_prediction_is_the_models_output(model, translated):
     np.testing.assert_array_equal(last["top_ids"], n["final_top_ids"])
     np.testing.assert_allclose(last["top_probs"], probs.topk(5, dim=-1).values.numpy(), atol=1e-5)
     assert len(n["per_layer"]) == model.cfg.n_decoder_layers
+    with torch.no_grad():  # each layer's stream is that layer's output, recomputed layer by layer from the embeddings
+        memory, src_mask = model.encode(torch.tensor([translated.src_ids]))
+        y = model.decoder.embed(torch.tensor([n["tgt_in_ids"]]))
+        mask = model.tgt_mask(torch.tensor([n["tgt_in_ids"]]))
+        for layer, record in zip(model.decoder.layers, n["per_layer"]):
+            y = layer(y, memory, src_mask, mask)
+            np.testing.assert_allclose(record["stream"], y[0].numpy(), atol=1e-5)
 
 
 def test_residual_norms_are_recomputed_sublayers(model, translated):

@@ -133,3 +133,5 @@ def render(ctx: PageContext) -> None:
     rows = [{t("col.layer"): r["layer"], t("col.prediction"): " ".join(tok.target_pieces(r["top_ids"][:, 0].tolist())),
              t("col.prob"): float(r["top_probs"][step, 0])} for r in n["per_layer"]]
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="lesson_lens")
+    st.caption(t("lesson.first_values", n=6, d=d))
+    st.dataframe(first_values({f"{t('col.layer')} {r['layer']}": r["stream"][step] for r in n["per_layer"]}), key="lesson_streams")
