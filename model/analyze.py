@@ -15,9 +15,7 @@ from tqdm import tqdm
 
 from model.ablation import importance_sweep
 from model.head_statistics import LABEL_RULES, average_stats, trace_stats
-from model.cli import run
-from model.checkpoint import CheckpointError, load_checkpoint
-from model.data import read_lines
+from model.cli import load_checkpoint_and_sentences, run
 from model.decode import translate
 from model.heads import all_heads
 
@@ -59,19 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         p.error("give --stats OUT.csv, --sweep OUT.json, or both")
     if args.sweep and not args.ref:
         p.error("--sweep needs --ref")
-    try:
-        ckpt = load_checkpoint(args.checkpoint)
-        sources = read_lines(args.input)
-        references = read_lines(args.ref) if args.ref else None
-    except (CheckpointError, OSError, UnicodeDecodeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    loaded = load_checkpoint_and_sentences(args.checkpoint, args.input, args.ref, args.max_sentences)
+    if loaded is None:
         return 2
-    if references is not None and len(references) != len(sources):
-        print(f"error: {args.input} has {len(sources)} lines but {args.ref} has {len(references)}", file=sys.stderr)
-        return 2
-    if args.max_sentences:
-        sources = sources[: args.max_sentences]
-        references = references[: args.max_sentences] if references else None
+    ckpt, sources, references = loaded
     if not any(s.strip() for s in sources):
         print(f"error: {args.input} has no sentences", file=sys.stderr)
         return 2

@@ -17,3 +17,24 @@ def run(main: Callable[[], int]) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 0
     sys.exit(code)
+
+
+def load_checkpoint_and_sentences(checkpoint: str, input_path: str, ref_path: str | None, max_sentences: int = 0):
+    """(checkpoint, sources, references or None) for the corpus-style CLIs, or None after one line of error on stderr."""
+    from model.checkpoint import CheckpointError, load_checkpoint
+    from model.data import read_lines
+
+    try:
+        ckpt = load_checkpoint(checkpoint)
+        sources = read_lines(input_path)
+        references = read_lines(ref_path) if ref_path else None
+    except (CheckpointError, OSError, UnicodeDecodeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    if references is not None and len(references) != len(sources):
+        print(f"error: {input_path} has {len(sources)} lines but {ref_path} has {len(references)}", file=sys.stderr)
+        return None
+    if max_sentences:
+        sources = sources[:max_sentences]
+        references = references[:max_sentences] if references else None
+    return ckpt, sources, references

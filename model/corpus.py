@@ -27,9 +27,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from model.checkpoint import CheckpointError, load_checkpoint
-from model.cli import run
-from model.data import read_lines
+from model.cli import load_checkpoint_and_sentences, run
 from model.decode import InputError, translate
 from model.heads import all_heads, hook_name
 from model.head_statistics import STATS, head_stats
@@ -174,18 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-sentences", type=int, default=0)
     p.add_argument("--chunk", type=int, default=200, help="sentences per chunk (memory is bounded by one chunk)")
     args = p.parse_args(argv)
-    try:
-        ckpt = load_checkpoint(args.checkpoint)
-        sources = read_lines(args.input)
-        references = read_lines(args.ref) if args.ref else None
-    except (CheckpointError, OSError, UnicodeDecodeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    loaded = load_checkpoint_and_sentences(args.checkpoint, args.input, args.ref, args.max_sentences)
+    if loaded is None:
         return 2
-    if references is not None and len(references) != len(sources):
-        print(f"error: {args.input} has {len(sources)} lines but {args.ref} has {len(references)}", file=sys.stderr)
-        return 2
-    if args.max_sentences:
-        sources, references = sources[: args.max_sentences], references[: args.max_sentences] if references else None
+    ckpt, sources, references = loaded
     bar = tqdm(total=len(sources), desc="corpus", file=sys.stderr)
     meta = run_corpus(ckpt, sources, references, Path(args.out), args.chunk, progress=lambda n, _: bar.update(n - bar.n))
     bar.close()

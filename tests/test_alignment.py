@@ -1,7 +1,6 @@
 """Alignment error rate on hand-made alignments with known AER, the gold readers' link counts, and word regrouping."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -169,15 +169,21 @@ def test_model_view_click_opens_the_head(server, browser):
     page.close()
 
 
-def test_downloads_are_built_on_click(server, browser, tmp_path):
-    url, _ = server
+def downloaded_figure(browser, url: str, query: str, folder: Path):
+    """Open the app on `query`, download the figure as HTML into `folder`; return (page, file)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page.goto(f"{url}/?text={quote('A dog runs.')}&kind=cross")
+    page.goto(f"{url}/?{query}")
     page.wait_for_selector(HEATMAP, timeout=60_000)
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name="Figure (HTML, offline").click()
-    html = tmp_path / "figure.html"
+    html = folder / "figure.html"
     info.value.save_as(html)
+    return page, html
+
+
+def test_downloads_are_built_on_click(server, browser, tmp_path):
+    url, _ = server
+    page, html = downloaded_figure(browser, url, f"text={quote('A dog runs.')}&kind=cross", tmp_path)
     text = html.read_text(encoding="utf-8")
     assert len(text) > 1_000_000 and "Plotly.newPlot" in text  # plotly.js embedded: opens offline
     with page.expect_download(timeout=60_000) as info:
@@ -219,13 +225,7 @@ def test_what_if_beam_tree_click_and_forced_candidate(server, browser):
 
 def test_exported_html_switches_heads_offline(server, browser, tmp_path):
     url, _ = server
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page.goto(f"{url}/?text={quote('A man drives a red car.')}&kind=cross&layer=1&head=2")
-    page.wait_for_selector(HEATMAP, timeout=60_000)
-    with page.expect_download(timeout=60_000) as info:
-        page.get_by_role("button", name="Figure (HTML, offline").click()
-    html = tmp_path / "figure.html"
-    info.value.save_as(html)
+    page, html = downloaded_figure(browser, url, f"text={quote('A man drives a red car.')}&kind=cross&layer=1&head=2", tmp_path)
     page.close()
     offline = browser.new_context(offline=True, viewport={"width": 1400, "height": 1000})
     requests = []
