@@ -77,14 +77,14 @@ def switchable_heatmap(panels: list[Panel], start: tuple[str, int, int | None] |
                           buttons=[dict(method="update", label=labels[k], args=update(first[k])) for k in kinds]))
     layers = [(i, s) for i, s in enumerate(steps) if s["head"] is None]
     if len(kinds) == 1:  # with several kinds the slider walks them all; layer buttons would be ambiguous
-        menus.append(dict(type="buttons", direction="down", x=1.1, y=1.0, xanchor="left", yanchor="top", showactive=False,
+        menus.append(dict(type="buttons", direction="down", x=1.17, y=1.0, xanchor="left", yanchor="top", showactive=False,
                           font=dict(size=font_size), buttons=[dict(method="update", label=f"layer {s['layer']}", args=update(i))
                                                               for i, s in layers]))
     Q, K = panels[0].attention.shape[2:]
     fig.update_layout(
         title=steps[active]["axes"]["title.text"], font=dict(size=font_size), sliders=[slider], updatemenus=menus,
         height=height or max(420, min(1400, 200 + max(8, min(28, 900 // max(K, 1))) * Q)),
-        margin=dict(l=10, r=130 if len(kinds) == 1 else 10, t=140 if len(kinds) > 1 else 110, b=10),
+        margin=dict(l=10, r=160 if len(kinds) == 1 else 10, t=140 if len(kinds) > 1 else 110, b=10),
         xaxis=dict(title=KEY_AXIS, tickmode="array", tickvals=steps[active]["axes"]["xaxis.tickvals"],
                    ticktext=steps[active]["axes"]["xaxis.ticktext"], side="top", tickangle=-60, showgrid=False,
                    tickfont=dict(size=font_size)),
