@@ -85,9 +85,11 @@ if ckpt is not None:
         st.json(ckpt.card or {"note": "no model card"}, expanded=False)
 
 if present:  # one row: the view, the sentence on one line (edited in a popover), the mode switch
-    top = st.columns([2, 4, 2.2, 1], vertical_alignment="center")
+    widths = [2, 4, 2.2, 1] if st.session_state.get("deck") else [2, 5, 1]  # the deck's ◀ ▶ only when a deck is open
+    top = st.columns(widths, vertical_alignment="center")
     top[0].selectbox(t("app.view"), list(VIEWS), format_func=lambda v: t(f"view.{v}"), key="view", label_visibility="collapsed")
-    deck.navigation(top[2])
+    if len(top) == 4:
+        deck.navigation(top[2])
 else:
     top = st.columns([6, 1])
     top[0].radio(t("app.view"), list(VIEWS), format_func=lambda v: t(f"view.{v}"), horizontal=True, key="view", label_visibility="collapsed")
