@@ -118,6 +118,16 @@ def test_presentation_mode_uses_large_type(app_env):
     assert charts(at)[0]["layout"]["font"]["size"] == 20
 
 
+@pytest.mark.parametrize("view", VIEWS + ("lesson",))
+def test_every_view_in_presentation_mode_sizes_its_first_figure_for_the_screen(app_env, view):
+    at = open_app(text=SENTENCE, view=view, present=1, screen=720)
+    assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
+    first = charts(at)[0]["layout"]
+    assert 720 - 190 - 60 <= first["height"] <= 720 - 190, first["height"]  # the screen less the rows of controls
+    axes = [v for k, v in first.items() if k.startswith(("xaxis", "yaxis")) and v.get("showticklabels", True) is not False]
+    assert axes and all(a.get("tickfont", {}).get("size", 0) >= 18 for a in axes), view
+
+
 def test_forced_prefix_from_the_url_reaches_every_view(app_env):
     at = open_app(text=SENTENCE, view="steps", prefix="Ein Hund")
     assert no_failures(at)

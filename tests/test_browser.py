@@ -247,36 +247,51 @@ def test_exported_html_switches_heads_offline(server, browser, tmp_path):
 
 @pytest.mark.parametrize("width,height", [(1280, 720), (1920, 1080)])
 def test_presentation_mode_fits_the_projector(server, browser, width, height):
+    """Every view at projector size: the translation and the view's main figure(s) entirely in the first viewport,
+    the figures at least half of it, their tick labels at least 18 px, and each row of controls one line high."""
     url, _ = server
-    page = browser.new_page(viewport={"width": width, "height": height})
     sentence = quote("A man in a blue shirt is playing the guitar on the street.")
-    page.goto(f"{url}/?present=1&screen={height}&text={sentence}&kind=cross")
-    page.wait_for_selector(HEATMAP, timeout=60_000)
-    page.wait_for_timeout(500)
     viewport = width * height
+    main = "[data-testid='stMainBlockContainer']"
+    widgets = ", ".join(f"{main} [data-testid='{w}']" for w in ("stSelectbox", "stSlider", "stButton", "stCheckbox", "stRadio",
+                                                                 "stPopoverButton", "stToggle"))
 
     def inside(box) -> bool:
         return box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width + 1 and box["y"] + box["height"] <= height + 1
 
-    translation = page.locator("h4").first.bounding_box()
-    figure = page.locator(MAIN_PLOT).first.bounding_box()
-    assert inside(translation) and inside(figure), (translation, figure)
-    assert figure["width"] * figure["height"] >= 0.5 * viewport, figure
-    sizes = page.evaluate(f"""() => [...document.querySelectorAll('{MAIN_PLOT} .xtick text, {MAIN_PLOT} .ytick text')]
-                                    .map(t => parseFloat(getComputedStyle(t).fontSize))""")
-    assert sizes and min(sizes) >= 18, min(sizes)
-    # one row of controls: the view picker, the sentence's edit button and the mode switch share a line
-    main = "[data-testid='stMainBlockContainer']"
-    view = page.locator(f"{main} [data-testid='stSelectbox']").first.bounding_box()
-    edit = page.locator(f"{main} [data-testid='stPopoverButton']").first.bounding_box()
-    toggle = page.locator(f"{main} [data-testid='stCheckbox']").first.bounding_box()
-    centres = [b["y"] + b["height"] / 2 for b in (view, edit, toggle)]
-    assert max(centres) - min(centres) < 20, centres
-    assert page.locator("textarea").count() == 0 or not page.locator("textarea").first.is_visible()  # the sentence is one line
-    shots = Path(os.environ.get("HEADLIGHT_SCREENSHOTS", "") or Path(__file__).parent / ".screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / f"present-{width}x{height}.png"))
-    page.close()
+    for view in VIEW_LABELS | {"lesson": "Lesson", "heads": "Heads across a corpus"}:
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(f"{url}/?present=1&screen={height}&text={sentence}&kind=cross&view={view}")
+        page.wait_for_selector(f"{MAIN_PLOT} .main-svg", timeout=60_000)
+        page.wait_for_timeout(800)
+        translation = page.locator("h4").first.bounding_box()
+        assert inside(translation), (view, translation)
+        figures = [b for b in (page.locator(MAIN_PLOT).nth(i).bounding_box() for i in range(page.locator(MAIN_PLOT).count()))
+                   if b and b["height"] > 0 and b["y"] < height]
+        on_screen = [b for b in figures if inside(b)]
+        assert on_screen and all(inside(b) for b in figures if b["y"] < 0.5 * height), (view, figures)
+        area = sum(b["width"] * b["height"] for b in on_screen)
+        assert area >= 0.5 * viewport, (view, area / viewport)
+        sizes = page.evaluate(f"""() => [...document.querySelectorAll('{MAIN_PLOT}')]
+            .filter(p => {{ const r = p.getBoundingClientRect(); return r.height > 0 && r.bottom <= {height + 1}; }})
+            .flatMap(p => [...p.querySelectorAll('.xtick text, .ytick text')]).map(t => parseFloat(getComputedStyle(t).fontSize))""")
+        assert sizes and min(sizes) >= 18, (view, min(sizes))
+        # rows of controls above the first figure: the top bar, then the view's own row; each one line high
+        first_figure = min(b["y"] for b in on_screen)
+        boxes = [b for b in (page.locator(widgets).nth(i).bounding_box() for i in range(page.locator(widgets).count()))
+                 if b and b["height"] > 0 and b["y"] + b["height"] <= first_figure]
+        top = [b for b in boxes if b["y"] < translation["y"]]
+        own = [b for b in boxes if b["y"] > translation["y"]]
+        for row in (top, own):
+            centres = [b["y"] + b["height"] / 2 for b in row]
+            assert not centres or max(centres) - min(centres) < 20, (view, row)
+        assert len(top) >= 3, (view, top)  # view picker, the sentence's edit button, the mode switch
+        assert page.locator("textarea").count() == 0 or not page.locator("textarea").first.is_visible()  # the sentence is one line
+        if view in ("translate", "compare", "lesson"):
+            shots = Path(os.environ.get("HEADLIGHT_SCREENSHOTS", "") or Path(__file__).parent / ".screenshots")
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / (f"present-{width}x{height}.png" if view == "translate" else f"present-{view}-{width}x{height}.png")))
+        page.close()
 
 
 def test_korean_on_every_view_leaves_no_english_label(server, browser):

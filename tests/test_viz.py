@@ -176,3 +176,34 @@ def test_training_curve_plots_the_card_columns_per_epoch():
         training_curve([])
     with pytest.raises(ValueError, match="malformed"):
         training_curve([{"epoch": "1", "val_loss": "n/a"}])
+
+
+def test_for_projector_raises_every_text_size_and_never_shrinks():
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from viz.projector import for_projector
+    fig = make_subplots(rows=1, cols=2)
+    fig.add_trace(go.Heatmap(z=[[0.1, 0.9], [0.5, 0.5]], colorbar=dict(title="weight")), 1, 1)
+    fig.add_trace(go.Bar(x=[1, 2], y=[3, 4], text=["a", "b"]), 1, 2)
+    fig.update_xaxes(tickfont_size=30, row=1, col=2)
+    fig.add_annotation(text="note", x=0, y=0, font_size=9)
+    fig = for_projector(fig, height=640, font_size=20, tick_size=18)
+    assert fig.layout.height == 640 and fig.layout.font.size == 20
+    assert fig.layout.xaxis.tickfont.size == 18 and fig.layout.yaxis2.tickfont.size == 18
+    assert fig.layout.xaxis2.tickfont.size == 30  # larger than asked: kept
+    assert fig.data[0].colorbar.tickfont.size == 18 and fig.layout.annotations[0].font.size == 18
+
+
+def test_for_projector_thins_row_labels_only_when_they_would_overlap():
+    from viz.projector import TOP_LABELS_PX, for_projector
+    from viz.steps import heads_rows
+    rows = np.full((3, 8, 4), 0.25)  # 24 rows "L0 H0" … "L2 H7"
+    height = 500
+    fig = for_projector(heads_rows(rows, list("abcd"), "t"), height, thin_y=True)
+    kept = list(fig.layout.yaxis.ticktext)
+    usable = height - fig.layout.margin.t - fig.layout.margin.b - TOP_LABELS_PX
+    assert kept[0] == "L0 H0" and usable / len(kept) >= 1.25 * 18 and len(kept) < 24
+    assert len(set(np.diff(fig.layout.yaxis.tickvals))) == 1  # every k-th row, evenly
+    tall = for_projector(heads_rows(rows, list("abcd"), "t"), 1400, thin_y=True)
+    assert len(tall.layout.yaxis.ticktext) == 24  # room for every label: none dropped

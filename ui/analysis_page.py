@@ -21,6 +21,9 @@ from viz.analysis import alignment_figure, head_grid, token_diff
 from viz.attention import attention_heatmap, merge_tokens, merge_words
 
 
+TABS = 56  # px: the tab strip above each tab's controls
+
+
 def render(ctx: PageContext) -> None:
     stats_tab, ablation_tab, rollout_tab = st.tabs([t("an.tab_stats"), t("an.tab_ablation"), t("an.tab_rollout")])
     with stats_tab:
@@ -39,8 +42,10 @@ def progress_bar(label: str):
 @st.fragment
 @guarded
 def statistics(ctx: PageContext) -> None:
-    scope = st.radio(t("an.over"), ["this sentence", "validation sentences"], horizontal=True, key="stats_scope",
-                     format_func=lambda o: t("an.scope_sentence") if o == "this sentence" else t("an.scope_validation"))
+    row = st.columns([3, 3, 2]) if ctx.theme.present else [st.container()] + st.columns(2)  # presentation: one row of controls
+    scope = row[0].radio(t("an.over"), ["this sentence", "validation sentences"], horizontal=True, key="stats_scope",
+                         format_func=lambda o: t("an.scope_sentence") if o == "this sentence" else t("an.scope_validation"),
+                         label_visibility=ctx.theme.label)
     if scope == "this sentence":
         table = average_stats([trace_stats(ctx.trace)])
     else:
@@ -55,11 +60,10 @@ def statistics(ctx: PageContext) -> None:
                 return
             st.session_state[key] = sentence_stats(cached_checkpoint(ctx.path), sample[0], progress_bar("Translating"))
         table = st.session_state[key]
-    cols = st.columns(2)
-    kind = cols[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="stats_kind")
-    stat = cols[1].selectbox(t("an.statistic"), STATS, key="stats_value")
-    st.plotly_chart(head_grid(table, kind, stat, title=f"{KIND_LABELS[kind]}: {stat} (label = dominant behaviour)",
-                              colorscale=ctx.theme.colorscale), key="stats_grid")
+    kind = row[1].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="stats_kind", label_visibility=ctx.theme.label)
+    stat = row[2].selectbox(t("an.statistic"), STATS, key="stats_value", label_visibility=ctx.theme.label)
+    st.plotly_chart(ctx.theme.fit(head_grid(table, kind, stat, title=f"{KIND_LABELS[kind]}: {stat} (label = dominant behaviour)",
+                                            colorscale=ctx.theme.colorscale), above=TABS), key="stats_grid")
     st.dataframe(table, hide_index=True, key="stats_table")
     st.download_button(t("an.stats_csv"), table.to_csv(index=False), "headlight-head-stats.csv", "text/csv", key="stats_csv")
     with st.expander(t("an.labels")):

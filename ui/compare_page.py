@@ -15,15 +15,22 @@ from viz.attention import attention_heatmap, difference_heatmap, head_similarity
 @guarded
 def render(ctx: PageContext) -> None:
     trace = ctx.trace
-    left, right = st.columns(2)
-    with left:
-        a = kind_layer_head(trace, key="cmp_a_", allow_mean=False, horizontal=False)
-    with right:
-        b = kind_layer_head(trace, key="cmp_b_", allow_mean=False, horizontal=False)
+    if ctx.theme.present:  # one row: A's three pickers, then B's
+        row = st.columns([3, 2, 2, 3, 2, 2])
+        a = kind_layer_head(trace, key="cmp_a_", allow_mean=False, containers=row[:3], compact=True)
+        b = kind_layer_head(trace, key="cmp_b_", allow_mean=False, containers=row[3:], compact=True)
+        left, right = st.columns(2)
+    else:
+        left, right = st.columns(2)
+        with left:
+            a = kind_layer_head(trace, key="cmp_a_", allow_mean=False, horizontal=False)
+        with right:
+            b = kind_layer_head(trace, key="cmp_b_", allow_mean=False, horizontal=False)
     ma, qa, ka = selected_matrix(trace, a, words=False)
     mb, qb, kb = selected_matrix(trace, b, words=False)
-    left.plotly_chart(attention_heatmap(ma, qa, ka, title=describe(a), colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size), key="cmp_a")
-    right.plotly_chart(attention_heatmap(mb, qb, kb, title=describe(b), colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size), key="cmp_b")
+    for side, matrix, q, k, sel, key in ((left, ma, qa, ka, a, "cmp_a"), (right, mb, qb, kb, b, "cmp_b")):
+        side.plotly_chart(ctx.theme.fit(attention_heatmap(matrix, q, k, title=describe(sel), colorscale=ctx.theme.colorscale,
+                                                          font_size=ctx.theme.font_size)), key=key)
     if ma.shape == mb.shape and (qa, ka) == (qb, kb):
         distance = mean_js(ma, mb)
         st.metric(t("cmp.js"), f"{distance:.3f}")

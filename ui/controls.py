@@ -23,11 +23,15 @@ def clamp_layer(trace: Trace, kind: str, layer: int) -> int:
     return layer if 0 <= layer < trace.layers(kind) else trace.layers(kind) - 1
 
 
-def kind_layer_head(trace: Trace, key: str = "", allow_mean: bool = True, horizontal: bool = True, containers=None) -> Selection:
+def kind_layer_head(trace: Trace, key: str = "", allow_mean: bool = True, horizontal: bool = True, containers=None,
+                    compact: bool = False) -> Selection:
     """Kind / layer / head pickers bound to the session (and so to the URL).
 
-    `containers`: where to put them (presentation mode puts only the kind in its row: the figure switches the rest).
+    `containers`: where to put them in presentation mode's one row: with `compact`, three label-less selectboxes;
+    without, only the kind (the figure itself switches layer and head).
     """
+    if containers is not None and compact:
+        return compact_pickers(trace, key, allow_mean, containers)
     if containers is not None:
         kind = containers[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key=f"{key}kind", label_visibility="collapsed")
         layer = clamp_layer(trace, kind, int(st.session_state.get(f"{key}layer", -1)))
@@ -49,6 +53,20 @@ def kind_layer_head(trace: Trace, key: str = "", allow_mean: bool = True, horizo
     if str(st.session_state.get(f"{key}head", "0")) not in head_options:
         st.session_state[f"{key}head"] = head_options[0]
     head = cols[2].select_slider(t("ctl.head"), head_options, key=f"{key}head")
+    return Selection(kind, layer, None if head == "mean" else int(head))
+
+
+def compact_pickers(trace: Trace, key: str, allow_mean: bool, containers) -> Selection:
+    """Kind, layer and head as three one-line selectboxes (same session keys and values as the sliders)."""
+    kind = containers[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key=f"{key}kind", label_visibility="collapsed")
+    st.session_state[f"{key}layer"] = clamp_layer(trace, kind, int(st.session_state.get(f"{key}layer", -1)))
+    layer = containers[1].selectbox(t("ctl.layer"), list(range(trace.layers(kind))), key=f"{key}layer", label_visibility="collapsed",
+                                    format_func=lambda l: f"{t('ctl.layer')} {l}")
+    head_options = (["mean"] if allow_mean else []) + [str(h) for h in range(trace.heads(kind))]
+    if str(st.session_state.get(f"{key}head", "0")) not in head_options:
+        st.session_state[f"{key}head"] = head_options[0]
+    head = containers[2].selectbox(t("ctl.head"), head_options, key=f"{key}head", label_visibility="collapsed",
+                                   format_func=lambda h: t("ctl.mean") if h == "mean" else f"{t('ctl.head')} {h}")
     return Selection(kind, layer, None if head == "mean" else int(head))
 
 

@@ -16,14 +16,26 @@ from viz.head import FORMULA, pipeline_figure, pipeline_table
 @guarded
 def render(ctx: PageContext) -> None:
     trace, tr = ctx.trace, ctx.translation
-    sel = kind_layer_head(trace, allow_mean=False)
+    present = ctx.theme.present
+    row = st.columns([3, 2, 2, 3]) if present else None  # presentation: one row of pickers; the formula goes below the figure
+    sel = kind_layer_head(trace, allow_mean=False, containers=row[:3] if present else None, compact=present)
     q_tokens, k_tokens = trace.axis_tokens(sel.kind)
     labels = [f"{i}: {token}" for i, token in enumerate(q_tokens)]
-    query = st.select_slider(t("hd.query"), range(len(q_tokens)), format_func=labels.__getitem__, key="head_query")
+    if present:
+        if st.session_state.get("head_query", 0) not in range(len(q_tokens)):
+            st.session_state.head_query = 0
+        query = row[3].selectbox(t("hd.query"), range(len(q_tokens)), format_func=labels.__getitem__, key="head_query",
+                                 label_visibility="collapsed")
+    else:
+        query = st.select_slider(t("hd.query"), range(len(q_tokens)), format_func=labels.__getitem__, key="head_query")
     detail = cached_head_detail(ctx.path, tuple(tr.src_ids), tuple(tr.out_ids), sel.kind, sel.layer, sel.head)
-    st.latex(FORMULA)
     d_k = detail["q"].shape[1]
-    st.caption(t("hd.caption", sel=describe(sel), query=labels[query], d_k=d_k, sqrt=np.sqrt(d_k)))
-    st.plotly_chart(pipeline_figure(detail, query, q_tokens, k_tokens), key="head_pipeline")
+    if not present:
+        st.latex(FORMULA)
+        st.caption(t("hd.caption", sel=describe(sel), query=labels[query], d_k=d_k, sqrt=np.sqrt(d_k)))
+    st.plotly_chart(ctx.theme.fit(pipeline_figure(detail, query, q_tokens, k_tokens)), key="head_pipeline")
+    if present:
+        st.latex(FORMULA)
+        st.caption(t("hd.caption", sel=describe(sel), query=labels[query], d_k=d_k, sqrt=np.sqrt(d_k)))
     table = pipeline_table(detail, query, k_tokens)
     st.dataframe(table.style.format({c: "{:.4f}" for c in table.columns if c != "key"}, na_rep="−∞"), key="head_table")

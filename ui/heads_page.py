@@ -60,21 +60,28 @@ def render(ctx: PageContext) -> None:
     table.insert(1, "layer", [h[1] for h in heads])
     table.insert(2, "head", [h[2] for h in heads])
     table["name"] = [f"{k} {l}:{h}" for k, l, h in heads]
+    present = ctx.theme.present
     cols = st.columns(3)
-    kind = cols[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="kind")
+    kind = cols[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="kind", label_visibility=ctx.theme.label)
     layers = sorted({h[1] for h in heads if h[0] == kind})
     layer = int(st.session_state.get("layer", -1))
-    layer = cols[1].selectbox(t("ctl.layer"), layers, index=layers.index(layer) if layer in layers else len(layers) - 1, key="heads_layer")
+    layer = cols[1].selectbox(t("ctl.layer"), layers, index=layers.index(layer) if layer in layers else len(layers) - 1, key="heads_layer",
+                            label_visibility=ctx.theme.label, format_func=lambda l: f"{t('ctl.layer')} {l}" if present else str(l))
     head_ids = sorted({h[2] for h in heads if h[0] == kind})
     current = st.session_state.get("head", "0")
     head = cols[2].selectbox(t("ctl.head"), head_ids, index=head_ids.index(int(current)) if str(current).isdigit() and int(current) in head_ids else 0,
-                             key="heads_head")
+                             key="heads_head", label_visibility=ctx.theme.label,
+                             format_func=lambda h: f"{t('ctl.head')} {h}" if present else str(h))
     write_url(kind=kind, layer=layer, head=head)
     chosen = heads.index((kind, layer, head))
-    st.caption(t("hs.run", n=meta["done"], s=meta["seconds"], mb=meta.get("peak_rss_mb", 0),
-                 how=t("hs.forced") if meta.get("teacher_forced") else t("hs.greedy")))
+    run_line = t("hs.run", n=meta["done"], s=meta["seconds"], mb=meta.get("peak_rss_mb", 0),
+                 how=t("hs.forced") if meta.get("teacher_forced") else t("hs.greedy"))
+    if not present:  # presentation mode: the picture first
+        st.caption(run_line)
     stats = [s for s in STATS if np.isfinite(table[s].to_numpy(dtype=float)).any()]
-    st.plotly_chart(against_all_heads(table, stats, chosen), key="heads_against")
+    st.plotly_chart(ctx.theme.fit(against_all_heads(table, stats, chosen)), key="heads_against")
+    if present:
+        st.caption(run_line)
     left, right = st.columns(2)
     stat = left.selectbox(t("hs.extreme"), [s for s in stats if np.isfinite(data["stats"][:, chosen, STATS.index(s)]).any()],
                           key="heads_stat")

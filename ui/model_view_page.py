@@ -16,17 +16,18 @@ from viz.attention import attention_heatmap, model_view, model_view_cell
 @guarded
 def render(ctx: PageContext) -> None:
     trace = ctx.trace
-    kind = st.selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="kind")
+    row = st.columns([2, 3]) if ctx.theme.present else [st.container()]
+    kind = row[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="kind", label_visibility=ctx.theme.label)
     q_tokens, k_tokens = trace.axis_tokens(kind)
-    fig = model_view(trace.attention(kind), q_tokens, k_tokens, title=f"{KIND_LABELS[kind]}: all layers and heads",
-                     colorscale=ctx.theme.colorscale)
+    fig = ctx.theme.fit(model_view(trace.attention(kind), q_tokens, k_tokens, title=f"{KIND_LABELS[kind]}: all layers and heads",
+                                   colorscale=ctx.theme.colorscale))
     event = st.plotly_chart(fig, key=f"model_view_{kind}", on_select="rerun", selection_mode="points")
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else event.selection.points
     if points:
         cell = model_view_cell(fig.layout.meta, points[0]["x"], points[0]["y"])
         if cell is not None:
             st.session_state.layer, st.session_state.head = cell[0], str(cell[1])
-    st.caption(t("mv.click"))
+    (row[-1] if ctx.theme.present else st).caption(t("mv.click"))
     head = st.session_state.get("head", "0")
     layer = int(st.session_state.get("layer", -1))
     sel = Selection(kind, clamp_layer(trace, kind, layer), None if head == "mean" else int(head))

@@ -23,7 +23,8 @@ def render(ctx: PageContext) -> None:
     if st.session_state.get("step", 0) >= n_steps:
         st.session_state.step = 0
     controls = st.columns([5, 1])
-    step = controls[0].slider(tr("st.step"), 0, n_steps - 1, key="step", help=tr("st.step_help")) if n_steps > 1 else 0
+    step = controls[0].slider(tr("st.step"), 0, n_steps - 1, key="step", help=tr("st.step_help"),
+                              label_visibility=ctx.theme.label) if n_steps > 1 else 0
     play = controls[1].button(tr("st.play"), key="play")
     area = st.empty()
     for t in range(step, n_steps) if play else [step]:
@@ -44,7 +45,13 @@ def draw_step(ctx: PageContext, step: int) -> None:
         note += " · " + tr("st.logprob", lp=trace.out_logprobs[step])
     st.markdown(tr("st.line", t=step, read=md_escape(trace.tgt_tokens[step]), produced=md_escape(produced)) + note)
     left, right = st.columns([3, 2])
-    left.plotly_chart(step_cross_attention(trace.cross, t, trace.src_tokens, produced, ctx.theme.colorscale), key=f"step_cross_{t}")
+    fit, present = ctx.theme.fit, ctx.theme.present
+    line = 40  # the step's line above the figures
+    left.plotly_chart(fit(step_cross_attention(trace.cross, t, trace.src_tokens, produced, ctx.theme.colorscale), above=line, thin_y=True),
+                      key=f"step_cross_{t}")
     if trace.candidates:
-        right.plotly_chart(candidates_chart(trace.candidates[t], produced, title="Next-piece candidates"), key=f"step_cands_{t}")
-    right.plotly_chart(step_self_attention(trace.decoder, t, trace.tgt_tokens, ctx.theme.colorscale), key=f"step_self_{t}")
+        right.plotly_chart(fit(candidates_chart(trace.candidates[t], produced, title="Next-piece candidates"), above=line),
+                           key=f"step_cands_{t}")
+    # presentation mode: the prefix's self-attention goes below the fold, where it has room for its rows
+    below = st if present else right
+    below.plotly_chart(step_self_attention(trace.decoder, t, trace.tgt_tokens, ctx.theme.colorscale), key=f"step_self_{t}")

@@ -1,9 +1,12 @@
-"""Colours and type size: normal, or presentation mode (large type, high contrast)."""
+"""Colours and type size: normal, or presentation mode (large type, high contrast, the main figure fills the screen)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import plotly.graph_objects as go
+
 from viz.attention import COLORSCALE, HIGH_CONTRAST
+from viz.projector import for_projector
 
 
 @dataclass(frozen=True)
@@ -19,5 +22,18 @@ class Theme:
 
     @property
     def main_figure_height(self) -> int:
-        """What is left below the one row of controls, the translation and the kind picker."""
+        """What is left below the one row of controls, the translation and the view's own row of controls."""
         return self.screen_height - 190
+
+    @property
+    def label(self) -> str:
+        """Widget labels: collapsed in presentation mode, where a row of controls must stay one line high."""
+        return "collapsed" if self.present else "visible"
+
+    def fit(self, fig: go.Figure, share: float = 1.0, above: int = 0, thin_y: bool = False) -> go.Figure:
+        """Presentation mode: `share` of the main figure's height (less `above` px of the view's own extra lines),
+        with projector-sized type. Otherwise the figure unchanged."""
+        if not self.present:
+            return fig
+        return for_projector(fig, int((self.main_figure_height - above) * share) - (8 if share < 1 else 0), self.font_size,
+                             thin_y=thin_y)

@@ -18,6 +18,9 @@ from viz.steps import heads_rows
 from viz.whatif import beam_tree_figure, head_ranking, routes_figure
 
 
+TABS = 56  # px: the tab strip above each tab's controls
+
+
 def render(ctx: PageContext) -> None:
     contrib_tab, force_tab, beam_tab, flow_tab = st.tabs([tx("wi.tab_contrib"), tx("wi.tab_force"), tx("wi.tab_beam"), tx("wi.tab_flow")])
     with force_tab:
@@ -119,14 +122,16 @@ def contributions_view(ctx: PageContext) -> None:
     tr, trace = ctx.translation, ctx.trace
     contrib = cached_contributions(ctx.path, tuple(tr.src_ids), tuple(tr.out_ids))
     out = trace.out_tokens
-    t = st.select_slider(tx("wi.output_piece"), range(len(out)), format_func=lambda i: f"{i}: {out[i]}", key="contrib_step")
+    t = st.select_slider(tx("wi.output_piece"), range(len(out)), format_func=lambda i: f"{i}: {out[i]}", key="contrib_step",
+                         label_visibility=ctx.theme.label)
     cross = contrib["cross"]
     weights, norms = cross["weights"][:, :, t, :], cross["norms"][:, :, t, :]
     left, right = st.columns(2)
-    left.plotly_chart(heads_rows(weights, trace.src_tokens, f"Weights α while producing {out[t]}", ctx.theme.colorscale),
+    fit = lambda fig: ctx.theme.fit(fig, above=TABS, thin_y=True)  # noqa: E731
+    left.plotly_chart(fit(heads_rows(weights, trace.src_tokens, f"Weights α while producing {out[t]}", ctx.theme.colorscale)),
                       key="contrib_weights")
-    right.plotly_chart(heads_rows(norms, trace.src_tokens, f"Contributions ‖α·v·W_O‖ while producing {out[t]}",
-                                  ctx.theme.colorscale, zmax=float(norms.max()) or 1.0, measure="‖α v W_O‖"), key="contrib_norms")
+    right.plotly_chart(fit(heads_rows(norms, trace.src_tokens, f"Contributions ‖α·v·W_O‖ while producing {out[t]}",
+                                      ctx.theme.colorscale, zmax=float(norms.max()) or 1.0, measure="‖α v W_O‖")), key="contrib_norms")
     st.caption(tx("wi.contrib_help"))
     ranking = head_ranking(weights, norms)
     st.dataframe(ranking, hide_index=True, key="contrib_ranking")
