@@ -12,7 +12,7 @@ from ui.i18n import LANGUAGES, t
 from ui.context import PageContext
 from ui.examples import EXAMPLES, load_gallery
 from ui.cache import available_checkpoints
-from ui.errors import guarded, load, run_translation
+from ui.errors import guarded, load, run_translation, translate_first
 from ui.text import DEFAULT_TEXT, card_summary, md_escape
 from ui.theme import Theme
 from ui.url import URL_KEYS, init_from_url, write_url
@@ -61,28 +61,40 @@ present = st.session_state.present
 if present:  # presentation mode: no sidebar, large type
     st.markdown(PRESENT_CSS, unsafe_allow_html=True)
 
-with st.sidebar:
+path = str(checkpoints[names.index(st.session_state.ckpt)])
+ckpt = load(path)
+if ckpt is not None:
+    translate_first(path, st.session_state.text, st.session_state.beam, st.session_state.max_len, st.session_state.prefix)
+# The training curve is the first element in the page: the browser then asks for Plotly's 4.7 MB bundle before the other
+# widgets' bundles (six connections per host), and the first heatmap comes sooner. CSS shows it below the controls.
+sidebar_model, sidebar_controls = st.sidebar.container(), st.sidebar.container()
+SIDEBAR_CSS = """<style>
+[data-testid='stSidebarUserContent'] > div > [data-testid='stVerticalBlock'] > div:first-child {order: 1}
+</style>"""
+if ckpt is not None and ckpt.card.get("curve") and not present:
+    try:
+        sidebar_model.plotly_chart(training_curve(ckpt.card["curve"]), key="training_curve", config={"displayModeBar": False})
+    except ValueError as exc:
+        sidebar_model.caption(f"No training curve: {exc}")
+
+with sidebar_controls:
     st.title("Headlight")
     st.caption(t("app.caption"))
     if st.session_state.lang not in LANGUAGES:
         st.session_state.lang = "en"
     st.selectbox(t("app.language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
     st.selectbox(t("app.model"), names, key="ckpt")
-    path = str(checkpoints[names.index(st.session_state.ckpt)])
     st.slider(t("app.beam"), 1, 8, key="beam")
-    st.number_input(t("app.max_len"), 0, 256, key="max_len")
+    st.slider(t("app.max_len"), 0, 256, key="max_len", help=t("app.max_len_help"))
     deck.sidebar()
+    if ckpt is not None:
+        st.caption(card_summary(ckpt))
+    st.markdown(SIDEBAR_CSS, unsafe_allow_html=True)
 
-ckpt = load(path)
 if ckpt is not None:
-    st.sidebar.caption(card_summary(ckpt))
-    if ckpt.card.get("curve"):  # drawn before translating, so the browser loads Plotly while the server works
-        try:
-            st.sidebar.plotly_chart(training_curve(ckpt.card["curve"]), key="training_curve", config={"displayModeBar": False})
-        except ValueError as exc:
-            st.sidebar.caption(f"No training curve: {exc}")
-    with st.sidebar.expander(t("app.model_card")):
-        st.json(ckpt.card or {"note": "no model card"}, expanded=False)
+    with sidebar_model.expander(t("app.model_card")):
+        if st.toggle(t("app.show_card"), key="show_card"):  # the JSON viewer's bundle only when asked for
+            st.json(ckpt.card or {"note": "no model card"}, expanded=False)
 
 if present:  # one row: the view, the sentence on one line (edited in a popover), the mode switch
     widths = [2, 4, 2.2, 1] if st.session_state.get("deck") else [2, 5, 1]  # the deck's ◀ ▶ only when a deck is open

@@ -12,6 +12,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -276,7 +277,6 @@ def capture_scaling(ckpt, repeats: int) -> list[Row]:
 
 def client_switches(browser, count: int) -> list[float]:
     """Seconds from a click on the figure's own slider to the new title, in a page holding every layer and head."""
-    import tempfile
 
     from model.trace import KIND_LABELS
     from viz.export import figure_html
@@ -315,6 +315,13 @@ def client_switches(browser, count: int) -> list[float]:
     return times
 
 
+BARE_APP = """import plotly.graph_objects as go
+import streamlit as st
+st.text_area("Sentence", st.query_params.get("text", ""))
+st.plotly_chart(go.Figure(go.Heatmap(z=[[0.1, 0.9], [0.6, 0.4]])), key="bare")
+"""
+
+
 def app_timings(repeats: int) -> list[Row]:
     from urllib.parse import quote
 
@@ -322,28 +329,44 @@ def app_timings(repeats: int) -> list[Row]:
 
     from harness.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, MAIN_PLOT, streamlit_server
 
-    loads, redraws = [], []
-    with streamlit_server() as (url, _), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for i in range(repeats + 1):  # the first load warms the server (imports, model load)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            start = time.perf_counter()
-            page.goto(f"{url}/?text={quote(f'A dog runs on the beach number {i}.')}")
-            page.wait_for_selector(HEATMAP, timeout=120_000)
-            if i:
-                loads.append(time.perf_counter() - start)
-            title = page.locator(f"{MAIN_PLOT} .gtitle").first
-            slider = page.get_by_role("slider").nth(1)
-            for key in ("Home", "End") * 2:
-                before = title.text_content()
-                slider.focus()
+    loads, bare_loads, redraws = [], [], []
+    with tempfile.TemporaryDirectory() as folder, streamlit_server() as (url, _), sync_playwright() as p:
+        bare = Path(folder) / "bare.py"
+        bare.write_text(BARE_APP)
+        with streamlit_server(app=bare) as (bare_url, _):
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+            def first_heatmap(address: str) -> float:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 start = time.perf_counter()
-                page.keyboard.press(key)
-                while title.text_content() == before and time.perf_counter() - start < 20:
-                    time.sleep(0.005)
+                page.goto(address)
+                page.wait_for_selector(HEATMAP, timeout=120_000)
+                elapsed = time.perf_counter() - start
+                page.close()
+                return elapsed
+
+            for i in range(repeats + 1):  # the first load warms each server (imports, model load); then interleaved
+                text = quote(f"A dog runs on the beach number {i}.")
+                bare_time = first_heatmap(f"{bare_url}/?text={text}")
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                start = time.perf_counter()
+                page.goto(f"{url}/?text={text}")
+                page.wait_for_selector(HEATMAP, timeout=120_000)
                 if i:
-                    redraws.append(time.perf_counter() - start)
-            page.close()
+                    loads.append(time.perf_counter() - start)
+                    bare_loads.append(bare_time)
+                title = page.locator(f"{MAIN_PLOT} .gtitle").first
+                slider = page.locator("[data-testid='stMainBlockContainer']").get_by_role("slider").first  # the layer
+                for key in ("Home", "End") * 2:
+                    before = title.text_content()
+                    slider.focus()
+                    start = time.perf_counter()
+                    page.keyboard.press(key)
+                    while title.text_content() == before and time.perf_counter() - start < 20:
+                        time.sleep(0.005)
+                    if i:
+                        redraws.append(time.perf_counter() - start)
+                page.close()
         switches = client_switches(browser, 30)
         browser.close()
     return [
@@ -352,13 +375,15 @@ def app_timings(repeats: int) -> list[Row]:
                      f"title, timed by the page's clock in headless Chromium (median of {len(switches)})"},
         {"measure": "page_to_first_heatmap_s", "value": statistics.median(loads), "unit": "s",
          "compares": f"navigation to the first heatmap drawn, warm server, new sentence each time (median of {len(loads)})"},
+        {"measure": "bare_page_to_first_heatmap_s", "value": statistics.median(bare_loads), "unit": "s",
+         "compares": "the same for a bare Streamlit page with a text box and one tiny heatmap, interleaved with the line above"},
         {"measure": "slider_to_redraw_ms", "value": statistics.median(redraws) * 1000, "unit": "ms",
          "compares": f"layer slider key press to the new heatmap title (median of {len(redraws)})"},
     ]
 
 
 GOALS = {"capture_overhead": ("≤", 1.15), "incremental_vs_recompute": ("≤", 0.33), "vs_hf_generate": ("≤", 0.5),
-         "train_tokens_vs_hf": ("≥", 1.0), "page_to_first_heatmap_s": ("≤", 3.0), "slider_to_redraw_ms": ("≤", 300),
+         "train_tokens_vs_hf": ("≥", 1.0), "page_to_first_heatmap_s": ("≤", 2.5), "slider_to_redraw_ms": ("≤", 300),
          "client_switch_ms": ("≤", 50)}
 
 

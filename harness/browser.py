@@ -26,14 +26,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(checkpoints: Path | None = None):
-    """Start the app headless on a free loopback port; yield its URL; always stop it."""
+def streamlit_server(checkpoints: Path | None = None, app: Path = ROOT / "app.py"):
+    """Start the app (or another Streamlit script) headless on a free loopback port; yield its URL; always stop it."""
     port = free_port()
     env = dict(os.environ)
     if checkpoints is not None:
         env["HEADLIGHT_CHECKPOINTS"] = str(checkpoints)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

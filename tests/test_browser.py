@@ -69,14 +69,15 @@ def test_shared_link_shows_heatmap_then_controls_redraw(server, browser, tmp_pat
     assert title.startswith("Encoder self-attention")
 
     # layer: the slider, by keyboard
-    layer = page.get_by_role("slider").nth(1)
+    main_sliders = page.locator("[data-testid='stMainBlockContainer']").get_by_role("slider")
+    layer = main_sliders.nth(0)
     layer.focus()
     page.keyboard.press("Home")
     title = wait_for_title_change(page, title)
     assert ", layer 0," in title
 
     # head: the select slider
-    head = page.get_by_role("slider").nth(2)
+    head = main_sliders.nth(1)
     head.focus()
     start = time.monotonic()
     page.keyboard.press("ArrowRight")

@@ -27,6 +27,15 @@ def run_translation(path: str, text: str, beam: int, max_len: int, prefix: str =
         return None
 
 
+def translate_first(path: str, text: str, beam: int, max_len: int, prefix: str = "") -> None:
+    """Fill the translation cache before the page sends anything. Alone, a translation takes tens of milliseconds; run while
+    the server streams the browser its scripts, every small torch op waits for the GIL and it takes ten times longer."""
+    try:
+        cached_translation(path, text, beam, max_len, prefix)
+    except InputError:
+        pass  # said where the translation is shown
+
+
 def guarded(view):
     """Show an exception inside one view as a short message there; the rest of the page keeps working.
 
