@@ -74,6 +74,8 @@ def card_markdown(name: str, card: dict, cfg: dict, size_mb: float) -> str:
     if curve:
         lines += ["", "## Training curve", "", "| epoch | train loss | val loss | val BLEU (greedy) | elapsed (min) |", "|---|---|---|---|---|"]
         lines += [f"| {r['epoch']} | {r['train_loss']} | {r['val_loss']} | {r['val_bleu']} | {int(float(r['elapsed_s'])) // 60} |" for r in curve]
+    if card.get("notes"):
+        lines += ["", card["notes"].strip()]
     if card.get("demo"):
         lines += ["", "## Ordinary sentences", "", "Beam 4, as the app shows them by default with beam 4:", "",
                   "| English | translation |", "|---|---|"]
@@ -105,7 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--citation", help="the data's citation and licences, for the card's Data section")
     p.add_argument("--limits", help="what the model is not good at, for the card")
     p.add_argument("--demo", help="sentences to translate (beam 4) into the card, one per line")
+    p.add_argument("--notes", help="a Markdown file of context for the card (comparisons, why this size), after Evaluation")
+    p.add_argument("--markdown-only", action="store_true",
+                   help="only rewrite --dest's README.md from its card.json (and --notes): no copying, no scoring")
     args = p.parse_args(argv)
+    if args.markdown_only:
+        return rewrite_markdown(Path(args.dest), args.name, args.notes)
     if not args.test and not args.data_dir:
         p.error("give --test NAME SRC REF (repeatable) or --data-dir with the Multi30k test splits")
     try:
@@ -134,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("about", "citation", "limits"):
         if getattr(args, key):
             card[key] = getattr(args, key)
+    if args.notes:
+        card["notes"] = Path(args.notes).read_text(encoding="utf-8")
     if args.data_json:
         card["data_preparation"] = json.loads(Path(args.data_json).read_text())
     tests = args.test or [(split, Path(args.data_dir) / f"{split}.{src.src_lang}.gz", Path(args.data_dir) / f"{split}.{src.tgt_lang}.gz")
@@ -152,6 +161,17 @@ def main(argv: list[str] | None = None) -> int:
     size_mb = (dest / WEIGHTS_FILE).stat().st_size / 1e6
     (dest / CARD_MD).write_text(card_markdown(args.name, card, shipped.model.cfg.to_dict(), size_mb))
     print(f"shipped {dest} ({size_mb:.1f} MB weights)")
+    return 0
+
+
+def rewrite_markdown(dest: Path, name: str, notes: str | None) -> int:
+    shipped = load_checkpoint(dest)
+    card = json.loads((dest / CARD_JSON).read_text(encoding="utf-8"))
+    if notes:
+        card["notes"] = Path(notes).read_text(encoding="utf-8")
+        (dest / CARD_JSON).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    (dest / CARD_MD).write_text(card_markdown(name, card, shipped.model.cfg.to_dict(), (dest / WEIGHTS_FILE).stat().st_size / 1e6))
+    print(f"rewrote {dest / CARD_MD}")
     return 0
 
 
