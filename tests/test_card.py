@@ -38,3 +38,11 @@ def test_card_scores_the_given_test_sets_and_translates_the_demo(checkpoint_dir,
     assert card["data_preparation"] == {"train_sources": {"tatoeba": 10}}
     markdown = (dest / "README.md").read_text()
     assert "nothing real." in markdown and "| Hello. |" in markdown and "| mini | 3 |" in markdown
+    # context written after scoring: only the README (and the card's notes) change, the scores stay
+    notes = tmp_path / "notes.md"
+    notes.write_text("## Against the paper\n\n| model | newstest2014 |\n|---|---|\n| Transformer base | 27.3 |\n")
+    before = json.loads((dest / "card.json").read_text())["evaluation"]
+    assert card_main(["--source", "unused", "--dest", str(dest), "--name", "Tiny", "--markdown-only", "--notes", str(notes)]) == 0
+    markdown = (dest / "README.md").read_text()
+    assert "| Transformer base | 27.3 |" in markdown and markdown.index("## Against the paper") > markdown.index("## Evaluation")
+    assert json.loads((dest / "card.json").read_text())["evaluation"] == before
