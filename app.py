@@ -13,7 +13,7 @@ from ui.context import PageContext
 from ui.examples import EXAMPLES, load_gallery
 from ui.cache import available_checkpoints
 from ui.errors import guarded, load, run_translation, translate_first
-from ui.text import DEFAULT_TEXT, card_summary, md_escape
+from ui.text import DEFAULT_CHECKPOINT, DEFAULT_TEXT, card_summary, md_escape
 from ui.theme import Theme
 from ui.url import URL_KEYS, init_from_url, write_url
 from viz.training import training_curve
@@ -43,7 +43,8 @@ html {font-size: 20px}
 SCREEN_HEIGHTS = (720, 768, 900, 1080, 1200, 1440)  # presentation mode sizes the main figure for the projector
 checkpoints = available_checkpoints()
 names = [p.name for p in checkpoints]
-init_from_url({"text": DEFAULT_TEXT, "ckpt": names[0] if names else "", "view": "translate", "kind": "cross",
+default_ckpt = DEFAULT_CHECKPOINT if DEFAULT_CHECKPOINT in names else (names[0] if names else "")
+init_from_url({"text": DEFAULT_TEXT, "ckpt": default_ckpt, "view": "translate", "kind": "cross",
                "layer": -1, "head": "mean", "step": 0, "beam": 1, "max_len": 0, "present": False, "prefix": "", "lang": "en", "screen": 1080})
 for key in URL_KEYS + ("beam", "max_len", "present", "words", "lang", "screen"):  # keep values of widgets not drawn on this page
     if key in st.session_state:
@@ -55,7 +56,7 @@ if not checkpoints:
     st.error("No checkpoint found in checkpoints/. Train one with `python -m model.train` (see the README).")
     st.stop()
 if st.session_state.ckpt not in names:
-    st.session_state.ckpt = names[0]
+    st.session_state.ckpt = default_ckpt
 
 present = st.session_state.present
 if present:  # presentation mode: no sidebar, large type

@@ -5,6 +5,7 @@ import re
 
 from model.checkpoint import Checkpoint
 
+DEFAULT_CHECKPOINT = "general-en-de"  # the general-domain model: it translates what people type
 DEFAULT_TEXT = "A little girl climbs into a wooden playhouse."
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 
