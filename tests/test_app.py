@@ -145,3 +145,16 @@ def test_what_if_view_draws_the_beam_tree_and_contributions(app_env):
     assert any(t.startswith("Contributions") for t in titles) and any(t.startswith("Weights") for t in titles)
     at.button(key="flow_go").click().run()
     assert any(c["layout"]["title"]["text"].startswith("Attention flow") for c in charts(at))
+
+
+def test_the_general_model_is_the_default_when_shipped(app_env, checkpoint_dir, tmp_path, monkeypatch):
+    import shutil
+
+    for name in ("aaa-en-de", "general-en-de", "multi30k-en-de"):  # the general model is not first in name order
+        shutil.copytree(checkpoint_dir, tmp_path / name)
+    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(tmp_path))
+    at = open_app(text="A dog runs.")
+    assert no_failures(at) and at.session_state.ckpt == "general-en-de"
+    shutil.rmtree(tmp_path / "general-en-de")
+    at = open_app(text="A dog runs.")
+    assert no_failures(at) and at.session_state.ckpt == "aaa-en-de"  # without it, the first in name order
