@@ -25,6 +25,7 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from model.checkpoint import load_checkpoint, save_checkpoint, unique_state_dict
+from model.diagnostics import collapse_warning, encoder_spread
 from model.data import collate, encode_pairs, make_batches, read_parallel
 from model.batch import translate_many
 from model.tokenizer import Tokenizer
@@ -324,6 +325,11 @@ def train(args: argparse.Namespace) -> Path:
 def end_of_epoch(run_dir, model, tok, args, progress, cfg, device, valid_pairs, val_src, val_ref, train_loss, lr, tokens_per_s, elapsed_s):
     val_loss = validation_loss(model, valid_pairs, cfg, device, args.max_tokens)
     bleu = validation_bleu(model, tok, val_src, val_ref, args.val_beam)
+    spreads = encoder_spread(model, [tok.encode(line)[: model.cfg.max_len - 1] + [model.cfg.eos_id] for line in val_src[:32]])
+    print(f"encoder output relative spread {spreads[-1]:.4f} (per layer: {' '.join(f'{v:.3f}' for v in spreads[:-1])})", flush=True)
+    warning = collapse_warning(spreads)
+    if warning:
+        print(warning, flush=True)
     row = {"epoch": progress.epoch, "step": progress.step, "train_loss": round(train_loss, 4), "val_loss": round(val_loss, 4),
            "val_bleu": round(bleu, 2), "lr": f"{lr:.3e}", "tokens_per_s": round(tokens_per_s), "elapsed_s": round(elapsed_s)}
     log = run_dir / LOG_FILE
