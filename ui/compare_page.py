@@ -15,6 +15,7 @@ from viz.attention import attention_heatmap, difference_heatmap, head_similarity
 @guarded
 def render(ctx: PageContext) -> None:
     trace = ctx.trace
+    st.session_state.setdefault("cmp_b_head", "1" if trace.heads("encoder") > 1 else "0")  # open on two different heads
     if ctx.theme.present:  # one row: A's three pickers, then B's
         row = st.columns([3, 2, 2, 3, 2, 2])
         a = kind_layer_head(trace, key="cmp_a_", allow_mean=False, containers=row[:3], compact=True)
