@@ -320,3 +320,31 @@ def test_korean_on_every_view_leaves_no_english_label(server, browser):
         assert not english, (view, english)
     assert not errors
     page.close()
+
+
+def test_deck_steps_with_the_arrow_keys_in_presentation_mode(server, browser):
+    """A clicker's keys (→ / Page Down, ← / Page Up) press ▶ / ◀; keys typed into a widget are left alone."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/?ckpt=multi30k-en-fr&text={quote('A dog runs.')}")
+    page.wait_for_selector(HEATMAP, timeout=60_000)
+    page.get_by_text("Deck (a talk as a list of views)").click()
+    page.wait_for_timeout(800)  # the expander's opening animation
+    page.locator(".st-key-deck_shipped [role=combobox]").first.click()
+    page.get_by_role("option").filter(has_text="in ten views").first.click()
+    page.locator(".st-key-deck_open button").click()
+    page.wait_for_function("() => location.search.includes('view=positional')", timeout=30_000)
+    page.locator(".st-key-present label").first.click()  # into presentation mode: ◀ ▶ in the top row
+    page.wait_for_selector(".st-key-deck_next button", timeout=30_000)
+    page.wait_for_timeout(1000)  # the keys' frame loads after the buttons
+    page.mouse.click(5, 600)  # focus the page itself, as after a click on the slide
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => location.search.includes('view=translate') && location.search.includes('kind=encoder')", timeout=30_000)
+    assert page.get_by_text("2/10 ·").count() >= 1
+    page.keyboard.press("PageUp")
+    page.wait_for_function("() => location.search.includes('view=positional')", timeout=30_000)
+    page.locator(".st-key-view [role=combobox]").first.focus()  # a menu keeps its arrow keys
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(1500)
+    assert "view=positional" in page.url and page.get_by_text("1/10 ·").count() >= 1
+    page.close()

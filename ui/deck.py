@@ -1,7 +1,8 @@
 """Decks in the app: add the current view, download and upload the deck, and step through it in presentation mode.
 
-Arrow keys are not bound: Streamlit offers no keyboard events without a custom frontend component (a build
-step this project does not have), so Previous/Next are buttons.
+Keys: ← → and Page Up / Page Down (what presentation clickers send) press the ◀ ▶ buttons. Streamlit has no keyboard
+events, but `components.html` runs a script in a same-origin iframe, which may listen on the page around it: no
+frontend build needed. Keys typed into a text box, slider or menu are left alone.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 from pathlib import Path
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from model.deck import PARAM_KEYS, DeckError, validate_deck
 from ui.i18n import t
@@ -97,6 +99,24 @@ def navigation(container) -> None:
     cols[1].caption(f"{index + 1}/{len(deck['slides'])} · {deck['slides'][index]['title']}")
     cols[2].button("▶", key="deck_next", on_click=go_to, args=(index + 1,), disabled=index >= len(deck["slides"]) - 1,
                    help=t("deck.next"))
+    components.html(KEYS_SCRIPT, height=0)
+
+
+KEYS_SCRIPT = """<script>
+const page = window.parent.document;
+if (!page.headlightDeckKeys) {  // one listener per page, however often Streamlit redraws this frame
+  page.headlightDeckKeys = true;
+  const keys = {ArrowRight: "next", PageDown: "next", ArrowLeft: "prev", PageUp: "prev"};
+  page.addEventListener("keydown", (event) => {
+    const target = event.target;
+    const typing = target.closest && target.closest("input, textarea, select, [contenteditable], [role=slider], [role=listbox], [role=combobox]");
+    const step = keys[event.key];
+    if (!step || typing || event.altKey || event.ctrlKey || event.metaKey) return;
+    const button = page.querySelector(`.st-key-deck_${step} button`);
+    if (button && !button.disabled) { event.preventDefault(); button.click(); }
+  });
+}
+</script>"""
 
 
 def note() -> None:
