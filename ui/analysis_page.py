@@ -17,11 +17,9 @@ from ui.cache import cached_ablation, cached_checkpoint, cached_quality, validat
 from ui.errors import guarded
 from ui.i18n import kind_label, t
 from ui.text import md_escape
+from ui.theme import TAB_STRIP_PX
 from viz.analysis import alignment_figure, head_grid, token_diff
 from viz.attention import attention_heatmap, merge_tokens, merge_words
-
-
-TABS = 56  # px: the tab strip above each tab's controls
 
 
 def render(ctx: PageContext) -> None:
@@ -63,7 +61,7 @@ def statistics(ctx: PageContext) -> None:
     kind = row[1].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="stats_kind", label_visibility=ctx.theme.label)
     stat = row[2].selectbox(t("an.statistic"), STATS, key="stats_value", label_visibility=ctx.theme.label)
     st.plotly_chart(ctx.theme.fit(head_grid(table, kind, stat, title=f"{KIND_LABELS[kind]}: {stat} (label = dominant behaviour)",
-                                            colorscale=ctx.theme.colorscale), above=TABS), key="stats_grid")
+                                            colorscale=ctx.theme.colorscale), above=TAB_STRIP_PX), key="stats_grid")
     st.dataframe(table, hide_index=True, key="stats_table")
     st.download_button(t("an.stats_csv"), table.to_csv(index=False), "headlight-head-stats.csv", "text/csv", key="stats_csv")
     with st.expander(t("an.labels")):

@@ -9,6 +9,9 @@ from viz.attention import COLORSCALE, HIGH_CONTRAST
 from viz.projector import for_projector
 
 
+TAB_STRIP_PX = 56  # presentation mode: the height of a view's tab strip, above that tab's controls
+
+
 @dataclass(frozen=True)
 class Theme:
     colorscale: object

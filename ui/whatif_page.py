@@ -13,12 +13,10 @@ from ui.context import PageContext
 from ui.errors import guarded
 from ui.i18n import t as tx
 from ui.text import md_escape
+from ui.theme import TAB_STRIP_PX
 from viz.attention import attention_heatmap
 from viz.steps import heads_rows
 from viz.whatif import beam_tree_figure, head_ranking, routes_figure
-
-
-TABS = 56  # px: the tab strip above each tab's controls
 
 
 def render(ctx: PageContext) -> None:
@@ -127,7 +125,7 @@ def contributions_view(ctx: PageContext) -> None:
     cross = contrib["cross"]
     weights, norms = cross["weights"][:, :, t, :], cross["norms"][:, :, t, :]
     left, right = st.columns(2)
-    fit = lambda fig: ctx.theme.fit(fig, above=TABS, thin_y=True)  # noqa: E731
+    fit = lambda fig: ctx.theme.fit(fig, above=TAB_STRIP_PX, thin_y=True)  # noqa: E731
     left.plotly_chart(fit(heads_rows(weights, trace.src_tokens, f"Weights α while producing {out[t]}", ctx.theme.colorscale)),
                       key="contrib_weights")
     right.plotly_chart(fit(heads_rows(norms, trace.src_tokens, f"Contributions ‖α·v·W_O‖ while producing {out[t]}",
