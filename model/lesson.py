@@ -110,9 +110,12 @@ def lesson_numbers(model: TranslationModel, src_ids: list[int], out_ids: list[in
     values, ids = final.exp().topk(top_k, dim=-1)
 
     # Add & Norm of the chosen attention: LayerNorm(x + Sublayer(x)) on the chosen position
-    stream_in = {"encoder": rec["encoder.embed.hook_sum"] if choice.layer == 0 else rec[f"encoder.layers.{choice.layer - 1}.hook_resid_post"],
-                 "decoder": rec["decoder.embed.hook_sum"] if choice.layer == 0 else rec[f"decoder.layers.{choice.layer - 1}.hook_resid_post"],
-                 "cross": rec[f"decoder.layers.{choice.layer}.hook_resid_self"]}[choice.kind]
+    # (only the chosen kind's names are looked up: the two stacks may have different depths)
+    if choice.kind == "cross":
+        stream_in = rec[f"decoder.layers.{choice.layer}.hook_resid_self"]
+    else:
+        stack_name = choice.kind
+        stream_in = rec[f"{stack_name}.embed.hook_sum"] if choice.layer == 0 else rec[f"{stack_name}.layers.{choice.layer - 1}.hook_resid_post"]
     stack = model.encoder if choice.kind == "encoder" else model.decoder
     module = stack.layers[choice.layer].cross_attn if choice.kind == "cross" else stack.layers[choice.layer].self_attn
     w_o = module.w_o.weight.detach().float().cpu().numpy()

@@ -115,7 +115,7 @@ def deep_shallow_app(monkeypatch, tmp_path, deep_shallow, tokenizer):
     st.cache_resource.clear()
 
 
-@pytest.mark.parametrize("view", ["translate", "model", "compare", "steps", "head", "analysis"])
+@pytest.mark.parametrize("view", ["translate", "model", "compare", "steps", "head", "analysis", "lesson", "whatif"])
 def test_every_view_works_when_the_stacks_differ(deep_shallow_app, view):
     at = open_app(text=SENTENCE, view=view, kind="cross", layer=2)  # layer 2 exists only in the encoder
     assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
@@ -126,3 +126,25 @@ def test_theme_is_explicit_about_presentation_mode():
     assert Theme.for_mode(True).font_size > Theme.for_mode(False).font_size
     assert Theme.for_mode(True).colorscale != Theme.for_mode(False).colorscale
     assert Selection("cross", 0, None).head is None
+
+
+@pytest.fixture()
+def pre_norm_app(monkeypatch, tmp_path, tokenizer):
+    import streamlit as st
+
+    model = tiny_model(tokenizer.vocab_size, n_encoder_layers=3, n_decoder_layers=1, norm_first=True)
+    save_checkpoint(tmp_path / "pre-norm", model, tokenizer, "en", "de")
+    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(tmp_path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.mark.parametrize("view", ["translate", "model", "steps", "head", "positional", "whatif", "lesson", "analysis"])
+def test_every_view_works_on_a_pre_norm_model(pre_norm_app, view):
+    """The general model trains with --pre-norm (LayerNorm before each sub-layer, a final one after each stack)."""
+    at = open_app(text=SENTENCE, view=view)
+    assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
+    assert charts(at)

@@ -36,6 +36,7 @@ def cached_lesson(path: str, src_ids: tuple, out_ids: tuple, kind: str, layer: i
     return lesson_numbers(ckpt.model, list(src_ids), list(out_ids), LessonChoice(kind, layer, head, position))
 
 
+PRE_NORM = r"x + \text{Sublayer}(\text{LayerNorm}(x))"
 SECTIONS = [f"s{i}" for i in range(1, 17)]
 WITH_FIGURE = ("s2", "s3", "s4", "s6", "s7", "s13", "s14", "s15")  # presentation mode offers these: one picture each
 
@@ -143,7 +144,11 @@ def render(ctx: PageContext) -> None:
     if section.shown("s10"):
         section("s10", d=d)
         sub = n["heads_concat"][position] @ n["w_o"].T + n["w_o_bias"]
-        st.dataframe(first_values({"x": n["stream_in"][position], "Sublayer(x)": sub, "LayerNorm(x + Sublayer(x))": n["add_norm_out"][position]}),
+        if cfg.norm_first:  # this model normalises before each sub-layer: say so, with its own formula
+            st.latex(PRE_NORM)
+            st.caption(t("lesson.pre_norm"))
+        names = ("Sublayer(LayerNorm(x))", "x + Sublayer(LayerNorm(x))") if cfg.norm_first else ("Sublayer(x)", "LayerNorm(x + Sublayer(x))")
+        st.dataframe(first_values({"x": n["stream_in"][position], names[0]: sub, names[1]: n["add_norm_out"][position]}),
                      key="lesson_addnorm")
     if section.shown("s11"):
         section("s11", d=d, d_ff=cfg.d_ff, act=cfg.activation)
