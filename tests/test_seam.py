@@ -115,7 +115,7 @@ def deep_shallow_app(monkeypatch, tmp_path, deep_shallow, tokenizer):
     st.cache_resource.clear()
 
 
-@pytest.mark.parametrize("view", ["translate", "model", "compare", "steps", "head", "analysis", "lesson", "whatif"])
+@pytest.mark.parametrize("view", ["translate", "model", "compare", "steps", "head", "analysis", "lesson", "whatif", "positional"])
 def test_every_view_works_when_the_stacks_differ(deep_shallow_app, view):
     at = open_app(text=SENTENCE, view=view, kind="cross", layer=2)  # layer 2 exists only in the encoder
     assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
