@@ -41,6 +41,27 @@ def command_flags(args: dict) -> str:
     return " ".join(flags)
 
 
+def training_compute(card: dict) -> tuple[float, float]:
+    """(tokens seen, FLOPs ≈ 6 · parameters · tokens) from the curve's per-epoch throughput and elapsed time."""
+    tokens, previous = 0.0, 0.0
+    for row in card.get("curve", []):
+        elapsed = float(row["elapsed_s"])
+        tokens += float(row["tokens_per_s"]) * (elapsed - previous)
+        previous = elapsed
+    return tokens, 6 * card.get("parameters", 0) * tokens
+
+
+def fill_notes(notes: str, card: dict) -> str:
+    """The card's numbers in the notes: `{evaluation[newstest2014][beam4][bleu]:.1f}`, `{wall_time_h:.1f}`,
+    `{training_tokens:.2e}`, `{training_flops:.1e}` (so no figure is typed by hand)."""
+    tokens, flops = training_compute(card)
+    values = dict(card, wall_time_h=card.get("training", {}).get("wall_time_s", 0) / 3600, training_tokens=tokens, training_flops=flops)
+    try:
+        return notes.format_map(values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"the notes name a value the card does not have: {exc}") from None
+
+
 def card_markdown(name: str, card: dict, cfg: dict, size_mb: float) -> str:
     t = card.get("training", {})
     about = card.get("about") or (
@@ -75,7 +96,7 @@ def card_markdown(name: str, card: dict, cfg: dict, size_mb: float) -> str:
         lines += ["", "## Training curve", "", "| epoch | train loss | val loss | val BLEU (greedy) | elapsed (min) |", "|---|---|---|---|---|"]
         lines += [f"| {r['epoch']} | {r['train_loss']} | {r['val_loss']} | {r['val_bleu']} | {int(float(r['elapsed_s'])) // 60} |" for r in curve]
     if card.get("notes"):
-        lines += ["", card["notes"].strip()]
+        lines += ["", fill_notes(card["notes"], card).strip()]
     if card.get("demo"):
         lines += ["", "## Ordinary sentences", "", "Beam 4, as the app shows them by default with beam 4:", "",
                   "| English | translation |", "|---|---|"]

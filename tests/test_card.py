@@ -40,9 +40,22 @@ def test_card_scores_the_given_test_sets_and_translates_the_demo(checkpoint_dir,
     assert "nothing real." in markdown and "| Hello. |" in markdown and "| mini | 3 |" in markdown
     # context written after scoring: only the README (and the card's notes) change, the scores stay
     notes = tmp_path / "notes.md"
-    notes.write_text("## Against the paper\n\n| model | newstest2014 |\n|---|---|\n| Transformer base | 27.3 |\n")
+    notes.write_text("## Against the paper\n\n| model | newstest2014 |\n|---|---|\n| Transformer base | 27.3 |\n"
+                     "| this model | {evaluation[mini][greedy][bleu]:.2f} |\n")
     before = json.loads((dest / "card.json").read_text())["evaluation"]
     assert card_main(["--source", "unused", "--dest", str(dest), "--name", "Tiny", "--markdown-only", "--notes", str(notes)]) == 0
     markdown = (dest / "README.md").read_text()
     assert "| Transformer base | 27.3 |" in markdown and markdown.index("## Against the paper") > markdown.index("## Evaluation")
+    assert f"| this model | {round(expected, 2):.2f} |" in markdown  # the card's own score, not typed by hand
     assert json.loads((dest / "card.json").read_text())["evaluation"] == before
+
+
+def test_training_compute_sums_each_epochs_tokens():
+    from model.card import fill_notes, training_compute
+    card = {"parameters": 1000, "training": {"wall_time_s": 7200},
+            "curve": [{"tokens_per_s": "100", "elapsed_s": "10"}, {"tokens_per_s": "50", "elapsed_s": "30"}]}
+    assert training_compute(card) == (100 * 10 + 50 * 20, 6 * 1000 * 2000)  # hand-computed
+    assert fill_notes("{wall_time_h:.1f} h, {training_flops:.1e} FLOPs", card) == "2.0 h, 1.2e+07 FLOPs"
+    import pytest
+    with pytest.raises(ValueError, match="does not have"):
+        fill_notes("{evaluation[newstest2014]}", card)
