@@ -102,17 +102,22 @@ def test_head_spec_refuses_a_layer_the_kind_does_not_have(deep_shallow):
         parse_head_spec("cross:2:0", deep_shallow.cfg)
 
 
-@pytest.fixture()
-def deep_shallow_app(monkeypatch, tmp_path, deep_shallow, tokenizer):
+def app_on(model, tokenizer, folder, monkeypatch):
+    """The app with `model` as its only checkpoint, Streamlit's caches cleared around the test."""
     import streamlit as st
 
-    save_checkpoint(tmp_path / "deep-shallow", deep_shallow, tokenizer, "en", "de")
-    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(tmp_path))
+    save_checkpoint(folder / "model-en-de", model, tokenizer, "en", "de")
+    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(folder))
     st.cache_data.clear()
     st.cache_resource.clear()
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+@pytest.fixture()
+def deep_shallow_app(monkeypatch, tmp_path, deep_shallow, tokenizer):
+    yield from app_on(deep_shallow, tokenizer, tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("view", ["translate", "model", "compare", "steps", "head", "analysis", "lesson", "whatif", "positional"])
@@ -130,16 +135,8 @@ def test_theme_is_explicit_about_presentation_mode():
 
 @pytest.fixture()
 def pre_norm_app(monkeypatch, tmp_path, tokenizer):
-    import streamlit as st
-
     model = tiny_model(tokenizer.vocab_size, n_encoder_layers=3, n_decoder_layers=1, norm_first=True)
-    save_checkpoint(tmp_path / "pre-norm", model, tokenizer, "en", "de")
-    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(tmp_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    yield from app_on(model, tokenizer, tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("view", ["translate", "model", "steps", "head", "positional", "whatif", "lesson", "analysis"])
