@@ -42,29 +42,32 @@ def kind_layer_head(trace: Trace, key: str = "", allow_mean: bool = True, horizo
         return Selection(kind, layer, None if head == "mean" else int(head))
     cols = st.columns(3) if horizontal else [st.container()] * 3
     kind = cols[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key=f"{key}kind")
-    st.session_state[f"{key}layer"] = clamp_layer(trace, kind, int(st.session_state.get(f"{key}layer", -1)))
+    head_options = settle_layer_and_head(trace, kind, key, allow_mean)
     n_layers = trace.layers(kind)
     if n_layers > 1:
         layer = cols[1].slider(t("ctl.layer"), 0, n_layers - 1, key=f"{key}layer")
     else:  # a slider needs two values
         layer = 0
         cols[1].caption(t("ctl.only_layer"))
+    head = cols[2].select_slider(t("ctl.head"), head_options, key=f"{key}head")
+    return Selection(kind, layer, None if head == "mean" else int(head))
+
+
+def settle_layer_and_head(trace: Trace, kind: str, key: str, allow_mean: bool) -> list[str]:
+    """Bring the session's layer and head into what `kind` has (before their widgets are drawn); the head options."""
+    st.session_state[f"{key}layer"] = clamp_layer(trace, kind, int(st.session_state.get(f"{key}layer", -1)))
     head_options = (["mean"] if allow_mean else []) + [str(h) for h in range(trace.heads(kind))]
     if str(st.session_state.get(f"{key}head", "0")) not in head_options:
         st.session_state[f"{key}head"] = head_options[0]
-    head = cols[2].select_slider(t("ctl.head"), head_options, key=f"{key}head")
-    return Selection(kind, layer, None if head == "mean" else int(head))
+    return head_options
 
 
 def compact_pickers(trace: Trace, key: str, allow_mean: bool, containers) -> Selection:
     """Kind, layer and head as three one-line selectboxes (same session keys and values as the sliders)."""
     kind = containers[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key=f"{key}kind", label_visibility="collapsed")
-    st.session_state[f"{key}layer"] = clamp_layer(trace, kind, int(st.session_state.get(f"{key}layer", -1)))
+    head_options = settle_layer_and_head(trace, kind, key, allow_mean)
     layer = containers[1].selectbox(t("ctl.layer"), list(range(trace.layers(kind))), key=f"{key}layer", label_visibility="collapsed",
                                     format_func=lambda l: f"{t('ctl.layer')} {l}")
-    head_options = (["mean"] if allow_mean else []) + [str(h) for h in range(trace.heads(kind))]
-    if str(st.session_state.get(f"{key}head", "0")) not in head_options:
-        st.session_state[f"{key}head"] = head_options[0]
     head = containers[2].selectbox(t("ctl.head"), head_options, key=f"{key}head", label_visibility="collapsed",
                                    format_func=lambda h: t("ctl.mean") if h == "mean" else f"{t('ctl.head')} {h}")
     return Selection(kind, layer, None if head == "mean" else int(head))
