@@ -1,4 +1,4 @@
-"""Translating many sentences fast: no capture, greedy in length-sorted batches, beam one at a time."""
+"""Translating many sentences fast: no capture, greedy and beam search in length-sorted batches."""
 from __future__ import annotations
 
 from typing import Iterable
@@ -8,7 +8,7 @@ from model.decode import default_max_len, sequence_ids
 from model.heads import head_masks
 from model.hooks import capture
 from model.interface import TranslationModel, TranslationTokenizer
-from model.search import beam_search, greedy_search
+from model.search import beam_search_batch, greedy_search
 
 
 def translate_many(
@@ -29,15 +29,16 @@ def _translate_many(model, tok, sentences, beam, max_len, alpha, batch_size) -> 
     results = [""] * len(sentences)
     todo = sorted((i for i, e in enumerate(encoded) if e is not None), key=lambda i: len(encoded[i]))
     device = next(model.parameters()).device
-    step = batch_size if beam <= 1 else 1
+    step = batch_size if beam <= 1 else max(1, batch_size // beam)  # beam search holds beam rows per sentence
     for start in range(0, len(todo), step):
         chunk = todo[start : start + step]
         src = pad_sources([encoded[i] for i in chunk], model.cfg.pad_id).to(device)
-        limit = min(max_len or default_max_len(model, src.shape[1]), model_max)
         if beam <= 1:
-            hyps = greedy_search(model, src, limit)
+            limit = min(max_len or default_max_len(model, src.shape[1]), model_max)
+            hyps = [h.ids for h in greedy_search(model, src, limit)]
         else:
-            hyps = [beam_search(model, src, beam, limit, alpha)]
-        for i, hyp in zip(chunk, hyps):
-            results[i] = tok.decode(hyp.ids)
+            limits = [min(max_len or default_max_len(model, len(encoded[i])), model_max) for i in chunk]
+            hyps = beam_search_batch(model, src, beam, limits, alpha)
+        for i, ids in zip(chunk, hyps):
+            results[i] = tok.decode(ids)
     return results

@@ -141,7 +141,7 @@ def beam_search(
     beam_scores = torch.full((beam_size,), float("-inf"), device=src.device)
     beam_scores[0] = 0.0  # all beams start identical: expand only the first
     parents, chosen, tops, step_logps = [], [], [], []
-    finished: list[tuple[float, float, int, int, int]] = []  # (normalised, raw, step, beam, last token)
+    finished: list[Ending] = []
     for step in range(max_len):
         logp = never_generate(model, model.decode_step(tokens, memory if step == 0 else None, src_mask, cache, step))
         step_logps.append(logp)
@@ -156,42 +156,115 @@ def beam_search(
             logp_for_choice = logp
         flat = (beam_scores[:, None] + logp_for_choice).view(-1)
         scores, idx = flat.topk(2 * beam_size)
-        next_beams = []
-        for rank, (score, i) in enumerate(zip(scores.tolist(), idx.tolist())):
-            beam, tok = divmod(i, vocab)
-            if score == float("-inf"):
-                break
-            if tok == cfg.eos_id:
-                if rank < beam_size:  # an ending ranked below the beam would not have been kept (as in HF generate)
-                    finished.append((score / length_penalty(step + 1, alpha), score, step, beam, tok))
-                    if tree is not None:
-                        tree.append(BeamNode(step, -1, beam, tok, score, finished[-1][0], finished=True))
-            else:
-                next_beams.append((score, beam, tok))
-            if len(next_beams) == beam_size:
-                break
+        next_beams, endings = choose_next(scores.tolist(), idx.tolist(), vocab, beam_size, step, alpha, cfg.eos_id)
+        finished += endings
+        if tree is not None:
+            tree += [BeamNode(step, -1, beam, tok, score, normalised, finished=True) for normalised, score, _, beam, tok in endings]
         if len(finished) >= beam_size or not next_beams:
             break
         if tree is not None:
             tree += [BeamNode(step, row, b, t, sc, sc / length_penalty(step + 1, alpha)) for row, (sc, b, t) in enumerate(next_beams)]
-        live = len(next_beams)
-        next_beams += [(float("-inf"), *next_beams[-1][1:])] * (beam_size - live)  # dead rows, never chosen again
+        next_beams = fill_dead_rows(next_beams, beam_size)
         order = torch.tensor([b for _, b, _ in next_beams], device=src.device)
         tokens = torch.tensor([t for _, _, t in next_beams], device=src.device)
         beam_scores = torch.tensor([s for s, _, _ in next_beams], device=src.device)
         parents.append(order.tolist())
         chosen.append(tokens.tolist())
         model.reorder_cache(cache, order)
-    if not finished:  # cut at max_len: the alive beams are the candidates
+    raw, path, ids = best_hypothesis(finished, parents, chosen, beam_scores.tolist(), alpha)
+    cands = [(tops[r][0][path[r]].tolist(), tops[r][1][path[r]].tolist()) for r in range(len(path))] if top_k else []
+    logprobs = [float(step_logps[r][path[r], ids[r]]) for r in range(len(path))]
+    return Hypothesis(ids, raw, path, cands, logprobs, min(len(forced), len(ids)))
+
+
+Ending = tuple[float, float, int, int, int]  # (normalised score, raw score, step, beam, last token)
+
+
+def choose_next(scores: list[float], flat_ids: list[int], vocab: int, beam_size: int, step: int, alpha: float,
+                eos_id: int) -> tuple[list[tuple[float, int, int]], list[Ending]]:
+    """One sentence's step: from its 2k best (score, beam * vocab + token), the next beams (score, beam, token) and
+    the endings kept. An ending ranked below the beam is dropped, as in HF generate."""
+    next_beams, endings = [], []
+    for rank, (score, i) in enumerate(zip(scores, flat_ids)):
+        beam, tok = divmod(i, vocab)
+        if score == float("-inf"):
+            break
+        if tok == eos_id:
+            if rank < beam_size:
+                endings.append((score / length_penalty(step + 1, alpha), score, step, beam, tok))
+        else:
+            next_beams.append((score, beam, tok))
+        if len(next_beams) == beam_size:
+            break
+    return next_beams, endings
+
+
+def fill_dead_rows(next_beams: list[tuple[float, int, int]], beam_size: int) -> list[tuple[float, int, int]]:
+    """Pad to beam_size with rows scored -inf, which are never chosen again."""
+    return next_beams + [(float("-inf"), *next_beams[-1][1:])] * (beam_size - len(next_beams))
+
+
+def best_hypothesis(finished: list[Ending], parents: list[list[int]], chosen: list[list[int]], alive_scores: list[float],
+                    alpha: float) -> tuple[float, list[int], list[int]]:
+    """(raw score, beam row per step, ids) of the best ending; if none finished (cut at max_len), of the best alive beam."""
+    if not finished:
         step = len(parents) - 1
-        for b, score in enumerate(beam_scores.tolist()):
-            finished.append((score / length_penalty(step + 1, alpha), score, step, parents[step][b], chosen[step][b]))
+        finished = [(score / length_penalty(step + 1, alpha), score, step, parents[step][b], chosen[step][b])
+                    for b, score in enumerate(alive_scores)]
     _, raw, last_step, beam, last_token = max(finished, key=lambda f: f[0])
     path, ids = [beam], [last_token]
     for r in range(last_step, 0, -1):
         ids.append(chosen[r - 1][path[-1]])
         path.append(parents[r - 1][path[-1]])
     path.reverse(), ids.reverse()
-    cands = [(tops[r][0][path[r]].tolist(), tops[r][1][path[r]].tolist()) for r in range(len(path))] if top_k else []
-    logprobs = [float(step_logps[r][path[r], ids[r]]) for r in range(len(path))]
-    return Hypothesis(ids, raw, path, cands, logprobs, min(len(forced), len(ids)))
+    return raw, path, ids
+
+
+@torch.inference_mode()
+def beam_search_batch(model: TranslationModel, src: Tensor, beam_size: int, max_lens: list[int], alpha: float = 0.6) -> list[list[int]]:
+    """`beam_search` for a batch of padded sources [batch, S] at once: each sentence gets the ids that `beam_search`
+    gives it alone (no forced prefix, no tree, no capture contract), with one `decode_step` for the live beams of all
+    sentences per step. A sentence leaves the batch when it finishes or reaches its own `max_lens` entry."""
+    cfg, k, n = model.cfg, beam_size, src.shape[0]
+    memory, src_mask = model.encode(src)
+    memory, src_mask = memory.repeat_interleave(k, 0), unless_all_true(src_mask.repeat_interleave(k, 0))
+    cache = model.new_cache()
+    tokens = torch.full((n * k,), cfg.decoder_start_id, dtype=torch.long, device=src.device)
+    beam_scores = torch.full((n, k), float("-inf"), device=src.device)
+    beam_scores[:, 0] = 0.0  # all beams of a sentence start identical: expand only the first
+    parents: list[list[list[int]]] = [[] for _ in range(n)]
+    chosen: list[list[list[int]]] = [[] for _ in range(n)]
+    finished: list[list[Ending]] = [[] for _ in range(n)]
+    results: list[list[int]] = [[] for _ in range(n)]
+    live = list(range(n))  # the sentence held by each block of k rows
+    for step in range(max(max_lens)):
+        logp = never_generate(model, model.decode_step(tokens, memory if step == 0 else None, src_mask, cache, step))
+        vocab = logp.shape[-1]
+        flat = (beam_scores.view(-1, 1) + logp).view(len(live), k * vocab)
+        top_scores, top_ids = (t.tolist() for t in flat.topk(2 * k, dim=-1))
+        still, rows, next_tokens, next_scores = [], [], [], []
+        for block, j in enumerate(live):
+            next_beams, endings = choose_next(top_scores[block], top_ids[block], vocab, k, step, alpha, cfg.eos_id)
+            finished[j] += endings
+            if len(finished[j]) >= k or not next_beams:
+                results[j] = best_hypothesis(finished[j], parents[j], chosen[j], beam_scores[block].tolist(), alpha)[2]
+                continue
+            next_beams = fill_dead_rows(next_beams, k)
+            parents[j].append([b for _, b, _ in next_beams])
+            chosen[j].append([t for _, _, t in next_beams])
+            if step == max_lens[j] - 1:
+                results[j] = best_hypothesis(finished[j], parents[j], chosen[j], [s for s, _, _ in next_beams], alpha)[2]
+                continue
+            still.append(j)
+            rows += [block * k + b for _, b, _ in next_beams]
+            next_tokens += chosen[j][-1]
+            next_scores += [s for s, _, _ in next_beams]
+        live = still
+        if not live:
+            break
+        order = torch.tensor(rows, device=src.device)
+        model.reorder_cache(cache, order)
+        src_mask = None if src_mask is None else src_mask.index_select(0, order)
+        tokens = torch.tensor(next_tokens, device=src.device)
+        beam_scores = torch.tensor(next_scores, device=src.device).view(len(live), k)
+    return results

@@ -8,7 +8,7 @@ import torch
 from model.batch import translate_many
 from model.decode import InputError, translate
 from model.heads import head_masks, parse_head_spec
-from model.search import beam_search, greedy_search
+from model.search import beam_search, beam_search_batch, greedy_search
 from model.tracing import forward_trace, inspect_head
 from model.hooks import capture
 from tests.conftest import tiny_model
@@ -69,6 +69,27 @@ def test_batched_greedy_equals_one_at_a_time(model, tokenizer):
     batched = translate_many(model, tokenizer, sentences, batch_size=4, max_len=12)
     single = [translate(model, tokenizer, s, max_len=12, with_trace=False).text if s else "" for s in sentences]
     assert batched == single and batched[2] == ""
+
+
+@pytest.mark.parametrize("eos_bias", [0.0, 3.0])  # 0: most beams are cut at the limit; 3: most finish early
+def test_batched_beam_search_equals_one_at_a_time(tokenizer, eos_bias):
+    model = tiny_model(tokenizer.vocab_size, seed=2)
+    with torch.no_grad():
+        model.generator.bias[model.cfg.eos_id] += eos_bias
+    sentences = [SENTENCE, "A dog.", "", "People sit on a bench near the water and watch the boats.", "Two men.",
+                 "A woman in a red coat walks her dog along the beach at sunset."]
+    for beam, batch_size in ((4, 8), (3, 64)):
+        batched = translate_many(model, tokenizer, sentences, beam=beam, batch_size=batch_size, max_len=14)
+        single = [translate(model, tokenizer, s, beam=beam, max_len=14, with_trace=False).text if s else "" for s in sentences]
+        assert batched == single and batched[2] == ""
+    # own limits per sentence (2 * length + 10), padded together in one batch
+    ids = [tokenizer.encode(s) + [model.cfg.eos_id] for s in sentences if s]
+    src = torch.full((len(ids), max(map(len, ids))), model.cfg.pad_id)
+    for b, row in enumerate(ids):
+        src[b, : len(row)] = torch.tensor(row)
+    limits = [2 * len(row) + 10 for row in ids]
+    together = beam_search_batch(model, src, 4, limits)
+    assert together == [beam_search(model, torch.tensor([row]), 4, limit).ids for row, limit in zip(ids, limits)]
 
 
 def test_ablation_zeroes_a_heads_output(model, tokenizer):

@@ -24,7 +24,7 @@ from transformers import MarianConfig, MarianMTModel  # noqa: E402
 from model.checkpoint import load_checkpoint  # noqa: E402
 from model.decode import translate  # noqa: E402
 from model.import_marian import MarianImportError, import_marian, main as import_main  # noqa: E402
-from model.search import beam_search, greedy_search  # noqa: E402
+from model.search import beam_search, beam_search_batch, greedy_search  # noqa: E402
 from model.tracing import forward_trace  # noqa: E402
 
 SENTENCES = ["Two young men are playing football on a green field.", "A dog runs.", "Where is the train station?"]
@@ -154,6 +154,23 @@ def test_beam_search_equals_generate(pair):
         theirs = generate(hf, src, ckpt, num_beams=4, length_penalty=0.0, early_stopping=True)
         theirs = theirs[: theirs.index(0) + 1] if 0 in theirs else theirs  # HF pads shorter beams
         assert ours.ids == theirs
+
+
+def test_batched_beam_search_equals_batched_generate(pair):
+    """Sentences of different lengths padded into one batch: HF's batched beam search is the reference."""
+    hf, ckpt = pair
+    cfg = ckpt.model.cfg
+    rows = [ckpt.tokenizer.encode(text) + [cfg.eos_id] for text in SENTENCES]
+    src = torch.full((len(rows), max(map(len, rows))), cfg.pad_id)
+    for b, row in enumerate(rows):
+        src[b, : len(row)] = torch.tensor(row)
+    ours = beam_search_batch(ckpt.model, src, 4, [30] * len(rows), alpha=0.0)
+    with torch.no_grad():
+        out = hf.generate(input_ids=src, attention_mask=(src != cfg.pad_id).long(), bad_words_ids=[[cfg.pad_id]],
+                          max_new_tokens=30, do_sample=False, num_beams=4, length_penalty=0.0, early_stopping=True)
+    for b, theirs in enumerate(out[:, 1:].tolist()):
+        theirs = theirs[: theirs.index(cfg.eos_id) + 1] if cfg.eos_id in theirs else theirs
+        assert ours[b] == theirs, b
 
 
 def test_positional_encoding_is_marians(pair):
