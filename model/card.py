@@ -23,6 +23,8 @@ from model.cli import run
 from model.checkpoint import CARD_JSON, CARD_MD, WEIGHTS_FILE, CheckpointError, load_checkpoint, save_checkpoint
 from model.data import read_lines, read_parallel
 from model.batch import translate_many
+from model.decode import sequence_ids
+from model.diagnostics import encoder_spread
 from model.evaluate import evaluate
 
 TEST_SETS = ("test_2016_flickr", "test_2017_flickr", "test_2017_mscoco")
@@ -153,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.log, newline="") as f:
             card["curve"] = list(csv.DictReader(f))
         card.setdefault("training", {})["wall_time_s"] = max(int(float(r["elapsed_s"])) for r in card["curve"])
-        card["training"]["epochs"] = len(card["curve"])
+        epochs = float(card["curve"][-1]["epoch"])  # fractional when training stopped inside an epoch
+        card["training"]["epochs"] = int(epochs) if epochs.is_integer() else epochs
         card["training"]["steps"] = int(card["curve"][-1]["step"])
     if args.hardware:
         card.setdefault("training", {})["hardware"] = args.hardware
@@ -177,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo:
         demo = [line for line in read_lines(args.demo) if line.strip()]
         card["demo"] = [{"source": s, "translation": t} for s, t in zip(demo, translate_many(shipped.model, shipped.tokenizer, demo, beam=4))]
+        spreads = encoder_spread(shipped.model, [sequence_ids(shipped.model, shipped.tokenizer, s) for s in demo])
+        card["diagnostics"] = {"encoder_relative_spread": [round(v, 4) for v in spreads], "min_spread": round(min(spreads), 4),
+                               "measured_on": "the --demo sentences (python -m model.diagnostics)"}
     dest = Path(args.dest)
     (dest / CARD_JSON).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     size_mb = (dest / WEIGHTS_FILE).stat().st_size / 1e6

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import platform
 import random
@@ -53,7 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     arch.add_argument("--n-layers", type=int, default=3, help="layers in each stack, unless set apart by the next two")
     arch.add_argument("--encoder-layers", type=int, default=0, help="encoder layers (0: --n-layers)")
     arch.add_argument("--decoder-layers", type=int, default=0, help="decoder layers (0: --n-layers)")
-    arch.add_argument("--dropout", type=float, default=0.1)
+    arch.add_argument("--dropout", type=float, default=0.1, help="residual dropout: sub-layer outputs, embeddings + PE (paper 5.4)")
+    arch.add_argument("--attention-dropout", type=float, default=None, help="on the attention weights (default: --dropout)")
+    arch.add_argument("--activation-dropout", type=float, default=None, help="inside the FFN (default: --dropout)")
     arch.add_argument("--max-len", type=int, default=256)
     arch.add_argument("--pre-norm", action="store_true", help="LayerNorm before each sub-layer (default: after, as in the paper)")
     arch.add_argument("--no-tie-embeddings", action="store_true")
@@ -85,7 +88,7 @@ class Progress:
     batch_in_epoch: int = 0
     step: int = 0
     best_bleu: float = -1.0
-    best_epoch: int = -1
+    best_epoch: float = -1  # fractional when the best weights came from a stop inside an epoch
     elapsed_s: float = 0.0
 
 
@@ -239,7 +242,7 @@ def train(args: argparse.Namespace) -> Path:
     cfg = TransformerConfig(
         vocab_size=tok.vocab_size, d_model=args.d_model, n_heads=args.n_heads, d_ff=args.d_ff,
         n_encoder_layers=args.encoder_layers or args.n_layers, n_decoder_layers=args.decoder_layers or args.n_layers,
-        dropout=args.dropout, max_len=args.max_len, norm_first=args.pre_norm,
+        dropout=args.dropout, attention_dropout=args.attention_dropout, activation_dropout=args.activation_dropout, max_len=args.max_len, norm_first=args.pre_norm,
         share_embeddings=not args.no_tie_embeddings, tie_embeddings=not args.no_tie_embeddings,
     )
     train_pairs = encode_pairs(tok, train_src, train_tgt, cfg.max_len)
@@ -304,6 +307,11 @@ def train(args: argparse.Namespace) -> Path:
                 break
         bar.close()
         if progress.batch_in_epoch < len(my_batches):  # stopped by --max-steps inside an epoch
+            if main_process:  # scored and kept like an epoch, so the final pick (and averaging) can use these weights
+                fraction = round(progress.epoch + progress.batch_in_epoch / len(my_batches), 2)
+                end_of_epoch(run_dir, model, tok, args, progress, cfg, device, valid_pairs, valid_src[:val_sents], valid_tgt[:val_sents],
+                             loss_sum / max(loss_tokens, 1), scheduler.get_last_lr()[0],
+                             tokens_seen / max(time.monotonic() - epoch_start, 1e-9), elapsed(), label=fraction)
             checkpoint_now()
             break
         tokens_per_s = tokens_seen / max(time.monotonic() - epoch_start, 1e-9)
@@ -322,7 +330,10 @@ def train(args: argparse.Namespace) -> Path:
     return final
 
 
-def end_of_epoch(run_dir, model, tok, args, progress, cfg, device, valid_pairs, val_src, val_ref, train_loss, lr, tokens_per_s, elapsed_s):
+def end_of_epoch(run_dir, model, tok, args, progress, cfg, device, valid_pairs, val_src, val_ref, train_loss, lr, tokens_per_s, elapsed_s,
+                 label: float | None = None):
+    """Score, log and snapshot the weights; `label`: the fractional epoch of a stop inside one (else the epoch count)."""
+    label = progress.epoch if label is None else label
     val_loss = validation_loss(model, valid_pairs, cfg, device, args.max_tokens)
     bleu = validation_bleu(model, tok, val_src, val_ref, args.val_beam)
     spreads = encoder_spread(model, [tok.encode(line)[: model.cfg.max_len - 1] + [model.cfg.eos_id] for line in val_src[:32]])
@@ -330,7 +341,7 @@ def end_of_epoch(run_dir, model, tok, args, progress, cfg, device, valid_pairs, 
     warning = collapse_warning(spreads)
     if warning:
         print(warning, flush=True)
-    row = {"epoch": progress.epoch, "step": progress.step, "train_loss": round(train_loss, 4), "val_loss": round(val_loss, 4),
+    row = {"epoch": label, "step": progress.step, "train_loss": round(train_loss, 4), "val_loss": round(val_loss, 4),
            "val_bleu": round(bleu, 2), "lr": f"{lr:.3e}", "tokens_per_s": round(tokens_per_s), "elapsed_s": round(elapsed_s)}
     log = run_dir / LOG_FILE
     new = not log.exists()
@@ -339,14 +350,14 @@ def end_of_epoch(run_dir, model, tok, args, progress, cfg, device, valid_pairs, 
         if new:
             writer.writeheader()
         writer.writerow(row)
-    print(f"epoch {progress.epoch}: train loss {train_loss:.3f}, val loss {val_loss:.3f}, val BLEU {bleu:.2f}", flush=True)
+    print(f"epoch {label}: train loss {train_loss:.3f}, val loss {val_loss:.3f}, val BLEU {bleu:.2f}", flush=True)
     snapshots = run_dir / "epochs"
     snapshots.mkdir(exist_ok=True)
-    save_file({k: v.detach().cpu().contiguous() for k, v in unique_state_dict(model).items()}, str(snapshots / f"epoch{progress.epoch:03d}.safetensors"))
+    save_file({k: v.detach().cpu().contiguous() for k, v in unique_state_dict(model).items()}, str(snapshots / f"epoch{math.ceil(label):03d}.safetensors"))  # a full epoch later replaces a partial one
     for old in sorted(snapshots.glob("epoch*.safetensors"))[: -max(args.average_last, 1)]:
         old.unlink()
     if bleu > progress.best_bleu:
-        progress.best_bleu, progress.best_epoch = bleu, progress.epoch
+        progress.best_bleu, progress.best_epoch = bleu, label
         save_checkpoint(run_dir / "best", model, tok, args.src_lang, args.tgt_lang, card=training_card(args, progress, model, run_dir))
     model.train()
 

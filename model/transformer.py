@@ -34,7 +34,9 @@ class TransformerConfig:
     d_ff: int = 2048
     n_encoder_layers: int = 6  # N in the paper, for each stack
     n_decoder_layers: int = 6
-    dropout: float = 0.1
+    dropout: float = 0.1  # on each sub-layer's output and on embeddings + PE (§5.4, residual dropout)
+    attention_dropout: float | None = None  # on the attention weights (None: as dropout; not in the paper)
+    activation_dropout: float | None = None  # inside the FFN, after the activation (None: as dropout; not in the paper)
     max_len: int = 256  # longest sequence the positional-encoding table covers
     norm_first: bool = False  # False: post-norm as in the paper; True: pre-norm
     share_embeddings: bool = True  # one token embedding for source and target (paper §3.4)
@@ -57,6 +59,14 @@ class TransformerConfig:
             raise ValueError(f"activation {self.activation!r} is not one of {', '.join(ACTIVATIONS)}")
         if self.pe_layout not in PE_LAYOUTS:
             raise ValueError(f"pe_layout {self.pe_layout!r} is not one of {', '.join(PE_LAYOUTS)}")
+
+    @property
+    def attention_p(self) -> float:
+        return self.dropout if self.attention_dropout is None else self.attention_dropout
+
+    @property
+    def activation_p(self) -> float:
+        return self.dropout if self.activation_dropout is None else self.activation_dropout
 
     @property
     def d_k(self) -> int:
@@ -207,8 +217,8 @@ class EncoderLayer(nn.Module):
 
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
-        self.self_attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.dropout)
-        self.ffn = PositionwiseFeedForward(cfg.d_model, cfg.d_ff, cfg.dropout, cfg.activation)
+        self.self_attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.attention_p)
+        self.ffn = PositionwiseFeedForward(cfg.d_model, cfg.d_ff, cfg.activation_p, cfg.activation)
         self.sublayer_attn = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first, cfg.layer_norm_eps)
         self.sublayer_ffn = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first, cfg.layer_norm_eps)
         self.hook_resid_mid = HookPoint()  # [batch, pos, d_model]  after the attention sub-layer
@@ -224,9 +234,9 @@ class DecoderLayer(nn.Module):
 
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
-        self.self_attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.dropout)
-        self.cross_attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.dropout)
-        self.ffn = PositionwiseFeedForward(cfg.d_model, cfg.d_ff, cfg.dropout, cfg.activation)
+        self.self_attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.attention_p)
+        self.cross_attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.attention_p)
+        self.ffn = PositionwiseFeedForward(cfg.d_model, cfg.d_ff, cfg.activation_p, cfg.activation)
         self.sublayer_self = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first, cfg.layer_norm_eps)
         self.sublayer_cross = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first, cfg.layer_norm_eps)
         self.sublayer_ffn = SublayerConnection(cfg.d_model, cfg.dropout, cfg.norm_first, cfg.layer_norm_eps)

@@ -36,6 +36,8 @@ def test_card_scores_the_given_test_sets_and_translates_the_demo(checkpoint_dir,
     assert card["evaluation"]["mini"]["greedy"]["bleu"] == round(expected, 2)
     assert [row["source"] for row in card["demo"]] == ["Hello.", "Where is the station?"]
     assert card["data_preparation"] == {"train_sources": {"tatoeba": 10}}
+    spreads = card["diagnostics"]["encoder_relative_spread"]  # each encoder layer's output, then the stack's (after its norm)
+    assert len(spreads) == shipped.model.cfg.n_encoder_layers + 1 and card["diagnostics"]["min_spread"] == min(spreads) > 0
     markdown = (dest / "README.md").read_text()
     assert "nothing real." in markdown and "| Hello. |" in markdown and "| mini | 3 |" in markdown
     # context written after scoring: only the README (and the card's notes) change, the scores stay

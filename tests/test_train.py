@@ -70,6 +70,20 @@ def test_interrupted_run_resumes_to_the_same_state(small_data, tmp_path):
     assert all((opt_a[k] == opt_b[k]).all() for k in opt_a)
 
 
+def test_a_stop_inside_an_epoch_is_scored_and_can_be_the_final_model(small_data, tmp_path):
+    run_dir = tmp_path / "stopped"
+    assert main(train_args(small_data, run_dir, "--epochs", "2")) == 0
+    per_epoch = int(next(csv.DictReader((run_dir / "log.csv").open()))["step"])
+    stopped = tmp_path / "stopped-inside"
+    assert main(train_args(small_data, stopped, "--epochs", "2", "--max-steps", "5", "--average-last", "3")) == 0
+    rows = list(csv.DictReader((stopped / "log.csv").open()))
+    assert [(float(r["epoch"]), int(r["step"])) for r in rows] == [(round(5 / per_epoch, 2), 5)]
+    assert (stopped / "epochs" / "epoch001.safetensors").is_file() and (stopped / "final" / "model.safetensors").is_file()
+    assert main(train_args(small_data, stopped, "--epochs", "2", "--average-last", "3", "--resume")) == 0  # the full epoch replaces the partial snapshot
+    assert [r["epoch"] for r in csv.DictReader((stopped / "log.csv").open())] == [rows[0]["epoch"], "1", "2"]
+    assert sorted(p.name for p in (stopped / "epochs").iterdir()) == ["epoch001.safetensors", "epoch002.safetensors"]
+
+
 def test_refuses_to_overwrite_or_resume_nothing(small_data, tmp_path):
     with pytest.raises(SystemExit, match="holds no saved state"):
         main(train_args(small_data, tmp_path / "empty", "--resume"))

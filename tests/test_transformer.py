@@ -132,3 +132,23 @@ def test_fused_qkv_at_inference_equals_separate_projections_and_follows_weight_c
         attention.w_k.weight.mul_(0.5)
         torch.testing.assert_close(attention(x, x), fused)
     torch.testing.assert_close(changed, separate.detach())
+
+
+@pytest.mark.parametrize("rates, drops", [
+    (dict(dropout=0.0, attention_dropout=0.5), True),   # the attention weights only
+    (dict(dropout=0.0, activation_dropout=0.5), True),  # inside the FFN only
+    (dict(dropout=0.3, attention_dropout=0.0, activation_dropout=0.0), True),  # residual dropout only (the paper's)
+    (dict(dropout=0.0), False),  # unset rates follow dropout
+])
+def test_each_dropout_rate_reaches_its_own_place(tokenizer, rates, drops):
+    model = tiny_model(tokenizer.vocab_size, **rates)
+    attention_p = rates.get("attention_dropout", rates["dropout"])
+    activation_p = rates.get("activation_dropout", rates["dropout"])
+    assert {m.dropout.p for m in model.modules() if isinstance(m, MultiHeadAttention)} == {attention_p}
+    assert {m.dropout.p for name, m in model.named_modules() if name.endswith(".ffn")} == {activation_p}
+    src, tgt = torch.tensor([tokenizer.encode("A dog runs on the beach.") + [3]]), torch.tensor([[2, 20, 21, 22]])
+    with torch.no_grad():
+        evaluated = model.eval()(src, tgt)
+        torch.manual_seed(0)
+        trained = model.train()(src, tgt)
+    assert (not torch.allclose(evaluated, trained)) == drops

@@ -11,7 +11,7 @@ def training_curve(curve: list[dict], height: int = 170) -> go.Figure:
     """
     try:
         rows = [r for r in curve if str(r.get("epoch", "")).strip()]
-        epochs = [int(r["epoch"]) for r in rows]
+        epochs = [float(r["epoch"]) for r in rows]  # fractional for a stop inside an epoch
         series = {column: [float(r[column]) for r in rows] for column in ("val_bleu", "val_loss")}
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"the training curve is malformed ({exc!r})") from None

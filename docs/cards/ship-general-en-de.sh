@@ -2,8 +2,9 @@
 # Ship the general-domain English→German run as checkpoints/general-en-de (from the repository root, once training
 # has stopped): scores, model card, head statistics and sweep, corpus run, alignment against RWTH.
 set -euo pipefail
-RUN=${RUN:-runs/general-en-de-v2}
-D=runs/data/general-en-de
+# Runs live beside the work tree (../runs), not inside it: a session's work tree is laid anew, and a run inside it is lost.
+RUN=${RUN:-../runs/general-en-de-v3}
+D=${DATA:-../runs/data/general-en-de}
 S=../shared/data
 C=checkpoints/general-en-de
 python -m model.diagnostics --checkpoint $RUN/final --input $D/val.en.gz   # refuses a collapsed encoder (exit 1)
