@@ -35,11 +35,12 @@ def test_card_scores_the_given_test_sets_and_translates_the_demo(checkpoint_dir,
     expected = sacrebleu.corpus_bleu(translate_many(shipped.model, shipped.tokenizer, SOURCES), [REFERENCES]).score
     assert card["evaluation"]["mini"]["greedy"]["bleu"] == round(expected, 2)
     assert [row["source"] for row in card["demo"]] == ["Hello.", "Where is the station?"]
+    assert [row["greedy"] for row in card["demo"]] == translate_many(shipped.model, shipped.tokenizer, ["Hello.", "Where is the station?"])
     assert card["data_preparation"] == {"train_sources": {"tatoeba": 10}}
     spreads = card["diagnostics"]["encoder_relative_spread"]  # each encoder layer's output, then the stack's (after its norm)
     assert len(spreads) == shipped.model.cfg.n_encoder_layers + 1 and card["diagnostics"]["min_spread"] == min(spreads) > 0
     markdown = (dest / "README.md").read_text()
-    assert "nothing real." in markdown and "| Hello. |" in markdown and "| mini | 3 |" in markdown
+    assert "nothing real." in markdown and f"| Hello. | {card['demo'][0]['greedy']} | {card['demo'][0]['translation']} |" in markdown and "| mini | 3 |" in markdown
     # context written after scoring: only the README (and the card's notes) change, the scores stay
     notes = tmp_path / "notes.md"
     notes.write_text("## Against the paper\n\n| model | newstest2014 |\n|---|---|\n| Transformer base | 27.3 |\n"

@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 INT_KEYS = {"layer", "step", "beam"}
 
 
+@st.cache_data(max_entries=1, show_spinner=False)
 def shipped_decks() -> dict[str, Path]:
+    """Title (file stem) → path of each deck in decks/; read once, not on every rerun (they ship with the app)."""
     return {json.loads(p.read_text(encoding="utf-8")).get("title", p.stem) + f" ({p.stem})": p
             for p in sorted((ROOT / "decks").glob("*.json"))}
 
