@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from model.checkpoint import load_checkpoint, save_checkpoint, unique_state_dict
+from model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, unique_state_dict
 from model.diagnostics import collapse_warning, encoder_spread
 from model.data import collate, encode_pairs, make_batches, read_parallel
 from model.batch import translate_many
@@ -72,6 +72,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     run = p.add_argument_group("run")
     run.add_argument("--run-dir", required=True, help="folder for state, logs and checkpoints")
     run.add_argument("--resume", action="store_true", help="continue the run in --run-dir where it stopped")
+    run.add_argument("--init-from", help="start a new run from a trained checkpoint's weights and tokenizer (e.g. a shipped one, "
+                                         "when its run's state is gone); the optimiser and the schedule start afresh")
     run.add_argument("--save-every-minutes", type=float, default=10.0)
     run.add_argument("--average-last", type=int, default=0, help="also try the average of the last k epoch snapshots")
     run.add_argument("--val-beam", type=int, default=1, help="beam used for validation BLEU")
@@ -234,7 +236,20 @@ def train(args: argparse.Namespace) -> Path:
     valid_src, valid_tgt = read_parallel(args.valid_src, args.valid_tgt)
     if world > 1:
         torch.distributed.barrier()  # rank 0 made the folder
-    tok = build_tokenizer(run_dir, args, train_src, train_tgt, args.resume) if main_process else None
+    start = None
+    if args.init_from:
+        if args.resume:
+            raise SystemExit("error: --init-from starts a new run; --resume continues one: give only one of them")
+        try:
+            start = load_checkpoint(args.init_from)
+        except CheckpointError as exc:
+            raise SystemExit(f"error: --init-from: {exc}") from None
+        if not isinstance(start.tokenizer, Tokenizer):
+            raise SystemExit(f"error: --init-from: {args.init_from} has a source/target tokenizer pair (an imported model); "
+                             "training needs one joint tokenizer.")
+        if main_process:
+            (run_dir / TOKENIZER_FILE).write_bytes(start.tokenizer.model_proto)
+    tok = build_tokenizer(run_dir, args, train_src, train_tgt, args.resume or start is not None) if main_process else None
     if world > 1:
         torch.distributed.barrier()
         tok = tok or Tokenizer((run_dir / TOKENIZER_FILE).read_bytes())
@@ -247,7 +262,16 @@ def train(args: argparse.Namespace) -> Path:
     )
     train_pairs = encode_pairs(tok, train_src, train_tgt, cfg.max_len)
     valid_pairs = encode_pairs(tok, valid_src, valid_tgt, cfg.max_len)
-    model = Transformer(cfg).to(device)
+    model = Transformer(cfg)
+    if start is not None:
+        ARCHITECTURE = ("vocab_size", "d_model", "n_heads", "d_ff", "n_encoder_layers", "n_decoder_layers", "norm_first",
+                        "share_embeddings", "tie_embeddings", "activation", "scale_embedding", "pe_layout", "output_bias", "max_len")
+        differ = [f"{k} {getattr(start.model.cfg, k)} (flags: {getattr(cfg, k)})" for k in ARCHITECTURE
+                  if getattr(start.model.cfg, k) != getattr(cfg, k)]
+        if differ:
+            raise SystemExit(f"error: --init-from {args.init_from} has another architecture: {', '.join(differ)}.")
+        model.load_state_dict(start.model.state_dict())
+    model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, inverse_sqrt_schedule(cfg.d_model, args.warmup, args.lr_factor))
     progress = load_state(run_dir, model, optimizer, scheduler) if args.resume else Progress()
