@@ -172,6 +172,9 @@ def test_training_curve_plots_the_card_columns_per_epoch():
     bleu, loss = fig.data
     assert list(bleu.x) == [1, 2] and list(bleu.y) == [4.59, 8.43] and bleu.yaxis == "y"
     assert list(loss.y) == [4.77, 3.78] and loss.yaxis == "y2"
+    assert "markers" in bleu.mode  # a run of a few epochs (or one) shows each point, not an invisible line
+    stopped = training_curve([{"epoch": "1", "val_loss": "3", "val_bleu": "19"}, {"epoch": "1.62", "val_loss": "2.5", "val_bleu": "25"}])
+    assert list(stopped.data[0].x) == [1.0, 1.62]  # a stop inside an epoch sits at its fraction
     with pytest.raises(ValueError, match="no epochs"):
         training_curve([])
     with pytest.raises(ValueError, match="malformed"):
