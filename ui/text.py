@@ -6,7 +6,7 @@ import re
 from model.checkpoint import Checkpoint
 
 DEFAULT_CHECKPOINT = "general-en-de"  # the general-domain model: it translates what people type
-DEFAULT_TEXT = "A little girl climbs into a wooden playhouse."
+DEFAULT_TEXT = "Yesterday I bought a new car."  # the default model reorders it (verb second, participle last): cross-attention shows it
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 
 
