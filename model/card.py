@@ -33,10 +33,15 @@ CITATION = ('Elliott, D., Frank, S., Sima\'an, K., & Specia, L. (2016). "Multi30
 
 
 def command_flags(args: dict) -> str:
-    """The training command's flags as typed (booleans as bare flags, defaults-like empties left out)."""
+    """The training command's flags as typed: booleans as bare flags, empties and zeros at their default left out (a 0
+    whose default is something else, such as --attention-dropout 0 against None, is kept)."""
+    from model.train import build_parser  # here: the card needs the trainer only to know its defaults
+
+    parser = build_parser()
     flags = []
     for key, value in args.items():
-        if value in (False, None, "", 0) or key == "device":
+        empty = value is None or value is False or value == "" or (value == 0 and parser.get_default(key) == 0)
+        if empty or key == "device":
             continue
         flag = "--" + key.replace("_", "-")
         flags.append(flag if value is True else f"{flag} {value}")

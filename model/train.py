@@ -36,7 +36,7 @@ STATE_DIR, TOKENIZER_FILE, LOG_FILE = "state", "tokenizer.model", "log.csv"
 LOG_FIELDS = ["epoch", "step", "train_loss", "val_loss", "val_bleu", "lr", "tokens_per_s", "elapsed_s"]
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.split("\n")[0])
     data = p.add_argument_group("data")
     data.add_argument("--train-src", required=True, help="source sentences, one per line (.gz allowed)")
@@ -81,7 +81,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     run.add_argument("--device", default="auto", help="cpu, cuda, or auto")
     run.add_argument("--threads", type=int, default=0, help="CPU threads (0: PyTorch's default)")
     run.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the forward pass")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 @dataclass

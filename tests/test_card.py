@@ -62,3 +62,10 @@ def test_training_compute_sums_each_epochs_tokens():
     import pytest
     with pytest.raises(ValueError, match="does not have"):
         fill_notes("{evaluation[newstest2014]}", card)
+
+
+def test_the_training_command_keeps_a_zero_that_is_not_the_default():
+    from model.card import command_flags
+
+    flags = command_flags({"d_model": 256, "attention_dropout": 0.0, "max_steps": 0, "resume": False, "bf16": True, "init_from": None})
+    assert flags == "--d-model 256 --attention-dropout 0.0 --bf16"  # max_steps 0 is its default; attention_dropout's is None
