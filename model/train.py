@@ -16,7 +16,7 @@ import random
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import sacrebleu
@@ -28,6 +28,7 @@ from tqdm import tqdm
 from model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, unique_state_dict
 from model.diagnostics import collapse_warning, encoder_spread
 from model.data import collate, encode_pairs, make_batches, read_parallel
+from model.decode import sequence_ids
 from model.batch import translate_many
 from model.tokenizer import Tokenizer
 from model.transformer import Transformer, TransformerConfig
@@ -268,10 +269,9 @@ def train(args: argparse.Namespace) -> Path:
     valid_pairs = encode_pairs(tok, valid_src, valid_tgt, cfg.max_len)
     model = Transformer(cfg)
     if start is not None:
-        ARCHITECTURE = ("vocab_size", "d_model", "n_heads", "d_ff", "n_encoder_layers", "n_decoder_layers", "norm_first",
-                        "share_embeddings", "tie_embeddings", "activation", "scale_embedding", "pe_layout", "output_bias", "max_len")
-        differ = [f"{k} {getattr(start.model.cfg, k)} (flags: {getattr(cfg, k)})" for k in ARCHITECTURE
-                  if getattr(start.model.cfg, k) != getattr(cfg, k)]
+        training_only = {"dropout", "attention_dropout", "activation_dropout"}  # the rest of the config is the architecture
+        differ = [f"{f.name} {getattr(start.model.cfg, f.name)} (flags: {getattr(cfg, f.name)})" for f in fields(cfg)
+                  if f.name not in training_only and getattr(start.model.cfg, f.name) != getattr(cfg, f.name)]
         if differ:
             raise SystemExit(f"error: --init-from {args.init_from} has another architecture: {', '.join(differ)}.")
         model.load_state_dict(start.model.state_dict())
@@ -334,22 +334,19 @@ def train(args: argparse.Namespace) -> Path:
                 finished = True
                 break
         bar.close()
-        if progress.batch_in_epoch < len(my_batches):  # stopped by --max-steps inside an epoch
-            if main_process:  # scored and kept like an epoch, so the final pick (and averaging) can use these weights
-                fraction = round(progress.epoch + progress.batch_in_epoch / len(my_batches), 2)
-                end_of_epoch(run_dir, model, tok, args, progress, cfg, device, valid_pairs, valid_src[:val_sents], valid_tgt[:val_sents],
-                             loss_sum / max(loss_tokens, 1), scheduler.get_last_lr()[0],
-                             tokens_seen / max(time.monotonic() - epoch_start, 1e-9), elapsed(), label=fraction)
-            checkpoint_now()
-            break
         tokens_per_s = tokens_seen / max(time.monotonic() - epoch_start, 1e-9)
-        progress.epoch += 1
-        progress.batch_in_epoch = 0
-        progress.elapsed_s = elapsed()
-        if main_process:
+        stopped_inside = progress.batch_in_epoch < len(my_batches)  # by --max-steps
+        label = round(progress.epoch + progress.batch_in_epoch / len(my_batches), 2) if stopped_inside else None
+        if not stopped_inside:
+            progress.epoch += 1
+            progress.batch_in_epoch = 0
+            progress.elapsed_s = elapsed()
+        if main_process:  # a stop inside an epoch is scored and kept like an epoch, so the final pick (and averaging) can use it
             end_of_epoch(run_dir, model, tok, args, progress, cfg, device, valid_pairs, valid_src[:val_sents], valid_tgt[:val_sents],
-                         loss_sum / max(loss_tokens, 1), scheduler.get_last_lr()[0], tokens_per_s, elapsed())
+                         loss_sum / max(loss_tokens, 1), scheduler.get_last_lr()[0], tokens_per_s, elapsed(), label=label)
         checkpoint_now()
+        if stopped_inside:
+            break
         last_save = time.monotonic()
 
     final = finalize(run_dir, model, tok, args, progress, valid_src[:val_sents], valid_tgt[:val_sents]) if main_process else run_dir
@@ -364,7 +361,7 @@ def end_of_epoch(run_dir, model, tok, args, progress, cfg, device, valid_pairs, 
     label = progress.epoch if label is None else label
     val_loss = validation_loss(model, valid_pairs, cfg, device, args.max_tokens)
     bleu = validation_bleu(model, tok, val_src, val_ref, args.val_beam)
-    spreads = encoder_spread(model, [tok.encode(line)[: model.cfg.max_len - 1] + [model.cfg.eos_id] for line in val_src[:32]])
+    spreads = encoder_spread(model, [sequence_ids(model, tok, line) for line in val_src[:32]])
     print(f"encoder output relative spread {spreads[-1]:.4f} (per layer: {' '.join(f'{v:.3f}' for v in spreads[:-1])})", flush=True)
     warning = collapse_warning(spreads)
     if warning:
