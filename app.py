@@ -11,12 +11,11 @@ from ui import deck
 from ui.i18n import LANGUAGES, t
 from ui.context import PageContext
 from ui.examples import EXAMPLES, load_gallery
-from ui.cache import available_checkpoints
+from ui.cache import available_checkpoints, cached_training_curve
 from ui.errors import guarded, load, run_translation, translate_first
 from ui.text import DEFAULT_CHECKPOINT, DEFAULT_TEXT, card_summary, md_escape
 from ui.theme import Theme
 from ui.url import URL_KEYS, init_from_url, write_url
-from viz.training import training_curve
 
 VIEWS = {  # the labels come from ui/i18n.py ("view.<name>")
     "translate": translate_page.render,
@@ -74,7 +73,7 @@ SIDEBAR_CSS = """<style>
 </style>"""
 if ckpt is not None and ckpt.card.get("curve") and not present:
     try:
-        sidebar_model.plotly_chart(training_curve(ckpt.card["curve"]), key="training_curve", config={"displayModeBar": False})
+        sidebar_model.plotly_chart(cached_training_curve(path), key="training_curve", config={"displayModeBar": False})
     except ValueError as exc:
         sidebar_model.caption(f"No training curve: {exc}")
 

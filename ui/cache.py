@@ -14,6 +14,7 @@ from model.decode import Translation, translate
 from model.heads import parse_head_spec
 from model.search import beam_tree_rows
 from model.tracing import forward_trace, inspect_head
+from viz.training import training_curve
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATION_CACHE_ENTRIES = 32  # a 150-piece trace is ~6.5 MB: this caps the cache near 200 MB
@@ -23,6 +24,12 @@ TRANSLATION_CACHE_ENTRIES = 32  # a 150-piece trace is ~6.5 MB: this caps the ca
 def cached_checkpoint(path: str) -> Checkpoint:
     """One loaded model per checkpoint and process, shared by all sessions (capture is per call)."""
     return load_checkpoint(path)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def cached_training_curve(path: str):
+    """The sidebar's curve, built once per checkpoint (Plotly's validation costs tens of ms on every rerun); not mutated."""
+    return training_curve(cached_checkpoint(path).card["curve"])
 
 
 def available_checkpoints() -> list[Path]:

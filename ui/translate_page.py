@@ -56,9 +56,6 @@ def heatmap_panel(ctx: PageContext) -> None:
         cols = st.columns(2)
         words = cols[0].toggle(t("tr.merge"), key="words", help=t("tr.word_rule"))
         in_browser = cols[1].toggle(t("tr.switch"), key="client_switch", help=t("tr.switch_help"))
-    matrix, q_tokens, k_tokens = selected_matrix(trace, sel, words)
-    fig = attention_heatmap(matrix, q_tokens, k_tokens, title=describe(sel), colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size,
-                            produced=produced_pieces(trace, sel.kind, words))
     if in_browser:
         switch = switchable_heatmap(panels(trace, [sel.kind], words), (sel.kind, sel.layer, sel.head),
                                     ctx.theme.colorscale, max(ctx.theme.font_size, 18) if ctx.theme.present else ctx.theme.font_size)
@@ -66,6 +63,9 @@ def heatmap_panel(ctx: PageContext) -> None:
             switch.update_layout(height=ctx.theme.main_figure_height)
         st.plotly_chart(switch, key="translate_switch")
     else:
+        matrix, q_tokens, k_tokens = selected_matrix(trace, sel, words)
+        fig = attention_heatmap(matrix, q_tokens, k_tokens, title=describe(sel), colorscale=ctx.theme.colorscale,
+                                font_size=ctx.theme.font_size, produced=produced_pieces(trace, sel.kind, words))
         st.plotly_chart(fig, key="translate_heatmap", config={"toImageButtonOptions": {"format": "png", "scale": 2}})
     if words:
         st.caption(t("tr.word_rule"))
