@@ -12,6 +12,7 @@ from ui.i18n import LANGUAGES, t
 from ui.context import PageContext
 from ui.examples import EXAMPLES, load_gallery
 from ui.cache import available_checkpoints, cached_training_curve
+from ui.figure import show_figure
 from ui.errors import guarded, load, run_translation, translate_first
 from ui.text import DEFAULT_CHECKPOINT, DEFAULT_TEXT, card_summary, md_escape
 from ui.theme import Theme
@@ -65,15 +66,15 @@ path = str(checkpoints[names.index(st.session_state.ckpt)])
 ckpt = load(path)
 if ckpt is not None:
     translate_first(path, st.session_state.text, st.session_state.beam, st.session_state.max_len, st.session_state.prefix)
-# The training curve is the first element in the page: the browser then asks for Plotly's 4.7 MB bundle before the other
-# widgets' bundles (six connections per host), and the first heatmap comes sooner. CSS shows it below the controls.
+# The training curve is the first element in the page: the browser then asks for plotly.js before the other widgets'
+# bundles (six connections per host), and the first heatmap comes sooner. CSS shows it below the controls.
 sidebar_model, sidebar_controls = st.sidebar.container(), st.sidebar.container()
 SIDEBAR_CSS = """<style>
 [data-testid='stSidebarUserContent'] > div > [data-testid='stVerticalBlock'] > div:first-child {order: 1}
 </style>"""
 if ckpt is not None and ckpt.card.get("curve") and not present:
     try:
-        sidebar_model.plotly_chart(cached_training_curve(path), key="training_curve", config={"displayModeBar": False})
+        show_figure(cached_training_curve(path), key="training_curve", config={"displayModeBar": False}, container=sidebar_model)
     except ValueError as exc:
         sidebar_model.caption(f"No training curve: {exc}")
 

@@ -1,6 +1,7 @@
 """Shared fixtures: a small SentencePiece model and tiny random Transformers (fast on 2 CPU cores)."""
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from pathlib import Path
@@ -80,3 +81,16 @@ def run_concurrently(session: Callable[[str], None], inputs: list[str], timeout:
     for t in threads:
         t.join(timeout=timeout)
     return errors
+
+
+def figures(at) -> list[dict]:
+    """Every Plotly figure in an AppTest page, as the JSON the browser gets (the main area first, then the sidebar):
+    the app's own figure component (ui/figure.py) and `st.plotly_chart` alike."""
+    out = []
+    for block in (at.main, at.sidebar):
+        for node in block:
+            if node.type == "plotly_chart":
+                out.append(json.loads(node.proto.spec))
+            elif node.type == "bidi_component" and node.proto.component_name == "headlight_figure":
+                out.append(json.loads(json.loads(node.proto.json)["figure"]))
+    return out

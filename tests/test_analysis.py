@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from model.ablation import importance_sweep, quality
 from model.head_statistics import STATS, alignment_pairs, attention_rollout, average_stats, head_stats, label_head, source_attribution
-from tests.conftest import ROOT
+from tests.conftest import ROOT, figures
 from viz.analysis import alignment_figure, head_grid, token_diff
 
 TOKENS = ["▁A", "▁dog", "▁.", "</s>"]
@@ -127,10 +127,10 @@ def test_analysis_page(app_env):
     at.query_params["view"] = "analysis"
     at.run()
     assert not at.exception and not at.error
-    grid = json.loads(at.get("plotly_chart")[0].proto.spec)
+    grid = figures(at)[0]
     assert "entropy" in grid["layout"]["title"]["text"]
     at.selectbox(key="stats_value").set_value("max_weight").run()
-    assert "max_weight" in json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"]
+    assert "max_weight" in figures(at)[0]["layout"]["title"]["text"]
     at.multiselect(key="ablate_layers").set_value(["cross:0:*", "cross:1:*"]).run()
     assert not at.exception and not at.error
     assert any(m.label.startswith("Log-probability of the original") for m in at.metric)

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import base64
-import json
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, figures
 
 APP = str(ROOT / "app.py")
 VIEWS = ("translate", "model", "compare", "steps", "head", "positional", "analysis", "whatif")
@@ -23,7 +22,7 @@ def open_app(**params) -> AppTest:
 
 
 def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return figures(at)
 
 
 def array(value) -> np.ndarray:

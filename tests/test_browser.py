@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from harness.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, MAIN_PLOT, shipped_or, streamlit_server
+from ui.figure import BUNDLE
 
 playwright = pytest.importorskip("playwright.sync_api")
 if not Path(CHROMIUM).exists():
@@ -54,11 +55,18 @@ def wait_for_title_change(page, before: str, timeout_s: float = 20) -> str:
 def test_shared_link_shows_heatmap_then_controls_redraw(server, browser, tmp_path):
     url, proc = server
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
     start = time.monotonic()
     page.goto(f"{url}/?text={quote('A dog runs.')}")
     page.wait_for_selector(HEATMAP, timeout=60_000)
     print(f"page load to first heatmap: {time.monotonic() - start:.2f} s")
-    assert page.get_by_text("A dog runs.").count() >= 1
+    # The first screen draws with the app's 1.5 MB partial plotly.js, never Streamlit's 4.7 MB chart bundle (ui/figure.py).
+    assert any(u.endswith(f"/app/static/{BUNDLE}") for u in requested)
+    assert not [u for u in requested if "PlotlyChart" in u]
+    # The heatmap may be drawn before the widgets' own bundles have arrived: wait for the text box.
+    page.wait_for_function("() => [...document.querySelectorAll('textarea')].some(e => e.value === 'A dog runs.')",
+                           timeout=30_000)
     title = main_title(page)
     assert title.startswith("Encoder-decoder (cross) attention")
 
@@ -84,7 +92,9 @@ def test_shared_link_shows_heatmap_then_controls_redraw(server, browser, tmp_pat
     title = wait_for_title_change(page, title)
     print(f"slider move to redraw: {(time.monotonic() - start) * 1000:.0f} ms")
     assert title.endswith("head 0")
-    assert "layer=0" in page.url and "kind=encoder" in page.url
+    # the URL is written when the script run ends, which can be after the redrawn title
+    page.wait_for_function("() => location.search.includes('layer=0') && location.search.includes('kind=encoder')",
+                           timeout=20_000)
     assert proc.poll() is None
     page.close()
 
@@ -101,6 +111,7 @@ def test_every_view_in_the_browser(server, browser, view):
     page.wait_for_timeout(800)
     assert page.locator("[data-testid='stException']").count() == 0
     assert not errors
+    assert page.locator(".headlight-figure:not(.js-plotly-plot)").count() == 0  # every figure of the view drawn
     shots = Path(os.environ.get("HEADLIGHT_SCREENSHOTS", "") or Path(__file__).parent / ".screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / f"{view}.png"), full_page=False)
@@ -157,16 +168,26 @@ def test_model_view_click_opens_the_head(server, browser):
     page.goto(f"{url}/?view=model&kind=cross&layer=1&head=3&text={quote('A dog runs.')}")
     page.wait_for_selector(HEATMAP, timeout=60_000)
     titles = lambda: page.locator(f"{MAIN_PLOT} .gtitle").all_text_contents()  # noqa: E731
+    # The head's own heatmap (the app's figure component) can be drawn before the clickable grid (Streamlit's chart,
+    # whose bundle comes later): wait for the grid, then until its ticks stop moving.
+    page.locator(f"{MAIN_PLOT} .xtick text", has_text="head 0").first.wait_for(timeout=60_000)
     assert titles()[1].endswith("layer 1, head 3")
-    head0 = page.locator(f"{MAIN_PLOT} .xtick text", has_text="head 0").first.bounding_box()
-    layer0 = page.locator(f"{MAIN_PLOT} .ytick text", has_text="layer 0").first.bounding_box()
+    boxes = lambda: (page.locator(f"{MAIN_PLOT} .xtick text", has_text="head 0").first.bounding_box(),  # noqa: E731
+                     page.locator(f"{MAIN_PLOT} .ytick text", has_text="layer 0").first.bounding_box())
+    before, deadline = None, time.monotonic() + 20
+    while (now := boxes()) != before and time.monotonic() < deadline:
+        before = now
+        time.sleep(0.3)
+    head0, layer0 = now
     x, y = head0["x"] + head0["width"] / 2, layer0["y"] + layer0["height"] / 2  # ticks sit at each head's middle
     page.mouse.move(x, y, steps=3)
     page.mouse.click(x, y)
     deadline = time.monotonic() + 20
-    while not titles()[-1].endswith("layer 0, head 0") and time.monotonic() < deadline:
+    # the URL is written when the script run ends, which can be after the redrawn title
+    opened = lambda: titles()[-1].endswith("layer 0, head 0") and "layer=0" in page.url and "head=0" in page.url  # noqa: E731
+    while not opened() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert titles()[-1].endswith("layer 0, head 0") and "layer=0" in page.url and "head=0" in page.url
+    assert opened(), (titles(), page.url)
     page.close()
 
 

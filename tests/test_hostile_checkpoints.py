@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from model.checkpoint import CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE
-from tests.conftest import ROOT
+from tests.conftest import ROOT, figures
 from tests.test_checkpoint import CodeRunningPayload
 
 
@@ -58,14 +58,14 @@ def test_ui_shows_one_error_per_bad_checkpoint_and_keeps_serving(zoo):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["text"] = "A dog runs."
     at.run()
-    assert at.selectbox(key="ckpt").value == "a-good-model" and at.get("plotly_chart")
+    assert at.selectbox(key="ckpt").value == "a-good-model" and figures(at)
     for name in bad:
         at.selectbox(key="ckpt").set_value(name).run()
         assert not at.exception, (name, [e.value for e in at.exception])
         assert len(at.error) == 1 and at.error[0].value.startswith("This checkpoint cannot be used"), name
-        assert not at.get("plotly_chart")
+        assert not figures(at)
     at.selectbox(key="ckpt").set_value("a-good-model").run()
-    assert not at.error and at.get("plotly_chart")
+    assert not at.error and figures(at)
     assert not marker.exists()
 
 

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from model.decode import InputError, translate
-from tests.conftest import ROOT
+from tests.conftest import ROOT, figures
 
 HOSTILE = {
     "empty": "",
@@ -70,7 +70,7 @@ def test_app_translates_or_explains(app_env, name):
         assert any("empty" in i.value for i in at.info)
     else:
         assert at.markdown[0].value.startswith("### DE:") or "empty translation" in at.markdown[0].value
-        assert at.get("plotly_chart")
+        assert figures(at)
     truncated = [w.value for w in at.warning if "longer than the model's limit" in w.value]
     assert bool(truncated) == (name in ("10,000 characters", "one 500-character word"))
     if truncated:

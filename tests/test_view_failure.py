@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, figures
 
 
 def test_broken_view_shows_a_message_and_the_page_survives(monkeypatch, app_env):
@@ -21,4 +21,4 @@ def test_broken_view_shows_a_message_and_the_page_survives(monkeypatch, app_env)
     assert [e.value for e in at.error] == ["This view failed: RuntimeError: the model view broke"]
     assert at.markdown[0].value.startswith("### DE:")  # the translation above the view still shows
     at.radio(key="view").set_value("translate").run()  # other views still work
-    assert not at.error and at.get("plotly_chart")
+    assert not at.error and figures(at)

@@ -160,6 +160,11 @@ def test_positional_figures_and_numbers():
 def test_exports_work_offline_without_pickles():
     html = figure_html(attention_heatmap(np.eye(2), ["a", "b"], ["c", "d"]))
     assert len(html) > 1_000_000 and "<script src=" not in html.replace('<script src="data:', "")
+    small = figure_html(attention_heatmap(np.eye(2), ["a", "b"], ["c", "d"]), "window.Plotly = {newPlot() {}};")
+    assert small.index("window.Plotly = ") < small.index("</head>") < small.index("Plotly.newPlot(")
+    assert len(small) < 20_000 and "<script src=" not in small
+    with pytest.raises(ValueError, match="</script"):
+        figure_html(attention_heatmap(np.eye(2), ["a", "b"], ["c", "d"]), "x = '</script>';")
     data = npz_bytes({"x": np.ones((2, 2)), "tokens": np.array(["▁a", "<s>"])})
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         assert npz["tokens"].tolist() == ["▁a", "<s>"]

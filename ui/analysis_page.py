@@ -15,6 +15,7 @@ from model.trace import KIND_LABELS, KINDS
 from ui.context import PageContext
 from ui.cache import cached_ablation, cached_checkpoint, cached_quality, validation_sample
 from ui.errors import guarded
+from ui.figure import show_figure
 from ui.i18n import kind_label, t
 from ui.text import md_escape
 from ui.theme import TAB_STRIP_PX
@@ -60,8 +61,8 @@ def statistics(ctx: PageContext) -> None:
         table = st.session_state[key]
     kind = row[1].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="stats_kind", label_visibility=ctx.theme.label)
     stat = row[2].selectbox(t("an.statistic"), STATS, key="stats_value", label_visibility=ctx.theme.label)
-    st.plotly_chart(ctx.theme.fit(head_grid(table, kind, stat, title=f"{KIND_LABELS[kind]}: {stat} (label = dominant behaviour)",
-                                            colorscale=ctx.theme.colorscale), above=TAB_STRIP_PX), key="stats_grid")
+    show_figure(ctx.theme.fit(head_grid(table, kind, stat, title=f"{KIND_LABELS[kind]}: {stat} (label = dominant behaviour)",
+                                        colorscale=ctx.theme.colorscale), above=TAB_STRIP_PX), key="stats_grid")
     st.dataframe(table, hide_index=True, key="stats_table")
     st.download_button(t("an.stats_csv"), table.to_csv(index=False), "headlight-head-stats.csv", "text/csv", key="stats_csv")
     with st.expander(t("an.labels")):
@@ -126,8 +127,8 @@ def importance(ctx: PageContext) -> None:
     cols = st.columns(2)
     measure = cols[0].selectbox(t("an.measure"), ["bleu_drop", "chrf_drop", "logprob_drop"], key="sweep_measure")
     kind = cols[1].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="sweep_kind")
-    st.plotly_chart(head_grid(table, kind, measure, title=f"{KIND_LABELS[kind]}: {measure}", colorscale="RdBu_r", zmid=0),
-                    key="sweep_grid")
+    show_figure(head_grid(table, kind, measure, title=f"{KIND_LABELS[kind]}: {measure}", colorscale="RdBu_r", zmid=0),
+                key="sweep_grid")
     st.dataframe(table.sort_values(measure, ascending=False), hide_index=True, key="sweep_table")
 
 
@@ -144,11 +145,11 @@ def rollout(ctx: PageContext) -> None:
         attribution = merge_words(attribution, trace.tgt_word_starts, trace.src_word_starts)
         src, tgt = merge_tokens(src, trace.src_word_starts), merge_tokens(tgt, trace.tgt_word_starts)
     left, right = st.columns(2)
-    left.plotly_chart(attention_heatmap(roll, src, src, title="Encoder attention rollout", colorscale=ctx.theme.colorscale,
-                                        font_size=ctx.theme.font_size, zmax=float(roll.max())), key="rollout_encoder")
-    right.plotly_chart(attention_heatmap(attribution, tgt, src, title="Source attribution of each target position",
-                                         colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size, zmax=float(attribution.max())),
-                       key="rollout_attribution")
+    show_figure(attention_heatmap(roll, src, src, title="Encoder attention rollout", colorscale=ctx.theme.colorscale,
+                                  font_size=ctx.theme.font_size, zmax=float(roll.max())), key="rollout_encoder", container=left)
+    show_figure(attention_heatmap(attribution, tgt, src, title="Source attribution of each target position",
+                                  colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size, zmax=float(attribution.max())),
+                key="rollout_attribution", container=right)
     st.caption(t("an.rollout"))
     st.subheader(t("an.alignment"))
     cfg = ctx.ckpt.model.cfg
@@ -163,8 +164,8 @@ def rollout(ctx: PageContext) -> None:
     matrix = merge_words(matrix, out_starts, trace.src_word_starts)
     src_words = merge_tokens(trace.src_tokens, trace.src_word_starts)
     produced = merge_tokens(trace.out_tokens, out_starts)
-    st.plotly_chart(alignment_figure(matrix, src_words, produced, threshold,
-                                     title="Lines: target word (below) → source words it attended to (above)"), key="align_fig")
+    show_figure(alignment_figure(matrix, src_words, produced, threshold,
+                                 title="Lines: target word (below) → source words it attended to (above)"), key="align_fig")
     pairs = alignment_pairs(matrix)
     st.dataframe(pd.DataFrame([(produced[t], src_words[s], w) for t, s, w in pairs], columns=["target", "strongest source", "weight"]),
                  hide_index=True, key="align_table")

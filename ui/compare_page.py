@@ -7,6 +7,7 @@ from model.trace import KIND_LABELS, KINDS
 from ui.context import PageContext
 from ui.controls import describe, kind_layer_head, selected_matrix
 from ui.errors import guarded
+from ui.figure import show_figure
 from ui.i18n import kind_label, t
 from viz.attention import attention_heatmap, difference_heatmap, head_similarity, mean_js, similarity_heatmap
 
@@ -30,15 +31,15 @@ def render(ctx: PageContext) -> None:
     ma, qa, ka = selected_matrix(trace, a, words=False)
     mb, qb, kb = selected_matrix(trace, b, words=False)
     for side, matrix, q, k, sel, key in ((left, ma, qa, ka, a, "cmp_a"), (right, mb, qb, kb, b, "cmp_b")):
-        side.plotly_chart(ctx.theme.fit(attention_heatmap(matrix, q, k, title=describe(sel), colorscale=ctx.theme.colorscale,
-                                                          font_size=ctx.theme.font_size)), key=key)
+        show_figure(ctx.theme.fit(attention_heatmap(matrix, q, k, title=describe(sel), colorscale=ctx.theme.colorscale,
+                                                    font_size=ctx.theme.font_size)), key=key, container=side)
     if ma.shape == mb.shape and (qa, ka) == (qb, kb):
         distance = mean_js(ma, mb)
         st.metric(t("cmp.js"), f"{distance:.3f}")
-        st.plotly_chart(difference_heatmap(ma, mb, qa, ka, title="A − B"), key="cmp_diff")
+        show_figure(difference_heatmap(ma, mb, qa, ka, title="A − B"), key="cmp_diff")
     else:
         st.info(t("cmp.pick"))
     kind = st.selectbox(t("cmp.similarity"), KINDS, format_func=kind_label, key="cmp_sim_kind")
     sim = head_similarity(trace.attention(kind))
-    st.plotly_chart(similarity_heatmap(sim, trace.heads(kind), title=f"{KIND_LABELS[kind]}: head x head similarity (1 − JS)"),
-                    key="cmp_similarity")
+    show_figure(similarity_heatmap(sim, trace.heads(kind), title=f"{KIND_LABELS[kind]}: head x head similarity (1 − JS)"),
+                key="cmp_similarity")

@@ -8,6 +8,7 @@ from ui.context import PageContext
 from ui.cache import cached_head_detail
 from ui.controls import describe, kind_layer_head
 from ui.errors import guarded
+from ui.figure import show_figure
 from ui.i18n import t
 from viz.head import FORMULA, pipeline_figure, pipeline_table
 
@@ -33,7 +34,7 @@ def render(ctx: PageContext) -> None:
     if not present:
         st.latex(FORMULA)
         st.caption(t("hd.caption", sel=describe(sel), query=labels[query], d_k=d_k, sqrt=np.sqrt(d_k)))
-    st.plotly_chart(ctx.theme.fit(pipeline_figure(detail, query, q_tokens, k_tokens)), key="head_pipeline")
+    show_figure(ctx.theme.fit(pipeline_figure(detail, query, q_tokens, k_tokens)), key="head_pipeline")
     if present:
         st.latex(FORMULA)
         st.caption(t("hd.caption", sel=describe(sel), query=labels[query], d_k=d_k, sqrt=np.sqrt(d_k)))

@@ -14,6 +14,7 @@ from model.head_statistics import STATS
 from model.trace import KINDS
 from ui.context import PageContext
 from ui.errors import guarded
+from ui.figure import show_figure
 from ui.i18n import kind_label, t
 from ui.url import write_url
 from viz.analysis import head_grid
@@ -37,8 +38,8 @@ def alignment_section(ctx: PageContext) -> None:
         measure = st.selectbox(t("hs.variant", gold=gold), [c for c in table.columns if c.startswith("aer")], key=f"aer_{gold}")
         heads = table[table["head"] != "mean"].astype({"head": int}).assign(kind="cross")
         left, right = st.columns([3, 2])
-        left.plotly_chart(head_grid(heads, "cross", measure, title=f"{gold}: {measure} per cross head", colorscale="Viridis_r"),
-                          key=f"aer_grid_{gold}")
+        show_figure(head_grid(heads, "cross", measure, title=f"{gold}: {measure} per cross head", colorscale="Viridis_r"),
+                    key=f"aer_grid_{gold}", container=left)
         right.dataframe(table.sort_values(measure).head(10), hide_index=True, key=f"aer_table_{gold}")
 
 
@@ -79,7 +80,7 @@ def render(ctx: PageContext) -> None:
     if not present:  # presentation mode: the picture first
         st.caption(run_line)
     stats = [s for s in STATS if np.isfinite(table[s].to_numpy(dtype=float)).any()]
-    st.plotly_chart(ctx.theme.fit(against_all_heads(table, stats, chosen)), key="heads_against")
+    show_figure(ctx.theme.fit(against_all_heads(table, stats, chosen)), key="heads_against")
     if present:
         st.caption(run_line)
     left, right = st.columns(2)
@@ -94,11 +95,11 @@ def render(ctx: PageContext) -> None:
         rows.append({stat: float(values[i]), "sentence": str(data["source"][i]), "open": link})
     left.dataframe(pd.DataFrame(rows), hide_index=True, key="heads_top",
                    column_config={"open": st.column_config.LinkColumn("open", display_text="open in Translate")})
-    right.plotly_chart(typical_pattern(data["pattern"][chosen], kind == "cross"), key="heads_pattern")
+    show_figure(typical_pattern(data["pattern"][chosen], kind == "cross"), key="heads_pattern", container=right)
     sx, sy = st.columns(2)
     x = sx.selectbox(t("hs.x"), stats, index=stats.index("entropy"), key="heads_x")
     y = sy.selectbox(t("hs.y"), stats, index=stats.index("max_weight") if "max_weight" in stats else 0, key="heads_y")
-    st.plotly_chart(heads_scatter(table, x, y, chosen), key="heads_scatter")
+    show_figure(heads_scatter(table, x, y, chosen), key="heads_scatter")
     q, k = data["q"][:, chosen].reshape(-1, data["q"].shape[-1]), data["k"][:, chosen].reshape(-1, data["k"].shape[-1])
     q_ok, k_ok = np.isfinite(q).all(1), np.isfinite(k).all(1)
     q_axis, k_axis = ("src", "src") if kind == "encoder" else ("tgt", "tgt") if kind == "decoder" else ("tgt", "src")
@@ -113,7 +114,7 @@ def render(ctx: PageContext) -> None:
 
     q2, k2 = joint_projection(q[q_ok].astype(np.float32), k[k_ok].astype(np.float32))
     color_by = st.radio(t("hs.colour"), ["query/key", "position"], horizontal=True, key="heads_color")
-    st.plotly_chart(qk_projection(q2, k2, [label(q_axis, s, p) for s, p in zip(sent[q_ok], q_pos[q_ok])],
-                                  [label(k_axis, s, p) for s, p in zip(sent[k_ok], k_pos[k_ok])], q_pos[q_ok], k_pos[k_ok], color_by),
-                    key="heads_qk")
+    show_figure(qk_projection(q2, k2, [label(q_axis, s, p) for s, p in zip(sent[q_ok], q_pos[q_ok])],
+                              [label(k_axis, s, p) for s, p in zip(sent[k_ok], k_pos[k_ok])], q_pos[q_ok], k_pos[k_ok], color_by),
+                key="heads_qk")
     alignment_section(ctx)

@@ -12,6 +12,7 @@ from model.trace import KINDS
 from ui.cache import cached_checkpoint, positional_table
 from ui.context import PageContext
 from ui.errors import guarded
+from ui.figure import show_figure
 from ui.i18n import t
 from viz.lesson import bars, first_values, matrix_figure
 
@@ -99,12 +100,12 @@ def render(ctx: PageContext) -> None:
         slot = section("s2", scale=n["embedding_scale"])
         st.caption(t("lesson.first_values", n=6, d=d))
         st.dataframe(first_values({stream_tokens[row]: n["token_embedding"][row]}), key="lesson_emb")
-        slot.plotly_chart(fit(matrix_figure(n["token_embedding"], stream_tokens, "E[id] · √d_model", highlight=position)), key="lesson_emb_fig")
+        show_figure(fit(matrix_figure(n["token_embedding"], stream_tokens, "E[id] · √d_model", highlight=position)), key="lesson_emb_fig", container=slot)
     if section.shown("s3"):
         slot = section("s3")
         st.dataframe(first_values({"E·√d": n["token_embedding"][row], "PE": n["positional"][row], "x": n["layer_input"][row]}), key="lesson_pe")
-        slot.plotly_chart(fit(matrix_figure(n["positional"], [str(i) for i in range(len(n["positional"]))], "PE", highlight=row)),
-                          key="lesson_pe_fig")
+        show_figure(fit(matrix_figure(n["positional"], [str(i) for i in range(len(n["positional"]))], "PE", highlight=row)),
+                    key="lesson_pe_fig", container=slot)
         pe, emb_norm = positional_table(ctx.path), float(np.linalg.norm(n["token_embedding"], axis=-1).mean())
         alt = position_alternatives(pe, emb_norm, len(trace.src_tokens))
         with st.expander(t("why.pe.title"), expanded=True):
@@ -116,9 +117,9 @@ def render(ctx: PageContext) -> None:
         st.dataframe(first_values({"q": hd["q"][position], "k": hd["k"][min(position, len(hd["k"]) - 1)],
                                    "v": hd["v"][min(position, len(hd["v"]) - 1)]}), key="lesson_qkv")
         left, mid, right = slot.columns(3)
-        left.plotly_chart(fit(matrix_figure(hd["q"], q_tokens, "Q", highlight=position)), key="lesson_q")
-        mid.plotly_chart(fit(matrix_figure(hd["k"], k_tokens, "K")), key="lesson_k")
-        right.plotly_chart(fit(matrix_figure(hd["v"], k_tokens, "V")), key="lesson_v")
+        show_figure(fit(matrix_figure(hd["q"], q_tokens, "Q", highlight=position)), key="lesson_q", container=left)
+        show_figure(fit(matrix_figure(hd["k"], k_tokens, "K")), key="lesson_k", container=mid)
+        show_figure(fit(matrix_figure(hd["v"], k_tokens, "V")), key="lesson_v", container=right)
     if section.shown("s5"):
         section("s5", sqrt=math.sqrt(d_k))
         table = pd.DataFrame({t("col.key"): k_tokens, "q·k": hd["q"][position] @ hd["k"].T, t("col.score"): hd["scores"][position],
@@ -129,11 +130,11 @@ def render(ctx: PageContext) -> None:
             st.markdown(t("why.scale.text", var=ws["dot_variance"], d_k=d_k, h_raw=ws["entropy_unscaled_bits"], m_raw=ws["max_weight_unscaled"],
                           h_scaled=ws["entropy_scaled_bits"], m_scaled=ws["max_weight_scaled"], h_uniform=ws["uniform_bits"]))
     if section.shown("s6"):
-        section("s6").plotly_chart(fit(matrix_figure(hd["masked_scores"], q_tokens, "QKᵀ/√d_k + M", highlight=position,
-                                                     column_labels=k_tokens)), key="lesson_mask")
+        show_figure(fit(matrix_figure(hd["masked_scores"], q_tokens, "QKᵀ/√d_k + M", highlight=position,
+                                      column_labels=k_tokens)), key="lesson_mask", container=section("s6"))
     if section.shown("s7"):
-        section("s7").plotly_chart(fit(bars(k_tokens, hd["weights"][position].tolist(), f"softmax · {q_tokens[position]}")),
-                                   key="lesson_softmax")
+        show_figure(fit(bars(k_tokens, hd["weights"][position].tolist(), f"softmax · {q_tokens[position]}")),
+                    key="lesson_softmax", container=section("s7"))
     if section.shown("s8"):
         section("s8")
         st.dataframe(first_values({"αV": hd["head_out"][position]}), key="lesson_out")
@@ -163,15 +164,15 @@ def render(ctx: PageContext) -> None:
         with st.expander(t("why.rnn.title"), expanded=True):
             st.markdown(t("why.rnn.text", n=wa["pieces"], rnn=wa["rnn_path"], layers=wa["attention_sequential_steps"]))
     if section.shown("s13"):
-        section("s13").plotly_chart(fit(matrix_figure(trace.decoder[dec_layer, head], trace.tgt_tokens, f"decoder · layer {dec_layer} · head {head}",
-                                                      column_labels=trace.tgt_tokens, colorscale="Viridis")), key="lesson_dec")
+        show_figure(fit(matrix_figure(trace.decoder[dec_layer, head], trace.tgt_tokens, f"decoder · layer {dec_layer} · head {head}",
+                                      column_labels=trace.tgt_tokens, colorscale="Viridis")), key="lesson_dec", container=section("s13"))
     if section.shown("s14"):
-        section("s14").plotly_chart(fit(matrix_figure(trace.cross[dec_layer, head], trace.tgt_tokens, f"cross · layer {dec_layer} · head {head}",
-                                                      column_labels=trace.src_tokens, colorscale="Viridis")), key="lesson_cross")
+        show_figure(fit(matrix_figure(trace.cross[dec_layer, head], trace.tgt_tokens, f"cross · layer {dec_layer} · head {head}",
+                                      column_labels=trace.src_tokens, colorscale="Viridis")), key="lesson_cross", container=section("s14"))
     if section.shown("s15"):
         top = tok.target_pieces(n["final_top_ids"][step].tolist())
-        section("s15", v=cfg.vocab_size).plotly_chart(fit(bars(top, n["final_top_probs"][step].tolist(), f"P(· | {trace.tgt_tokens[step]})")),
-                                                      key="lesson_top")
+        show_figure(fit(bars(top, n["final_top_probs"][step].tolist(), f"P(· | {trace.tgt_tokens[step]})")),
+                    key="lesson_top", container=section("s15", v=cfg.vocab_size))
     if section.shown("s16"):
         section("s16")
         rows = [{t("col.layer"): r["layer"], t("col.prediction"): " ".join(tok.target_pieces(r["top_ids"][:, 0].tolist())),

@@ -7,6 +7,7 @@ from model.trace import KIND_LABELS, KINDS
 from ui.context import PageContext
 from ui.controls import Selection, clamp_layer, describe, produced_pieces, selected_matrix
 from ui.errors import guarded
+from ui.figure import show_figure
 from ui.i18n import kind_label, t
 from ui.url import write_url
 from viz.attention import attention_heatmap, model_view, model_view_cell
@@ -32,6 +33,6 @@ def render(ctx: PageContext) -> None:
     layer = int(st.session_state.get("layer", -1))
     sel = Selection(kind, clamp_layer(trace, kind, layer), None if head == "mean" else int(head))
     matrix, q, k = selected_matrix(trace, sel, words=False)
-    st.plotly_chart(attention_heatmap(matrix, q, k, title=describe(sel), colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size,
-                                      produced=produced_pieces(trace, kind, words=False)), key="model_view_cell")
+    show_figure(attention_heatmap(matrix, q, k, title=describe(sel), colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size,
+                                  produced=produced_pieces(trace, kind, words=False)), key="model_view_cell")
     write_url(kind=kind, layer=sel.layer, head=head)

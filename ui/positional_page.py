@@ -6,6 +6,7 @@ import streamlit as st
 from ui.context import PageContext
 from ui.cache import cached_embedding_norms, positional_table
 from ui.errors import guarded
+from ui.figure import show_figure
 from ui.i18n import t
 from viz.positional import norms_chart, pe_dot_by_offset, pe_heatmap, pe_waves, why_sinusoids
 
@@ -24,18 +25,18 @@ def render(ctx: PageContext) -> None:
     n = st.slider(t("pe.positions"), 10, pe.shape[0], min(100, pe.shape[0]), key="pe_positions", label_visibility=ctx.theme.label)
     layout = ctx.ckpt.model.cfg.pe_layout
     if present:  # the picture first; the formula right below it
-        st.plotly_chart(ctx.theme.fit(pe_heatmap(pe[:n])), key="pe_heatmap")
+        show_figure(ctx.theme.fit(pe_heatmap(pe[:n])), key="pe_heatmap")
     st.latex(PE_FORMULAS[layout])
     if layout == "halves":
         st.caption(t("pe.halves"))
     if not present:
-        st.plotly_chart(pe_heatmap(pe[:n]), key="pe_heatmap")
+        show_figure(pe_heatmap(pe[:n]), key="pe_heatmap")
     dims = st.multiselect(t("pe.dims"), list(range(d_model)), default=[0, 1, 4, 20, d_model // 2], key="pe_dims")
-    st.plotly_chart(pe_waves(pe[:n], dims), key="pe_waves")
-    st.plotly_chart(pe_dot_by_offset(pe[:n], [0, n // 4, n // 2]), key="pe_dot")
+    show_figure(pe_waves(pe[:n], dims), key="pe_waves")
+    show_figure(pe_dot_by_offset(pe[:n], [0, n // 4, n // 2]), key="pe_dot")
     tr = ctx.translation
     token_norms = cached_embedding_norms(ctx.path, tuple(tr.src_ids))
-    st.plotly_chart(norms_chart(ctx.trace.src_tokens, token_norms, pe), key="pe_norms")
+    show_figure(norms_chart(ctx.trace.src_tokens, token_norms, pe), key="pe_norms")
     st.subheader(t("pe.why"))
     train_max = ctx.ckpt.card.get("data", {}).get("max_train_pieces")
     st.dataframe(why_sinusoids(pe, train_max, layout=layout), hide_index=True, key="pe_why")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from ui.context import PageContext
 from ui.errors import guarded
+from ui.figure import show_figure
 from ui.i18n import t as tr
 from ui.text import md_escape
 from ui.url import write_url
@@ -47,11 +48,11 @@ def draw_step(ctx: PageContext, step: int) -> None:
     left, right = st.columns([3, 2])
     fit, present = ctx.theme.fit, ctx.theme.present
     line = 40  # the step's line above the figures
-    left.plotly_chart(fit(step_cross_attention(trace.cross, t, trace.src_tokens, produced, ctx.theme.colorscale), above=line, thin_y=True),
-                      key=f"step_cross_{t}")
+    show_figure(fit(step_cross_attention(trace.cross, t, trace.src_tokens, produced, ctx.theme.colorscale), above=line, thin_y=True),
+                key=f"step_cross_{t}", container=left)
     if trace.candidates:
-        right.plotly_chart(fit(candidates_chart(trace.candidates[t], produced, title="Next-piece candidates"), above=line),
-                           key=f"step_cands_{t}")
+        show_figure(fit(candidates_chart(trace.candidates[t], produced, title="Next-piece candidates"), above=line),
+                    key=f"step_cands_{t}", container=right)
     # presentation mode: the prefix's self-attention goes below the fold, where it has room for its rows
     below = st if present else right
-    below.plotly_chart(step_self_attention(trace.decoder, t, trace.tgt_tokens, ctx.theme.colorscale), key=f"step_self_{t}")
+    show_figure(step_self_attention(trace.decoder, t, trace.tgt_tokens, ctx.theme.colorscale), key=f"step_self_{t}", container=below)

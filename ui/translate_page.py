@@ -7,6 +7,7 @@ from model.trace import KIND_LABELS, KINDS
 from ui.context import PageContext
 from ui.controls import describe, kind_layer_head, produced_pieces, selected_matrix
 from ui.errors import guarded
+from ui.figure import BUNDLE_JS, show_figure
 from ui.i18n import kind_label, t
 from ui.url import write_url
 from viz.attention import attention_heatmap, attention_table, merge_tokens, merge_words
@@ -61,21 +62,21 @@ def heatmap_panel(ctx: PageContext) -> None:
                                     ctx.theme.colorscale, max(ctx.theme.font_size, 18) if ctx.theme.present else ctx.theme.font_size)
         if ctx.theme.present:
             switch.update_layout(height=ctx.theme.main_figure_height)
-        st.plotly_chart(switch, key="translate_switch")
+        show_figure(switch, key="translate_switch")
     else:
         matrix, q_tokens, k_tokens = selected_matrix(trace, sel, words)
         fig = attention_heatmap(matrix, q_tokens, k_tokens, title=describe(sel), colorscale=ctx.theme.colorscale,
                                 font_size=ctx.theme.font_size, produced=produced_pieces(trace, sel.kind, words))
-        st.plotly_chart(fig, key="translate_heatmap", config={"toImageButtonOptions": {"format": "png", "scale": 2}})
+        show_figure(fig, key="translate_heatmap", config={"toImageButtonOptions": {"format": "png", "scale": 2}})
     if words:
         st.caption(t("tr.word_rule"))
     write_url(kind=sel.kind, layer=sel.layer, head="mean" if sel.head is None else sel.head)
     name = f"{sel.kind}-L{sel.layer}-{'mean' if sel.head is None else f'H{sel.head}'}"
     q_all, k_all = trace.axis_tokens(sel.kind)
-    # Deferred: built only when clicked (the offline HTML alone embeds ~4.5 MB of plotly.js); no rerun on click.
+    # Deferred: built only when clicked (the offline HTML embeds the 1.5 MB partial plotly.js); no rerun on click.
     cols = st.columns(3)
     everything = lambda: figure_html(switchable_heatmap(panels(trace, KINDS, words), (sel.kind, sel.layer, sel.head),  # noqa: E731
-                                                        ctx.theme.colorscale, ctx.theme.font_size))
+                                                        ctx.theme.colorscale, ctx.theme.font_size), BUNDLE_JS)
     cols[0].download_button(t("tr.dl_html"), everything, f"headlight-{name}.html", "text/html",
                             key="dl_html", on_click="ignore")
     cols[1].download_button(t("tr.dl_csv", kind=kind_label(sel.kind)),

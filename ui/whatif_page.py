@@ -11,6 +11,7 @@ from model.attribution import attention_flow, contribution_graph, routes_to
 from ui.cache import cached_beam_tree, cached_contributions, cached_forward_trace
 from ui.context import PageContext
 from ui.errors import guarded
+from ui.figure import show_figure
 from ui.i18n import t as tx
 from ui.text import md_escape
 from ui.theme import TAB_STRIP_PX
@@ -92,10 +93,10 @@ def beam_tree(ctx: PageContext) -> None:
     st.markdown(tx("wi.partial", step=node["step"], score=node["score"],
                   text=md_escape(ctx.ckpt.tokenizer.decode(node["ids"]))))
     layer = trace.layers("cross") - 1
-    st.plotly_chart(attention_heatmap(trace.cross[layer].mean(0), trace.tgt_tokens, trace.src_tokens,
-                                      title=f"Its cross-attention, last layer ({layer}), mean of heads",
-                                      colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size,
-                                      produced=trace.out_tokens), key="beam_node_attention")
+    show_figure(attention_heatmap(trace.cross[layer].mean(0), trace.tgt_tokens, trace.src_tokens,
+                                  title=f"Its cross-attention, last layer ({layer}), mean of heads",
+                                  colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size,
+                                  produced=trace.out_tokens), key="beam_node_attention")
 
 
 def node_labels(trace, n_enc: int, n_dec: int) -> tuple[dict, list[str]]:
@@ -126,10 +127,10 @@ def contributions_view(ctx: PageContext) -> None:
     weights, norms = cross["weights"][:, :, t, :], cross["norms"][:, :, t, :]
     left, right = st.columns(2)
     fit = lambda fig: ctx.theme.fit(fig, above=TAB_STRIP_PX, thin_y=True)  # noqa: E731
-    left.plotly_chart(fit(heads_rows(weights, trace.src_tokens, f"Weights α while producing {out[t]}", ctx.theme.colorscale)),
-                      key="contrib_weights")
-    right.plotly_chart(fit(heads_rows(norms, trace.src_tokens, f"Contributions ‖α·v·W_O‖ while producing {out[t]}",
-                                      ctx.theme.colorscale, zmax=float(norms.max()) or 1.0, measure="‖α v W_O‖")), key="contrib_norms")
+    show_figure(fit(heads_rows(weights, trace.src_tokens, f"Weights α while producing {out[t]}", ctx.theme.colorscale)),
+                key="contrib_weights", container=left)
+    show_figure(fit(heads_rows(norms, trace.src_tokens, f"Contributions ‖α·v·W_O‖ while producing {out[t]}",
+                               ctx.theme.colorscale, zmax=float(norms.max()) or 1.0, measure="‖α v W_O‖")), key="contrib_norms", container=right)
     st.caption(tx("wi.contrib_help"))
     ranking = head_ranking(weights, norms)
     st.dataframe(ranking, hide_index=True, key="contrib_ranking")
@@ -142,8 +143,8 @@ def contributions_view(ctx: PageContext) -> None:
         return
     edges = pd.DataFrame([(u, v, d["weight"]) for u, v, d in routes.edges(data=True)], columns=["source", "target", "weight"])
     labels, columns = node_labels(trace, n_enc, n_dec)
-    st.plotly_chart(routes_figure(edges, labels, columns, f"Routes from the source pieces to {out[t]} (share ≥ {threshold:.2f})"),
-                    key="contrib_routes")
+    show_figure(routes_figure(edges, labels, columns, f"Routes from the source pieces to {out[t]} (share ≥ {threshold:.2f})"),
+                key="contrib_routes")
 
 
 @st.fragment
@@ -160,7 +161,7 @@ def flow(ctx: PageContext) -> None:
     start = time.perf_counter()
     values = attention_flow(trace.encoder, rows=rows)
     elapsed = time.perf_counter() - start
-    st.plotly_chart(attention_heatmap(values, [src[i] for i in rows], src, title="Attention flow (encoder)",
-                                      colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size,
-                                      zmax=float(values.max()) or 1.0), key="flow_heatmap")
+    show_figure(attention_heatmap(values, [src[i] for i in rows], src, title="Attention flow (encoder)",
+                                  colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size,
+                                  zmax=float(values.max()) or 1.0), key="flow_heatmap")
     st.caption(tx("wi.flow_time", rows=len(rows), n=len(src), s=elapsed, per=elapsed / max(len(rows), 1)))

@@ -1,0 +1,74 @@
+// Draws one Plotly figure with the partial plotly.js bundle the app serves itself (why: ui/figure.py).
+// data = {figure: the figure's JSON text, config: Plotly's config, bundle: the bundle's URL below the app's root}.
+
+function loadPlotly(bundle) {
+  // One <script> per page for every figure; a failed load is retried by the next figure.
+  if (!window.__headlightPlotly) {
+    window.__headlightPlotly = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = new URL(bundle, window.location.origin + window.location.pathname.replace(/[^/]*$/, "")).href;
+      script.onload = () => resolve(window.Plotly);
+      script.onerror = () => {
+        window.__headlightPlotly = null;
+        reject(new Error(`plotly.js could not be loaded from ${script.src}: start the app from the repository's root, where .streamlit/config.toml turns on static serving.`));
+      };
+      document.head.appendChild(script);
+    });
+  }
+  return window.__headlightPlotly;
+}
+
+function faded(color, alpha) {
+  const rgb = color.match(/\d+(\.\d+)?/g) || [49, 51, 63];
+  return `rgba(${rgb[0]}, ${rgb[1]}, ${rgb[2]}, ${alpha})`;
+}
+
+function themed(layout) {
+  // What Streamlit's own chart element does to a figure (its "streamlit" theme, read from its 1.67 bundle), on the
+  // page's own colours so a dark theme works too: the theme replaces the template's defaults, the figure's settings win.
+  const body = getComputedStyle(document.body);
+  const text = body.color || "rgb(49, 51, 63)", family = body.fontFamily, muted = faded(text, 0.6), grid = faded(text, 0.1);
+  const ticks = {tickcolor: grid, tickfont: {color: muted, size: 12}, gridcolor: grid, zerolinecolor: grid, automargin: true};
+  const theme = {
+    font: {color: muted, family, size: 12},
+    title: {font: {family, size: 16, color: text}, pad: {l: 4}, xanchor: "left", x: 0},
+    legend: {title: {font: {size: 12, color: muted}, side: "top"}, valign: "top", borderwidth: 0, font: {size: 12, color: muted}},
+    paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
+    xaxis: {...ticks, showgrid: false, zeroline: false, title: {font: {color: muted, size: 14}, standoff: 20}},
+    yaxis: {...ticks, ticklabelposition: "outside", title: {font: {color: muted, size: 14}, standoff: 24}},
+    margin: {pad: 8, r: 0, l: 0},
+    hoverlabel: {font: {family, size: 12}},
+    coloraxis: {colorbar: {thickness: 16, xpad: 24, outlinewidth: 0, tickfont: {color: muted, size: 12}}},
+  };
+  const template = layout.template || {};
+  const merged = {...layout, template: {...template, layout: deepMerge(template.layout || {}, theme)}};
+  if (merged.title) {  // Streamlit's titles are bold
+    const title = typeof merged.title === "string" ? {text: merged.title} : merged.title;
+    if (typeof title.text === "string" && title.text) merged.title = {...title, text: `<b>${title.text}</b>`};
+  }
+  return merged;
+}
+
+function deepMerge(base, over) {
+  const out = {...base};
+  for (const [key, value] of Object.entries(over)) {
+    const plain = value && typeof value === "object" && !Array.isArray(value);
+    out[key] = plain && base[key] && typeof base[key] === "object" ? deepMerge(base[key], value) : value;
+  }
+  return out;
+}
+
+export default function ({ data, parentElement }) {
+  let div = parentElement.querySelector(".headlight-figure");
+  if (!div) {
+    div = document.createElement("div");
+    div.className = "headlight-figure";
+    div.style.width = "100%";
+    parentElement.appendChild(div);
+  }
+  const figure = JSON.parse(data.figure);
+  loadPlotly(data.bundle)
+    .then((Plotly) => Plotly.react(div, figure.data || [], themed(figure.layout || {}),
+                                   {displaylogo: false, responsive: true, ...(data.config || {})}))
+    .catch((error) => { div.textContent = error.message; });
+}

@@ -1,0 +1,40 @@
+"""Display-only Plotly figures, drawn by a small component on a partial plotly.js bundle the app serves itself.
+
+Why not `st.plotly_chart`: its element loads Streamlit's full 4.7 MB plotly.js, whose evaluation alone held the first
+heatmap back by about a second on a 2-core machine. The cartesian bundle (heatmap, scatter, bar and the figure's own
+sliders and buttons: everything the display-only views draw) is 1.5 MB. `static/` is served at `app/static/` by
+`server.enableStaticServing` in `.streamlit/config.toml`. Charts whose clicks the app reads (`on_select`) stay on
+`st.plotly_chart`.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import plotly.graph_objects as go
+import streamlit as st
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+PLOTLY_VERSION = "4.1.1"  # the plotly.js that plotly.py 7.1.0 writes figures for (tests/test_figure.py checks it)
+BUNDLE = f"plotly-cartesian-{PLOTLY_VERSION}.min.js"
+
+BUNDLE_JS = (STATIC / BUNDLE).read_text(encoding="utf-8")  # also embedded in the offline HTML download
+# The trace types the bundle registers, read from the bundle itself; any other goes to Streamlit's full bundle.
+BUNDLE_TRACES = frozenset(re.findall(r'moduleType:"trace",name:"(\w+)"', BUNDLE_JS))
+
+_draw = st.components.v2.component("headlight_figure", js=(Path(__file__).with_name("figure.js")).read_text(),
+                                   isolate_styles=False)  # Plotly's stylesheet lives in the page's head
+
+
+def show_figure(fig: go.Figure, key: str, config: dict | None = None, container=None) -> None:
+    """Draw `fig` in `container` (default, or `st`: where the script is), under a stable `key`."""
+    container = st if container is None else container
+    if any(trace.type not in BUNDLE_TRACES for trace in fig.data):
+        container.plotly_chart(fig, key=key, config=config)
+        return
+    data = {"figure": fig.to_json(), "config": config or {}, "bundle": f"app/static/{BUNDLE}"}
+    if container is st:
+        _draw(data=data, key=key)
+    else:
+        with container:
+            _draw(data=data, key=key)
