@@ -12,7 +12,7 @@ from ui.i18n import LANGUAGES, t
 from ui.context import PageContext
 from ui.examples import EXAMPLES, load_gallery
 from ui.cache import available_checkpoints, cached_training_curve
-from ui.figure import show_figure
+from ui.figure import preload_plotly, show_figure
 from ui.errors import guarded, load, run_translation, translate_first
 from ui.text import DEFAULT_CHECKPOINT, DEFAULT_TEXT, card_summary, md_escape
 from ui.theme import Theme
@@ -32,6 +32,7 @@ VIEWS = {  # the labels come from ui/i18n.py ("view.<name>")
 }
 
 st.set_page_config(page_title="Headlight", layout="wide")
+preload_plotly()
 # Presentation mode: no sidebar or header, tight margins, large type; the main figure fills what is left of the screen.
 PRESENT_CSS = """<style>
 [data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'], [data-testid='stHeader'] {display: none}
@@ -51,6 +52,8 @@ for key in URL_KEYS + ("beam", "max_len", "present", "words", "lang", "screen"):
         st.session_state[key] = st.session_state[key]
 if st.session_state.view not in VIEWS:
     st.session_state.view = "translate"
+if st.session_state.lang not in LANGUAGES:
+    st.session_state.lang = "en"
 
 if not checkpoints:
     st.error("No checkpoint found in checkpoints/. Train one with `python -m model.train` (see the README).")
@@ -66,31 +69,35 @@ path = str(checkpoints[names.index(st.session_state.ckpt)])
 ckpt = load(path)
 if ckpt is not None:
     translate_first(path, st.session_state.text, st.session_state.beam, st.session_state.max_len, st.session_state.prefix)
-# The training curve is the first element in the page: the browser then asks for plotly.js before the other widgets'
-# bundles (six connections per host), and the first heatmap comes sooner. CSS shows it below the controls.
+# Two sidebar containers: the model's curve and card, shown below the controls by CSS; the controls, drawn last.
 sidebar_model, sidebar_controls = st.sidebar.container(), st.sidebar.container()
 SIDEBAR_CSS = """<style>
 [data-testid='stSidebarUserContent'] > div > [data-testid='stVerticalBlock'] > div:first-child {order: 1}
+.st-key-plotly_preload {display: none}
 </style>"""
+sidebar_model.markdown(SIDEBAR_CSS, unsafe_allow_html=True)
 if ckpt is not None and ckpt.card.get("curve") and not present:
     try:
-        show_figure(cached_training_curve(path), key="training_curve", config={"displayModeBar": False}, container=sidebar_model)
+        show_figure(cached_training_curve(path), key="training_curve", config={"displayModeBar": False}, container=sidebar_model,
+                    secondary=True)
     except ValueError as exc:
         sidebar_model.caption(f"No training curve: {exc}")
 
-with sidebar_controls:
-    st.title("Headlight")
-    st.caption(t("app.caption"))
-    if st.session_state.lang not in LANGUAGES:
-        st.session_state.lang = "en"
-    st.selectbox(t("app.language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
-    st.selectbox(t("app.model"), names, key="ckpt")
-    st.slider(t("app.beam"), 1, 8, key="beam")
-    st.slider(t("app.max_len"), 0, 256, key="max_len", help=t("app.max_len_help"))
-    deck.sidebar()
-    if ckpt is not None:
-        st.caption(card_summary(ckpt))
-    st.markdown(SIDEBAR_CSS, unsafe_allow_html=True)
+
+def draw_sidebar() -> None:
+    """The sidebar's controls, drawn last (and before any stop): the browser renders the main view, whose heatmap is
+    what a visitor waits for, before them. Their values are in session_state from the start."""
+    with sidebar_controls:
+        st.title("Headlight")
+        st.caption(t("app.caption"))
+        st.selectbox(t("app.language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+        st.selectbox(t("app.model"), names, key="ckpt")
+        st.slider(t("app.beam"), 1, 8, key="beam")
+        st.slider(t("app.max_len"), 0, 256, key="max_len", help=t("app.max_len_help"))
+        deck.sidebar()
+        if ckpt is not None:
+            st.caption(card_summary(ckpt))
+
 
 if ckpt is not None:
     with sidebar_model.expander(t("app.model_card")):
@@ -137,12 +144,14 @@ else:
     st.selectbox(t("app.example"), [""] + examples, key="example", on_change=use_example, placeholder=t("app.choose"))
 
 if ckpt is None:
+    draw_sidebar()
     st.stop()
 translation = run_translation(path, st.session_state.text, st.session_state.beam, st.session_state.max_len,
                               st.session_state.prefix)
 write_url(text=st.session_state.text, ckpt=st.session_state.ckpt, view=st.session_state.view, prefix=st.session_state.prefix,
           lang=st.session_state.lang, **({"present": 1, "screen": st.session_state.screen} if present else {}))
 if translation is None:
+    draw_sidebar()
     st.stop()
 
 heading = "####" if present else "###"
@@ -162,3 +171,4 @@ if present:
 context = PageContext(path=path, ckpt=ckpt, translation=translation, beam=st.session_state.beam,
                       theme=Theme.for_mode(present, st.session_state.screen))
 guarded(VIEWS[st.session_state.view])(context)  # one broken view must not take the page down
+draw_sidebar()

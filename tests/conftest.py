@@ -92,5 +92,7 @@ def figures(at) -> list[dict]:
             if node.type == "plotly_chart":
                 out.append(json.loads(node.proto.spec))
             elif node.type == "bidi_component" and node.proto.component_name == "headlight_figure":
-                out.append(json.loads(json.loads(node.proto.json)["figure"]))
+                data = json.loads(node.proto.json)
+                if "figure" in data:  # not the page's plotly.js preload
+                    out.append(json.loads(data["figure"]))
     return out

@@ -59,6 +59,10 @@ function deepMerge(base, over) {
 }
 
 export default function ({ data, parentElement }) {
+  if (!data.figure) {  // preload_plotly(): start loading the bundle while the server is still translating
+    loadPlotly(data.bundle).catch(() => {});
+    return;
+  }
   let div = parentElement.querySelector(".headlight-figure");
   if (!div) {
     div = document.createElement("div");
@@ -67,7 +71,11 @@ export default function ({ data, parentElement }) {
     parentElement.appendChild(div);
   }
   const figure = JSON.parse(data.figure);
+  // A secondary figure (the sidebar's curve) waits until the main thread is idle: the heatmap is drawn first.
+  const turn = (Plotly) => data.secondary ? new Promise((resolve) => requestIdleCallback(() => resolve(Plotly), {timeout: 2000}))
+                                          : Plotly;
   loadPlotly(data.bundle)
+    .then(turn)
     .then((Plotly) => Plotly.react(div, figure.data || [], themed(figure.layout || {}),
                                    {displaylogo: false, responsive: true, ...(data.config || {})}))
     .catch((error) => { div.textContent = error.message; });

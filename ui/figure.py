@@ -26,15 +26,22 @@ _draw = st.components.v2.component("headlight_figure", js=(Path(__file__).with_n
                                    isolate_styles=False)  # Plotly's stylesheet lives in the page's head
 
 
-def show_figure(fig: go.Figure, key: str, config: dict | None = None, container=None) -> None:
-    """Draw `fig` in `container` (default, or `st`: where the script is), under a stable `key`."""
+def show_figure(fig: go.Figure, key: str, config: dict | None = None, container=None, secondary: bool = False) -> None:
+    """Draw `fig` in `container` (default, or `st`: where the script is), under a stable `key`; a `secondary` figure
+    is drawn once the browser is idle, after the others."""
     container = st if container is None else container
     if any(trace.type not in BUNDLE_TRACES for trace in fig.data):
         container.plotly_chart(fig, key=key, config=config)
         return
-    data = {"figure": fig.to_json(), "config": config or {}, "bundle": f"app/static/{BUNDLE}"}
+    data = {"figure": fig.to_json(), "config": config or {}, "bundle": f"app/static/{BUNDLE}", "secondary": secondary}
     if container is st:
         _draw(data=data, key=key)
     else:
         with container:
             _draw(data=data, key=key)
+
+
+def preload_plotly() -> None:
+    """As the page's first element: the browser fetches and evaluates plotly.js while the script still translates,
+    instead of after it (the element itself shows nothing; app.py's CSS hides its container)."""
+    _draw(data={"bundle": f"app/static/{BUNDLE}"}, key="plotly_preload")
