@@ -111,7 +111,8 @@ def test_every_view_in_the_browser(server, browser, view):
     page.wait_for_timeout(800)
     assert page.locator("[data-testid='stException']").count() == 0
     assert not errors
-    assert page.locator(".headlight-figure:not(.js-plotly-plot)").count() == 0  # every figure of the view drawn
+    # every figure of the view drawn (the sidebar's curve waits until the browser is idle)
+    page.wait_for_function("() => !document.querySelector('.headlight-figure:not(.js-plotly-plot)')", timeout=30_000)
     shots = Path(os.environ.get("HEADLIGHT_SCREENSHOTS", "") or Path(__file__).parent / ".screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / f"{view}.png"), full_page=False)
@@ -171,6 +172,7 @@ def test_model_view_click_opens_the_head(server, browser):
     # The head's own heatmap (the app's figure component) can be drawn before the clickable grid (Streamlit's chart,
     # whose bundle comes later): wait for the grid, then until its ticks stop moving.
     page.locator(f"{MAIN_PLOT} .xtick text", has_text="head 0").first.wait_for(timeout=60_000)
+    page.wait_for_function(f"() => document.querySelectorAll('{MAIN_PLOT} .gtitle').length >= 2", timeout=30_000)
     assert titles()[1].endswith("layer 1, head 3")
     boxes = lambda: (page.locator(f"{MAIN_PLOT} .xtick text", has_text="head 0").first.bounding_box(),  # noqa: E731
                      page.locator(f"{MAIN_PLOT} .ytick text", has_text="layer 0").first.bounding_box())

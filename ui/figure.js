@@ -28,17 +28,20 @@ function themed(layout) {
   // page's own colours so a dark theme works too: the theme replaces the template's defaults, the figure's settings win.
   const body = getComputedStyle(document.body);
   const text = body.color || "rgb(49, 51, 63)", family = body.fontFamily, muted = faded(text, 0.6), grid = faded(text, 0.1);
-  const ticks = {tickcolor: grid, tickfont: {color: muted, size: 12}, gridcolor: grid, zerolinecolor: grid, automargin: true};
+  // Streamlit's sizes are in rem: presentation mode's larger root font (20 px) makes every default larger too.
+  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+  const small = 0.75 * rem, medium = 0.875 * rem;
+  const ticks = {tickcolor: grid, tickfont: {color: muted, size: small}, gridcolor: grid, zerolinecolor: grid, automargin: true};
   const theme = {
-    font: {color: muted, family, size: 12},
-    title: {font: {family, size: 16, color: text}, pad: {l: 4}, xanchor: "left", x: 0},
-    legend: {title: {font: {size: 12, color: muted}, side: "top"}, valign: "top", borderwidth: 0, font: {size: 12, color: muted}},
+    font: {color: muted, family, size: small},
+    title: {font: {family, size: rem, color: text}, pad: {l: 0.25 * rem}, xanchor: "left", x: 0},
+    legend: {title: {font: {size: small, color: muted}, side: "top"}, valign: "top", borderwidth: 0, font: {size: small, color: muted}},
     paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
-    xaxis: {...ticks, showgrid: false, zeroline: false, title: {font: {color: muted, size: 14}, standoff: 20}},
-    yaxis: {...ticks, ticklabelposition: "outside", title: {font: {color: muted, size: 14}, standoff: 24}},
-    margin: {pad: 8, r: 0, l: 0},
-    hoverlabel: {font: {family, size: 12}},
-    coloraxis: {colorbar: {thickness: 16, xpad: 24, outlinewidth: 0, tickfont: {color: muted, size: 12}}},
+    xaxis: {...ticks, showgrid: false, zeroline: false, title: {font: {color: muted, size: medium}, standoff: 1.25 * rem}},
+    yaxis: {...ticks, ticklabelposition: "outside", title: {font: {color: muted, size: medium}, standoff: 1.5 * rem}},
+    margin: {pad: 0.5 * rem, r: 0, l: 0},
+    hoverlabel: {font: {family, size: small}},
+    coloraxis: {colorbar: {thickness: 16, xpad: 1.5 * rem, outlinewidth: 0, tickfont: {color: muted, size: small}}},
   };
   const template = layout.template || {};
   const merged = {...layout, template: {...template, layout: deepMerge(template.layout || {}, theme)}};
