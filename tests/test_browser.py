@@ -287,6 +287,7 @@ def test_presentation_mode_fits_the_projector(server, browser, width, height):
         page = browser.new_page(viewport={"width": width, "height": height})
         page.goto(f"{url}/?present=1&screen={height}&text={sentence}&kind=cross&view={view}")
         page.wait_for_selector(f"{MAIN_PLOT} .main-svg", timeout=60_000)
+        page.wait_for_function("() => !document.querySelector('.headlight-figure:not(.js-plotly-plot)')", timeout=30_000)
         page.wait_for_timeout(800)
         translation = page.locator("h4").first.bounding_box()
         assert inside(translation), (view, translation)
