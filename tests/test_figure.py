@@ -34,3 +34,15 @@ def test_cartesian_figures_use_the_component_and_others_fall_back_to_streamlits_
     assert len(at.get("bidi_component")) == 1 and len(at.get("plotly_chart")) == 1
     heatmap, table = figures(at)
     assert heatmap["data"][0]["type"] == "heatmap" and table["data"][0]["type"] == "table"
+
+
+def test_without_static_serving_every_figure_falls_back_to_streamlits_chart():
+    from streamlit import config
+
+    at, before = AppTest.from_function(figure_page), config.get_option("server.enableStaticServing")
+    config.set_option("server.enableStaticServing", False)
+    try:
+        at.run()
+    finally:
+        config.set_option("server.enableStaticServing", before)
+    assert not at.exception and not at.get("bidi_component") and len(at.get("plotly_chart")) == 2

@@ -10,7 +10,7 @@ function loadPlotly(bundle) {
       script.onload = () => resolve(window.Plotly);
       script.onerror = () => {
         window.__headlightPlotly = null;
-        reject(new Error(`plotly.js could not be loaded from ${script.src}: start the app from the repository's root, where .streamlit/config.toml turns on static serving.`));
+        reject(new Error(`plotly.js could not be loaded from ${script.src}.`));
       };
       document.head.appendChild(script);
     });

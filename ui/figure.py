@@ -3,7 +3,8 @@
 Why not `st.plotly_chart`: its element loads Streamlit's full 4.7 MB plotly.js, whose evaluation alone held the first
 heatmap back by about a second on a 2-core machine. The cartesian bundle (heatmap, scatter, bar and the figure's own
 sliders and buttons: everything the display-only views draw) is 1.5 MB. `static/` is served at `app/static/` by
-`server.enableStaticServing` in `.streamlit/config.toml`. Charts whose clicks the app reads (`on_select`) stay on
+`server.enableStaticServing` in `.streamlit/config.toml` (without it, as when Streamlit is started away from the
+repository's root, every figure goes to `st.plotly_chart`). Charts whose clicks the app reads (`on_select`) stay on
 `st.plotly_chart`.
 """
 from __future__ import annotations
@@ -30,7 +31,7 @@ def show_figure(fig: go.Figure, key: str, config: dict | None = None, container=
     """Draw `fig` in `container` (default, or `st`: where the script is), under a stable `key`; a `secondary` figure
     is drawn once the browser is idle, after the others."""
     container = st if container is None else container
-    if any(trace.type not in BUNDLE_TRACES for trace in fig.data):
+    if not st.get_option("server.enableStaticServing") or any(trace.type not in BUNDLE_TRACES for trace in fig.data):
         container.plotly_chart(fig, key=key, config=config)
         return
     data = {"figure": fig.to_json(), "config": config or {}, "bundle": f"app/static/{BUNDLE}", "secondary": secondary}
@@ -44,4 +45,5 @@ def show_figure(fig: go.Figure, key: str, config: dict | None = None, container=
 def preload_plotly() -> None:
     """As the page's first element: the browser fetches and evaluates plotly.js while the script still translates,
     instead of after it (the element itself shows nothing; app.py's CSS hides its container)."""
-    _draw(data={"bundle": f"app/static/{BUNDLE}"}, key="plotly_preload")
+    if st.get_option("server.enableStaticServing"):  # off when started away from the repository's .streamlit/
+        _draw(data={"bundle": f"app/static/{BUNDLE}"}, key="plotly_preload")
