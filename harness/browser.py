@@ -17,6 +17,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync"]
 MAIN_PLOT = '[data-testid="stMainBlockContainer"] .js-plotly-plot'  # the sidebar holds the training curve
 HEATMAP = f"{MAIN_PLOT} .heatmaplayer"
+# ui/figure.js draws each figure on its own, some only once the browser is idle: true when every one is drawn
+ALL_FIGURES_DRAWN = "() => !document.querySelector('.headlight-figure:not(.js-plotly-plot)')"
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from harness.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, MAIN_PLOT, shipped_or, streamlit_server
+from harness.browser import ALL_FIGURES_DRAWN, CHROMIUM, CHROMIUM_ARGS, HEATMAP, MAIN_PLOT, shipped_or, streamlit_server
 from ui.figure import BUNDLE
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -112,7 +112,7 @@ def test_every_view_in_the_browser(server, browser, view):
     assert page.locator("[data-testid='stException']").count() == 0
     assert not errors
     # every figure of the view drawn (the sidebar's curve waits until the browser is idle)
-    page.wait_for_function("() => !document.querySelector('.headlight-figure:not(.js-plotly-plot)')", timeout=30_000)
+    page.wait_for_function(ALL_FIGURES_DRAWN, timeout=30_000)
     shots = Path(os.environ.get("HEADLIGHT_SCREENSHOTS", "") or Path(__file__).parent / ".screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / f"{view}.png"), full_page=False)
@@ -287,7 +287,7 @@ def test_presentation_mode_fits_the_projector(server, browser, width, height):
         page = browser.new_page(viewport={"width": width, "height": height})
         page.goto(f"{url}/?present=1&screen={height}&text={sentence}&kind=cross&view={view}")
         page.wait_for_selector(f"{MAIN_PLOT} .main-svg", timeout=60_000)
-        page.wait_for_function("() => !document.querySelector('.headlight-figure:not(.js-plotly-plot)')", timeout=30_000)
+        page.wait_for_function(ALL_FIGURES_DRAWN, timeout=30_000)
         page.wait_for_timeout(800)
         translation = page.locator("h4").first.bounding_box()
         assert inside(translation), (view, translation)
