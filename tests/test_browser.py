@@ -61,7 +61,7 @@ def test_shared_link_shows_heatmap_then_controls_redraw(server, browser, tmp_pat
     page.goto(f"{url}/?text={quote('A dog runs.')}")
     page.wait_for_selector(HEATMAP, timeout=60_000)
     print(f"page load to first heatmap: {time.monotonic() - start:.2f} s")
-    # The first screen draws with the app's 1.5 MB partial plotly.js, never Streamlit's 4.7 MB chart bundle (ui/figure.py).
+    # The first screen draws with the app's own 1.2 MB plotly.js, never Streamlit's 4.7 MB chart bundle (ui/figure.py).
     assert any(u.endswith(f"/app/static/{BUNDLE}") for u in requested)
     assert not [u for u in requested if "PlotlyChart" in u]
     # The heatmap may be drawn before the widgets' own bundles have arrived: wait for the text box.

@@ -73,7 +73,7 @@ def heatmap_panel(ctx: PageContext) -> None:
     write_url(kind=sel.kind, layer=sel.layer, head="mean" if sel.head is None else sel.head)
     name = f"{sel.kind}-L{sel.layer}-{'mean' if sel.head is None else f'H{sel.head}'}"
     q_all, k_all = trace.axis_tokens(sel.kind)
-    # Deferred: built only when clicked (the offline HTML embeds the 1.5 MB partial plotly.js); no rerun on click.
+    # Deferred: built only when clicked (the offline HTML embeds the app's 1.2 MB plotly.js); no rerun on click.
     cols = st.columns(3)
     everything = lambda: figure_html(switchable_heatmap(panels(trace, KINDS, words), (sel.kind, sel.layer, sel.head),  # noqa: E731
                                                         ctx.theme.colorscale, ctx.theme.font_size), BUNDLE_JS)
