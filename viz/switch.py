@@ -56,10 +56,14 @@ def switchable_heatmap(panels: list[Panel], start: tuple[str, int, int | None] |
     if start is not None:
         active = next((i for i, s in enumerate(steps) if (s["kind"], s["layer"], s["head"]) == start), 0)
 
+    several_kinds = len({s["kind"] for s in steps}) > 1
+
     def update(i: int) -> list:
         visible = [False] * n
         visible[i] = True
-        return [{"visible": visible, "showscale": visible}, {**steps[i]["axes"], "sliders[0].active": i}]
+        # Within one kind only the title changes: resending the same tick labels would redraw both axes on every step.
+        layout = steps[i]["axes"] if several_kinds else {"title.text": steps[i]["axes"]["title.text"]}
+        return [{"visible": visible, "showscale": visible}, {**layout, "sliders[0].active": i}]
 
     fig = go.Figure(traces)
     fig.data[active].visible = True
