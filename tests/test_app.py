@@ -157,3 +157,14 @@ def test_the_general_model_is_the_default_when_shipped(app_env, checkpoint_dir, 
     shutil.rmtree(tmp_path / "general-en-de")
     at = open_app(text="A dog runs.")
     assert no_failures(at) and at.session_state.ckpt == "aaa-en-de"  # without it, the first in name order
+
+
+@pytest.mark.parametrize("value, threads", [(None, 1), ("3", 3), ("0", 1), ("-2", 1), ("two", 1), ("", 1)])
+def test_the_server_runs_torch_on_one_thread_unless_told_more(monkeypatch, value, threads):
+    from ui.cache import torch_threads
+
+    if value is None:
+        monkeypatch.delenv("HEADLIGHT_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("HEADLIGHT_THREADS", value)
+    assert torch_threads() == threads
