@@ -30,6 +30,11 @@ def check_matrix(weights: np.ndarray, query_tokens: list[str], key_tokens: list[
         )
 
 
+def top_title(text: str) -> dict:
+    """A title at the figure's very top: the key axis's tick labels sit above the plot, where Plotly puts a title."""
+    return dict(text=text, yref="container", y=1, yanchor="top")
+
+
 def attention_heatmap(
     weights: np.ndarray,  # [queries, keys]
     query_tokens: list[str],
@@ -58,7 +63,7 @@ def attention_heatmap(
     ))
     cell = max(8, min(28, 900 // max(len(key_tokens), 1)))
     fig.update_layout(
-        title=title, font=dict(size=font_size), margin=dict(l=10, r=10, t=60 if title else 30, b=10),
+        title=top_title(title), font=dict(size=font_size), margin=dict(l=10, r=10, t=60 if title else 30, b=10),
         height=max(320, min(1400, 120 + cell * len(query_tokens))),
         xaxis=dict(title=KEY_AXIS, tickmode="array", tickvals=list(range(len(key_tokens))), ticktext=k_text,
                    side="top", tickangle=-60, showgrid=False),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from viz.attention import COLORSCALE, KEY_AXIS, QUERY_AXIS, safe_text
+from viz.attention import COLORSCALE, KEY_AXIS, QUERY_AXIS, safe_text, top_title
 
 
 @dataclass
@@ -86,7 +86,7 @@ def switchable_heatmap(panels: list[Panel], start: tuple[str, int, int | None] |
                                                               for i, s in layers]))
     Q, K = panels[0].attention.shape[2:]
     fig.update_layout(
-        title=steps[active]["axes"]["title.text"], font=dict(size=font_size), sliders=[slider], updatemenus=menus,
+        title=top_title(steps[active]["axes"]["title.text"]), font=dict(size=font_size), sliders=[slider], updatemenus=menus,
         height=height or max(420, min(1400, 200 + max(8, min(28, 900 // max(K, 1))) * Q)),
         margin=dict(l=10, r=160 if len(kinds) == 1 else 10, t=140 if len(kinds) > 1 else 110, b=10),
         xaxis=dict(title=KEY_AXIS, tickmode="array", tickvals=steps[active]["axes"]["xaxis.tickvals"],
