@@ -27,6 +27,7 @@ def torch_threads() -> int:
     value = os.environ.get("HEADLIGHT_THREADS", "1")
     return int(value) if value.isdigit() and int(value) > 0 else 1
 
+
 TRANSLATION_CACHE_ENTRIES = 32  # a 150-piece trace is ~6.5 MB: this caps the cache near 200 MB
 
 

@@ -3,10 +3,10 @@
 Why not `st.plotly_chart`: its element loads Streamlit's full 4.7 MB plotly.js, whose evaluation alone held the first
 heatmap back by about a second on a 2-core machine. The app's own bundle (`plotly-bundle/build.sh`: plotly.js's core with
 heatmap and bar, everything the display-only views draw, the figures' own sliders and buttons included) is 1.2 MB and
-evaluates in under half the time of plotly.js's 1.5 MB cartesian bundle (234 ms against 520 ms). `static/` is served at `app/static/` by
-`server.enableStaticServing` in `.streamlit/config.toml` (without it, as when Streamlit is started away from the
-repository's root, every figure goes to `st.plotly_chart`). Charts whose clicks the app reads (`on_select`) stay on
-`st.plotly_chart`.
+evaluates in under half the time of plotly.js's 1.5 MB cartesian bundle (234 ms against 520 ms). `static/` is served at
+`app/static/` by `server.enableStaticServing` in `.streamlit/config.toml` (without it, as when Streamlit is started away
+from the repository's root, every figure goes to `st.plotly_chart`). Charts whose clicks the app reads (`on_select`) stay
+on `st.plotly_chart`.
 """
 from __future__ import annotations
 
