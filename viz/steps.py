@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from viz.attention import COLORSCALE, KEY_AXIS, safe_text
+from viz.attention import COLORSCALE, KEY_AXIS, safe_text, top_title
 
 
 def heads_rows(rows: np.ndarray, key_tokens: list[str], title: str, colorscale=COLORSCALE, zmax: float = 1.0,
@@ -23,7 +23,7 @@ def heads_rows(rows: np.ndarray, key_tokens: list[str], title: str, colorscale=C
         hovertemplate="%{text}<br>key %{x}: %{customdata}<br>" + measure + " %{z:.3f}<extra></extra>",
     ))
     fig.update_layout(
-        title=title, height=max(300, 16 * L * H + 140), margin=dict(l=10, r=10, t=70, b=10),
+        title=top_title(title), height=max(300, 16 * L * H + 140), margin=dict(l=10, r=10, t=70, b=10),
         xaxis=dict(title=KEY_AXIS, tickmode="array", tickvals=list(range(K)), ticktext=k_text, side="top", tickangle=-60),
         yaxis=dict(tickmode="array", tickvals=list(range(L * H)), ticktext=labels, autorange="reversed"),
     )
