@@ -56,13 +56,13 @@ def switchable_heatmap(panels: list[Panel], start: tuple[str, int, int | None] |
     if start is not None:
         active = next((i for i, s in enumerate(steps) if (s["kind"], s["layer"], s["head"]) == start), 0)
 
-    several_kinds = len({s["kind"] for s in steps}) > 1
+    kinds = list(dict.fromkeys(s["kind"] for s in steps))
 
     def update(i: int) -> list:
         visible = [False] * n
         visible[i] = True
         # Within one kind only the title changes: resending the same tick labels would redraw both axes on every step.
-        layout = steps[i]["axes"] if several_kinds else {"title.text": steps[i]["axes"]["title.text"]}
+        layout = steps[i]["axes"] if len(kinds) > 1 else {"title.text": steps[i]["axes"]["title.text"]}
         return [{"visible": visible, "showscale": visible}, {**layout, "sliders[0].active": i}]
 
     fig = go.Figure(traces)
@@ -72,7 +72,6 @@ def switchable_heatmap(panels: list[Panel], start: tuple[str, int, int | None] |
                   font=dict(size=max(10, font_size - 4)),
                   steps=[dict(method="update", label=s["label"], args=update(i)) for i, s in enumerate(steps)])
     menus = []
-    kinds = list(dict.fromkeys(s["kind"] for s in steps))
     if len(kinds) > 1:
         first = {k: next(i for i, s in enumerate(steps) if s["kind"] == k) for k in kinds}
         labels = {p.kind: p.label for p in panels}
