@@ -34,6 +34,9 @@ from model.tokenizer import Tokenizer
 from model.transformer import Transformer, TransformerConfig
 
 STATE_DIR, TOKENIZER_FILE, LOG_FILE = "state", "tokenizer.model", "log.csv"
+# A run continued from a checkpoint starts Adam's moments at zero, and Adam's first updates then move every weight by
+# about the whole learning rate: a short linear ramp keeps them from undoing a trained model.
+REWARM_UPDATES = 100
 LOG_FIELDS = ["epoch", "step", "train_loss", "val_loss", "val_bleu", "lr", "tokens_per_s", "elapsed_s"]
 
 
@@ -75,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="continue the run in --run-dir where it stopped")
     run.add_argument("--init-from", help="start a new run from a trained checkpoint's weights and tokenizer (e.g. a shipped one, "
                                          "when its run's state is gone); the optimiser and the schedule start afresh")
+    run.add_argument("--continue-from", help="continue the run that trained a checkpoint, when that run's state is gone: its weights, "
+                                             "tokenizer, and its card's counters (epochs, updates, wall time, the best validation "
+                                             "BLEU) and curve; the learning-rate schedule goes on from the card's update count "
+                                             f"and the optimiser's fresh moments ramp it up over {REWARM_UPDATES} updates")
     run.add_argument("--save-every-minutes", type=float, default=10.0)
     run.add_argument("--average-last", type=int, default=0, help="also try the average of the last k epoch snapshots")
     run.add_argument("--val-beam", type=int, default=1, help="beam used for validation BLEU")
@@ -97,6 +104,7 @@ class Progress:
     best_bleu: float = -1.0
     best_epoch: float = -1  # fractional when the best weights came from a stop inside an epoch
     elapsed_s: float = 0.0
+    optimizer_started_at: int = 0  # the update at which the optimiser's moments started from zero (`--continue-from`)
 
 
 def inverse_sqrt_schedule(d_model: int, warmup: int, factor: float):
@@ -211,6 +219,25 @@ def average_snapshots(files: list[Path]) -> dict[str, torch.Tensor]:
 # -- the run -----------------------------------------------------------------------------------
 
 
+def continued_progress(card: dict) -> tuple[Progress, list[dict]]:
+    """The counters and curve of the run that trained a checkpoint, from its card, at the epoch its weights are from.
+
+    A checkpoint that is one epoch of its run (not an average), when later epochs scored lower, goes on from that epoch:
+    the later rows leave the curve, but not the clock (that time was spent).
+    """
+    t, curve = card["training"], card.get("curve", [])
+    epoch, step = int(t["epochs"]), int(t["steps"])
+    best_epoch = t.get("best_epoch", -1)
+    if not t.get("averaged_epochs") and float(best_epoch) == int(float(best_epoch)) and 0 < int(float(best_epoch)) < epoch:
+        epoch = int(float(best_epoch))
+        curve = [row for row in curve if float(row["epoch"]) <= epoch]
+        step = int(curve[-1]["step"]) if curve else step
+    best = t.get("val_bleu_averaged", t.get("best_val_bleu", -1.0))  # what the checkpoint itself scored on validation
+    progress = Progress(epoch=epoch, step=step, best_bleu=float(best), best_epoch=best_epoch,
+                        elapsed_s=float(t.get("wall_time_s", 0)), optimizer_started_at=step)
+    return progress, curve
+
+
 def build_tokenizer(run_dir: Path, args, src_lines, tgt_lines, resume: bool) -> Tokenizer:
     path = run_dir / TOKENIZER_FILE
     if resume and path.is_file():
@@ -241,17 +268,21 @@ def train(args: argparse.Namespace) -> Path:
     valid_src, valid_tgt = read_parallel(args.valid_src, args.valid_tgt)
     if world > 1:
         torch.distributed.barrier()  # rank 0 made the folder
-    start = None
-    if args.init_from:
+    start, start_flag = None, "--continue-from" if args.continue_from else "--init-from"
+    if args.init_from or args.continue_from:
+        if args.init_from and args.continue_from:
+            raise SystemExit("error: --init-from starts a new run; --continue-from goes on with an old one: give only one of them")
         if args.resume:
-            raise SystemExit("error: --init-from starts a new run; --resume continues one: give only one of them")
+            raise SystemExit(f"error: {start_flag} starts from a checkpoint; --resume continues this run: give only one of them")
         try:
-            start = load_checkpoint(args.init_from)
+            start = load_checkpoint(args.init_from or args.continue_from)
         except CheckpointError as exc:
-            raise SystemExit(f"error: --init-from: {exc}") from None
+            raise SystemExit(f"error: {start_flag}: {exc}") from None
         if not isinstance(start.tokenizer, Tokenizer):
-            raise SystemExit(f"error: --init-from: {args.init_from} has a source/target tokenizer pair (an imported model); "
+            raise SystemExit(f"error: {start_flag}: {start.path} has a source/target tokenizer pair (an imported model); "
                              "training needs one joint tokenizer.")
+        if args.continue_from and not start.card.get("training", {}).get("steps"):
+            raise SystemExit(f"error: --continue-from: {start.path} has no training record in its card.json; use --init-from")
         if main_process:
             (run_dir / TOKENIZER_FILE).write_bytes(start.tokenizer.model_proto)
     tok = build_tokenizer(run_dir, args, train_src, train_tgt, args.resume or start is not None) if main_process else None
@@ -273,12 +304,27 @@ def train(args: argparse.Namespace) -> Path:
         differ = [f"{f.name} {getattr(start.model.cfg, f.name)} (flags: {getattr(cfg, f.name)})" for f in fields(cfg)
                   if f.name not in training_only and getattr(start.model.cfg, f.name) != getattr(cfg, f.name)]
         if differ:
-            raise SystemExit(f"error: --init-from {args.init_from} has another architecture: {', '.join(differ)}.")
+            raise SystemExit(f"error: {start_flag} {start.path} has another architecture: {', '.join(differ)}.")
         model.load_state_dict(start.model.state_dict())
     model = model.to(device)
+    progress, old_curve = continued_progress(start.card) if args.continue_from else (Progress(), [])
     optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, inverse_sqrt_schedule(cfg.d_model, args.warmup, args.lr_factor))
-    progress = load_state(run_dir, model, optimizer, scheduler) if args.resume else Progress()
+    for group in optimizer.param_groups:
+        group["initial_lr"] = group["lr"]
+    schedule = inverse_sqrt_schedule(cfg.d_model, args.warmup, args.lr_factor)
+    # The scheduler counts the run's updates (so a continued run goes on at the card's count); `progress` is read when
+    # called, after --resume has replaced it.
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: schedule(step) * min(1.0, (step - progress.optimizer_started_at + 1) / REWARM_UPDATES)
+        if progress.optimizer_started_at else schedule(step), last_epoch=progress.step - 1)
+    if args.resume:
+        progress = load_state(run_dir, model, optimizer, scheduler)
+    if args.continue_from and main_process:
+        with (run_dir / LOG_FILE).open("w", newline="") as f:  # the old run's curve goes on in this run's log
+            writer = csv.DictWriter(f, LOG_FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(old_curve)
+        save_checkpoint(run_dir / "best", model, tok, args.src_lang, args.tgt_lang, card=start.card)  # to beat, as the old run's best
     ddp_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
 
     if main_process:

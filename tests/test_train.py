@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 import subprocess
 import sys
@@ -99,6 +100,37 @@ def test_a_new_run_can_start_from_a_shipped_checkpoint(small_data, tmp_path):
     assert max(float((after[k] - before[k].float()).abs().max()) for k in before) < 2e-3
     with pytest.raises(SystemExit, match="another architecture: d_model 32 \\(flags: 64\\)"):
         main(train_args(small_data, tmp_path / "third", "--epochs", "1", "--init-from", str(shipped), "--d-model", "64"))
+
+
+def test_a_lost_run_continues_from_its_shipped_checkpoint(small_data, tmp_path):
+    """--continue-from: the card's counters, curve and clock go on, the schedule at the card's update count (its first
+    updates ramped, the optimiser being fresh), and a stop inside the continued run resumes exactly."""
+    old = tmp_path / "old"
+    assert main(train_args(small_data, old, "--epochs", "2")) == 0
+    shipped = tmp_path / "shipped"
+    assert card_main(["--source", str(old / "final"), "--dest", str(shipped), "--name", "Tiny", "--log", str(old / "log.csv"),
+                      "--test", "val", str(small_data["val.en"]), str(small_data["val.de"])]) == 0
+    # the shipped weights are the best epoch's (all score BLEU 0 here: the first), and the run goes on from there
+    start = int(json.loads((shipped / "card.json").read_text())["training"]["best_epoch"])
+    old_rows = list(csv.DictReader((old / "log.csv").open()))[:start]
+    old_steps, old_clock = int(old_rows[-1]["step"]), int(old_rows[-1]["elapsed_s"])
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    assert main(train_args(small_data, straight, "--epochs", "3", "--continue-from", str(shipped))) == 0
+    rows = list(csv.DictReader((straight / "log.csv").open()))
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"] and rows[:start] == old_rows
+    steps = int(rows[2]["step"])
+    assert steps == int(old_rows[0]["step"]) * 3  # every epoch has the same updates
+    assert int(rows[start]["elapsed_s"]) >= old_clock
+    # lr = 0.3 · 32^-0.5 · min(step^-0.5, step · 30^-1.5) (paper §5.3), times the ramp (step - start + 1) / 100
+    paper = 0.3 * 32**-0.5 * min(steps**-0.5, steps * 30**-1.5)
+    assert float(rows[2]["lr"]) == pytest.approx(paper * min(1.0, (steps - old_steps + 1) / 100), rel=1e-3)
+    assert main(train_args(small_data, stopped, "--epochs", "3", "--continue-from", str(shipped), "--max-steps", str(old_steps + 3))) == 0
+    assert main(train_args(small_data, stopped, "--epochs", "3", "--resume")) == 0
+    a = load_file(str(straight / "state" / "model.safetensors"))
+    b = load_file(str(stopped / "state" / "model.safetensors"))
+    assert all((a[k] == b[k]).all() for k in a)
+    with pytest.raises(SystemExit, match="give only one of them"):
+        main(train_args(small_data, tmp_path / "both", "--epochs", "3", "--continue-from", str(shipped), "--init-from", str(shipped)))
 
 
 def test_refuses_to_overwrite_or_resume_nothing(small_data, tmp_path):
