@@ -25,6 +25,7 @@ def training_curve(curve: list[dict], height: int = 170) -> go.Figure:
         height=height, margin={"l": 40, "r": 40, "t": 10, "b": 30}, showlegend=False,
         xaxis={"title": {"text": "epoch"}, "dtick": 5 if max(epochs) > 10 else 1},
         yaxis={"title": {"text": "BLEU", "font": {"color": "#1f77b4"}}},
-        yaxis2={"title": {"text": "loss", "font": {"color": "#d62728"}}, "overlaying": "y", "side": "right", "showgrid": False},
+        yaxis2={"title": {"text": "loss", "font": {"color": "#d62728"}}, "overlaying": "y", "side": "right", "showgrid": False,
+                "tickmode": "auto", "nticks": 4},  # plotly.js 3+ syncs an overlaying axis to the left grid: ticks like 2.992
     )
     return fig
