@@ -87,7 +87,9 @@ def card_markdown(name: str, card: dict, cfg: dict, size_mb: float) -> str:
         f"- Wall time: {t.get('wall_time_s', 0) / 60:.0f} minutes, {t.get('epochs')} epochs, {t.get('steps')} updates",
         f"- Selection: best validation BLEU {t.get('best_val_bleu')} at epoch {t.get('best_epoch')}"
         + (f"; average of epochs {t['averaged_epochs']} scored {t['val_bleu_averaged']} and was kept" if t.get("averaged_epochs") else ""),
-        f"- Command: `python -m model.train {command_flags(t.get('args', {}))}`", "",
+        f"- Command: `python -m model.train {command_flags(t.get('args', {}))}`"
+        + (f" (the last leg: the run went on from `{t['continued_from']['checkpoint']}` at update {t['continued_from']['update']:,} "
+           "with `--continue-from`, its earlier state being gone)" if t.get("continued_from") else ""), "",
         "## Evaluation", "",
         "sacreBLEU (defaults: 13a tokenisation, cased, detokenized) and chrF on the test sets, scored on the shipped weights.", "",
         "| test set | sentences | BLEU greedy | BLEU beam 4 | chrF greedy | chrF beam 4 |", "|---|---|---|---|---|---|",

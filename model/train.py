@@ -105,6 +105,7 @@ class Progress:
     best_epoch: float = -1  # fractional when the best weights came from a stop inside an epoch
     elapsed_s: float = 0.0
     optimizer_started_at: int = 0  # the update at which the optimiser's moments started from zero (`--continue-from`)
+    continued_from: str = ""  # the checkpoint `--continue-from` went on from; kept through --resume for the card
 
 
 def inverse_sqrt_schedule(d_model: int, warmup: int, factor: float):
@@ -308,6 +309,7 @@ def train(args: argparse.Namespace) -> Path:
         model.load_state_dict(start.model.state_dict())
     model = model.to(device)
     progress, old_curve = continued_progress(start.card) if args.continue_from else (Progress(), [])
+    progress.continued_from = str(args.continue_from or "")
     optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
     for group in optimizer.param_groups:
         group["initial_lr"] = group["lr"]
@@ -453,6 +455,8 @@ def training_card(args, progress: Progress, model: Transformer, run_dir: Path) -
         "training": {
             "epochs": progress.epoch, "steps": progress.step, "wall_time_s": round(progress.elapsed_s or 0),
             "best_epoch": progress.best_epoch, "best_val_bleu": round(progress.best_bleu, 2),
+            **({"continued_from": {"checkpoint": progress.continued_from, "update": progress.optimizer_started_at}}
+               if progress.continued_from else {}),
             "hardware": f"{cpu_name()}, {torch.get_num_threads()} CPU threads"
             + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""),
             "args": {k: v for k, v in vars(args).items()},

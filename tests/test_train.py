@@ -126,6 +126,8 @@ def test_a_lost_run_continues_from_its_shipped_checkpoint(small_data, tmp_path):
     assert float(rows[2]["lr"]) == pytest.approx(paper * min(1.0, (steps - old_steps + 1) / 100), rel=1e-3)
     assert main(train_args(small_data, stopped, "--epochs", "3", "--continue-from", str(shipped), "--max-steps", str(old_steps + 3))) == 0
     assert main(train_args(small_data, stopped, "--epochs", "3", "--resume")) == 0
+    progress = json.loads((stopped / "state" / "state.json").read_text())["progress"]  # what the run's cards are made from
+    assert (progress["continued_from"], progress["optimizer_started_at"], progress["step"]) == (str(shipped), old_steps, steps)
     a = load_file(str(straight / "state" / "model.safetensors"))
     b = load_file(str(stopped / "state" / "model.safetensors"))
     assert all((a[k] == b[k]).all() for k in a)

@@ -17,7 +17,7 @@ case $L in
       EXTRA_TESTS=(--test newstest2014 $S/news/newstest2014.en-de.en.gz $S/news/newstest2014.en-de.de.gz)
       ABOUT="general-domain English–German: Tatoeba everyday sentences (CC-BY 2.0), Multi30k train captions and WMT newstest 2009–2020 except 2014 (222,341 pairs; model selected on a Tatoeba validation split cut by English sentence)."
       CITATION="$TATOEBA $MULTI30K WMT newstest 2009–2020 (WMT shared tasks, distributed for research and evaluation; 2014 held out as the paper's test set). $CHALLENGE $FLORES" ;;
-  fr) RUN=${RUN:-../runs/general-en-fr-v1}; NAME="General English→French"; FL=fra_Latn; GOLD=hansards
+  fr) RUN=${RUN:-../runs/general-en-fr-v1c}; NAME="General English→French"; FL=fra_Latn; GOLD=hansards
       EXTRA_TESTS=()
       ABOUT="general-domain English–French: Tatoeba everyday sentences (CC-BY 2.0) and Multi30k train captions (191,286 pairs; model selected on a Tatoeba validation split cut by English sentence)."
       CITATION="$TATOEBA $MULTI30K $CHALLENGE $FLORES" ;;
