@@ -220,7 +220,7 @@ def average_snapshots(files: list[Path]) -> dict[str, torch.Tensor]:
 # -- the run -----------------------------------------------------------------------------------
 
 
-def continued_progress(card: dict) -> tuple[Progress, list[dict]]:
+def continued_progress(card: dict, source: str) -> tuple[Progress, list[dict]]:
     """The counters and curve of the run that trained a checkpoint, from its card, at the epoch its weights are from.
 
     A checkpoint that is one epoch of its run (not an average), when later epochs scored lower, goes on from that epoch:
@@ -229,13 +229,13 @@ def continued_progress(card: dict) -> tuple[Progress, list[dict]]:
     t, curve = card["training"], card.get("curve", [])
     epoch, step = int(t["epochs"]), int(t["steps"])
     best_epoch = t.get("best_epoch", -1)
-    if not t.get("averaged_epochs") and float(best_epoch) == int(float(best_epoch)) and 0 < int(float(best_epoch)) < epoch:
-        epoch = int(float(best_epoch))
+    if not t.get("averaged_epochs") and float(best_epoch).is_integer() and 0 < float(best_epoch) < epoch:
+        epoch = int(best_epoch)
         curve = [row for row in curve if float(row["epoch"]) <= epoch]
         step = int(curve[-1]["step"]) if curve else step
     best = t.get("val_bleu_averaged", t.get("best_val_bleu", -1.0))  # what the checkpoint itself scored on validation
     progress = Progress(epoch=epoch, step=step, best_bleu=float(best), best_epoch=best_epoch,
-                        elapsed_s=float(t.get("wall_time_s", 0)), optimizer_started_at=step)
+                        elapsed_s=float(t.get("wall_time_s", 0)), optimizer_started_at=step, continued_from=source)
     return progress, curve
 
 
@@ -308,8 +308,7 @@ def train(args: argparse.Namespace) -> Path:
             raise SystemExit(f"error: {start_flag} {start.path} has another architecture: {', '.join(differ)}.")
         model.load_state_dict(start.model.state_dict())
     model = model.to(device)
-    progress, old_curve = continued_progress(start.card) if args.continue_from else (Progress(), [])
-    progress.continued_from = str(args.continue_from or "")
+    progress, old_curve = continued_progress(start.card, str(args.continue_from)) if args.continue_from else (Progress(), [])
     optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
     for group in optimizer.param_groups:
         group["initial_lr"] = group["lr"]
@@ -322,10 +321,7 @@ def train(args: argparse.Namespace) -> Path:
     if args.resume:
         progress = load_state(run_dir, model, optimizer, scheduler)
     if args.continue_from and main_process:
-        with (run_dir / LOG_FILE).open("w", newline="") as f:  # the old run's curve goes on in this run's log
-            writer = csv.DictWriter(f, LOG_FIELDS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(old_curve)
+        write_log(run_dir, old_curve, fresh=True)  # the old run's curve goes on in this run's log
         save_checkpoint(run_dir / "best", model, tok, args.src_lang, args.tgt_lang, card=start.card)  # to beat, as the old run's best
     ddp_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
 
@@ -416,13 +412,7 @@ def end_of_epoch(run_dir, model, tok, args, progress, cfg, device, valid_pairs, 
         print(warning, flush=True)
     row = {"epoch": label, "step": progress.step, "train_loss": round(train_loss, 4), "val_loss": round(val_loss, 4),
            "val_bleu": round(bleu, 2), "lr": f"{lr:.3e}", "tokens_per_s": round(tokens_per_s), "elapsed_s": round(elapsed_s)}
-    log = run_dir / LOG_FILE
-    new = not log.exists()
-    with log.open("a", newline="") as f:
-        writer = csv.DictWriter(f, LOG_FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    write_log(run_dir, [row])
     print(f"epoch {label}: train loss {train_loss:.3f}, val loss {val_loss:.3f}, val BLEU {bleu:.2f}", flush=True)
     snapshots = run_dir / "epochs"
     snapshots.mkdir(exist_ok=True)
@@ -433,6 +423,17 @@ def end_of_epoch(run_dir, model, tok, args, progress, cfg, device, valid_pairs, 
         progress.best_bleu, progress.best_epoch = bleu, label
         save_checkpoint(run_dir / "best", model, tok, args.src_lang, args.tgt_lang, card=training_card(args, progress, model, run_dir))
     model.train()
+
+
+def write_log(run_dir: Path, rows: list[dict], fresh: bool = False) -> None:
+    """Append `rows` to the run's per-epoch CSV (a `fresh` log replaces any there), with its header when it is new."""
+    log = run_dir / LOG_FILE
+    new = fresh or not log.exists()
+    with log.open("w" if fresh else "a", newline="") as f:
+        writer = csv.DictWriter(f, LOG_FIELDS, extrasaction="ignore")
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
 
 
 def cpu_name() -> str:
