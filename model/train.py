@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--src-lang", default="src")
     data.add_argument("--tgt-lang", default="tgt")
     data.add_argument("--vocab-size", type=int, default=8000, help="joint SentencePiece vocabulary size")
+    data.add_argument("--tokenizer", help="use this joint SentencePiece model (e.g. a shipped checkpoint's tokenizer.model) "
+                                          "instead of training one; --vocab-size is then its size")
     data.add_argument("--max-train-pairs", type=int, default=0, help="use only the first N pairs (0: all)")
     arch = p.add_argument_group("model")
     arch.add_argument("--d-model", type=int, default=256)
@@ -68,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--max-tokens", type=int, default=4096, help="tokens per side in a batch")
     opt.add_argument("--epochs", type=int, default=20)
     opt.add_argument("--max-steps", type=int, default=0, help="stop after this many updates (0: no limit)")
+    opt.add_argument("--max-minutes", type=float, default=0, help="stop when the run's clock (resumed legs included) reaches "
+                                                                    "this many minutes of training (0: no limit)")
     opt.add_argument("--lr-factor", type=float, default=1.0, help="lr = factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5)")
     opt.add_argument("--warmup", type=int, default=4000)
     opt.add_argument("--label-smoothing", type=float, default=0.1)
@@ -242,8 +246,14 @@ def continued_progress(card: dict, source: str) -> tuple[Progress, list[dict]]:
 def build_tokenizer(run_dir: Path, args, src_lines, tgt_lines, resume: bool) -> Tokenizer:
     path = run_dir / TOKENIZER_FILE
     if resume and path.is_file():
-        return Tokenizer(path.read_bytes())
-    tok = Tokenizer.train(src_lines + tgt_lines, args.vocab_size)
+        return Tokenizer(path.read_bytes())  # the run's own, also where --tokenizer is given again
+    if args.tokenizer:
+        try:
+            tok = Tokenizer(Path(args.tokenizer).read_bytes())
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise SystemExit(f"error: --tokenizer {args.tokenizer} is not a SentencePiece model Headlight can use ({exc})") from None
+    else:
+        tok = Tokenizer.train(src_lines + tgt_lines, args.vocab_size)
     path.write_bytes(tok.model_proto)
     return tok
 
@@ -275,6 +285,8 @@ def train(args: argparse.Namespace) -> Path:
             raise SystemExit("error: --init-from starts a new run; --continue-from goes on with an old one: give only one of them")
         if args.resume:
             raise SystemExit(f"error: {start_flag} starts from a checkpoint; --resume continues this run: give only one of them")
+        if args.tokenizer:
+            raise SystemExit(f"error: {start_flag} brings its checkpoint's tokenizer: leave out --tokenizer")
         try:
             start = load_checkpoint(args.init_from or args.continue_from)
         except CheckpointError as exc:
@@ -342,7 +354,7 @@ def train(args: argparse.Namespace) -> Path:
         if main_process:
             save_state(run_dir, model, optimizer, scheduler, progress, args)
 
-    finished = False
+    finished = bool(args.max_minutes) and elapsed() >= args.max_minutes * 60  # resumed after its time ran out
     while progress.epoch < args.epochs and not finished:
         batches = make_batches(train_pairs, args.max_tokens, seed=args.seed * 1000 + progress.epoch)
         usable = len(batches) - len(batches) % world
@@ -374,12 +386,13 @@ def train(args: argparse.Namespace) -> Path:
             if time.monotonic() - last_save > args.save_every_minutes * 60:
                 checkpoint_now()
                 last_save = time.monotonic()
-            if args.max_steps and progress.step >= args.max_steps:
+            if (args.max_steps and progress.step >= args.max_steps) or (
+                    args.max_minutes and out_of_time(elapsed(), args.max_minutes, world, device, progress.step)):
                 finished = True
                 break
         bar.close()
         tokens_per_s = tokens_seen / max(time.monotonic() - epoch_start, 1e-9)
-        stopped_inside = progress.batch_in_epoch < len(my_batches)  # by --max-steps
+        stopped_inside = progress.batch_in_epoch < len(my_batches)  # by --max-steps or --max-minutes
         label = round(progress.epoch + progress.batch_in_epoch / len(my_batches), 2) if stopped_inside else None
         if not stopped_inside:
             progress.epoch += 1
@@ -397,6 +410,18 @@ def train(args: argparse.Namespace) -> Path:
     if world > 1:
         torch.distributed.destroy_process_group()
     return final
+
+
+def out_of_time(elapsed_s: float, max_minutes: float, world: int, device: torch.device, step: int) -> bool:
+    """Whether the run's clock has reached `max_minutes`; under torchrun rank 0's clock decides for all ranks, every
+    16 updates, so that they stop at the same update."""
+    if world == 1:
+        return elapsed_s >= max_minutes * 60
+    if step % 16:
+        return False
+    flag = torch.tensor([float(elapsed_s >= max_minutes * 60)], device=device)
+    torch.distributed.broadcast(flag, src=0)
+    return bool(flag.item())
 
 
 def end_of_epoch(run_dir, model, tok, args, progress, cfg, device, valid_pairs, val_src, val_ref, train_loss, lr, tokens_per_s, elapsed_s,

@@ -86,6 +86,32 @@ def test_a_stop_inside_an_epoch_is_scored_and_can_be_the_final_model(small_data,
     assert sorted(p.name for p in (stopped / "epochs").iterdir()) == ["epoch001.safetensors", "epoch002.safetensors"]
 
 
+def test_a_run_stops_when_its_clock_runs_out_and_still_hands_over_a_model(small_data, tmp_path):
+    """--max-minutes: a time budget (e.g. a lent GPU's few minutes), counted on the run's clock across --resume."""
+    run_dir = tmp_path / "timed"
+    assert main(train_args(small_data, run_dir, "--epochs", "5", "--max-minutes", "1e-6")) == 0  # up after the first update
+    rows = list(csv.DictReader((run_dir / "log.csv").open()))
+    assert [int(r["step"]) for r in rows] == [1] and float(rows[0]["epoch"]) < 1
+    assert (run_dir / "final" / "model.safetensors").is_file()
+    assert main(train_args(small_data, run_dir, "--epochs", "5", "--max-minutes", "1e-6", "--resume")) == 0
+    assert json.loads((run_dir / "state" / "state.json").read_text())["progress"]["step"] == 1  # no time left: no update
+    assert main(train_args(small_data, run_dir, "--epochs", "1", "--max-minutes", "60", "--resume")) == 0  # more time: on to epoch 1's end
+    assert [r["epoch"] for r in csv.DictReader((run_dir / "log.csv").open())][-1] == "1"
+
+
+def test_a_run_can_use_a_given_tokenizer(small_data, tmp_path):
+    given = ROOT / "checkpoints" / "multi30k-en-de" / "tokenizer.model"
+    run_dir = tmp_path / "given"
+    assert main(train_args(small_data, run_dir, "--epochs", "1", "--max-steps", "1", "--tokenizer", str(given))) == 0
+    assert (run_dir / "tokenizer.model").read_bytes() == given.read_bytes()
+    from sentencepiece import SentencePieceProcessor
+    vocab = SentencePieceProcessor(model_file=str(given)).get_piece_size()
+    assert json.loads((run_dir / "final" / "config.json").read_text())["model"]["vocab_size"] == vocab != 250  # not --vocab-size
+    (tmp_path / "junk.model").write_bytes(b"not a model")
+    with pytest.raises(SystemExit, match="is not a SentencePiece model"):
+        main(train_args(small_data, tmp_path / "junk", "--epochs", "1", "--tokenizer", str(tmp_path / "junk.model")))
+
+
 def test_a_new_run_can_start_from_a_shipped_checkpoint(small_data, tmp_path):
     first = tmp_path / "first"
     assert main(train_args(small_data, first, "--epochs", "1")) == 0
