@@ -30,11 +30,17 @@ prepare)
   # training needs none of them: untrack them until `restore` (the files stay where they are).
   grep -qx '/checkpoints/' .git/info/exclude || echo '/checkpoints/' >> .git/info/exclude
   git rm -r -q --cached checkpoints
+  hook=$(git rev-parse --git-path hooks)/pre-commit && mkdir -p "$(dirname "$hook")"
+  # Until `restore`, a commit would delete the checkpoints: refuse commits meanwhile.
+  printf '#!/bin/sh\necho "checkpoints/ is untracked for a device call: bash docs/cards/device-train.sh restore first" >&2\nexit 1\n' \
+    > "$hook" && chmod +x "$hook"
   du -sh "$dest"
   echo "ready: run(command=\"bash docs/cards/device-train.sh train $lang 7.5\", carry=[\".device\"], timeout_s=600)"
   ;;
 restore)
   git reset -q -- checkpoints
+  hook=$(git rev-parse --git-path hooks)/pre-commit
+  if grep -qs 'untracked for a device call' "$hook"; then rm "$hook"; fi
   sed -i '\#^/checkpoints/$#d' .git/info/exclude
   git status --short checkpoints | head -3
   ;;
