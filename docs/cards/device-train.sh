@@ -46,7 +46,7 @@ restore)
   ;;
 train)
   lang=${2:?language}; minutes=${3:-7.5}; out=${OUT:?OUT: the folder the device tool hands back}
-  data=.device/general-en-$lang
+  data=${DATA:-.device/general-en-$lang}
   common=(--train-src "$data/train.en.gz" --train-tgt "$data/train.$lang.gz" --valid-src "$data/val.en.gz"
           --valid-tgt "$data/val.$lang.gz" --src-lang en --tgt-lang "$lang" --tokenizer "$data/tokenizer.model"
           --max-len 256 --pre-norm --attention-dropout 0 --activation-dropout 0 --max-tokens 12288 --epochs 1000
@@ -84,7 +84,7 @@ save_file({k: v.half() if v.is_floating_point() else v for k, v in load_file(w).
   ;;
 unpack)
   lang=${2:?language}; from=${3:?the folder named by files_at in the reply}
-  dest=../runs/gpu-en-$lang
+  dest=${DEST:-../runs/gpu-en-$lang}
   rm -rf "$dest" && mkdir -p "$dest"
   cat "$from"/final.tar.part* | tar -C "$dest" -xf -
   cp "$from"/*.log "$from"/picked.txt "$dest/" 2>/dev/null || true
