@@ -179,3 +179,12 @@ def test_two_processes_under_torchrun(small_data, tmp_path):
     rows = list(csv.DictReader((run_dir / "log.csv").open()))
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert (run_dir / "final" / "model.safetensors").is_file()
+    # --max-minutes under torchrun: rank 0's clock, broadcast every 16 updates, stops both ranks at the same update
+    timed = tmp_path / "ddp-timed"
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "model.train",
+         *train_args(small_data, timed, "--epochs", "40", "--max-minutes", "1e-6")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert int(list(csv.DictReader((timed / "log.csv").open()))[-1]["step"]) == 16
