@@ -224,6 +224,12 @@ def average_snapshots(files: list[Path]) -> dict[str, torch.Tensor]:
 # -- the run -----------------------------------------------------------------------------------
 
 
+def checkpoint_val_bleu(card: dict) -> float:
+    """What a trained checkpoint itself scored on validation, from its card: its average's score, or its best epoch's."""
+    t = card["training"]
+    return float(t.get("val_bleu_averaged", t.get("best_val_bleu", -1.0)))
+
+
 def continued_progress(card: dict, source: str) -> tuple[Progress, list[dict]]:
     """The counters and curve of the run that trained a checkpoint, from its card, at the epoch its weights are from.
 
@@ -237,8 +243,7 @@ def continued_progress(card: dict, source: str) -> tuple[Progress, list[dict]]:
         epoch = int(best_epoch)
         curve = [row for row in curve if float(row["epoch"]) <= epoch]
         step = int(curve[-1]["step"]) if curve else step
-    best = t.get("val_bleu_averaged", t.get("best_val_bleu", -1.0))  # what the checkpoint itself scored on validation
-    progress = Progress(epoch=epoch, step=step, best_bleu=float(best), best_epoch=best_epoch,
+    progress = Progress(epoch=epoch, step=step, best_bleu=checkpoint_val_bleu(card), best_epoch=best_epoch,
                         elapsed_s=float(t.get("wall_time_s", 0)), optimizer_started_at=step, continued_from=source)
     return progress, curve
 

@@ -4,32 +4,26 @@ A lent GPU gives a task minutes, once: the script must not meet its first bug th
 """
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import subprocess
-from pathlib import Path
 
 from model.checkpoint import load_checkpoint
 from model.data import read_lines
+from model.prepare_general import write_pairs
 from tests.conftest import DATA, ROOT
 
 SCRIPT = ROOT / "docs" / "cards" / "device-train.sh"
 MIB = 1 << 20
 
 
-def write_gz(path: Path, lines: list[str]) -> None:
-    with gzip.open(path, "wt", encoding="utf-8") as f:
-        f.writelines(line + "\n" for line in lines)
-
-
 def test_the_device_call_trains_both_sizes_and_hands_back_the_better_in_parts(tmp_path):
     data, out, runs, dest = (tmp_path / name for name in ("data", "out", "runs", "unpacked"))
     data.mkdir()
     out.mkdir()
-    for split, n in (("train", 64), ("val", 4)):
-        for lang in ("en", "de"):
-            write_gz(data / f"{split}.{lang}.gz", read_lines(DATA / f"{split}.{lang}.gz")[:n])
+    for split, n in (("train", 64), ("val", 4)):  # the layout `prepare` writes
+        pairs = list(zip(read_lines(DATA / f"{split}.en.gz")[:n], read_lines(DATA / f"{split}.de.gz")[:n]))
+        write_pairs(data, split, pairs, "en", "de")
     (data / "tokenizer.model").write_bytes((ROOT / "checkpoints" / "general-en-de" / "tokenizer.model").read_bytes())
     env = {**os.environ, "OUT": str(out), "DATA": str(data), "RUNS": str(runs), "DEST": str(dest), "DEVICE": "cpu",
            "EXTRA": "--max-len 24 --max-tokens 300 --threads 1"}

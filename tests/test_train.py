@@ -166,25 +166,25 @@ def test_refuses_to_overwrite_or_resume_nothing(small_data, tmp_path):
         main(train_args(small_data, tmp_path / "empty", "--resume"))
 
 
-def test_two_processes_under_torchrun(small_data, tmp_path):
-    """The same script trains with DistributedDataParallel (gloo on the CPU here, NCCL on GPUs)."""
-    run_dir = tmp_path / "ddp"
+def train_two_processes(data: dict[str, Path], run_dir: Path, *extra: str) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "model.train",
-         *train_args(small_data, run_dir, "--epochs", "2")],
+         *train_args(data, run_dir, *extra)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def test_two_processes_under_torchrun(small_data, tmp_path):
+    """The same script trains with DistributedDataParallel (gloo on the CPU here, NCCL on GPUs)."""
+    run_dir = tmp_path / "ddp"
+    result = train_two_processes(small_data, run_dir, "--epochs", "2")
     assert "2 process(es)" in result.stdout
     rows = list(csv.DictReader((run_dir / "log.csv").open()))
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert (run_dir / "final" / "model.safetensors").is_file()
     # --max-minutes under torchrun: rank 0's clock, broadcast every 16 updates, stops both ranks at the same update
     timed = tmp_path / "ddp-timed"
-    result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "model.train",
-         *train_args(small_data, timed, "--epochs", "40", "--max-minutes", "1e-6")],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    train_two_processes(small_data, timed, "--epochs", "40", "--max-minutes", "1e-6")
     assert int(list(csv.DictReader((timed / "log.csv").open()))[-1]["step"]) == 16

@@ -65,20 +65,19 @@ train)
   best=$(python3 -c '
 import json, sys
 from pathlib import Path
-scores = {}
-for card in Path(sys.argv[1]).glob("*/final/card.json"):
-    t = json.loads(card.read_text())["training"]
-    scores[card.parent.parent.name] = t.get("val_bleu_averaged", t["best_val_bleu"])
+from model.train import checkpoint_val_bleu
+scores = {card.parent.parent.name: checkpoint_val_bleu(json.loads(card.read_text()))
+          for card in Path(sys.argv[1]).glob("*/final/card.json")}
 print(json.dumps(scores), file=sys.stderr)
 print(max(scores, key=scores.get) if scores else "")' "$runs")
   [ -n "$best" ] || { echo "no run finished: see wide.log and d512.log" >&2; exit 1; }
   echo "$best" > "$out/picked.txt"
   python3 -c '
-import sys
-from safetensors.torch import load_file, save_file
-w = sys.argv[1]
-save_file({k: v.half() if v.is_floating_point() else v for k, v in load_file(w).items()}, w)  # as shipped
-' "$runs/$best/final/model.safetensors"
+import sys, torch
+from model.checkpoint import load_checkpoint, save_checkpoint
+c = load_checkpoint(sys.argv[1])
+save_checkpoint(c.path, c.model, c.tokenizer, c.src_lang, c.tgt_lang, card=c.card, dtype=torch.float16)  # as shipped
+' "$runs/$best/final"
   tar -C "$runs/$best" -cf - final log.csv | split -b 15M -d - "$out/final.tar.part"
   ls -l "$out"
   ;;
