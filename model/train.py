@@ -359,7 +359,8 @@ def train(args: argparse.Namespace) -> Path:
         if main_process:
             save_state(run_dir, model, optimizer, scheduler, progress, args)
 
-    finished = bool(args.max_minutes) and elapsed() >= args.max_minutes * 60  # resumed after its time ran out
+    # Resumed after its time ran out; the saved clock, not the live one, so that every rank under torchrun agrees.
+    finished = bool(args.max_minutes) and progress.elapsed_s >= args.max_minutes * 60
     while progress.epoch < args.epochs and not finished:
         batches = make_batches(train_pairs, args.max_tokens, seed=args.seed * 1000 + progress.epoch)
         usable = len(batches) - len(batches) % world
