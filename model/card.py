@@ -5,6 +5,8 @@
   python -m model.card --source runs/general-en-de/final --dest checkpoints/general-en-de --name "General English→German" \\
       --test tatoeba_test SRC REF --test newstest2014 SRC REF ... --data-json runs/data/general-en-de/stats.json \\
       --about "what the model was trained on, with licences" --demo checkpoints/samples/demo30.en.txt
+  python -m model.card --source unused --dest checkpoints/general-en-de --name "General English→German" \\
+      --demo-only --demo checkpoints/samples/demo30.en.txt    # a new list of demo sentences, scores untouched
 
 Copies the weights (fp16 by default), then scores the copy (what users get) on the test sets with
 greedy search and beam 4, and writes card.json (what the app reads) and README.md.
@@ -21,7 +23,7 @@ import torch
 
 from model.cli import run
 from model.checkpoint import CARD_JSON, CARD_MD, WEIGHTS_FILE, CheckpointError, load_checkpoint, save_checkpoint
-from model.data import read_lines, read_parallel
+from model.data import read_lines, read_parallel, sentence_key
 from model.batch import translate_many
 from model.decode import sequence_ids
 from model.diagnostics import encoder_spread
@@ -107,9 +109,13 @@ def card_markdown(name: str, card: dict, cfg: dict, size_mb: float) -> str:
     if card.get("notes"):
         lines += ["", fill_notes(card["notes"], card).strip()]
     if card.get("demo"):
-        lines += ["", "## Ordinary sentences", "", "Greedy is what the app shows by default (beam 1); beam 4 is what the scores above use:", "",
-                  "| English | greedy (the app's default) | beam 4 |", "|---|---|---|"]
-        lines += [f"| {row['source']} | {row.get('greedy', '')} | {row['translation']} |" for row in card["demo"]]
+        lines += ["", "## Ordinary sentences", "", "Greedy is what the app shows by default (beam 1); beam 4 is what the scores above use."]
+        lines += [demo_provenance(card["demo"]), ""] if demo_provenance(card["demo"]) else [""]
+        seen_column = any(row.get("in_training") for row in card["demo"])
+        lines += ["| English | greedy (the app's default) | beam 4 |" + (" in training data |" if seen_column else ""),
+                  "|---|---|---|" + ("---|" if seen_column else "")]
+        lines += [f"| {row['source']} | {row.get('greedy', '')} | {row['translation']} |" + (f" {'yes' if row.get('in_training') else ''} |"
+                  if seen_column else "") for row in card["demo"]]
     data = card.get("data_preparation")
     lines += ["", "## Data", ""]
     if data:
@@ -118,6 +124,44 @@ def card_markdown(name: str, card: dict, cfg: dict, size_mb: float) -> str:
               card.get("limits", "Trained on short image captions: expect good translations of simple descriptive sentences and weak "
                                  "ones for anything else (news, dialogue, long sentences).") + " Input longer than 255 pieces is cut.", ""]
     return "\n".join(lines)
+
+
+def demo_provenance(rows: list[dict]) -> str:
+    """One sentence on whether the demo sentences were in the training data (empty when that was not checked)."""
+    if not rows or any("in_training" not in row for row in rows):
+        return ""
+    seen = sum(row["in_training"] for row in rows)
+    checked = "(checked against the training data's English side, ignoring case and punctuation)"
+    if not seen:
+        return f"None of these {len(rows)} sentences is in the model's training data {checked}, so they show what it makes of new input."
+    return (f"{seen} of these {len(rows)} sentences are in the model's training data {checked}: what it writes for them is partly "
+            "memory, not generalisation.")
+
+
+def demo_section(shipped, sentences: list[str], train_sources: list[str | Path]) -> tuple[list[dict], dict]:
+    """The demo sentences translated with beam 4 and greedily, each marked `in_training` when its words are a sentence
+    of `train_sources` (case and punctuation ignored; not marked when no source is given); and the encoder's spread on
+    them (`model.diagnostics`)."""
+    beam4, greedy = (translate_many(shipped.model, shipped.tokenizer, sentences, beam=b) for b in (4, 1))
+    seen = {sentence_key(line) for source in train_sources for line in read_lines(source)}
+    rows = [{"source": s, "translation": t, "greedy": g, **({"in_training": sentence_key(s) in seen} if train_sources else {})}
+            for s, t, g in zip(sentences, beam4, greedy)]
+    spreads = encoder_spread(shipped.model, [sequence_ids(shipped.model, shipped.tokenizer, s) for s in sentences])
+    diagnostics = {"encoder_relative_spread": [round(v, 4) for v in spreads], "min_spread": round(min(spreads), 4),
+                   "measured_on": "the --demo sentences (python -m model.diagnostics)"}
+    return rows, diagnostics
+
+
+def demo_train_sources(args, card: dict) -> list[str]:
+    """--demo-train-src, else the English training file the card names when it is on this machine (else none)."""
+    if args.demo_train_src:
+        return args.demo_train_src
+    named = card.get("data", {}).get("train", [])[:1]
+    if named and Path(named[0]).is_file():
+        return named
+    print("note: the training data is not here, so the demo sentences are not checked against it (--demo-train-src FILE)",
+          file=sys.stderr)
+    return []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,13 +180,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--about", help="one sentence on the training data, for the card's first line")
     p.add_argument("--citation", help="the data's citation and licences, for the card's Data section")
     p.add_argument("--limits", help="what the model is not good at, for the card")
-    p.add_argument("--demo", help="sentences to translate (beam 4) into the card, one per line")
+    p.add_argument("--demo", help="sentences to translate (beam 4 and greedy) into the card, one per line")
+    p.add_argument("--demo-train-src", action="append", metavar="FILE",
+                   help="English training sentences to mark the --demo sentences found in (repeatable; default: the "
+                        "training source the card names, when that file is here)")
+    p.add_argument("--demo-only", action="store_true",
+                   help="only translate --demo into --dest's card (and rewrite its README.md): no copying, no scoring")
     p.add_argument("--notes", help="a Markdown file of context for the card (comparisons, why this size), after Evaluation")
     p.add_argument("--markdown-only", action="store_true",
                    help="only rewrite --dest's README.md from its card.json (and --notes): no copying, no scoring")
     args = p.parse_args(argv)
     if args.markdown_only:
         return rewrite_markdown(Path(args.dest), args.name, args.notes)
+    if args.demo_only:
+        if not args.demo:
+            p.error("--demo-only needs --demo FILE")
+        return rewrite_markdown(Path(args.dest), args.name, args.notes, demo=args)
     if not args.test and not args.data_dir:
         p.error("give --test NAME SRC REF (repeatable) or --data-dir with the Multi30k test splits")
     try:
@@ -186,11 +239,7 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
     if args.demo:
         demo = [line for line in read_lines(args.demo) if line.strip()]
-        beam4, greedy = (translate_many(shipped.model, shipped.tokenizer, demo, beam=b) for b in (4, 1))
-        card["demo"] = [{"source": s, "translation": t, "greedy": g} for s, t, g in zip(demo, beam4, greedy)]
-        spreads = encoder_spread(shipped.model, [sequence_ids(shipped.model, shipped.tokenizer, s) for s in demo])
-        card["diagnostics"] = {"encoder_relative_spread": [round(v, 4) for v in spreads], "min_spread": round(min(spreads), 4),
-                               "measured_on": "the --demo sentences (python -m model.diagnostics)"}
+        card["demo"], card["diagnostics"] = demo_section(shipped, demo, demo_train_sources(args, card))
     dest = Path(args.dest)
     (dest / CARD_JSON).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     size_mb = (dest / WEIGHTS_FILE).stat().st_size / 1e6
@@ -199,11 +248,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def rewrite_markdown(dest: Path, name: str, notes: str | None) -> int:
+def rewrite_markdown(dest: Path, name: str, notes: str | None, demo: argparse.Namespace | None = None) -> int:
+    """README.md again from card.json, with new --notes, and with `demo` (the --demo-only arguments) the demo sentences
+    translated anew; the scores stay as they are."""
     shipped = load_checkpoint(dest)
     card = json.loads((dest / CARD_JSON).read_text(encoding="utf-8"))
     if notes:
         card["notes"] = Path(notes).read_text(encoding="utf-8")
+    if demo:
+        sentences = [line for line in read_lines(demo.demo) if line.strip()]
+        card["demo"], card["diagnostics"] = demo_section(shipped, sentences, demo_train_sources(demo, card))
+    if notes or demo:
         (dest / CARD_JSON).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     (dest / CARD_MD).write_text(card_markdown(name, card, shipped.model.cfg.to_dict(), (dest / WEIGHTS_FILE).stat().st_size / 1e6))
     print(f"rewrote {dest / CARD_MD}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import random
+import re
 from pathlib import Path
 
 import torch
@@ -16,6 +17,12 @@ def read_lines(path: str | Path) -> list[str]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as f:
         return [line.rstrip("\n").rstrip("\r") for line in f]
+
+
+def sentence_key(text: str) -> str:
+    """A sentence's words, case-folded, without punctuation: "Hello, how are you?" and "hello how are you" share one key
+    (to tell whether a sentence is in a corpus however it is punctuated)."""
+    return " ".join(re.findall(r"\w+", text.casefold()))
 
 
 def read_parallel(src_path: str | Path, tgt_path: str | Path) -> tuple[list[str], list[str]]:

@@ -35,6 +35,7 @@ def test_card_scores_the_given_test_sets_and_translates_the_demo(checkpoint_dir,
     expected = sacrebleu.corpus_bleu(translate_many(shipped.model, shipped.tokenizer, SOURCES), [REFERENCES]).score
     assert card["evaluation"]["mini"]["greedy"]["bleu"] == round(expected, 2)
     assert [row["source"] for row in card["demo"]] == ["Hello.", "Where is the station?"]
+    assert not any("in_training" in row for row in card["demo"])  # the card names no training file on this machine: not checked
     assert [row["greedy"] for row in card["demo"]] == translate_many(shipped.model, shipped.tokenizer, ["Hello.", "Where is the station?"])
     assert card["data_preparation"] == {"train_sources": {"tatoeba": 10}}
     spreads = card["diagnostics"]["encoder_relative_spread"]  # each encoder layer's output, then the stack's (after its norm)
@@ -52,6 +53,42 @@ def test_card_scores_the_given_test_sets_and_translates_the_demo(checkpoint_dir,
     assert f"| this model | {round(expected, 2):.2f} |" in markdown  # the card's own score, not typed by hand
     assert json.loads((dest / "card.json").read_text())["evaluation"] == before
 
+
+def test_demo_sentences_found_in_the_training_data_are_marked_and_can_be_translated_anew(checkpoint_dir, tmp_path):
+    train = tmp_path / "train.en.gz"
+    write_gz(train, ["A dog runs.", "where is the STATION"])  # the second is "Where is the station?" but for case and punctuation
+    demo = tmp_path / "demo.txt"
+    demo.write_text("Hello.\nWhere is the station?\n")
+    src, ref = tmp_path / "t.en.gz", tmp_path / "t.de.gz"
+    write_gz(src, SOURCES)
+    write_gz(ref, REFERENCES)
+    dest = tmp_path / "shipped"
+    assert card_main(["--source", str(checkpoint_dir), "--dest", str(dest), "--name", "Tiny", "--test", "mini", str(src), str(ref),
+                      "--about", "nothing real.", "--demo", str(demo), "--demo-train-src", str(train)]) == 0
+    card = json.loads((dest / "card.json").read_text())
+    assert [row["in_training"] for row in card["demo"]] == [False, True]
+    markdown = (dest / "README.md").read_text()
+    assert "1 of these 2 sentences are in the model's training data" in markdown
+    assert f"| Where is the station? | {card['demo'][1]['greedy']} | {card['demo'][1]['translation']} | yes |" in markdown
+
+    # new sentences into the shipped card: the demo and its diagnostics change, the scores stay
+    demo.write_text("Good night.\nA cat sleeps.\n\n")
+    before = card["evaluation"]
+    assert card_main(["--source", "unused", "--dest", str(dest), "--name", "Tiny", "--demo-only", "--demo", str(demo),
+                      "--demo-train-src", str(train)]) == 0
+    card = json.loads((dest / "card.json").read_text())
+    shipped = load_checkpoint(dest)
+    assert card["evaluation"] == before
+    assert [row["source"] for row in card["demo"]] == ["Good night.", "A cat sleeps."]
+    assert [row["translation"] for row in card["demo"]] == translate_many(shipped.model, shipped.tokenizer, ["Good night.", "A cat sleeps."], beam=4)
+    assert [row["in_training"] for row in card["demo"]] == [False, False]
+    markdown = (dest / "README.md").read_text()
+    assert "None of these 2 sentences is in the model's training data" in markdown and "in training data |" not in markdown
+
+    import pytest
+    with pytest.raises(SystemExit) as stop:  # argparse's one-line error
+        card_main(["--source", "unused", "--dest", str(dest), "--name", "Tiny", "--demo-only"])
+    assert stop.value.code == 2
 
 def test_training_compute_sums_each_epochs_tokens():
     from model.card import fill_notes, training_compute

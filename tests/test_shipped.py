@@ -21,3 +21,28 @@ def test_shipped_checkpoint_keeps_its_promises(folder):
     assert any(word in readme for word in ("Licence", "licence", "CC-BY", "Multi30K")), "the card must say where the data came from"
     ckpt = load_checkpoint(folder)
     assert ckpt.model.num_parameters() == card["parameters"]
+
+
+SHARED_DATA = ROOT.parent / "shared" / "data"
+DEMO = ROOT / "checkpoints" / "samples" / "demo30.en.txt"
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "tatoeba").is_dir(), reason="no corpora in ../shared/data")
+def test_the_demo_sentences_are_new_to_every_corpus_we_have():
+    """The card's 30 sentences stand for what a person types: none may be a sentence the models could have memorised."""
+    from model.data import read_lines, sentence_key
+
+    english = [f for f in SHARED_DATA.rglob("*.gz") if f.name.endswith(".en.gz") or "eng" in f.name.split(".")[0]]
+    assert {f.parent.name for f in english} >= {"tatoeba", "multi30k", "news"}
+    known = {sentence_key(line) for f in english for line in read_lines(f)}
+    assert sentence_key("Where is the train station") in known  # a Tatoeba sentence, seen through case and punctuation
+    demo = [line for line in read_lines(DEMO) if line.strip()]
+    assert len(demo) == 30 and [s for s in demo if sentence_key(s) in known] == []
+
+
+@pytest.mark.parametrize("folder", [f for f in SHIPPED if f.name.startswith("general-")], ids=lambda p: p.name)
+def test_a_general_card_shows_todays_demo_sentences_checked_against_its_training_data(folder):
+    card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
+    demo = [line for line in DEMO.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert [row["source"] for row in card["demo"]] == demo  # refresh with: python -m model.card --demo-only ...
+    assert [row["in_training"] for row in card["demo"]] == [False] * len(demo)

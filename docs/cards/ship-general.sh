@@ -31,7 +31,7 @@ python -m model.card --source $RUN/final --dest $C --name "$NAME" \
   --test flores200_devtest $S/flores/devtest.eng_Latn.gz $S/flores/devtest.$FL.gz \
   "${EXTRA_TESTS[@]}" \
   --test test_2016_flickr $S/multi30k/test_2016_flickr.en.gz $S/multi30k/test_2016_flickr.$L.gz \
-  --data-json $D/stats.json --log $RUN/log.csv --demo checkpoints/samples/demo30.en.txt --notes docs/cards/general-en-$L-notes.md \
+  --data-json $D/stats.json --log $RUN/log.csv --demo checkpoints/samples/demo30.en.txt --demo-train-src $D/train.en.gz --notes docs/cards/general-en-$L-notes.md \
   --about "$ABOUT" --citation "$CITATION" \
   --limits "A 9.4M-parameter model trained for $HOURS hours on a 2-core CPU: short everyday sentences and captions mostly come out right; long news sentences often lose words or repeat, numbers and rare words (cut into pieces) are sometimes mistranslated, and \"it\" is not resolved by meaning."
 python -m model.analyze --checkpoint $C --input $D/val.en.gz --ref $D/val.$L.gz --max-sentences 100 \
