@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from model.tidy import Tidied, tidy_input
 from ui import (
     analysis_page, compare_page, head_page, heads_page, lesson_page, model_view_page, positional_page, steps_page, translate_page,
     whatif_page,
@@ -46,8 +47,9 @@ checkpoints = available_checkpoints()
 names = [p.name for p in checkpoints]
 default_ckpt = DEFAULT_CHECKPOINT if DEFAULT_CHECKPOINT in names else (names[0] if names else "")
 init_from_url({"text": DEFAULT_TEXT, "ckpt": default_ckpt, "view": "translate", "kind": "cross",
-               "layer": -1, "head": "mean", "step": 0, "beam": 1, "max_len": 0, "present": False, "prefix": "", "lang": "en", "screen": 1080})
-for key in URL_KEYS + ("beam", "max_len", "present", "words", "lang", "screen"):  # keep values of widgets not drawn on this page
+               "layer": -1, "head": "mean", "step": 0, "beam": 1, "max_len": 0, "present": False, "prefix": "", "lang": "en", "screen": 1080,
+               "tidy": True})
+for key in URL_KEYS + ("beam", "max_len", "present", "words", "lang", "screen", "tidy"):  # keep values of widgets not drawn on this page
     if key in st.session_state:
         st.session_state[key] = st.session_state[key]
 if st.session_state.view not in VIEWS:
@@ -67,8 +69,11 @@ if present:  # presentation mode: no sidebar, large type
 
 path = str(checkpoints[names.index(st.session_state.ckpt)])
 ckpt = load(path)
+# What the model translates: the sentence as typed, tidied ("where is the bus stop" → "Where is the bus stop?").
+source = (tidy_input(st.session_state.text, ckpt.src_lang, st.session_state.tidy) if ckpt is not None
+          else Tidied(st.session_state.text, ()))
 if ckpt is not None:
-    translate_first(path, st.session_state.text, st.session_state.beam, st.session_state.max_len, st.session_state.prefix)
+    translate_first(path, source.text, st.session_state.beam, st.session_state.max_len, st.session_state.prefix)
 # Two sidebar containers: the model's curve and card, shown below the controls by CSS; the controls, drawn last.
 sidebar_model, sidebar_controls = st.sidebar.container(), st.sidebar.container()
 SIDEBAR_CSS = """<style>
@@ -94,6 +99,7 @@ def draw_sidebar() -> None:
         st.selectbox(t("app.model"), names, key="ckpt")
         st.slider(t("app.beam"), 1, 8, key="beam")
         st.slider(t("app.max_len"), 0, 256, key="max_len", help=t("app.max_len_help"))
+        st.toggle(t("app.tidy"), key="tidy", help=t("app.tidy_help"))
         deck.sidebar()
         if ckpt is not None:
             st.caption(card_summary(ckpt))
@@ -146,10 +152,10 @@ else:
 if ckpt is None:
     draw_sidebar()
     st.stop()
-translation = run_translation(path, st.session_state.text, st.session_state.beam, st.session_state.max_len,
-                              st.session_state.prefix)
+translation = run_translation(path, source.text, st.session_state.beam, st.session_state.max_len, st.session_state.prefix)
 write_url(text=st.session_state.text, ckpt=st.session_state.ckpt, view=st.session_state.view, prefix=st.session_state.prefix,
-          lang=st.session_state.lang, **({"present": 1, "screen": st.session_state.screen} if present else {}))
+          lang=st.session_state.lang, tidy=None if st.session_state.tidy else False,
+          **({"present": 1, "screen": st.session_state.screen} if present else {}))
 if translation is None:
     draw_sidebar()
     st.stop()
@@ -157,7 +163,10 @@ if translation is None:
 heading = "####" if present else "###"
 st.markdown(f"{heading} {md_escape(ckpt.tgt_lang.upper())}: {md_escape(translation.text)}" if translation.text
             else f"{heading} " + t("app.empty"))
-look = next((g["look"] for g in gallery if g["text"] == st.session_state.text), None)
+shown_changes = [change for change in source.changes if change != "spaces"]  # spaces change no piece
+if shown_changes:
+    st.caption(t("app.tidied", text=md_escape(source.text), changes=", ".join(t(f"tidy.{c}") for c in shown_changes)))
+look = next((g["look"] for g in gallery if g["text"] == source.text), None)
 if look:
     st.caption(t("app.look", look=look))
 if translation.forced:
@@ -168,7 +177,7 @@ if translation.truncated:
 
 if present:
     deck.note()
-context = PageContext(path=path, ckpt=ckpt, translation=translation, beam=st.session_state.beam,
+context = PageContext(path=path, ckpt=ckpt, translation=translation, beam=st.session_state.beam, source=source.text,
                       theme=Theme.for_mode(present, st.session_state.screen))
 guarded(VIEWS[st.session_state.view])(context)  # one broken view must not take the page down
 draw_sidebar()

@@ -2,6 +2,7 @@
 
   python -m model.evaluate --checkpoint checkpoints/multi30k-en-de \\
       --src ../shared/data/multi30k/test_2016_flickr.en.gz --ref ../shared/data/multi30k/test_2016_flickr.de.gz --beam 4
+  python -m model.evaluate ... --input-style casual-tidied   # typed casually, then tidied as the app does
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from model.cli import run
 from model.checkpoint import CheckpointError, load_checkpoint
 from model.data import read_parallel
 from model.batch import translate_many
+from model.tidy import INPUT_STYLES
 
 
 def score(hypotheses: list[str], references: list[str]) -> dict:
@@ -41,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ref", required=True, help="reference translations, line by line")
     p.add_argument("--beam", type=int, default=1)
     p.add_argument("--output", help="also write the translations here")
+    p.add_argument("--input-style", choices=list(INPUT_STYLES), default="as-written",
+                   help="feed the sources as written, tidied (model.tidy), as people often type them (casual: lower-case "
+                        "start, 'i', no end punctuation), or casual and then tidied, as the app does")
     args = p.parse_args(argv)
     try:
         ckpt = load_checkpoint(args.checkpoint)
@@ -48,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     except (CheckpointError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    sources = [INPUT_STYLES[args.input_style](s) for s in sources]
     hyps = translate_many(ckpt.model, ckpt.tokenizer, sources, beam=args.beam)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:

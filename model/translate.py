@@ -5,6 +5,7 @@
   python -m model.translate "A dog runs." --export trace.npz
   python -m model.translate "A dog runs." --ablate cross:*:*
   python -m model.translate "A dog runs." --prefix "Ein Hund"       # force the start, see what follows
+  python -m model.translate --tidy "where is the bus stop"          # "Where is the bus stop?", as the app does
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from model.cli import run
 from model.checkpoint import CheckpointError, load_checkpoint
 from model.decode import InputError, translate
 from model.heads import parse_head_spec
+from model.tidy import tidy_input
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "multi30k-en-de"
 
@@ -31,6 +33,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-len", type=int, default=None, help="most output pieces (default: 2 x source + 10, within the model's limit)")
     p.add_argument("--export", help="write the attention trace of TEXT to this .npz file")
     p.add_argument("--prefix", default="", help="target text the translation must start with; the model continues from it")
+    p.add_argument("--tidy", action="store_true",
+                   help="tidy English input first, as the app does: capital letter, 'I', '.' or '?' at the end (model.tidy)")
     p.add_argument("--ablate", default="", help="switch heads off: comma-separated kind:layer:head, '*' as a wildcard (e.g. cross:*:*,encoder:2:5)")
     args = p.parse_args(argv)
     if (args.text is None) == (args.input is None):
@@ -55,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     def run(text: str, with_trace: bool):
+        tidied = tidy_input(text, ckpt.src_lang, args.tidy)
+        if tidied.changes and args.input is None:  # one sentence: say what was translated (a file's lines would flood)
+            print(f"tidied: {tidied.text}", file=sys.stderr)
+        text = tidied.text
         result = translate(ckpt.model, ckpt.tokenizer, text, beam=args.beam, max_len=args.max_len, alpha=args.length_penalty,
                            with_trace=with_trace, ablate=heads, prefix=args.prefix)
         if result.forced:

@@ -21,6 +21,15 @@ def test_translates_text(checkpoint_dir, capsys):
     assert out.endswith("\n") and out.count("\n") == 1
 
 
+
+def test_tidy_translates_the_tidied_sentence_and_says_which(checkpoint_dir, model, tokenizer, capsys):
+    from model.decode import translate
+
+    assert main(["--checkpoint", str(checkpoint_dir), "--tidy", "where is the station"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == translate(model, tokenizer, "Where is the station?", with_trace=False).text + "\n"
+    assert "tidied: Where is the station?" in captured.err
+
 def test_input_file_gives_one_line_per_line(checkpoint_dir, tmp_path, capsys):
     source = tmp_path / "in.txt"
     source.write_bytes(b"A dog runs.\n\n   \nbad \xff\xfe bytes\nTwo men sit on a bench.\n")

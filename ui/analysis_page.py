@@ -89,7 +89,7 @@ def ablation(ctx: PageContext) -> None:
         st.caption(t("an.pick_off"))
     else:
         original = ctx.translation
-        ablated, logprob = cached_ablation(ctx.path, st.session_state.text, ctx.beam, st.session_state.max_len, spec)
+        ablated, logprob = cached_ablation(ctx.path, ctx.source, ctx.beam, st.session_state.max_len, spec)
         tok = ctx.ckpt.tokenizer
         st.markdown(t("an.before", text=md_escape(original.text)))
         marked = " ".join(f":red-background[{md_escape(p)}]" if tag == "changed" else md_escape(p)

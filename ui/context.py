@@ -15,6 +15,7 @@ class PageContext:
     ckpt: Checkpoint
     translation: Translation
     beam: int
+    source: str  # the sentence the model translated: the one typed, tidied unless that is switched off (model.tidy)
     theme: Theme = Theme.for_mode(False)
 
     @property

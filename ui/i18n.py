@@ -223,6 +223,14 @@ EN = {
     "app.look": "What to look at: {look}",
     "app.forced": "The first {n} pieces were forced (What if view); the model continued from there.",
     "app.truncated": "The input was longer than the model's limit: the first {kept} pieces were kept, {dropped} were dropped.",
+    "app.tidy": "Tidy the input",
+    "app.tidy_help": "A capital first letter, “I” for “i” and “.” or “?” at the end, as in the sentences the model learnt from: "
+                     "typed without them, a sentence translates much worse (English input only; the model card has the figures)",
+    "app.tidied": "Translated as “{text}” (tidied: {changes}). Switch “Tidy the input” off in the sidebar to translate exactly what was typed.",
+    "tidy.capital": "capital letter",
+    "tidy.I": "“I”",
+    "tidy.question mark": "question mark",
+    "tidy.full stop": "full stop",
     "app.view": "View",
 }
 
@@ -428,6 +436,14 @@ KO = {
     "app.look": "볼 곳: {look}",
     "app.forced": "처음 {n}개 조각은 고정되었습니다(만약에 보기). 모델은 거기서부터 이어 갔습니다.",
     "app.truncated": "입력이 모델의 한도보다 깁니다: 처음 {kept}개 조각만 쓰고 {dropped}개는 버렸습니다.",
+    "app.tidy": "입력 다듬기",
+    "app.tidy_help": "모델이 배운 문장처럼 첫 글자를 대문자로, “i”를 “I”로 바꾸고 끝에 “.”이나 “?”를 붙입니다. 이것이 없으면 "
+                     "번역이 훨씬 나빠집니다 (영어 입력만; 수치는 모델 카드에 있습니다)",
+    "app.tidied": "“{text}”(으)로 번역했습니다 (다듬은 곳: {changes}). 입력한 그대로 번역하려면 사이드바에서 “입력 다듬기”를 끄세요.",
+    "tidy.capital": "대문자",
+    "tidy.I": "“I”",
+    "tidy.question mark": "물음표",
+    "tidy.full stop": "마침표",
     "app.view": "보기",
 }
 

@@ -24,7 +24,12 @@ def init_from_url(defaults: dict) -> None:
 
 
 def write_url(**values) -> None:
+    """Put each value in the URL; None takes its key out (a setting at its default needs no place in a shared link)."""
     for key, value in values.items():
+        if value is None:
+            if key in st.query_params:
+                del st.query_params[key]
+            continue
         value = str(int(value)) if isinstance(value, bool) else str(value)
         if st.query_params.get(key) != value:
             st.query_params[key] = value

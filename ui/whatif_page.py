@@ -73,7 +73,7 @@ def beam_tree(ctx: PageContext) -> None:
     if ctx.beam < 2:
         st.caption(tx("wi.greedy"))
         beam = 4
-    rows = cached_beam_tree(ctx.path, st.session_state.text, beam, st.session_state.max_len, st.session_state.get("prefix", ""))
+    rows = cached_beam_tree(ctx.path, ctx.source, beam, st.session_state.max_len, st.session_state.get("prefix", ""))
     nodes = pd.DataFrame(rows)
     fig = beam_tree_figure(nodes, font_size=ctx.theme.font_size)
     event = st.plotly_chart(fig, key="beam_tree", on_select="rerun", selection_mode="points")
