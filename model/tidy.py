@@ -23,6 +23,7 @@ IMPERATIVE_TOO = {"do", "have"}  # "do it now", "have a nice day": a question on
 HOW_QUESTIONS = {"much", "many", "far", "long", "old", "often", "big", "tall"}  # "how much does it cost"
 OPENERS = "\"'“‘«([¿¡"
 SENTENCE_END = re.compile(r"[.!?…:;]['\"”’)\]]*$")
+AFTER_EXCLAMATION = re.compile(r"([!?]\s+)([a-z])")  # not after ".": "e.g. this" is one sentence
 LOWER_I = re.compile(r"\bi(?!\.e\.)(?=$|[\s,.!?;:]|['’](?:m|ll|ve|d)\b)")  # the pronoun, not "i.e."
 
 
@@ -33,10 +34,11 @@ class Tidied:
 
 
 def looks_like_question(text: str) -> bool:
-    """An English question by the first words of the sentence or of its last clause ("hi anna, how was your weekend"):
-    a wh-word before an auxiliary ("where is", "what's", "how much"), or an auxiliary before a subject ("is there",
-    "can you", "is the museum"). Imperatives ("do it now", "have a nice day") and clauses ("when i get home, ...") are not."""
-    return any(clause_asks(clause) for clause in (text, text.rsplit(",", 1)[-1]))
+    """An English question by the first words of the text or of its last clause ("hi anna, how was your weekend", "good
+    morning! did you sleep well"): a wh-word before an auxiliary ("where is", "what's", "how much"), or an auxiliary
+    before a subject ("is there", "can you", "is the museum"). Imperatives ("do it now", "have a nice day") and
+    clauses ("when i get home, ...") are not."""
+    return any(clause_asks(clause) for clause in (text, re.split(r"[,.!?;:]", text)[-1]))
 
 
 def clause_asks(clause: str) -> bool:
@@ -70,8 +72,10 @@ def tidy_english(text: str) -> Tidied:
     if not tidy:
         return Tidied(tidy, tuple(changes))
     first = first_character(tidy)
-    if tidy[first].islower():
-        tidy = tidy[:first] + tidy[first].upper() + tidy[first + 1:]
+    capitals = tidy[:first] + tidy[first].upper() + tidy[first + 1:]
+    capitals = AFTER_EXCLAMATION.sub(lambda m: m.group(1) + m.group(2).upper(), capitals)  # "hi! how are you"
+    if capitals != tidy:
+        tidy = capitals
         changes.append("capital")
     with_i = LOWER_I.sub("I", tidy)
     if with_i != tidy:

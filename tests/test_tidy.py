@@ -14,6 +14,8 @@ CASES = [  # typed → (what the model gets, what changed), written by hand
     ("i need an umbrella because it is raining", "I need an umbrella because it is raining.", ("capital", "full stop")),
     ("when i get home, i'll call you", "When I get home, I'll call you.", ("capital", "I", "full stop")),
     ("hi anna, how was your weekend", "Hi anna, how was your weekend?", ("capital", "question mark")),
+    ("good morning! did you sleep well", "Good morning! Did you sleep well?", ("capital", "question mark")),
+    ("Hi! how are you?", "Hi! How are you?", ("capital",)),
     ("what's your name", "What's your name?", ("capital", "question mark")),
     ("how much do the tickets cost", "How much do the tickets cost?", ("capital", "question mark")),
     ("is the museum open today", "Is the museum open today?", ("capital", "question mark")),
