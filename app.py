@@ -139,7 +139,7 @@ def new_sentence() -> None:
 
 
 if present:
-    with top[1].popover(f"✎ {st.session_state.text[:80]}", use_container_width=True):
+    with top[1].popover(f"✎ {source.text[:80]}", use_container_width=True):  # what was translated; the box holds what was typed
         st.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
         st.selectbox(t("app.example"), [""] + examples, key="example", on_change=use_example, placeholder=t("app.choose"))
         if st.session_state.screen not in SCREEN_HEIGHTS:
@@ -164,7 +164,7 @@ heading = "####" if present else "###"
 st.markdown(f"{heading} {md_escape(ckpt.tgt_lang.upper())}: {md_escape(translation.text)}" if translation.text
             else f"{heading} " + t("app.empty"))
 shown_changes = [change for change in source.changes if change != "spaces"]  # spaces change no piece
-if shown_changes:
+if shown_changes and not present:  # presentation mode shows the tidied sentence in its one row instead
     st.caption(t("app.tidied", text=md_escape(source.text), changes=", ".join(t(f"tidy.{c}") for c in shown_changes)))
 look = next((g["look"] for g in gallery if g["text"] == source.text), None)
 if look:

@@ -84,3 +84,7 @@ def test_the_app_translates_the_tidied_sentence_and_says_so(app_env, model, toke
     assert at.query_params["tidy"] in ("0", ["0"])
     shared = open_app(text="where is the station", tidy=0)  # the shared link keeps it off
     assert shared.toggle(key="tidy").value is False and shared.markdown[0].value == f"### DE: {md_escape(raw)}"
+
+    presenting = open_app(text="where is the station", present=1)  # one row of controls: the tidied sentence is its label
+    assert f"#### DE: {md_escape(tidied)}" in [m.value for m in presenting.markdown]
+    assert not any("Translated as" in c.value for c in presenting.caption)
