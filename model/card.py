@@ -110,7 +110,8 @@ def card_markdown(name: str, card: dict, cfg: dict, size_mb: float) -> str:
         lines += ["", fill_notes(card["notes"], card).strip()]
     if card.get("demo"):
         lines += ["", "## Ordinary sentences", "", "Greedy is what the app shows by default (beam 1); beam 4 is what the scores above use."]
-        lines += [demo_provenance(card["demo"]), ""] if demo_provenance(card["demo"]) else [""]
+        provenance = demo_provenance(card["demo"])
+        lines += [provenance, ""] if provenance else [""]
         seen_column = any(row.get("in_training") for row in card["demo"])
         lines += ["| English | greedy (the app's default) | beam 4 |" + (" in training data |" if seen_column else ""),
                   "|---|---|---|" + ("---|" if seen_column else "")]

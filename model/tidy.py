@@ -24,7 +24,8 @@ HOW_QUESTIONS = {"much", "many", "far", "long", "old", "often", "big", "tall"}  
 OPENERS = "\"'“‘«([¿¡"
 SENTENCE_END = re.compile(r"[.!?…:;]['\"”’)\]]*$")
 AFTER_EXCLAMATION = re.compile(r"([!?]\s+)([a-z])")  # not after ".": "e.g. this" is one sentence
-LOWER_I = re.compile(r"\bi(?!\.e\.)(?=$|[\s,.!?;:]|['’](?:m|ll|ve|d)\b)")  # the pronoun, not "i.e."
+PRONOUN_END = r"(?=$|[\s,.!?;:]|['’](?:m|ll|ve|d)\b)"  # "i", "i'm", "i’ll" ...
+LOWER_I = re.compile(r"\bi(?!\.e\.)" + PRONOUN_END)  # the pronoun, not "i.e."
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def tidy_english(text: str) -> Tidied:
 
 
 CASUAL_END = re.compile(r"\s*[.!?…]+$")
-CAPITAL_I = re.compile(r"\bI(?=$|[\s,.!?;:]|['’](?:m|ll|ve|d)\b)")
+CAPITAL_I = re.compile(r"\bI" + PRONOUN_END)
 
 
 def casual_english(text: str) -> str:
@@ -97,7 +98,7 @@ def casual_english(text: str) -> str:
     no end punctuation. "I don't know." → "i don't know"."""
     text = CASUAL_END.sub("", text.strip())
     text = CAPITAL_I.sub("i", text)
-    first = first_character(text) if text else 0
+    first = first_character(text)
     return text[:first] + text[first:first + 1].lower() + text[first + 1:]
 
 
