@@ -139,10 +139,11 @@ def demo_provenance(rows: list[dict]) -> str:
             "memory, not generalisation.")
 
 
-def demo_section(shipped, sentences: list[str], train_sources: list[str | Path]) -> tuple[list[dict], dict]:
-    """The demo sentences translated with beam 4 and greedily, each marked `in_training` when its words are a sentence
-    of `train_sources` (case and punctuation ignored; not marked when no source is given); and the encoder's spread on
-    them (`model.diagnostics`)."""
+def demo_section(shipped, demo_file: str | Path, train_sources: list[str | Path]) -> tuple[list[dict], dict]:
+    """The sentences of `demo_file` (one per line) translated with beam 4 and greedily, each marked `in_training` when
+    its words are a sentence of `train_sources` (case and punctuation ignored; not marked when no source is given); and
+    the encoder's spread on them (`model.diagnostics`)."""
+    sentences = [line for line in read_lines(demo_file) if line.strip()]
     beam4, greedy = (translate_many(shipped.model, shipped.tokenizer, sentences, beam=b) for b in (4, 1))
     seen = {sentence_key(line) for source in train_sources for line in read_lines(source)}
     rows = [{"source": s, "translation": t, "greedy": g, **({"in_training": sentence_key(s) in seen} if train_sources else {})}
@@ -239,8 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{split}: BLEU greedy {card['evaluation'][split]['greedy']['bleu']:.2f}, beam 4 {card['evaluation'][split]['beam4']['bleu']:.2f}",
               flush=True)
     if args.demo:
-        demo = [line for line in read_lines(args.demo) if line.strip()]
-        card["demo"], card["diagnostics"] = demo_section(shipped, demo, demo_train_sources(args, card))
+        card["demo"], card["diagnostics"] = demo_section(shipped, args.demo, demo_train_sources(args, card))
     dest = Path(args.dest)
     (dest / CARD_JSON).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     size_mb = (dest / WEIGHTS_FILE).stat().st_size / 1e6
@@ -257,8 +257,7 @@ def rewrite_markdown(dest: Path, name: str, notes: str | None, demo: argparse.Na
     if notes:
         card["notes"] = Path(notes).read_text(encoding="utf-8")
     if demo:
-        sentences = [line for line in read_lines(demo.demo) if line.strip()]
-        card["demo"], card["diagnostics"] = demo_section(shipped, sentences, demo_train_sources(demo, card))
+        card["demo"], card["diagnostics"] = demo_section(shipped, demo.demo, demo_train_sources(demo, card))
     if notes or demo:
         (dest / CARD_JSON).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     (dest / CARD_MD).write_text(card_markdown(name, card, shipped.model.cfg.to_dict(), (dest / WEIGHTS_FILE).stat().st_size / 1e6))

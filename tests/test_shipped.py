@@ -24,7 +24,8 @@ def test_shipped_checkpoint_keeps_its_promises(folder):
 
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
-DEMO = ROOT / "checkpoints" / "samples" / "demo30.en.txt"
+DEMO_FILE = ROOT / "checkpoints" / "samples" / "demo30.en.txt"
+DEMO = [line for line in DEMO_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "tatoeba").is_dir(), reason="no corpora in ../shared/data")
@@ -36,13 +37,11 @@ def test_the_demo_sentences_are_new_to_every_corpus_we_have():
     assert {f.parent.name for f in english} >= {"tatoeba", "multi30k", "news"}
     known = {sentence_key(line) for f in english for line in read_lines(f)}
     assert sentence_key("Where is the train station") in known  # a Tatoeba sentence, seen through case and punctuation
-    demo = [line for line in read_lines(DEMO) if line.strip()]
-    assert len(demo) == 30 and [s for s in demo if sentence_key(s) in known] == []
+    assert len(DEMO) == 30 and [s for s in DEMO if sentence_key(s) in known] == []
 
 
 @pytest.mark.parametrize("folder", [f for f in SHIPPED if f.name.startswith("general-")], ids=lambda p: p.name)
 def test_a_general_card_shows_todays_demo_sentences_checked_against_its_training_data(folder):
     card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
-    demo = [line for line in DEMO.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert [row["source"] for row in card["demo"]] == demo  # refresh with: python -m model.card --demo-only ...
-    assert [row["in_training"] for row in card["demo"]] == [False] * len(demo)
+    assert [row["source"] for row in card["demo"]] == DEMO  # refresh with: python -m model.card --demo-only ...
+    assert [row["in_training"] for row in card["demo"]] == [False] * len(DEMO)
