@@ -1,20 +1,29 @@
 """Headlight: translate a sentence and see what every attention head did. `streamlit run app.py`"""
+
 from __future__ import annotations
 
 import streamlit as st
 
-from model.tidy import Tidied, tidy_input
+from model.decoding.tidy import Tidied, tidy_input
 from ui import (
-    analysis_page, compare_page, head_page, heads_page, lesson_page, model_view_page, positional_page, steps_page, translate_page,
+    analysis_page,
+    compare_page,
+    deck,
+    head_page,
+    heads_page,
+    lesson_page,
+    model_view_page,
+    positional_page,
+    steps_page,
+    translate_page,
     whatif_page,
 )
-from ui import deck
-from ui.i18n import LANGUAGES, t
-from ui.context import PageContext
-from ui.examples import EXAMPLES, load_gallery
 from ui.cache import available_checkpoints, cached_training_curve
-from ui.figure import preload_plotly, show_figure
+from ui.context import PageContext
 from ui.errors import guarded, load, run_translation, translate_first
+from ui.examples import EXAMPLES, load_gallery
+from ui.figure import preload_plotly, show_figure
+from ui.i18n import LANGUAGES, t
 from ui.text import DEFAULT_CHECKPOINT, DEFAULT_TEXT, card_summary, md_escape
 from ui.theme import Theme
 from ui.url import URL_KEYS, init_from_url, write_url
@@ -46,10 +55,33 @@ SCREEN_HEIGHTS = (720, 768, 900, 1080, 1200, 1440)  # presentation mode sizes th
 checkpoints = available_checkpoints()
 names = [p.name for p in checkpoints]
 default_ckpt = DEFAULT_CHECKPOINT if DEFAULT_CHECKPOINT in names else (names[0] if names else "")
-init_from_url({"text": DEFAULT_TEXT, "ckpt": default_ckpt, "view": "translate", "kind": "cross",
-               "layer": -1, "head": "mean", "step": 0, "beam": 1, "max_len": 0, "present": False, "prefix": "", "lang": "en", "screen": 1080,
-               "tidy": True})
-for key in URL_KEYS + ("beam", "max_len", "present", "words", "lang", "screen", "tidy"):  # keep values of widgets not drawn on this page
+init_from_url(
+    {
+        "text": DEFAULT_TEXT,
+        "ckpt": default_ckpt,
+        "view": "translate",
+        "kind": "cross",
+        "layer": -1,
+        "head": "mean",
+        "step": 0,
+        "beam": 1,
+        "max_len": 0,
+        "present": False,
+        "prefix": "",
+        "lang": "en",
+        "screen": 1080,
+        "tidy": True,
+    }
+)
+for key in URL_KEYS + (
+    "beam",
+    "max_len",
+    "present",
+    "words",
+    "lang",
+    "screen",
+    "tidy",
+):  # keep values of widgets not drawn on this page
     if key in st.session_state:
         st.session_state[key] = st.session_state[key]
 if st.session_state.view not in VIEWS:
@@ -70,8 +102,11 @@ if present:  # presentation mode: no sidebar, large type
 path = str(checkpoints[names.index(st.session_state.ckpt)])
 ckpt = load(path)
 # What the model translates: the sentence as typed, tidied ("where is the bus stop" → "Where is the bus stop?").
-source = (tidy_input(st.session_state.text, ckpt.src_lang, st.session_state.tidy) if ckpt is not None
-          else Tidied(st.session_state.text, ()))
+source = (
+    tidy_input(st.session_state.text, ckpt.src_lang, st.session_state.tidy)
+    if ckpt is not None
+    else Tidied(st.session_state.text, ())
+)
 if ckpt is not None:
     translate_first(path, source.text, st.session_state.beam, st.session_state.max_len, st.session_state.prefix)
 # Two sidebar containers: the model's curve and card, shown below the controls by CSS; the controls, drawn last.
@@ -83,8 +118,13 @@ SIDEBAR_CSS = """<style>
 sidebar_model.markdown(SIDEBAR_CSS, unsafe_allow_html=True)
 if ckpt is not None and ckpt.card.get("curve") and not present:
     try:
-        show_figure(cached_training_curve(path), key="training_curve", config={"displayModeBar": False}, container=sidebar_model,
-                    secondary=True)
+        show_figure(
+            cached_training_curve(path),
+            key="training_curve",
+            config={"displayModeBar": False},
+            container=sidebar_model,
+            secondary=True,
+        )
     except ValueError as exc:
         sidebar_model.caption(f"No training curve: {exc}")
 
@@ -113,12 +153,21 @@ if ckpt is not None:
 if present:  # one row: the view, the sentence on one line (edited in a popover), the mode switch
     widths = [2, 4, 2.2, 1] if st.session_state.get("deck") else [2, 5, 1]  # the deck's ◀ ▶ only when a deck is open
     top = st.columns(widths, vertical_alignment="center")
-    top[0].selectbox(t("app.view"), list(VIEWS), format_func=lambda v: t(f"view.{v}"), key="view", label_visibility="collapsed")
+    top[0].selectbox(
+        t("app.view"), list(VIEWS), format_func=lambda v: t(f"view.{v}"), key="view", label_visibility="collapsed"
+    )
     if len(top) == 4:
         deck.navigation(top[2])
 else:
     top = st.columns([6, 1])
-    top[0].radio(t("app.view"), list(VIEWS), format_func=lambda v: t(f"view.{v}"), horizontal=True, key="view", label_visibility="collapsed")
+    top[0].radio(
+        t("app.view"),
+        list(VIEWS),
+        format_func=lambda v: t(f"view.{v}"),
+        horizontal=True,
+        key="view",
+        label_visibility="collapsed",
+    )
 top[-1].toggle(t("app.present"), key="present", help=t("app.present_help"))
 
 
@@ -139,12 +188,21 @@ def new_sentence() -> None:
 
 
 if present:
-    with top[1].popover(f"✎ {source.text[:80]}", use_container_width=True):  # what was translated; the box holds what was typed
+    with top[1].popover(
+        f"✎ {source.text[:80]}", use_container_width=True
+    ):  # what was translated; the box holds what was typed
         st.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
-        st.selectbox(t("app.example"), [""] + examples, key="example", on_change=use_example, placeholder=t("app.choose"))
+        st.selectbox(
+            t("app.example"), [""] + examples, key="example", on_change=use_example, placeholder=t("app.choose")
+        )
         if st.session_state.screen not in SCREEN_HEIGHTS:
             st.session_state.screen = 1080
-        st.selectbox("Screen height (px)", SCREEN_HEIGHTS, key="screen", help="The main figure fills the screen below the controls")
+        st.selectbox(
+            "Screen height (px)",
+            SCREEN_HEIGHTS,
+            key="screen",
+            help="The main figure fills the screen below the controls",
+        )
 else:
     st.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
     st.selectbox(t("app.example"), [""] + examples, key="example", on_change=use_example, placeholder=t("app.choose"))
@@ -152,17 +210,28 @@ else:
 if ckpt is None:
     draw_sidebar()
     st.stop()
-translation = run_translation(path, source.text, st.session_state.beam, st.session_state.max_len, st.session_state.prefix)
-write_url(text=st.session_state.text, ckpt=st.session_state.ckpt, view=st.session_state.view, prefix=st.session_state.prefix,
-          lang=st.session_state.lang, tidy=None if st.session_state.tidy else False,
-          **({"present": 1, "screen": st.session_state.screen} if present else {}))
+translation = run_translation(
+    path, source.text, st.session_state.beam, st.session_state.max_len, st.session_state.prefix
+)
+write_url(
+    text=st.session_state.text,
+    ckpt=st.session_state.ckpt,
+    view=st.session_state.view,
+    prefix=st.session_state.prefix,
+    lang=st.session_state.lang,
+    tidy=None if st.session_state.tidy else False,
+    **({"present": 1, "screen": st.session_state.screen} if present else {}),
+)
 if translation is None:
     draw_sidebar()
     st.stop()
 
 heading = "####" if present else "###"
-st.markdown(f"{heading} {md_escape(ckpt.tgt_lang.upper())}: {md_escape(translation.text)}" if translation.text
-            else f"{heading} " + t("app.empty"))
+st.markdown(
+    f"{heading} {md_escape(ckpt.tgt_lang.upper())}: {md_escape(translation.text)}"
+    if translation.text
+    else f"{heading} " + t("app.empty")
+)
 shown_changes = [change for change in source.changes if change != "spaces"]  # spaces change no piece
 if shown_changes and not present:  # presentation mode shows the tidied sentence in its one row instead
     st.caption(t("app.tidied", text=md_escape(source.text), changes=", ".join(t(f"tidy.{c}") for c in shown_changes)))
@@ -177,7 +246,13 @@ if translation.truncated:
 
 if present:
     deck.note()
-context = PageContext(path=path, ckpt=ckpt, translation=translation, beam=st.session_state.beam, source=source.text,
-                      theme=Theme.for_mode(present, st.session_state.screen))
+context = PageContext(
+    path=path,
+    ckpt=ckpt,
+    translation=translation,
+    beam=st.session_state.beam,
+    source=source.text,
+    theme=Theme.for_mode(present, st.session_state.screen),
+)
 guarded(VIEWS[st.session_state.view])(context)  # one broken view must not take the page down
 draw_sidebar()

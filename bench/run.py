@@ -4,6 +4,7 @@ Every figure is measured in this run: ratios time the two sides interleaved (A, 
 same thread count and report the ratio of their medians. Needs `pip install -r requirements-bench.txt`
 for the Hugging Face comparison, and Debian's chromium for the app timings.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -24,10 +25,12 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from model.checkpoint import find_checkpoints, load_checkpoint  # noqa: E402
-from model.data import collate, encode_pairs, make_batches, read_lines  # noqa: E402
-from model.decode import translate  # noqa: E402
-from model.transformer import Transformer  # noqa: E402
+from model.core.checkpoint import find_checkpoints, load_checkpoint  # noqa: E402
+from model.core.text_files import read_lines  # noqa: E402
+from model.core.transformer import Transformer  # noqa: E402
+from model.decoding.batch import collate  # noqa: E402
+from model.decoding.translation import translate  # noqa: E402
+from model.training.data import encode_pairs, make_batches  # noqa: E402
 from viz.attention import model_view  # noqa: E402
 
 Row = dict
@@ -41,7 +44,7 @@ def interleaved(*fns: Callable[[], object], repeats: int, warmup: int = 1) -> li
     times: list[list[float]] = [[] for _ in fns]
     for i in range(repeats):
         order = list(range(len(fns)))
-        order = order[i % len(fns):] + order[: i % len(fns)]
+        order = order[i % len(fns) :] + order[: i % len(fns)]
         for j in order:
             start = time.perf_counter()
             fns[j]()
@@ -51,8 +54,12 @@ def interleaved(*fns: Callable[[], object], repeats: int, warmup: int = 1) -> li
 
 def ratio_row(measure: str, top: float, bottom: float, compares: str) -> Row:
     """A ratio of two median times (seconds), with both times in ms at the end of `compares`."""
-    return {"measure": measure, "value": top / bottom, "unit": "ratio",
-            "compares": f"{compares} ({top * 1000:.0f} vs {bottom * 1000:.0f} ms)"}
+    return {
+        "measure": measure,
+        "value": top / bottom,
+        "unit": "ratio",
+        "compares": f"{compares} ({top * 1000:.0f} vs {bottom * 1000:.0f} ms)",
+    }
 
 
 def sentences_of_length(tok, pieces: int, count: int) -> list[str]:
@@ -74,9 +81,13 @@ def capture_overhead(ckpt, repeats: int) -> Row:
     with_capture = lambda: [translate(model, tok, s) for s in sentences]  # noqa: E731
     without = lambda: [translate(model, tok, s, with_trace=False) for s in sentences]  # noqa: E731
     t_with, t_without = interleaved(with_capture, without, repeats=repeats)
-    return {"measure": "capture_overhead", "value": t_with / t_without, "unit": "ratio",
-            "compares": f"greedy translation with full capture ÷ without ({len(sentences)} sentences of 20 pieces; "
-                        f"{t_with / len(sentences) * 1000:.1f} vs {t_without / len(sentences) * 1000:.1f} ms each)"}
+    return {
+        "measure": "capture_overhead",
+        "value": t_with / t_without,
+        "unit": "ratio",
+        "compares": f"greedy translation with full capture ÷ without ({len(sentences)} sentences of 20 pieces; "
+        f"{t_with / len(sentences) * 1000:.1f} vs {t_without / len(sentences) * 1000:.1f} ms each)",
+    }
 
 
 @torch.inference_mode()
@@ -105,8 +116,18 @@ def matrix_products_only(model: Transformer, steps: int) -> None:
     x, h = torch.zeros(1, 1, model.cfg.d_model), torch.zeros(1, 1, model.cfg.d_ff)
     products = []  # (linear, its input)
     for layer in model.decoder.layers:
-        products += [(linear, x) for linear in (layer.self_attn.w_q, layer.self_attn.w_k, layer.self_attn.w_v,
-                                                layer.self_attn.w_o, layer.cross_attn.w_q, layer.cross_attn.w_o, layer.ffn.w_1)]
+        products += [
+            (linear, x)
+            for linear in (
+                layer.self_attn.w_q,
+                layer.self_attn.w_k,
+                layer.self_attn.w_v,
+                layer.self_attn.w_o,
+                layer.cross_attn.w_q,
+                layer.cross_attn.w_o,
+                layer.ffn.w_1,
+            )
+        ]
         products.append((layer.ffn.w_2, h))
     for _ in range(steps):
         for linear, inputs in products:
@@ -117,24 +138,53 @@ def matrix_products_only(model: Transformer, steps: int) -> None:
 def incremental_vs_recompute(ckpt, repeats: int) -> list[Row]:
     model = ckpt.model
     src = torch.tensor([ckpt.tokenizer.encode(sentences_of_length(ckpt.tokenizer, 20, 1)[0]) + [model.cfg.eos_id]])
-    t_inc, t_full, t_floor = interleaved(lambda: decode_fixed(model, src, 40, True), lambda: decode_fixed(model, src, 40, False),
-                                         lambda: matrix_products_only(model, 40), repeats=repeats)
-    return [ratio_row("incremental_vs_recompute", t_inc, t_full,
-                      "40 output pieces with key/value caching ÷ recomputing the prefix each step"),
-            ratio_row("matrix_products_vs_recompute", t_floor, t_full, "only the matrix products of 40 cached steps ÷ "
-                      "recomputing: the lowest incremental_vs_recompute this machine allows in fp32")]
+    t_inc, t_full, t_floor = interleaved(
+        lambda: decode_fixed(model, src, 40, True),
+        lambda: decode_fixed(model, src, 40, False),
+        lambda: matrix_products_only(model, 40),
+        repeats=repeats,
+    )
+    return [
+        ratio_row(
+            "incremental_vs_recompute",
+            t_inc,
+            t_full,
+            "40 output pieces with key/value caching ÷ recomputing the prefix each step",
+        ),
+        ratio_row(
+            "matrix_products_vs_recompute",
+            t_floor,
+            t_full,
+            "only the matrix products of 40 cached steps ÷ "
+            "recomputing: the lowest incremental_vs_recompute this machine allows in fp32",
+        ),
+    ]
 
 
 def hf_marian(cfg):
     from transformers import MarianConfig, MarianMTModel
 
     hf_cfg = MarianConfig(
-        vocab_size=cfg.vocab_size, d_model=cfg.d_model, encoder_layers=cfg.n_encoder_layers, decoder_layers=cfg.n_decoder_layers,
-        encoder_attention_heads=cfg.n_heads, decoder_attention_heads=cfg.n_heads, encoder_ffn_dim=cfg.d_ff,
-        decoder_ffn_dim=cfg.d_ff, max_position_embeddings=cfg.max_len, pad_token_id=cfg.pad_id, eos_token_id=cfg.eos_id,
-        bos_token_id=cfg.bos_id, decoder_start_token_id=cfg.decoder_start_id, dropout=cfg.dropout,
-        attention_dropout=cfg.dropout, activation_dropout=cfg.dropout,  # ours drops out in the same places
-        activation_function="relu", scale_embedding=True, share_encoder_decoder_embeddings=True, attn_implementation="eager",
+        vocab_size=cfg.vocab_size,
+        d_model=cfg.d_model,
+        encoder_layers=cfg.n_encoder_layers,
+        decoder_layers=cfg.n_decoder_layers,
+        encoder_attention_heads=cfg.n_heads,
+        decoder_attention_heads=cfg.n_heads,
+        encoder_ffn_dim=cfg.d_ff,
+        decoder_ffn_dim=cfg.d_ff,
+        max_position_embeddings=cfg.max_len,
+        pad_token_id=cfg.pad_id,
+        eos_token_id=cfg.eos_id,
+        bos_token_id=cfg.bos_id,
+        decoder_start_token_id=cfg.decoder_start_id,
+        dropout=cfg.dropout,
+        attention_dropout=cfg.dropout,
+        activation_dropout=cfg.dropout,  # ours drops out in the same places
+        activation_function="relu",
+        scale_embedding=True,
+        share_encoder_decoder_embeddings=True,
+        attn_implementation="eager",
     )
     torch.manual_seed(0)
     return MarianMTModel(hf_cfg)
@@ -145,8 +195,16 @@ def hf_generate_fixed(hf, ids: torch.Tensor, steps: int) -> Callable[[], object]
 
     @torch.inference_mode()
     def generate():
-        out = hf.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False, num_beams=1,
-                          min_new_tokens=steps, max_new_tokens=steps, output_attentions=True, return_dict_in_generate=True)
+        out = hf.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            do_sample=False,
+            num_beams=1,
+            min_new_tokens=steps,
+            max_new_tokens=steps,
+            output_attentions=True,
+            return_dict_in_generate=True,
+        )
         assert len(out.cross_attentions) == steps
         return out
 
@@ -161,29 +219,59 @@ def vs_hf_generate(ckpt, repeats: int) -> list[Row]:
     steps = len(ours.out_ids)
     ids = torch.tensor([ours.src_ids])
 
-    t_ours, t_hf, t_floor = interleaved(lambda: translate(model, tok, sentence), hf_generate_fixed(hf, ids, steps),
-                                        lambda: matrix_products_only(model, steps), repeats=repeats)
-    return [ratio_row("vs_hf_generate", t_ours, t_hf, "ours with full capture ÷ HF MarianMTModel.generate(output_attentions=True), "
-                      f"eager, greedy, {ids.shape[1]} source pieces, {steps} steps"),
-            ratio_row("matrix_products_vs_hf", t_floor, t_hf, f"only the matrix products of {steps} cached steps ÷ HF generate: "
-                      "the lowest vs_hf_generate possible without fewer weight reads")]
+    t_ours, t_hf, t_floor = interleaved(
+        lambda: translate(model, tok, sentence),
+        hf_generate_fixed(hf, ids, steps),
+        lambda: matrix_products_only(model, steps),
+        repeats=repeats,
+    )
+    return [
+        ratio_row(
+            "vs_hf_generate",
+            t_ours,
+            t_hf,
+            "ours with full capture ÷ HF MarianMTModel.generate(output_attentions=True), "
+            f"eager, greedy, {ids.shape[1]} source pieces, {steps} steps",
+        ),
+        ratio_row(
+            "matrix_products_vs_hf",
+            t_floor,
+            t_hf,
+            f"only the matrix products of {steps} cached steps ÷ HF generate: "
+            "the lowest vs_hf_generate possible without fewer weight reads",
+        ),
+    ]
 
 
 def marian_at_opus_size(repeats: int) -> list[Row]:
     """Ours (imported, with full capture) against HF generate at Helsinki-NLP/opus-mt-en-de's size, random weights."""
     from transformers import MarianConfig, MarianMTModel
 
-    from model.heads import ALL_WEIGHTS
-    from model.hooks import capture
-    from model.import_marian import from_marian_weights, our_config
-    from model.search import greedy_search
-    from model.tracing import arrays_from_steps
+    from model.core.hook_names import ALL_WEIGHTS
+    from model.core.hooks import capture
+    from model.decoding.search import greedy_search
+    from model.decoding.trace_from_hooks import arrays_from_steps
+    from model.importing.marian import from_marian_weights, our_config
 
     vocab, steps = 58101, 24
-    config = MarianConfig(vocab_size=vocab, decoder_vocab_size=vocab, d_model=512, encoder_layers=6, decoder_layers=6,
-                          encoder_attention_heads=8, decoder_attention_heads=8, encoder_ffn_dim=2048, decoder_ffn_dim=2048,
-                          max_position_embeddings=512, pad_token_id=vocab - 1, eos_token_id=0, decoder_start_token_id=vocab - 1,
-                          activation_function="swish", scale_embedding=True, attn_implementation="eager")
+    config = MarianConfig(
+        vocab_size=vocab,
+        decoder_vocab_size=vocab,
+        d_model=512,
+        encoder_layers=6,
+        decoder_layers=6,
+        encoder_attention_heads=8,
+        decoder_attention_heads=8,
+        encoder_ffn_dim=2048,
+        decoder_ffn_dim=2048,
+        max_position_embeddings=512,
+        pad_token_id=vocab - 1,
+        eos_token_id=0,
+        decoder_start_token_id=vocab - 1,
+        activation_function="swish",
+        scale_embedding=True,
+        attn_implementation="eager",
+    )
     torch.manual_seed(0)
     hf = MarianMTModel(config).eval()
     ours = from_marian_weights(our_config(config.to_dict()), hf.state_dict()).use_column_major_weights()
@@ -198,17 +286,33 @@ def marian_at_opus_size(repeats: int) -> list[Row]:
         return arrays
 
     t_ours, t_hf = interleaved(ours_translate, hf_generate_fixed(hf, src, steps), repeats=repeats)
-    return [{"measure": "marian_capture_ms", "value": t_ours * 1000, "unit": "ms",
-             "compares": f"greedy translation with full capture at opus-mt-en-de's size (d_model 512, 6+6 layers, 8 heads, "
-                         f"d_ff 2048, vocabulary {vocab}; random weights), 20 source pieces, {steps} steps"},
-            ratio_row("marian_vs_hf_generate", t_ours, t_hf, "the same ÷ HF MarianMTModel.generate(output_attentions=True), eager, "
-                      "same weights and steps")]
+    return [
+        {
+            "measure": "marian_capture_ms",
+            "value": t_ours * 1000,
+            "unit": "ms",
+            "compares": "greedy translation with full capture at opus-mt-en-de's size (d_model 512, 6+6 layers, 8 "
+            "heads, "
+            f"d_ff 2048, vocabulary {vocab}; random weights), 20 source pieces, {steps} steps",
+        },
+        ratio_row(
+            "marian_vs_hf_generate",
+            t_ours,
+            t_hf,
+            "the same ÷ HF MarianMTModel.generate(output_attentions=True), eager, same weights and steps",
+        ),
+    ]
 
 
 def train_tokens_vs_hf(ckpt, repeats: int) -> Row:
     cfg = ckpt.model.cfg
     data = ROOT / "checkpoints" / "samples"
-    pairs = encode_pairs(ckpt.tokenizer, read_lines(data / "val200.en.txt"), read_lines(data / f"val200.{ckpt.tgt_lang}.txt"), cfg.max_len)
+    pairs = encode_pairs(
+        ckpt.tokenizer,
+        read_lines(data / "val200.en.txt"),
+        read_lines(data / f"val200.{ckpt.tgt_lang}.txt"),
+        cfg.max_len,
+    )
     batch = max((b for b in make_batches(pairs, 2048, seed=None)), key=len)
     src, tgt_in, tgt_out = collate([pairs[i] for i in batch], cfg.pad_id, cfg.decoder_start_id)
     tokens = int((src != cfg.pad_id).sum() + (tgt_out != cfg.pad_id).sum())
@@ -224,13 +328,28 @@ def train_tokens_vs_hf(ckpt, repeats: int) -> Row:
         loss.backward()
         params_opt.step()
 
-    ours_step = lambda: step(lambda: ours(src, tgt_in), opt_ours)  # noqa: E731
-    hf_step = lambda: step(lambda: hf(input_ids=src, attention_mask=(src != cfg.pad_id).long(), decoder_input_ids=tgt_in,  # noqa: E731
-                                      decoder_attention_mask=(tgt_in != cfg.pad_id).long()).logits, opt_hf)
+    def ours_step():
+        step(lambda: ours(src, tgt_in), opt_ours)
+
+    def hf_logits():
+        return hf(
+            input_ids=src,
+            attention_mask=(src != cfg.pad_id).long(),
+            decoder_input_ids=tgt_in,
+            decoder_attention_mask=(tgt_in != cfg.pad_id).long(),
+        ).logits
+
+    def hf_step():
+        step(hf_logits, opt_hf)
+
     t_ours, t_hf = interleaved(ours_step, hf_step, repeats=repeats, warmup=1)
-    return {"measure": "train_tokens_vs_hf", "value": t_hf / t_ours, "unit": "ratio",
-            "compares": f"training tokens/s, ours ÷ HF Marian, same sizes and batch of {tokens} tokens, fp32 "
-                        f"({tokens / t_ours:.0f} vs {tokens / t_hf:.0f} tokens/s)"}
+    return {
+        "measure": "train_tokens_vs_hf",
+        "value": t_hf / t_ours,
+        "unit": "ratio",
+        "compares": f"training tokens/s, ours ÷ HF Marian, same sizes and batch of {tokens} tokens, fp32 "
+        f"({tokens / t_ours:.0f} vs {tokens / t_hf:.0f} tokens/s)",
+    }
 
 
 def model_view_build(repeats: int) -> Row:
@@ -242,8 +361,12 @@ def model_view_build(repeats: int) -> Row:
         start = time.perf_counter()
         model_view(att, tokens, tokens).to_json()
         times.append(time.perf_counter() - start)
-    return {"measure": "model_view_build_ms", "value": statistics.median(times[2:]) * 1000, "unit": "ms",
-            "compares": "building and serialising the model-view figure, 6 layers × 8 heads at 60 pieces"}
+    return {
+        "measure": "model_view_build_ms",
+        "value": statistics.median(times[2:]) * 1000,
+        "unit": "ms",
+        "compares": "building and serialising the model-view figure, 6 layers × 8 heads at 60 pieces",
+    }
 
 
 def capture_scaling(ckpt, repeats: int) -> list[Row]:
@@ -265,10 +388,22 @@ def capture_scaling(ckpt, repeats: int) -> list[Row]:
             times.append(time.perf_counter() - start)
         size = sum(a.nbytes for a in result.trace.npz_arrays().values())
         S, T = len(result.src_ids), len(result.out_ids)
-        rows.append({"measure": f"capture_scaling_S{n}", "value": statistics.median(times) * 1000, "unit": "ms",
-                     "compares": f"greedy translation with capture, {S} source × {T} target pieces"})
-        rows.append({"measure": f"trace_size_S{n}", "value": size / 1e6, "unit": "MB",
-                     "compares": f"float32 trace (encoder + decoder + cross + PE) at {S} × {T}"})
+        rows.append(
+            {
+                "measure": f"capture_scaling_S{n}",
+                "value": statistics.median(times) * 1000,
+                "unit": "ms",
+                "compares": f"greedy translation with capture, {S} source × {T} target pieces",
+            }
+        )
+        rows.append(
+            {
+                "measure": f"trace_size_S{n}",
+                "value": size / 1e6,
+                "unit": "MB",
+                "compares": f"float32 trace (encoder + decoder + cross + PE) at {S} × {T}",
+            }
+        )
     return rows
 
 
@@ -278,13 +413,15 @@ def capture_scaling(ckpt, repeats: int) -> list[Row]:
 def client_switches(browser, count: int) -> list[float]:
     """Seconds from a click on the figure's own slider to the new title, in a page holding every layer and head."""
 
-    from model.trace import KIND_LABELS
+    from model.decoding.trace import KIND_LABELS
     from viz.export import figure_html
     from viz.switch import Panel, switchable_heatmap
 
     ckpt = load_checkpoint(next(iter(find_checkpoints(ROOT / "checkpoints"))))
     trace = translate(ckpt.model, ckpt.tokenizer, "A man in a blue shirt is playing the guitar on the street.").trace
-    fig = switchable_heatmap([Panel("cross", KIND_LABELS["cross"], trace.cross, *trace.axis_tokens("cross"))], ("cross", 0, None))
+    fig = switchable_heatmap(
+        [Panel("cross", KIND_LABELS["cross"], trace.cross, *trace.axis_tokens("cross"))], ("cross", 0, None)
+    )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "switch.html"
         path.write_text(figure_html(fig), encoding="utf-8")
@@ -298,7 +435,8 @@ def client_switches(browser, count: int) -> list[float]:
         page.evaluate("""() => { window.__down = 0; window.__drawn = 0;
             document.addEventListener('mousedown', () => { window.__down = performance.now(); }, true);
             new MutationObserver(() => { window.__drawn = performance.now(); })
-                .observe(document.querySelector('.infolayer'), {subtree: true, childList: true, characterData: true}); }""")
+                .observe(document.querySelector('.infolayer'),
+                         {subtree: true, childList: true, characterData: true}); }""")
         times = []
         for i in range(count + 1):
             step = (i * 7 + 3) % n_steps
@@ -373,23 +511,52 @@ def app_timings(repeats: int) -> list[Row]:
         switches = client_switches(browser, 30)
         browser.close()
     return [
-        {"measure": "client_switch_ms", "value": statistics.median(switches) * 1000, "unit": "ms",
-         "compares": f"one layer/head change in the browser-switchable heatmap (Plotly's own slider): mouse press to the redrawn "
-                     f"title, timed by the page's clock in headless Chromium (median of {len(switches)})"},
-        {"measure": "page_to_first_heatmap_s", "value": statistics.median(loads), "unit": "s",
-         "compares": f"navigation to the first heatmap drawn, warm server, new sentence each time (median of {len(loads)})"},
-        {"measure": "page_to_controls_s", "value": statistics.median(controls), "unit": "s",
-         "compares": f"the same navigation until the layer slider is on the page too (median of {len(controls)})"},
-        {"measure": "bare_page_to_first_heatmap_s", "value": statistics.median(bare_loads), "unit": "s",
-         "compares": "the same for a bare Streamlit page with a text box and one tiny heatmap, interleaved with the line above"},
-        {"measure": "slider_to_redraw_ms", "value": statistics.median(redraws) * 1000, "unit": "ms",
-         "compares": f"layer slider key press to the new heatmap title (median of {len(redraws)})"},
+        {
+            "measure": "client_switch_ms",
+            "value": statistics.median(switches) * 1000,
+            "unit": "ms",
+            "compares": "one layer/head change in the browser-switchable heatmap (Plotly's own slider): mouse "
+            "press to the redrawn "
+            f"title, timed by the page's clock in headless Chromium (median of {len(switches)})",
+        },
+        {
+            "measure": "page_to_first_heatmap_s",
+            "value": statistics.median(loads),
+            "unit": "s",
+            "compares": "navigation to the first heatmap drawn, warm server, new sentence each time (median of "
+            f"{len(loads)})",
+        },
+        {
+            "measure": "page_to_controls_s",
+            "value": statistics.median(controls),
+            "unit": "s",
+            "compares": f"the same navigation until the layer slider is on the page too (median of {len(controls)})",
+        },
+        {
+            "measure": "bare_page_to_first_heatmap_s",
+            "value": statistics.median(bare_loads),
+            "unit": "s",
+            "compares": "the same for a bare Streamlit page with a text box and one tiny heatmap, interleaved with "
+            "the line above",
+        },
+        {
+            "measure": "slider_to_redraw_ms",
+            "value": statistics.median(redraws) * 1000,
+            "unit": "ms",
+            "compares": f"layer slider key press to the new heatmap title (median of {len(redraws)})",
+        },
     ]
 
 
-GOALS = {"capture_overhead": ("≤", 1.15), "incremental_vs_recompute": ("≤", 0.33), "vs_hf_generate": ("≤", 0.5),
-         "train_tokens_vs_hf": ("≥", 1.0), "page_to_first_heatmap_s": ("≤", 2.5), "slider_to_redraw_ms": ("≤", 300),
-         "client_switch_ms": ("≤", 50)}
+GOALS = {
+    "capture_overhead": ("≤", 1.15),
+    "incremental_vs_recompute": ("≤", 0.33),
+    "vs_hf_generate": ("≤", 0.5),
+    "train_tokens_vs_hf": ("≥", 1.0),
+    "page_to_first_heatmap_s": ("≤", 2.5),
+    "slider_to_redraw_ms": ("≤", 300),
+    "client_switch_ms": ("≤", 50),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -397,7 +564,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="fewer repeats: under 5 minutes on 2 cores")
     p.add_argument("--json", help="also write the rows as JSON to this path")
     p.add_argument("--checkpoint", help="checkpoint folder (default: the first shipped one)")
-    p.add_argument("--skip", default="", help="comma-separated groups to skip: capture, incremental, hf, marian, model_view, scaling, app")
+    p.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated groups to skip: capture, incremental, hf, marian, model_view, scaling, app",
+    )
     p.add_argument("--repeats", type=int, default=0, help="timed repeats per measure (default: 21, or 11 with --quick)")
     p.add_argument("--threads", type=int, default=0, help="torch threads for both sides (default: torch's own choice)")
     args = p.parse_args(argv)
@@ -410,16 +581,21 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no checkpoint to benchmark; pass --checkpoint", file=sys.stderr)
         return 2
     ckpt = load_checkpoint(path)
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, checkpoint {Path(path).name}", flush=True)
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, checkpoint {Path(path).name}",
+        flush=True,
+    )
     rows: list[Row] = []
-    steps = [("capture", lambda: [capture_overhead(ckpt, repeats)]),
-             ("incremental", lambda: incremental_vs_recompute(ckpt, repeats)),
-             ("hf", lambda: vs_hf_generate(ckpt, repeats) + [train_tokens_vs_hf(ckpt, max(3, repeats // 2))]),
-             ("marian", lambda: marian_at_opus_size(repeats)),
-             ("model_view", lambda: [model_view_build(repeats)]),
-             ("scaling", lambda: capture_scaling(ckpt, repeats)),
-             ("app", lambda: app_timings(7 if args.quick else 15))]
+    steps = [
+        ("capture", lambda: [capture_overhead(ckpt, repeats)]),
+        ("incremental", lambda: incremental_vs_recompute(ckpt, repeats)),
+        ("hf", lambda: vs_hf_generate(ckpt, repeats) + [train_tokens_vs_hf(ckpt, max(3, repeats // 2))]),
+        ("marian", lambda: marian_at_opus_size(repeats)),
+        ("model_view", lambda: [model_view_build(repeats)]),
+        ("scaling", lambda: capture_scaling(ckpt, repeats)),
+        ("app", lambda: app_timings(7 if args.quick else 15)),
+    ]
     for name, run in steps:
         if name in skip:
             continue
@@ -433,7 +609,9 @@ def main(argv: list[str] | None = None) -> int:
         goal_text = f"{goal[0]} {goal[1]}" if goal else ""
         print(f"| {row['measure']} | {row['value']:.3f} | {row['unit']} | {goal_text} | {row['compares']} |")
     if args.json:
-        Path(args.json).write_text(json.dumps([{k: r[k] for k in ("measure", "value", "unit")} for r in rows], indent=1))
+        Path(args.json).write_text(
+            json.dumps([{k: r[k] for k in ("measure", "value", "unit")} for r in rows], indent=1)
+        )
     return 0
 
 

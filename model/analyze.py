@@ -4,48 +4,30 @@
   python -m model.analyze --checkpoint checkpoints/multi30k-en-de --input val.en --ref val.de \\
       --sweep checkpoints/multi30k-en-de/head_importance.json
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-import time
 
 from tqdm import tqdm
 
-from model.ablation import importance_sweep
-from model.head_statistics import LABEL_RULES, average_stats, trace_stats
-from model.cli import load_checkpoint_and_sentences, run
-from model.decode import translate
-from model.heads import all_heads
-
-SWEEP_FILE = "head_importance.json"
-
-
-def sentence_stats(ckpt, sentences: list[str], progress=None):
-    """Statistics of every head averaged over the (non-empty) sentences' greedy translations."""
-    frames = []
-    for n, text in enumerate(sentences):
-        if text.strip():
-            frames.append(trace_stats(translate(ckpt.model, ckpt.tokenizer, text).trace))
-        if progress:
-            progress(n + 1, len(sentences))
-    return average_stats(frames)
-
-
-def sweep_record(ckpt, sources: list[str], references: list[str], progress=None) -> dict:
-    start = time.perf_counter()
-    table = importance_sweep(ckpt.model, ckpt.tokenizer, sources, references, progress)
-    return {"checkpoint": ckpt.name, "sentences": len(sources), "seconds": round(time.perf_counter() - start, 1),
-            "baseline": {k: round(v, 4) for k, v in table.attrs["baseline"].items()},
-            "heads": table.round(4).to_dict("records")}
+from model.analysis.head_statistics import LABEL_RULES
+from model.analysis.importance import sentence_stats, sweep_record
+from model.cli.common import load_checkpoint_and_sentences, run
+from model.core.head_selection import all_heads
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m model.analyze", description=__doc__.split("\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n", 2)[2] + "\nLabels, first rule that holds:\n" +
-                                "\n".join(f"  {name}: {rule}" for name, rule, _ in LABEL_RULES))
+    p = argparse.ArgumentParser(
+        prog="python -m model.analyze",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n", 2)[2]
+        + "\nLabels, first rule that holds:\n"
+        + "\n".join(f"  {name}: {rule}" for name, rule, _ in LABEL_RULES),
+    )
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--input", required=True, help="source sentences, one per line (.gz allowed)")
     p.add_argument("--stats", help="write per-head statistics averaged over the sentences to this CSV")

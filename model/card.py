@@ -2,7 +2,8 @@
 
   python -m model.card --source runs/en-de/final --dest checkpoints/multi30k-en-de \\
       --data-dir ../shared/data/multi30k --name "Multi30k English→German"
-  python -m model.card --source runs/general-en-de/final --dest checkpoints/general-en-de --name "General English→German" \\
+  python -m model.card --source runs/general-en-de/final --dest checkpoints/general-en-de --name "General
+  English→German" \\
       --test tatoeba_test SRC REF --test newstest2014 SRC REF ... --data-json runs/data/general-en-de/stats.json \\
       --about "what the model was trained on, with licences" --demo checkpoints/samples/demo30.en.txt
   python -m model.card --source unused --dest checkpoints/general-en-de --name "General English→German" \\
@@ -11,6 +12,7 @@
 Copies the weights (fp16 by default), then scores the copy (what users get) on the test sets with
 greedy search and beam 4, and writes card.json (what the app reads) and README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,154 +23,20 @@ from pathlib import Path
 
 import torch
 
-from model.cli import run
-from model.checkpoint import CARD_JSON, CARD_MD, WEIGHTS_FILE, CheckpointError, load_checkpoint, save_checkpoint
-from model.data import read_lines, read_parallel, sentence_key
-from model.batch import translate_many
-from model.decode import sequence_ids
-from model.diagnostics import encoder_spread
-from model.evaluate import evaluate
-
-TEST_SETS = ("test_2016_flickr", "test_2017_flickr", "test_2017_mscoco")
-CITATION = ('Elliott, D., Frank, S., Sima\'an, K., & Specia, L. (2016). "Multi30K: Multilingual English-German Image '
-            'Descriptions." Proceedings of the 5th Workshop on Vision and Language.')
-
-
-def command_flags(args: dict) -> str:
-    """The training command's flags as typed: booleans as bare flags, empties and zeros at their default left out (a 0
-    whose default is something else, such as --attention-dropout 0 against None, is kept)."""
-    from model.train import build_parser  # here: the card needs the trainer only to know its defaults
-
-    parser = build_parser()
-    flags = []
-    for key, value in args.items():
-        empty = value is None or value is False or value == "" or (value == 0 and parser.get_default(key) == 0)
-        if empty or key == "device":
-            continue
-        flag = "--" + key.replace("_", "-")
-        flags.append(flag if value is True else f"{flag} {value}")
-    return " ".join(flags)
-
-
-def training_compute(card: dict) -> tuple[float, float]:
-    """(tokens seen, FLOPs ≈ 6 · parameters · tokens) from the curve's per-epoch throughput and elapsed time."""
-    tokens, previous = 0.0, 0.0
-    for row in card.get("curve", []):
-        elapsed = float(row["elapsed_s"])
-        tokens += float(row["tokens_per_s"]) * (elapsed - previous)
-        previous = elapsed
-    return tokens, 6 * card.get("parameters", 0) * tokens
-
-
-def fill_notes(notes: str, card: dict) -> str:
-    """The card's numbers in the notes: `{evaluation[newstest2014][beam4][bleu]:.1f}`, `{wall_time_h:.1f}`,
-    `{training_tokens:.2e}`, `{training_flops:.1e}` (so no figure is typed by hand)."""
-    tokens, flops = training_compute(card)
-    values = dict(card, wall_time_h=card.get("training", {}).get("wall_time_s", 0) / 3600, training_tokens=tokens, training_flops=flops)
-    try:
-        return notes.format_map(values)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ValueError(f"the notes name a value the card does not have: {exc}") from None
-
-
-def card_markdown(name: str, card: dict, cfg: dict, size_mb: float) -> str:
-    t = card.get("training", {})
-    about = card.get("about") or (
-        f"Multi30k {card['languages']['source']}→{card['languages']['target']} (train split only, 29,000 sentence pairs; "
-        "model selected on the validation split only).")
-    lines = [
-        f"# {name}", "",
-        f"An encoder-decoder Transformer (Vaswani et al., 2017) trained with Headlight's `python -m model.train` on {about}", "",
-        "## Model", "",
-        "| setting | value |", "|---|---|",
-        *[f"| {k} | {v} |" for k, v in cfg.items()],
-        f"| parameters | {card.get('parameters', 0) / 1e6:.2f}M |",
-        f"| weights file | {size_mb:.1f} MB ({card.get('weights_dtype', 'float32')}) |", "",
-        "## Training", "",
-        f"- Hardware: {t.get('hardware', 'unknown')}",
-        f"- Wall time: {t.get('wall_time_s', 0) / 60:.0f} minutes, {t.get('epochs')} epochs, {t.get('steps')} updates",
-        f"- Selection: best validation BLEU {t.get('best_val_bleu')} at epoch {t.get('best_epoch')}"
-        + (f"; average of epochs {t['averaged_epochs']} scored {t['val_bleu_averaged']} and was kept" if t.get("averaged_epochs") else ""),
-        f"- Command: `python -m model.train {command_flags(t.get('args', {}))}`"
-        + (f" (the last leg: the run went on from `{t['continued_from']['checkpoint']}` at update {t['continued_from']['update']:,} "
-           "with `--continue-from`, its earlier state being gone)" if t.get("continued_from") else ""), "",
-        "## Evaluation", "",
-        "sacreBLEU (defaults: 13a tokenisation, cased, detokenized) and chrF on the test sets, scored on the shipped weights.", "",
-        "| test set | sentences | BLEU greedy | BLEU beam 4 | chrF greedy | chrF beam 4 |", "|---|---|---|---|---|---|",
-    ]
-    for split, scores in card.get("evaluation", {}).items():
-        g, b = scores["greedy"], scores["beam4"]
-        lines.append(f"| {split} | {g['sentences']} | {g['bleu']:.2f} | {b['bleu']:.2f} | {g['chrf']:.2f} | {b['chrf']:.2f} |")
-    any_scores = next(iter(card.get("evaluation", {}).values()), None)
-    if any_scores:
-        lines += ["", f"Signatures: `{any_scores['beam4']['bleu_signature']}`, `{any_scores['beam4']['chrf_signature']}`"]
-    curve = card.get("curve", [])
-    if curve:
-        lines += ["", "## Training curve", "", "| epoch | train loss | val loss | val BLEU (greedy) | elapsed (min) |", "|---|---|---|---|---|"]
-        lines += [f"| {r['epoch']} | {r['train_loss']} | {r['val_loss']} | {r['val_bleu']} | {int(float(r['elapsed_s'])) // 60} |" for r in curve]
-    if card.get("notes"):
-        lines += ["", fill_notes(card["notes"], card).strip()]
-    if card.get("demo"):
-        lines += ["", "## Ordinary sentences", "", "Greedy is what the app shows by default (beam 1); beam 4 is what the scores above use."]
-        provenance = demo_provenance(card["demo"])
-        lines += [provenance, ""] if provenance else [""]
-        seen_column = any(row.get("in_training") for row in card["demo"])
-        lines += ["| English | greedy (the app's default) | beam 4 |" + (" in training data |" if seen_column else ""),
-                  "|---|---|---|" + ("---|" if seen_column else "")]
-        lines += [f"| {row['source']} | {row.get('greedy', '')} | {row['translation']} |" + (f" {'yes' if row.get('in_training') else ''} |"
-                  if seen_column else "") for row in card["demo"]]
-    data = card.get("data_preparation")
-    lines += ["", "## Data", ""]
-    if data:
-        lines += ["```json", json.dumps(data, indent=1, ensure_ascii=False), "```", ""]
-    lines += [card.get("citation", CITATION), "", "## Limits", "",
-              card.get("limits", "Trained on short image captions: expect good translations of simple descriptive sentences and weak "
-                                 "ones for anything else (news, dialogue, long sentences).") + " Input longer than 255 pieces is cut.", ""]
-    return "\n".join(lines)
-
-
-def demo_provenance(rows: list[dict]) -> str:
-    """One sentence on whether the demo sentences were in the training data (empty when that was not checked)."""
-    if not rows or any("in_training" not in row for row in rows):
-        return ""
-    seen = sum(row["in_training"] for row in rows)
-    checked = "(checked against the training data's English side, ignoring case and punctuation)"
-    if not seen:
-        return f"None of these {len(rows)} sentences is in the model's training data {checked}, so they show what it makes of new input."
-    return (f"{seen} of these {len(rows)} sentences are in the model's training data {checked}: what it writes for them is partly "
-            "memory, not generalisation.")
-
-
-def demo_section(shipped, demo_file: str | Path, train_sources: list[str | Path]) -> tuple[list[dict], dict]:
-    """The sentences of `demo_file` (one per line) translated with beam 4 and greedily, each marked `in_training` when
-    its words are a sentence of `train_sources` (case and punctuation ignored; not marked when no source is given); and
-    the encoder's spread on them (`model.diagnostics`)."""
-    sentences = [line for line in read_lines(demo_file) if line.strip()]
-    beam4, greedy = (translate_many(shipped.model, shipped.tokenizer, sentences, beam=b) for b in (4, 1))
-    seen = {sentence_key(line) for source in train_sources for line in read_lines(source)}
-    rows = [{"source": s, "translation": t, "greedy": g, **({"in_training": sentence_key(s) in seen} if train_sources else {})}
-            for s, t, g in zip(sentences, beam4, greedy)]
-    spreads = encoder_spread(shipped.model, [sequence_ids(shipped.model, shipped.tokenizer, s) for s in sentences])
-    diagnostics = {"encoder_relative_spread": [round(v, 4) for v in spreads], "min_spread": round(min(spreads), 4),
-                   "measured_on": "the --demo sentences (python -m model.diagnostics)"}
-    return rows, diagnostics
-
-
-def demo_train_sources(args, card: dict) -> list[str]:
-    """--demo-train-src, else the English training file the card names when it is on this machine (else none)."""
-    if args.demo_train_src:
-        return args.demo_train_src
-    named = card.get("data", {}).get("train", [])[:1]
-    if named and Path(named[0]).is_file():
-        return named
-    print("note: the training data is not here, so the demo sentences are not checked against it (--demo-train-src FILE)",
-          file=sys.stderr)
-    return []
+from model.cli.common import run
+from model.core.checkpoint import CARD_JSON, CARD_MD, WEIGHTS_FILE, CheckpointError, load_checkpoint, save_checkpoint
+from model.core.text_files import read_lines, read_parallel
+from model.training.evaluation import evaluate
+from model.training.model_card import TEST_SETS, card_markdown, demo_section, demo_train_sources, rewrite_markdown
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m model.card", description=__doc__.split("\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n", 2)[2])
+    p = argparse.ArgumentParser(
+        prog="python -m model.card",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n", 2)[2],
+    )
     p.add_argument("--source", required=True, help="trained checkpoint folder (e.g. RUN_DIR/final)")
     p.add_argument("--dest", required=True, help="folder to ship")
     p.add_argument("--data-dir", help="folder with the Multi30k <split>.<lang>.gz test files (when no --test is given)")
@@ -176,21 +44,40 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fp32", action="store_true", help="keep float32 weights (default: float16)")
     p.add_argument("--hardware", help="describe the training hardware (default: what the training run recorded)")
     p.add_argument("--log", help="the run's log.csv: the card then shows the whole curve and the run's full wall time")
-    p.add_argument("--test", nargs=3, action="append", metavar=("NAME", "SRC", "REF"),
-                   help="a test set to score (repeatable); default: the Multi30k test splits in --data-dir")
-    p.add_argument("--data-json", help="the data preparation's stats.json (sources, licences, counts), copied into the card")
+    p.add_argument(
+        "--test",
+        nargs=3,
+        action="append",
+        metavar=("NAME", "SRC", "REF"),
+        help="a test set to score (repeatable); default: the Multi30k test splits in --data-dir",
+    )
+    p.add_argument(
+        "--data-json", help="the data preparation's stats.json (sources, licences, counts), copied into the card"
+    )
     p.add_argument("--about", help="one sentence on the training data, for the card's first line")
     p.add_argument("--citation", help="the data's citation and licences, for the card's Data section")
     p.add_argument("--limits", help="what the model is not good at, for the card")
     p.add_argument("--demo", help="sentences to translate (beam 4 and greedy) into the card, one per line")
-    p.add_argument("--demo-train-src", action="append", metavar="FILE",
-                   help="English training sentences to mark the --demo sentences found in (repeatable; default: the "
-                        "training source the card names, when that file is here)")
-    p.add_argument("--demo-only", action="store_true",
-                   help="only translate --demo into --dest's card (and rewrite its README.md): no copying, no scoring")
-    p.add_argument("--notes", help="a Markdown file of context for the card (comparisons, why this size), after Evaluation")
-    p.add_argument("--markdown-only", action="store_true",
-                   help="only rewrite --dest's README.md from its card.json (and --notes): no copying, no scoring")
+    p.add_argument(
+        "--demo-train-src",
+        action="append",
+        metavar="FILE",
+        help="English training sentences to mark the --demo sentences found in (repeatable; default: the "
+        "training source the card names, when that file is here)",
+    )
+    p.add_argument(
+        "--demo-only",
+        action="store_true",
+        help="only translate --demo into --dest's card (and rewrite its README.md): no copying, no scoring",
+    )
+    p.add_argument(
+        "--notes", help="a Markdown file of context for the card (comparisons, why this size), after Evaluation"
+    )
+    p.add_argument(
+        "--markdown-only",
+        action="store_true",
+        help="only rewrite --dest's README.md from its card.json (and --notes): no copying, no scoring",
+    )
     args = p.parse_args(argv)
     if args.markdown_only:
         return rewrite_markdown(Path(args.dest), args.name, args.notes)
@@ -231,14 +118,22 @@ def main(argv: list[str] | None = None) -> int:
         card["notes"] = Path(args.notes).read_text(encoding="utf-8")
     if args.data_json:
         card["data_preparation"] = json.loads(Path(args.data_json).read_text())
-    tests = args.test or [(split, Path(args.data_dir) / f"{split}.{src.src_lang}.gz", Path(args.data_dir) / f"{split}.{src.tgt_lang}.gz")
-                          for split in TEST_SETS]
+    tests = args.test or [
+        (split, Path(args.data_dir) / f"{split}.{src.src_lang}.gz", Path(args.data_dir) / f"{split}.{src.tgt_lang}.gz")
+        for split in TEST_SETS
+    ]
     card["evaluation"] = {}
     for split, src_file, ref_file in tests:
         sources, refs = read_parallel(src_file, ref_file)
-        card["evaluation"][split] = {"greedy": evaluate(shipped, sources, refs, beam=1), "beam4": evaluate(shipped, sources, refs, beam=4)}
-        print(f"{split}: BLEU greedy {card['evaluation'][split]['greedy']['bleu']:.2f}, beam 4 {card['evaluation'][split]['beam4']['bleu']:.2f}",
-              flush=True)
+        card["evaluation"][split] = {
+            "greedy": evaluate(shipped, sources, refs, beam=1),
+            "beam4": evaluate(shipped, sources, refs, beam=4),
+        }
+        print(
+            f"{split}: BLEU greedy {card['evaluation'][split]['greedy']['bleu']:.2f}, beam 4 "
+            f"{card['evaluation'][split]['beam4']['bleu']:.2f}",
+            flush=True,
+        )
     if args.demo:
         card["demo"], card["diagnostics"] = demo_section(shipped, args.demo, demo_train_sources(args, card))
     dest = Path(args.dest)
@@ -246,22 +141,6 @@ def main(argv: list[str] | None = None) -> int:
     size_mb = (dest / WEIGHTS_FILE).stat().st_size / 1e6
     (dest / CARD_MD).write_text(card_markdown(args.name, card, shipped.model.cfg.to_dict(), size_mb))
     print(f"shipped {dest} ({size_mb:.1f} MB weights)")
-    return 0
-
-
-def rewrite_markdown(dest: Path, name: str, notes: str | None, demo: argparse.Namespace | None = None) -> int:
-    """README.md again from card.json, with new --notes, and with `demo` (the --demo-only arguments) the demo sentences
-    translated anew; the scores stay as they are."""
-    shipped = load_checkpoint(dest)
-    card = json.loads((dest / CARD_JSON).read_text(encoding="utf-8"))
-    if notes:
-        card["notes"] = Path(notes).read_text(encoding="utf-8")
-    if demo:
-        card["demo"], card["diagnostics"] = demo_section(shipped, demo.demo, demo_train_sources(demo, card))
-    if notes or demo:
-        (dest / CARD_JSON).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
-    (dest / CARD_MD).write_text(card_markdown(name, card, shipped.model.cfg.to_dict(), (dest / WEIGHTS_FILE).stat().st_size / 1e6))
-    print(f"rewrote {dest / CARD_MD}")
     return 0
 
 

@@ -5,119 +5,24 @@ A deck is a small JSON file: {"title", "checkpoint", "slides": [{"title", "note"
 writes "Attention Is All You Need in ten views" for a checkpoint from its own statistics
 (head_stats.csv, head_importance.json), so the heads it shows do what the slides say.
 """
+
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
 
-from model.checkpoint import CheckpointError, load_checkpoint
-from model.cli import run
-from model.decode import translate
-
-PARAM_KEYS = ("text", "ckpt", "view", "kind", "layer", "head", "step", "prefix", "lang", "beam")
-MAX_SLIDES = 200
-
-
-class DeckError(ValueError):
-    """A deck file that cannot be used; the message says why in one sentence."""
-
-
-def validate_deck(data: object) -> dict:
-    """The deck if it is well formed (only known URL parameters, strings and small numbers), else DeckError."""
-    if not isinstance(data, dict) or not isinstance(data.get("slides"), list):
-        raise DeckError("a deck is a JSON object with a list of slides")
-    if not 0 < len(data["slides"]) <= MAX_SLIDES:
-        raise DeckError(f"a deck holds 1 to {MAX_SLIDES} slides, this one {len(data['slides'])}")
-    slides = []
-    for n, slide in enumerate(data["slides"], start=1):
-        if not isinstance(slide, dict) or not isinstance(slide.get("params"), dict):
-            raise DeckError(f"slide {n} has no params object")
-        unknown = sorted(set(slide["params"]) - set(PARAM_KEYS))
-        if unknown:
-            raise DeckError(f"slide {n} has unknown parameters: {', '.join(unknown)}")
-        params = {k: str(v)[:2000] for k, v in slide["params"].items() if isinstance(v, (str, int, float))}
-        slides.append({"title": str(slide.get("title", f"Slide {n}"))[:200], "note": str(slide.get("note", ""))[:2000],
-                       "params": params})
-    return {"title": str(data.get("title", "Deck"))[:200], "checkpoint": str(data.get("checkpoint", "")), "slides": slides}
-
-
-def read_stats(folder: Path) -> list[dict]:
-    with (folder / "head_stats.csv").open(newline="") as f:
-        return [{k: (v if k in ("kind", "label") else float(v) if v else float("nan")) for k, v in row.items()}
-                for row in csv.DictReader(f)]
-
-
-def best(rows: list[dict], kind: str, key: str, lowest: bool = False) -> dict:
-    candidates = [r for r in rows if r["kind"] == kind]
-    return (min if lowest else max)(candidates, key=lambda r: r[key])
-
-
-def build_aiayn_deck(folder: Path, sentence: str) -> dict:
-    """Ten views following the paper, with heads chosen from this checkpoint's own statistics."""
-    folder = Path(folder)
-    ckpt = load_checkpoint(folder)
-    stats = read_stats(folder)
-    importance = json.loads((folder / "head_importance.json").read_text())["heads"]
-    name = folder.name
-    previous_enc = best(stats, "encoder", "previous")
-    masked = best(stats, "decoder", "previous")
-    aligning = best(stats, "cross", "monotonicity")
-    same_layer = [r for r in stats if r["kind"] == "cross" and r["layer"] == aligning["layer"] and r is not aligning]
-    other = max(same_layer, key=lambda r: abs(r["entropy"] - aligning["entropy"]))  # the head of that layer least like it
-    top = max(importance, key=lambda h: h["bleu_drop"])
-    result = translate(ckpt.model, ckpt.tokenizer, sentence)
-    pieces = ckpt.tokenizer.target_pieces(result.out_ids)
-    looks = result.trace.cross[int(aligning["layer"]), int(aligning["head"])].argmax(axis=-1)  # source position per step
-    crossings = [t for t in range(1, len(pieces) - 1) if looks[t] < looks[t - 1]]  # an alignment that runs backwards
-    step = crossings[0] if crossings else max(range(len(pieces) - 1), key=lambda t: float(result.trace.cross[
-        int(aligning["layer"]), int(aligning["head"]), t].max()))
-
-    def head(row: dict) -> str:
-        return f"{row['kind']} layer {int(row['layer'])} head {int(row['head'])}"
-
-    def slide(title: str, note: str, **params) -> dict:
-        return {"title": title, "note": note, "params": {"text": sentence, "ckpt": name, **{k: str(v) for k, v in params.items()}}}
-
-    slides = [
-        slide("1 · Positions as sinusoids", "Attention ignores order: a fixed sine/cosine vector per position is added. Every "
-              "position is distinct, bounded, defined beyond the training lengths, and PE(p + k) is a rotation of PE(p).",
-              view="positional"),
-        slide("2 · Encoder self-attention", f"{head(previous_enc)} puts {previous_enc['previous']:.0%} of its weight on the previous "
-              "piece (averaged over the validation sentences): a head that learned word order.",
-              view="translate", kind="encoder", layer=int(previous_enc["layer"]), head=int(previous_enc["head"])),
-        slide("3 · The decoder's mask", f"{head(masked)}: everything above the diagonal is exactly 0, the decoder never sees the "
-              f"future; this head gives {masked['previous']:.0%} of its weight to the piece just produced.",
-              view="translate", kind="decoder", layer=int(masked["layer"]), head=int(masked["head"])),
-        slide("4 · Cross-attention aligns words", f"{head(aligning)} is the most monotonic cross head (monotonicity "
-              f"{aligning['monotonicity']:.2f}): each output piece looks at the source word it translates.",
-              view="translate", kind="cross", layer=int(aligning["layer"]), head=int(aligning["head"])),
-        slide("5 · Many heads, different jobs", "Every cross head at once, on one colour scale: heads of one layer look at "
-              f"different places. {head(aligning)} follows the source order most closely (monotonicity {aligning['monotonicity']:.2f}); "
-              f"{head(other)} differs most from it in that layer (entropy {other['entropy']:.2f} against {aligning['entropy']:.2f} "
-              "bits; averages over the validation sentences).",
-              view="model", kind="cross", layer=int(other["layer"]), head=int(other["head"])),
-        slide("6 · Decoding, step by step", f"Step {step} produces {pieces[step]}"
-              + (", looking back at an earlier source word: the word order changes here." if crossings else ".")
-              + " Every head's cross-attention for this step, and the candidates the model weighed.", view="steps", step=step),
-        slide("7 · What if", "Force another word, follow the beam, and see how much each source piece contributed through each head "
-              "(not only the weights).", view="whatif"),
-        slide("8 · Inside one head", f"The numbers of softmax(QKᵀ/√d_k)V for {head(aligning)}.",
-              view="head", kind="cross", layer=int(aligning["layer"]), head=int(aligning["head"])),
-        slide("9 · Switching a head off", f"{top['kind']} layer {top['layer']} head {top['head']} is the head whose removal costs "
-              f"the most: {top['bleu_drop']:.2f} BLEU on the validation sample; no single head is indispensable.",
-              view="analysis"),
-        slide("10 · The whole forward pass", "The paper's equations with this sentence's real numbers, from the pieces to the "
-              "probabilities of the next word.", view="lesson"),
-    ]
-    return validate_deck({"title": "Attention Is All You Need in ten views", "checkpoint": name, "slides": slides})
+from model.analysis.deck import DeckError, build_aiayn_deck
+from model.cli.common import run
+from model.core.checkpoint import CheckpointError
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m model.deck", description=__doc__.split("\n")[0])
-    p.add_argument("--checkpoint", required=True, help="a shipped checkpoint folder with head_stats.csv and head_importance.json")
+    p.add_argument(
+        "--checkpoint", required=True, help="a shipped checkpoint folder with head_stats.csv and head_importance.json"
+    )
     p.add_argument("--sentence", default="A man drives a red car.")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)

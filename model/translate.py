@@ -1,41 +1,63 @@
 """Translate with a Headlight checkpoint: `python -m model.translate --help`.
 
-  python -m model.translate --checkpoint checkpoints/multi30k-en-de "A dog runs on the beach."
-  python -m model.translate --input sentences.txt --beam 4 > translations.txt
-  python -m model.translate "A dog runs." --export trace.npz
-  python -m model.translate "A dog runs." --ablate cross:*:*
-  python -m model.translate "A dog runs." --prefix "Ein Hund"       # force the start, see what follows
-  python -m model.translate --tidy "where is the bus stop"          # "Where is the bus stop?", as the app does
+python -m model.translate --checkpoint checkpoints/multi30k-en-de "A dog runs on the beach."
+python -m model.translate --input sentences.txt --beam 4 > translations.txt
+python -m model.translate "A dog runs." --export trace.npz
+python -m model.translate "A dog runs." --ablate cross:*:*
+python -m model.translate "A dog runs." --prefix "Ein Hund"       # force the start, see what follows
+python -m model.translate --tidy "where is the bus stop"          # "Where is the bus stop?", as the app does
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from model.cli import run
-from model.checkpoint import CheckpointError, load_checkpoint
-from model.decode import InputError, translate
-from model.heads import parse_head_spec
-from model.tidy import tidy_input
+from model.cli.common import run
+from model.core.checkpoint import CheckpointError, load_checkpoint
+from model.core.head_selection import parse_head_spec
+from model.decoding.tidy import tidy_input
+from model.decoding.translation import InputError, translate
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "multi30k-en-de"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m model.translate", description=__doc__.split("\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n", 2)[2])
+    p = argparse.ArgumentParser(
+        prog="python -m model.translate",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n", 2)[2],
+    )
     p.add_argument("text", nargs="?", help="the sentence to translate")
     p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: %(default)s)")
     p.add_argument("--input", help="translate this file, one sentence per line, to standard output")
     p.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
-    p.add_argument("--length-penalty", type=float, default=0.6, help="beam search: GNMT length-penalty exponent alpha (0: none)")
-    p.add_argument("--max-len", type=int, default=None, help="most output pieces (default: 2 x source + 10, within the model's limit)")
+    p.add_argument(
+        "--length-penalty", type=float, default=0.6, help="beam search: GNMT length-penalty exponent alpha (0: none)"
+    )
+    p.add_argument(
+        "--max-len",
+        type=int,
+        default=None,
+        help="most output pieces (default: 2 x source + 10, within the model's limit)",
+    )
     p.add_argument("--export", help="write the attention trace of TEXT to this .npz file")
-    p.add_argument("--prefix", default="", help="target text the translation must start with; the model continues from it")
-    p.add_argument("--tidy", action="store_true",
-                   help="tidy English input first, as the app does: capital letter, 'I', '.' or '?' at the end (model.tidy)")
-    p.add_argument("--ablate", default="", help="switch heads off: comma-separated kind:layer:head, '*' as a wildcard (e.g. cross:*:*,encoder:2:5)")
+    p.add_argument(
+        "--prefix", default="", help="target text the translation must start with; the model continues from it"
+    )
+    p.add_argument(
+        "--tidy",
+        action="store_true",
+        help="tidy English input first, as the app does: capital letter, 'I', '.' or '?' at the end "
+        "(model.decoding.tidy)",
+    )
+    p.add_argument(
+        "--ablate",
+        default="",
+        help="switch heads off: comma-separated kind:layer:head, '*' as a wildcard (e.g. cross:*:*,encoder:2:5)",
+    )
     args = p.parse_args(argv)
     if (args.text is None) == (args.input is None):
         p.error("give either TEXT or --input FILE")
@@ -63,15 +85,26 @@ def main(argv: list[str] | None = None) -> int:
         if tidied.changes and args.input is None:  # one sentence: say what was translated (a file's lines would flood)
             print(f"tidied: {tidied.text}", file=sys.stderr)
         text = tidied.text
-        result = translate(ckpt.model, ckpt.tokenizer, text, beam=args.beam, max_len=args.max_len, alpha=args.length_penalty,
-                           with_trace=with_trace, ablate=heads, prefix=args.prefix)
+        result = translate(
+            ckpt.model,
+            ckpt.tokenizer,
+            text,
+            beam=args.beam,
+            max_len=args.max_len,
+            alpha=args.length_penalty,
+            with_trace=with_trace,
+            ablate=heads,
+            prefix=args.prefix,
+        )
         if result.forced:
             pieces = ckpt.tokenizer.target_pieces(result.out_ids[: result.forced])
             listed = " ".join(f"{p} ({lp:.2f})" for p, lp in zip(pieces, result.logprobs))
             print(f"forced pieces (the model's log-probability of each): {listed}", file=sys.stderr)
         if result.truncated:
             kept = len(result.src_ids) - 1
-            print(f"note: input cut to the model's limit of {kept} pieces ({result.truncated} dropped)", file=sys.stderr)
+            print(
+                f"note: input cut to the model's limit of {kept} pieces ({result.truncated} dropped)", file=sys.stderr
+            )
         return result
 
     if args.text is not None:

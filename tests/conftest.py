@@ -1,11 +1,12 @@
 """Shared fixtures: a small SentencePiece model and tiny random Transformers (fast on 2 CPU cores)."""
+
 from __future__ import annotations
 
 import json
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import torch
@@ -13,10 +14,11 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from model.checkpoint import save_checkpoint  # noqa: E402
-from model.data import read_lines  # noqa: E402
-from model.tokenizer import Tokenizer  # noqa: E402
-from model.transformer import Transformer, TransformerConfig  # noqa: E402
+from model.core.checkpoint import save_checkpoint  # noqa: E402
+from model.core.config import TransformerConfig  # noqa: E402
+from model.core.text_files import read_lines  # noqa: E402
+from model.core.tokenizer import Tokenizer  # noqa: E402
+from model.core.transformer import Transformer  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "multi30k"
 torch.set_num_threads(1)  # tiny models: a second thread only adds synchronisation

@@ -1,11 +1,21 @@
 """Alignment error rate on hand-made alignments with known AER, the gold readers' link counts, and word regrouping."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from model.alignment import GoldSentence, aer, aer_table, corpus_aer, head_alignments, links_from, read_hansards, read_rwth, word_matrix
+from model.analysis.alignment import (
+    GoldSentence,
+    aer,
+    aer_table,
+    corpus_aer,
+    head_alignments,
+    links_from,
+    read_hansards,
+    read_rwth,
+    word_matrix,
+)
 from tests.conftest import ROOT
 
 GOLD = ROOT.parent / "shared" / "data" / "alignment"
@@ -15,7 +25,9 @@ def test_aer_by_hand():
     sure, possible = {(0, 0), (1, 1)}, {(2, 2)}
     assert aer({(0, 0), (1, 1)}, sure, possible) == 0.0  # exactly the sure links
     assert aer({(0, 0), (1, 1), (2, 2)}, sure, possible) == 0.0  # possible links cost nothing
-    assert aer({(0, 0), (1, 1), (2, 1)}, sure, possible) == pytest.approx(1 - 4 / 5)  # one wrong link: 1 − (2 + 2)/(3 + 2)
+    assert aer({(0, 0), (1, 1), (2, 1)}, sure, possible) == pytest.approx(
+        1 - 4 / 5
+    )  # one wrong link: 1 − (2 + 2)/(3 + 2)
     assert aer({(0, 1)}, sure, possible) == 1.0
     assert aer({(0, 0)}, sure, possible) == pytest.approx(1 - 2 / 3)  # a missed sure link
 
@@ -51,7 +63,9 @@ def test_word_matrix_averages_rows_and_sums_columns_by_word():
 
 
 def test_head_alignments_run_on_a_model(model, tokenizer):
-    gold = [GoldSentence("A dog runs .".split(), "Ein Hund rennt .".split(), {(0, 0), (1, 1), (2, 2), (3, 3)}, set())]
+    gold = [
+        GoldSentence(["A", "dog", "runs", "."], ["Ein", "Hund", "rennt", "."], {(0, 0), (1, 1), (2, 2), (3, 3)}, set())
+    ]
     matrices, kept = head_alignments(model, tokenizer, gold)
     assert kept == [0] and matrices[0].shape == (2, 4, 4, 4)  # 2 layers, 4 heads, 4 German x 4 English words
     sums = matrices[0].sum(axis=-1)  # the </s> column is dropped: each word's row sums to at most 1
@@ -62,7 +76,7 @@ def test_head_alignments_run_on_a_model(model, tokenizer):
 
 def test_eflomal_reference_on_a_tiny_parallel_text():
     pytest.importorskip("eflomal")
-    from model.alignment import eflomal_gold, words
+    from model.analysis.alignment import eflomal_gold, words
 
     src = ["the dog runs .", "the cat sleeps .", "a dog sleeps .", "the cat runs ."] * 20
     tgt = ["der Hund rennt .", "die Katze schläft .", "ein Hund schläft .", "die Katze rennt ."] * 20

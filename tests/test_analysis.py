@@ -1,4 +1,5 @@
 """Head analysis against hand-computed values on constructed matrices; the analyze CLI; the page."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,16 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from model.ablation import importance_sweep, quality
-from model.head_statistics import STATS, alignment_pairs, attention_rollout, average_stats, head_stats, label_head, source_attribution
+from model.analysis.ablation import importance_sweep, quality
+from model.analysis.head_statistics import (
+    STATS,
+    alignment_pairs,
+    attention_rollout,
+    average_stats,
+    head_stats,
+    label_head,
+    source_attribution,
+)
 from tests.conftest import ROOT, figures
 from viz.analysis import alignment_figure, head_grid, token_diff
 
@@ -26,7 +35,14 @@ def stats_and_label(weights, q=TOKENS, k=TOKENS, cross=False):
 
 def test_pure_diagonal():
     s, label = stats_and_label(np.eye(4))
-    assert (s["entropy"], s["max_weight"], s["mean_distance"], s["same"], s["previous"], s["next"]) == (0, 1, 0, 1, 0, 0)
+    assert (s["entropy"], s["max_weight"], s["mean_distance"], s["same"], s["previous"], s["next"]) == (
+        0,
+        1,
+        0,
+        1,
+        0,
+        0,
+    )
     assert s["to_eos"] == 0.25 and s["to_punctuation"] == 0.25 and math.isnan(s["monotonicity"])
     assert label == "same-token"
 
@@ -79,7 +95,10 @@ def test_source_attribution_rows_are_distributions():
 
 
 def test_average_and_alignment_helpers():
-    rows = [pd.DataFrame([{"kind": "encoder", "layer": 0, "head": 0, **{k: v for k, v in zip(STATS, [x] * 9)}}]) for x in (1.0, 3.0)]
+    rows = [
+        pd.DataFrame([{"kind": "encoder", "layer": 0, "head": 0, **{k: v for k, v in zip(STATS, [x] * 9)}}])
+        for x in (1.0, 3.0)
+    ]
     table = average_stats(rows)
     assert table.loc[0, "entropy"] == 2.0 and "label" in table
     w = np.array([[0.1, 0.9], [0.6, 0.4]])
@@ -87,7 +106,9 @@ def test_average_and_alignment_helpers():
     fig = alignment_figure(w, ["a", "b"], ["x", "y"], threshold=0.4)
     assert len(fig.data) == 3 + 2  # three links at or above 0.4, and the two word rows
     assert token_diff(["a", "b", "c"], ["a", "x", "c"]) == [("a", "same"), ("x", "changed"), ("c", "same")]
-    grid = head_grid(pd.DataFrame({"kind": "cross", "layer": [0, 0, 1, 1], "head": [0, 1, 0, 1], "v": [1, 2, 3, 4]}), "cross", "v")
+    grid = head_grid(
+        pd.DataFrame({"kind": "cross", "layer": [0, 0, 1, 1], "head": [0, 1, 0, 1], "v": [1, 2, 3, 4]}), "cross", "v"
+    )
     np.testing.assert_array_equal(grid.data[0].z, [[1, 2], [3, 4]])
 
 
@@ -106,9 +127,29 @@ def test_analyze_cli(checkpoint_dir, tmp_path, corpus):
     src.write_text("\n".join(corpus[0][:3]) + "\n\n")
     ref.write_text("\n".join(corpus[1][:3]) + "\n\n")
     out, sweep = tmp_path / "stats.csv", tmp_path / "sweep.json"
-    result = subprocess.run([sys.executable, "-m", "model.analyze", "--checkpoint", str(checkpoint_dir), "--input", str(src),
-                             "--ref", str(ref), "--stats", str(out), "--sweep", str(sweep), "--max-sentences", "3"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "model.analyze",
+            "--checkpoint",
+            str(checkpoint_dir),
+            "--input",
+            str(src),
+            "--ref",
+            str(ref),
+            "--stats",
+            str(out),
+            "--sweep",
+            str(sweep),
+            "--max-sentences",
+            "3",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out)
     assert list(table.columns[:4]) == ["kind", "layer", "head", "entropy"] and len(table) == 24
@@ -116,8 +157,23 @@ def test_analyze_cli(checkpoint_dir, tmp_path, corpus):
     assert table[table.kind == "cross"]["same"].isna().all() and table["entropy"].between(0, 10).all()
     record = json.loads(sweep.read_text())
     assert record["sentences"] == 3 and len(record["heads"]) == 24
-    bad = subprocess.run([sys.executable, "-m", "model.analyze", "--checkpoint", str(checkpoint_dir), "--input", str(src),
-                          "--sweep", str(sweep)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "model.analyze",
+            "--checkpoint",
+            str(checkpoint_dir),
+            "--input",
+            str(src),
+            "--sweep",
+            str(sweep),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "--sweep needs --ref" in bad.stderr
 
 

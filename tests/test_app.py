@@ -1,4 +1,5 @@
 """The Streamlit app through AppTest: every view renders, widgets change the figures, the URL restores a view."""
+
 from __future__ import annotations
 
 import base64
@@ -123,7 +124,9 @@ def test_every_view_in_presentation_mode_sizes_its_first_figure_for_the_screen(a
     assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
     first = charts(at)[0]["layout"]
     assert 720 - 190 - 60 <= first["height"] <= 720 - 190, first["height"]  # the screen less the rows of controls
-    axes = [v for k, v in first.items() if k.startswith(("xaxis", "yaxis")) and v.get("showticklabels", True) is not False]
+    axes = [
+        v for k, v in first.items() if k.startswith(("xaxis", "yaxis")) and v.get("showticklabels", True) is not False
+    ]
     assert axes and all(a.get("tickfont", {}).get("size", 0) >= 18 for a in axes), view
 
 

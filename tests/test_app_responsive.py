@@ -1,10 +1,11 @@
 """Responsiveness: controls never re-translate; long sentences (150 pieces) work in every view."""
+
 from __future__ import annotations
 
 import pytest
 import streamlit as st
 
-from model.checkpoint import save_checkpoint
+from model.core.checkpoint import save_checkpoint
 from tests.conftest import tiny_model
 from tests.test_app import VIEWS, charts, no_failures, open_app
 
@@ -41,7 +42,27 @@ def long_model_env(monkeypatch, tmp_path, tokenizer):
 @pytest.mark.parametrize("view", VIEWS)
 def test_150_pieces_in_every_view(long_model_env, view):
     tok = long_model_env
-    words = "a man with a red hat and a small dog walks past the old market near the river bank".split()
+    words = [
+        "a",
+        "man",
+        "with",
+        "a",
+        "red",
+        "hat",
+        "and",
+        "a",
+        "small",
+        "dog",
+        "walks",
+        "past",
+        "the",
+        "old",
+        "market",
+        "near",
+        "the",
+        "river",
+        "bank",
+    ]
     text, n = "", 0
     while n < 149:
         text += words[n % len(words)] + " "

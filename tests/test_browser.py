@@ -2,6 +2,7 @@
 
 Screenshots of every view go to $HEADLIGHT_SCREENSHOTS (the README's come from docs/screenshots).
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,16 @@ if not Path(CHROMIUM).exists():
         raise RuntimeError("CI needs Debian's chromium for the browser tests (apt-get install chromium)")
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)
 
-VIEW_LABELS = {"translate": "Translate", "model": "Model view", "compare": "Compare heads", "steps": "Step by step",
-               "head": "Inside one head", "positional": "Positional encoding", "analysis": "Head analysis", "whatif": "What if"}
+VIEW_LABELS = {
+    "translate": "Translate",
+    "model": "Model view",
+    "compare": "Compare heads",
+    "steps": "Step by step",
+    "head": "Inside one head",
+    "positional": "Positional encoding",
+    "analysis": "Head analysis",
+    "whatif": "What if",
+}
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +74,9 @@ def test_shared_link_shows_heatmap_then_controls_redraw(server, browser, tmp_pat
     assert any(u.endswith(f"/app/static/{BUNDLE}") for u in requested)
     assert not [u for u in requested if "PlotlyChart" in u]
     # The heatmap may be drawn before the widgets' own bundles have arrived: wait for the text box.
-    page.wait_for_function("() => [...document.querySelectorAll('textarea')].some(e => e.value === 'A dog runs.')",
-                           timeout=30_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('textarea')].some(e => e.value === 'A dog runs.')", timeout=30_000
+    )
     title = main_title(page)
     assert title.startswith("Encoder-decoder (cross) attention")
 
@@ -93,8 +103,9 @@ def test_shared_link_shows_heatmap_then_controls_redraw(server, browser, tmp_pat
     print(f"slider move to redraw: {(time.monotonic() - start) * 1000:.0f} ms")
     assert title.endswith("head 0")
     # the URL is written when the script run ends, which can be after the redrawn title
-    page.wait_for_function("() => location.search.includes('layer=0') && location.search.includes('kind=encoder')",
-                           timeout=20_000)
+    page.wait_for_function(
+        "() => location.search.includes('layer=0') && location.search.includes('kind=encoder')", timeout=20_000
+    )
     assert proc.poll() is None
     page.close()
 
@@ -119,7 +130,11 @@ def test_every_view_in_the_browser(server, browser, view):
     page.close()
 
 
-PAYLOADS = ["<img src=x onerror=alert(1)>", "<script>alert('x')</script> A dog runs.", "<b>bold</b> <a href=javascript:alert(1)>x</a>"]
+PAYLOADS = [
+    "<img src=x onerror=alert(1)>",
+    "<script>alert('x')</script> A dog runs.",
+    "<b>bold</b> <a href=javascript:alert(1)>x</a>",
+]
 
 
 def test_html_payloads_stay_text(server, browser):
@@ -174,8 +189,13 @@ def test_model_view_click_opens_the_head(server, browser):
     page.locator(f"{MAIN_PLOT} .xtick text", has_text="head 0").first.wait_for(timeout=60_000)
     page.wait_for_function(f"() => document.querySelectorAll('{MAIN_PLOT} .gtitle').length >= 2", timeout=30_000)
     assert titles()[1].endswith("layer 1, head 3")
-    boxes = lambda: (page.locator(f"{MAIN_PLOT} .xtick text", has_text="head 0").first.bounding_box(),  # noqa: E731
-                     page.locator(f"{MAIN_PLOT} .ytick text", has_text="layer 0").first.bounding_box())
+
+    def boxes():
+        return (
+            page.locator(f"{MAIN_PLOT} .xtick text", has_text="head 0").first.bounding_box(),
+            page.locator(f"{MAIN_PLOT} .ytick text", has_text="layer 0").first.bounding_box(),
+        )
+
     before, deadline = None, time.monotonic() + 20
     while (now := boxes()) != before and time.monotonic() < deadline:
         before = now
@@ -185,8 +205,10 @@ def test_model_view_click_opens_the_head(server, browser):
     page.mouse.move(x, y, steps=3)
     page.mouse.click(x, y)
     deadline = time.monotonic() + 20
-    # the URL is written when the script run ends, which can be after the redrawn title
-    opened = lambda: titles()[-1].endswith("layer 0, head 0") and "layer=0" in page.url and "head=0" in page.url  # noqa: E731
+
+    def opened():  # the URL is written when the script run ends, which can be after the redrawn title
+        return titles()[-1].endswith("layer 0, head 0") and "layer=0" in page.url and "head=0" in page.url
+
     while not opened() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert opened(), (titles(), page.url)
@@ -238,7 +260,9 @@ def test_what_if_beam_tree_click_and_forced_candidate(server, browser):
     # force another candidate at step 1: the header translation changes and says what was forced
     page.get_by_role("tab", name="Force the start").click()
     before = page.locator("h3").first.text_content()
-    page.locator("[data-testid='stRadio']").filter(has_text="pick another candidate").get_by_role("radio").nth(1).check(force=True)
+    page.locator("[data-testid='stRadio']").filter(has_text="pick another candidate").get_by_role("radio").nth(1).check(
+        force=True
+    )
     page.wait_for_timeout(500)
     page.get_by_role("button", name="Force").filter(has_text="and continue").click()
     page.get_by_text("pieces were forced").first.wait_for(timeout=30_000)
@@ -249,12 +273,19 @@ def test_what_if_beam_tree_click_and_forced_candidate(server, browser):
 
 def test_exported_html_switches_heads_offline(server, browser, tmp_path):
     url, _ = server
-    page, html = downloaded_figure(browser, url, f"text={quote('A man drives a red car.')}&kind=cross&layer=1&head=2", tmp_path)
+    page, html = downloaded_figure(
+        browser, url, f"text={quote('A man drives a red car.')}&kind=cross&layer=1&head=2", tmp_path
+    )
     page.close()
     offline = browser.new_context(offline=True, viewport={"width": 1400, "height": 1000})
     requests = []
-    offline.route("**/*", lambda route: (requests.append(route.request.url), route.continue_() if route.request.url.startswith("file:")
-                                         else route.abort()))
+    offline.route(
+        "**/*",
+        lambda route: (
+            requests.append(route.request.url),
+            route.continue_() if route.request.url.startswith("file:") else route.abort(),
+        ),
+    )
     page = offline.new_page()
     page.goto(html.as_uri())
     page.wait_for_selector(".heatmaplayer", timeout=30_000)
@@ -277,11 +308,18 @@ def test_presentation_mode_fits_the_projector(server, browser, width, height):
     sentence = quote("A man in a blue shirt is playing the guitar on the street.")
     viewport = width * height
     main = "[data-testid='stMainBlockContainer']"
-    widgets = ", ".join(f"{main} [data-testid='{w}']" for w in ("stSelectbox", "stSlider", "stButton", "stCheckbox", "stRadio",
-                                                                 "stPopoverButton", "stToggle"))
+    widgets = ", ".join(
+        f"{main} [data-testid='{w}']"
+        for w in ("stSelectbox", "stSlider", "stButton", "stCheckbox", "stRadio", "stPopoverButton", "stToggle")
+    )
 
     def inside(box) -> bool:
-        return box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width + 1 and box["y"] + box["height"] <= height + 1
+        return (
+            box["x"] >= 0
+            and box["y"] >= 0
+            and box["x"] + box["width"] <= width + 1
+            and box["y"] + box["height"] <= height + 1
+        )
 
     for view in VIEW_LABELS | {"lesson": "Lesson", "heads": "Heads across a corpus"}:
         page = browser.new_page(viewport={"width": width, "height": height})
@@ -291,31 +329,49 @@ def test_presentation_mode_fits_the_projector(server, browser, width, height):
         page.wait_for_timeout(800)
         translation = page.locator("h4").first.bounding_box()
         assert inside(translation), (view, translation)
-        figures = [b for b in (page.locator(MAIN_PLOT).nth(i).bounding_box() for i in range(page.locator(MAIN_PLOT).count()))
-                   if b and b["height"] > 0 and b["y"] < height]
+        figures = [
+            b
+            for b in (page.locator(MAIN_PLOT).nth(i).bounding_box() for i in range(page.locator(MAIN_PLOT).count()))
+            if b and b["height"] > 0 and b["y"] < height
+        ]
         on_screen = [b for b in figures if inside(b)]
         assert on_screen and all(inside(b) for b in figures if b["y"] < 0.5 * height), (view, figures)
         area = sum(b["width"] * b["height"] for b in on_screen)
         assert area >= 0.5 * viewport, (view, area / viewport)
         sizes = page.evaluate(f"""() => [...document.querySelectorAll('{MAIN_PLOT}')]
             .filter(p => {{ const r = p.getBoundingClientRect(); return r.height > 0 && r.bottom <= {height + 1}; }})
-            .flatMap(p => [...p.querySelectorAll('.xtick text, .ytick text')]).map(t => parseFloat(getComputedStyle(t).fontSize))""")
+            .flatMap(p => [...p.querySelectorAll('.xtick text, .ytick text')])
+            .map(t => parseFloat(getComputedStyle(t).fontSize))""")
         assert sizes and min(sizes) >= 18, (view, min(sizes))
         # rows of controls above the first figure: the top bar, then the view's own row; each one line high
         first_figure = min(b["y"] for b in on_screen)
-        boxes = [b for b in (page.locator(widgets).nth(i).bounding_box() for i in range(page.locator(widgets).count()))
-                 if b and b["height"] > 0 and b["y"] + b["height"] <= first_figure]
+        boxes = [
+            b
+            for b in (page.locator(widgets).nth(i).bounding_box() for i in range(page.locator(widgets).count()))
+            if b and b["height"] > 0 and b["y"] + b["height"] <= first_figure
+        ]
         top = [b for b in boxes if b["y"] < translation["y"]]
         own = [b for b in boxes if b["y"] > translation["y"]]
         for row in (top, own):
             centres = [b["y"] + b["height"] / 2 for b in row]
             assert not centres or max(centres) - min(centres) < 20, (view, row)
         assert len(top) >= 3, (view, top)  # view picker, the sentence's edit button, the mode switch
-        assert page.locator("textarea").count() == 0 or not page.locator("textarea").first.is_visible()  # the sentence is one line
+        assert (
+            page.locator("textarea").count() == 0 or not page.locator("textarea").first.is_visible()
+        )  # the sentence is one line
         if view in ("translate", "compare", "lesson"):
             shots = Path(os.environ.get("HEADLIGHT_SCREENSHOTS", "") or Path(__file__).parent / ".screenshots")
             shots.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(shots / (f"present-{width}x{height}.png" if view == "translate" else f"present-{view}-{width}x{height}.png")))
+            page.screenshot(
+                path=str(
+                    shots
+                    / (
+                        f"present-{width}x{height}.png"
+                        if view == "translate"
+                        else f"present-{view}-{width}x{height}.png"
+                    )
+                )
+            )
         page.close()
 
 
@@ -336,11 +392,16 @@ def test_korean_on_every_view_leaves_no_english_label(server, browser):
         page.wait_for_timeout(600)
         assert page.locator("[data-testid='stException']").count() == 0, view
         texts = page.evaluate(f"""() => [...document.querySelectorAll(
-            "{main} [data-testid='stWidgetLabel'], {main} [role='tab'], {main} button, {main} [data-testid='stCaptionContainer'], {main} h2, {main} h3:not(:first-of-type), {main} [data-testid='stMetricLabel']")]
+            "{main} [data-testid='stWidgetLabel'], {main} [role='tab'], {main} button, "
+            + "{main} [data-testid='stCaptionContainer'], {main} h2, {main} h3:not(:first-of-type), "
+            + "{main} [data-testid='stMetricLabel']")]
             .filter(e => !e.closest('.js-plotly-plot') && !e.closest('[data-testid=stDataFrame]'))
             .map(e => e.innerText.trim()).filter(Boolean)""")
-        english = [x for x in texts if not hangul.search(x) and re.search(r"[A-Za-z]{4,}", x)
-                   and not re.match(r"^[A-Z]{2}: ", x)]  # the translation heading is data
+        english = [
+            x
+            for x in texts
+            if not hangul.search(x) and re.search(r"[A-Za-z]{4,}", x) and not re.match(r"^[A-Z]{2}: ", x)
+        ]  # the translation heading is data
         assert not english, (view, english)
     assert not errors
     page.close()
@@ -363,7 +424,9 @@ def test_deck_steps_with_the_arrow_keys_in_presentation_mode(server, browser):
     page.wait_for_timeout(1000)  # the keys' frame loads after the buttons
     page.mouse.click(5, 600)  # focus the page itself, as after a click on the slide
     page.keyboard.press("ArrowRight")
-    page.wait_for_function("() => location.search.includes('view=translate') && location.search.includes('kind=encoder')", timeout=30_000)
+    page.wait_for_function(
+        "() => location.search.includes('view=translate') && location.search.includes('kind=encoder')", timeout=30_000
+    )
     assert page.get_by_text("2/10 ·").count() >= 1
     page.keyboard.press("PageUp")
     page.wait_for_function("() => location.search.includes('view=positional')", timeout=30_000)

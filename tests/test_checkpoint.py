@@ -1,4 +1,5 @@
 """Checkpoint folders: exact round trip, and one clear error (never code execution) for bad files."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from model.checkpoint import CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, CheckpointError, find_checkpoints, load_checkpoint, save_checkpoint
-from model.tokenizer import Tokenizer
+from model.core.checkpoint import (
+    CONFIG_FILE,
+    TOKENIZER_FILE,
+    WEIGHTS_FILE,
+    CheckpointError,
+    find_checkpoints,
+    load_checkpoint,
+    save_checkpoint,
+)
+from model.core.tokenizer import Tokenizer
 from tests.conftest import tiny_model
 
 
@@ -92,8 +101,15 @@ def test_foreign_or_broken_tokenizer(bad_copy, corpus):
         load_checkpoint(bad_copy)
 
 
-@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"format": "something-else"}',
-                                     '{"format": "headlight-checkpoint", "version": 1, "model": {"vocab_size": 300, "d_model": 30}}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        "[1, 2]",
+        '{"format": "something-else"}',
+        '{"format": "headlight-checkpoint", "version": 1, "model": {"vocab_size": 300, "d_model": 30}}',
+    ],
+)
 def test_broken_config(bad_copy, content):
     (bad_copy / CONFIG_FILE).write_text(content)
     with pytest.raises(CheckpointError):

@@ -1,17 +1,25 @@
 """Corpus runs: stored statistics equal a recomputation, an interrupted run resumes to the same result, the
 diagonal pattern by hand, and the joint query/key projection puts a query near the keys it attends to."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from model.corpus import corpus_summary, diagonal_pattern, joint_projection, qk_vectors, run_corpus
-from model.decode import translate
-from model.head_statistics import STATS, trace_stats
+from model.analysis.corpus import corpus_summary, diagonal_pattern, joint_projection, qk_vectors, run_corpus
+from model.analysis.head_statistics import STATS, trace_stats
+from model.decoding.translation import translate
 from tests.conftest import ROOT
 
-SENTENCES = ["A dog runs.", "", "Two men play football on the beach.", "A woman reads.", "A child eats an apple.",
-             "People walk in the park.", "A red car."]
+SENTENCES = [
+    "A dog runs.",
+    "",
+    "Two men play football on the beach.",
+    "A woman reads.",
+    "A child eats an apple.",
+    "People walk in the park.",
+    "A red car.",
+]
 
 
 class Ckpt:
@@ -53,12 +61,15 @@ def test_translating_keys_changes_no_query_s_ranking():
 
 @pytest.mark.skipif(not (ROOT / "checkpoints" / "multi30k-en-fr").is_dir(), reason="needs the shipped model")
 def test_in_the_projection_a_querys_nearest_key_ranks_high_in_its_real_weights():
-    from model.checkpoint import load_checkpoint
+    from model.core.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(ROOT / "checkpoints" / "multi30k-en-fr")
     hits = total = chance = 0
-    for text in ["A man drives a red car.", "Two young men are playing football on a green field.",
-                 "A woman with a black dog walks in the park."]:
+    for text in [
+        "A man drives a red car.",
+        "Two young men are playing football on a green field.",
+        "A woman with a black dog walks in the park.",
+    ]:
         result = translate(ckpt.model, ckpt.tokenizer, text)
         vectors = qk_vectors(ckpt.model, result.src_ids, result.out_ids)
         for kind, layer, head in [("cross", 2, 3), ("encoder", 2, 1), ("cross", 1, 0)]:

@@ -1,16 +1,17 @@
 """Decoding: incremental = full recomputation, trace = teacher-forced pass, beam 1 = greedy, ablation."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from model.batch import translate_many
-from model.decode import InputError, translate
-from model.heads import head_masks, parse_head_spec
-from model.search import beam_search, beam_search_batch, greedy_search
-from model.tracing import forward_trace, inspect_head
-from model.hooks import capture
+from model.core.head_selection import head_masks, parse_head_spec
+from model.core.hooks import capture
+from model.decoding.batch import translate_many
+from model.decoding.search import beam_search, beam_search_batch, greedy_search
+from model.decoding.trace_from_hooks import forward_trace, inspect_head
+from model.decoding.translation import InputError, translate
 from tests.conftest import tiny_model
 
 SENTENCE = "Two young men are playing football on a green field."
@@ -24,7 +25,9 @@ def test_incremental_decoding_equals_full_recomputation(model, tokenizer):
     prefix = [model.cfg.bos_id]
     with torch.no_grad():
         for step, token in enumerate(hyp.ids):
-            incremental = model.decode_step(torch.tensor([prefix[-1]]), memory if step == 0 else None, src_mask, cache, step)
+            incremental = model.decode_step(
+                torch.tensor([prefix[-1]]), memory if step == 0 else None, src_mask, cache, step
+            )
             full = torch.log_softmax(model(src, torch.tensor([prefix]))[0, -1], dim=-1)
             assert torch.allclose(incremental[0], full, atol=1e-5)
             prefix.append(token)
@@ -76,11 +79,19 @@ def test_batched_beam_search_equals_one_at_a_time(tokenizer, eos_bias):
     model = tiny_model(tokenizer.vocab_size, seed=2)
     with torch.no_grad():
         model.generator.bias[model.cfg.eos_id] += eos_bias
-    sentences = [SENTENCE, "A dog.", "", "People sit on a bench near the water and watch the boats.", "Two men.",
-                 "A woman in a red coat walks her dog along the beach at sunset."]
+    sentences = [
+        SENTENCE,
+        "A dog.",
+        "",
+        "People sit on a bench near the water and watch the boats.",
+        "Two men.",
+        "A woman in a red coat walks her dog along the beach at sunset.",
+    ]
     for beam, batch_size in ((4, 8), (3, 64)):
         batched = translate_many(model, tokenizer, sentences, beam=beam, batch_size=batch_size, max_len=14)
-        single = [translate(model, tokenizer, s, beam=beam, max_len=14, with_trace=False).text if s else "" for s in sentences]
+        single = [
+            translate(model, tokenizer, s, beam=beam, max_len=14, with_trace=False).text if s else "" for s in sentences
+        ]
         assert batched == single and batched[2] == ""
     # own limits per sentence (2 * length + 10), padded together in one batch
     ids = [tokenizer.encode(s) + [model.cfg.eos_id] for s in sentences if s]

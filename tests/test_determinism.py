@@ -1,4 +1,5 @@
 """Determinism: the same input gives bit-identical attention, in one process and across processes."""
+
 from __future__ import annotations
 
 import subprocess
@@ -6,8 +7,8 @@ import sys
 
 import numpy as np
 
-from model.checkpoint import load_checkpoint
-from model.decode import translate
+from model.core.checkpoint import load_checkpoint
+from model.decoding.translation import translate
 from tests.conftest import ROOT
 
 TEXT = "A group of people stand in front of an igloo."
@@ -25,8 +26,24 @@ def test_repeated_calls_are_bit_identical(checkpoint_dir):
 def test_identical_across_processes(checkpoint_dir, tmp_path):
     paths = [tmp_path / f"run{i}.npz" for i in range(2)]
     for path in paths:
-        result = subprocess.run([sys.executable, "-m", "model.translate", "--checkpoint", str(checkpoint_dir), "--max-len", "15",
-                                 "--export", str(path), TEXT], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "model.translate",
+                "--checkpoint",
+                str(checkpoint_dir),
+                "--max-len",
+                "15",
+                "--export",
+                str(path),
+                TEXT,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, result.stderr
     ckpt = load_checkpoint(checkpoint_dir)
     here = translate(ckpt.model, ckpt.tokenizer, TEXT, max_len=15).trace.npz_arrays()

@@ -1,11 +1,13 @@
 """The collapse check: relative spread against hand-computed values, and the warning on a forced collapse."""
+
 from __future__ import annotations
 
 import math
 
 import torch
 
-from model.diagnostics import COLLAPSED, collapse_warning, encoder_spread, main as diagnostics_main, relative_spread
+from model.analysis.diagnostics import COLLAPSED, collapse_warning, encoder_spread, relative_spread
+from model.diagnostics import main as diagnostics_main
 
 
 def test_relative_spread_matches_hand_computed_values():
@@ -13,16 +15,24 @@ def test_relative_spread_matches_hand_computed_values():
     n = 4  # orthonormal rows: each is e_i − 1/n·1 from the mean, of norm sqrt((n − 1)/n); the rows' norm is 1
     assert math.isclose(relative_spread(torch.eye(n)), math.sqrt((n - 1) / n), rel_tol=1e-6)
     x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [9.0, 9.0]])
-    assert math.isclose(relative_spread(x, torch.tensor([True, True, False])), math.sqrt(0.5), rel_tol=1e-6)  # masked row left out
+    assert math.isclose(
+        relative_spread(x, torch.tensor([True, True, False])), math.sqrt(0.5), rel_tol=1e-6
+    )  # masked row left out
 
 
 def test_a_collapsed_encoder_is_reported(model, checkpoint_dir, tmp_path, capsys):
     tiny_model = model
     ids = [[5, 6, 7, 8, 3], [9, 10, 3]]
     healthy = encoder_spread(tiny_model, ids)
-    assert len(healthy) == tiny_model.cfg.n_encoder_layers + 1 and healthy[-1] > COLLAPSED and collapse_warning(healthy) is None
+    assert (
+        len(healthy) == tiny_model.cfg.n_encoder_layers + 1
+        and healthy[-1] > COLLAPSED
+        and collapse_warning(healthy) is None
+    )
     last = tiny_model.encoder.layers[-1]
-    hook = last.register_forward_hook(lambda _m, _i, out: out.mean(1, keepdim=True).expand_as(out))  # every position the mean
+    hook = last.register_forward_hook(
+        lambda _m, _i, out: out.mean(1, keepdim=True).expand_as(out)
+    )  # every position the mean
     try:
         collapsed = encoder_spread(tiny_model, ids)
     finally:

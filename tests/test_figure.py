@@ -1,4 +1,5 @@
 """The app's own figure component (ui/figure.py): the bundle it serves, and what goes to Streamlit's chart instead."""
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,9 @@ from ui.figure import BUNDLE, BUNDLE_TRACES, PLOTLY_VERSION, STATIC
 
 def test_the_served_bundle_is_the_plotly_js_that_plotly_py_writes_figures_for():
     header = (STATIC / BUNDLE).read_text(encoding="utf-8")[:300]
-    assert re.search(r"plotly\.js \(headlight: core, heatmap, bar - minified\) v(\S+)", header).group(1) == PLOTLY_VERSION
+    assert (
+        re.search(r"plotly\.js \(headlight: core, heatmap, bar - minified\) v(\S+)", header).group(1) == PLOTLY_VERSION
+    )
     assert plotly.offline.get_plotlyjs_version() == PLOTLY_VERSION
     assert {"heatmap", "scatter", "bar"} <= BUNDLE_TRACES and "table" not in BUNDLE_TRACES
 

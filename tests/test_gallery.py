@@ -1,10 +1,11 @@
 """Each shipped gallery says what to look at; what it says about the translation must be true of the shipped model."""
+
 from __future__ import annotations
 
 import pytest
 
-from model.batch import translate_many
-from model.checkpoint import load_checkpoint
+from model.core.checkpoint import load_checkpoint
+from model.decoding.batch import translate_many
 from tests.conftest import ROOT
 from ui.examples import load_gallery
 

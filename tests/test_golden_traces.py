@@ -3,6 +3,7 @@
 The stored files were written by the code as it stood before the move (`HEADLIGHT_WRITE_GOLDEN=1 python -m pytest
 tests/test_golden_traces.py`); a refactor that changes one float of one head fails here.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.checkpoint import load_checkpoint
-from model.decode import translate
+from model.core.checkpoint import load_checkpoint
+from model.decoding.translation import translate
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"

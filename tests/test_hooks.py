@@ -1,13 +1,14 @@
 """Per-call capture: exact, side-effect free, removed on every exit, isolated between threads."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from model.decode import translate
-from model.heads import ALL_WEIGHTS
-from model.hooks import HookPoint, active_run, capture, hook_names
+from model.core.hook_names import ALL_WEIGHTS
+from model.core.hooks import HookPoint, active_run, capture, hook_names
+from model.decoding.translation import translate
 from tests.conftest import run_concurrently
 
 
@@ -61,15 +62,13 @@ def test_no_hooks_remain_after_capture_even_after_an_exception(model):
     with capture(model, ALL_WEIGHTS):
         model(src, tgt)
     assert _no_hooks_anywhere(model)
-    with pytest.raises(RuntimeError, match="boom"):
-        with capture(model, ALL_WEIGHTS):
-            model(src, tgt)
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), capture(model, ALL_WEIGHTS):
+        model(src, tgt)
+        raise RuntimeError("boom")
     assert _no_hooks_anywhere(model)
     with capture(model, ALL_WEIGHTS) as outer:
-        with pytest.raises(ValueError):
-            with capture(model, ["no.such.hook"]):
-                pass
+        with pytest.raises(ValueError), capture(model, ["no.such.hook"]):
+            pass
         model(src, tgt)
     assert outer.records and _no_hooks_anywhere(model)
 
@@ -86,9 +85,13 @@ def test_user_forward_hooks_still_fire_on_hook_points(model):
 
 
 def test_concurrent_calls_on_one_model_each_get_their_own_trace(model, tokenizer):
-    sentences = [f"A man with {n} dogs walks along the {place}." for n, place in
-                 zip(["two", "three", "many", "no", "seven", "big", "small", "old"],
-                     ["beach", "street", "river", "park", "road", "field", "lake", "city"])]
+    sentences = [
+        f"A man with {n} dogs walks along the {place}."
+        for n, place in zip(
+            ["two", "three", "many", "no", "seven", "big", "small", "old"],
+            ["beach", "street", "river", "park", "road", "field", "lake", "city"],
+        )
+    ]
     expected = {s: translate(model, tokenizer, s, max_len=12).trace for s in sentences}
     results = {}
 

@@ -1,4 +1,5 @@
 """Hostile checkpoint folders: one clear error in the UI and the CLI, nothing executed, other models still served."""
+
 from __future__ import annotations
 
 import json
@@ -11,13 +12,14 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from model.checkpoint import CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE
+from model.core.checkpoint import CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE
 from tests.conftest import ROOT, figures
 from tests.test_checkpoint import CodeRunningPayload
 
 
 def make_bad(root, good, marker):
     """Next to a good checkpoint, one folder per way of being broken."""
+
     def copy(name):
         path = root / name
         shutil.copytree(good, path)
@@ -35,7 +37,14 @@ def make_bad(root, good, marker):
     empty = root / "empty-folder"
     empty.mkdir()
     (empty / CONFIG_FILE).write_text("")  # listed as a checkpoint, but nothing usable
-    return ["empty-folder", "foreign-tokenizer", "mismatched-config", "missing-tokenizer", "pickle-payload", "truncated-weights"]
+    return [
+        "empty-folder",
+        "foreign-tokenizer",
+        "mismatched-config",
+        "missing-tokenizer",
+        "pickle-payload",
+        "truncated-weights",
+    ]
 
 
 @pytest.fixture()
@@ -72,8 +81,16 @@ def test_ui_shows_one_error_per_bad_checkpoint_and_keeps_serving(zoo):
 def test_cli_gives_one_line_of_error_for_each(zoo):
     root, bad, marker = zoo
     for name in bad:
-        result = subprocess.run([sys.executable, "-m", "model.translate", "--checkpoint", str(root / name), "A dog."],
-                                cwd=ROOT, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "model.translate", "--checkpoint", str(root / name), "A dog."],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 2, name
-        assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1, (name, result.stderr)
+        assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1, (
+            name,
+            result.stderr,
+        )
     assert not marker.exists()

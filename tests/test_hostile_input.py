@@ -1,4 +1,5 @@
 """Hostile input: every kind of text gets a translation or a clear message, never a traceback or a hang."""
+
 from __future__ import annotations
 
 import subprocess
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from model.decode import InputError, translate
+from model.decoding.translation import InputError, translate
 from tests.conftest import ROOT, figures
 
 HOSTILE = {
@@ -50,8 +51,23 @@ def test_cli_gives_one_line_per_hostile_line(checkpoint_dir, tmp_path):
     lines = [HOSTILE[n].replace("\n", " ") for n in HOSTILE]
     source = tmp_path / "hostile.txt"
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "model.translate", "--checkpoint", str(checkpoint_dir), "--max-len", "8",
-                             "--input", str(source)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "model.translate",
+            "--checkpoint",
+            str(checkpoint_dir),
+            "--max-len",
+            "8",
+            "--input",
+            str(source),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("\n") == len(lines)
     assert "Traceback" not in result.stderr

@@ -1,4 +1,5 @@
 """Every text exists in every language, formats with the same fields, and the app and lesson run in Korean."""
+
 from __future__ import annotations
 
 import re
@@ -54,8 +55,11 @@ def test_views_in_korean_have_no_english_labels(app_env, view):
     at = open_app(text=SENTENCE, view=view, lang="ko", beam=2)
     assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
     hangul = re.compile(r"[\uac00-\ud7a3]")
-    labels = [w.label for kind in ("selectbox", "slider", "select_slider", "toggle", "button", "multiselect", "text_area", "metric")
-              for w in getattr(at, kind)]
+    labels = [
+        w.label
+        for kind in ("selectbox", "slider", "select_slider", "toggle", "button", "multiselect", "text_area", "metric")
+        for w in getattr(at, kind)
+    ]
     labels += [e.value for kind in ("caption", "subheader", "info") for e in getattr(at, kind)]
     # the sidebar's model summary names the checkpoint, the sentence and its pieces are data: skip what is not a label
     labels = [x for x in labels if x and "parameters" not in x and SENTENCE not in x]

@@ -1,4 +1,5 @@
 """Every number the lesson shows, against an independent recomputation from the weights (plain torch / NumPy)."""
+
 from __future__ import annotations
 
 import math
@@ -8,9 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from model.decode import translate
-from model.lesson import LessonChoice, entropy_bits, lesson_numbers, position_alternatives
-from model.transformer import sinusoidal_positional_encoding
+from model.analysis.lesson import LessonChoice, entropy_bits, lesson_numbers, position_alternatives
+from model.core.transformer import sinusoidal_positional_encoding
+from model.decoding.translation import translate
 
 SENTENCE = "A man drives a red car."
 
@@ -29,7 +30,9 @@ def test_embedding_and_positional_encoding(model, translated):
     table = model.encoder.embed.token_embedding.weight.detach()
     expected = table[translated.src_ids].numpy() * math.sqrt(model.cfg.d_model)
     np.testing.assert_allclose(n["token_embedding"], expected, atol=1e-5)
-    np.testing.assert_allclose(n["positional"], sinusoidal_positional_encoding(len(translated.src_ids), model.cfg.d_model).numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        n["positional"], sinusoidal_positional_encoding(len(translated.src_ids), model.cfg.d_model).numpy(), atol=1e-6
+    )
     np.testing.assert_allclose(n["layer_input"], expected + n["positional"], atol=1e-5)
 
 
@@ -43,7 +46,14 @@ def test_q_k_v_scores_mask_softmax_and_output_by_hand(model, translated):
     scores = q @ k.T / math.sqrt(8)
     causal = torch.ones(len(x), len(x)).tril().bool()
     weights = torch.softmax(scores.masked_fill(~causal, float("-inf")), dim=-1)
-    for name, ref in (("q", q), ("k", k), ("v", v), ("scores", scores), ("weights", weights), ("head_out", weights @ v)):
+    for name, ref in (
+        ("q", q),
+        ("k", k),
+        ("v", v),
+        ("scores", scores),
+        ("weights", weights),
+        ("head_out", weights @ v),
+    ):
         np.testing.assert_allclose(n["head"][name], ref.detach().numpy(), atol=1e-5, err_msg=name)
     assert np.isneginf(n["head"]["masked_scores"][2, 3:]).all()  # −∞ above the diagonal
 
@@ -52,7 +62,9 @@ def test_add_and_norm_is_layer_norm_of_x_plus_sublayer(model, translated):
     n = numbers(model, translated, kind="encoder", layer=1)
     norm = model.encoder.layers[1].sublayer_attn.norm
     sublayer = n["heads_concat"] @ n["w_o"].T + n["w_o_bias"]
-    expected = F.layer_norm(torch.tensor(n["stream_in"] + sublayer), (model.cfg.d_model,), norm.weight, norm.bias, norm.eps)
+    expected = F.layer_norm(
+        torch.tensor(n["stream_in"] + sublayer), (model.cfg.d_model,), norm.weight, norm.bias, norm.eps
+    )
     np.testing.assert_allclose(n["add_norm_out"], expected.detach().numpy(), atol=1e-5)
 
 

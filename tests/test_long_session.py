@@ -1,11 +1,12 @@
 """Long sessions: 300 different sentences through one process keep the caches and memory bounded."""
+
 from __future__ import annotations
 
 import resource
 
 import streamlit as st
 
-from model.data import read_lines
+from model.core.text_files import read_lines
 from tests.conftest import DATA
 from ui import cache as state
 

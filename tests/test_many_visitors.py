@@ -1,4 +1,5 @@
 """Many visitors: concurrent sessions on one cached model each see only their own sentence."""
+
 from __future__ import annotations
 
 import statistics
@@ -9,14 +10,19 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 
-from model.decode import translate
-from tests.conftest import run_concurrently
 from harness.browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, MAIN_PLOT, streamlit_server
+from model.decoding.translation import translate
+from tests.conftest import run_concurrently
 
 SENTENCES = [
-    "A man rides a bike down the street.", "Two children play in the sand.", "A woman is reading a book in a park.",
-    "A black dog jumps over a log.", "People are waiting for the bus.", "A chef cooks in a busy kitchen.",
-    "An old man sits on a bench.", "Three girls dance on a stage.",
+    "A man rides a bike down the street.",
+    "Two children play in the sand.",
+    "A woman is reading a book in a park.",
+    "A black dog jumps over a log.",
+    "People are waiting for the bus.",
+    "A chef cooks in a busy kitchen.",
+    "An old man sits on a bench.",
+    "Three girls dance on a stage.",
 ]
 
 
@@ -37,7 +43,8 @@ def test_eight_sessions_at_once(model, tokenizer):
             assert r.trace.src_tokens == expected[sentence].trace.src_tokens and r.out_ids == expected[sentence].out_ids
             np.testing.assert_array_equal(r.trace.cross, expected[sentence].trace.cross)
     q = statistics.quantiles(latencies, n=20)
-    print(f"8 concurrent sessions x 5 translations: p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {q[18] * 1000:.0f} ms")
+    p50, p95 = statistics.median(latencies) * 1000, q[18] * 1000
+    print(f"8 concurrent sessions x 5 translations: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")

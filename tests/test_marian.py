@@ -4,6 +4,7 @@ Random MarianMTModels of several shapes are saved with `save_pretrained` beside 
 SentencePiece models trained here, imported with `python -m model.import_marian`, and compared:
 logits, every head's attention, greedy and beam-search output ids, and the tokenization.
 """
+
 from __future__ import annotations
 
 import io
@@ -21,39 +22,61 @@ import torch
 transformers = pytest.importorskip("transformers")
 from transformers import MarianConfig, MarianMTModel  # noqa: E402
 
-from model.checkpoint import load_checkpoint  # noqa: E402
-from model.decode import translate  # noqa: E402
-from model.import_marian import MarianImportError, import_marian, main as import_main  # noqa: E402
-from model.search import beam_search, beam_search_batch, greedy_search  # noqa: E402
-from model.tracing import forward_trace  # noqa: E402
+from model.core.checkpoint import load_checkpoint  # noqa: E402
+from model.decoding.search import beam_search, beam_search_batch, greedy_search  # noqa: E402
+from model.decoding.trace_from_hooks import forward_trace  # noqa: E402
+from model.decoding.translation import translate  # noqa: E402
+from model.import_marian import main as import_main  # noqa: E402
+from model.importing.marian import MarianImportError, import_marian  # noqa: E402
 
 SENTENCES = ["Two young men are playing football on a green field.", "A dog runs.", "Where is the train station?"]
 VARIANTS = {
-    "6+6 shared swish": dict(encoder_layers=6, decoder_layers=6, share_encoder_decoder_embeddings=True,
-                             activation_function="swish", scale_embedding=True),
-    "6+2 separate relu": dict(encoder_layers=6, decoder_layers=2, share_encoder_decoder_embeddings=False,
-                              tie_word_embeddings=True, activation_function="relu", scale_embedding=False),
-    "6+2 untied gelu": dict(encoder_layers=6, decoder_layers=2, share_encoder_decoder_embeddings=True,
-                            tie_word_embeddings=False, activation_function="gelu", scale_embedding=True),
+    "6+6 shared swish": dict(
+        encoder_layers=6,
+        decoder_layers=6,
+        share_encoder_decoder_embeddings=True,
+        activation_function="swish",
+        scale_embedding=True,
+    ),
+    "6+2 separate relu": dict(
+        encoder_layers=6,
+        decoder_layers=2,
+        share_encoder_decoder_embeddings=False,
+        tie_word_embeddings=True,
+        activation_function="relu",
+        scale_embedding=False,
+    ),
+    "6+2 untied gelu": dict(
+        encoder_layers=6,
+        decoder_layers=2,
+        share_encoder_decoder_embeddings=True,
+        tie_word_embeddings=False,
+        activation_function="gelu",
+        scale_embedding=True,
+    ),
 }
 
 
 def train_spm(lines: list[str], vocab_size: int) -> bytes:
     proto = io.BytesIO()
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=proto, vocab_size=vocab_size,
-                                   character_coverage=1.0, minloglevel=2)
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines), model_writer=proto, vocab_size=vocab_size, character_coverage=1.0, minloglevel=2
+    )
     return proto.getvalue()
 
 
 @pytest.fixture(scope="module")
 def opus_tokenizer_files(corpus, tmp_path_factory) -> Path:
-    """source.spm (English), target.spm (German) and vocab.json laid out as OPUS-MT does: </s> 0, <unk> 1, <pad> last."""
+    """source.spm (English), target.spm (German) and vocab.json laid out as OPUS-MT does: </s> 0, <unk> 1, <pad>
+    last."""
     folder = tmp_path_factory.mktemp("opus-tok")
     source, target = train_spm(corpus[0], 180), train_spm(corpus[1], 180)
     pieces: list[str] = []
     for proto in (source, target):
         sp = spm.SentencePieceProcessor(model_proto=proto)
-        pieces += [sp.id_to_piece(i) for i in range(sp.get_piece_size()) if not sp.is_control(i) and not sp.is_unknown(i)]
+        pieces += [
+            sp.id_to_piece(i) for i in range(sp.get_piece_size()) if not sp.is_control(i) and not sp.is_unknown(i)
+        ]
     vocab = {"</s>": 0, "<unk>": 1}
     for piece in pieces:
         vocab.setdefault(piece, len(vocab))
@@ -68,10 +91,24 @@ def make_hf_folder(tok_folder: Path, dest: Path, seed: int, **shape) -> tuple[Ma
     vocab = json.loads((tok_folder / "vocab.json").read_text())
     pad = vocab["<pad>"]
     torch.manual_seed(seed)
-    config = MarianConfig(vocab_size=len(vocab), decoder_vocab_size=len(vocab), d_model=32, encoder_attention_heads=4,
-                          decoder_attention_heads=4, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=128,
-                          pad_token_id=pad, eos_token_id=0, decoder_start_token_id=pad, forced_eos_token_id=None,
-                          dropout=0.0, attention_dropout=0.0, activation_dropout=0.0, **shape)
+    config = MarianConfig(
+        vocab_size=len(vocab),
+        decoder_vocab_size=len(vocab),
+        d_model=32,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=128,
+        pad_token_id=pad,
+        eos_token_id=0,
+        decoder_start_token_id=pad,
+        forced_eos_token_id=None,
+        dropout=0.0,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
+        **shape,
+    )
     hf = MarianMTModel(config).eval()
     with torch.no_grad():  # a random, non-zero logits bias, and </s> likely enough that searches end
         hf.final_logits_bias.normal_(0, 0.5)
@@ -89,8 +126,12 @@ def make_hf_folder(tok_folder: Path, dest: Path, seed: int, **shape) -> tuple[Ma
 def pair(request, opus_tokenizer_files, tmp_path_factory):
     """(HF model, our imported checkpoint) for one variant; the import goes through the CLI."""
     root = tmp_path_factory.mktemp("marian")
-    hf, folder = make_hf_folder(opus_tokenizer_files, root / "opus-mt-en-de", seed=list(VARIANTS).index(request.param),
-                                **VARIANTS[request.param])
+    hf, folder = make_hf_folder(
+        opus_tokenizer_files,
+        root / "opus-mt-en-de",
+        seed=list(VARIANTS).index(request.param),
+        **VARIANTS[request.param],
+    )
     assert import_main([str(folder), "--dest", str(root / "imported")]) == 0
     return hf, load_checkpoint(root / "imported")
 
@@ -104,7 +145,9 @@ def test_logits_equal_transformers(pair):
     worst = 0.0
     for text in SENTENCES:
         src = hf_source(ckpt, text)
-        tgt_in = torch.tensor([[ckpt.model.cfg.decoder_start_id] + ckpt.tokenizer.encode_target("Ein Hund läuft schnell.")])
+        tgt_in = torch.tensor(
+            [[ckpt.model.cfg.decoder_start_id] + ckpt.tokenizer.encode_target("Ein Hund läuft schnell.")]
+        )
         with torch.no_grad():
             ref = hf(input_ids=src, decoder_input_ids=tgt_in).logits
             ours = ckpt.model(src, tgt_in)
@@ -122,8 +165,11 @@ def test_every_heads_attention_equals_transformers(pair):
         tgt_in = torch.tensor([[ckpt.model.cfg.decoder_start_id] + out_ids[:-1]])
         with torch.no_grad():
             ref = hf(input_ids=src, decoder_input_ids=tgt_in, output_attentions=True)
-        for kind, attentions in (("encoder", ref.encoder_attentions), ("decoder", ref.decoder_attentions),
-                                 ("cross", ref.cross_attentions)):
+        for kind, attentions in (
+            ("encoder", ref.encoder_attentions),
+            ("decoder", ref.decoder_attentions),
+            ("cross", ref.cross_attentions),
+        ):
             expected = torch.stack([a[0] for a in attentions]).numpy()  # [L, H, q, k]
             assert trace.attention(kind).shape == expected.shape
             np.testing.assert_allclose(trace.attention(kind), expected, atol=1e-5)
@@ -132,8 +178,14 @@ def test_every_heads_attention_equals_transformers(pair):
 def generate(hf, src: torch.Tensor, ckpt, **kwargs) -> list[int]:
     pad = ckpt.model.cfg.pad_id
     with torch.no_grad():
-        out = hf.generate(input_ids=src, attention_mask=torch.ones_like(src), bad_words_ids=[[pad]], max_new_tokens=30,
-                          do_sample=False, **kwargs)
+        out = hf.generate(
+            input_ids=src,
+            attention_mask=torch.ones_like(src),
+            bad_words_ids=[[pad]],
+            max_new_tokens=30,
+            do_sample=False,
+            **kwargs,
+        )
     return out[0, 1:].tolist()  # without the start symbol
 
 
@@ -166,8 +218,16 @@ def test_batched_beam_search_equals_batched_generate(pair):
         src[b, : len(row)] = torch.tensor(row)
     ours = beam_search_batch(ckpt.model, src, 4, [30] * len(rows), alpha=0.0)
     with torch.no_grad():
-        out = hf.generate(input_ids=src, attention_mask=(src != cfg.pad_id).long(), bad_words_ids=[[cfg.pad_id]],
-                          max_new_tokens=30, do_sample=False, num_beams=4, length_penalty=0.0, early_stopping=True)
+        out = hf.generate(
+            input_ids=src,
+            attention_mask=(src != cfg.pad_id).long(),
+            bad_words_ids=[[cfg.pad_id]],
+            max_new_tokens=30,
+            do_sample=False,
+            num_beams=4,
+            length_penalty=0.0,
+            early_stopping=True,
+        )
     for b, theirs in enumerate(out[:, 1:].tolist()):
         theirs = theirs[: theirs.index(cfg.eos_id) + 1] if cfg.eos_id in theirs else theirs
         assert ours[b] == theirs, b
@@ -185,9 +245,12 @@ def test_tokenizer_pair_equals_marian_tokenizer(opus_tokenizer_files):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        theirs = MarianTokenizer(str(opus_tokenizer_files / "source.spm"), str(opus_tokenizer_files / "target.spm"),
-                                 str(opus_tokenizer_files / "vocab.json"))
-    from model.tokenizer import TokenizerPair
+        theirs = MarianTokenizer(
+            str(opus_tokenizer_files / "source.spm"),
+            str(opus_tokenizer_files / "target.spm"),
+            str(opus_tokenizer_files / "vocab.json"),
+        )
+    from model.core.tokenizer import TokenizerPair
 
     ours = TokenizerPair.load(opus_tokenizer_files)
     for text in SENTENCES + ["Übermäßig 123 ☃ <b>x</b>"]:
@@ -205,7 +268,10 @@ def test_imported_model_works_in_every_part_of_the_app(pair):
     assert trace.tgt_tokens[0] == "<pad>"  # Marian's decoder starts from <pad>
     cfg = ckpt.model.cfg
     assert (trace.layers("encoder"), trace.layers("decoder"), trace.layers("cross")) == (
-        cfg.n_encoder_layers, cfg.n_decoder_layers, cfg.n_decoder_layers)
+        cfg.n_encoder_layers,
+        cfg.n_decoder_layers,
+        cfg.n_decoder_layers,
+    )
 
 
 def test_missing_and_foreign_files_give_one_sentence(opus_tokenizer_files, tmp_path, capsys):
@@ -241,8 +307,10 @@ def test_pickle_payload_in_pytorch_model_bin_is_refused_and_never_runs(opus_toke
     _, folder = make_hf_folder(opus_tokenizer_files, tmp_path / "m", seed=0, encoder_layers=1, decoder_layers=1)
     (folder / "model.safetensors").unlink()
     marker = tmp_path / "payload-ran"
-    for name, write in (("plain pickle", lambda f: pickle.dump(Payload(marker), f)),
-                        ("torch.save zip", lambda f: torch.save({"x": Payload(marker)}, f))):
+    for name, write in (
+        ("plain pickle", lambda f: pickle.dump(Payload(marker), f)),
+        ("torch.save zip", lambda f: torch.save({"x": Payload(marker)}, f)),
+    ):
         with open(folder / "pytorch_model.bin", "wb") as f:
             write(f)
         with pytest.raises(MarianImportError, match="refused"):

@@ -1,5 +1,6 @@
 """The model seam: the wider config, legacy configs, both positional layouts, per-kind trace shapes,
 and every view on a model whose encoder and decoder stacks differ in depth."""
+
 from __future__ import annotations
 
 import json
@@ -9,11 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from model.checkpoint import read_config, save_checkpoint
-from model.decode import translate
-from model.heads import all_heads, parse_head_spec
-from model.trace import KINDS
-from model.transformer import TransformerConfig, sinusoidal_positional_encoding
+from model.core.checkpoint import read_config, save_checkpoint
+from model.core.config import TransformerConfig
+from model.core.head_selection import all_heads, parse_head_spec
+from model.core.hook_names import KINDS
+from model.core.transformer import sinusoidal_positional_encoding
+from model.decoding.translation import translate
 from tests.conftest import ROOT, tiny_model
 from tests.test_app import SENTENCE, charts, no_failures, open_app
 from ui.controls import Selection, clamp_layer
@@ -25,7 +27,12 @@ def test_defaults_are_the_papers():
     cfg = TransformerConfig(vocab_size=100)
     assert (cfg.d_model, cfg.n_heads, cfg.d_ff, cfg.n_encoder_layers, cfg.n_decoder_layers) == (512, 8, 2048, 6, 6)
     assert (cfg.activation, cfg.scale_embedding, cfg.pe_layout, cfg.share_embeddings, cfg.tie_embeddings) == (
-        "relu", True, "interleaved", True, True)
+        "relu",
+        True,
+        "interleaved",
+        True,
+        True,
+    )
     assert cfg.decoder_start_id == cfg.bos_id
 
 
@@ -68,13 +75,18 @@ def test_positional_encoding_follows_the_formula_in_either_layout(layout):
 
 
 def test_activation_embedding_scale_and_output_bias_are_used(tokenizer):
-    for overrides in ({"activation": "swish"}, {"activation": "gelu"}, {"scale_embedding": False}, {"output_bias": False}):
+    for overrides in (
+        {"activation": "swish"},
+        {"activation": "gelu"},
+        {"scale_embedding": False},
+        {"output_bias": False},
+    ):
         model = tiny_model(tokenizer.vocab_size, **overrides)
         src, tgt = torch.tensor([[5, 6, 3]]), torch.tensor([[2, 7]])
         x = model.encoder.embed.token_embedding(src)
         scale = math.sqrt(model.cfg.d_model) if model.cfg.scale_embedding else 1.0
         expected = x * scale + model.positional_encoding[:3]
-        from model.hooks import capture
+        from model.core.hooks import capture
 
         with capture(model, ["encoder.embed.hook_sum"]) as run:
             model(src, tgt)
@@ -92,7 +104,11 @@ def test_trace_shapes_come_from_each_kind(deep_shallow, tokenizer):
     trace = translate(deep_shallow, tokenizer, SENTENCE, max_len=8).trace
     assert [trace.layers(k) for k in KINDS] == [3, 1, 1]
     assert all(trace.heads(k) == 4 for k in KINDS)
-    assert clamp_layer(trace, "cross", 2) == 0 and clamp_layer(trace, "encoder", 2) == 2 and clamp_layer(trace, "encoder", -1) == 2
+    assert (
+        clamp_layer(trace, "cross", 2) == 0
+        and clamp_layer(trace, "encoder", 2) == 2
+        and clamp_layer(trace, "encoder", -1) == 2
+    )
     assert len(all_heads(deep_shallow.cfg)) == (3 + 1 + 1) * 4
     assert parse_head_spec("*:2:0", deep_shallow.cfg) == [("encoder", 2, 0)] or pytest.fail("decoder has no layer 2")
 
@@ -120,7 +136,9 @@ def deep_shallow_app(monkeypatch, tmp_path, deep_shallow, tokenizer):
     yield from app_on(deep_shallow, tokenizer, tmp_path, monkeypatch)
 
 
-@pytest.mark.parametrize("view", ["translate", "model", "compare", "steps", "head", "analysis", "lesson", "whatif", "positional"])
+@pytest.mark.parametrize(
+    "view", ["translate", "model", "compare", "steps", "head", "analysis", "lesson", "whatif", "positional"]
+)
 def test_every_view_works_when_the_stacks_differ(deep_shallow_app, view):
     at = open_app(text=SENTENCE, view=view, kind="cross", layer=2)  # layer 2 exists only in the encoder
     assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]

@@ -1,11 +1,12 @@
 """What every shipped checkpoint promises: small weights, a card with scores and signatures, sources and licences."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from model.checkpoint import WEIGHTS_FILE, load_checkpoint
+from model.core.checkpoint import WEIGHTS_FILE, load_checkpoint
 from tests.conftest import ROOT
 
 SHIPPED = sorted(p for p in (ROOT / "checkpoints").iterdir() if (p / "config.json").is_file())
@@ -15,10 +16,14 @@ SHIPPED = sorted(p for p in (ROOT / "checkpoints").iterdir() if (p / "config.jso
 def test_shipped_checkpoint_keeps_its_promises(folder):
     assert (folder / WEIGHTS_FILE).stat().st_size <= 50e6  # the repository stays small
     card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
-    assert card["evaluation"] and all(s["beam4"]["bleu_signature"].startswith("nrefs:1") for s in card["evaluation"].values())
+    assert card["evaluation"] and all(
+        s["beam4"]["bleu_signature"].startswith("nrefs:1") for s in card["evaluation"].values()
+    )
     readme = (folder / "README.md").read_text(encoding="utf-8")
     assert "python -m model.train" in readme and "## Data" in readme
-    assert any(word in readme for word in ("Licence", "licence", "CC-BY", "Multi30K")), "the card must say where the data came from"
+    assert any(word in readme for word in ("Licence", "licence", "CC-BY", "Multi30K")), (
+        "the card must say where the data came from"
+    )
     ckpt = load_checkpoint(folder)
     assert ckpt.model.num_parameters() == card["parameters"]
 
@@ -31,7 +36,7 @@ DEMO = [line for line in DEMO_FILE.read_text(encoding="utf-8").splitlines() if l
 @pytest.mark.skipif(not (SHARED_DATA / "tatoeba").is_dir(), reason="no corpora in ../shared/data")
 def test_the_demo_sentences_are_new_to_every_corpus_we_have():
     """The card's 30 sentences stand for what a person types: none may be a sentence the models could have memorised."""
-    from model.data import read_lines, sentence_key
+    from model.core.text_files import read_lines, sentence_key
 
     english = [f for f in SHARED_DATA.rglob("*.gz") if f.name.endswith(".en.gz") or "eng" in f.name.split(".")[0]]
     assert {f.parent.name for f in english} >= {"tatoeba", "multi30k", "news"}

@@ -1,4 +1,5 @@
 """The browser-switchable heatmap: every (kind, layer, head | mean) travels in one figure, one visible at a time."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,10 @@ def panels():
     rng = np.random.default_rng(0)
     enc = rng.dirichlet(np.ones(4), size=(3, 2, 4))  # 3 layers, 2 heads, 4 x 4
     cross = rng.dirichlet(np.ones(4), size=(1, 2, 5))  # 1 layer, 2 heads, 5 queries x 4 keys
-    return [Panel("encoder", "Encoder", enc, list("abcd"), list("abcd")),
-            Panel("cross", "Cross", cross, list("vwxyz"), list("abcd"))]
+    return [
+        Panel("encoder", "Encoder", enc, list("abcd"), list("abcd")),
+        Panel("cross", "Cross", cross, list("vwxyz"), list("abcd")),
+    ]
 
 
 def test_every_layer_and_head_and_the_mean_is_one_step():

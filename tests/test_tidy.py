@@ -1,10 +1,11 @@
-"""Tidying typed English (model.tidy) and the app translating the tidied sentence, saying so."""
+"""Tidying typed English (model.decoding.tidy) and the app translating the tidied sentence, saying so."""
+
 from __future__ import annotations
 
 import pytest
 
-from model.decode import translate
-from model.tidy import casual_english, looks_like_question, tidy_english, tidy_input
+from model.decoding.tidy import casual_english, looks_like_question, tidy_english, tidy_input
+from model.decoding.translation import translate
 from tests.conftest import ROOT
 from tests.test_app import open_app
 from ui.text import md_escape
@@ -27,7 +28,11 @@ CASES = [  # typed → (what the model gets, what changed), written by hand
     ("  two   spaces ", "Two spaces.", ("spaces", "capital", "full stop")),
     ("“hello there”", "“Hello there”.", ("capital", "full stop")),
     ("2 blond girls are sitting", "2 blond girls are sitting.", ("full stop",)),  # a digit first: no capital to make
-    ("i.e. this one", "I.e. this one.", ("capital", "full stop")),  # "i.e." is no pronoun; the capital is the sentence's
+    (
+        "i.e. this one",
+        "I.e. this one.",
+        ("capital", "full stop"),
+    ),  # "i.e." is no pronoun; the capital is the sentence's
     ("Where is the station?", "Where is the station?", ()),
     ("Stop!", "Stop!", ()),
     ("", "", ()),
@@ -52,8 +57,13 @@ def test_casual_typing_loses_what_tidying_puts_back():
     written = ["I don't know.", "Where is the bus stop?", "Is it yours?", "I'm sure I'll be fine.", "Tom is here!"]
     casual = [casual_english(s) for s in written]
     assert casual == ["i don't know", "where is the bus stop", "is it yours", "i'm sure i'll be fine", "tom is here"]
-    assert [tidy_english(s).text for s in casual] == ["I don't know.", "Where is the bus stop?", "Is it yours?",
-                                                      "I'm sure I'll be fine.", "Tom is here."]  # "!" cannot be guessed
+    assert [tidy_english(s).text for s in casual] == [
+        "I don't know.",
+        "Where is the bus stop?",
+        "Is it yours?",
+        "I'm sure I'll be fine.",
+        "Tom is here.",
+    ]  # "!" cannot be guessed
 
 
 def test_questions_are_told_by_their_first_words():
@@ -85,6 +95,8 @@ def test_the_app_translates_the_tidied_sentence_and_says_so(app_env, model, toke
     shared = open_app(text="where is the station", tidy=0)  # the shared link keeps it off
     assert shared.toggle(key="tidy").value is False and shared.markdown[0].value == f"### DE: {md_escape(raw)}"
 
-    presenting = open_app(text="where is the station", present=1)  # one row of controls: the tidied sentence is its label
+    presenting = open_app(
+        text="where is the station", present=1
+    )  # one row of controls: the tidied sentence is its label
     assert f"#### DE: {md_escape(tidied)}" in [m.value for m in presenting.markdown]
     assert not any("Translated as" in c.value for c in presenting.caption)

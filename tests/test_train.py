@@ -1,4 +1,5 @@
 """Training: the loss falls, an interrupted run resumes exactly, and its checkpoint translates via the CLI."""
+
 from __future__ import annotations
 
 import csv
@@ -12,13 +13,14 @@ import pytest
 from safetensors.torch import load_file
 
 from model.card import main as card_main
-from model.train import inverse_sqrt_schedule, main
+from model.train import main
+from model.training.loop import inverse_sqrt_schedule
 from tests.conftest import DATA, ROOT
 
 
 @pytest.fixture(scope="module")
 def small_data(tmp_path_factory) -> dict[str, Path]:
-    from model.data import read_lines
+    from model.core.text_files import read_lines
 
     folder = tmp_path_factory.mktemp("data")
     files = {}
@@ -32,11 +34,43 @@ def small_data(tmp_path_factory) -> dict[str, Path]:
 
 def train_args(data: dict[str, Path], run_dir: Path, *extra: str) -> list[str]:
     return [
-        "--train-src", str(data["train.en"]), "--train-tgt", str(data["train.de"]),
-        "--valid-src", str(data["val.en"]), "--valid-tgt", str(data["val.de"]), "--src-lang", "en", "--tgt-lang", "de",
-        "--run-dir", str(run_dir), "--vocab-size", "250", "--d-model", "32", "--n-heads", "4", "--d-ff", "64",
-        "--n-layers", "2", "--max-len", "64", "--max-tokens", "600", "--warmup", "30", "--lr-factor", "0.3",
-        "--threads", "1", "--seed", "3", *extra,
+        "--train-src",
+        str(data["train.en"]),
+        "--train-tgt",
+        str(data["train.de"]),
+        "--valid-src",
+        str(data["val.en"]),
+        "--valid-tgt",
+        str(data["val.de"]),
+        "--src-lang",
+        "en",
+        "--tgt-lang",
+        "de",
+        "--run-dir",
+        str(run_dir),
+        "--vocab-size",
+        "250",
+        "--d-model",
+        "32",
+        "--n-heads",
+        "4",
+        "--d-ff",
+        "64",
+        "--n-layers",
+        "2",
+        "--max-len",
+        "64",
+        "--max-tokens",
+        "600",
+        "--warmup",
+        "30",
+        "--lr-factor",
+        "0.3",
+        "--threads",
+        "1",
+        "--seed",
+        "3",
+        *extra,
     ]
 
 
@@ -54,8 +88,13 @@ def test_loss_falls_and_the_checkpoint_translates(small_data, tmp_path):
     losses = [float(r["train_loss"]) for r in rows]
     assert len(rows) == 12 and losses[-1] < losses[0] - 1.0
     assert all(math.isfinite(float(r["val_loss"])) for r in rows)
-    result = subprocess.run([sys.executable, "-m", "model.translate", "--checkpoint", str(run_dir / "final"), "A man is sleeping."],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "model.translate", "--checkpoint", str(run_dir / "final"), "A man is sleeping."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0 and result.stdout.strip()
 
 
@@ -80,8 +119,12 @@ def test_a_stop_inside_an_epoch_is_scored_and_can_be_the_final_model(small_data,
     assert main(train_args(small_data, stopped, "--epochs", "2", "--max-steps", "5", "--average-last", "3")) == 0
     rows = list(csv.DictReader((stopped / "log.csv").open()))
     assert [(float(r["epoch"]), int(r["step"])) for r in rows] == [(round(5 / per_epoch, 2), 5)]
-    assert (stopped / "epochs" / "epoch001.safetensors").is_file() and (stopped / "final" / "model.safetensors").is_file()
-    assert main(train_args(small_data, stopped, "--epochs", "2", "--average-last", "3", "--resume")) == 0  # the full epoch replaces the partial snapshot
+    assert (stopped / "epochs" / "epoch001.safetensors").is_file() and (
+        stopped / "final" / "model.safetensors"
+    ).is_file()
+    assert (
+        main(train_args(small_data, stopped, "--epochs", "2", "--average-last", "3", "--resume")) == 0
+    )  # the full epoch replaces the partial snapshot
     assert [r["epoch"] for r in csv.DictReader((stopped / "log.csv").open())] == [rows[0]["epoch"], "1", "2"]
     assert sorted(p.name for p in (stopped / "epochs").iterdir()) == ["epoch001.safetensors", "epoch002.safetensors"]
 
@@ -89,13 +132,19 @@ def test_a_stop_inside_an_epoch_is_scored_and_can_be_the_final_model(small_data,
 def test_a_run_stops_when_its_clock_runs_out_and_still_hands_over_a_model(small_data, tmp_path):
     """--max-minutes: a time budget (e.g. a lent GPU's few minutes), counted on the run's clock across --resume."""
     run_dir = tmp_path / "timed"
-    assert main(train_args(small_data, run_dir, "--epochs", "5", "--max-minutes", "1e-6")) == 0  # up after the first update
+    assert (
+        main(train_args(small_data, run_dir, "--epochs", "5", "--max-minutes", "1e-6")) == 0
+    )  # up after the first update
     rows = list(csv.DictReader((run_dir / "log.csv").open()))
     assert [int(r["step"]) for r in rows] == [1] and float(rows[0]["epoch"]) < 1
     assert (run_dir / "final" / "model.safetensors").is_file()
     assert main(train_args(small_data, run_dir, "--epochs", "5", "--max-minutes", "1e-6", "--resume")) == 0
-    assert json.loads((run_dir / "state" / "state.json").read_text())["progress"]["step"] == 1  # no time left: no update
-    assert main(train_args(small_data, run_dir, "--epochs", "1", "--max-minutes", "60", "--resume")) == 0  # more time: on to epoch 1's end
+    assert (
+        json.loads((run_dir / "state" / "state.json").read_text())["progress"]["step"] == 1
+    )  # no time left: no update
+    assert (
+        main(train_args(small_data, run_dir, "--epochs", "1", "--max-minutes", "60", "--resume")) == 0
+    )  # more time: on to epoch 1's end
     assert [r["epoch"] for r in csv.DictReader((run_dir / "log.csv").open())][-1] == "1"
 
 
@@ -105,8 +154,11 @@ def test_a_run_can_use_a_given_tokenizer(small_data, tmp_path):
     assert main(train_args(small_data, run_dir, "--epochs", "1", "--max-steps", "1", "--tokenizer", str(given))) == 0
     assert (run_dir / "tokenizer.model").read_bytes() == given.read_bytes()
     from sentencepiece import SentencePieceProcessor
+
     vocab = SentencePieceProcessor(model_file=str(given)).get_piece_size()
-    assert json.loads((run_dir / "final" / "config.json").read_text())["model"]["vocab_size"] == vocab != 250  # not --vocab-size
+    assert (
+        json.loads((run_dir / "final" / "config.json").read_text())["model"]["vocab_size"] == vocab != 250
+    )  # not --vocab-size
     (tmp_path / "junk.model").write_bytes(b"not a model")
     with pytest.raises(SystemExit, match="is not a SentencePiece model"):
         main(train_args(small_data, tmp_path / "junk", "--epochs", "1", "--tokenizer", str(tmp_path / "junk.model")))
@@ -116,16 +168,36 @@ def test_a_new_run_can_start_from_a_shipped_checkpoint(small_data, tmp_path):
     first = tmp_path / "first"
     assert main(train_args(small_data, first, "--epochs", "1")) == 0
     shipped = tmp_path / "shipped"
-    assert card_main(["--source", str(first / "final"), "--dest", str(shipped), "--name", "Tiny",
-                      "--test", "val", str(small_data["val.en"]), str(small_data["val.de"])]) == 0  # float16, as shipped
+    assert (
+        card_main(
+            [
+                "--source",
+                str(first / "final"),
+                "--dest",
+                str(shipped),
+                "--name",
+                "Tiny",
+                "--test",
+                "val",
+                str(small_data["val.en"]),
+                str(small_data["val.de"]),
+            ]
+        )
+        == 0
+    )  # float16, as shipped
     second = tmp_path / "second"
     assert main(train_args(small_data, second, "--epochs", "1", "--max-steps", "1", "--init-from", str(shipped))) == 0
     assert (second / "tokenizer.model").read_bytes() == (shipped / "tokenizer.model").read_bytes()
-    before, after = load_file(str(shipped / "model.safetensors")), load_file(str(second / "state" / "model.safetensors"))
+    before, after = (
+        load_file(str(shipped / "model.safetensors")),
+        load_file(str(second / "state" / "model.safetensors")),
+    )
     # one Adam step moves each weight by about the learning rate (3e-4 at step 1); a fresh start would differ by ~0.1
     assert max(float((after[k] - before[k].float()).abs().max()) for k in before) < 2e-3
     with pytest.raises(SystemExit, match="another architecture: d_model 32 \\(flags: 64\\)"):
-        main(train_args(small_data, tmp_path / "third", "--epochs", "1", "--init-from", str(shipped), "--d-model", "64"))
+        main(
+            train_args(small_data, tmp_path / "third", "--epochs", "1", "--init-from", str(shipped), "--d-model", "64")
+        )
 
 
 def test_a_lost_run_continues_from_its_shipped_checkpoint(small_data, tmp_path):
@@ -134,8 +206,25 @@ def test_a_lost_run_continues_from_its_shipped_checkpoint(small_data, tmp_path):
     old = tmp_path / "old"
     assert main(train_args(small_data, old, "--epochs", "2")) == 0
     shipped = tmp_path / "shipped"
-    assert card_main(["--source", str(old / "final"), "--dest", str(shipped), "--name", "Tiny", "--log", str(old / "log.csv"),
-                      "--test", "val", str(small_data["val.en"]), str(small_data["val.de"])]) == 0
+    assert (
+        card_main(
+            [
+                "--source",
+                str(old / "final"),
+                "--dest",
+                str(shipped),
+                "--name",
+                "Tiny",
+                "--log",
+                str(old / "log.csv"),
+                "--test",
+                "val",
+                str(small_data["val.en"]),
+                str(small_data["val.de"]),
+            ]
+        )
+        == 0
+    )
     # the shipped weights are the best epoch's (all score BLEU 0 here: the first), and the run goes on from there
     start = int(json.loads((shipped / "card.json").read_text())["training"]["best_epoch"])
     old_rows = list(csv.DictReader((old / "log.csv").open()))[:start]
@@ -150,15 +239,39 @@ def test_a_lost_run_continues_from_its_shipped_checkpoint(small_data, tmp_path):
     # lr = 0.3 · 32^-0.5 · min(step^-0.5, step · 30^-1.5) (paper §5.3), times the ramp (step - start + 1) / 100
     paper = 0.3 * 32**-0.5 * min(steps**-0.5, steps * 30**-1.5)
     assert float(rows[2]["lr"]) == pytest.approx(paper * min(1.0, (steps - old_steps + 1) / 100), rel=1e-3)
-    assert main(train_args(small_data, stopped, "--epochs", "3", "--continue-from", str(shipped), "--max-steps", str(old_steps + 3))) == 0
+    assert (
+        main(
+            train_args(
+                small_data, stopped, "--epochs", "3", "--continue-from", str(shipped), "--max-steps", str(old_steps + 3)
+            )
+        )
+        == 0
+    )
     assert main(train_args(small_data, stopped, "--epochs", "3", "--resume")) == 0
-    progress = json.loads((stopped / "state" / "state.json").read_text())["progress"]  # what the run's cards are made from
-    assert (progress["continued_from"], progress["optimizer_started_at"], progress["step"]) == (str(shipped), old_steps, steps)
+    progress = json.loads((stopped / "state" / "state.json").read_text())[
+        "progress"
+    ]  # what the run's cards are made from
+    assert (progress["continued_from"], progress["optimizer_started_at"], progress["step"]) == (
+        str(shipped),
+        old_steps,
+        steps,
+    )
     a = load_file(str(straight / "state" / "model.safetensors"))
     b = load_file(str(stopped / "state" / "model.safetensors"))
     assert all((a[k] == b[k]).all() for k in a)
     with pytest.raises(SystemExit, match="give only one of them"):
-        main(train_args(small_data, tmp_path / "both", "--epochs", "3", "--continue-from", str(shipped), "--init-from", str(shipped)))
+        main(
+            train_args(
+                small_data,
+                tmp_path / "both",
+                "--epochs",
+                "3",
+                "--continue-from",
+                str(shipped),
+                "--init-from",
+                str(shipped),
+            )
+        )
 
 
 def test_refuses_to_overwrite_or_resume_nothing(small_data, tmp_path):
@@ -168,9 +281,21 @@ def test_refuses_to_overwrite_or_resume_nothing(small_data, tmp_path):
 
 def train_two_processes(data: dict[str, Path], run_dir: Path, *extra: str) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "model.train",
-         *train_args(data, run_dir, *extra)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "model.train",
+            *train_args(data, run_dir, *extra),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result

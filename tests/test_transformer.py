@@ -1,4 +1,5 @@
 """The model against independent references: PyTorch's own attention and the paper's formulas."""
+
 from __future__ import annotations
 
 import math
@@ -8,8 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.hooks import capture
-from model.transformer import MultiHeadAttention, TransformerConfig, sinusoidal_positional_encoding
+from model.core.config import TransformerConfig
+from model.core.hooks import capture
+from model.core.transformer import MultiHeadAttention, sinusoidal_positional_encoding
 from tests.conftest import tiny_model
 
 D_MODEL, N_HEADS = 32, 4
@@ -134,12 +136,15 @@ def test_fused_qkv_at_inference_equals_separate_projections_and_follows_weight_c
     torch.testing.assert_close(changed, separate.detach())
 
 
-@pytest.mark.parametrize("rates, drops", [
-    (dict(dropout=0.0, attention_dropout=0.5), True),   # the attention weights only
-    (dict(dropout=0.0, activation_dropout=0.5), True),  # inside the FFN only
-    (dict(dropout=0.3, attention_dropout=0.0, activation_dropout=0.0), True),  # residual dropout only (the paper's)
-    (dict(dropout=0.0), False),  # unset rates follow dropout
-])
+@pytest.mark.parametrize(
+    "rates, drops",
+    [
+        (dict(dropout=0.0, attention_dropout=0.5), True),  # the attention weights only
+        (dict(dropout=0.0, activation_dropout=0.5), True),  # inside the FFN only
+        (dict(dropout=0.3, attention_dropout=0.0, activation_dropout=0.0), True),  # residual dropout only (the paper's)
+        (dict(dropout=0.0), False),  # unset rates follow dropout
+    ],
+)
 def test_each_dropout_rate_reaches_its_own_place(tokenizer, rates, drops):
     model = tiny_model(tokenizer.vocab_size, **rates)
     attention_p = rates.get("attention_dropout", rates["dropout"])

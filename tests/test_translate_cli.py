@@ -1,4 +1,5 @@
 """`python -m model.translate`: text, files line by line, NPZ export, ablation, clear errors."""
+
 from __future__ import annotations
 
 import subprocess
@@ -12,7 +13,9 @@ from tests.conftest import ROOT
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "model.translate", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "model.translate", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_translates_text(checkpoint_dir, capsys):
@@ -21,14 +24,14 @@ def test_translates_text(checkpoint_dir, capsys):
     assert out.endswith("\n") and out.count("\n") == 1
 
 
-
 def test_tidy_translates_the_tidied_sentence_and_says_which(checkpoint_dir, model, tokenizer, capsys):
-    from model.decode import translate
+    from model.decoding.translation import translate
 
     assert main(["--checkpoint", str(checkpoint_dir), "--tidy", "where is the station"]) == 0
     captured = capsys.readouterr()
     assert captured.out == translate(model, tokenizer, "Where is the station?", with_trace=False).text + "\n"
     assert "tidied: Where is the station?" in captured.err
+
 
 def test_input_file_gives_one_line_per_line(checkpoint_dir, tmp_path, capsys):
     source = tmp_path / "in.txt"
@@ -45,9 +48,26 @@ def test_input_file_gives_one_line_per_line(checkpoint_dir, tmp_path, capsys):
 
 def test_export_writes_the_documented_npz(checkpoint_dir, tmp_path, capsys):
     path = tmp_path / "trace.npz"
-    assert main(["--checkpoint", str(checkpoint_dir), "--max-len", "7", "--beam", "2", "--export", str(path), "Two dogs play."]) == 0
+    assert (
+        main(
+            [
+                "--checkpoint",
+                str(checkpoint_dir),
+                "--max-len",
+                "7",
+                "--beam",
+                "2",
+                "--export",
+                str(path),
+                "Two dogs play.",
+            ]
+        )
+        == 0
+    )
     with np.load(path, allow_pickle=False) as npz:
-        assert sorted(npz.files) == sorted(["encoder", "decoder", "cross", "src_tokens", "tgt_tokens", "positional_encoding"])
+        assert sorted(npz.files) == sorted(
+            ["encoder", "decoder", "cross", "src_tokens", "tgt_tokens", "positional_encoding"]
+        )
         S, T = len(npz["src_tokens"]), len(npz["tgt_tokens"])
         assert npz["encoder"].shape == (2, 4, S, S)
         assert npz["decoder"].shape == (2, 4, T, T) and npz["cross"].shape == (2, 4, T, S)
@@ -57,16 +77,22 @@ def test_export_writes_the_documented_npz(checkpoint_dir, tmp_path, capsys):
 
 
 def test_ablation_flag(checkpoint_dir, capsys):
-    assert main(["--checkpoint", str(checkpoint_dir), "--max-len", "5", "--ablate", "cross:*:*,encoder:1:3", "A dog."]) == 0
+    assert (
+        main(["--checkpoint", str(checkpoint_dir), "--max-len", "5", "--ablate", "cross:*:*,encoder:1:3", "A dog."])
+        == 0
+    )
     assert main(["--checkpoint", str(checkpoint_dir), "--ablate", "cross:9:0", "A dog."]) == 2
     assert "0..1" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--checkpoint", "/nonexistent", "A dog."], "is not a folder"),
-    (["--input", "/nonexistent.txt"], "cannot read"),
-    (["   "], "empty"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--checkpoint", "/nonexistent", "A dog."], "is not a folder"),
+        (["--input", "/nonexistent.txt"], "cannot read"),
+        (["   "], "empty"),
+    ],
+)
 def test_errors_are_one_clear_line(checkpoint_dir, args, message):
     if args[0] != "--checkpoint":
         args = ["--checkpoint", str(checkpoint_dir), *args]
@@ -84,8 +110,22 @@ def test_usage_errors(checkpoint_dir):
 def test_a_reader_that_leaves_early_gets_no_traceback(checkpoint_dir, tmp_path):
     source = tmp_path / "many.txt"
     source.write_text("A dog runs.\n" * 2000)
-    proc = subprocess.Popen([sys.executable, "-m", "model.translate", "--checkpoint", str(checkpoint_dir), "--max-len", "3",
-                             "--input", str(source)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "model.translate",
+            "--checkpoint",
+            str(checkpoint_dir),
+            "--max-len",
+            "3",
+            "--input",
+            str(source),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     proc.stdout.readline()
     proc.stdout.close()  # like `| head -1`
     _, err = proc.communicate(timeout=120)

@@ -1,4 +1,5 @@
 """A failure inside one view is a short message in that view; the rest of the page keeps working."""
+
 from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest

@@ -1,4 +1,5 @@
 """viz/: pure figure and table functions, checked against hand-computed values."""
+
 from __future__ import annotations
 
 import io
@@ -8,16 +9,23 @@ import math
 import numpy as np
 import pytest
 
-from model.transformer import sinusoidal_positional_encoding
+from model.core.transformer import sinusoidal_positional_encoding
 from viz.attention import (
-    attention_heatmap, attention_table, head_similarity, js_divergence, mean_js, merge_tokens, merge_words, model_view,
+    attention_heatmap,
+    attention_table,
+    head_similarity,
+    js_divergence,
+    mean_js,
+    merge_tokens,
+    merge_words,
+    model_view,
     model_view_cell,
 )
 from viz.export import figure_html, npz_bytes
 from viz.head import pipeline_figure, pipeline_table
-from viz.training import training_curve
 from viz.positional import norms_chart, pe_dot_by_offset, rotation_for_offset, why_sinusoids
 from viz.steps import candidates_chart, step_cross_attention, step_self_attention
+from viz.training import training_curve
 
 PAYLOAD = "<img src=x onerror=alert(1)>"
 
@@ -42,7 +50,9 @@ def test_heatmap_rejects_mismatched_tokens():
 
 
 def test_decoder_heatmap_hover_names_the_piece_each_row_produced():
-    fig = attention_heatmap(np.eye(3), ["<s>", "▁Ein", "▁Hund"], ["▁A", "▁dog", "</s>"], produced=["▁Ein", "▁Hund", PAYLOAD])
+    fig = attention_heatmap(
+        np.eye(3), ["<s>", "▁Ein", "▁Hund"], ["▁A", "▁dog", "</s>"], produced=["▁Ein", "▁Hund", PAYLOAD]
+    )
     custom = fig.data[0].customdata
     assert [custom[row][0][2] for row in range(3)] == ["▁Ein", "▁Hund", "&lt;img src=x onerror=alert(1)&gt;"]
     assert "produced %{customdata[2]}" in fig.data[0].hovertemplate
@@ -50,11 +60,13 @@ def test_decoder_heatmap_hover_names_the_piece_each_row_produced():
 
 
 def test_merge_words_sums_keys_and_averages_queries():
-    weights = np.array([
-        [0.1, 0.2, 0.3, 0.4],
-        [0.4, 0.3, 0.2, 0.1],
-        [0.25, 0.25, 0.25, 0.25],
-    ])
+    weights = np.array(
+        [
+            [0.1, 0.2, 0.3, 0.4],
+            [0.4, 0.3, 0.2, 0.1],
+            [0.25, 0.25, 0.25, 0.25],
+        ]
+    )
     # queries: word 0 = pieces 0, 1; word 1 = piece 2. keys: word 0 = piece 0; word 1 = pieces 1, 2, 3.
     merged = merge_words(weights, [True, False, True], [True, True, False, False])
     expected = np.array([[(0.1 + 0.4) / 2, (0.9 + 0.6) / 2], [0.25, 0.75]])
@@ -171,14 +183,19 @@ def test_exports_work_offline_without_pickles():
 
 
 def test_training_curve_plots_the_card_columns_per_epoch():
-    curve = [{"epoch": "1", "val_loss": "4.77", "val_bleu": "4.59"}, {"epoch": "2", "val_loss": "3.78", "val_bleu": "8.43"},
-             {"epoch": "", "val_loss": "", "val_bleu": ""}]
+    curve = [
+        {"epoch": "1", "val_loss": "4.77", "val_bleu": "4.59"},
+        {"epoch": "2", "val_loss": "3.78", "val_bleu": "8.43"},
+        {"epoch": "", "val_loss": "", "val_bleu": ""},
+    ]
     fig = training_curve(curve)
     bleu, loss = fig.data
     assert list(bleu.x) == [1, 2] and list(bleu.y) == [4.59, 8.43] and bleu.yaxis == "y"
     assert list(loss.y) == [4.77, 3.78] and loss.yaxis == "y2"
     assert "markers" in bleu.mode  # a run of a few epochs (or one) shows each point, not an invisible line
-    stopped = training_curve([{"epoch": "1", "val_loss": "3", "val_bleu": "19"}, {"epoch": "1.62", "val_loss": "2.5", "val_bleu": "25"}])
+    stopped = training_curve(
+        [{"epoch": "1", "val_loss": "3", "val_bleu": "19"}, {"epoch": "1.62", "val_loss": "2.5", "val_bleu": "25"}]
+    )
     assert list(stopped.data[0].x) == [1.0, 1.62]  # a stop inside an epoch sits at its fraction
     with pytest.raises(ValueError, match="no epochs"):
         training_curve([])
@@ -191,6 +208,7 @@ def test_for_projector_raises_every_text_size_and_never_shrinks():
     from plotly.subplots import make_subplots
 
     from viz.projector import for_projector
+
     fig = make_subplots(rows=1, cols=2)
     fig.add_trace(go.Heatmap(z=[[0.1, 0.9], [0.5, 0.5]], colorbar=dict(title="weight")), 1, 1)
     fig.add_trace(go.Bar(x=[1, 2], y=[3, 4], text=["a", "b"]), 1, 2)
@@ -206,6 +224,7 @@ def test_for_projector_raises_every_text_size_and_never_shrinks():
 def test_for_projector_thins_row_labels_only_when_they_would_overlap():
     from viz.projector import TOP_LABELS_PX, for_projector
     from viz.steps import heads_rows
+
     rows = np.full((3, 8, 4), 0.25)  # 24 rows "L0 H0" … "L2 H7"
     height = 500
     fig = for_projector(heads_rows(rows, list("abcd"), "t"), height, thin_y=True)

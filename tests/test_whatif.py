@@ -1,5 +1,6 @@
 """What if: forced prefixes, the beam tree (against brute force), contributions (against plain torch),
 the contribution graph (hand-computed), and attention flow (a 2-layer example worked out by hand)."""
+
 from __future__ import annotations
 
 import math
@@ -8,12 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from model.attribution import attention_flow, contribution_graph, contribution_vectors, contributions, routes_to
-from model.decode import translate
-from model.heads import hook_name
-from model.hooks import capture
-from model.search import BeamNode, beam_search, length_penalty
-from model.tracing import decoder_input
+from model.analysis.attribution import (
+    attention_flow,
+    contribution_graph,
+    contribution_vectors,
+    contributions,
+    routes_to,
+)
+from model.core.hook_names import hook_name
+from model.core.hooks import capture
+from model.decoding.search import BeamNode, beam_search, length_penalty
+from model.decoding.trace_from_hooks import decoder_input
+from model.decoding.translation import translate
 from model.translate import main as translate_main
 from tests.conftest import tiny_model
 
@@ -51,7 +58,9 @@ def test_a_forced_piece_moves_the_later_cross_attention(model, tokenizer):
 
 
 def test_cli_prefix(checkpoint_dir, capsys):
-    assert translate_main(["--checkpoint", str(checkpoint_dir), "--max-len", "8", "--prefix", "Ein Hund", SENTENCE]) == 0
+    assert (
+        translate_main(["--checkpoint", str(checkpoint_dir), "--max-len", "8", "--prefix", "Ein Hund", SENTENCE]) == 0
+    )
     out, err = capsys.readouterr()
     assert out.startswith("Ein Hund") and "forced pieces" in err
 
@@ -86,8 +95,15 @@ def test_beam_tree_holds_exactly_the_hypotheses_beam_search_kept(tokenizer):
 
     alive, finished, step = [((), 0.0)], [], 0
     while step < max_len:
-        candidates = sorted(((score + float(lp), prefix + (tok,)) for prefix, score in alive
-                             for tok, lp in enumerate(next_logp(prefix).tolist()) if lp > float("-inf")), reverse=True)
+        candidates = sorted(
+            (
+                (score + float(lp), prefix + (tok,))
+                for prefix, score in alive
+                for tok, lp in enumerate(next_logp(prefix).tolist())
+                if lp > float("-inf")
+            ),
+            reverse=True,
+        )
         kept, done = [], []
         for rank, (score, seq) in enumerate(candidates[: 2 * beam]):
             if seq[-1] == cfg.eos_id:

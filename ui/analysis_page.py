@@ -1,4 +1,5 @@
 """Head analysis: per-head statistics and labels, ablation and importance, rollout and word alignment."""
+
 from __future__ import annotations
 
 import json
@@ -7,13 +8,22 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from model.head_statistics import LABEL_RULES, STATS, alignment_pairs, attention_rollout, average_stats, source_attribution, trace_stats
-from model.analyze import SWEEP_FILE, sentence_stats, sweep_record
-from model.heads import all_heads
-from model.tokenizer import word_starts
-from model.trace import KIND_LABELS, KINDS
-from ui.context import PageContext
+from model.analysis.head_statistics import (
+    LABEL_RULES,
+    STATS,
+    alignment_pairs,
+    attention_rollout,
+    average_stats,
+    source_attribution,
+    trace_stats,
+)
+from model.analysis.importance import SWEEP_FILE, sentence_stats, sweep_record
+from model.core.head_selection import all_heads
+from model.core.hook_names import KINDS
+from model.core.tokenizer import word_starts
+from model.decoding.trace import KIND_LABELS
 from ui.cache import cached_ablation, cached_checkpoint, cached_quality, validation_sample
+from ui.context import PageContext
 from ui.errors import guarded
 from ui.figure import show_figure
 from ui.i18n import kind_label, t
@@ -41,10 +51,17 @@ def progress_bar(label: str):
 @st.fragment
 @guarded
 def statistics(ctx: PageContext) -> None:
-    row = st.columns([3, 3, 2]) if ctx.theme.present else [st.container()] + st.columns(2)  # presentation: one row of controls
-    scope = row[0].radio(t("an.over"), ["this sentence", "validation sentences"], horizontal=True, key="stats_scope",
-                         format_func=lambda o: t("an.scope_sentence") if o == "this sentence" else t("an.scope_validation"),
-                         label_visibility=ctx.theme.label)
+    row = (
+        st.columns([3, 3, 2]) if ctx.theme.present else [st.container()] + st.columns(2)
+    )  # presentation: one row of controls
+    scope = row[0].radio(
+        t("an.over"),
+        ["this sentence", "validation sentences"],
+        horizontal=True,
+        key="stats_scope",
+        format_func=lambda o: t("an.scope_sentence") if o == "this sentence" else t("an.scope_validation"),
+        label_visibility=ctx.theme.label,
+    )
     if scope == "this sentence":
         table = average_stats([trace_stats(ctx.trace)])
     else:
@@ -59,15 +76,29 @@ def statistics(ctx: PageContext) -> None:
                 return
             st.session_state[key] = sentence_stats(cached_checkpoint(ctx.path), sample[0], progress_bar("Translating"))
         table = st.session_state[key]
-    kind = row[1].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="stats_kind", label_visibility=ctx.theme.label)
+    kind = row[1].selectbox(
+        t("ctl.attention"), KINDS, format_func=kind_label, key="stats_kind", label_visibility=ctx.theme.label
+    )
     stat = row[2].selectbox(t("an.statistic"), STATS, key="stats_value", label_visibility=ctx.theme.label)
-    show_figure(ctx.theme.fit(head_grid(table, kind, stat, title=f"{KIND_LABELS[kind]}: {stat} (label = dominant behaviour)",
-                                        colorscale=ctx.theme.colorscale), above=TAB_STRIP_PX), key="stats_grid")
+    show_figure(
+        ctx.theme.fit(
+            head_grid(
+                table,
+                kind,
+                stat,
+                title=f"{KIND_LABELS[kind]}: {stat} (label = dominant behaviour)",
+                colorscale=ctx.theme.colorscale,
+            ),
+            above=TAB_STRIP_PX,
+        ),
+        key="stats_grid",
+    )
     st.dataframe(table, hide_index=True, key="stats_table")
-    st.download_button(t("an.stats_csv"), table.to_csv(index=False), "headlight-head-stats.csv", "text/csv", key="stats_csv")
+    st.download_button(
+        t("an.stats_csv"), table.to_csv(index=False), "headlight-head-stats.csv", "text/csv", key="stats_csv"
+    )
     with st.expander(t("an.labels")):
-        st.markdown(t("an.first_rule") + "\n\n" +
-                    "\n".join(f"- **{name}**: {rule}" for name, rule, _ in LABEL_RULES))
+        st.markdown(t("an.first_rule") + "\n\n" + "\n".join(f"- **{name}**: {rule}" for name, rule, _ in LABEL_RULES))
 
 
 def head_options(ctx: PageContext) -> tuple[list[str], list[str]]:
@@ -92,12 +123,16 @@ def ablation(ctx: PageContext) -> None:
         ablated, logprob = cached_ablation(ctx.path, ctx.source, ctx.beam, st.session_state.max_len, spec)
         tok = ctx.ckpt.tokenizer
         st.markdown(t("an.before", text=md_escape(original.text)))
-        marked = " ".join(f":red-background[{md_escape(p)}]" if tag == "changed" else md_escape(p)
-                          for p, tag in token_diff(tok.target_pieces(original.out_ids), tok.target_pieces(ablated.out_ids)))
+        marked = " ".join(
+            f":red-background[{md_escape(p)}]" if tag == "changed" else md_escape(p)
+            for p, tag in token_diff(tok.target_pieces(original.out_ids), tok.target_pieces(ablated.out_ids))
+        )
         st.markdown(t("an.after", text=md_escape(ablated.text), marked=marked))
         st.metric(t("an.logprob"), f"{logprob:.3f}", f"{logprob - original.score:+.3f}")
         n = st.number_input(t("an.val_n"), 10, 200, 50, step=10, key="ablate_n")
-        if validation_sample(ctx.ckpt.src_lang, ctx.ckpt.tgt_lang, n) and st.button(t("an.measure_go"), key="ablate_go"):
+        if validation_sample(ctx.ckpt.src_lang, ctx.ckpt.tgt_lang, n) and st.button(
+            t("an.measure_go"), key="ablate_go"
+        ):
             with st.spinner("Translating the validation sample twice…"):
                 base, off = cached_quality(ctx.path, n, ""), cached_quality(ctx.path, n, spec)
             c = st.columns(3)
@@ -127,8 +162,10 @@ def importance(ctx: PageContext) -> None:
     cols = st.columns(2)
     measure = cols[0].selectbox(t("an.measure"), ["bleu_drop", "chrf_drop", "logprob_drop"], key="sweep_measure")
     kind = cols[1].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="sweep_kind")
-    show_figure(head_grid(table, kind, measure, title=f"{KIND_LABELS[kind]}: {measure}", colorscale="RdBu_r", zmid=0),
-                key="sweep_grid")
+    show_figure(
+        head_grid(table, kind, measure, title=f"{KIND_LABELS[kind]}: {measure}", colorscale="RdBu_r", zmid=0),
+        key="sweep_grid",
+    )
     st.dataframe(table.sort_values(measure, ascending=False), hide_index=True, key="sweep_table")
 
 
@@ -145,11 +182,32 @@ def rollout(ctx: PageContext) -> None:
         attribution = merge_words(attribution, trace.tgt_word_starts, trace.src_word_starts)
         src, tgt = merge_tokens(src, trace.src_word_starts), merge_tokens(tgt, trace.tgt_word_starts)
     left, right = st.columns(2)
-    show_figure(attention_heatmap(roll, src, src, title="Encoder attention rollout", colorscale=ctx.theme.colorscale,
-                                  font_size=ctx.theme.font_size, zmax=float(roll.max())), key="rollout_encoder", container=left)
-    show_figure(attention_heatmap(attribution, tgt, src, title="Source attribution of each target position",
-                                  colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size, zmax=float(attribution.max())),
-                key="rollout_attribution", container=right)
+    show_figure(
+        attention_heatmap(
+            roll,
+            src,
+            src,
+            title="Encoder attention rollout",
+            colorscale=ctx.theme.colorscale,
+            font_size=ctx.theme.font_size,
+            zmax=float(roll.max()),
+        ),
+        key="rollout_encoder",
+        container=left,
+    )
+    show_figure(
+        attention_heatmap(
+            attribution,
+            tgt,
+            src,
+            title="Source attribution of each target position",
+            colorscale=ctx.theme.colorscale,
+            font_size=ctx.theme.font_size,
+            zmax=float(attribution.max()),
+        ),
+        key="rollout_attribution",
+        container=right,
+    )
     st.caption(t("an.rollout"))
     st.subheader(t("an.alignment"))
     cfg = ctx.ckpt.model.cfg
@@ -164,8 +222,21 @@ def rollout(ctx: PageContext) -> None:
     matrix = merge_words(matrix, out_starts, trace.src_word_starts)
     src_words = merge_tokens(trace.src_tokens, trace.src_word_starts)
     produced = merge_tokens(trace.out_tokens, out_starts)
-    show_figure(alignment_figure(matrix, src_words, produced, threshold,
-                                 title="Lines: target word (below) → source words it attended to (above)"), key="align_fig")
+    show_figure(
+        alignment_figure(
+            matrix,
+            src_words,
+            produced,
+            threshold,
+            title="Lines: target word (below) → source words it attended to (above)",
+        ),
+        key="align_fig",
+    )
     pairs = alignment_pairs(matrix)
-    st.dataframe(pd.DataFrame([(produced[t], src_words[s], w) for t, s, w in pairs], columns=["target", "strongest source", "weight"]),
-                 hide_index=True, key="align_table")
+    st.dataframe(
+        pd.DataFrame(
+            [(produced[t], src_words[s], w) for t, s, w in pairs], columns=["target", "strongest source", "weight"]
+        ),
+        hide_index=True,
+        key="align_table",
+    )

@@ -1,4 +1,5 @@
 """Cached models and results: one model per checkpoint and process, bounded per-sentence results."""
+
 from __future__ import annotations
 
 import os
@@ -8,13 +9,13 @@ import numpy as np
 import streamlit as st
 import torch
 
-from model.ablation import quality
-from model.attribution import contributions
-from model.checkpoint import Checkpoint, find_checkpoints, load_checkpoint
-from model.decode import Translation, translate
-from model.heads import parse_head_spec
-from model.search import beam_tree_rows
-from model.tracing import forward_trace, inspect_head
+from model.analysis.ablation import quality
+from model.analysis.attribution import contributions
+from model.core.checkpoint import Checkpoint, find_checkpoints, load_checkpoint
+from model.core.head_selection import parse_head_spec
+from model.decoding.search import beam_tree_rows
+from model.decoding.trace_from_hooks import forward_trace, inspect_head
+from model.decoding.translation import Translation, translate
 from viz.training import training_curve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +41,8 @@ def cached_checkpoint(path: str) -> Checkpoint:
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def cached_training_curve(path: str):
-    """The sidebar's curve, built once per checkpoint (Plotly's validation costs tens of ms on every rerun); not mutated."""
+    """The sidebar's curve, built once per checkpoint (Plotly's validation costs tens of ms on every rerun); not
+    mutated."""
     return training_curve(cached_checkpoint(path).card["curve"])
 
 
@@ -60,8 +62,9 @@ def cached_translation(path: str, text: str, beam: int, max_len: int, prefix: st
 def cached_beam_tree(path: str, text: str, beam: int, max_len: int, prefix: str = "") -> list[dict]:
     ckpt = cached_checkpoint(path)
     tree: list = []
-    result = translate(ckpt.model, ckpt.tokenizer, text, beam=beam, max_len=max_len or None, prefix=prefix, with_trace=False,
-                       tree=tree)
+    result = translate(
+        ckpt.model, ckpt.tokenizer, text, beam=beam, max_len=max_len or None, prefix=prefix, with_trace=False, tree=tree
+    )
     rows = beam_tree_rows(tree, result.out_ids)
     for row in rows:
         row["piece"] = ckpt.tokenizer.target_pieces([row["token"]])[0]
@@ -81,7 +84,9 @@ def cached_contributions(path: str, src_ids: tuple[int, ...], out_ids: tuple[int
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def cached_head_detail(path: str, src_ids: tuple[int, ...], out_ids: tuple[int, ...], kind: str, layer: int, head: int) -> dict:
+def cached_head_detail(
+    path: str, src_ids: tuple[int, ...], out_ids: tuple[int, ...], kind: str, layer: int, head: int
+) -> dict:
     ckpt = cached_checkpoint(path)
     return inspect_head(ckpt.model, list(src_ids), list(out_ids), kind, layer, head)
 
@@ -112,7 +117,9 @@ def cached_ablation(path: str, text: str, beam: int, max_len: int, spec: str) ->
     """The translation with `spec` heads off, and the log-probability it now gives the original translation."""
     ckpt = cached_checkpoint(path)
     heads = parse_head_spec(spec, ckpt.model.cfg)
-    ablated = translate(ckpt.model, ckpt.tokenizer, text, beam=beam, max_len=max_len or None, with_trace=False, ablate=heads)
+    ablated = translate(
+        ckpt.model, ckpt.tokenizer, text, beam=beam, max_len=max_len or None, with_trace=False, ablate=heads
+    )
     original = cached_translation(path, text, beam, max_len)
     _, logprob = forward_trace(ckpt.model, ckpt.tokenizer, original.src_ids, original.out_ids, ablate=heads)
     return ablated, logprob

@@ -1,9 +1,11 @@
 """Compare: two heads side by side, their difference and distance; all heads' similarity."""
+
 from __future__ import annotations
 
 import streamlit as st
 
-from model.trace import KIND_LABELS, KINDS
+from model.core.hook_names import KINDS
+from model.decoding.trace import KIND_LABELS
 from ui.context import PageContext
 from ui.controls import describe, kind_layer_head, selected_matrix
 from ui.errors import guarded
@@ -31,8 +33,15 @@ def render(ctx: PageContext) -> None:
     ma, qa, ka = selected_matrix(trace, a, words=False)
     mb, qb, kb = selected_matrix(trace, b, words=False)
     for side, matrix, q, k, sel, key in ((left, ma, qa, ka, a, "cmp_a"), (right, mb, qb, kb, b, "cmp_b")):
-        show_figure(ctx.theme.fit(attention_heatmap(matrix, q, k, title=describe(sel), colorscale=ctx.theme.colorscale,
-                                                    font_size=ctx.theme.font_size)), key=key, container=side)
+        show_figure(
+            ctx.theme.fit(
+                attention_heatmap(
+                    matrix, q, k, title=describe(sel), colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size
+                )
+            ),
+            key=key,
+            container=side,
+        )
     if ma.shape == mb.shape and (qa, ka) == (qb, kb):
         distance = mean_js(ma, mb)
         st.metric(t("cmp.js"), f"{distance:.3f}")
@@ -41,5 +50,7 @@ def render(ctx: PageContext) -> None:
         st.info(t("cmp.pick"))
     kind = st.selectbox(t("cmp.similarity"), KINDS, format_func=kind_label, key="cmp_sim_kind")
     sim = head_similarity(trace.attention(kind))
-    show_figure(similarity_heatmap(sim, trace.heads(kind), title=f"{KIND_LABELS[kind]}: head x head similarity (1 − JS)"),
-                key="cmp_similarity")
+    show_figure(
+        similarity_heatmap(sim, trace.heads(kind), title=f"{KIND_LABELS[kind]}: head x head similarity (1 − JS)"),
+        key="cmp_similarity",
+    )

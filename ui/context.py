@@ -1,11 +1,12 @@
 """What every page receives: the model, the sentence's translation and its trace."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.checkpoint import Checkpoint
-from model.decode import Translation
-from model.trace import Trace
+from model.core.checkpoint import Checkpoint
+from model.decoding.trace import Trace
+from model.decoding.translation import Translation
 from ui.theme import Theme
 
 
@@ -15,7 +16,8 @@ class PageContext:
     ckpt: Checkpoint
     translation: Translation
     beam: int
-    source: str  # the sentence the model translated: the one typed, tidied unless that is switched off (model.tidy)
+    # the sentence the model translated: the one typed, tidied unless that is switched off (model.decoding.tidy)
+    source: str
     theme: Theme = Theme.for_mode(False)
 
     @property

@@ -1,4 +1,5 @@
 """The kind / layer / head pickers every view shares, and the matrix they select."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from model.trace import KIND_LABELS, KINDS, Trace
+from model.core.hook_names import KINDS
+from model.decoding.trace import KIND_LABELS, Trace
 from ui.i18n import kind_label, t
 from viz.attention import merge_tokens, merge_words
 
@@ -23,8 +25,14 @@ def clamp_layer(trace: Trace, kind: str, layer: int) -> int:
     return layer if 0 <= layer < trace.layers(kind) else trace.layers(kind) - 1
 
 
-def kind_layer_head(trace: Trace, key: str = "", allow_mean: bool = True, horizontal: bool = True, containers=None,
-                    compact: bool = False) -> Selection:
+def kind_layer_head(
+    trace: Trace,
+    key: str = "",
+    allow_mean: bool = True,
+    horizontal: bool = True,
+    containers=None,
+    compact: bool = False,
+) -> Selection:
     """Kind / layer / head pickers bound to the session (and so to the URL).
 
     `containers`: where to put them in presentation mode's one row: with `compact`, three label-less selectboxes;
@@ -33,7 +41,9 @@ def kind_layer_head(trace: Trace, key: str = "", allow_mean: bool = True, horizo
     if containers is not None and compact:
         return compact_pickers(trace, key, allow_mean, containers)
     if containers is not None:
-        kind = containers[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key=f"{key}kind", label_visibility="collapsed")
+        kind = containers[0].selectbox(
+            t("ctl.attention"), KINDS, format_func=kind_label, key=f"{key}kind", label_visibility="collapsed"
+        )
         layer = clamp_layer(trace, kind, int(st.session_state.get(f"{key}layer", -1)))
         head = str(st.session_state.get(f"{key}head", "mean"))
         head_options = ["mean"] + [str(h) for h in range(trace.heads(kind))]
@@ -64,12 +74,24 @@ def settle_layer_and_head(trace: Trace, kind: str, key: str, allow_mean: bool) -
 
 def compact_pickers(trace: Trace, key: str, allow_mean: bool, containers) -> Selection:
     """Kind, layer and head as three one-line selectboxes (same session keys and values as the sliders)."""
-    kind = containers[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key=f"{key}kind", label_visibility="collapsed")
+    kind = containers[0].selectbox(
+        t("ctl.attention"), KINDS, format_func=kind_label, key=f"{key}kind", label_visibility="collapsed"
+    )
     head_options = settle_layer_and_head(trace, kind, key, allow_mean)
-    layer = containers[1].selectbox(t("ctl.layer"), list(range(trace.layers(kind))), key=f"{key}layer", label_visibility="collapsed",
-                                    format_func=lambda l: f"{t('ctl.layer')} {l}")
-    head = containers[2].selectbox(t("ctl.head"), head_options, key=f"{key}head", label_visibility="collapsed",
-                                   format_func=lambda h: t("ctl.mean") if h == "mean" else f"{t('ctl.head')} {h}")
+    layer = containers[1].selectbox(
+        t("ctl.layer"),
+        list(range(trace.layers(kind))),
+        key=f"{key}layer",
+        label_visibility="collapsed",
+        format_func=lambda l: f"{t('ctl.layer')} {l}",
+    )
+    head = containers[2].selectbox(
+        t("ctl.head"),
+        head_options,
+        key=f"{key}head",
+        label_visibility="collapsed",
+        format_func=lambda h: t("ctl.mean") if h == "mean" else f"{t('ctl.head')} {h}",
+    )
     return Selection(kind, layer, None if head == "mean" else int(head))
 
 
@@ -91,4 +113,6 @@ def produced_pieces(trace: Trace, kind: str, words: bool) -> list[str] | None:
 
 def describe(sel: Selection) -> str:
     head = "mean of heads" if sel.head is None else f"head {sel.head}"
-    return f"{KIND_LABELS[sel.kind]}, layer {sel.layer}, {head}"  # figure titles stay English: tests and exports read them
+    return (
+        f"{KIND_LABELS[sel.kind]}, layer {sel.layer}, {head}"  # figure titles stay English: tests and exports read them
+    )

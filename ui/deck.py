@@ -4,6 +4,7 @@ Keys: ← → and Page Up / Page Down (what presentation clickers send) press th
 events, but `components.html` runs a script in a same-origin iframe, which may listen on the page around it: no
 frontend build needed. Keys typed into a text box, slider or menu are left alone.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 import streamlit.components.v1 as components
 
-from model.deck import PARAM_KEYS, DeckError, validate_deck
+from model.analysis.deck import PARAM_KEYS, DeckError, validate_deck
 from ui.i18n import t
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,12 +23,18 @@ INT_KEYS = {"layer", "step", "beam"}
 @st.cache_data(max_entries=1, show_spinner=False)
 def shipped_decks() -> dict[str, Path]:
     """Title (file stem) → path of each deck in decks/; read once, not on every rerun (they ship with the app)."""
-    return {json.loads(p.read_text(encoding="utf-8")).get("title", p.stem) + f" ({p.stem})": p
-            for p in sorted((ROOT / "decks").glob("*.json"))}
+    return {
+        json.loads(p.read_text(encoding="utf-8")).get("title", p.stem) + f" ({p.stem})": p
+        for p in sorted((ROOT / "decks").glob("*.json"))
+    }
 
 
 def current_params() -> dict:
-    return {k: str(st.session_state[k]) for k in PARAM_KEYS if k in st.session_state and st.session_state[k] not in ("", None)}
+    return {
+        k: str(st.session_state[k])
+        for k in PARAM_KEYS
+        if k in st.session_state and st.session_state[k] not in ("", None)
+    }
 
 
 def go_to(index: int) -> None:
@@ -49,9 +56,18 @@ def load(deck: dict) -> None:
 
 
 def add_current_view() -> None:
-    deck = st.session_state.get("deck") or {"title": "My deck", "checkpoint": st.session_state.get("ckpt", ""), "slides": []}
-    deck["slides"].append({"title": f"{st.session_state.get('view', 'translate')} · {st.session_state.get('text', '')[:40]}",
-                           "note": "", "params": current_params()})
+    deck = st.session_state.get("deck") or {
+        "title": "My deck",
+        "checkpoint": st.session_state.get("ckpt", ""),
+        "slides": [],
+    }
+    deck["slides"].append(
+        {
+            "title": f"{st.session_state.get('view', 'translate')} · {st.session_state.get('text', '')[:40]}",
+            "note": "",
+            "params": current_params(),
+        }
+    )
     st.session_state.deck = deck
     st.session_state.deck_index = len(deck["slides"]) - 1
 
@@ -86,8 +102,14 @@ def sidebar() -> None:
         deck = st.session_state.get("deck")
         if deck:
             st.caption(t("deck.loaded", title=deck["title"], n=len(deck["slides"])))
-            st.download_button(t("deck.download"), json.dumps(deck, indent=1, ensure_ascii=False), "headlight-deck.json",
-                               "application/json", key="deck_download", on_click="ignore")
+            st.download_button(
+                t("deck.download"),
+                json.dumps(deck, indent=1, ensure_ascii=False),
+                "headlight-deck.json",
+                "application/json",
+                key="deck_download",
+                on_click="ignore",
+            )
 
 
 def navigation(container) -> None:
@@ -99,8 +121,14 @@ def navigation(container) -> None:
     cols = container.columns([1, 3, 1], vertical_alignment="center")
     cols[0].button("◀", key="deck_prev", on_click=go_to, args=(index - 1,), disabled=index == 0, help=t("deck.prev"))
     cols[1].caption(f"{index + 1}/{len(deck['slides'])} · {deck['slides'][index]['title']}")
-    cols[2].button("▶", key="deck_next", on_click=go_to, args=(index + 1,), disabled=index >= len(deck["slides"]) - 1,
-                   help=t("deck.next"))
+    cols[2].button(
+        "▶",
+        key="deck_next",
+        on_click=go_to,
+        args=(index + 1,),
+        disabled=index >= len(deck["slides"]) - 1,
+        help=t("deck.next"),
+    )
     components.html(KEYS_SCRIPT, height=0)
 
 
@@ -111,7 +139,8 @@ if (!page.headlightDeckKeys) {  // one listener per page, however often Streamli
   const keys = {ArrowRight: "next", PageDown: "next", ArrowLeft: "prev", PageUp: "prev"};
   page.addEventListener("keydown", (event) => {
     const target = event.target;
-    const typing = target.closest && target.closest("input, textarea, select, [contenteditable], [role=slider], [role=listbox], [role=combobox]");
+    const typing = target.closest && target.closest(
+      "input, textarea, select, [contenteditable], [role=slider], [role=listbox], [role=combobox]");
     const step = keys[event.key];
     if (!step || typing || event.altKey || event.ctrlKey || event.metaKey) return;
     const button = page.querySelector(`.st-key-deck_${step} button`);

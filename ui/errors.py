@@ -1,12 +1,14 @@
 """Failures shown as one sentence in the page, never a traceback."""
+
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import streamlit as st
 
-from model.checkpoint import Checkpoint, CheckpointError
-from model.decode import InputError, Translation
+from model.core.checkpoint import Checkpoint, CheckpointError
+from model.decoding.translation import InputError, Translation
 from ui.cache import cached_checkpoint, cached_translation
 
 
@@ -28,12 +30,11 @@ def run_translation(path: str, text: str, beam: int, max_len: int, prefix: str =
 
 
 def translate_first(path: str, text: str, beam: int, max_len: int, prefix: str = "") -> None:
-    """Fill the translation cache before the page sends anything. Alone, a translation takes tens of milliseconds; run while
+    """Fill the translation cache before the page sends anything. Alone, a translation takes tens of milliseconds; run
+    while
     the server streams the browser its scripts, every small torch op waits for the GIL and it takes ten times longer."""
-    try:
+    with contextlib.suppress(InputError):  # said where the translation is shown
         cached_translation(path, text, beam, max_len, prefix)
-    except InputError:
-        pass  # said where the translation is shown
 
 
 def guarded(view):

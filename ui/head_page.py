@@ -1,11 +1,12 @@
 """Inside one head: the real numbers of scaled dot-product attention for one query."""
+
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
-from ui.context import PageContext
 from ui.cache import cached_head_detail
+from ui.context import PageContext
 from ui.controls import describe, kind_layer_head
 from ui.errors import guarded
 from ui.figure import show_figure
@@ -18,15 +19,22 @@ from viz.head import FORMULA, pipeline_figure, pipeline_table
 def render(ctx: PageContext) -> None:
     trace, tr = ctx.trace, ctx.translation
     present = ctx.theme.present
-    row = st.columns([3, 2, 2, 3]) if present else None  # presentation: one row of pickers; the formula goes below the figure
+    row = (
+        st.columns([3, 2, 2, 3]) if present else None
+    )  # presentation: one row of pickers; the formula goes below the figure
     sel = kind_layer_head(trace, allow_mean=False, containers=row[:3] if present else None, compact=present)
     q_tokens, k_tokens = trace.axis_tokens(sel.kind)
     labels = [f"{i}: {token}" for i, token in enumerate(q_tokens)]
     if present:
         if st.session_state.get("head_query", 0) not in range(len(q_tokens)):
             st.session_state.head_query = 0
-        query = row[3].selectbox(t("hd.query"), range(len(q_tokens)), format_func=labels.__getitem__, key="head_query",
-                                 label_visibility="collapsed")
+        query = row[3].selectbox(
+            t("hd.query"),
+            range(len(q_tokens)),
+            format_func=labels.__getitem__,
+            key="head_query",
+            label_visibility="collapsed",
+        )
     else:
         query = st.select_slider(t("hd.query"), range(len(q_tokens)), format_func=labels.__getitem__, key="head_query")
     detail = cached_head_detail(ctx.path, tuple(tr.src_ids), tuple(tr.out_ids), sel.kind, sel.layer, sel.head)

@@ -1,4 +1,5 @@
 """Heads across a corpus: one dashboard per (kind, layer, head), from the checkpoint's corpus run."""
+
 from __future__ import annotations
 
 import warnings
@@ -9,9 +10,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from model.corpus import corpus_summary, joint_projection
-from model.head_statistics import STATS
-from model.trace import KINDS
+from model.analysis.corpus import corpus_summary, joint_projection
+from model.analysis.head_statistics import STATS
+from model.core.hook_names import KINDS
 from ui.context import PageContext
 from ui.errors import guarded
 from ui.figure import show_figure
@@ -27,7 +28,8 @@ def cached_summary(folder: str, stamp: float) -> dict:
 
 
 def alignment_section(ctx: PageContext) -> None:
-    """AER of every cross head against human gold alignments, from `python -m model.align_eval --out DIR/alignment_GOLD.csv`."""
+    """AER of every cross head against human gold alignments, from `python -m model.align_eval --out
+    DIR/alignment_GOLD.csv`."""
     files = sorted(Path(ctx.path).glob("alignment_*.csv"))
     if not files:
         return
@@ -35,11 +37,16 @@ def alignment_section(ctx: PageContext) -> None:
     for file in files:
         table = pd.read_csv(file)
         gold = file.stem.removeprefix("alignment_")
-        measure = st.selectbox(t("hs.variant", gold=gold), [c for c in table.columns if c.startswith("aer")], key=f"aer_{gold}")
+        measure = st.selectbox(
+            t("hs.variant", gold=gold), [c for c in table.columns if c.startswith("aer")], key=f"aer_{gold}"
+        )
         heads = table[table["head"] != "mean"].astype({"head": int}).assign(kind="cross")
         left, right = st.columns([3, 2])
-        show_figure(head_grid(heads, "cross", measure, title=f"{gold}: {measure} per cross head", colorscale="Viridis_r"),
-                    key=f"aer_grid_{gold}", container=left)
+        show_figure(
+            head_grid(heads, "cross", measure, title=f"{gold}: {measure} per cross head", colorscale="Viridis_r"),
+            key=f"aer_grid_{gold}",
+            container=left,
+        )
         right.dataframe(table.sort_values(measure).head(10), hide_index=True, key=f"aer_table_{gold}")
 
 
@@ -48,13 +55,20 @@ def alignment_section(ctx: PageContext) -> None:
 def render(ctx: PageContext) -> None:
     folder = Path(ctx.path) / "corpus"
     if not (folder / "progress.json").is_file():
-        st.info(t("hs.no_corpus", command=f"`python -m model.corpus --checkpoint {ctx.path} --input SENTENCES --out {folder}`"))
+        st.info(
+            t(
+                "hs.no_corpus",
+                command=f"`python -m model.corpus --checkpoint {ctx.path} --input SENTENCES --out {folder}`",
+            )
+        )
         alignment_section(ctx)
         return
     data = cached_summary(str(folder), (folder / "progress.json").stat().st_mtime)
     meta = data["meta"]
     heads = [tuple(h) for h in meta["heads"]]
-    with warnings.catch_warnings():  # a statistic that a kind does not have (e.g. monotonicity of self-attention) is all NaN
+    with (
+        warnings.catch_warnings()
+    ):  # a statistic that a kind does not have (e.g. monotonicity of self-attention) is all NaN
         warnings.simplefilter("ignore", RuntimeWarning)
         table = pd.DataFrame(np.nanmean(data["stats"], axis=0), columns=STATS)
     table.insert(0, "kind", [h[0] for h in heads])
@@ -63,20 +77,38 @@ def render(ctx: PageContext) -> None:
     table["name"] = [f"{k} {l}:{h}" for k, l, h in heads]
     present = ctx.theme.present
     cols = st.columns(3)
-    kind = cols[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="kind", label_visibility=ctx.theme.label)
+    kind = cols[0].selectbox(
+        t("ctl.attention"), KINDS, format_func=kind_label, key="kind", label_visibility=ctx.theme.label
+    )
     layers = sorted({h[1] for h in heads if h[0] == kind})
     layer = int(st.session_state.get("layer", -1))
-    layer = cols[1].selectbox(t("ctl.layer"), layers, index=layers.index(layer) if layer in layers else len(layers) - 1, key="heads_layer",
-                            label_visibility=ctx.theme.label, format_func=lambda l: f"{t('ctl.layer')} {l}" if present else str(l))
+    layer = cols[1].selectbox(
+        t("ctl.layer"),
+        layers,
+        index=layers.index(layer) if layer in layers else len(layers) - 1,
+        key="heads_layer",
+        label_visibility=ctx.theme.label,
+        format_func=lambda l: f"{t('ctl.layer')} {l}" if present else str(l),
+    )
     head_ids = sorted({h[2] for h in heads if h[0] == kind})
     current = st.session_state.get("head", "0")
-    head = cols[2].selectbox(t("ctl.head"), head_ids, index=head_ids.index(int(current)) if str(current).isdigit() and int(current) in head_ids else 0,
-                             key="heads_head", label_visibility=ctx.theme.label,
-                             format_func=lambda h: f"{t('ctl.head')} {h}" if present else str(h))
+    head = cols[2].selectbox(
+        t("ctl.head"),
+        head_ids,
+        index=head_ids.index(int(current)) if str(current).isdigit() and int(current) in head_ids else 0,
+        key="heads_head",
+        label_visibility=ctx.theme.label,
+        format_func=lambda h: f"{t('ctl.head')} {h}" if present else str(h),
+    )
     write_url(kind=kind, layer=layer, head=head)
     chosen = heads.index((kind, layer, head))
-    run_line = t("hs.run", n=meta["done"], s=meta["seconds"], mb=meta.get("peak_rss_mb", 0),
-                 how=t("hs.forced") if meta.get("teacher_forced") else t("hs.greedy"))
+    run_line = t(
+        "hs.run",
+        n=meta["done"],
+        s=meta["seconds"],
+        mb=meta.get("peak_rss_mb", 0),
+        how=t("hs.forced") if meta.get("teacher_forced") else t("hs.greedy"),
+    )
     if not present:  # presentation mode: the picture first
         st.caption(run_line)
     stats = [s for s in STATS if np.isfinite(table[s].to_numpy(dtype=float)).any()]
@@ -84,17 +116,32 @@ def render(ctx: PageContext) -> None:
     if present:
         st.caption(run_line)
     left, right = st.columns(2)
-    stat = left.selectbox(t("hs.extreme"), [s for s in stats if np.isfinite(data["stats"][:, chosen, STATS.index(s)]).any()],
-                          key="heads_stat")
+    stat = left.selectbox(
+        t("hs.extreme"),
+        [s for s in stats if np.isfinite(data["stats"][:, chosen, STATS.index(s)]).any()],
+        key="heads_stat",
+    )
     values = data["stats"][:, chosen, STATS.index(stat)]
     order = np.argsort(-np.nan_to_num(values, nan=-np.inf))[:8]
     rows = []
     for i in order:
-        link = "?" + urlencode({"text": str(data["source"][i]), "ckpt": ctx.ckpt.name, "view": "translate", "kind": kind,
-                                "layer": layer, "head": head})
+        link = "?" + urlencode(
+            {
+                "text": str(data["source"][i]),
+                "ckpt": ctx.ckpt.name,
+                "view": "translate",
+                "kind": kind,
+                "layer": layer,
+                "head": head,
+            }
+        )
         rows.append({stat: float(values[i]), "sentence": str(data["source"][i]), "open": link})
-    left.dataframe(pd.DataFrame(rows), hide_index=True, key="heads_top",
-                   column_config={"open": st.column_config.LinkColumn("open", display_text="open in Translate")})
+    left.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        key="heads_top",
+        column_config={"open": st.column_config.LinkColumn("open", display_text="open in Translate")},
+    )
     show_figure(typical_pattern(data["pattern"][chosen], kind == "cross"), key="heads_pattern", container=right)
     sx, sy = st.columns(2)
     x = sx.selectbox(t("hs.x"), stats, index=stats.index("entropy"), key="heads_x")
@@ -103,7 +150,10 @@ def render(ctx: PageContext) -> None:
     q, k = data["q"][:, chosen].reshape(-1, data["q"].shape[-1]), data["k"][:, chosen].reshape(-1, data["k"].shape[-1])
     q_ok, k_ok = np.isfinite(q).all(1), np.isfinite(k).all(1)
     q_axis, k_axis = ("src", "src") if kind == "encoder" else ("tgt", "tgt") if kind == "decoder" else ("tgt", "src")
-    tokens = {"src": [str(t).split(" ") for t in data["src_tokens"]], "tgt": [str(t).split(" ") for t in data["tgt_tokens"]]}
+    tokens = {
+        "src": [str(t).split(" ") for t in data["src_tokens"]],
+        "tgt": [str(t).split(" ") for t in data["tgt_tokens"]],
+    }
     n_sent, samples = data["q"].shape[0], data["q"].shape[2]
     sent = np.repeat(np.arange(n_sent), samples)
     q_pos, k_pos = data["q_pos"][:, chosen].reshape(-1), data["k_pos"][:, chosen].reshape(-1)
@@ -114,7 +164,16 @@ def render(ctx: PageContext) -> None:
 
     q2, k2 = joint_projection(q[q_ok].astype(np.float32), k[k_ok].astype(np.float32))
     color_by = st.radio(t("hs.colour"), ["query/key", "position"], horizontal=True, key="heads_color")
-    show_figure(qk_projection(q2, k2, [label(q_axis, s, p) for s, p in zip(sent[q_ok], q_pos[q_ok])],
-                              [label(k_axis, s, p) for s, p in zip(sent[k_ok], k_pos[k_ok])], q_pos[q_ok], k_pos[k_ok], color_by),
-                key="heads_qk")
+    show_figure(
+        qk_projection(
+            q2,
+            k2,
+            [label(q_axis, s, p) for s, p in zip(sent[q_ok], q_pos[q_ok])],
+            [label(k_axis, s, p) for s, p in zip(sent[k_ok], k_pos[k_ok])],
+            q_pos[q_ok],
+            k_pos[k_ok],
+            color_by,
+        ),
+        key="heads_qk",
+    )
     alignment_section(ctx)

@@ -3,6 +3,7 @@
 Korean follows the terms a Korean student of the field reads (임베딩, 위치 인코딩, 어텐션, 마스크, 잔차 연결,
 정규화, 인코더, 디코더, 헤드), not a word-by-word rendering. tests/test_i18n.py fails when a key is missing.
 """
+
 from __future__ import annotations
 
 import streamlit as st
@@ -26,86 +27,124 @@ EN = {
     "app.show_card": "Show the model card",
     "app.max_len_help": "0: twice the source's length + 10 pieces",
     "app.empty": "(empty translation)",
-    "view.translate": "Translate", "view.model": "Model view", "view.compare": "Compare heads", "view.steps": "Step by step",
-    "view.head": "Inside one head", "view.positional": "Positional encoding", "view.analysis": "Head analysis",
-    "view.whatif": "What if", "view.lesson": "Lesson", "view.heads": "Heads across a corpus",
+    "view.translate": "Translate",
+    "view.model": "Model view",
+    "view.compare": "Compare heads",
+    "view.steps": "Step by step",
+    "view.head": "Inside one head",
+    "view.positional": "Positional encoding",
+    "view.analysis": "Head analysis",
+    "view.whatif": "What if",
+    "view.lesson": "Lesson",
+    "view.heads": "Heads across a corpus",
     # lesson: controls
-    "lesson.intro": "Follow this sentence through the whole forward pass of “Attention Is All You Need”, in the paper's order, "
-                    "with the real numbers this model computed. Pick the attention, layer, head and piece once; every section follows them.",
+    "lesson.intro": "Follow this sentence through the whole forward pass of “Attention Is All You Need”, in the "
+    "paper's order, "
+    "with the real numbers this model computed. Pick the attention, layer, head and piece once; every section "
+    "follows them.",
     "lesson.kind": "Attention to follow",
     "lesson.layer": "Layer",
     "lesson.head": "Head",
     "lesson.position": "Piece",
     "lesson.section": "Section",
-    "lesson.pre_norm": "This model is pre-norm: it normalises each sub-layer's input instead of the sum (and once more after each stack), which keeps every position's own vector on the residual path.",
-    "lesson.kind.encoder": "encoder self-attention", "lesson.kind.decoder": "decoder masked self-attention",
+    "lesson.pre_norm": "This model is pre-norm: it normalises each sub-layer's input instead of the sum (and once "
+    "more after each stack), which keeps every position's own vector on the residual path.",
+    "lesson.kind.encoder": "encoder self-attention",
+    "lesson.kind.decoder": "decoder masked self-attention",
     "lesson.kind.cross": "encoder-decoder attention",
     "lesson.first_values": "The first {n} of {d} values (hover the picture for all of them):",
     # sections
     "s1.title": "1 · Pieces and ids",
-    "s1.text": "The sentence is cut into subword pieces by SentencePiece; each piece is a row number in the embedding table. "
-               "The source ends with </s>; the decoder reads its start symbol and then the pieces produced so far.",
+    "s1.text": "The sentence is cut into subword pieces by SentencePiece; each piece is a row number in the "
+    "embedding table. "
+    "The source ends with </s>; the decoder reads its start symbol and then the pieces produced so far.",
     "s2.title": "2 · Embedding × √d_model",
-    "s2.text": "Each id picks one row of a learned table of d_model numbers. The paper multiplies it by √d_model = {scale:.2f}, "
-               "so that the embedding is not drowned by the positional encoding added next.",
+    "s2.text": "Each id picks one row of a learned table of d_model numbers. The paper multiplies it by √d_model = "
+    "{scale:.2f}, "
+    "so that the embedding is not drowned by the positional encoding added next.",
     "s3.title": "3 · + positional encoding",
-    "s3.text": "Attention itself ignores order, so a fixed vector per position is added. Every dimension is a sine or cosine of the "
-               "position at its own frequency.",
+    "s3.text": "Attention itself ignores order, so a fixed vector per position is added. Every dimension is a sine "
+    "or cosine of the "
+    "position at its own frequency.",
     "s4.title": "4 · Queries, keys and values",
-    "s4.text": "The head multiplies the layer's input by three learned matrices. The query asks, the keys answer, the values are what "
-               "gets passed on. Each head works in d_k = {d_k} dimensions.",
+    "s4.text": "The head multiplies the layer's input by three learned matrices. The query asks, the keys answer, "
+    "the values are what "
+    "gets passed on. Each head works in d_k = {d_k} dimensions.",
     "s5.title": "5 · Scores: QKᵀ / √d_k",
     "s5.text": "The score of each key is the dot product of the query with it, divided by √d_k = {sqrt:.2f}.",
     "s6.title": "6 · The mask",
-    "s6.text": "Where a query may not look, the score becomes −∞, so its weight becomes exactly 0: padding, and in the decoder "
-               "every position after the query's own (it may not see the future).",
+    "s6.text": "Where a query may not look, the score becomes −∞, so its weight becomes exactly 0: padding, and in "
+    "the decoder "
+    "every position after the query's own (it may not see the future).",
     "s7.title": "7 · Softmax",
     "s7.text": "Softmax turns the scores of the row into weights that are positive and sum to 1.",
     "s8.title": "8 · × V",
     "s8.text": "The head's output for the query is the weighted sum of the value vectors.",
     "s9.title": "9 · Heads concatenated × W_O",
-    "s9.text": "The {h} heads' outputs are put side by side ({h} × {d_k} = {d} numbers) and multiplied by W_O: this is the "
-               "attention sub-layer's output.",
+    "s9.text": "The {h} heads' outputs are put side by side ({h} × {d_k} = {d} numbers) and multiplied by W_O: "
+    "this is the "
+    "attention sub-layer's output.",
     "s10.title": "10 · Add & Norm",
-    "s10.text": "The sub-layer's output is added to its input (the residual connection) and the sum is normalised (LayerNorm): "
-                "mean 0 and variance 1 over the {d} numbers, then a learned scale and shift.",
+    "s10.text": "The sub-layer's output is added to its input (the residual connection) and the sum is normalised "
+    "(LayerNorm): "
+    "mean 0 and variance 1 over the {d} numbers, then a learned scale and shift.",
     "s11.title": "11 · The feed-forward network",
-    "s11.text": "Each position then goes through the same two-layer network on its own: {d} → {d_ff} → {d}, with {act} between, "
-                "and another Add & Norm.",
+    "s11.text": "Each position then goes through the same two-layer network on its own: {d} → {d_ff} → {d}, with "
+    "{act} between, "
+    "and another Add & Norm.",
     "s12.title": "12 · N layers",
     "s12.text": "The encoder repeats self-attention + feed-forward {n_enc} times, the decoder masked self-attention + "
-                "encoder-decoder attention + feed-forward {n_dec} times.",
+    "encoder-decoder attention + feed-forward {n_dec} times.",
     "s13.title": "13 · The decoder's masked self-attention",
-    "s13.text": "The decoder attends to the pieces it has produced so far; the mask hides the later ones. The upper right of the "
-                "picture is exactly 0.",
+    "s13.text": "The decoder attends to the pieces it has produced so far; the mask hides the later ones. The "
+    "upper right of the "
+    "picture is exactly 0.",
     "s14.title": "14 · Encoder-decoder attention",
-    "s14.text": "Queries come from the decoder, keys and values from the encoder's last layer: this is where the translation looks "
-                "at the source sentence.",
+    "s14.text": "Queries come from the decoder, keys and values from the encoder's last layer: this is where the "
+    "translation looks "
+    "at the source sentence.",
     "s15.title": "15 · Linear + softmax over the vocabulary",
-    "s15.text": "The decoder's last vector is multiplied by the output matrix (one row per piece of the vocabulary, {v} pieces) "
-                "and softmax gives the probability of every next piece.",
+    "s15.text": "The decoder's last vector is multiplied by the output matrix (one row per piece of the "
+    "vocabulary, {v} pieces) "
+    "and softmax gives the probability of every next piece.",
     "s16.title": "16 · The translation forming, layer by layer",
-    "s16.text": "What the decoder would predict if it stopped after each layer (the output projection applied to that layer's stream).",
+    "s16.text": "What the decoder would predict if it stopped after each layer (the output projection applied to "
+    "that layer's stream).",
     # why
     "why.scale.title": "Why divide by √d_k?",
-    "why.scale.text": "The dot product of two d_k-dimensional vectors grows with d_k: here its variance is {var:.1f} (d_k = {d_k}). "
-                      "Without the division this row's softmax would have entropy {h_raw:.2f} bits (largest weight {m_raw:.2f}); "
-                      "with it, {h_scaled:.2f} bits (largest weight {m_scaled:.2f}). A uniform row would have {h_uniform:.2f} bits. "
-                      "Too peaked a softmax has almost no gradient.",
+    "why.scale.text": "The dot product of two d_k-dimensional vectors grows with d_k: here its variance is "
+    "{var:.1f} (d_k = {d_k}). "
+    "Without the division this row's softmax would have entropy {h_raw:.2f} bits (largest weight {m_raw:.2f}); "
+    "with it, {h_scaled:.2f} bits (largest weight {m_scaled:.2f}). A uniform row would have {h_uniform:.2f} bits. "
+    "Too peaked a softmax has almost no gradient.",
     "why.pe.title": "Why sines and cosines?",
-    "why.pe.integer": "Integer positions: the last piece of this sentence would add {last} to every dimension, {ratio:.1f}× the norm of an embedding.",
-    "why.pe.fraction": "Positions as a fraction of the length: {frac:.2f} is position 5 in this sentence but position {other} in a 100-piece one.",
-    "why.pe.sin": "Sinusoids: every position has the same norm ({norm:.2f}), no two of the first positions are closer than {dist:.2f}, "
-                  "positions up to {n} are defined (far past the training sentences), and PE(p + k) is a fixed rotation of PE(p).",
+    "why.pe.integer": "Integer positions: the last piece of this sentence would add {last} to every dimension, "
+    "{ratio:.1f}× the norm of an embedding.",
+    "why.pe.fraction": "Positions as a fraction of the length: {frac:.2f} is position 5 in this sentence but "
+    "position {other} in a 100-piece one.",
+    "why.pe.sin": "Sinusoids: every position has the same norm ({norm:.2f}), no two of the first positions are "
+    "closer than {dist:.2f}, "
+    "positions up to {n} are defined (far past the training sentences), and PE(p + k) is a fixed rotation of PE(p).",
     "why.residual.title": "Why residual connections?",
-    "why.residual.text": "Each sub-layer adds a correction to the stream instead of replacing it. Mean norm of the stream and of what each sub-layer adds:",
+    "why.residual.text": "Each sub-layer adds a correction to the stream instead of replacing it. Mean norm of the "
+    "stream and of what each sub-layer adds:",
     "why.rnn.title": "Why attention and not an RNN?",
-    "why.rnn.text": "From the first to the last of these {n} pieces, attention needs 1 step in every layer; an RNN needs {rnn} steps. "
-                    "The encoder here runs {layers} sequential layers; an RNN would run {n} sequential steps.",
+    "why.rnn.text": "From the first to the last of these {n} pieces, attention needs 1 step in every layer; an RNN "
+    "needs {rnn} steps. "
+    "The encoder here runs {layers} sequential layers; an RNN would run {n} sequential steps.",
     # tables
-    "col.piece": "piece", "col.id": "id", "col.layer": "layer", "col.prediction": "prediction", "col.prob": "probability",
-    "col.stack": "stack", "col.sublayer": "sub-layer", "col.residual": "|stream|", "col.added": "|added by the sub-layer|",
-    "col.key": "key", "col.score": "score", "col.weight": "weight",
+    "col.piece": "piece",
+    "col.id": "id",
+    "col.layer": "layer",
+    "col.prediction": "prediction",
+    "col.prob": "probability",
+    "col.stack": "stack",
+    "col.sublayer": "sub-layer",
+    "col.residual": "|stream|",
+    "col.added": "|added by the sub-layer|",
+    "col.key": "key",
+    "col.score": "score",
+    "col.weight": "weight",
     "kind.encoder": "Encoder self-attention",
     "kind.decoder": "Decoder masked self-attention",
     "kind.cross": "Encoder-decoder (cross) attention",
@@ -118,9 +157,11 @@ EN = {
     "tr.pieces": "Pieces: {s} source, {t} target",
     "tr.words": "Words",
     "tr.merge": "Merge subword pieces into words",
-    "tr.word_rule": "Word view: a word receives the **sum** of the weights on its pieces (rows still sum to 1); a word attends with the **mean** of its pieces' rows.",
+    "tr.word_rule": "Word view: a word receives the **sum** of the weights on its pieces (rows still sum to 1); a "
+    "word attends with the **mean** of its pieces' rows.",
     "tr.switch": "Switch layers and heads in the browser",
-    "tr.switch_help": "Every layer and head of this kind travels with the figure: its own slider and buttons switch instantly, with no round trip to the server (for talks).",
+    "tr.switch_help": "Every layer and head of this kind travels with the figure: its own slider and buttons "
+    "switch instantly, with no round trip to the server (for talks).",
     "tr.dl_html": "Figure (HTML, offline: every kind, layer and head)",
     "tr.dl_csv": "{kind} (CSV)",
     "tr.dl_npz": "Whole trace (NPZ)",
@@ -136,11 +177,14 @@ EN = {
     "st.forced": "forced by you",
     "st.logprob": "the model's log-probability of it: {lp:.3f}",
     "hd.query": "Query position",
-    "hd.caption": "{sel} · query {query} · d_k = {d_k}, √d_k = {sqrt:.3f} · M is 0 where the query may attend and −∞ where it may not (padding, or the future in the decoder).",
+    "hd.caption": "{sel} · query {query} · d_k = {d_k}, √d_k = {sqrt:.3f} · M is 0 where the query may attend and "
+    "−∞ where it may not (padding, or the future in the decoder).",
     "pe.positions": "Positions shown",
     "pe.dims": "Dimensions",
     "pe.why": "Why sinusoids",
-    "pe.halves": "This model lays the encoding out as Marian and fairseq do: all the sines, then all the cosines (frequency i in dimensions i and i + d_model/2), instead of the paper's interleaving. Same values, other order.",
+    "pe.halves": "This model lays the encoding out as Marian and fairseq do: all the sines, then all the cosines "
+    "(frequency i in dimensions i and i + d_model/2), instead of the paper's interleaving. Same "
+    "values, other order.",
     "deck.panel": "Deck (a talk as a list of views)",
     "deck.add": "Add this view to the deck",
     "deck.shipped": "Shipped decks",
@@ -177,36 +221,46 @@ EN = {
     "an.sweep_n": "Validation sentences for a new sweep",
     "an.sweep_go": "Run the sweep on {n} sentences",
     "an.no_sweep": "No sweep yet for this checkpoint.",
-    "an.drop": "Drop when each head alone is switched off, on {n} validation sentences (baseline BLEU {bleu:.2f}, chrF {chrf:.2f}).",
+    "an.drop": "Drop when each head alone is switched off, on {n} validation sentences (baseline BLEU {bleu:.2f}, "
+    "chrF {chrf:.2f}).",
     "an.measure": "Measure",
     "an.words": "Words instead of pieces",
-    "an.rollout": "Rollout: 0.5·A + 0.5·I per layer (the residual), heads averaged, layers multiplied (Abnar & Zuidema, 2020). Attribution: cross-attention averaged over layers and heads, mapped back to source tokens by the encoder rollout.",
+    "an.rollout": "Rollout: 0.5·A + 0.5·I per layer (the residual), heads averaged, layers multiplied (Abnar & "
+    "Zuidema, 2020). Attribution: cross-attention averaged over layers and heads, mapped back to "
+    "source tokens by the encoder rollout.",
     "an.alignment": "Word alignment from cross-attention",
     "an.links": "Show links with weight ≥",
     "wi.tab_contrib": "Contributions",
     "wi.tab_force": "Force the start",
     "wi.tab_beam": "Beam tree",
     "wi.tab_flow": "Attention flow",
-    "wi.force_help": "Type how the translation must start (or pick another candidate at any step): the model continues from there, and every view then shows the attention of that translation.",
+    "wi.force_help": "Type how the translation must start (or pick another candidate at any step): the model "
+    "continues from there, and every view then shows the attention of that translation.",
     "wi.forced_input": "Forced start of the translation",
     "wi.continue": "Continue from here",
     "wi.clear": "Clear",
     "wi.at_step": "…or at step",
     "wi.pick": "pick another candidate",
     "wi.force_go": "Force “{text}” and continue",
-    "wi.forced_note": "The first {n} pieces were forced; their log-probability is what the model gave them, not what it would have chosen.",
+    "wi.forced_note": "The first {n} pieces were forced; their log-probability is what the model gave them, not "
+    "what it would have chosen.",
     "wi.greedy": "Greedy search keeps one hypothesis: the tree below uses beam 4 (set the beam in the sidebar).",
     "wi.kept": "{n} hypotheses kept over {steps} steps, {done} finished.",
     "wi.open": "Open a hypothesis (or click a node)",
     "wi.partial": "**Partial hypothesis** (step {step}, log-prob {score:.3f}): {text}",
     "wi.output_piece": "Output piece",
-    "wi.contrib_help": "A weight says where a head looked; the contribution (Kobayashi et al., 2020) says how much it moved into the decoder's residual stream: a large weight on a key with a small value vector moves little.",
+    "wi.contrib_help": "A weight says where a head looked; the contribution (Kobayashi et al., 2020) says how much "
+    "it moved into the decoder's residual stream: a large weight on a key with a small value "
+    "vector moves little.",
     "wi.routes": "Show routes through edges carrying at least this share",
     "wi.no_route": "No route from the source reaches this piece above that threshold: lower it.",
-    "wi.flow_help": "Attention flow (Abnar & Zuidema, 2020): the maximum flow from each input piece to an encoder output position through every layer, capacities 0.5·attention + 0.5·I. Rollout multiplies the layers; flow finds the best routes. One max-flow per (output, input) pair, with networkx.",
+    "wi.flow_help": "Attention flow (Abnar & Zuidema, 2020): the maximum flow from each input piece to an encoder "
+    "output position through every layer, capacities 0.5·attention + 0.5·I. Rollout multiplies the "
+    "layers; flow finds the best routes. One max-flow per (output, input) pair, with networkx.",
     "wi.flow_rows": "Encoder output positions",
     "wi.flow_go": "Compute the flow of {n} position(s)",
-    "wi.flow_cost": "Cost: one max-flow per (output, input) pair; about 2 s per output position at 40 pieces and 3 layers on 2 CPU cores, growing with the square of the length. This sentence has {n} pieces.",
+    "wi.flow_cost": "Cost: one max-flow per (output, input) pair; about 2 s per output position at 40 pieces and 3 "
+    "layers on 2 CPU cores, growing with the square of the length. This sentence has {n} pieces.",
     "wi.flow_time": "{rows} × {n} max-flows in {s:.2f} s ({per:.2f} s per output position).",
     "hs.aer": "Alignment against human annotators (AER, lower is better)",
     "hs.variant": "{gold}: variant",
@@ -222,11 +276,14 @@ EN = {
     "hs.greedy": "greedy translations",
     "app.look": "What to look at: {look}",
     "app.forced": "The first {n} pieces were forced (What if view); the model continued from there.",
-    "app.truncated": "The input was longer than the model's limit: the first {kept} pieces were kept, {dropped} were dropped.",
+    "app.truncated": "The input was longer than the model's limit: the first {kept} pieces were kept, {dropped} "
+    "were dropped.",
     "app.tidy": "Tidy the input",
-    "app.tidy_help": "A capital first letter, “I” for “i” and “.” or “?” at the end, as in the sentences the model learnt from: "
-                     "typed without them, a sentence translates much worse (English input only; the model card has the figures)",
-    "app.tidied": "Translated as “{text}” (tidied: {changes}). Switch “Tidy the input” off in the sidebar to translate exactly what was typed.",
+    "app.tidy_help": "A capital first letter, “I” for “i” and “.” or “?” at the end, as in the sentences the model "
+    "learnt from: "
+    "typed without them, a sentence translates much worse (English input only; the model card has the figures)",
+    "app.tidied": "Translated as “{text}” (tidied: {changes}). Switch “Tidy the input” off in the sidebar to "
+    "translate exactly what was typed.",
     "tidy.capital": "capital letter",
     "tidy.I": "“I”",
     "tidy.question mark": "question mark",
@@ -250,75 +307,112 @@ KO = {
     "app.show_card": "모델 카드 보기",
     "app.max_len_help": "0: 원문 길이의 두 배 + 10 조각",
     "app.empty": "(빈 번역)",
-    "view.translate": "번역", "view.model": "모델 전체 보기", "view.compare": "헤드 비교", "view.steps": "단계별 디코딩",
-    "view.head": "헤드 하나의 내부", "view.positional": "위치 인코딩", "view.analysis": "헤드 분석",
-    "view.whatif": "만약에", "view.lesson": "강의", "view.heads": "코퍼스 전체의 헤드",
-    "lesson.intro": "이 문장이 「Attention Is All You Need」의 순전파 전체를 논문 순서대로 지나가는 과정을, 이 모델이 실제로 계산한 "
-                    "숫자와 함께 따라가 봅니다. 어텐션 종류, 레이어, 헤드, 조각을 한 번만 고르면 모든 절이 그 선택을 따릅니다.",
+    "view.translate": "번역",
+    "view.model": "모델 전체 보기",
+    "view.compare": "헤드 비교",
+    "view.steps": "단계별 디코딩",
+    "view.head": "헤드 하나의 내부",
+    "view.positional": "위치 인코딩",
+    "view.analysis": "헤드 분석",
+    "view.whatif": "만약에",
+    "view.lesson": "강의",
+    "view.heads": "코퍼스 전체의 헤드",
+    "lesson.intro": "이 문장이 「Attention Is All You Need」의 순전파 전체를 논문 순서대로 지나가는 과정을, 이 "
+    "모델이 실제로 계산한 "
+    "숫자와 함께 따라가 봅니다. 어텐션 종류, 레이어, 헤드, 조각을 한 번만 고르면 모든 절이 그 선택을 따릅니다.",
     "lesson.kind": "따라갈 어텐션",
     "lesson.layer": "레이어",
     "lesson.head": "헤드",
     "lesson.position": "조각",
     "lesson.section": "절",
-    "lesson.pre_norm": "이 모델은 사전 정규화(pre-norm) 방식입니다: 합 대신 각 서브레이어의 입력을 정규화하고 (각 스택 뒤에서 한 번 더), 그래서 잔차 경로에 각 위치 고유의 벡터가 남습니다.",
-    "lesson.kind.encoder": "인코더 셀프 어텐션", "lesson.kind.decoder": "디코더 마스크드 셀프 어텐션",
+    "lesson.pre_norm": "이 모델은 사전 정규화(pre-norm) 방식입니다: 합 대신 각 서브레이어의 입력을 정규화하고 (각 "
+    "스택 뒤에서 한 번 더), 그래서 잔차 경로에 각 위치 고유의 벡터가 남습니다.",
+    "lesson.kind.encoder": "인코더 셀프 어텐션",
+    "lesson.kind.decoder": "디코더 마스크드 셀프 어텐션",
     "lesson.kind.cross": "인코더-디코더 어텐션",
     "lesson.first_values": "{d}개 값 중 처음 {n}개 (그림 위에 마우스를 올리면 전부 보입니다):",
     "s1.title": "1 · 조각과 ID",
     "s1.text": "SentencePiece가 문장을 서브워드 조각으로 자르고, 각 조각은 임베딩 표의 행 번호가 됩니다. "
-               "소스는 </s>로 끝나고, 디코더는 시작 기호와 지금까지 만든 조각들을 읽습니다.",
+    "소스는 </s>로 끝나고, 디코더는 시작 기호와 지금까지 만든 조각들을 읽습니다.",
     "s2.title": "2 · 임베딩 × √d_model",
-    "s2.text": "각 ID는 학습된 표에서 d_model개 숫자로 된 행 하나를 고릅니다. 논문은 여기에 √d_model = {scale:.2f}을 곱해, "
-               "다음에 더할 위치 인코딩에 임베딩이 묻히지 않게 합니다.",
+    "s2.text": "각 ID는 학습된 표에서 d_model개 숫자로 된 행 하나를 고릅니다. 논문은 여기에 √d_model = "
+    "{scale:.2f}을 곱해, "
+    "다음에 더할 위치 인코딩에 임베딩이 묻히지 않게 합니다.",
     "s3.title": "3 · + 위치 인코딩",
-    "s3.text": "어텐션 자체는 순서를 모르기 때문에 위치마다 고정된 벡터를 더합니다. 각 차원은 자기 주파수를 가진 위치의 사인 또는 코사인입니다.",
+    "s3.text": "어텐션 자체는 순서를 모르기 때문에 위치마다 고정된 벡터를 더합니다. 각 차원은 자기 주파수를 가진 "
+    "위치의 사인 또는 코사인입니다.",
     "s4.title": "4 · 쿼리, 키, 밸류",
-    "s4.text": "헤드는 레이어 입력에 학습된 행렬 세 개를 곱합니다. 쿼리는 묻고, 키는 답하고, 밸류는 전달되는 내용입니다. "
-               "헤드 하나는 d_k = {d_k}차원에서 계산합니다.",
+    "s4.text": "헤드는 레이어 입력에 학습된 행렬 세 개를 곱합니다. 쿼리는 묻고, 키는 답하고, 밸류는 전달되는 "
+    "내용입니다. "
+    "헤드 하나는 d_k = {d_k}차원에서 계산합니다.",
     "s5.title": "5 · 점수: QKᵀ / √d_k",
     "s5.text": "각 키의 점수는 쿼리와의 내적을 √d_k = {sqrt:.2f}로 나눈 값입니다.",
     "s6.title": "6 · 마스크",
-    "s6.text": "쿼리가 보면 안 되는 곳의 점수는 −∞가 되어 가중치가 정확히 0이 됩니다. 패딩, 그리고 디코더에서는 쿼리 자신보다 뒤의 "
-               "모든 위치(미래는 볼 수 없음)가 그렇습니다.",
+    "s6.text": "쿼리가 보면 안 되는 곳의 점수는 −∞가 되어 가중치가 정확히 0이 됩니다. 패딩, 그리고 디코더에서는 "
+    "쿼리 자신보다 뒤의 "
+    "모든 위치(미래는 볼 수 없음)가 그렇습니다.",
     "s7.title": "7 · 소프트맥스",
     "s7.text": "소프트맥스는 한 행의 점수를 양수이면서 합이 1인 가중치로 바꿉니다.",
     "s8.title": "8 · × V",
     "s8.text": "쿼리에 대한 헤드의 출력은 밸류 벡터들의 가중합입니다.",
     "s9.title": "9 · 헤드 연결 × W_O",
-    "s9.text": "헤드 {h}개의 출력을 나란히 이어 붙이고({h} × {d_k} = {d}개 숫자) W_O를 곱합니다. 이것이 어텐션 서브레이어의 출력입니다.",
+    "s9.text": "헤드 {h}개의 출력을 나란히 이어 붙이고({h} × {d_k} = {d}개 숫자) W_O를 곱합니다. 이것이 어텐션 "
+    "서브레이어의 출력입니다.",
     "s10.title": "10 · 더하기와 정규화 (Add & Norm)",
-    "s10.text": "서브레이어의 출력을 그 입력에 더하고(잔차 연결) 합을 정규화합니다(레이어 정규화): {d}개 숫자의 평균을 0, 분산을 1로 만든 뒤 "
-                "학습된 크기와 이동을 적용합니다.",
+    "s10.text": "서브레이어의 출력을 그 입력에 더하고(잔차 연결) 합을 정규화합니다(레이어 정규화): {d}개 숫자의 "
+    "평균을 0, 분산을 1로 만든 뒤 "
+    "학습된 크기와 이동을 적용합니다.",
     "s11.title": "11 · 피드포워드 네트워크",
-    "s11.text": "그다음 각 위치는 같은 2층 네트워크를 따로따로 지납니다: {d} → {d_ff} → {d}, 사이에 {act}, 그리고 다시 Add & Norm.",
+    "s11.text": "그다음 각 위치는 같은 2층 네트워크를 따로따로 지납니다: {d} → {d_ff} → {d}, 사이에 {act}, 그리고 "
+    "다시 Add & Norm.",
     "s12.title": "12 · N개의 레이어",
-    "s12.text": "인코더는 셀프 어텐션 + 피드포워드를 {n_enc}번, 디코더는 마스크드 셀프 어텐션 + 인코더-디코더 어텐션 + 피드포워드를 "
-                "{n_dec}번 반복합니다.",
+    "s12.text": "인코더는 셀프 어텐션 + 피드포워드를 {n_enc}번, 디코더는 마스크드 셀프 어텐션 + 인코더-디코더 "
+    "어텐션 + 피드포워드를 "
+    "{n_dec}번 반복합니다.",
     "s13.title": "13 · 디코더의 마스크드 셀프 어텐션",
-    "s13.text": "디코더는 지금까지 만든 조각들에 어텐션하고, 마스크가 그 뒤의 조각들을 가립니다. 그림의 오른쪽 위는 정확히 0입니다.",
+    "s13.text": "디코더는 지금까지 만든 조각들에 어텐션하고, 마스크가 그 뒤의 조각들을 가립니다. 그림의 오른쪽 "
+    "위는 정확히 0입니다.",
     "s14.title": "14 · 인코더-디코더 어텐션",
-    "s14.text": "쿼리는 디코더에서, 키와 밸류는 인코더의 마지막 레이어에서 옵니다. 번역이 원문 문장을 바라보는 곳이 바로 여기입니다.",
+    "s14.text": "쿼리는 디코더에서, 키와 밸류는 인코더의 마지막 레이어에서 옵니다. 번역이 원문 문장을 바라보는 "
+    "곳이 바로 여기입니다.",
     "s15.title": "15 · 선형 변환 + 어휘 전체에 대한 소프트맥스",
-    "s15.text": "디코더의 마지막 벡터에 출력 행렬(어휘의 조각마다 한 행, {v}개)을 곱하고, 소프트맥스가 다음 조각 하나하나의 확률을 줍니다.",
+    "s15.text": "디코더의 마지막 벡터에 출력 행렬(어휘의 조각마다 한 행, {v}개)을 곱하고, 소프트맥스가 다음 조각 "
+    "하나하나의 확률을 줍니다.",
     "s16.title": "16 · 레이어를 거치며 만들어지는 번역",
-    "s16.text": "디코더가 각 레이어 뒤에서 멈춘다면 무엇을 예측할지 (그 레이어의 잔차 스트림에 출력 투영을 적용한 결과).",
+    "s16.text": "디코더가 각 레이어 뒤에서 멈춘다면 무엇을 예측할지 (그 레이어의 잔차 스트림에 출력 투영을 적용한 "
+    "결과).",
     "why.scale.title": "왜 √d_k로 나눌까?",
-    "why.scale.text": "d_k차원 벡터 두 개의 내적은 d_k와 함께 커집니다. 여기서 그 분산은 {var:.1f}입니다 (d_k = {d_k}). "
-                      "나누지 않으면 이 행의 소프트맥스 엔트로피는 {h_raw:.2f}비트(최대 가중치 {m_raw:.2f}), 나누면 {h_scaled:.2f}비트"
-                      "(최대 가중치 {m_scaled:.2f})입니다. 균등한 행이라면 {h_uniform:.2f}비트입니다. 너무 뾰족한 소프트맥스는 기울기가 거의 없습니다.",
+    "why.scale.text": "d_k차원 벡터 두 개의 내적은 d_k와 함께 커집니다. 여기서 그 분산은 {var:.1f}입니다 (d_k = "
+    "{d_k}). "
+    "나누지 않으면 이 행의 소프트맥스 엔트로피는 {h_raw:.2f}비트(최대 가중치 {m_raw:.2f}), 나누면 {h_scaled:.2f}비트"
+    "(최대 가중치 {m_scaled:.2f})입니다. 균등한 행이라면 {h_uniform:.2f}비트입니다. 너무 뾰족한 소프트맥스는 "
+    "기울기가 거의 없습니다.",
     "why.pe.title": "왜 사인과 코사인일까?",
-    "why.pe.integer": "정수 위치를 쓰면 이 문장의 마지막 조각은 모든 차원에 {last}을(를) 더하게 되어, 임베딩 노름의 {ratio:.1f}배가 됩니다.",
-    "why.pe.fraction": "길이에 대한 비율로 쓰면 {frac:.2f}은(는) 이 문장에서는 5번째 위치지만 100조각 문장에서는 {other}번째 위치입니다.",
-    "why.pe.sin": "사인파를 쓰면 모든 위치의 노름이 같고({norm:.2f}), 앞쪽 위치들끼리 {dist:.2f}보다 가깝지 않으며, {n}번 위치까지(학습 문장보다 "
-                  "훨씬 길게) 정의되고, PE(p + k)는 PE(p)의 고정된 회전입니다.",
+    "why.pe.integer": "정수 위치를 쓰면 이 문장의 마지막 조각은 모든 차원에 {last}을(를) 더하게 되어, 임베딩 "
+    "노름의 {ratio:.1f}배가 됩니다.",
+    "why.pe.fraction": "길이에 대한 비율로 쓰면 {frac:.2f}은(는) 이 문장에서는 5번째 위치지만 100조각 문장에서는 "
+    "{other}번째 위치입니다.",
+    "why.pe.sin": "사인파를 쓰면 모든 위치의 노름이 같고({norm:.2f}), 앞쪽 위치들끼리 {dist:.2f}보다 가깝지 "
+    "않으며, {n}번 위치까지(학습 문장보다 "
+    "훨씬 길게) 정의되고, PE(p + k)는 PE(p)의 고정된 회전입니다.",
     "why.residual.title": "왜 잔차 연결을 쓸까?",
-    "why.residual.text": "각 서브레이어는 스트림을 대체하지 않고 보정값을 더합니다. 스트림과 각 서브레이어가 더하는 값의 평균 노름:",
+    "why.residual.text": "각 서브레이어는 스트림을 대체하지 않고 보정값을 더합니다. 스트림과 각 서브레이어가 "
+    "더하는 값의 평균 노름:",
     "why.rnn.title": "왜 RNN이 아니라 어텐션일까?",
     "why.rnn.text": "이 {n}개 조각의 처음에서 끝까지, 어텐션은 레이어마다 1단계면 되지만 RNN은 {rnn}단계가 필요합니다. "
-                    "여기 인코더는 순차적인 레이어 {layers}개를 거치지만, RNN은 순차적인 단계 {n}개를 거쳐야 합니다.",
-    "col.piece": "조각", "col.id": "ID", "col.layer": "레이어", "col.prediction": "예측", "col.prob": "확률",
-    "col.stack": "스택", "col.sublayer": "서브레이어", "col.residual": "|스트림|", "col.added": "|서브레이어가 더한 값|",
-    "col.key": "키", "col.score": "점수", "col.weight": "가중치",
+    "여기 인코더는 순차적인 레이어 {layers}개를 거치지만, RNN은 순차적인 단계 {n}개를 거쳐야 합니다.",
+    "col.piece": "조각",
+    "col.id": "ID",
+    "col.layer": "레이어",
+    "col.prediction": "예측",
+    "col.prob": "확률",
+    "col.stack": "스택",
+    "col.sublayer": "서브레이어",
+    "col.residual": "|스트림|",
+    "col.added": "|서브레이어가 더한 값|",
+    "col.key": "키",
+    "col.score": "점수",
+    "col.weight": "가중치",
     "kind.encoder": "인코더 셀프 어텐션",
     "kind.decoder": "디코더 마스크드 셀프 어텐션",
     "kind.cross": "인코더-디코더 (크로스) 어텐션",
@@ -331,9 +425,11 @@ KO = {
     "tr.pieces": "조각: 소스 {s}개, 타깃 {t}개",
     "tr.words": "단어",
     "tr.merge": "서브워드 조각을 단어로 합치기",
-    "tr.word_rule": "단어 보기: 단어는 자기 조각들이 받은 가중치의 **합**을 받고(행의 합은 여전히 1), 자기 조각들 행의 **평균**으로 어텐션합니다.",
+    "tr.word_rule": "단어 보기: 단어는 자기 조각들이 받은 가중치의 **합**을 받고(행의 합은 여전히 1), 자기 조각들 "
+    "행의 **평균**으로 어텐션합니다.",
     "tr.switch": "브라우저에서 레이어와 헤드 전환",
-    "tr.switch_help": "이 어텐션 종류의 모든 레이어와 헤드가 그림에 함께 담겨, 그림의 슬라이더와 버튼으로 서버를 거치지 않고 바로 전환됩니다(발표용).",
+    "tr.switch_help": "이 어텐션 종류의 모든 레이어와 헤드가 그림에 함께 담겨, 그림의 슬라이더와 버튼으로 서버를 "
+    "거치지 않고 바로 전환됩니다(발표용).",
     "tr.dl_html": "그림 (HTML, 오프라인: 모든 종류·레이어·헤드)",
     "tr.dl_csv": "{kind} (CSV)",
     "tr.dl_npz": "전체 트레이스 (NPZ)",
@@ -349,11 +445,13 @@ KO = {
     "st.forced": "직접 고정한 조각",
     "st.logprob": "모델이 준 로그 확률: {lp:.3f}",
     "hd.query": "쿼리 위치",
-    "hd.caption": "{sel} · 쿼리 {query} · d_k = {d_k}, √d_k = {sqrt:.3f} · M은 쿼리가 볼 수 있는 곳에서 0, 볼 수 없는 곳(패딩, 또는 디코더의 미래)에서 −∞입니다.",
+    "hd.caption": "{sel} · 쿼리 {query} · d_k = {d_k}, √d_k = {sqrt:.3f} · M은 쿼리가 볼 수 있는 곳에서 0, 볼 수 "
+    "없는 곳(패딩, 또는 디코더의 미래)에서 −∞입니다.",
     "pe.positions": "보여 줄 위치 수",
     "pe.dims": "차원",
     "pe.why": "왜 사인파일까?",
-    "pe.halves": "이 모델은 Marian과 fairseq처럼 인코딩을 배치합니다: 사인 전부, 그다음 코사인 전부(주파수 i가 차원 i와 i + d_model/2에). 논문의 교차 배치와 값은 같고 순서만 다릅니다.",
+    "pe.halves": "이 모델은 Marian과 fairseq처럼 인코딩을 배치합니다: 사인 전부, 그다음 코사인 전부(주파수 i가 "
+    "차원 i와 i + d_model/2에). 논문의 교차 배치와 값은 같고 순서만 다릅니다.",
     "deck.panel": "덱 (발표를 이루는 보기 목록)",
     "deck.add": "지금 보기를 덱에 추가",
     "deck.shipped": "제공되는 덱",
@@ -393,33 +491,41 @@ KO = {
     "an.drop": "각 헤드 하나만 껐을 때의 하락, 검증 문장 {n}개 기준 (기준 BLEU {bleu:.2f}, chrF {chrf:.2f}).",
     "an.measure": "측정값",
     "an.words": "조각 대신 단어",
-    "an.rollout": "롤아웃: 레이어마다 0.5·A + 0.5·I (잔차 연결), 헤드 평균, 레이어를 차례로 곱함 (Abnar & Zuidema, 2020). 기여도: 레이어와 헤드에 대해 평균한 크로스 어텐션을 인코더 롤아웃으로 소스 토큰까지 되짚음.",
+    "an.rollout": "롤아웃: 레이어마다 0.5·A + 0.5·I (잔차 연결), 헤드 평균, 레이어를 차례로 곱함 (Abnar & Zuidema, "
+    "2020). 기여도: 레이어와 헤드에 대해 평균한 크로스 어텐션을 인코더 롤아웃으로 소스 토큰까지 "
+    "되짚음.",
     "an.alignment": "크로스 어텐션으로 본 단어 정렬",
     "an.links": "이 가중치 이상인 연결만 보기",
     "wi.tab_contrib": "기여도",
     "wi.tab_force": "시작 고정하기",
     "wi.tab_beam": "빔 트리",
     "wi.tab_flow": "어텐션 흐름",
-    "wi.force_help": "번역이 어떻게 시작해야 하는지 입력하거나 아무 단계에서 다른 후보를 고르세요. 모델은 거기서부터 이어 가고, 모든 보기가 그 번역의 어텐션을 보여 줍니다.",
+    "wi.force_help": "번역이 어떻게 시작해야 하는지 입력하거나 아무 단계에서 다른 후보를 고르세요. 모델은 "
+    "거기서부터 이어 가고, 모든 보기가 그 번역의 어텐션을 보여 줍니다.",
     "wi.forced_input": "고정할 번역의 시작",
     "wi.continue": "여기서부터 이어 가기",
     "wi.clear": "지우기",
     "wi.at_step": "…또는 이 단계에서",
     "wi.pick": "다른 후보 고르기",
     "wi.force_go": "“{text}”로 고정하고 이어 가기",
-    "wi.forced_note": "처음 {n}개 조각은 고정되었습니다. 그 로그 확률은 모델이 그 조각에 준 값이지, 모델이 고른 것이 아닙니다.",
+    "wi.forced_note": "처음 {n}개 조각은 고정되었습니다. 그 로그 확률은 모델이 그 조각에 준 값이지, 모델이 고른 "
+    "것이 아닙니다.",
     "wi.greedy": "그리디 탐색은 가설을 하나만 남깁니다. 아래 트리는 빔 4를 씁니다 (빔은 사이드바에서 설정).",
     "wi.kept": "{steps}단계에 걸쳐 가설 {n}개를 유지, {done}개 완료.",
     "wi.open": "가설 열기 (또는 노드를 누르기)",
     "wi.partial": "**부분 가설** (단계 {step}, 로그 확률 {score:.3f}): {text}",
     "wi.output_piece": "출력 조각",
-    "wi.contrib_help": "가중치는 헤드가 어디를 봤는지, 기여도(Kobayashi et al., 2020)는 디코더의 잔차 스트림으로 얼마나 옮겼는지를 말합니다. 밸류 벡터가 작은 키에 큰 가중치를 줘도 옮겨지는 것은 적습니다.",
+    "wi.contrib_help": "가중치는 헤드가 어디를 봤는지, 기여도(Kobayashi et al., 2020)는 디코더의 잔차 스트림으로 "
+    "얼마나 옮겼는지를 말합니다. 밸류 벡터가 작은 키에 큰 가중치를 줘도 옮겨지는 것은 적습니다.",
     "wi.routes": "이 비율 이상을 나르는 연결로 된 경로만 보기",
     "wi.no_route": "이 기준 이상으로 소스에서 이 조각까지 가는 경로가 없습니다. 기준을 낮추세요.",
-    "wi.flow_help": "어텐션 흐름(Abnar & Zuidema, 2020): 모든 레이어를 거쳐 각 입력 조각에서 인코더 출력 위치로 가는 최대 유량, 용량은 0.5·어텐션 + 0.5·I. 롤아웃은 레이어를 곱하고, 흐름은 가장 좋은 경로를 찾습니다. (출력, 입력) 쌍마다 networkx로 최대 유량을 한 번 계산합니다.",
+    "wi.flow_help": "어텐션 흐름(Abnar & Zuidema, 2020): 모든 레이어를 거쳐 각 입력 조각에서 인코더 출력 위치로 "
+    "가는 최대 유량, 용량은 0.5·어텐션 + 0.5·I. 롤아웃은 레이어를 곱하고, 흐름은 가장 좋은 경로를 "
+    "찾습니다. (출력, 입력) 쌍마다 networkx로 최대 유량을 한 번 계산합니다.",
     "wi.flow_rows": "인코더 출력 위치",
     "wi.flow_go": "위치 {n}개의 흐름 계산",
-    "wi.flow_cost": "비용: (출력, 입력) 쌍마다 최대 유량 한 번. CPU 코어 2개에서 40조각·3레이어일 때 출력 위치당 약 2초, 길이의 제곱에 비례해 늘어납니다. 이 문장은 {n}조각입니다.",
+    "wi.flow_cost": "비용: (출력, 입력) 쌍마다 최대 유량 한 번. CPU 코어 2개에서 40조각·3레이어일 때 출력 위치당 "
+    "약 2초, 길이의 제곱에 비례해 늘어납니다. 이 문장은 {n}조각입니다.",
     "wi.flow_time": "최대 유량 {rows} × {n}번, {s:.2f}초 (출력 위치당 {per:.2f}초).",
     "hs.aer": "사람이 단 정렬과의 비교 (AER, 낮을수록 좋음)",
     "hs.variant": "{gold}: 방식",
@@ -437,9 +543,11 @@ KO = {
     "app.forced": "처음 {n}개 조각은 고정되었습니다(만약에 보기). 모델은 거기서부터 이어 갔습니다.",
     "app.truncated": "입력이 모델의 한도보다 깁니다: 처음 {kept}개 조각만 쓰고 {dropped}개는 버렸습니다.",
     "app.tidy": "입력 다듬기",
-    "app.tidy_help": "모델이 배운 문장처럼 첫 글자를 대문자로, “i”를 “I”로 바꾸고 끝에 “.”이나 “?”를 붙입니다. 이것이 없으면 "
-                     "번역이 훨씬 나빠집니다 (영어 입력만; 수치는 모델 카드에 있습니다)",
-    "app.tidied": "“{text}”(으)로 번역했습니다 (다듬은 곳: {changes}). 입력한 그대로 번역하려면 사이드바에서 “입력 다듬기”를 끄세요.",
+    "app.tidy_help": "모델이 배운 문장처럼 첫 글자를 대문자로, “i”를 “I”로 바꾸고 끝에 “.”이나 “?”를 붙입니다. "
+    "이것이 없으면 "
+    "번역이 훨씬 나빠집니다 (영어 입력만; 수치는 모델 카드에 있습니다)",
+    "app.tidied": "“{text}”(으)로 번역했습니다 (다듬은 곳: {changes}). 입력한 그대로 번역하려면 사이드바에서 “입력 "
+    "다듬기”를 끄세요.",
     "tidy.capital": "대문자",
     "tidy.I": "“I”",
     "tidy.question mark": "물음표",

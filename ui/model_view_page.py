@@ -1,9 +1,11 @@
 """Model view: every layer x head of one kind at once; pick a cell to open it large."""
+
 from __future__ import annotations
 
 import streamlit as st
 
-from model.trace import KIND_LABELS, KINDS
+from model.core.hook_names import KINDS
+from model.decoding.trace import KIND_LABELS
 from ui.context import PageContext
 from ui.controls import Selection, clamp_layer, describe, produced_pieces, selected_matrix
 from ui.errors import guarded
@@ -18,10 +20,19 @@ from viz.attention import attention_heatmap, model_view, model_view_cell
 def render(ctx: PageContext) -> None:
     trace = ctx.trace
     row = st.columns([2, 3]) if ctx.theme.present else [st.container()]
-    kind = row[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="kind", label_visibility=ctx.theme.label)
+    kind = row[0].selectbox(
+        t("ctl.attention"), KINDS, format_func=kind_label, key="kind", label_visibility=ctx.theme.label
+    )
     q_tokens, k_tokens = trace.axis_tokens(kind)
-    fig = ctx.theme.fit(model_view(trace.attention(kind), q_tokens, k_tokens, title=f"{KIND_LABELS[kind]}: all layers and heads",
-                                   colorscale=ctx.theme.colorscale))
+    fig = ctx.theme.fit(
+        model_view(
+            trace.attention(kind),
+            q_tokens,
+            k_tokens,
+            title=f"{KIND_LABELS[kind]}: all layers and heads",
+            colorscale=ctx.theme.colorscale,
+        )
+    )
     event = st.plotly_chart(fig, key=f"model_view_{kind}", on_select="rerun", selection_mode="points")
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else event.selection.points
     if points:
@@ -33,6 +44,16 @@ def render(ctx: PageContext) -> None:
     layer = int(st.session_state.get("layer", -1))
     sel = Selection(kind, clamp_layer(trace, kind, layer), None if head == "mean" else int(head))
     matrix, q, k = selected_matrix(trace, sel, words=False)
-    show_figure(attention_heatmap(matrix, q, k, title=describe(sel), colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size,
-                                  produced=produced_pieces(trace, kind, words=False)), key="model_view_cell")
+    show_figure(
+        attention_heatmap(
+            matrix,
+            q,
+            k,
+            title=describe(sel),
+            colorscale=ctx.theme.colorscale,
+            font_size=ctx.theme.font_size,
+            produced=produced_pieces(trace, kind, words=False),
+        ),
+        key="model_view_cell",
+    )
     write_url(kind=kind, layer=sel.layer, head=head)

@@ -1,18 +1,21 @@
 """Positional encoding: the table, its waves, its geometry, and why sinusoids."""
+
 from __future__ import annotations
 
 import streamlit as st
 
-from ui.context import PageContext
 from ui.cache import cached_embedding_norms, positional_table
+from ui.context import PageContext
 from ui.errors import guarded
 from ui.figure import show_figure
 from ui.i18n import t
 from viz.positional import norms_chart, pe_dot_by_offset, pe_heatmap, pe_waves, why_sinusoids
 
 PE_FORMULAS = {
-    "interleaved": r"PE_{(pos, 2i)} = \sin\left(pos / 10000^{2i/d_{model}}\right), \quad PE_{(pos, 2i+1)} = \cos\left(pos / 10000^{2i/d_{model}}\right)",
-    "halves": r"PE_{(pos, i)} = \sin\left(pos / 10000^{2i/d_{model}}\right), \quad PE_{(pos, i + d_{model}/2)} = \cos\left(pos / 10000^{2i/d_{model}}\right)",
+    "interleaved": r"PE_{(pos, 2i)} = \sin\left(pos / 10000^{2i/d_{model}}\right), \quad "
+    r"PE_{(pos, 2i+1)} = \cos\left(pos / 10000^{2i/d_{model}}\right)",
+    "halves": r"PE_{(pos, i)} = \sin\left(pos / 10000^{2i/d_{model}}\right), \quad "
+    r"PE_{(pos, i + d_{model}/2)} = \cos\left(pos / 10000^{2i/d_{model}}\right)",
 }
 
 
@@ -22,7 +25,9 @@ def render(ctx: PageContext) -> None:
     pe = positional_table(ctx.path)
     d_model = pe.shape[1]
     present = ctx.theme.present
-    n = st.slider(t("pe.positions"), 10, pe.shape[0], min(100, pe.shape[0]), key="pe_positions", label_visibility=ctx.theme.label)
+    n = st.slider(
+        t("pe.positions"), 10, pe.shape[0], min(100, pe.shape[0]), key="pe_positions", label_visibility=ctx.theme.label
+    )
     layout = ctx.ckpt.model.cfg.pe_layout
     if present:  # the picture first; the formula right below it
         show_figure(ctx.theme.fit(pe_heatmap(pe[:n])), key="pe_heatmap")

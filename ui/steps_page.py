@@ -1,4 +1,5 @@
 """Decoding, step by step: what each head attended to when each target token was produced."""
+
 from __future__ import annotations
 
 import time
@@ -24,8 +25,13 @@ def render(ctx: PageContext) -> None:
     if st.session_state.get("step", 0) >= n_steps:
         st.session_state.step = 0
     controls = st.columns([5, 1])
-    step = controls[0].slider(tr("st.step"), 0, n_steps - 1, key="step", help=tr("st.step_help"),
-                              label_visibility=ctx.theme.label) if n_steps > 1 else 0
+    step = (
+        controls[0].slider(
+            tr("st.step"), 0, n_steps - 1, key="step", help=tr("st.step_help"), label_visibility=ctx.theme.label
+        )
+        if n_steps > 1
+        else 0
+    )
     play = controls[1].button(tr("st.play"), key="play")
     area = st.empty()
     for t in range(step, n_steps) if play else [step]:
@@ -48,11 +54,25 @@ def draw_step(ctx: PageContext, step: int) -> None:
     left, right = st.columns([3, 2])
     fit, present = ctx.theme.fit, ctx.theme.present
     line = 40  # the step's line above the figures
-    show_figure(fit(step_cross_attention(trace.cross, t, trace.src_tokens, produced, ctx.theme.colorscale), above=line, thin_y=True),
-                key=f"step_cross_{t}", container=left)
+    show_figure(
+        fit(
+            step_cross_attention(trace.cross, t, trace.src_tokens, produced, ctx.theme.colorscale),
+            above=line,
+            thin_y=True,
+        ),
+        key=f"step_cross_{t}",
+        container=left,
+    )
     if trace.candidates:
-        show_figure(fit(candidates_chart(trace.candidates[t], produced, title="Next-piece candidates"), above=line),
-                    key=f"step_cands_{t}", container=right)
+        show_figure(
+            fit(candidates_chart(trace.candidates[t], produced, title="Next-piece candidates"), above=line),
+            key=f"step_cands_{t}",
+            container=right,
+        )
     # presentation mode: the prefix's self-attention goes below the fold, where it has room for its rows
     below = st if present else right
-    show_figure(step_self_attention(trace.decoder, t, trace.tgt_tokens, ctx.theme.colorscale), key=f"step_self_{t}", container=below)
+    show_figure(
+        step_self_attention(trace.decoder, t, trace.tgt_tokens, ctx.theme.colorscale),
+        key=f"step_self_{t}",
+        container=below,
+    )

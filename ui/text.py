@@ -1,12 +1,14 @@
 """Text shown in the page: escaping, and the one-line model summary."""
+
 from __future__ import annotations
 
 import re
 
-from model.checkpoint import Checkpoint
+from model.core.checkpoint import Checkpoint
 
 DEFAULT_CHECKPOINT = "general-en-de"  # the general-domain model: it translates what people type
-DEFAULT_TEXT = "Yesterday I bought a new car."  # the default model reorders it (verb second, participle last): cross-attention shows it
+# the default model reorders it (verb second, participle last): cross-attention shows it
+DEFAULT_TEXT = "Yesterday I bought a new car."
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 
 
@@ -17,10 +19,15 @@ def md_escape(text: str) -> str:
 
 def card_summary(ckpt: Checkpoint) -> str:
     cfg = ckpt.model.cfg
-    depth = (f"{cfg.n_encoder_layers} layers" if cfg.n_encoder_layers == cfg.n_decoder_layers
-             else f"{cfg.n_encoder_layers} encoder + {cfg.n_decoder_layers} decoder layers")
-    text = (f"{ckpt.src_lang} → {ckpt.tgt_lang} · {ckpt.model.num_parameters() / 1e6:.1f}M parameters · "
-            f"{depth} × {cfg.n_heads} heads")
+    depth = (
+        f"{cfg.n_encoder_layers} layers"
+        if cfg.n_encoder_layers == cfg.n_decoder_layers
+        else f"{cfg.n_encoder_layers} encoder + {cfg.n_decoder_layers} decoder layers"
+    )
+    text = (
+        f"{ckpt.src_lang} → {ckpt.tgt_lang} · {ckpt.model.num_parameters() / 1e6:.1f}M parameters · "
+        f"{depth} × {cfg.n_heads} heads"
+    )
     evaluation = ckpt.card.get("evaluation", {})
     for test_set in ("tatoeba_test", "test_2016_flickr"):
         scores = evaluation.get(test_set, {}).get("beam4")

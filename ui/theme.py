@@ -1,4 +1,5 @@
 """Colours and type size: normal, or presentation mode (large type, high contrast, the main figure fills the screen)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,7 +8,6 @@ import plotly.graph_objects as go
 
 from viz.attention import COLORSCALE, HIGH_CONTRAST
 from viz.projector import for_projector
-
 
 TAB_STRIP_PX = 56  # presentation mode: the height of a view's tab strip, above that tab's controls
 
@@ -20,7 +20,7 @@ class Theme:
     screen_height: int = 1080  # presentation mode: the projector's height in CSS pixels
 
     @classmethod
-    def for_mode(cls, present: bool, screen_height: int = 1080) -> "Theme":
+    def for_mode(cls, present: bool, screen_height: int = 1080) -> Theme:
         return cls(HIGH_CONTRAST, 20, True, screen_height) if present else cls(COLORSCALE, 12, False)
 
     @property
@@ -38,5 +38,6 @@ class Theme:
         with projector-sized type. Otherwise the figure unchanged."""
         if not self.present:
             return fig
-        return for_projector(fig, int((self.main_figure_height - above) * share) - (8 if share < 1 else 0), self.font_size,
-                             thin_y=thin_y)
+        return for_projector(
+            fig, int((self.main_figure_height - above) * share) - (8 if share < 1 else 0), self.font_size, thin_y=thin_y
+        )

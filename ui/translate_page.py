@@ -1,9 +1,11 @@
 """Translate: the sentence's pieces and one attention heatmap, with downloads."""
+
 from __future__ import annotations
 
 import streamlit as st
 
-from model.trace import KIND_LABELS, KINDS
+from model.core.hook_names import KINDS
+from model.decoding.trace import KIND_LABELS
 from ui.context import PageContext
 from ui.controls import describe, kind_layer_head, produced_pieces, selected_matrix
 from ui.errors import guarded
@@ -14,8 +16,10 @@ from viz.attention import attention_heatmap, attention_table, merge_tokens, merg
 from viz.export import figure_html, npz_bytes
 from viz.switch import Panel, switchable_heatmap
 
-WORD_RULE = ("Word view: a word receives the **sum** of the weights on its pieces (rows still sum to 1); "
-             "a word attends with the **mean** of its pieces' rows.")
+WORD_RULE = (
+    "Word view: a word receives the **sum** of the weights on its pieces (rows still sum to 1); "
+    "a word attends with the **mean** of its pieces' rows."
+)
 
 
 def panels(trace, kinds, words: bool) -> list[Panel]:
@@ -25,7 +29,11 @@ def panels(trace, kinds, words: bool) -> list[Panel]:
         attention, (q, k) = trace.attention(kind), trace.axis_tokens(kind)
         if words:
             q_starts, k_starts = trace.axis_word_starts(kind)
-            attention, q, k = merge_words(attention, q_starts, k_starts), merge_tokens(q, q_starts), merge_tokens(k, k_starts)
+            attention, q, k = (
+                merge_words(attention, q_starts, k_starts),
+                merge_tokens(q, q_starts),
+                merge_tokens(k, k_starts),
+            )
         out.append(Panel(kind, KIND_LABELS[kind], attention, q, k))
     return out
 
@@ -58,15 +66,26 @@ def heatmap_panel(ctx: PageContext) -> None:
         words = cols[0].toggle(t("tr.merge"), key="words", help=t("tr.word_rule"))
         in_browser = cols[1].toggle(t("tr.switch"), key="client_switch", help=t("tr.switch_help"))
     if in_browser:
-        switch = switchable_heatmap(panels(trace, [sel.kind], words), (sel.kind, sel.layer, sel.head),
-                                    ctx.theme.colorscale, max(ctx.theme.font_size, 18) if ctx.theme.present else ctx.theme.font_size)
+        switch = switchable_heatmap(
+            panels(trace, [sel.kind], words),
+            (sel.kind, sel.layer, sel.head),
+            ctx.theme.colorscale,
+            max(ctx.theme.font_size, 18) if ctx.theme.present else ctx.theme.font_size,
+        )
         if ctx.theme.present:
             switch.update_layout(height=ctx.theme.main_figure_height)
         show_figure(switch, key="translate_switch")
     else:
         matrix, q_tokens, k_tokens = selected_matrix(trace, sel, words)
-        fig = attention_heatmap(matrix, q_tokens, k_tokens, title=describe(sel), colorscale=ctx.theme.colorscale,
-                                font_size=ctx.theme.font_size, produced=produced_pieces(trace, sel.kind, words))
+        fig = attention_heatmap(
+            matrix,
+            q_tokens,
+            k_tokens,
+            title=describe(sel),
+            colorscale=ctx.theme.colorscale,
+            font_size=ctx.theme.font_size,
+            produced=produced_pieces(trace, sel.kind, words),
+        )
         show_figure(fig, key="translate_heatmap", config={"toImageButtonOptions": {"format": "png", "scale": 2}})
     if words:
         st.caption(t("tr.word_rule"))
@@ -75,12 +94,28 @@ def heatmap_panel(ctx: PageContext) -> None:
     q_all, k_all = trace.axis_tokens(sel.kind)
     # Deferred: built only when clicked (the offline HTML embeds the app's 1.2 MB plotly.js); no rerun on click.
     cols = st.columns(3)
-    everything = lambda: figure_html(switchable_heatmap(panels(trace, KINDS, words), (sel.kind, sel.layer, sel.head),  # noqa: E731
-                                                        ctx.theme.colorscale, ctx.theme.font_size), BUNDLE_JS)
-    cols[0].download_button(t("tr.dl_html"), everything, f"headlight-{name}.html", "text/html",
-                            key="dl_html", on_click="ignore")
-    cols[1].download_button(t("tr.dl_csv", kind=kind_label(sel.kind)),
-                            lambda: attention_table(trace.attention(sel.kind), q_all, k_all, sel.kind).to_csv(index=False),
-                            f"headlight-{sel.kind}.csv", "text/csv", key="dl_csv", on_click="ignore")
-    cols[2].download_button(t("tr.dl_npz"), lambda: npz_bytes(trace.npz_arrays()), "headlight-trace.npz",
-                            "application/octet-stream", key="dl_npz", on_click="ignore")
+
+    def everything():
+        selected = (sel.kind, sel.layer, sel.head)
+        figure = switchable_heatmap(panels(trace, KINDS, words), selected, ctx.theme.colorscale, ctx.theme.font_size)
+        return figure_html(figure, BUNDLE_JS)
+
+    cols[0].download_button(
+        t("tr.dl_html"), everything, f"headlight-{name}.html", "text/html", key="dl_html", on_click="ignore"
+    )
+    cols[1].download_button(
+        t("tr.dl_csv", kind=kind_label(sel.kind)),
+        lambda: attention_table(trace.attention(sel.kind), q_all, k_all, sel.kind).to_csv(index=False),
+        f"headlight-{sel.kind}.csv",
+        "text/csv",
+        key="dl_csv",
+        on_click="ignore",
+    )
+    cols[2].download_button(
+        t("tr.dl_npz"),
+        lambda: npz_bytes(trace.npz_arrays()),
+        "headlight-trace.npz",
+        "application/octet-stream",
+        key="dl_npz",
+        on_click="ignore",
+    )

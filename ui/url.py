@@ -1,4 +1,5 @@
 """The URL <-> widget state: a shared link reopens the same view."""
+
 from __future__ import annotations
 
 import streamlit as st

@@ -1,4 +1,5 @@
 """What if: force the translation's start, watch the beam, and see where a prediction's information came from."""
+
 from __future__ import annotations
 
 import time
@@ -7,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from model.attribution import attention_flow, contribution_graph, routes_to
+from model.analysis.attribution import attention_flow, contribution_graph, routes_to
 from ui.cache import cached_beam_tree, cached_contributions, cached_forward_trace
 from ui.context import PageContext
 from ui.errors import guarded
@@ -21,7 +22,9 @@ from viz.whatif import beam_tree_figure, head_ranking, routes_figure
 
 
 def render(ctx: PageContext) -> None:
-    contrib_tab, force_tab, beam_tab, flow_tab = st.tabs([tx("wi.tab_contrib"), tx("wi.tab_force"), tx("wi.tab_beam"), tx("wi.tab_flow")])
+    contrib_tab, force_tab, beam_tab, flow_tab = st.tabs(
+        [tx("wi.tab_contrib"), tx("wi.tab_force"), tx("wi.tab_beam"), tx("wi.tab_flow")]
+    )
     with force_tab:
         force(ctx)
     with beam_tab:
@@ -50,7 +53,9 @@ def force(ctx: PageContext) -> None:
     if cols[2].button(tx("wi.clear"), key="prefix_clear"):
         force_and_rerun("")
     pieces = tok.target_pieces(tr.out_ids)
-    step = st.select_slider(tx("wi.at_step"), range(len(pieces)), format_func=lambda t: f"{t}: {pieces[t]}", key="force_step")
+    step = st.select_slider(
+        tx("wi.at_step"), range(len(pieces)), format_func=lambda t: f"{t}: {pieces[t]}", key="force_step"
+    )
     candidates = ctx.trace.candidates[step] if ctx.trace.candidates else []
     options = [piece for piece, _ in candidates if piece != pieces[step]]
     if options:
@@ -59,8 +64,10 @@ def force(ctx: PageContext) -> None:
         chosen = tr.out_ids[:step] + [tok.piece_to_id(pick)]
         if st.button(tx("wi.force_go", text=tok.decode(chosen)), key="force_pick_go"):
             force_and_rerun(tok.decode(chosen))
-    rows = [{"step": t, "piece": p, "forced": t < tr.forced, "log-probability": lp, "probability": float(np.exp(lp))}
-            for t, (p, lp) in enumerate(zip(pieces, tr.logprobs))]
+    rows = [
+        {"step": t, "piece": p, "forced": t < tr.forced, "log-probability": lp, "probability": float(np.exp(lp))}
+        for t, (p, lp) in enumerate(zip(pieces, tr.logprobs))
+    ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="force_table")
     if tr.forced:
         st.caption(tx("wi.forced_note", n=tr.forced))
@@ -84,19 +91,32 @@ def beam_tree(ctx: PageContext) -> None:
     if picked is not None:
         st.session_state.beam_node = int(picked["customdata"][2])
     st.caption(tx("wi.kept", n=len(nodes), steps=nodes["step"].max() + 1, done=int(nodes["finished"].sum())))
-    choice = st.selectbox(tx("wi.open"), [None] + list(range(len(rows))),
-                          format_func=lambda i: "—" if i is None else labels[i], key="beam_node")
+    choice = st.selectbox(
+        tx("wi.open"),
+        [None] + list(range(len(rows))),
+        format_func=lambda i: "—" if i is None else labels[i],
+        key="beam_node",
+    )
     if choice is None:
         return
     node = rows[choice]
     trace = cached_forward_trace(ctx.path, tuple(ctx.translation.src_ids), tuple(node["ids"]))
-    st.markdown(tx("wi.partial", step=node["step"], score=node["score"],
-                  text=md_escape(ctx.ckpt.tokenizer.decode(node["ids"]))))
+    st.markdown(
+        tx("wi.partial", step=node["step"], score=node["score"], text=md_escape(ctx.ckpt.tokenizer.decode(node["ids"])))
+    )
     layer = trace.layers("cross") - 1
-    show_figure(attention_heatmap(trace.cross[layer].mean(0), trace.tgt_tokens, trace.src_tokens,
-                                  title=f"Its cross-attention, last layer ({layer}), mean of heads",
-                                  colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size,
-                                  produced=trace.out_tokens), key="beam_node_attention")
+    show_figure(
+        attention_heatmap(
+            trace.cross[layer].mean(0),
+            trace.tgt_tokens,
+            trace.src_tokens,
+            title=f"Its cross-attention, last layer ({layer}), mean of heads",
+            colorscale=ctx.theme.colorscale,
+            font_size=ctx.theme.font_size,
+            produced=trace.out_tokens,
+        ),
+        key="beam_node_attention",
+    )
 
 
 def node_labels(trace, n_enc: int, n_dec: int) -> tuple[dict, list[str]]:
@@ -121,16 +141,36 @@ def contributions_view(ctx: PageContext) -> None:
     tr, trace = ctx.translation, ctx.trace
     contrib = cached_contributions(ctx.path, tuple(tr.src_ids), tuple(tr.out_ids))
     out = trace.out_tokens
-    t = st.select_slider(tx("wi.output_piece"), range(len(out)), format_func=lambda i: f"{i}: {out[i]}", key="contrib_step",
-                         label_visibility=ctx.theme.label)
+    t = st.select_slider(
+        tx("wi.output_piece"),
+        range(len(out)),
+        format_func=lambda i: f"{i}: {out[i]}",
+        key="contrib_step",
+        label_visibility=ctx.theme.label,
+    )
     cross = contrib["cross"]
     weights, norms = cross["weights"][:, :, t, :], cross["norms"][:, :, t, :]
     left, right = st.columns(2)
     fit = lambda fig: ctx.theme.fit(fig, above=TAB_STRIP_PX, thin_y=True)  # noqa: E731
-    show_figure(fit(heads_rows(weights, trace.src_tokens, f"Weights α while producing {out[t]}", ctx.theme.colorscale)),
-                key="contrib_weights", container=left)
-    show_figure(fit(heads_rows(norms, trace.src_tokens, f"Contributions ‖α·v·W_O‖ while producing {out[t]}",
-                               ctx.theme.colorscale, zmax=float(norms.max()) or 1.0, measure="‖α v W_O‖")), key="contrib_norms", container=right)
+    show_figure(
+        fit(heads_rows(weights, trace.src_tokens, f"Weights α while producing {out[t]}", ctx.theme.colorscale)),
+        key="contrib_weights",
+        container=left,
+    )
+    show_figure(
+        fit(
+            heads_rows(
+                norms,
+                trace.src_tokens,
+                f"Contributions ‖α·v·W_O‖ while producing {out[t]}",
+                ctx.theme.colorscale,
+                zmax=float(norms.max()) or 1.0,
+                measure="‖α v W_O‖",
+            )
+        ),
+        key="contrib_norms",
+        container=right,
+    )
     st.caption(tx("wi.contrib_help"))
     ranking = head_ranking(weights, norms)
     st.dataframe(ranking, hide_index=True, key="contrib_ranking")
@@ -141,10 +181,14 @@ def contributions_view(ctx: PageContext) -> None:
     if routes.number_of_edges() == 0:
         st.info(tx("wi.no_route"))
         return
-    edges = pd.DataFrame([(u, v, d["weight"]) for u, v, d in routes.edges(data=True)], columns=["source", "target", "weight"])
+    edges = pd.DataFrame(
+        [(u, v, d["weight"]) for u, v, d in routes.edges(data=True)], columns=["source", "target", "weight"]
+    )
     labels, columns = node_labels(trace, n_enc, n_dec)
-    show_figure(routes_figure(edges, labels, columns, f"Routes from the source pieces to {out[t]} (share ≥ {threshold:.2f})"),
-                key="contrib_routes")
+    show_figure(
+        routes_figure(edges, labels, columns, f"Routes from the source pieces to {out[t]} (share ≥ {threshold:.2f})"),
+        key="contrib_routes",
+    )
 
 
 @st.fragment
@@ -153,15 +197,25 @@ def flow(ctx: PageContext) -> None:
     trace = ctx.trace
     src = trace.src_tokens
     st.caption(tx("wi.flow_help"))
-    rows = st.multiselect(tx("wi.flow_rows"), list(range(len(src))), default=[0], format_func=lambda i: f"{i}: {src[i]}",
-                          key="flow_rows")
+    rows = st.multiselect(
+        tx("wi.flow_rows"), list(range(len(src))), default=[0], format_func=lambda i: f"{i}: {src[i]}", key="flow_rows"
+    )
     if not rows or not st.button(tx("wi.flow_go", n=len(rows)), key="flow_go"):
         st.caption(tx("wi.flow_cost", n=len(src)))
         return
     start = time.perf_counter()
     values = attention_flow(trace.encoder, rows=rows)
     elapsed = time.perf_counter() - start
-    show_figure(attention_heatmap(values, [src[i] for i in rows], src, title="Attention flow (encoder)",
-                                  colorscale=ctx.theme.colorscale, font_size=ctx.theme.font_size,
-                                  zmax=float(values.max()) or 1.0), key="flow_heatmap")
+    show_figure(
+        attention_heatmap(
+            values,
+            [src[i] for i in rows],
+            src,
+            title="Attention flow (encoder)",
+            colorscale=ctx.theme.colorscale,
+            font_size=ctx.theme.font_size,
+            zmax=float(values.max()) or 1.0,
+        ),
+        key="flow_heatmap",
+    )
     st.caption(tx("wi.flow_time", rows=len(rows), n=len(src), s=elapsed, per=elapsed / max(len(rows), 1)))

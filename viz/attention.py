@@ -4,6 +4,7 @@ Pure functions: NumPy arrays and token lists in, Plotly figures or DataFrames ou
 with token text as tick labels, so repeated pieces keep their own rows and columns; token text is
 HTML-escaped wherever Plotly would interpret markup.
 """
+
 from __future__ import annotations
 
 import html
@@ -26,7 +27,8 @@ def safe_text(tokens: list[str]) -> list[str]:
 def check_matrix(weights: np.ndarray, query_tokens: list[str], key_tokens: list[str]) -> None:
     if weights.ndim != 2 or weights.shape != (len(query_tokens), len(key_tokens)):
         raise ValueError(
-            f"attention of shape {weights.shape} does not fit {len(query_tokens)} query and {len(key_tokens)} key tokens"
+            f"attention of shape {weights.shape} does not fit {len(query_tokens)} query and {len(key_tokens)} key "
+            "tokens"
         )
 
 
@@ -56,19 +58,42 @@ def attention_heatmap(
     custom[..., 1] = np.array(k_text, dtype=object)[None, :]
     custom[..., 2] = np.array(safe_text(produced) if produced else [""] * len(q_text), dtype=object)[:, None]
     query_hover = "query: %{customdata[0]}" + (" (this step produced %{customdata[2]})" if produced else "")
-    fig = go.Figure(go.Heatmap(
-        z=weights, x=np.arange(len(key_tokens)), y=np.arange(len(query_tokens)), customdata=custom,
-        zmin=zmin, zmax=zmax, colorscale=colorscale, colorbar=dict(title="weight"),
-        hovertemplate=query_hover + "<br>key: %{customdata[1]}<br>weight %{z:.3f}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=weights,
+            x=np.arange(len(key_tokens)),
+            y=np.arange(len(query_tokens)),
+            customdata=custom,
+            zmin=zmin,
+            zmax=zmax,
+            colorscale=colorscale,
+            colorbar=dict(title="weight"),
+            hovertemplate=query_hover + "<br>key: %{customdata[1]}<br>weight %{z:.3f}<extra></extra>",
+        )
+    )
     cell = max(8, min(28, 900 // max(len(key_tokens), 1)))
     fig.update_layout(
-        title=top_title(title), font=dict(size=font_size), margin=dict(l=10, r=10, t=60 if title else 30, b=10),
+        title=top_title(title),
+        font=dict(size=font_size),
+        margin=dict(l=10, r=10, t=60 if title else 30, b=10),
         height=max(320, min(1400, 120 + cell * len(query_tokens))),
-        xaxis=dict(title=KEY_AXIS, tickmode="array", tickvals=list(range(len(key_tokens))), ticktext=k_text,
-                   side="top", tickangle=-60, showgrid=False),
-        yaxis=dict(title=QUERY_AXIS, tickmode="array", tickvals=list(range(len(query_tokens))), ticktext=q_text,
-                   autorange="reversed", showgrid=False),
+        xaxis=dict(
+            title=KEY_AXIS,
+            tickmode="array",
+            tickvals=list(range(len(key_tokens))),
+            ticktext=k_text,
+            side="top",
+            tickangle=-60,
+            showgrid=False,
+        ),
+        yaxis=dict(
+            title=QUERY_AXIS,
+            tickmode="array",
+            tickvals=list(range(len(query_tokens))),
+            ticktext=q_text,
+            autorange="reversed",
+            showgrid=False,
+        ),
     )
     return fig
 
@@ -97,7 +122,9 @@ def merge_words(weights: np.ndarray, query_starts: list[bool], key_starts: list[
     word attends with the mean of its pieces' rows.
     """
     if weights.shape[-2:] != (len(query_starts), len(key_starts)):
-        raise ValueError(f"attention of shape {weights.shape} does not fit {len(query_starts)} x {len(key_starts)} word marks")
+        raise ValueError(
+            f"attention of shape {weights.shape} does not fit {len(query_starts)} x {len(key_starts)} word marks"
+        )
     k_groups, q_groups = word_groups(key_starts), word_groups(query_starts)
     summed = np.add.reduceat(weights, k_groups, axis=-1)
     counts = np.diff(np.append(q_groups, len(query_starts)))
@@ -133,24 +160,53 @@ def model_view(
     # Hover shows positions within the head (numeric arrays stay compact); tokens are on the opened cell.
     x_in_head = np.tile(np.append(np.arange(K), np.full(gap, -1)), H)[:cols].astype(np.int16)
     y_in_head = np.tile(np.append(np.arange(Q), np.full(gap, -1)), L)[:rows].astype(np.int16)
-    fig = go.Figure(go.Heatmap(
-        z=tiled, zmin=0, zmax=1, colorscale=colorscale, hoverongaps=False, colorbar=dict(title="weight"),
-        customdata=np.stack(np.broadcast_arrays(y_in_head[:, None], x_in_head[None, :]), axis=-1),
-        hovertemplate="query %{customdata[0]} → key %{customdata[1]}<br>weight %{z:.3f}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=tiled,
+            zmin=0,
+            zmax=1,
+            colorscale=colorscale,
+            hoverongaps=False,
+            colorbar=dict(title="weight"),
+            customdata=np.stack(np.broadcast_arrays(y_in_head[:, None], x_in_head[None, :]), axis=-1),
+            hovertemplate="query %{customdata[0]} → key %{customdata[1]}<br>weight %{z:.3f}<extra></extra>",
+        )
+    )
     # Streamlit returns no selection for heatmap clicks: one clickable, nearly invisible marker per head does.
     centres = [(l, h, h * (K + gap) + (K - 1) / 2, l * (Q + gap) + (Q - 1) / 2) for l in range(L) for h in range(H)]
-    fig.add_trace(go.Scatter(
-        x=[c[2] for c in centres], y=[c[3] for c in centres], mode="markers", showlegend=False, hoverinfo="none",
-        customdata=[[c[0], c[1]] for c in centres], marker=dict(symbol="square", size=max(8, min(60, 4 * K)), opacity=0.01),
-        name="pick",
-    ))
-    fig.update_layout(clickmode="event+select",
-        title=title, margin=dict(l=10, r=10, t=60, b=10), height=max(360, min(1600, 110 * L + 40)),
-        xaxis=dict(tickmode="array", tickvals=[h * (K + gap) + (K - 1) / 2 for h in range(H)],
-                   ticktext=[f"head {h}" for h in range(H)], side="top", showgrid=False, zeroline=False),
-        yaxis=dict(tickmode="array", tickvals=[l * (Q + gap) + (Q - 1) / 2 for l in range(L)],
-                   ticktext=[f"layer {l}" for l in range(L)], autorange="reversed", showgrid=False, zeroline=False),
+    fig.add_trace(
+        go.Scatter(
+            x=[c[2] for c in centres],
+            y=[c[3] for c in centres],
+            mode="markers",
+            showlegend=False,
+            hoverinfo="none",
+            customdata=[[c[0], c[1]] for c in centres],
+            marker=dict(symbol="square", size=max(8, min(60, 4 * K)), opacity=0.01),
+            name="pick",
+        )
+    )
+    fig.update_layout(
+        clickmode="event+select",
+        title=title,
+        margin=dict(l=10, r=10, t=60, b=10),
+        height=max(360, min(1600, 110 * L + 40)),
+        xaxis=dict(
+            tickmode="array",
+            tickvals=[h * (K + gap) + (K - 1) / 2 for h in range(H)],
+            ticktext=[f"head {h}" for h in range(H)],
+            side="top",
+            showgrid=False,
+            zeroline=False,
+        ),
+        yaxis=dict(
+            tickmode="array",
+            tickvals=[l * (Q + gap) + (Q - 1) / 2 for l in range(L)],
+            ticktext=[f"layer {l}" for l in range(L)],
+            autorange="reversed",
+            showgrid=False,
+            zeroline=False,
+        ),
         meta=dict(layers=L, heads=H, queries=Q, keys=K, gap=gap),
     )
     return fig
@@ -189,7 +245,9 @@ def mean_js(a: np.ndarray, b: np.ndarray) -> float:
     return float(js_divergence(a, b).mean())
 
 
-def difference_heatmap(a: np.ndarray, b: np.ndarray, query_tokens: list[str], key_tokens: list[str], title: str = "") -> go.Figure:
+def difference_heatmap(
+    a: np.ndarray, b: np.ndarray, query_tokens: list[str], key_tokens: list[str], title: str = ""
+) -> go.Figure:
     """a - b on a diverging scale from -1 to 1."""
     if a.shape != b.shape:
         raise ValueError(f"cannot compare attention of shapes {a.shape} and {b.shape}")
@@ -209,12 +267,24 @@ def head_similarity(attention: np.ndarray) -> np.ndarray:
 
 def similarity_heatmap(similarity: np.ndarray, n_heads: int, title: str = "") -> go.Figure:
     labels = [f"L{i // n_heads} H{i % n_heads}" for i in range(similarity.shape[0])]
-    fig = go.Figure(go.Heatmap(
-        z=similarity, x=labels, y=labels, zmin=0, zmax=1, colorscale=COLORSCALE, colorbar=dict(title="1 - JS"),
-        hovertemplate="%{y} vs %{x}<br>similarity %{z:.3f}<extra></extra>",
-    ))
-    fig.update_layout(title=title, height=max(400, 14 * len(labels) + 120), margin=dict(l=10, r=10, t=60, b=10),
-                      yaxis=dict(autorange="reversed"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=similarity,
+            x=labels,
+            y=labels,
+            zmin=0,
+            zmax=1,
+            colorscale=COLORSCALE,
+            colorbar=dict(title="1 - JS"),
+            hovertemplate="%{y} vs %{x}<br>similarity %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=max(400, 14 * len(labels) + 120),
+        margin=dict(l=10, r=10, t=60, b=10),
+        yaxis=dict(autorange="reversed"),
+    )
     return fig
 
 
@@ -223,8 +293,15 @@ def attention_table(attention: np.ndarray, query_tokens: list[str], key_tokens: 
     L, H, Q, K = attention.shape
     check_matrix(attention[0, 0], query_tokens, key_tokens)
     layer, head, q, k = np.meshgrid(np.arange(L), np.arange(H), np.arange(Q), np.arange(K), indexing="ij")
-    return pd.DataFrame({
-        "kind": kind, "layer": layer.ravel(), "head": head.ravel(), "query_pos": q.ravel(),
-        "query_token": np.asarray(query_tokens, dtype=object)[q.ravel()], "key_pos": k.ravel(),
-        "key_token": np.asarray(key_tokens, dtype=object)[k.ravel()], "weight": attention.ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "kind": kind,
+            "layer": layer.ravel(),
+            "head": head.ravel(),
+            "query_pos": q.ravel(),
+            "query_token": np.asarray(query_tokens, dtype=object)[q.ravel()],
+            "key_pos": k.ravel(),
+            "key_token": np.asarray(key_tokens, dtype=object)[k.ravel()],
+            "weight": attention.ravel(),
+        }
+    )

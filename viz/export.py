@@ -1,4 +1,5 @@
 """Downloads: a figure as standalone HTML (works offline), attention as CSV or NPZ bytes."""
+
 from __future__ import annotations
 
 import io

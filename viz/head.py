@@ -1,4 +1,5 @@
 """Inside one head: the real numbers of Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V for one query."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,37 +30,76 @@ def pipeline_table(detail: dict[str, np.ndarray], query_pos: int, key_tokens: li
     d_k = q.shape[0]
     dot = k @ q
     allowed = detail["mask"][query_pos]
-    return pd.DataFrame({
-        "key": key_tokens,
-        "q·k": dot,
-        "÷√d_k": dot / np.sqrt(d_k),
-        "mask": np.where(allowed, 0.0, -np.inf),
-        "masked score": detail["masked_scores"][query_pos],
-        "softmax": detail["weights"][query_pos],
-        "|weight × v|": np.linalg.norm(detail["weights"][query_pos][:, None] * detail["v"], axis=-1),
-    })
+    return pd.DataFrame(
+        {
+            "key": key_tokens,
+            "q·k": dot,
+            "÷√d_k": dot / np.sqrt(d_k),
+            "mask": np.where(allowed, 0.0, -np.inf),
+            "masked score": detail["masked_scores"][query_pos],
+            "softmax": detail["weights"][query_pos],
+            "|weight × v|": np.linalg.norm(detail["weights"][query_pos][:, None] * detail["v"], axis=-1),
+        }
+    )
 
 
-def pipeline_figure(detail: dict[str, np.ndarray], query_pos: int, query_tokens: list[str], key_tokens: list[str]) -> go.Figure:
+def pipeline_figure(
+    detail: dict[str, np.ndarray], query_pos: int, query_tokens: list[str], key_tokens: list[str]
+) -> go.Figure:
     """q_i, K, V and the head's output as heatmaps, with the softmax weights between them."""
     check_detail(detail, query_pos)
-    q, k, v, out, w = detail["q"][query_pos], detail["k"], detail["v"], detail["head_out"][query_pos], detail["weights"][query_pos]
+    q, k, v, out, w = (
+        detail["q"][query_pos],
+        detail["k"],
+        detail["v"],
+        detail["head_out"][query_pos],
+        detail["weights"][query_pos],
+    )
     d_k, n_keys = q.shape[0], k.shape[0]
     k_text = safe_text(key_tokens)
     fig = make_subplots(
-        rows=1, cols=5, column_widths=[0.1, 0.3, 0.08, 0.3, 0.1], horizontal_spacing=0.04,
+        rows=1,
+        cols=5,
+        column_widths=[0.1, 0.3, 0.08, 0.3, 0.1],
+        horizontal_spacing=0.04,
         subplot_titles=(f"q ({safe_text([query_tokens[query_pos]])[0]})", "K", "softmax", "V", "output"),
     )
     limit = float(max(np.abs(q).max(), np.abs(k).max(), np.abs(v).max(), np.abs(out).max(), 1e-6))
     common = dict(colorscale="RdBu", zmid=0, zmin=-limit, zmax=limit, showscale=False)
     fig.add_trace(go.Heatmap(z=q[:, None], hovertemplate="q[%{y}] = %{z:.3f}<extra></extra>", **common), 1, 1)
-    fig.add_trace(go.Heatmap(z=k.T, customdata=np.broadcast_to(np.array(k_text, dtype=object), (d_k, n_keys)),
-                             hovertemplate="k of %{customdata}, dim %{y}: %{z:.3f}<extra></extra>", **common), 1, 2)
-    fig.add_trace(go.Heatmap(z=w[:, None], zmin=0, zmax=1, colorscale="Viridis", showscale=False,
-                             customdata=np.array(k_text, dtype=object)[:, None],
-                             hovertemplate="%{customdata}: %{z:.3f}<extra></extra>"), 1, 3)
-    fig.add_trace(go.Heatmap(z=v, customdata=np.broadcast_to(np.array(k_text, dtype=object)[:, None], (n_keys, d_k)),
-                             hovertemplate="v of %{customdata}, dim %{x}: %{z:.3f}<extra></extra>", **common), 1, 4)
+    fig.add_trace(
+        go.Heatmap(
+            z=k.T,
+            customdata=np.broadcast_to(np.array(k_text, dtype=object), (d_k, n_keys)),
+            hovertemplate="k of %{customdata}, dim %{y}: %{z:.3f}<extra></extra>",
+            **common,
+        ),
+        1,
+        2,
+    )
+    fig.add_trace(
+        go.Heatmap(
+            z=w[:, None],
+            zmin=0,
+            zmax=1,
+            colorscale="Viridis",
+            showscale=False,
+            customdata=np.array(k_text, dtype=object)[:, None],
+            hovertemplate="%{customdata}: %{z:.3f}<extra></extra>",
+        ),
+        1,
+        3,
+    )
+    fig.add_trace(
+        go.Heatmap(
+            z=v,
+            customdata=np.broadcast_to(np.array(k_text, dtype=object)[:, None], (n_keys, d_k)),
+            hovertemplate="v of %{customdata}, dim %{x}: %{z:.3f}<extra></extra>",
+            **common,
+        ),
+        1,
+        4,
+    )
     fig.add_trace(go.Heatmap(z=out[:, None], hovertemplate="output[%{y}] = %{z:.3f}<extra></extra>", **common), 1, 5)
     ticks = dict(tickmode="array", tickvals=list(range(n_keys)), ticktext=k_text)
     fig.update_xaxes(**ticks, tickangle=-60, row=1, col=2)

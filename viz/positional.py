@@ -1,4 +1,5 @@
 """Sinusoidal positional encoding (paper §3.5): pictures, and numbers for why sinusoids."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,10 +8,23 @@ import plotly.graph_objects as go
 
 
 def pe_heatmap(pe: np.ndarray, title: str = "Positional encoding PE(position, dimension)") -> go.Figure:
-    fig = go.Figure(go.Heatmap(z=pe, zmin=-1, zmax=1, colorscale="RdBu", colorbar=dict(title="value"),
-                               hovertemplate="position %{y}, dimension %{x}: %{z:.3f}<extra></extra>"))
-    fig.update_layout(title=title, xaxis_title="dimension", yaxis=dict(title="position", autorange="reversed"),
-                      height=420, margin=dict(l=10, r=10, t=50, b=10))
+    fig = go.Figure(
+        go.Heatmap(
+            z=pe,
+            zmin=-1,
+            zmax=1,
+            colorscale="RdBu",
+            colorbar=dict(title="value"),
+            hovertemplate="position %{y}, dimension %{x}: %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        xaxis_title="dimension",
+        yaxis=dict(title="position", autorange="reversed"),
+        height=420,
+        margin=dict(l=10, r=10, t=50, b=10),
+    )
     return fig
 
 
@@ -20,8 +34,13 @@ def pe_waves(pe: np.ndarray, dims: list[int]) -> go.Figure:
     if bad:
         raise ValueError(f"dimensions {bad} are outside 0..{pe.shape[1] - 1}")
     fig = go.Figure([go.Scatter(x=np.arange(pe.shape[0]), y=pe[:, d], mode="lines", name=f"dim {d}") for d in dims])
-    fig.update_layout(title="PE(position, dimension) for chosen dimensions", xaxis_title="position", yaxis_title="value",
-                      height=360, margin=dict(l=10, r=10, t=50, b=10))
+    fig.update_layout(
+        title="PE(position, dimension) for chosen dimensions",
+        xaxis_title="position",
+        yaxis_title="value",
+        height=360,
+        margin=dict(l=10, r=10, t=50, b=10),
+    )
     return fig
 
 
@@ -34,8 +53,13 @@ def pe_dot_by_offset(pe: np.ndarray, anchors: list[int]) -> go.Figure:
             raise ValueError(f"anchor {q} is outside 0..{n - 1}")
         offsets = np.arange(n) - q
         fig.add_trace(go.Scatter(x=offsets, y=pe @ pe[q], mode="lines", name=f"q = {q}"))
-    fig.update_layout(title="PE(p)·PE(q) against the offset p − q", xaxis_title="offset p − q", yaxis_title="dot product",
-                      height=360, margin=dict(l=10, r=10, t=50, b=10))
+    fig.update_layout(
+        title="PE(p)·PE(q) against the offset p − q",
+        xaxis_title="offset p − q",
+        yaxis_title="dot product",
+        height=360,
+        margin=dict(l=10, r=10, t=50, b=10),
+    )
     return fig
 
 
@@ -47,21 +71,35 @@ def norms_chart(tokens: list[str], token_norms: np.ndarray, pe: np.ndarray) -> g
     from viz.attention import safe_text
 
     x = np.arange(len(tokens))
-    fig = go.Figure([
-        go.Bar(x=x, y=token_norms, name="|embedding × √d_model|", customdata=safe_text(tokens),
-               hovertemplate="%{customdata}: %{y:.2f}<extra></extra>"),
-        go.Bar(x=x, y=pe_norms, name="|PE(position)|", hovertemplate="position %{x}: %{y:.2f}<extra></extra>"),
-    ])
-    fig.update_layout(title="What the first layer receives: token part vs position part", barmode="group", height=360,
-                      xaxis=dict(tickmode="array", tickvals=list(x), ticktext=safe_text(tokens), tickangle=-60),
-                      yaxis_title="L2 norm", margin=dict(l=10, r=10, t=50, b=10))
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=x,
+                y=token_norms,
+                name="|embedding × √d_model|",
+                customdata=safe_text(tokens),
+                hovertemplate="%{customdata}: %{y:.2f}<extra></extra>",
+            ),
+            go.Bar(x=x, y=pe_norms, name="|PE(position)|", hovertemplate="position %{x}: %{y:.2f}<extra></extra>"),
+        ]
+    )
+    fig.update_layout(
+        title="What the first layer receives: token part vs position part",
+        barmode="group",
+        height=360,
+        xaxis=dict(tickmode="array", tickvals=list(x), ticktext=safe_text(tokens), tickangle=-60),
+        yaxis_title="L2 norm",
+        margin=dict(l=10, r=10, t=50, b=10),
+    )
     return fig
 
 
 def frequency_pairs(d_model: int, layout: str) -> list[tuple[int, int]]:
     """(sin dim, cos dim) of each frequency: neighbours (paper), or i and i + d/2 (Marian's "halves")."""
     half = d_model // 2
-    return [(2 * i, 2 * i + 1) for i in range(half)] if layout == "interleaved" else [(i, i + half) for i in range(half)]
+    return (
+        [(2 * i, 2 * i + 1) for i in range(half)] if layout == "interleaved" else [(i, i + half) for i in range(half)]
+    )
 
 
 def rotation_for_offset(k: int, d_model: int, layout: str = "interleaved") -> np.ndarray:
@@ -74,7 +112,9 @@ def rotation_for_offset(k: int, d_model: int, layout: str = "interleaved") -> np
     return r
 
 
-def why_sinusoids(pe: np.ndarray, train_max_len: int | None, offset: int = 3, layout: str = "interleaved") -> pd.DataFrame:
+def why_sinusoids(
+    pe: np.ndarray, train_max_len: int | None, offset: int = 3, layout: str = "interleaved"
+) -> pd.DataFrame:
     """Numbers for the comparison of position schemes (integers, [0, 1] ratios, sinusoids)."""
     n, d = pe.shape
     short, long_ = 10, min(n, 100)
@@ -84,14 +124,37 @@ def why_sinusoids(pe: np.ndarray, train_max_len: int | None, offset: int = 3, la
     shifted = pe[: n - offset] @ rotation_for_offset(offset, d, layout).T
     rotation_error = float(np.abs(shifted - pe[offset:]).max())
     rows = [
-        ("integer position p", f"largest value in a {long_}-token sentence", str(long_ - 1), "grows without bound: swamps the embeddings"),
-        ("ratio p / (n − 1)", f"value of position {pos} in a {short}- vs a {long_}-token sentence",
-         f"{pos / (short - 1):.3f} vs {pos / (long_ - 1):.3f}", "the same position means different things at different lengths"),
+        (
+            "integer position p",
+            f"largest value in a {long_}-token sentence",
+            str(long_ - 1),
+            "grows without bound: swamps the embeddings",
+        ),
+        (
+            "ratio p / (n − 1)",
+            f"value of position {pos} in a {short}- vs a {long_}-token sentence",
+            f"{pos / (short - 1):.3f} vs {pos / (long_ - 1):.3f}",
+            "the same position means different things at different lengths",
+        ),
         ("sinusoid PE(p)", "largest absolute value, any position", f"{np.abs(pe).max():.3f}", "bounded in [−1, 1]"),
-        ("sinusoid PE(p)", f"smallest distance between two positions among 0..{n - 1}", f"{min_distance:.4f}", "every position is unique"),
-        ("sinusoid PE(p)", "defined beyond the longest training sentence"
-         + (f" ({train_max_len} pieces)" if train_max_len else " (length not recorded in the model card)"),
-         f"positions up to {n - 1}", "a formula, not a learned table"),
-        ("sinusoid PE(p)", f"max |R_{offset} PE(p) − PE(p + {offset})| over all p", f"{rotation_error:.1e}", "PE(p + k) is a fixed rotation of PE(p)"),
+        (
+            "sinusoid PE(p)",
+            f"smallest distance between two positions among 0..{n - 1}",
+            f"{min_distance:.4f}",
+            "every position is unique",
+        ),
+        (
+            "sinusoid PE(p)",
+            "defined beyond the longest training sentence"
+            + (f" ({train_max_len} pieces)" if train_max_len else " (length not recorded in the model card)"),
+            f"positions up to {n - 1}",
+            "a formula, not a learned table",
+        ),
+        (
+            "sinusoid PE(p)",
+            f"max |R_{offset} PE(p) − PE(p + {offset})| over all p",
+            f"{rotation_error:.1e}",
+            "PE(p + k) is a fixed rotation of PE(p)",
+        ),
     ]
     return pd.DataFrame(rows, columns=["scheme", "measure", "value", "meaning"])

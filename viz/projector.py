@@ -1,4 +1,5 @@
 """Resize a finished figure for a projector: the height it is given, and type large enough to read from the back."""
+
 from __future__ import annotations
 
 import math
@@ -9,23 +10,35 @@ TOP_LABELS_PX = 90  # rotated key labels and the axis title above a heatmap
 TOP_MARGIN_PX = 170  # the figure's title, the axis title and rotated key labels, one above the other
 
 
-def for_projector(fig: go.Figure, height: int, font_size: int = 20, tick_size: int = 18, thin_y: bool = False) -> go.Figure:
+def for_projector(
+    fig: go.Figure, height: int, font_size: int = 20, tick_size: int = 18, thin_y: bool = False
+) -> go.Figure:
     """Set `height` and raise every text size in `fig` to at least the given sizes (never shrinks any).
 
     Ticks, axis and colour-bar titles, annotations, legends and marker text are all covered, on every subplot axis.
     `thin_y`: where the y axis's listed ticks would overlap at that size, keep every k-th (for row labels such as
     "L0 H3" whose order is obvious; never for tokens).
     """
+
     def at_least(current, minimum: int) -> int:
         return max(int(current or 0), minimum)
 
-    fig.update_layout(height=height, font_size=at_least(fig.layout.font.size, font_size),
-                      title_font_size=at_least(fig.layout.title.font.size, font_size + 2),
-                      legend_font_size=at_least(fig.layout.legend.font.size, tick_size))
-    fig.for_each_xaxis(lambda a: a.update(tickfont_size=at_least(a.tickfont.size, tick_size),
-                                          title_font_size=at_least(a.title.font.size, tick_size)))
-    fig.for_each_yaxis(lambda a: a.update(tickfont_size=at_least(a.tickfont.size, tick_size),
-                                          title_font_size=at_least(a.title.font.size, tick_size)))
+    fig.update_layout(
+        height=height,
+        font_size=at_least(fig.layout.font.size, font_size),
+        title_font_size=at_least(fig.layout.title.font.size, font_size + 2),
+        legend_font_size=at_least(fig.layout.legend.font.size, tick_size),
+    )
+    fig.for_each_xaxis(
+        lambda a: a.update(
+            tickfont_size=at_least(a.tickfont.size, tick_size), title_font_size=at_least(a.title.font.size, tick_size)
+        )
+    )
+    fig.for_each_yaxis(
+        lambda a: a.update(
+            tickfont_size=at_least(a.tickfont.size, tick_size), title_font_size=at_least(a.title.font.size, tick_size)
+        )
+    )
     for annotation in fig.layout.annotations or ():
         annotation.font.size = at_least(annotation.font.size, tick_size)
     for trace in fig.data:
@@ -34,9 +47,13 @@ def for_projector(fig: go.Figure, height: int, font_size: int = 20, tick_size: i
             trace.colorbar.title.font.size = at_least(trace.colorbar.title.font.size, tick_size)
         if "textfont" in trace and getattr(trace, "text", None) is not None:
             trace.textfont.size = at_least(trace.textfont.size, tick_size - 2)
-    if any(a.side == "top" and a.ticktext is not None for a in fig.select_xaxes()):  # room for the title above rotated labels
-        fig.update_layout(margin_t=max(fig.layout.margin.t or 0, TOP_MARGIN_PX),
-                          title=dict(yref="container", y=1, yanchor="top", pad_t=4))
+    if any(
+        a.side == "top" and a.ticktext is not None for a in fig.select_xaxes()
+    ):  # room for the title above rotated labels
+        fig.update_layout(
+            margin_t=max(fig.layout.margin.t or 0, TOP_MARGIN_PX),
+            title=dict(yref="container", y=1, yanchor="top", pad_t=4),
+        )
     if thin_y:
         thin_y_ticks(fig, height, tick_size)
     return fig

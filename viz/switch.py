@@ -5,6 +5,7 @@ round trip: instant on a projector, and still working in an exported HTML file o
 The slider walks (kind, layer, head) in order; the buttons jump to a layer (its mean of heads), or
 to a kind when the figure holds several.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,9 +27,15 @@ class Panel:
     key_tokens: list[str]
 
 
-def switchable_heatmap(panels: list[Panel], start: tuple[str, int, int | None] | None = None, colorscale=COLORSCALE,
-                       font_size: int = 12, height: int | None = None) -> go.Figure:
-    """Heatmaps of every (kind, layer, head|mean) in `panels`, one visible at a time; `start` = (kind, layer, head or None)."""
+def switchable_heatmap(
+    panels: list[Panel],
+    start: tuple[str, int, int | None] | None = None,
+    colorscale=COLORSCALE,
+    font_size: int = 12,
+    height: int | None = None,
+) -> go.Figure:
+    """Heatmaps of every (kind, layer, head|mean) in `panels`, one visible at a time; `start` = (kind, layer, head or
+    None)."""
     steps, traces = [], []
     for panel in panels:
         L, H = panel.attention.shape[:2]
@@ -40,17 +47,39 @@ def switchable_heatmap(panels: list[Panel], start: tuple[str, int, int | None] |
             for head in [None, *range(H)]:
                 z = panel.attention[layer].mean(0) if head is None else panel.attention[layer, head]
                 name = f"{panel.label}, layer {layer}, " + ("mean of heads" if head is None else f"head {head}")
-                traces.append(go.Heatmap(
-                    z=np.round(z.astype(np.float32), 4), x=np.arange(len(k_text)), y=np.arange(len(q_text)), customdata=custom,
-                    zmin=0, zmax=1, colorscale=colorscale, visible=False, name=name, showscale=not steps,
-                    colorbar=dict(title="weight"),
-                    hovertemplate="query: %{customdata[0]}<br>key: %{customdata[1]}<br>weight %{z:.3f}<extra></extra>",
-                ))
-                axes = {"title.text": name,
-                        "xaxis.tickvals": list(range(len(k_text))), "xaxis.ticktext": k_text,
-                        "yaxis.tickvals": list(range(len(q_text))), "yaxis.ticktext": q_text}
-                steps.append({"kind": panel.kind, "layer": layer, "head": head, "label": f"L{layer} " + ("mean" if head is None else f"H{head}"),
-                              "axes": axes})
+                traces.append(
+                    go.Heatmap(
+                        z=np.round(z.astype(np.float32), 4),
+                        x=np.arange(len(k_text)),
+                        y=np.arange(len(q_text)),
+                        customdata=custom,
+                        zmin=0,
+                        zmax=1,
+                        colorscale=colorscale,
+                        visible=False,
+                        name=name,
+                        showscale=not steps,
+                        colorbar=dict(title="weight"),
+                        hovertemplate="query: %{customdata[0]}<br>key: %{customdata[1]}<br>weight "
+                        "%{z:.3f}<extra></extra>",
+                    )
+                )
+                axes = {
+                    "title.text": name,
+                    "xaxis.tickvals": list(range(len(k_text))),
+                    "xaxis.ticktext": k_text,
+                    "yaxis.tickvals": list(range(len(q_text))),
+                    "yaxis.ticktext": q_text,
+                }
+                steps.append(
+                    {
+                        "kind": panel.kind,
+                        "layer": layer,
+                        "head": head,
+                        "label": f"L{layer} " + ("mean" if head is None else f"H{head}"),
+                        "axes": axes,
+                    }
+                )
     n = len(traces)
     active = 0
     if start is not None:
@@ -68,32 +97,74 @@ def switchable_heatmap(panels: list[Panel], start: tuple[str, int, int | None] |
     fig = go.Figure(traces)
     fig.data[active].visible = True
     fig.data[active].showscale = True
-    slider = dict(active=active, currentvalue=dict(prefix="", visible=False), pad=dict(t=10), len=1.0, x=0,
-                  font=dict(size=max(10, font_size - 4)),
-                  steps=[dict(method="update", label=s["label"], args=update(i)) for i, s in enumerate(steps)])
+    slider = dict(
+        active=active,
+        currentvalue=dict(prefix="", visible=False),
+        pad=dict(t=10),
+        len=1.0,
+        x=0,
+        font=dict(size=max(10, font_size - 4)),
+        steps=[dict(method="update", label=s["label"], args=update(i)) for i, s in enumerate(steps)],
+    )
     menus = []
     if len(kinds) > 1:
         first = {k: next(i for i, s in enumerate(steps) if s["kind"] == k) for k in kinds}
         labels = {p.kind: p.label for p in panels}
-        menus.append(dict(type="buttons", direction="right", x=0, y=1.16, xanchor="left", showactive=True,
-                          font=dict(size=font_size), active=kinds.index(steps[active]["kind"]),
-                          buttons=[dict(method="update", label=labels[k], args=update(first[k])) for k in kinds]))
+        menus.append(
+            dict(
+                type="buttons",
+                direction="right",
+                x=0,
+                y=1.16,
+                xanchor="left",
+                showactive=True,
+                font=dict(size=font_size),
+                active=kinds.index(steps[active]["kind"]),
+                buttons=[dict(method="update", label=labels[k], args=update(first[k])) for k in kinds],
+            )
+        )
     layers = [(i, s) for i, s in enumerate(steps) if s["head"] is None]
     if len(kinds) == 1:  # with several kinds the slider walks them all; layer buttons would be ambiguous
-        menus.append(dict(type="buttons", direction="down", x=1.17, y=1.0, xanchor="left", yanchor="top", showactive=False,
-                          font=dict(size=font_size), buttons=[dict(method="update", label=f"layer {s['layer']}", args=update(i))
-                                                              for i, s in layers]))
+        menus.append(
+            dict(
+                type="buttons",
+                direction="down",
+                x=1.17,
+                y=1.0,
+                xanchor="left",
+                yanchor="top",
+                showactive=False,
+                font=dict(size=font_size),
+                buttons=[dict(method="update", label=f"layer {s['layer']}", args=update(i)) for i, s in layers],
+            )
+        )
     Q, K = panels[0].attention.shape[2:]
     fig.update_layout(
-        title=top_title(steps[active]["axes"]["title.text"]), font=dict(size=font_size), sliders=[slider], updatemenus=menus,
+        title=top_title(steps[active]["axes"]["title.text"]),
+        font=dict(size=font_size),
+        sliders=[slider],
+        updatemenus=menus,
         height=height or max(420, min(1400, 200 + max(8, min(28, 900 // max(K, 1))) * Q)),
         margin=dict(l=10, r=160 if len(kinds) == 1 else 10, t=140 if len(kinds) > 1 else 110, b=10),
-        xaxis=dict(title=KEY_AXIS, tickmode="array", tickvals=steps[active]["axes"]["xaxis.tickvals"],
-                   ticktext=steps[active]["axes"]["xaxis.ticktext"], side="top", tickangle=-60, showgrid=False,
-                   tickfont=dict(size=font_size)),
-        yaxis=dict(title=QUERY_AXIS, tickmode="array", tickvals=steps[active]["axes"]["yaxis.tickvals"],
-                   ticktext=steps[active]["axes"]["yaxis.ticktext"], autorange="reversed", showgrid=False,
-                   tickfont=dict(size=font_size)),
+        xaxis=dict(
+            title=KEY_AXIS,
+            tickmode="array",
+            tickvals=steps[active]["axes"]["xaxis.tickvals"],
+            ticktext=steps[active]["axes"]["xaxis.ticktext"],
+            side="top",
+            tickangle=-60,
+            showgrid=False,
+            tickfont=dict(size=font_size),
+        ),
+        yaxis=dict(
+            title=QUERY_AXIS,
+            tickmode="array",
+            tickvals=steps[active]["axes"]["yaxis.tickvals"],
+            ticktext=steps[active]["axes"]["yaxis.ticktext"],
+            autorange="reversed",
+            showgrid=False,
+            tickfont=dict(size=font_size),
+        ),
         meta=dict(steps=[(s["kind"], s["layer"], s["head"]) for s in steps]),
     )
     return fig

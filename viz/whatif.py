@@ -2,6 +2,7 @@
 
 Pure functions: lists, arrays and DataFrames in, Plotly figures or DataFrames out.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,34 +35,79 @@ def beam_tree_figure(nodes: pd.DataFrame, font_size: int = 12) -> go.Figure:
         xs += [start[0], int(r.step), None]
         ys += [start[1], float(r.y), None]
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=edges_x, y=edges_y, mode="lines", line=dict(color="#b0b0b0", width=1), hoverinfo="skip",
-                             showlegend=False))
-    fig.add_trace(go.Scatter(x=best_x, y=best_y, mode="lines", line=dict(color="#d62728", width=4), hoverinfo="skip",
-                             name="returned translation"))
+    fig.add_trace(
+        go.Scatter(
+            x=edges_x, y=edges_y, mode="lines", line=dict(color="#b0b0b0", width=1), hoverinfo="skip", showlegend=False
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=best_x,
+            y=best_y,
+            mode="lines",
+            line=dict(color="#d62728", width=4),
+            hoverinfo="skip",
+            name="returned translation",
+        )
+    )
     text = safe_text(list(nodes["piece"]))
     custom = np.stack([nodes["score"].to_numpy(), nodes["normalised"].to_numpy(), nodes.index.to_numpy()], axis=1)
-    fig.add_trace(go.Scatter(
-        x=nodes["step"], y=nodes["y"], mode="markers+text", text=text, textposition="top center",
-        textfont=dict(size=font_size), customdata=custom,
-        hovertemplate="step %{x}: %{text}<br>log-prob %{customdata[0]:.3f}<br>normalised %{customdata[1]:.3f}<extra></extra>",
-        marker=dict(size=11, symbol=np.where(nodes["finished"], "square", "circle"),
-                    color=nodes["normalised"], colorscale="Viridis", colorbar=dict(title="score / length penalty")),
-        name="hypotheses",
-    ))
-    fig.add_trace(go.Scatter(x=[-1], y=[0], mode="markers+text", text=["start"], textposition="top center",
-                             marker=dict(size=11, color="#444"), hoverinfo="skip", showlegend=False))
+    fig.add_trace(
+        go.Scatter(
+            x=nodes["step"],
+            y=nodes["y"],
+            mode="markers+text",
+            text=text,
+            textposition="top center",
+            textfont=dict(size=font_size),
+            customdata=custom,
+            hovertemplate="step %{x}: %{text}<br>log-prob %{customdata[0]:.3f}<br>normalised "
+            "%{customdata[1]:.3f}<extra></extra>",
+            marker=dict(
+                size=11,
+                symbol=np.where(nodes["finished"], "square", "circle"),
+                color=nodes["normalised"],
+                colorscale="Viridis",
+                colorbar=dict(title="score / length penalty"),
+            ),
+            name="hypotheses",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[-1],
+            y=[0],
+            mode="markers+text",
+            text=["start"],
+            textposition="top center",
+            marker=dict(size=11, color="#444"),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
     # Streamlit returns clicks reliably only from plain marker traces: an almost invisible one carries hover and clicks.
-    fig.add_trace(go.Scatter(
-        x=nodes["step"].tolist(), y=nodes["y"].tolist(), mode="markers", customdata=custom.tolist(), showlegend=False,
-        name="pick", marker=dict(size=16, opacity=0.01, color="#000"), hoverinfo="none",
-    ))
+    fig.add_trace(
+        go.Scatter(
+            x=nodes["step"].tolist(),
+            y=nodes["y"].tolist(),
+            mode="markers",
+            customdata=custom.tolist(),
+            showlegend=False,
+            name="pick",
+            marker=dict(size=16, opacity=0.01, color="#000"),
+            hoverinfo="none",
+        )
+    )
     steps = int(nodes["step"].max()) + 1 if len(nodes) else 1
     fig.update_layout(
-        title="Beam search: every hypothesis kept at each step (squares: finished with &lt;/s&gt;); click one to see its attention",
-        height=max(320, 46 * (n_rows + 3) + 120), margin=dict(l=10, r=10, t=60, b=10),
+        title="Beam search: every hypothesis kept at each step (squares: finished with &lt;/s&gt;); click one to "
+        "see its attention",
+        height=max(320, 46 * (n_rows + 3) + 120),
+        margin=dict(l=10, r=10, t=60, b=10),
         xaxis=dict(title="step", range=[-1.5, steps + 0.5], dtick=1 if steps <= 40 else 5),
         yaxis=dict(title="beam row (finished below)", autorange="reversed", showticklabels=False),
-        legend=dict(orientation="h", y=-0.05), clickmode="event+select",
+        legend=dict(orientation="h", y=-0.05),
+        clickmode="event+select",
     )
     return fig
 
@@ -73,10 +119,14 @@ def head_ranking(weights: np.ndarray, norms: np.ndarray) -> pd.DataFrame:
     (where it looked hardest); 'contribution' the total norm it moved into the stream.
     """
     L, H, _ = weights.shape
-    table = pd.DataFrame({
-        "layer": np.repeat(np.arange(L), H), "head": np.tile(np.arange(H), L),
-        "max_weight": weights.max(axis=-1).reshape(-1), "contribution": norms.sum(axis=-1).reshape(-1),
-    })
+    table = pd.DataFrame(
+        {
+            "layer": np.repeat(np.arange(L), H),
+            "head": np.tile(np.arange(H), L),
+            "max_weight": weights.max(axis=-1).reshape(-1),
+            "contribution": norms.sum(axis=-1).reshape(-1),
+        }
+    )
     table["rank_by_weight"] = table["max_weight"].rank(ascending=False, method="min").astype(int)
     table["rank_by_contribution"] = table["contribution"].rank(ascending=False, method="min").astype(int)
     return table.sort_values("rank_by_contribution")
@@ -90,16 +140,36 @@ def routes_figure(edges: pd.DataFrame, labels: dict, columns: list[str], title: 
     fig = go.Figure()
     for r in edges.itertuples():
         (x0, y0, _), (x1, y1, _) = labels[r.source], labels[r.target]
-        fig.add_trace(go.Scatter(x=[x0, x1], y=[y0, y1], mode="lines", line=dict(width=1 + 10 * r.weight, color="#1f77b4"),
-                                 opacity=0.35 + 0.65 * r.weight, hoverinfo="text", text=f"share {r.weight:.2f}",
-                                 showlegend=False))
+        fig.add_trace(
+            go.Scatter(
+                x=[x0, x1],
+                y=[y0, y1],
+                mode="lines",
+                line=dict(width=1 + 10 * r.weight, color="#1f77b4"),
+                opacity=0.35 + 0.65 * r.weight,
+                hoverinfo="text",
+                text=f"share {r.weight:.2f}",
+                showlegend=False,
+            )
+        )
     used = sorted({n for pair in zip(edges["source"], edges["target"]) for n in pair}, key=lambda n: labels[n][:2])
-    fig.add_trace(go.Scatter(
-        x=[labels[n][0] for n in used], y=[labels[n][1] for n in used], mode="markers+text",
-        text=safe_text([labels[n][2] for n in used]), textposition="middle right", marker=dict(size=10, color="#333"),
-        hoverinfo="text", showlegend=False,
-    ))
-    fig.update_layout(title=title, height=520, margin=dict(l=10, r=10, t=60, b=10),
-                      xaxis=dict(tickmode="array", tickvals=list(range(len(columns))), ticktext=columns, range=[-0.5, len(columns)]),
-                      yaxis=dict(autorange="reversed", showticklabels=False, title="position"))
+    fig.add_trace(
+        go.Scatter(
+            x=[labels[n][0] for n in used],
+            y=[labels[n][1] for n in used],
+            mode="markers+text",
+            text=safe_text([labels[n][2] for n in used]),
+            textposition="middle right",
+            marker=dict(size=10, color="#333"),
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=520,
+        margin=dict(l=10, r=10, t=60, b=10),
+        xaxis=dict(tickmode="array", tickvals=list(range(len(columns))), ticktext=columns, range=[-0.5, len(columns)]),
+        yaxis=dict(autorange="reversed", showticklabels=False, title="position"),
+    )
     return fig

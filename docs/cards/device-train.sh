@@ -65,7 +65,7 @@ train)
   best=$(python3 -c '
 import json, sys
 from pathlib import Path
-from model.train import checkpoint_val_bleu
+from model.training.loop import checkpoint_val_bleu
 scores = {card.parent.parent.name: checkpoint_val_bleu(json.loads(card.read_text()))
           for card in Path(sys.argv[1]).glob("*/final/card.json")}
 print(json.dumps(scores), file=sys.stderr)
@@ -74,7 +74,7 @@ print(max(scores, key=scores.get) if scores else "")' "$runs")
   echo "$best" > "$out/picked.txt"
   python3 -c '
 import sys, torch
-from model.checkpoint import load_checkpoint, save_checkpoint
+from model.core.checkpoint import load_checkpoint, save_checkpoint
 c = load_checkpoint(sys.argv[1])
 save_checkpoint(c.path, c.model, c.tokenizer, c.src_lang, c.tgt_lang, card=c.card, dtype=torch.float16)  # as shipped
 ' "$runs/$best/final"
@@ -87,7 +87,7 @@ unpack)
   rm -rf "$dest" && mkdir -p "$dest"
   cat "$from"/final.tar.part* | tar -C "$dest" -xf -
   cp "$from"/*.log "$from"/picked.txt "$dest/" 2>/dev/null || true
-  python3 -c "from model.checkpoint import load_checkpoint as l; c = l('$dest/final'); print(c.path, c.model.num_parameters())"
+  python3 -c "from model.core.checkpoint import load_checkpoint as l; c = l('$dest/final'); print(c.path, c.model.num_parameters())"
   ;;
 *)
   echo "usage: device-train.sh prepare|train|unpack|restore LANG ..." >&2; exit 2

@@ -1,9 +1,10 @@
 """Entry-point wrapper for the command-line tools: Ctrl+C and a closed pipe end quietly, never with a traceback."""
+
 from __future__ import annotations
 
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 
 def run(main: Callable[[], int]) -> None:
@@ -20,9 +21,10 @@ def run(main: Callable[[], int]) -> None:
 
 
 def load_checkpoint_and_sentences(checkpoint: str, input_path: str, ref_path: str | None, max_sentences: int = 0):
-    """(checkpoint, sources, references or None) for the corpus-style CLIs, or None after one line of error on stderr."""
-    from model.checkpoint import CheckpointError, load_checkpoint
-    from model.data import read_lines
+    """(checkpoint, sources, references or None) for the corpus-style CLIs, or None after one line of error on
+    stderr."""
+    from model.core.checkpoint import CheckpointError, load_checkpoint
+    from model.core.text_files import read_lines
 
     try:
         ckpt = load_checkpoint(checkpoint)

@@ -2,20 +2,22 @@
 
 `inspect_head` reads every intermediate of one head for the "Inside one head" view.
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from model.heads import ALL_WEIGHTS, check_head, head_masks, hook_name
-from model.hooks import capture
-from model.interface import HEAD_PIPELINE, TranslationModel, TranslationTokenizer
-from model.search import Hypothesis, topk
-from model.tokenizer import word_starts
-from model.trace import KINDS, Trace
+from model.core.head_selection import check_head, head_masks
+from model.core.hook_names import ALL_WEIGHTS, HEAD_PIPELINE, KINDS, hook_name
+from model.core.hooks import capture
+from model.core.interface import TranslationModel, TranslationTokenizer
+from model.core.tokenizer import word_starts
+from model.decoding.search import Hypothesis, topk
+from model.decoding.trace import Trace
 
 
 def decoder_input(model: TranslationModel, out_ids: list[int]) -> list[int]:
@@ -23,8 +25,11 @@ def decoder_input(model: TranslationModel, out_ids: list[int]) -> list[int]:
     return [model.cfg.decoder_start_id] + out_ids[:-1]
 
 
-def arrays_from_steps(model: TranslationModel, records: dict[str, list[Tensor]], hyp: Hypothesis) -> dict[str, np.ndarray]:
-    """[L, H, q, k] arrays from the per-step rows recorded along the hypothesis' path (contract: `model.search`)."""
+def arrays_from_steps(
+    model: TranslationModel, records: dict[str, list[Tensor]], hyp: Hypothesis
+) -> dict[str, np.ndarray]:
+    """[L, H, q, k] arrays from the per-step rows recorded along the hypothesis' path (contract:
+    `model.decoding.search`)."""
     cfg, T = model.cfg, len(hyp.ids)
     encoder = np.stack([records[hook_name("encoder", l)][0][0].cpu().numpy() for l in range(cfg.n_encoder_layers)])
     cross, decoder = [], []
@@ -43,8 +48,16 @@ def arrays_from_steps(model: TranslationModel, records: dict[str, list[Tensor]],
     }
 
 
-def make_trace(model: TranslationModel, tok: TranslationTokenizer, src_ids: list[int], out_ids: list[int], arrays: dict,
-               candidates, logprobs: list[float] = (), forced: int = 0) -> Trace:
+def make_trace(
+    model: TranslationModel,
+    tok: TranslationTokenizer,
+    src_ids: list[int],
+    out_ids: list[int],
+    arrays: dict,
+    candidates,
+    logprobs: list[float] = (),
+    forced: int = 0,
+) -> Trace:
     tgt_in = decoder_input(model, out_ids)
     src_pieces, tgt_pieces = tok.source_pieces(src_ids), tok.target_pieces(tgt_in)
     n_pos = max(len(src_ids), len(tgt_in))
@@ -64,25 +77,35 @@ def make_trace(model: TranslationModel, tok: TranslationTokenizer, src_ids: list
 
 @torch.inference_mode()
 def forward_trace(
-    model: TranslationModel, tok: TranslationTokenizer, src_ids: list[int], out_ids: list[int], top_k: int = 5,
+    model: TranslationModel,
+    tok: TranslationTokenizer,
+    src_ids: list[int],
+    out_ids: list[int],
+    top_k: int = 5,
     ablate: Iterable[tuple[str, int, int]] = (),
 ) -> tuple[Trace, float]:
     """Teacher-forced pass over a given output: its trace and the output's log-probability."""
     device = next(model.parameters()).device
     with capture(model, ALL_WEIGHTS, head_masks(model, ablate)) as run:
-        logits = model(torch.tensor([src_ids], device=device), torch.tensor([decoder_input(model, out_ids)], device=device))
+        logits = model(
+            torch.tensor([src_ids], device=device), torch.tensor([decoder_input(model, out_ids)], device=device)
+        )
     logp = torch.log_softmax(logits[0].float(), dim=-1)
     score = float(logp.gather(1, torch.tensor(out_ids, device=device)[:, None]).sum())
     ids, probs = topk(logp, top_k)
-    arrays = {kind: np.stack([run.records[hook_name(kind, l)][0][0].cpu().numpy() for l in range(model.cfg.layers(kind))])
-              for kind in KINDS}
+    arrays = {
+        kind: np.stack([run.records[hook_name(kind, l)][0][0].cpu().numpy() for l in range(model.cfg.layers(kind))])
+        for kind in KINDS
+    }
     candidates = list(zip(ids.tolist(), probs.tolist()))
     logprobs = logp.gather(1, torch.tensor(out_ids, device=device)[:, None])[:, 0].tolist()
     return make_trace(model, tok, src_ids, out_ids, arrays, candidates, logprobs), score
 
 
 @torch.inference_mode()
-def inspect_head(model: TranslationModel, src_ids: list[int], out_ids: list[int], kind: str, layer: int, head: int) -> dict[str, np.ndarray]:
+def inspect_head(
+    model: TranslationModel, src_ids: list[int], out_ids: list[int], kind: str, layer: int, head: int
+) -> dict[str, np.ndarray]:
     """Every intermediate of one head (paper eq. 1), for the 'inside one head' view.
 
     Returns q [q_pos, d_k], k and v [k_pos, d_k], scores / masked_scores / weights [q_pos, k_pos],

@@ -1,27 +1,33 @@
 """Switching heads off: how a translation and its quality change, and every head's importance."""
+
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import pandas as pd
 import sacrebleu
 import torch
 import torch.nn.functional as F
 
-from model.data import collate
-from model.batch import translate_many
-from model.decode import fit, sequence_ids
-from model.heads import all_heads, head_masks
-from model.hooks import capture
-from model.interface import TranslationModel as Transformer
-from model.interface import TranslationTokenizer as Tokenizer
+from model.core.head_selection import all_heads, head_masks
+from model.core.hooks import capture
+from model.core.interface import TranslationModel as Transformer
+from model.core.interface import TranslationTokenizer as Tokenizer
+from model.decoding.batch import collate, translate_many
+from model.decoding.translation import fit, sequence_ids
 
 Heads = Iterable[tuple[str, int, int]]
 
 
 @torch.inference_mode()
-def reference_logprob(model: Transformer, tok: Tokenizer, sources: list[str], references: list[str],
-                      ablate: Heads = (), batch_size: int = 64) -> float:
+def reference_logprob(
+    model: Transformer,
+    tok: Tokenizer,
+    sources: list[str],
+    references: list[str],
+    ablate: Heads = (),
+    batch_size: int = 64,
+) -> float:
     """Mean log-probability per piece of the references (teacher-forced), with `ablate` switched off."""
     cfg = model.cfg
     pairs = [(sequence_ids(model, tok, s), fit(model, tok.encode_target(r))) for s, r in zip(sources, references)]
@@ -29,14 +35,22 @@ def reference_logprob(model: Transformer, tok: Tokenizer, sources: list[str], re
     total, count = 0.0, 0
     with capture(model, (), head_masks(model, ablate)):
         for start in range(0, len(pairs), batch_size):
-            src, tgt_in, tgt_out = (t.to(device) for t in collate(pairs[start : start + batch_size], cfg.pad_id, cfg.decoder_start_id))
+            src, tgt_in, tgt_out = (
+                t.to(device) for t in collate(pairs[start : start + batch_size], cfg.pad_id, cfg.decoder_start_id)
+            )
             logits = model(src, tgt_in)
-            total -= float(F.cross_entropy(logits.flatten(0, 1).float(), tgt_out.flatten(), ignore_index=cfg.pad_id, reduction="sum"))
+            total -= float(
+                F.cross_entropy(
+                    logits.flatten(0, 1).float(), tgt_out.flatten(), ignore_index=cfg.pad_id, reduction="sum"
+                )
+            )
             count += int((tgt_out != cfg.pad_id).sum())
     return total / max(count, 1)
 
 
-def quality(model: Transformer, tok: Tokenizer, sources: list[str], references: list[str], ablate: Heads = ()) -> dict[str, float]:
+def quality(
+    model: Transformer, tok: Tokenizer, sources: list[str], references: list[str], ablate: Heads = ()
+) -> dict[str, float]:
     """Greedy BLEU and chrF (sacreBLEU defaults) and the references' mean log-probability."""
     ablate = list(ablate)
     hyps = translate_many(model, tok, sources, ablate=ablate)
@@ -47,8 +61,13 @@ def quality(model: Transformer, tok: Tokenizer, sources: list[str], references: 
     }
 
 
-def importance_sweep(model: Transformer, tok: Tokenizer, sources: list[str], references: list[str],
-                     progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+def importance_sweep(
+    model: Transformer,
+    tok: Tokenizer,
+    sources: list[str],
+    references: list[str],
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
     """Each head's importance: the drop in BLEU, chrF and log-probability when it alone is switched off."""
     cfg = model.cfg
     base = quality(model, tok, sources, references)
@@ -56,9 +75,16 @@ def importance_sweep(model: Transformer, tok: Tokenizer, sources: list[str], ref
     rows = []
     for n, head in enumerate(heads):
         q = quality(model, tok, sources, references, [head])
-        rows.append({"kind": head[0], "layer": head[1], "head": head[2],
-                     "bleu_drop": base["bleu"] - q["bleu"], "chrf_drop": base["chrf"] - q["chrf"],
-                     "logprob_drop": base["logprob"] - q["logprob"]})
+        rows.append(
+            {
+                "kind": head[0],
+                "layer": head[1],
+                "head": head[2],
+                "bleu_drop": base["bleu"] - q["bleu"],
+                "chrf_drop": base["chrf"] - q["chrf"],
+                "logprob_drop": base["logprob"] - q["logprob"],
+            }
+        )
         if progress:
             progress(n + 1, len(heads))
     table = pd.DataFrame(rows)

@@ -1,18 +1,21 @@
 """The model seam: what decoding, capture and the views use of a translator, written down once.
 
-`model.transformer.Transformer` implements `TranslationModel` for every model we load, our own
+`model.core.transformer.Transformer` implements `TranslationModel` for every model we load, our own
 trained ones and OPUS-MT (Marian) models imported into it; `Tokenizer` (one joint SentencePiece
 model) and `TokenizerPair` (source and target models with one id map) implement
-`TranslationTokenizer`. Search (`model.search`), tracing (`model.tracing`), ablation and the app are
+`TranslationTokenizer`. Search (`model.decoding.search`), tracing (`model.decoding.trace_from_hooks`), ablation and the
+app are
 written against these two protocols, never against a class.
 """
+
 from __future__ import annotations
 
-from typing import Iterable, Protocol
+from collections.abc import Iterable
+from typing import Protocol
 
 from torch import Tensor
 
-from model.transformer import TransformerConfig
+from model.core.config import TransformerConfig
 
 Cache = list[dict]  # per decoder layer: {"self": {"k", "v"}, "cross": {"k", "v"}}, rows = batch (or beams)
 
@@ -26,7 +29,9 @@ class TranslationModel(Protocol):
     def new_cache(self) -> Cache:
         """An empty key/value cache for `decode_step`."""
 
-    def decode_step(self, last_token: Tensor, memory: Tensor | None, src_mask: Tensor | None, cache: Cache, step: int) -> Tensor:
+    def decode_step(
+        self, last_token: Tensor, memory: Tensor | None, src_mask: Tensor | None, cache: Cache, step: int
+    ) -> Tensor:
         """Log-probabilities [batch, vocab] of the next piece; `memory` on step 0 only (it fills the cross cache)."""
 
     def reorder_cache(self, cache: Cache, order: Tensor) -> None:
@@ -69,12 +74,3 @@ class TranslationTokenizer(Protocol):
 
     def piece_to_id(self, piece: str) -> int:
         """The model id of a piece (e.g. a candidate the user picks); <unk> if unknown."""
-
-
-# Hook names: every hook point a view reads, by attention kind; "what" is one of HEAD_PIPELINE.
-HOOK_PATTERNS = {
-    "encoder": "encoder.layers.{layer}.self_attn.hook_{what}",
-    "decoder": "decoder.layers.{layer}.self_attn.hook_{what}",
-    "cross": "decoder.layers.{layer}.cross_attn.hook_{what}",
-}
-HEAD_PIPELINE = ("q", "k", "v", "scores", "masked_scores", "weights", "head_out")

@@ -7,6 +7,7 @@ the direction the model translates. A head's alignment comes from teacher-forcin
 translation (as the alignment literature does): the row that *produced* a target piece, pieces
 merged into the gold's words (rows averaged, columns summed), then argmax or a threshold.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from model.interface import TranslationModel, TranslationTokenizer
-from model.tokenizer import word_starts
-from model.tracing import forward_trace
+from model.core.interface import TranslationModel, TranslationTokenizer
+from model.core.tokenizer import word_starts
+from model.decoding.trace_from_hooks import forward_trace
 
 Link = tuple[int, int]  # (target word, source word), 0-based
 
@@ -49,7 +50,8 @@ def corpus_aer(predicted: list[set[Link]], gold: list[GoldSentence]) -> float:
 
 
 def read_talp(path: Path, target_first: bool = True) -> list[tuple[set[Link], set[Link]]]:
-    """One (sure, possible) pair per line of `i-j` / `ipj` links; `target_first` says the first index is the target's."""
+    """One (sure, possible) pair per line of `i-j` / `ipj` links; `target_first` says the first index is the
+    target's."""
     out = []
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         sure, possible = set(), set()
@@ -95,7 +97,9 @@ def read_hansards(folder: Path) -> list[GoldSentence]:
     return [GoldSentence(english[n], french[n], links[n][0], links[n][1] | links[n][0]) for n in sorted(english)]
 
 
-def word_matrix(cross_rows: np.ndarray, out_pieces: list[str], src_pieces: list[str], shift: bool = False) -> np.ndarray | None:
+def word_matrix(
+    cross_rows: np.ndarray, out_pieces: list[str], src_pieces: list[str], shift: bool = False
+) -> np.ndarray | None:
     """[..., target words, source words] from cross-attention rows by produced piece; None if the words do not line up.
 
     Target rows: the row that produced each piece (out_pieces), the final </s> dropped; source
@@ -104,7 +108,11 @@ def word_matrix(cross_rows: np.ndarray, out_pieces: list[str], src_pieces: list[
     """
     t_starts, s_starts = word_starts(out_pieces[:-1]), word_starts(src_pieces[:-1])
     # shift: the row where the piece is the decoder's *input* (one step after producing it; Chen et al., 2020)
-    rows = cross_rows[..., 1 : len(out_pieces), : len(src_pieces) - 1] if shift else cross_rows[..., : len(out_pieces) - 1, : len(src_pieces) - 1]
+    rows = (
+        cross_rows[..., 1 : len(out_pieces), : len(src_pieces) - 1]
+        if shift
+        else cross_rows[..., : len(out_pieces) - 1, : len(src_pieces) - 1]
+    )
     t_groups, s_groups = np.flatnonzero(t_starts), np.flatnonzero(s_starts)
     if len(t_groups) == 0 or len(s_groups) == 0 or t_groups[0] != 0 or s_groups[0] != 0:
         return None
@@ -120,8 +128,9 @@ def links_from(matrix: np.ndarray, threshold: float | None = None) -> set[Link]:
     return {(int(t), int(s)) for t, s in zip(*np.nonzero(matrix >= threshold))}
 
 
-def head_alignments(model: TranslationModel, tok: TranslationTokenizer, gold: list[GoldSentence],
-                    progress=None, shift: bool = False) -> tuple[list[np.ndarray], list[int]]:
+def head_alignments(
+    model: TranslationModel, tok: TranslationTokenizer, gold: list[GoldSentence], progress=None, shift: bool = False
+) -> tuple[list[np.ndarray], list[int]]:
     """Per sentence, word-level cross-attention [L, H, target words, source words] with the reference forced.
 
     Returns the matrices and the indices of the gold sentences they belong to (sentences whose pieces do
@@ -141,15 +150,20 @@ def head_alignments(model: TranslationModel, tok: TranslationTokenizer, gold: li
     return matrices, kept
 
 
-def aer_table(matrices: list[np.ndarray], gold: list[GoldSentence], thresholds: tuple[float, ...] = (0.1, 0.2, 0.3)) -> list[dict]:
+def aer_table(
+    matrices: list[np.ndarray], gold: list[GoldSentence], thresholds: tuple[float, ...] = (0.1, 0.2, 0.3)
+) -> list[dict]:
     """Corpus AER of every cross head (and the mean of each layer's heads), argmax and threshold variants."""
     L, H = matrices[0].shape[:2]
     rows = []
     for layer in range(L):
         for head in [None, *range(H)]:
-            pick = (lambda m: m[layer].mean(0)) if head is None else (lambda m: m[layer, head])
-            row = {"layer": layer, "head": "mean" if head is None else head,
-                   "aer_argmax": corpus_aer([links_from(pick(m)) for m in matrices], gold)}
+            pick = (lambda m, layer=layer: m[layer].mean(0)) if head is None else (lambda m, c=(layer, head): m[c])
+            row = {
+                "layer": layer,
+                "head": "mean" if head is None else head,
+                "aer_argmax": corpus_aer([links_from(pick(m)) for m in matrices], gold),
+            }
             for tau in thresholds:
                 row[f"aer_threshold_{tau}"] = corpus_aer([links_from(pick(m), tau) for m in matrices], gold)
             rows.append(row)
@@ -164,8 +178,13 @@ def words(text: str) -> list[str]:
     return WORD.findall(text)
 
 
-def eflomal_gold(src_lines: list[str], tgt_lines: list[str], extra_src: list[str] = (), extra_tgt: list[str] = (),
-                 seed_sentences: int | None = None) -> list[GoldSentence]:
+def eflomal_gold(
+    src_lines: list[str],
+    tgt_lines: list[str],
+    extra_src: list[str] = (),
+    extra_tgt: list[str] = (),
+    seed_sentences: int | None = None,
+) -> list[GoldSentence]:
     """Alignments of (src, tgt) pairs by eflomal (Östling & Tiedemann, 2016), a statistical aligner, as a reference
     where no human gold exists: links found in both directions are sure, links found in either are possible.
     `extra_*` pairs are aligned along with them (more data, better alignments) and dropped afterwards.
@@ -183,8 +202,10 @@ def eflomal_gold(src_lines: list[str], tgt_lines: list[str], extra_src: list[str
         backward = rev.read_text().splitlines()[: len(src_lines)]
     gold = []
     for s, t, f, b in zip(src, tgt, forward, backward):
+
         def links(line: str) -> set[Link]:
             return {(int(j), int(i)) for i, j in (item.split("-") for item in line.split())}  # eflomal: source-target
+
         f_links, b_links = links(f), links(b)
         gold.append(GoldSentence(s.split(), t.split(), f_links & b_links, f_links | b_links))
     return gold

@@ -6,6 +6,7 @@ id map (`source.spm`, `target.spm`, `vocab.json`, as OPUS-MT ships them).
 Loading never unpickles anything, so a checkpoint downloaded from anywhere cannot run code. Every
 problem with a folder surfaces as one `CheckpointError` sentence, never a traceback.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,9 +16,10 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from model.interface import TranslationTokenizer
-from model.tokenizer import Tokenizer, TokenizerPair, load_tokenizer
-from model.transformer import Transformer, TransformerConfig
+from model.core.config import TransformerConfig
+from model.core.interface import TranslationTokenizer
+from model.core.tokenizer import Tokenizer, TokenizerPair, load_tokenizer
+from model.core.transformer import Transformer
 
 FORMAT = "headlight-checkpoint"
 VERSION = 1
@@ -67,9 +69,18 @@ def save_checkpoint(
 ) -> Path:
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous() for k, v in unique_state_dict(model).items()}
+    state = {
+        k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
+        for k, v in unique_state_dict(model).items()
+    }
     save_file(state, str(path / WEIGHTS_FILE))
-    config = {"format": FORMAT, "version": VERSION, "src_lang": src_lang, "tgt_lang": tgt_lang, "model": model.cfg.to_dict()}
+    config = {
+        "format": FORMAT,
+        "version": VERSION,
+        "src_lang": src_lang,
+        "tgt_lang": tgt_lang,
+        "model": model.cfg.to_dict(),
+    }
     (path / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
     tokenizer.save(path)
     if card is not None:
@@ -94,7 +105,9 @@ def read_config(path: Path) -> tuple[TransformerConfig, str, str]:
     if data.get("format") != FORMAT:
         raise CheckpointError(f"{path / CONFIG_FILE} is not a Headlight config (format is {data.get('format')!r}).")
     if data.get("version") != VERSION:
-        raise CheckpointError(f"{path / CONFIG_FILE} has format version {data.get('version')!r}; this Headlight reads {VERSION}.")
+        raise CheckpointError(
+            f"{path / CONFIG_FILE} has format version {data.get('version')!r}; this Headlight reads {VERSION}."
+        )
     try:
         cfg = TransformerConfig.from_dict(data["model"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -134,7 +147,8 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
         tensors = load_file(str(path / WEIGHTS_FILE))  # parses a JSON header, never unpickles
     except Exception as exc:
         raise CheckpointError(
-            f"{path / WEIGHTS_FILE} is not a valid safetensors file (truncated, or another format such as a pickle): {exc}."
+            f"{path / WEIGHTS_FILE} is not a valid safetensors file (truncated, or another format such as a "
+            f"pickle): {exc}."
         ) from None
 
     model = Transformer(cfg)

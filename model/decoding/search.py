@@ -1,6 +1,6 @@
 """Greedy and beam search over a `TranslationModel`, with its key/value cache.
 
-Recording contract (what `model.tracing` relies on to assemble a trace from a `capture()` run):
+Recording contract (what `model.decoding.trace_from_hooks` relies on to assemble a trace from a `capture()` run):
 - the encoder runs once, so each encoder hook records one tensor with batch row 0 (beam search
   encodes one source and expands it);
 - each search step makes exactly one `decode_step` call, so the decoder and cross hooks record one
@@ -12,6 +12,7 @@ A forced prefix (`forced`) makes the first len(forced) pieces the given ones, wh
 prefers; the search continues from there. Each step's log-probability of the chosen piece is kept in
 `Hypothesis.logprobs`, so a view can show how much the model disliked a forced piece.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from model.interface import TranslationModel
+from model.core.interface import TranslationModel
 
 
 @dataclass
@@ -46,7 +47,8 @@ class BeamNode:
 
 
 def beam_tree_rows(tree: list[BeamNode], best_ids: list[int]) -> list[dict]:
-    """The tree as plain rows (step, row, parent, token, score, normalised, finished, best, ids), for tables and figures.
+    """The tree as plain rows (step, row, parent, token, score, normalised, finished, best, ids), for tables and
+    figures.
 
     `ids` is the node's whole partial hypothesis; `best` marks the nodes on the returned translation's path.
     """
@@ -57,8 +59,19 @@ def beam_tree_rows(tree: list[BeamNode], best_ids: list[int]) -> list[dict]:
         while back.step > 0:
             back = kept[(back.step - 1, back.parent)]
             ids.insert(0, back.token)
-        rows.append({"step": node.step, "row": node.row, "parent": node.parent, "token": node.token, "score": node.score,
-                     "normalised": node.normalised, "finished": node.finished, "best": ids == best_ids[: len(ids)], "ids": ids})
+        rows.append(
+            {
+                "step": node.step,
+                "row": node.row,
+                "parent": node.parent,
+                "token": node.token,
+                "score": node.score,
+                "normalised": node.normalised,
+                "finished": node.finished,
+                "best": ids == best_ids[: len(ids)],
+                "ids": ids,
+            }
+        )
     return rows
 
 
@@ -79,7 +92,9 @@ def never_generate(model: TranslationModel, logp: Tensor) -> Tensor:
 
 
 @torch.inference_mode()
-def greedy_search(model: TranslationModel, src: Tensor, max_len: int, top_k: int = 0, forced: list[int] = ()) -> list[Hypothesis]:
+def greedy_search(
+    model: TranslationModel, src: Tensor, max_len: int, top_k: int = 0, forced: list[int] = ()
+) -> list[Hypothesis]:
     """Pick the most probable next token at every step, for a batch of padded sources [batch, S].
 
     `forced`: pieces imposed at the first steps (the same for every row).
@@ -113,8 +128,16 @@ def greedy_search(model: TranslationModel, src: Tensor, max_len: int, top_k: int
     for b, ids in enumerate(out):
         n = ids.index(cfg.eos_id) + 1 if cfg.eos_id in ids else len(ids)
         cands = [(tops[t][0][b].tolist(), tops[t][1][b].tolist()) for t in range(n)] if top_k else []
-        hyps.append(Hypothesis(ids[:n], float(scores[b]), [b] * n, cands, [float(chosen_logp[t][b]) for t in range(n)],
-                               min(len(forced), n)))
+        hyps.append(
+            Hypothesis(
+                ids[:n],
+                float(scores[b]),
+                [b] * n,
+                cands,
+                [float(chosen_logp[t][b]) for t in range(n)],
+                min(len(forced), n),
+            )
+        )
     return hyps
 
 
@@ -125,8 +148,14 @@ def length_penalty(length: int, alpha: float) -> float:
 
 @torch.inference_mode()
 def beam_search(
-    model: TranslationModel, src: Tensor, beam_size: int, max_len: int, alpha: float = 0.6, top_k: int = 0,
-    forced: list[int] = (), tree: list[BeamNode] | None = None,
+    model: TranslationModel,
+    src: Tensor,
+    beam_size: int,
+    max_len: int,
+    alpha: float = 0.6,
+    top_k: int = 0,
+    forced: list[int] = (),
+    tree: list[BeamNode] | None = None,
 ) -> Hypothesis:
     """Keep the `beam_size` best prefixes of one source [1, S]; return the best finished one.
 
@@ -159,11 +188,17 @@ def beam_search(
         next_beams, endings = choose_next(scores.tolist(), idx.tolist(), vocab, beam_size, step, alpha, cfg.eos_id)
         finished += endings
         if tree is not None:
-            tree += [BeamNode(step, -1, beam, tok, score, normalised, finished=True) for normalised, score, _, beam, tok in endings]
+            tree += [
+                BeamNode(step, -1, beam, tok, score, normalised, finished=True)
+                for normalised, score, _, beam, tok in endings
+            ]
         if len(finished) >= beam_size or not next_beams:
             break
         if tree is not None:
-            tree += [BeamNode(step, row, b, t, sc, sc / length_penalty(step + 1, alpha)) for row, (sc, b, t) in enumerate(next_beams)]
+            tree += [
+                BeamNode(step, row, b, t, sc, sc / length_penalty(step + 1, alpha))
+                for row, (sc, b, t) in enumerate(next_beams)
+            ]
         next_beams = fill_dead_rows(next_beams, beam_size)
         order = torch.tensor([b for _, b, _ in next_beams], device=src.device)
         tokens = torch.tensor([t for _, _, t in next_beams], device=src.device)
@@ -180,8 +215,9 @@ def beam_search(
 Ending = tuple[float, float, int, int, int]  # (normalised score, raw score, step, beam, last token)
 
 
-def choose_next(scores: list[float], flat_ids: list[int], vocab: int, beam_size: int, step: int, alpha: float,
-                eos_id: int) -> tuple[list[tuple[float, int, int]], list[Ending]]:
+def choose_next(
+    scores: list[float], flat_ids: list[int], vocab: int, beam_size: int, step: int, alpha: float, eos_id: int
+) -> tuple[list[tuple[float, int, int]], list[Ending]]:
     """One sentence's step: from its 2k best (score, beam * vocab + token), the next beams (score, beam, token) and
     the endings kept. An ending ranked below the beam is dropped, as in HF generate."""
     next_beams, endings = [], []
@@ -204,13 +240,17 @@ def fill_dead_rows(next_beams: list[tuple[float, int, int]], beam_size: int) -> 
     return next_beams + [(float("-inf"), *next_beams[-1][1:])] * (beam_size - len(next_beams))
 
 
-def best_hypothesis(finished: list[Ending], parents: list[list[int]], chosen: list[list[int]], alive_scores: list[float],
-                    alpha: float) -> tuple[float, list[int], list[int]]:
-    """(raw score, beam row per step, ids) of the best ending; if none finished (cut at max_len), of the best alive beam."""
+def best_hypothesis(
+    finished: list[Ending], parents: list[list[int]], chosen: list[list[int]], alive_scores: list[float], alpha: float
+) -> tuple[float, list[int], list[int]]:
+    """(raw score, beam row per step, ids) of the best ending; if none finished (cut at max_len), of the best alive
+    beam."""
     if not finished:
         step = len(parents) - 1
-        finished = [(score / length_penalty(step + 1, alpha), score, step, parents[step][b], chosen[step][b])
-                    for b, score in enumerate(alive_scores)]
+        finished = [
+            (score / length_penalty(step + 1, alpha), score, step, parents[step][b], chosen[step][b])
+            for b, score in enumerate(alive_scores)
+        ]
     _, raw, last_step, beam, last_token = max(finished, key=lambda f: f[0])
     path, ids = [beam], [last_token]
     for r in range(last_step, 0, -1):
@@ -221,7 +261,9 @@ def best_hypothesis(finished: list[Ending], parents: list[list[int]], chosen: li
 
 
 @torch.inference_mode()
-def beam_search_batch(model: TranslationModel, src: Tensor, beam_size: int, max_lens: list[int], alpha: float = 0.6) -> list[list[int]]:
+def beam_search_batch(
+    model: TranslationModel, src: Tensor, beam_size: int, max_lens: list[int], alpha: float = 0.6
+) -> list[list[int]]:
     """`beam_search` for a batch of padded sources [batch, S] at once: each sentence gets the ids that `beam_search`
     gives it alone (no forced prefix, no tree, no capture contract), with one `decode_step` for the live beams of all
     sentences per step. A sentence leaves the batch when it finishes or reaches its own `max_lens` entry."""
@@ -253,7 +295,9 @@ def beam_search_batch(model: TranslationModel, src: Tensor, beam_size: int, max_
             parents[j].append([b for _, b, _ in next_beams])
             chosen[j].append([t for _, _, t in next_beams])
             if step == max_lens[j] - 1:
-                results[j] = best_hypothesis(finished[j], parents[j], chosen[j], [s for s, _, _ in next_beams], alpha)[2]
+                results[j] = best_hypothesis(finished[j], parents[j], chosen[j], [s for s, _, _ in next_beams], alpha)[
+                    2
+                ]
                 continue
             still.append(j)
             rows += [block * k + b for _, b, _ in next_beams]

@@ -1,23 +1,15 @@
 """Naming heads: hook names per attention kind, `kind:layer:head` specs, and the masks that switch heads off."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 from torch import Tensor
 
-from model.interface import HOOK_PATTERNS, TranslationModel
-from model.trace import KINDS
-from model.transformer import TransformerConfig
-
-
-def hook_name(kind: str, layer: int | str, what: str = "weights") -> str:
-    if kind not in HOOK_PATTERNS:
-        raise ValueError(f"unknown attention kind {kind!r}; expected one of {', '.join(KINDS)}")
-    return HOOK_PATTERNS[kind].format(layer=layer, what=what)
-
-
-ALL_WEIGHTS = [hook_name(kind, "*") for kind in KINDS]
+from model.core.config import TransformerConfig
+from model.core.hook_names import KINDS, hook_name
+from model.core.interface import TranslationModel
 
 
 def all_heads(cfg: TransformerConfig) -> list[tuple[str, int, int]]:
@@ -29,7 +21,9 @@ def check_head(cfg: TransformerConfig, kind: str, layer: int, head: int) -> None
     if kind not in KINDS:
         raise ValueError(f"unknown attention kind {kind!r}; expected one of {', '.join(KINDS)}")
     if not (0 <= layer < cfg.layers(kind) and 0 <= head < cfg.n_heads):
-        raise ValueError(f"{kind}:{layer}:{head} is outside the model's {cfg.layers(kind)} {kind} layers x {cfg.n_heads} heads")
+        raise ValueError(
+            f"{kind}:{layer}:{head} is outside the model's {cfg.layers(kind)} {kind} layers x {cfg.n_heads} heads"
+        )
 
 
 def head_masks(model: TranslationModel, heads: Iterable[tuple[str, int, int]]) -> dict[str, Tensor]:

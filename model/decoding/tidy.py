@@ -5,6 +5,7 @@ starts with a capital and ends with punctuation, and a small model trained on it
 (measured in the model cards: `python -m model.evaluate --input-style`). `tidy_english` makes only changes that keep the
 sentence's meaning and says which it made, so the app can show the sentence it actually translated.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,14 +13,75 @@ from dataclasses import dataclass
 
 WH_WORDS = {"what", "where", "when", "why", "who", "whom", "whose", "which", "how"}
 AUXILIARIES = {
-    "am", "is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would", "shall", "should", "may", "might",
-    "must", "have", "has", "had", "isn't", "aren't", "wasn't", "weren't", "don't", "doesn't", "didn't", "can't", "couldn't",
-    "won't", "wouldn't", "shouldn't", "haven't", "hasn't", "hadn't", "mustn't",
+    "am",
+    "is",
+    "are",
+    "was",
+    "were",
+    "do",
+    "does",
+    "did",
+    "can",
+    "could",
+    "will",
+    "would",
+    "shall",
+    "should",
+    "may",
+    "might",
+    "must",
+    "have",
+    "has",
+    "had",
+    "isn't",
+    "aren't",
+    "wasn't",
+    "weren't",
+    "don't",
+    "doesn't",
+    "didn't",
+    "can't",
+    "couldn't",
+    "won't",
+    "wouldn't",
+    "shouldn't",
+    "haven't",
+    "hasn't",
+    "hadn't",
+    "mustn't",
 }
 PERSONS = {"i", "you", "he", "she", "we", "they"}
-SUBJECTS = PERSONS | {"it", "there", "this", "that", "these", "those", "anyone", "anybody", "someone", "somebody", "everyone",
-                      "everybody", "the", "a", "an", "my", "your", "his", "her", "its", "our", "their", "any", "all", "some"}
-IMPERATIVE_TOO = {"do", "have"}  # "do it now", "have a nice day": a question only before a person ("do you", "have they")
+SUBJECTS = PERSONS | {
+    "it",
+    "there",
+    "this",
+    "that",
+    "these",
+    "those",
+    "anyone",
+    "anybody",
+    "someone",
+    "somebody",
+    "everyone",
+    "everybody",
+    "the",
+    "a",
+    "an",
+    "my",
+    "your",
+    "his",
+    "her",
+    "its",
+    "our",
+    "their",
+    "any",
+    "all",
+    "some",
+}
+IMPERATIVE_TOO = {
+    "do",
+    "have",
+}  # "do it now", "have a nice day": a question only before a person ("do you", "have they")
 HOW_QUESTIONS = {"much", "many", "far", "long", "old", "often", "big", "tall"}  # "how much does it cost"
 OPENERS = "\"'“‘«([¿¡"
 SENTENCE_END = re.compile(r"[.!?…:;]['\"”’)\]]*$")
@@ -64,7 +126,8 @@ def first_character(text: str) -> int:
 
 
 def tidy_english(text: str) -> Tidied:
-    """The sentence with collapsed spaces, a capital first letter, "I" for the pronoun "i", and "?" or "." at the end when
+    """The sentence with collapsed spaces, a capital first letter, "I" for the pronoun "i", and "?" or "." at the end
+    when
     it has no end punctuation; text that is already tidy comes back unchanged (and `changes` is empty)."""
     changes = []
     tidy = " ".join(text.split())
@@ -73,7 +136,7 @@ def tidy_english(text: str) -> Tidied:
     if not tidy:
         return Tidied(tidy, tuple(changes))
     first = first_character(tidy)
-    capitals = tidy[:first] + tidy[first].upper() + tidy[first + 1:]
+    capitals = tidy[:first] + tidy[first].upper() + tidy[first + 1 :]
     capitals = AFTER_EXCLAMATION.sub(lambda m: m.group(1) + m.group(2).upper(), capitals)  # "hi! how are you"
     if capitals != tidy:
         tidy = capitals
@@ -99,7 +162,7 @@ def casual_english(text: str) -> str:
     text = CASUAL_END.sub("", text.strip())
     text = CAPITAL_I.sub("i", text)
     first = first_character(text)
-    return text[:first] + text[first:first + 1].lower() + text[first + 1:]
+    return text[:first] + text[first : first + 1].lower() + text[first + 1 :]
 
 
 INPUT_STYLES = {  # what `python -m model.evaluate --input-style` feeds the model

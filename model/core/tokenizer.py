@@ -1,13 +1,14 @@
 """Tokenizers: one joint SentencePiece model (ours, paper §5.1), or a source/target pair with one id map (OPUS-MT).
 
-Both implement `model.interface.TranslationTokenizer`; decoding and the views use only that.
+Both implement `model.core.interface.TranslationTokenizer`; decoding and the views use only that.
 """
+
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import sentencepiece as spm
 
@@ -29,7 +30,7 @@ class Tokenizer:
             raise ValueError(f"SentencePiece model has special ids {specials}, expected (0, 1, 2, 3)")
 
     @classmethod
-    def train(cls, sentences: Iterable[str], vocab_size: int, model_type: str = "unigram") -> "Tokenizer":
+    def train(cls, sentences: Iterable[str], vocab_size: int, model_type: str = "unigram") -> Tokenizer:
         proto = io.BytesIO()
         spm.SentencePieceTrainer.train(
             sentence_iterator=iter(sentences),
@@ -37,8 +38,14 @@ class Tokenizer:
             vocab_size=vocab_size,
             model_type=model_type,
             character_coverage=1.0,
-            pad_id=cls.pad_id, unk_id=cls.unk_id, bos_id=cls.bos_id, eos_id=cls.eos_id,
-            pad_piece=PAD, unk_piece=UNK, bos_piece=BOS, eos_piece=EOS,
+            pad_id=cls.pad_id,
+            unk_id=cls.unk_id,
+            bos_id=cls.bos_id,
+            eos_id=cls.eos_id,
+            pad_piece=PAD,
+            unk_piece=UNK,
+            bos_piece=BOS,
+            eos_piece=EOS,
             minloglevel=2,
         )
         return cls(proto.getvalue())
@@ -48,7 +55,7 @@ class Tokenizer:
         return self.sp.get_piece_size()
 
     @classmethod
-    def load(cls, folder: Path) -> "Tokenizer":
+    def load(cls, folder: Path) -> Tokenizer:
         return cls((folder / cls.files[0]).read_bytes())
 
     def save(self, folder: Path) -> None:
@@ -99,7 +106,7 @@ class TokenizerPair:
         self.specials = {i for i in (self.pad_id, self.eos_id, self.bos_id)}
 
     @classmethod
-    def load(cls, folder: Path) -> "TokenizerPair":
+    def load(cls, folder: Path) -> TokenizerPair:
         vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
         if not isinstance(vocab, dict) or not all(isinstance(v, int) for v in vocab.values()):
             raise ValueError("vocab.json must map each piece to an integer id")
@@ -108,7 +115,9 @@ class TokenizerPair:
     def save(self, folder: Path) -> None:
         (folder / "source.spm").write_bytes(self.source_proto)
         (folder / "target.spm").write_bytes(self.target_proto)
-        (folder / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+        (folder / "vocab.json").write_text(
+            json.dumps(self.vocab, ensure_ascii=False, indent=0) + "\n", encoding="utf-8"
+        )
 
     @property
     def vocab_size(self) -> int:

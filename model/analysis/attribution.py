@@ -11,17 +11,17 @@
   through the layers, capacities 0.5 · mean-over-heads attention + 0.5 · I (the residual), computed
   with networkx.
 """
+
 from __future__ import annotations
 
 import networkx as nx
 import numpy as np
 import torch
 
-from model.heads import hook_name
-from model.hooks import capture
-from model.interface import TranslationModel
-from model.trace import KINDS
-from model.tracing import decoder_input
+from model.core.hook_names import KINDS, hook_name
+from model.core.hooks import capture
+from model.core.interface import TranslationModel
+from model.decoding.trace_from_hooks import decoder_input
 
 RESIDUAL_INPUTS = {  # the residual stream each attention sub-layer adds to (post-norm: its input)
     "encoder": ("encoder.embed.hook_sum", "encoder.layers.{prev}.hook_resid_post"),
@@ -44,7 +44,8 @@ def _attention_module(model: TranslationModel, kind: str, layer: int):
 
 @torch.inference_mode()
 def contributions(model: TranslationModel, src_ids: list[int], out_ids: list[int]) -> dict[str, dict[str, np.ndarray]]:
-    """Per kind: `weights` [L, H, Q, K], `norms` [L, H, Q, K] = ‖α v W_O^h‖, `residual` [L, Q] = ‖x_q‖ (what it adds to).
+    """Per kind: `weights` [L, H, Q, K], `norms` [L, H, Q, K] = ‖α v W_O^h‖, `residual` [L, Q] = ‖x_q‖ (what it adds
+    to).
 
     One teacher-forced pass over the given output (e.g. the model's own translation).
     """
@@ -64,13 +65,16 @@ def contributions(model: TranslationModel, src_ids: list[int], out_ids: list[int
             value_norm = torch.linalg.vector_norm(value @ per_head, dim=-1)  # [H, K]: ‖v_k W_O^h‖
             weights.append(alpha.cpu().numpy())
             norms.append((alpha * value_norm[:, None, :]).cpu().numpy())
-            residual.append(torch.linalg.vector_norm(run.records[_residual_name(kind, layer)][0][0], dim=-1).cpu().numpy())
+            residual.append(
+                torch.linalg.vector_norm(run.records[_residual_name(kind, layer)][0][0], dim=-1).cpu().numpy()
+            )
         out[kind] = {"weights": np.stack(weights), "norms": np.stack(norms), "residual": np.stack(residual)}
     return out
 
 
-def contribution_vectors(model: TranslationModel, kind: str, layer: int, alpha: torch.Tensor, value: torch.Tensor,
-                         head: int) -> torch.Tensor:
+def contribution_vectors(
+    model: TranslationModel, kind: str, layer: int, alpha: torch.Tensor, value: torch.Tensor, head: int
+) -> torch.Tensor:
     """[Q, K, d_model]: α[q, k] · v_k W_O^h for one head (alpha [H, Q, K], value [H, K, d_k] from the hook points).
 
     Summed over k, it is exactly that head's share of the output projection (without W_O's bias).
@@ -108,14 +112,29 @@ def contribution_graph(contrib: dict[str, dict[str, np.ndarray]], min_share: flo
     enc = contrib["encoder"]
     n_enc = enc["norms"].shape[0]
     for l in range(n_enc):
-        add_sublayer(enc["norms"][l], enc["residual"][l], lambda k, l=l: ("enc", l, k), lambda q, l=l: ("enc", l + 1, q),
-                     lambda q, l=l: ("enc", l, q))
+        add_sublayer(
+            enc["norms"][l],
+            enc["residual"][l],
+            lambda k, l=l: ("enc", l, k),
+            lambda q, l=l: ("enc", l + 1, q),
+            lambda q, l=l: ("enc", l, q),
+        )
     dec, cross = contrib["decoder"], contrib["cross"]
     for l in range(dec["norms"].shape[0]):
-        add_sublayer(dec["norms"][l], dec["residual"][l], lambda k, l=l: ("dec", l, k), lambda q, l=l: ("self", l, q),
-                     lambda q, l=l: ("dec", l, q))
-        add_sublayer(cross["norms"][l], cross["residual"][l], lambda k: ("enc", n_enc, k), lambda q, l=l: ("dec", l + 1, q),
-                     lambda q, l=l: ("self", l, q))
+        add_sublayer(
+            dec["norms"][l],
+            dec["residual"][l],
+            lambda k, l=l: ("dec", l, k),
+            lambda q, l=l: ("self", l, q),
+            lambda q, l=l: ("dec", l, q),
+        )
+        add_sublayer(
+            cross["norms"][l],
+            cross["residual"][l],
+            lambda k: ("enc", n_enc, k),
+            lambda q, l=l: ("dec", l + 1, q),
+            lambda q, l=l: ("self", l, q),
+        )
     return graph
 
 

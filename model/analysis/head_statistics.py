@@ -13,6 +13,7 @@ weight query i puts on key j):
   monotonicity     cross-attention only: Pearson correlation between the query position i and the
                    expected key position sum_j A[i,j] j (1 = a clean left-to-right alignment)
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -20,7 +21,17 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-STATS = ["entropy", "max_weight", "mean_distance", "same", "previous", "next", "to_eos", "to_punctuation", "monotonicity"]
+STATS = [
+    "entropy",
+    "max_weight",
+    "mean_distance",
+    "same",
+    "previous",
+    "next",
+    "to_eos",
+    "to_punctuation",
+    "monotonicity",
+]
 BOUNDARY = {"</s>", "<s>"}
 
 # A head's dominant behaviour: the first rule that holds, in this order (thresholds on the averages).
@@ -30,7 +41,11 @@ LABEL_RULES = [
     ("same-token", "same ≥ 0.5", lambda s: s["same"] >= 0.5),
     ("to-EOS", "to_eos ≥ 0.5", lambda s: s["to_eos"] >= 0.5),
     ("punctuation", "to_punctuation ≥ 0.5", lambda s: s["to_punctuation"] >= 0.5),
-    ("aligning", "monotonicity ≥ 0.6 and max_weight ≥ 0.4", lambda s: s["monotonicity"] >= 0.6 and s["max_weight"] >= 0.4),
+    (
+        "aligning",
+        "monotonicity ≥ 0.6 and max_weight ≥ 0.4",
+        lambda s: s["monotonicity"] >= 0.6 and s["max_weight"] >= 0.4,
+    ),
     ("broad", "entropy ≥ 0.8 × log2(keys)", lambda s: s["entropy_ratio"] >= 0.8),
     ("focused", "max_weight ≥ 0.5", lambda s: s["max_weight"] >= 0.5),
 ]
@@ -45,8 +60,10 @@ def is_punctuation(piece: str) -> bool:
 def head_stats(weights: np.ndarray, query_tokens: list[str], key_tokens: list[str], cross: bool) -> dict[str, float]:
     """The statistics above for one [queries, keys] matrix."""
     Q, K = weights.shape
-    if (Q, K) != (len(query_tokens), len(key_tokens)):
-        raise ValueError(f"attention of shape {weights.shape} does not fit {len(query_tokens)} x {len(key_tokens)} tokens")
+    if (len(query_tokens), len(key_tokens)) != (Q, K):
+        raise ValueError(
+            f"attention of shape {weights.shape} does not fit {len(query_tokens)} x {len(key_tokens)} tokens"
+        )
     a = np.asarray(weights, dtype=np.float64)
     i = np.arange(Q)[:, None]
     j = np.arange(K)[None, :]
@@ -83,15 +100,21 @@ def label_head(stats: dict[str, float]) -> str:
 
 
 def trace_stats(trace) -> pd.DataFrame:
-    """One row per (kind, layer, head) of one trace (a `model.trace.Trace`)."""
+    """One row per (kind, layer, head) of one trace (a `model.decoding.trace.Trace`)."""
     rows = []
     for kind in ("encoder", "decoder", "cross"):
         att = trace.attention(kind)
         q_tokens, k_tokens = trace.axis_tokens(kind)
         for layer in range(att.shape[0]):
             for head in range(att.shape[1]):
-                rows.append({"kind": kind, "layer": layer, "head": head,
-                             **head_stats(att[layer, head], q_tokens, k_tokens, cross=kind == "cross")})
+                rows.append(
+                    {
+                        "kind": kind,
+                        "layer": layer,
+                        "head": head,
+                        **head_stats(att[layer, head], q_tokens, k_tokens, cross=kind == "cross"),
+                    }
+                )
     return pd.DataFrame(rows)
 
 

@@ -1,22 +1,25 @@
 """Translate one sentence: search, with every layer's and head's attention captured on the way.
 
-The parts live by job: `model.search` (greedy and beam search, and the per-step recording contract),
-`model.tracing` (hook records to a `Trace`, teacher-forced traces, one head's intermediates),
-`model.heads` (hook names, head specs, ablation masks), `model.batch` (many sentences, no capture).
+The parts live by job: `model.decoding.search` (greedy and beam search, and the per-step recording contract),
+`model.decoding.trace_from_hooks` (hook records to a `Trace`, teacher-forced traces, one head's intermediates),
+`model.core.head_selection` (hook names, head specs, ablation masks), `model.decoding.batch` (many sentences, no
+capture).
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import torch
 
-from model.heads import ALL_WEIGHTS, head_masks
-from model.hooks import capture
-from model.interface import TranslationModel, TranslationTokenizer
-from model.search import beam_search, greedy_search
-from model.trace import Trace
-from model.tracing import arrays_from_steps, make_trace
+from model.core.head_selection import head_masks
+from model.core.hook_names import ALL_WEIGHTS
+from model.core.hooks import capture
+from model.core.interface import TranslationModel, TranslationTokenizer
+from model.decoding.search import beam_search, greedy_search
+from model.decoding.trace import Trace
+from model.decoding.trace_from_hooks import arrays_from_steps, make_trace
 
 
 class InputError(ValueError):
@@ -73,7 +76,7 @@ def translate(
     """Translate one sentence; with `with_trace`, capture every layer's and head's attention on the way.
 
     `prefix`: target text, or piece ids, the translation must start with (the model continues from it); `tree`: a list
-    that receives every hypothesis beam search kept (`model.search.BeamNode`).
+    that receives every hypothesis beam search kept (`model.decoding.search.BeamNode`).
     """
     src_ids, dropped = encode_source(model, tok, text)
     limit = min(max_len or default_max_len(model, len(src_ids)), model.cfg.max_len)
@@ -91,6 +94,14 @@ def translate(
             hyp = beam_search(model, src, beam, limit, alpha, top_k=k, forced=forced, tree=tree)
     trace = None
     if with_trace:
-        trace = make_trace(model, tok, src_ids, hyp.ids, arrays_from_steps(model, run.records, hyp), hyp.candidates,
-                           hyp.logprobs, hyp.forced)
+        trace = make_trace(
+            model,
+            tok,
+            src_ids,
+            hyp.ids,
+            arrays_from_steps(model, run.records, hyp),
+            hyp.candidates,
+            hyp.logprobs,
+            hyp.forced,
+        )
     return Translation(tok.decode(hyp.ids), src_ids, hyp.ids, hyp.score, dropped, trace, hyp.forced, hyp.logprobs)

@@ -4,97 +4,17 @@ Every attention is computed explicitly (no nn.MultiheadAttention, no fused kerne
 head's weights are exactly what the model used, and every intermediate passes through a named
 `HookPoint` that `model.capture` can record or edit per call.
 """
+
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from model.hooks import HookPoint
-
-
-ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "swish": F.silu, "silu": F.silu}
-PE_LAYOUTS = ("interleaved", "halves")
-
-
-@dataclass
-class TransformerConfig:
-    """Hyper-parameters, named as in the paper, with the paper's choices as defaults; saved in every checkpoint.
-
-    The options beyond the paper describe other members of the family exactly (Marian/OPUS-MT: swish,
-    sin-half-then-cos-half positional encoding, the pad symbol as the decoder's start).
-    """
-
-    vocab_size: int
-    d_model: int = 512
-    n_heads: int = 8
-    d_ff: int = 2048
-    n_encoder_layers: int = 6  # N in the paper, for each stack
-    n_decoder_layers: int = 6
-    dropout: float = 0.1  # on each sub-layer's output and on embeddings + PE (§5.4, residual dropout)
-    attention_dropout: float | None = None  # on the attention weights (None: as dropout; not in the paper)
-    activation_dropout: float | None = None  # inside the FFN, after the activation (None: as dropout; not in the paper)
-    max_len: int = 256  # longest sequence the positional-encoding table covers
-    norm_first: bool = False  # False: post-norm as in the paper; True: pre-norm
-    share_embeddings: bool = True  # one token embedding for source and target (paper §3.4)
-    tie_embeddings: bool = True  # the output projection reuses the target embedding (paper §3.4)
-    activation: str = "relu"  # the FFN's non-linearity: relu (paper), gelu, swish
-    scale_embedding: bool = True  # token embeddings multiplied by sqrt(d_model) (paper §3.4)
-    pe_layout: str = "interleaved"  # "interleaved": sin on even, cos on odd dims (paper §3.5); "halves": sin | cos
-    output_bias: bool = True  # a bias added to the final logits
-    layer_norm_eps: float = 1e-5
-    pad_id: int = 0
-    unk_id: int = 1
-    bos_id: int = 2
-    eos_id: int = 3
-    decoder_start_id: int = 2  # the symbol fed to the decoder first (ours: <s>; Marian: <pad>)
-
-    def __post_init__(self) -> None:
-        if self.d_model % self.n_heads:
-            raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation {self.activation!r} is not one of {', '.join(ACTIVATIONS)}")
-        if self.pe_layout not in PE_LAYOUTS:
-            raise ValueError(f"pe_layout {self.pe_layout!r} is not one of {', '.join(PE_LAYOUTS)}")
-
-    @property
-    def attention_p(self) -> float:
-        return self.dropout if self.attention_dropout is None else self.attention_dropout
-
-    @property
-    def activation_p(self) -> float:
-        return self.dropout if self.activation_dropout is None else self.activation_dropout
-
-    @property
-    def d_k(self) -> int:
-        return self.d_model // self.n_heads
-
-    def layers(self, kind: str) -> int:
-        """Layer count of an attention kind: encoder self-attention, or decoder self/cross."""
-        return self.n_encoder_layers if kind == "encoder" else self.n_decoder_layers
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TransformerConfig":
-        data = dict(data)
-        if "n_layers" in data:  # configs written before the two stacks had their own depth
-            if "n_encoder_layers" in data or "n_decoder_layers" in data:
-                raise ValueError("n_layers cannot be combined with n_encoder_layers / n_decoder_layers")
-            n_layers = data.pop("n_layers")
-            data.setdefault("n_encoder_layers", n_layers)
-            data.setdefault("n_decoder_layers", n_layers)
-            data.setdefault("share_embeddings", data.get("tie_embeddings", True))
-            data.setdefault("decoder_start_id", data.get("bos_id", 2))
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown config keys: {', '.join(unknown)}")
-        return cls(**data)
+from model.core.config import ACTIVATIONS, TransformerConfig
+from model.core.hooks import HookPoint
 
 
 def sinusoidal_positional_encoding(n_positions: int, d_model: int, layout: str = "interleaved") -> Tensor:
@@ -245,7 +165,12 @@ class DecoderLayer(nn.Module):
         self.hook_resid_post = HookPoint()  # [batch, pos, d_model]  layer output
 
     def forward(
-        self, y: Tensor, memory: Tensor | None, src_mask: Tensor | None, tgt_mask: Tensor | None, cache: dict | None = None
+        self,
+        y: Tensor,
+        memory: Tensor | None,
+        src_mask: Tensor | None,
+        tgt_mask: Tensor | None,
+        cache: dict | None = None,
     ) -> Tensor:
         self_cache = cache["self"] if cache is not None else None
         cross_cache = cache["cross"] if cache is not None else None
@@ -299,7 +224,13 @@ class Decoder(nn.Module):
         self.final_norm = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps) if cfg.norm_first else nn.Identity()
 
     def forward(
-        self, tgt: Tensor, memory: Tensor, src_mask: Tensor | None, tgt_mask: Tensor | None, caches=None, offset: int = 0
+        self,
+        tgt: Tensor,
+        memory: Tensor,
+        src_mask: Tensor | None,
+        tgt_mask: Tensor | None,
+        caches=None,
+        offset: int = 0,
     ) -> Tensor:
         y = self.embed(tgt, offset)
         for i, layer in enumerate(self.layers):
@@ -315,7 +246,9 @@ class Transformer(nn.Module):
         self.cfg = cfg
         pe = sinusoidal_positional_encoding(cfg.max_len, cfg.d_model, cfg.pe_layout)
         src_tokens = nn.Embedding(cfg.vocab_size, cfg.d_model, padding_idx=cfg.pad_id)
-        tgt_tokens = src_tokens if cfg.share_embeddings else nn.Embedding(cfg.vocab_size, cfg.d_model, padding_idx=cfg.pad_id)
+        tgt_tokens = (
+            src_tokens if cfg.share_embeddings else nn.Embedding(cfg.vocab_size, cfg.d_model, padding_idx=cfg.pad_id)
+        )
         self.encoder = Encoder(cfg, Embedding(src_tokens, pe, cfg.dropout, cfg.scale_embedding))
         self.decoder = Decoder(cfg, Embedding(tgt_tokens, pe, cfg.dropout, cfg.scale_embedding))
         self.generator = nn.Linear(cfg.d_model, cfg.vocab_size, bias=cfg.output_bias)
@@ -360,7 +293,9 @@ class Transformer(nn.Module):
     def new_cache(self) -> list[dict]:
         return [{"self": {}, "cross": {}} for _ in range(self.cfg.n_decoder_layers)]
 
-    def decode_step(self, last_token: Tensor, memory: Tensor | None, src_mask: Tensor | None, cache: list[dict], step: int) -> Tensor:
+    def decode_step(
+        self, last_token: Tensor, memory: Tensor | None, src_mask: Tensor | None, cache: list[dict], step: int
+    ) -> Tensor:
         """Log-probabilities [batch, vocab] for the next token, reusing cached keys and values.
 
         Pass `memory` on the first step (it fills the cross-attention cache) and None afterwards.
@@ -377,7 +312,7 @@ class Transformer(nn.Module):
                     part[key] = part[key].index_select(0, order)
 
     @torch.no_grad()
-    def use_column_major_weights(self) -> "Transformer":
+    def use_column_major_weights(self) -> Transformer:
         """Store each linear weight transposed in memory (same values and shape) for faster decoding.
 
         F.linear computes x @ W^T; with W column-major, W^T is contiguous, and MKL's one-row product

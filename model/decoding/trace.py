@@ -5,6 +5,7 @@ tokens along each axis. `encoder` is [L, H, S, S], `decoder` [L, H, T, T], `cros
 where S counts the encoder's input positions and T the decoder's (start symbol first). The
 encoder's L may differ from the decoder's: `layers(kind)` reads each kind's own array.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-KINDS = ("encoder", "decoder", "cross")
+from model.core.hook_names import KINDS
+
 KIND_LABELS = {
     "encoder": "Encoder self-attention",
     "decoder": "Decoder masked self-attention",
@@ -35,7 +37,9 @@ class Trace:
     src_word_starts: list[bool] = field(default_factory=list)
     tgt_word_starts: list[bool] = field(default_factory=list)
     candidates: list[list[tuple[str, float]]] = field(default_factory=list)  # per decoder position: top-k (piece, prob)
-    out_logprobs: list[float] = field(default_factory=list)  # per decoder position: log-probability of the piece produced
+    out_logprobs: list[float] = field(
+        default_factory=list
+    )  # per decoder position: log-probability of the piece produced
     forced: int = 0  # the first `forced` output pieces were imposed by the user, not chosen by the model
 
     def __post_init__(self) -> None:
@@ -70,16 +74,26 @@ class Trace:
         for kind, (q_side, k_side) in AXES.items():
             arr, q, k = getattr(self, kind), length[q_side], length[k_side]
             if arr.ndim != 4 or arr.shape[2:] != (q, k):
-                raise ValueError(f"{kind} attention has shape {arr.shape}, expected [layers, heads, {q}, {k}] for {S} source and {T} target tokens")
+                raise ValueError(
+                    f"{kind} attention has shape {arr.shape}, expected [layers, heads, {q}, {k}] for {S} source "
+                    f"and {T} target tokens"
+                )
         if self.cross.shape[:2] != self.decoder.shape[:2]:
-            raise ValueError(f"cross attention has {self.cross.shape[:2]} layers/heads, the decoder has {self.decoder.shape[:2]}")
+            raise ValueError(
+                f"cross attention has {self.cross.shape[:2]} layers/heads, the decoder has {self.decoder.shape[:2]}"
+            )
         if self.encoder.shape[1] != self.decoder.shape[1]:
             raise ValueError(f"the encoder has {self.encoder.shape[1]} heads, the decoder {self.decoder.shape[1]}")
         if len(self.out_tokens) != T:
             raise ValueError(f"{len(self.out_tokens)} output tokens for {T} decoder positions")
         if self.positional_encoding.ndim != 2 or self.positional_encoding.shape[0] < max(S, T):
-            raise ValueError(f"positional_encoding has shape {self.positional_encoding.shape}, needs at least {max(S, T)} rows")
-        for name, starts, n in (("src_word_starts", self.src_word_starts, S), ("tgt_word_starts", self.tgt_word_starts, T)):
+            raise ValueError(
+                f"positional_encoding has shape {self.positional_encoding.shape}, needs at least {max(S, T)} rows"
+            )
+        for name, starts, n in (
+            ("src_word_starts", self.src_word_starts, S),
+            ("tgt_word_starts", self.tgt_word_starts, T),
+        ):
             if starts and len(starts) != n:
                 raise ValueError(f"{name} has {len(starts)} entries for {n} tokens")
 

@@ -6,19 +6,20 @@ that thread record into it. No hook is registered on the shared model, so concur
 sessions using one cached model cannot see or disturb each other's activations, and nothing is left
 behind when the block exits, normally or by an exception.
 """
+
 from __future__ import annotations
 
 import fnmatch
 import weakref
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Iterable, Iterator
 
 import torch
 from torch import Tensor, nn
 from torch.nn.modules.module import _global_forward_hooks, _global_forward_pre_hooks
 
-_ACTIVE_RUN: ContextVar["Run | None"] = ContextVar("headlight_active_run", default=None)
+_ACTIVE_RUN: ContextVar[Run | None] = ContextVar("headlight_active_run", default=None)
 
 
 class HookPoint(nn.Module):
@@ -57,7 +58,7 @@ class Run:
         return x
 
 
-_POINTS: "weakref.WeakKeyDictionary[nn.Module, dict[str, HookPoint]]" = weakref.WeakKeyDictionary()
+_POINTS: weakref.WeakKeyDictionary[nn.Module, dict[str, HookPoint]] = weakref.WeakKeyDictionary()
 
 
 def hook_points(model: nn.Module) -> dict[str, HookPoint]:

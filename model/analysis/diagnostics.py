@@ -1,0 +1,54 @@
+"""Health checks of a trained model: does the encoder's output still tell source words apart?"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+COLLAPSED = 0.05  # below this relative spread at the encoder's output, cross-attention cannot tell source words apart
+
+
+def relative_spread(x: Tensor, mask: Tensor | None = None) -> float:
+    """Mean distance of each row of `x` [pos, d] from the rows' mean, over the rows' mean norm (masked rows left
+    out)."""
+    if mask is not None:
+        x = x[mask]
+    centred = x - x.mean(0, keepdim=True)
+    return float(centred.norm(dim=-1).mean() / x.norm(dim=-1).mean().clamp_min(1e-12))
+
+
+@torch.no_grad()
+def encoder_spread(model, token_ids: list[list[int]]) -> list[float]:
+    """Relative spread of each encoder layer's output (after the final norm for the last), averaged over sentences."""
+    outputs: dict[int, Tensor] = {}
+    layers = list(model.encoder.layers)
+    hooks = [
+        layer.register_forward_hook(lambda _m, _i, out, i=i: outputs.__setitem__(i, out))
+        for i, layer in enumerate(layers)
+    ]
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    totals = [0.0] * (len(layers) + 1)
+    try:
+        for ids in token_ids:
+            src = torch.tensor([ids], device=device)
+            memory, _ = model.encode(src)
+            for i in range(len(layers)):
+                totals[i] += relative_spread(outputs[i][0].float())
+            totals[-1] += relative_spread(memory[0].float())
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    return [t / max(len(token_ids), 1) for t in totals]
+
+
+def collapse_warning(spreads: list[float]) -> str | None:
+    if spreads and spreads[-1] < COLLAPSED:
+        return (
+            f"warning: the encoder's output positions are nearly identical (relative spread {spreads[-1]:.4f} < "
+            f"{COLLAPSED}): "
+            "cross-attention cannot tell the source words apart. Try --pre-norm or a lower learning rate."
+        )
+    return None
