@@ -8,9 +8,9 @@ from model.decoding.tidy import Tidied, tidy_input
 from ui import (
     analysis_page,
     compare_page,
+    corpus_heads_page,
     deck,
-    head_page,
-    heads_page,
+    inside_head_page,
     lesson_page,
     model_view_page,
     positional_page,
@@ -33,12 +33,12 @@ VIEWS = {  # the labels come from ui/i18n.py ("view.<name>")
     "model": model_view_page.render,
     "compare": compare_page.render,
     "steps": steps_page.render,
-    "head": head_page.render,
+    "head": inside_head_page.render,
     "positional": positional_page.render,
     "analysis": analysis_page.render,
     "whatif": whatif_page.render,
     "lesson": lesson_page.render,
-    "heads": heads_page.render,
+    "heads": corpus_heads_page.render,
 }
 
 st.set_page_config(page_title="Headlight", layout="wide")

@@ -43,7 +43,7 @@ def test_lesson_renders_in_both_languages(app_env, lang):
     assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
     assert len(charts(at)) >= 8
     subheaders = [h.value for h in at.subheader]
-    assert subheaders[0] == TEXTS[lang]["s1.title"] and TEXTS[lang]["s16.title"] in subheaders
+    assert subheaders[0] == TEXTS[lang]["sec.pieces.title"] and TEXTS[lang]["sec.layer_by_layer.title"] in subheaders
     assert TEXTS[lang]["view.lesson"] in at.radio(key="view").options
 
 

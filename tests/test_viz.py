@@ -22,7 +22,7 @@ from viz.attention import (
     model_view_cell,
 )
 from viz.export import figure_html, npz_bytes
-from viz.head import pipeline_figure, pipeline_table
+from viz.inside_head import pipeline_figure, pipeline_table
 from viz.positional import norms_chart, pe_dot_by_offset, rotation_for_offset, why_sinusoids
 from viz.steps import candidates_chart, step_cross_attention, step_self_attention
 from viz.training import training_curve

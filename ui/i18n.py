@@ -54,61 +54,70 @@ EN = {
     "lesson.kind.cross": "encoder-decoder attention",
     "lesson.first_values": "The first {n} of {d} values (hover the picture for all of them):",
     # sections
-    "s1.title": "1 · Pieces and ids",
-    "s1.text": "The sentence is cut into subword pieces by SentencePiece; each piece is a row number in the "
+    "sec.pieces.title": "1 · Pieces and ids",
+    "sec.pieces.text": "The sentence is cut into subword pieces by SentencePiece; each piece is a row number in the "
     "embedding table. "
     "The source ends with </s>; the decoder reads its start symbol and then the pieces produced so far.",
-    "s2.title": "2 · Embedding × √d_model",
-    "s2.text": "Each id picks one row of a learned table of d_model numbers. The paper multiplies it by √d_model = "
+    "sec.embedding.title": "2 · Embedding × √d_model",
+    "sec.embedding.text": "Each id picks one row of a learned table of d_model numbers. The paper multiplies it by "
+    "√d_model = "
     "{scale:.2f}, "
     "so that the embedding is not drowned by the positional encoding added next.",
-    "s3.title": "3 · + positional encoding",
-    "s3.text": "Attention itself ignores order, so a fixed vector per position is added. Every dimension is a sine "
+    "sec.positions.title": "3 · + positional encoding",
+    "sec.positions.text": "Attention itself ignores order, so a fixed vector per position is added. Every dimension is "
+    "a sine "
     "or cosine of the "
     "position at its own frequency.",
-    "s4.title": "4 · Queries, keys and values",
-    "s4.text": "The head multiplies the layer's input by three learned matrices. The query asks, the keys answer, "
+    "sec.qkv.title": "4 · Queries, keys and values",
+    "sec.qkv.text": "The head multiplies the layer's input by three learned matrices. The query asks, the keys answer, "
     "the values are what "
     "gets passed on. Each head works in d_k = {d_k} dimensions.",
-    "s5.title": "5 · Scores: QKᵀ / √d_k",
-    "s5.text": "The score of each key is the dot product of the query with it, divided by √d_k = {sqrt:.2f}.",
-    "s6.title": "6 · The mask",
-    "s6.text": "Where a query may not look, the score becomes −∞, so its weight becomes exactly 0: padding, and in "
+    "sec.scores.title": "5 · Scores: QKᵀ / √d_k",
+    "sec.scores.text": "The score of each key is the dot product of the query with it, divided by √d_k = {sqrt:.2f}.",
+    "sec.mask.title": "6 · The mask",
+    "sec.mask.text": "Where a query may not look, the score becomes −∞, so its weight becomes exactly 0: padding, and "
+    "in "
     "the decoder "
     "every position after the query's own (it may not see the future).",
-    "s7.title": "7 · Softmax",
-    "s7.text": "Softmax turns the scores of the row into weights that are positive and sum to 1.",
-    "s8.title": "8 · × V",
-    "s8.text": "The head's output for the query is the weighted sum of the value vectors.",
-    "s9.title": "9 · Heads concatenated × W_O",
-    "s9.text": "The {h} heads' outputs are put side by side ({h} × {d_k} = {d} numbers) and multiplied by W_O: "
+    "sec.softmax.title": "7 · Softmax",
+    "sec.softmax.text": "Softmax turns the scores of the row into weights that are positive and sum to 1.",
+    "sec.weighted_values.title": "8 · × V",
+    "sec.weighted_values.text": "The head's output for the query is the weighted sum of the value vectors.",
+    "sec.concat_heads.title": "9 · Heads concatenated × W_O",
+    "sec.concat_heads.text": "The {h} heads' outputs are put side by side ({h} × {d_k} = {d} numbers) and multiplied "
+    "by W_O: "
     "this is the "
     "attention sub-layer's output.",
-    "s10.title": "10 · Add & Norm",
-    "s10.text": "The sub-layer's output is added to its input (the residual connection) and the sum is normalised "
+    "sec.add_norm.title": "10 · Add & Norm",
+    "sec.add_norm.text": "The sub-layer's output is added to its input (the residual connection) and the sum is "
+    "normalised "
     "(LayerNorm): "
     "mean 0 and variance 1 over the {d} numbers, then a learned scale and shift.",
-    "s11.title": "11 · The feed-forward network",
-    "s11.text": "Each position then goes through the same two-layer network on its own: {d} → {d_ff} → {d}, with "
+    "sec.feed_forward.title": "11 · The feed-forward network",
+    "sec.feed_forward.text": "Each position then goes through the same two-layer network on its own: {d} → {d_ff} → "
+    "{d}, with "
     "{act} between, "
     "and another Add & Norm.",
-    "s12.title": "12 · N layers",
-    "s12.text": "The encoder repeats self-attention + feed-forward {n_enc} times, the decoder masked self-attention + "
+    "sec.layers.title": "12 · N layers",
+    "sec.layers.text": "The encoder repeats self-attention + feed-forward {n_enc} times, the decoder masked "
+    "self-attention + "
     "encoder-decoder attention + feed-forward {n_dec} times.",
-    "s13.title": "13 · The decoder's masked self-attention",
-    "s13.text": "The decoder attends to the pieces it has produced so far; the mask hides the later ones. The "
+    "sec.decoder_self.title": "13 · The decoder's masked self-attention",
+    "sec.decoder_self.text": "The decoder attends to the pieces it has produced so far; the mask hides the later ones. "
+    "The "
     "upper right of the "
     "picture is exactly 0.",
-    "s14.title": "14 · Encoder-decoder attention",
-    "s14.text": "Queries come from the decoder, keys and values from the encoder's last layer: this is where the "
+    "sec.cross.title": "14 · Encoder-decoder attention",
+    "sec.cross.text": "Queries come from the decoder, keys and values from the encoder's last layer: this is where the "
     "translation looks "
     "at the source sentence.",
-    "s15.title": "15 · Linear + softmax over the vocabulary",
-    "s15.text": "The decoder's last vector is multiplied by the output matrix (one row per piece of the "
+    "sec.output.title": "15 · Linear + softmax over the vocabulary",
+    "sec.output.text": "The decoder's last vector is multiplied by the output matrix (one row per piece of the "
     "vocabulary, {v} pieces) "
     "and softmax gives the probability of every next piece.",
-    "s16.title": "16 · The translation forming, layer by layer",
-    "s16.text": "What the decoder would predict if it stopped after each layer (the output projection applied to "
+    "sec.layer_by_layer.title": "16 · The translation forming, layer by layer",
+    "sec.layer_by_layer.text": "What the decoder would predict if it stopped after each layer (the output projection "
+    "applied to "
     "that layer's stream).",
     # why
     "why.scale.title": "Why divide by √d_k?",
@@ -154,17 +163,18 @@ EN = {
     "ctl.only_layer": "Layer 0 (the only one)",
     "ctl.mean": "Mean of heads",
     "ctl.figure_switches": "Layer and head: the figure's slider and buttons",
-    "tr.pieces": "Pieces: {s} source, {t} target",
-    "tr.words": "Words",
-    "tr.merge": "Merge subword pieces into words",
-    "tr.word_rule": "Word view: a word receives the **sum** of the weights on its pieces (rows still sum to 1); a "
+    "translate.pieces": "Pieces: {s} source, {t} target",
+    "translate.words": "Words",
+    "translate.merge": "Merge subword pieces into words",
+    "translate.word_rule": "Word view: a word receives the **sum** of the weights on its pieces (rows still sum to 1); "
+    "a "
     "word attends with the **mean** of its pieces' rows.",
-    "tr.switch": "Switch layers and heads in the browser",
-    "tr.switch_help": "Every layer and head of this kind travels with the figure: its own slider and buttons "
+    "translate.switch": "Switch layers and heads in the browser",
+    "translate.switch_help": "Every layer and head of this kind travels with the figure: its own slider and buttons "
     "switch instantly, with no round trip to the server (for talks).",
-    "tr.dl_html": "Figure (HTML, offline: every kind, layer and head)",
-    "tr.dl_csv": "{kind} (CSV)",
-    "tr.dl_npz": "Whole trace (NPZ)",
+    "translate.dl_html": "Figure (HTML, offline: every kind, layer and head)",
+    "translate.dl_csv": "{kind} (CSV)",
+    "translate.dl_npz": "Whole trace (NPZ)",
     "mv.click": "Click the middle of a head to open it below.",
     "cmp.js": "Jensen-Shannon divergence, mean over query rows (0 = same, 1 = disjoint)",
     "cmp.pick": "Pick two heads of the same attention kind to see their difference and distance.",
@@ -331,55 +341,62 @@ KO = {
     "lesson.kind.decoder": "디코더 마스크드 셀프 어텐션",
     "lesson.kind.cross": "인코더-디코더 어텐션",
     "lesson.first_values": "{d}개 값 중 처음 {n}개 (그림 위에 마우스를 올리면 전부 보입니다):",
-    "s1.title": "1 · 조각과 ID",
-    "s1.text": "SentencePiece가 문장을 서브워드 조각으로 자르고, 각 조각은 임베딩 표의 행 번호가 됩니다. "
+    "sec.pieces.title": "1 · 조각과 ID",
+    "sec.pieces.text": "SentencePiece가 문장을 서브워드 조각으로 자르고, 각 조각은 임베딩 표의 행 번호가 됩니다. "
     "소스는 </s>로 끝나고, 디코더는 시작 기호와 지금까지 만든 조각들을 읽습니다.",
-    "s2.title": "2 · 임베딩 × √d_model",
-    "s2.text": "각 ID는 학습된 표에서 d_model개 숫자로 된 행 하나를 고릅니다. 논문은 여기에 √d_model = "
+    "sec.embedding.title": "2 · 임베딩 × √d_model",
+    "sec.embedding.text": "각 ID는 학습된 표에서 d_model개 숫자로 된 행 하나를 고릅니다. 논문은 여기에 √d_model = "
     "{scale:.2f}을 곱해, "
     "다음에 더할 위치 인코딩에 임베딩이 묻히지 않게 합니다.",
-    "s3.title": "3 · + 위치 인코딩",
-    "s3.text": "어텐션 자체는 순서를 모르기 때문에 위치마다 고정된 벡터를 더합니다. 각 차원은 자기 주파수를 가진 "
+    "sec.positions.title": "3 · + 위치 인코딩",
+    "sec.positions.text": "어텐션 자체는 순서를 모르기 때문에 위치마다 고정된 벡터를 더합니다. 각 차원은 자기 주파수를 "
+    "가진 "
     "위치의 사인 또는 코사인입니다.",
-    "s4.title": "4 · 쿼리, 키, 밸류",
-    "s4.text": "헤드는 레이어 입력에 학습된 행렬 세 개를 곱합니다. 쿼리는 묻고, 키는 답하고, 밸류는 전달되는 "
+    "sec.qkv.title": "4 · 쿼리, 키, 밸류",
+    "sec.qkv.text": "헤드는 레이어 입력에 학습된 행렬 세 개를 곱합니다. 쿼리는 묻고, 키는 답하고, 밸류는 전달되는 "
     "내용입니다. "
     "헤드 하나는 d_k = {d_k}차원에서 계산합니다.",
-    "s5.title": "5 · 점수: QKᵀ / √d_k",
-    "s5.text": "각 키의 점수는 쿼리와의 내적을 √d_k = {sqrt:.2f}로 나눈 값입니다.",
-    "s6.title": "6 · 마스크",
-    "s6.text": "쿼리가 보면 안 되는 곳의 점수는 −∞가 되어 가중치가 정확히 0이 됩니다. 패딩, 그리고 디코더에서는 "
+    "sec.scores.title": "5 · 점수: QKᵀ / √d_k",
+    "sec.scores.text": "각 키의 점수는 쿼리와의 내적을 √d_k = {sqrt:.2f}로 나눈 값입니다.",
+    "sec.mask.title": "6 · 마스크",
+    "sec.mask.text": "쿼리가 보면 안 되는 곳의 점수는 −∞가 되어 가중치가 정확히 0이 됩니다. 패딩, 그리고 디코더에서는 "
     "쿼리 자신보다 뒤의 "
     "모든 위치(미래는 볼 수 없음)가 그렇습니다.",
-    "s7.title": "7 · 소프트맥스",
-    "s7.text": "소프트맥스는 한 행의 점수를 양수이면서 합이 1인 가중치로 바꿉니다.",
-    "s8.title": "8 · × V",
-    "s8.text": "쿼리에 대한 헤드의 출력은 밸류 벡터들의 가중합입니다.",
-    "s9.title": "9 · 헤드 연결 × W_O",
-    "s9.text": "헤드 {h}개의 출력을 나란히 이어 붙이고({h} × {d_k} = {d}개 숫자) W_O를 곱합니다. 이것이 어텐션 "
+    "sec.softmax.title": "7 · 소프트맥스",
+    "sec.softmax.text": "소프트맥스는 한 행의 점수를 양수이면서 합이 1인 가중치로 바꿉니다.",
+    "sec.weighted_values.title": "8 · × V",
+    "sec.weighted_values.text": "쿼리에 대한 헤드의 출력은 밸류 벡터들의 가중합입니다.",
+    "sec.concat_heads.title": "9 · 헤드 연결 × W_O",
+    "sec.concat_heads.text": "헤드 {h}개의 출력을 나란히 이어 붙이고({h} × {d_k} = {d}개 숫자) W_O를 곱합니다. 이것이 "
+    "어텐션 "
     "서브레이어의 출력입니다.",
-    "s10.title": "10 · 더하기와 정규화 (Add & Norm)",
-    "s10.text": "서브레이어의 출력을 그 입력에 더하고(잔차 연결) 합을 정규화합니다(레이어 정규화): {d}개 숫자의 "
+    "sec.add_norm.title": "10 · 더하기와 정규화 (Add & Norm)",
+    "sec.add_norm.text": "서브레이어의 출력을 그 입력에 더하고(잔차 연결) 합을 정규화합니다(레이어 정규화): {d}개 "
+    "숫자의 "
     "평균을 0, 분산을 1로 만든 뒤 "
     "학습된 크기와 이동을 적용합니다.",
-    "s11.title": "11 · 피드포워드 네트워크",
-    "s11.text": "그다음 각 위치는 같은 2층 네트워크를 따로따로 지납니다: {d} → {d_ff} → {d}, 사이에 {act}, 그리고 "
+    "sec.feed_forward.title": "11 · 피드포워드 네트워크",
+    "sec.feed_forward.text": "그다음 각 위치는 같은 2층 네트워크를 따로따로 지납니다: {d} → {d_ff} → {d}, 사이에 "
+    "{act}, 그리고 "
     "다시 Add & Norm.",
-    "s12.title": "12 · N개의 레이어",
-    "s12.text": "인코더는 셀프 어텐션 + 피드포워드를 {n_enc}번, 디코더는 마스크드 셀프 어텐션 + 인코더-디코더 "
+    "sec.layers.title": "12 · N개의 레이어",
+    "sec.layers.text": "인코더는 셀프 어텐션 + 피드포워드를 {n_enc}번, 디코더는 마스크드 셀프 어텐션 + 인코더-디코더 "
     "어텐션 + 피드포워드를 "
     "{n_dec}번 반복합니다.",
-    "s13.title": "13 · 디코더의 마스크드 셀프 어텐션",
-    "s13.text": "디코더는 지금까지 만든 조각들에 어텐션하고, 마스크가 그 뒤의 조각들을 가립니다. 그림의 오른쪽 "
+    "sec.decoder_self.title": "13 · 디코더의 마스크드 셀프 어텐션",
+    "sec.decoder_self.text": "디코더는 지금까지 만든 조각들에 어텐션하고, 마스크가 그 뒤의 조각들을 가립니다. 그림의 "
+    "오른쪽 "
     "위는 정확히 0입니다.",
-    "s14.title": "14 · 인코더-디코더 어텐션",
-    "s14.text": "쿼리는 디코더에서, 키와 밸류는 인코더의 마지막 레이어에서 옵니다. 번역이 원문 문장을 바라보는 "
+    "sec.cross.title": "14 · 인코더-디코더 어텐션",
+    "sec.cross.text": "쿼리는 디코더에서, 키와 밸류는 인코더의 마지막 레이어에서 옵니다. 번역이 원문 문장을 바라보는 "
     "곳이 바로 여기입니다.",
-    "s15.title": "15 · 선형 변환 + 어휘 전체에 대한 소프트맥스",
-    "s15.text": "디코더의 마지막 벡터에 출력 행렬(어휘의 조각마다 한 행, {v}개)을 곱하고, 소프트맥스가 다음 조각 "
+    "sec.output.title": "15 · 선형 변환 + 어휘 전체에 대한 소프트맥스",
+    "sec.output.text": "디코더의 마지막 벡터에 출력 행렬(어휘의 조각마다 한 행, {v}개)을 곱하고, 소프트맥스가 다음 "
+    "조각 "
     "하나하나의 확률을 줍니다.",
-    "s16.title": "16 · 레이어를 거치며 만들어지는 번역",
-    "s16.text": "디코더가 각 레이어 뒤에서 멈춘다면 무엇을 예측할지 (그 레이어의 잔차 스트림에 출력 투영을 적용한 "
+    "sec.layer_by_layer.title": "16 · 레이어를 거치며 만들어지는 번역",
+    "sec.layer_by_layer.text": "디코더가 각 레이어 뒤에서 멈춘다면 무엇을 예측할지 (그 레이어의 잔차 스트림에 출력 "
+    "투영을 적용한 "
     "결과).",
     "why.scale.title": "왜 √d_k로 나눌까?",
     "why.scale.text": "d_k차원 벡터 두 개의 내적은 d_k와 함께 커집니다. 여기서 그 분산은 {var:.1f}입니다 (d_k = "
@@ -422,17 +439,19 @@ KO = {
     "ctl.only_layer": "레이어 0 (하나뿐)",
     "ctl.mean": "헤드 평균",
     "ctl.figure_switches": "레이어와 헤드: 그림의 슬라이더와 버튼으로",
-    "tr.pieces": "조각: 소스 {s}개, 타깃 {t}개",
-    "tr.words": "단어",
-    "tr.merge": "서브워드 조각을 단어로 합치기",
-    "tr.word_rule": "단어 보기: 단어는 자기 조각들이 받은 가중치의 **합**을 받고(행의 합은 여전히 1), 자기 조각들 "
+    "translate.pieces": "조각: 소스 {s}개, 타깃 {t}개",
+    "translate.words": "단어",
+    "translate.merge": "서브워드 조각을 단어로 합치기",
+    "translate.word_rule": "단어 보기: 단어는 자기 조각들이 받은 가중치의 **합**을 받고(행의 합은 여전히 1), 자기 "
+    "조각들 "
     "행의 **평균**으로 어텐션합니다.",
-    "tr.switch": "브라우저에서 레이어와 헤드 전환",
-    "tr.switch_help": "이 어텐션 종류의 모든 레이어와 헤드가 그림에 함께 담겨, 그림의 슬라이더와 버튼으로 서버를 "
+    "translate.switch": "브라우저에서 레이어와 헤드 전환",
+    "translate.switch_help": "이 어텐션 종류의 모든 레이어와 헤드가 그림에 함께 담겨, 그림의 슬라이더와 버튼으로 "
+    "서버를 "
     "거치지 않고 바로 전환됩니다(발표용).",
-    "tr.dl_html": "그림 (HTML, 오프라인: 모든 종류·레이어·헤드)",
-    "tr.dl_csv": "{kind} (CSV)",
-    "tr.dl_npz": "전체 트레이스 (NPZ)",
+    "translate.dl_html": "그림 (HTML, 오프라인: 모든 종류·레이어·헤드)",
+    "translate.dl_csv": "{kind} (CSV)",
+    "translate.dl_npz": "전체 트레이스 (NPZ)",
     "mv.click": "헤드의 가운데를 누르면 아래에 크게 열립니다.",
     "cmp.js": "젠슨-섀넌 발산, 쿼리 행 평균 (0 = 같음, 1 = 겹치지 않음)",
     "cmp.pick": "같은 어텐션 종류의 헤드 두 개를 고르면 차이와 거리가 보입니다.",

@@ -18,17 +18,17 @@ from ui.i18n import t
 from viz.lesson import bars, first_values, matrix_figure
 
 EQUATIONS = {
-    "s2": r"x_{\text{emb}} = E[\text{id}] \cdot \sqrt{d_{model}}",
-    "s3": r"x = x_{\text{emb}} + PE_{pos}",
-    "s4": r"Q = X W^Q_i,\quad K = X W^K_i,\quad V = X W^V_i",
-    "s5": r"\text{score}(q, k) = \frac{q \cdot k}{\sqrt{d_k}}",
-    "s6": r"M_{ij} = \begin{cases} 0 & \text{may attend} \\ -\infty & \text{masked} \end{cases}",
-    "s7": r"\alpha_{ij} = \frac{e^{s_{ij} + M_{ij}}}{\sum_{j'} e^{s_{ij'} + M_{ij'}}}",
-    "s8": r"\text{head}_i = \alpha V",
-    "s9": r"\text{MultiHead} = \text{Concat}(\text{head}_1, \ldots, \text{head}_h) W^O",
-    "s10": r"\text{LayerNorm}(x + \text{Sublayer}(x))",
-    "s11": r"\text{FFN}(x) = \max(0, x W_1 + b_1) W_2 + b_2",
-    "s15": r"P(y_t \mid y_{<t}, x) = \text{softmax}(h_t W_{\text{out}} + b)",
+    "sec.embedding": r"x_{\text{emb}} = E[\text{id}] \cdot \sqrt{d_{model}}",
+    "sec.positions": r"x = x_{\text{emb}} + PE_{pos}",
+    "sec.qkv": r"Q = X W^Q_i,\quad K = X W^K_i,\quad V = X W^V_i",
+    "sec.scores": r"\text{score}(q, k) = \frac{q \cdot k}{\sqrt{d_k}}",
+    "sec.mask": r"M_{ij} = \begin{cases} 0 & \text{may attend} \\ -\infty & \text{masked} \end{cases}",
+    "sec.softmax": r"\alpha_{ij} = \frac{e^{s_{ij} + M_{ij}}}{\sum_{j'} e^{s_{ij'} + M_{ij'}}}",
+    "sec.weighted_values": r"\text{head}_i = \alpha V",
+    "sec.concat_heads": r"\text{MultiHead} = \text{Concat}(\text{head}_1, \ldots, \text{head}_h) W^O",
+    "sec.add_norm": r"\text{LayerNorm}(x + \text{Sublayer}(x))",
+    "sec.feed_forward": r"\text{FFN}(x) = \max(0, x W_1 + b_1) W_2 + b_2",
+    "sec.output": r"P(y_t \mid y_{<t}, x) = \text{softmax}(h_t W_{\text{out}} + b)",
 }
 
 
@@ -39,8 +39,17 @@ def cached_lesson(path: str, src_ids: tuple, out_ids: tuple, kind: str, layer: i
 
 
 PRE_NORM = r"x + \text{Sublayer}(\text{LayerNorm}(x))"
-SECTIONS = [f"s{i}" for i in range(1, 17)]
-WITH_FIGURE = ("s2", "s3", "s4", "s6", "s7", "s13", "s14", "s15")  # presentation mode offers these: one picture each
+# presentation mode offers these: one picture each
+WITH_FIGURE = (
+    "sec.embedding",
+    "sec.positions",
+    "sec.qkv",
+    "sec.mask",
+    "sec.softmax",
+    "sec.decoder_self",
+    "sec.cross",
+    "sec.output",
+)
 
 
 class Sections:
@@ -65,7 +74,7 @@ class Sections:
 @st.fragment
 @guarded
 def render(ctx: PageContext) -> None:
-    trace, tr, cfg, tok = ctx.trace, ctx.translation, ctx.ckpt.model.cfg, ctx.ckpt.tokenizer
+    trace, translation, cfg, tok = ctx.trace, ctx.translation, ctx.ckpt.model.cfg, ctx.ckpt.tokenizer
     present = ctx.theme.present
     if present:  # one section at a time, picked in the row of controls
         cols = st.columns([4, 3, 2, 2, 2])
@@ -109,7 +118,7 @@ def render(ctx: PageContext) -> None:
         key="lesson_position",
         label_visibility=label,
     )
-    n = cached_lesson(ctx.path, tuple(tr.src_ids), tuple(tr.out_ids), kind, layer, head, position)
+    n = cached_lesson(ctx.path, tuple(translation.src_ids), tuple(translation.out_ids), kind, layer, head, position)
     hd = n["head"]
     d, d_k = cfg.d_model, cfg.d_k
     stream_tokens = trace.src_tokens if kind == "encoder" else trace.tgt_tokens
@@ -117,12 +126,14 @@ def render(ctx: PageContext) -> None:
     dec_layer = min(layer, trace.layers("decoder") - 1)
     step = min(position, len(trace.out_tokens) - 1) if kind != "encoder" else 0
 
-    if section.shown("s1"):
-        section("s1")
-        ids_table = pd.DataFrame([trace.src_tokens, [str(i) for i in tr.src_ids]], index=[t("col.piece"), t("col.id")])
+    if section.shown("sec.pieces"):
+        section("sec.pieces")
+        ids_table = pd.DataFrame(
+            [trace.src_tokens, [str(i) for i in translation.src_ids]], index=[t("col.piece"), t("col.id")]
+        )
         st.dataframe(ids_table, key="lesson_ids")  # all strings: one table column mixes pieces and ids
-    if section.shown("s2"):
-        slot = section("s2", scale=n["embedding_scale"])
+    if section.shown("sec.embedding"):
+        slot = section("sec.embedding", scale=n["embedding_scale"])
         st.caption(t("lesson.first_values", n=6, d=d))
         st.dataframe(first_values({stream_tokens[row]: n["token_embedding"][row]}), key="lesson_emb")
         show_figure(
@@ -130,8 +141,8 @@ def render(ctx: PageContext) -> None:
             key="lesson_emb_fig",
             container=slot,
         )
-    if section.shown("s3"):
-        slot = section("s3")
+    if section.shown("sec.positions"):
+        slot = section("sec.positions")
         st.dataframe(
             first_values({"E·√d": n["token_embedding"][row], "PE": n["positional"][row], "x": n["layer_input"][row]}),
             key="lesson_pe",
@@ -157,8 +168,8 @@ def render(ctx: PageContext) -> None:
                     n=alt["positions_defined"],
                 )
             )
-    if section.shown("s4"):
-        slot = section("s4", d_k=d_k)
+    if section.shown("sec.qkv"):
+        slot = section("sec.qkv", d_k=d_k)
         st.dataframe(
             first_values(
                 {
@@ -173,8 +184,8 @@ def render(ctx: PageContext) -> None:
         show_figure(fit(matrix_figure(hd["q"], q_tokens, "Q", highlight=position)), key="lesson_q", container=left)
         show_figure(fit(matrix_figure(hd["k"], k_tokens, "K")), key="lesson_k", container=mid)
         show_figure(fit(matrix_figure(hd["v"], k_tokens, "V")), key="lesson_v", container=right)
-    if section.shown("s5"):
-        section("s5", sqrt=math.sqrt(d_k))
+    if section.shown("sec.scores"):
+        section("sec.scores", sqrt=math.sqrt(d_k))
         table = pd.DataFrame(
             {
                 t("col.key"): k_tokens,
@@ -199,25 +210,25 @@ def render(ctx: PageContext) -> None:
                     h_uniform=ws["uniform_bits"],
                 )
             )
-    if section.shown("s6"):
+    if section.shown("sec.mask"):
         show_figure(
             fit(
                 matrix_figure(hd["masked_scores"], q_tokens, "QKᵀ/√d_k + M", highlight=position, column_labels=k_tokens)
             ),
             key="lesson_mask",
-            container=section("s6"),
+            container=section("sec.mask"),
         )
-    if section.shown("s7"):
+    if section.shown("sec.softmax"):
         show_figure(
             fit(bars(k_tokens, hd["weights"][position].tolist(), f"softmax · {q_tokens[position]}")),
             key="lesson_softmax",
-            container=section("s7"),
+            container=section("sec.softmax"),
         )
-    if section.shown("s8"):
-        section("s8")
+    if section.shown("sec.weighted_values"):
+        section("sec.weighted_values")
         st.dataframe(first_values({"αV": hd["head_out"][position]}), key="lesson_out")
-    if section.shown("s9"):
-        section("s9", h=cfg.n_heads, d_k=d_k, d=d)
+    if section.shown("sec.concat_heads"):
+        section("sec.concat_heads", h=cfg.n_heads, d_k=d_k, d=d)
         st.dataframe(
             first_values(
                 {
@@ -227,8 +238,8 @@ def render(ctx: PageContext) -> None:
             ),
             key="lesson_concat",
         )
-    if section.shown("s10"):
-        section("s10", d=d)
+    if section.shown("sec.add_norm"):
+        section("sec.add_norm", d=d)
         sub = n["heads_concat"][position] @ n["w_o"].T + n["w_o_bias"]
         if cfg.norm_first:  # this model normalises before each sub-layer: say so, with its own formula
             st.latex(PRE_NORM)
@@ -242,10 +253,10 @@ def render(ctx: PageContext) -> None:
             first_values({"x": n["stream_in"][position], names[0]: sub, names[1]: n["add_norm_out"][position]}),
             key="lesson_addnorm",
         )
-    if section.shown("s11"):
-        section("s11", d=d, d_ff=cfg.d_ff, act=cfg.activation)
-    if section.shown("s12"):
-        section("s12", n_enc=cfg.n_encoder_layers, n_dec=cfg.n_decoder_layers)
+    if section.shown("sec.feed_forward"):
+        section("sec.feed_forward", d=d, d_ff=cfg.d_ff, act=cfg.activation)
+    if section.shown("sec.layers"):
+        section("sec.layers", n_enc=cfg.n_encoder_layers, n_dec=cfg.n_decoder_layers)
         with st.expander(t("why.residual.title"), expanded=True):
             st.markdown(t("why.residual.text"))
             st.dataframe(
@@ -264,7 +275,7 @@ def render(ctx: PageContext) -> None:
         wa = n["why_attention"]
         with st.expander(t("why.rnn.title"), expanded=True):
             st.markdown(t("why.rnn.text", n=wa["pieces"], rnn=wa["rnn_path"], layers=wa["attention_sequential_steps"]))
-    if section.shown("s13"):
+    if section.shown("sec.decoder_self"):
         show_figure(
             fit(
                 matrix_figure(
@@ -276,9 +287,9 @@ def render(ctx: PageContext) -> None:
                 )
             ),
             key="lesson_dec",
-            container=section("s13"),
+            container=section("sec.decoder_self"),
         )
-    if section.shown("s14"):
+    if section.shown("sec.cross"):
         show_figure(
             fit(
                 matrix_figure(
@@ -290,17 +301,17 @@ def render(ctx: PageContext) -> None:
                 )
             ),
             key="lesson_cross",
-            container=section("s14"),
+            container=section("sec.cross"),
         )
-    if section.shown("s15"):
+    if section.shown("sec.output"):
         top = tok.target_pieces(n["final_top_ids"][step].tolist())
         show_figure(
             fit(bars(top, n["final_top_probs"][step].tolist(), f"P(· | {trace.tgt_tokens[step]})")),
             key="lesson_top",
-            container=section("s15", v=cfg.vocab_size),
+            container=section("sec.output", v=cfg.vocab_size),
         )
-    if section.shown("s16"):
-        section("s16")
+    if section.shown("sec.layer_by_layer"):
+        section("sec.layer_by_layer")
         rows = [
             {
                 t("col.layer"): r["layer"],

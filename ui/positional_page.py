@@ -39,8 +39,8 @@ def render(ctx: PageContext) -> None:
     dims = st.multiselect(t("pe.dims"), list(range(d_model)), default=[0, 1, 4, 20, d_model // 2], key="pe_dims")
     show_figure(pe_waves(pe[:n], dims), key="pe_waves")
     show_figure(pe_dot_by_offset(pe[:n], [0, n // 4, n // 2]), key="pe_dot")
-    tr = ctx.translation
-    token_norms = cached_embedding_norms(ctx.path, tuple(tr.src_ids))
+    translation = ctx.translation
+    token_norms = cached_embedding_norms(ctx.path, tuple(translation.src_ids))
     show_figure(norms_chart(ctx.trace.src_tokens, token_norms, pe), key="pe_norms")
     st.subheader(t("pe.why"))
     train_max = ctx.ckpt.card.get("data", {}).get("max_train_pieces")

@@ -16,11 +16,6 @@ from viz.attention import attention_heatmap, attention_table, merge_tokens, merg
 from viz.export import figure_html, npz_bytes
 from viz.switch import Panel, switchable_heatmap
 
-WORD_RULE = (
-    "Word view: a word receives the **sum** of the weights on its pieces (rows still sum to 1); "
-    "a word attends with the **mean** of its pieces' rows."
-)
-
 
 def panels(trace, kinds, words: bool) -> list[Panel]:
     """Each kind's whole attention with its axis labels, merged into words if asked."""
@@ -46,7 +41,7 @@ def render(ctx: PageContext) -> None:
 
 
 def pieces(trace) -> None:
-    with st.expander(t("tr.pieces", s=len(trace.src_tokens), t=len(trace.tgt_tokens)), expanded=False):
+    with st.expander(t("translate.pieces", s=len(trace.src_tokens), t=len(trace.tgt_tokens)), expanded=False):
         st.text("source  " + " ".join(trace.src_tokens))
         st.text("target  " + " ".join(trace.tgt_tokens))
 
@@ -58,13 +53,13 @@ def heatmap_panel(ctx: PageContext) -> None:
     if ctx.theme.present:  # one row of controls; switching happens in the figure itself, with no round trip
         cols = st.columns([3, 2, 2])
         sel = kind_layer_head(trace, containers=cols)
-        words = cols[2].toggle(t("tr.words"), key="words", help=t("tr.word_rule"))
+        words = cols[2].toggle(t("translate.words"), key="words", help=t("translate.word_rule"))
         in_browser = True
     else:
         sel = kind_layer_head(trace)
         cols = st.columns(2)
-        words = cols[0].toggle(t("tr.merge"), key="words", help=t("tr.word_rule"))
-        in_browser = cols[1].toggle(t("tr.switch"), key="client_switch", help=t("tr.switch_help"))
+        words = cols[0].toggle(t("translate.merge"), key="words", help=t("translate.word_rule"))
+        in_browser = cols[1].toggle(t("translate.switch"), key="client_switch", help=t("translate.switch_help"))
     if in_browser:
         switch = switchable_heatmap(
             panels(trace, [sel.kind], words),
@@ -88,7 +83,7 @@ def heatmap_panel(ctx: PageContext) -> None:
         )
         show_figure(fig, key="translate_heatmap", config={"toImageButtonOptions": {"format": "png", "scale": 2}})
     if words:
-        st.caption(t("tr.word_rule"))
+        st.caption(t("translate.word_rule"))
     write_url(kind=sel.kind, layer=sel.layer, head="mean" if sel.head is None else sel.head)
     name = f"{sel.kind}-L{sel.layer}-{'mean' if sel.head is None else f'H{sel.head}'}"
     q_all, k_all = trace.axis_tokens(sel.kind)
@@ -101,10 +96,10 @@ def heatmap_panel(ctx: PageContext) -> None:
         return figure_html(figure, BUNDLE_JS)
 
     cols[0].download_button(
-        t("tr.dl_html"), everything, f"headlight-{name}.html", "text/html", key="dl_html", on_click="ignore"
+        t("translate.dl_html"), everything, f"headlight-{name}.html", "text/html", key="dl_html", on_click="ignore"
     )
     cols[1].download_button(
-        t("tr.dl_csv", kind=kind_label(sel.kind)),
+        t("translate.dl_csv", kind=kind_label(sel.kind)),
         lambda: attention_table(trace.attention(sel.kind), q_all, k_all, sel.kind).to_csv(index=False),
         f"headlight-{sel.kind}.csv",
         "text/csv",
@@ -112,7 +107,7 @@ def heatmap_panel(ctx: PageContext) -> None:
         on_click="ignore",
     )
     cols[2].download_button(
-        t("tr.dl_npz"),
+        t("translate.dl_npz"),
         lambda: npz_bytes(trace.npz_arrays()),
         "headlight-trace.npz",
         "application/octet-stream",

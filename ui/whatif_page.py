@@ -13,7 +13,7 @@ from ui.cache import cached_beam_tree, cached_contributions, cached_forward_trac
 from ui.context import PageContext
 from ui.errors import guarded
 from ui.figure import show_figure
-from ui.i18n import t as tx
+from ui.i18n import t
 from ui.text import md_escape
 from ui.theme import TAB_STRIP_PX
 from viz.attention import attention_heatmap
@@ -23,7 +23,7 @@ from viz.whatif import beam_tree_figure, head_ranking, routes_figure
 
 def render(ctx: PageContext) -> None:
     contrib_tab, force_tab, beam_tab, flow_tab = st.tabs(
-        [tx("wi.tab_contrib"), tx("wi.tab_force"), tx("wi.tab_beam"), tx("wi.tab_flow")]
+        [t("wi.tab_contrib"), t("wi.tab_force"), t("wi.tab_beam"), t("wi.tab_flow")]
     )
     with force_tab:
         force(ctx)
@@ -44,33 +44,39 @@ def force_and_rerun(text: str) -> None:
 @st.fragment
 @guarded
 def force(ctx: PageContext) -> None:
-    tr, tok = ctx.translation, ctx.ckpt.tokenizer
-    st.caption(tx("wi.force_help"))
+    translation, tok = ctx.translation, ctx.ckpt.tokenizer
+    st.caption(t("wi.force_help"))
     cols = st.columns([4, 1, 1])
-    typed = cols[0].text_input(tx("wi.forced_input"), value=st.session_state.get("prefix", ""), key="prefix_input")
-    if cols[1].button(tx("wi.continue"), key="prefix_go"):
+    typed = cols[0].text_input(t("wi.forced_input"), value=st.session_state.get("prefix", ""), key="prefix_input")
+    if cols[1].button(t("wi.continue"), key="prefix_go"):
         force_and_rerun(typed)
-    if cols[2].button(tx("wi.clear"), key="prefix_clear"):
+    if cols[2].button(t("wi.clear"), key="prefix_clear"):
         force_and_rerun("")
-    pieces = tok.target_pieces(tr.out_ids)
+    pieces = tok.target_pieces(translation.out_ids)
     step = st.select_slider(
-        tx("wi.at_step"), range(len(pieces)), format_func=lambda t: f"{t}: {pieces[t]}", key="force_step"
+        t("wi.at_step"), range(len(pieces)), format_func=lambda i: f"{i}: {pieces[i]}", key="force_step"
     )
     candidates = ctx.trace.candidates[step] if ctx.trace.candidates else []
     options = [piece for piece, _ in candidates if piece != pieces[step]]
     if options:
         labels = {piece: f"{piece} (p = {prob:.3f})" for piece, prob in candidates}
-        pick = st.radio(tx("wi.pick"), options, format_func=labels.get, horizontal=True, key="force_pick")
-        chosen = tr.out_ids[:step] + [tok.piece_to_id(pick)]
-        if st.button(tx("wi.force_go", text=tok.decode(chosen)), key="force_pick_go"):
+        pick = st.radio(t("wi.pick"), options, format_func=labels.get, horizontal=True, key="force_pick")
+        chosen = translation.out_ids[:step] + [tok.piece_to_id(pick)]
+        if st.button(t("wi.force_go", text=tok.decode(chosen)), key="force_pick_go"):
             force_and_rerun(tok.decode(chosen))
     rows = [
-        {"step": t, "piece": p, "forced": t < tr.forced, "log-probability": lp, "probability": float(np.exp(lp))}
-        for t, (p, lp) in enumerate(zip(pieces, tr.logprobs))
+        {
+            "step": i,
+            "piece": p,
+            "forced": i < translation.forced,
+            "log-probability": lp,
+            "probability": float(np.exp(lp)),
+        }
+        for i, (p, lp) in enumerate(zip(pieces, translation.logprobs))
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="force_table")
-    if tr.forced:
-        st.caption(tx("wi.forced_note", n=tr.forced))
+    if translation.forced:
+        st.caption(t("wi.forced_note", n=translation.forced))
 
 
 @st.fragment
@@ -78,7 +84,7 @@ def force(ctx: PageContext) -> None:
 def beam_tree(ctx: PageContext) -> None:
     beam = max(ctx.beam, 2)
     if ctx.beam < 2:
-        st.caption(tx("wi.greedy"))
+        st.caption(t("wi.greedy"))
         beam = 4
     rows = cached_beam_tree(ctx.path, ctx.source, beam, st.session_state.max_len, st.session_state.get("prefix", ""))
     nodes = pd.DataFrame(rows)
@@ -90,9 +96,9 @@ def beam_tree(ctx: PageContext) -> None:
     labels = [f"step {r['step']}: {tok.decode(r['ids'])}" + (" (finished)" if r["finished"] else "") for r in rows]
     if picked is not None:
         st.session_state.beam_node = int(picked["customdata"][2])
-    st.caption(tx("wi.kept", n=len(nodes), steps=nodes["step"].max() + 1, done=int(nodes["finished"].sum())))
+    st.caption(t("wi.kept", n=len(nodes), steps=nodes["step"].max() + 1, done=int(nodes["finished"].sum())))
     choice = st.selectbox(
-        tx("wi.open"),
+        t("wi.open"),
         [None] + list(range(len(rows))),
         format_func=lambda i: "—" if i is None else labels[i],
         key="beam_node",
@@ -102,7 +108,7 @@ def beam_tree(ctx: PageContext) -> None:
     node = rows[choice]
     trace = cached_forward_trace(ctx.path, tuple(ctx.translation.src_ids), tuple(node["ids"]))
     st.markdown(
-        tx("wi.partial", step=node["step"], score=node["score"], text=md_escape(ctx.ckpt.tokenizer.decode(node["ids"])))
+        t("wi.partial", step=node["step"], score=node["score"], text=md_escape(ctx.ckpt.tokenizer.decode(node["ids"])))
     )
     layer = trace.layers("cross") - 1
     show_figure(
@@ -127,33 +133,33 @@ def node_labels(trace, n_enc: int, n_dec: int) -> tuple[dict, list[str]]:
     for s, piece in enumerate(trace.src_tokens):
         for l in range(n_enc + 1):
             labels[("enc", l, s)] = (l, s, piece if l == 0 else "")
-    for t, piece in enumerate(trace.tgt_tokens):
-        labels[("dec", 0, t)] = (n_enc + 1, t, piece)
+    for i, piece in enumerate(trace.tgt_tokens):
+        labels[("dec", 0, i)] = (n_enc + 1, i, piece)
         for l in range(n_dec):
-            labels[("self", l, t)] = (n_enc + 2 + 2 * l, t, "")
-            labels[("dec", l + 1, t)] = (n_enc + 3 + 2 * l, t, trace.out_tokens[t] if l == n_dec - 1 else "")
+            labels[("self", l, i)] = (n_enc + 2 + 2 * l, i, "")
+            labels[("dec", l + 1, i)] = (n_enc + 3 + 2 * l, i, trace.out_tokens[i] if l == n_dec - 1 else "")
     return labels, columns
 
 
 @st.fragment
 @guarded
 def contributions_view(ctx: PageContext) -> None:
-    tr, trace = ctx.translation, ctx.trace
-    contrib = cached_contributions(ctx.path, tuple(tr.src_ids), tuple(tr.out_ids))
+    translation, trace = ctx.translation, ctx.trace
+    contrib = cached_contributions(ctx.path, tuple(translation.src_ids), tuple(translation.out_ids))
     out = trace.out_tokens
-    t = st.select_slider(
-        tx("wi.output_piece"),
+    step = st.select_slider(
+        t("wi.output_piece"),
         range(len(out)),
         format_func=lambda i: f"{i}: {out[i]}",
         key="contrib_step",
         label_visibility=ctx.theme.label,
     )
     cross = contrib["cross"]
-    weights, norms = cross["weights"][:, :, t, :], cross["norms"][:, :, t, :]
+    weights, norms = cross["weights"][:, :, step, :], cross["norms"][:, :, step, :]
     left, right = st.columns(2)
     fit = lambda fig: ctx.theme.fit(fig, above=TAB_STRIP_PX, thin_y=True)  # noqa: E731
     show_figure(
-        fit(heads_rows(weights, trace.src_tokens, f"Weights α while producing {out[t]}", ctx.theme.colorscale)),
+        fit(heads_rows(weights, trace.src_tokens, f"Weights α while producing {out[step]}", ctx.theme.colorscale)),
         key="contrib_weights",
         container=left,
     )
@@ -162,7 +168,7 @@ def contributions_view(ctx: PageContext) -> None:
             heads_rows(
                 norms,
                 trace.src_tokens,
-                f"Contributions ‖α·v·W_O‖ while producing {out[t]}",
+                f"Contributions ‖α·v·W_O‖ while producing {out[step]}",
                 ctx.theme.colorscale,
                 zmax=float(norms.max()) or 1.0,
                 measure="‖α v W_O‖",
@@ -171,22 +177,24 @@ def contributions_view(ctx: PageContext) -> None:
         key="contrib_norms",
         container=right,
     )
-    st.caption(tx("wi.contrib_help"))
+    st.caption(t("wi.contrib_help"))
     ranking = head_ranking(weights, norms)
     st.dataframe(ranking, hide_index=True, key="contrib_ranking")
-    threshold = st.slider(tx("wi.routes"), 0.01, 0.5, 0.05, 0.01, key="contrib_threshold")
+    threshold = st.slider(t("wi.routes"), 0.01, 0.5, 0.05, 0.01, key="contrib_threshold")
     graph = contribution_graph(contrib, min_share=threshold)
     n_enc, n_dec = contrib["encoder"]["norms"].shape[0], contrib["decoder"]["norms"].shape[0]
-    routes = routes_to(graph, ("dec", n_dec, t), threshold)
+    routes = routes_to(graph, ("dec", n_dec, step), threshold)
     if routes.number_of_edges() == 0:
-        st.info(tx("wi.no_route"))
+        st.info(t("wi.no_route"))
         return
     edges = pd.DataFrame(
         [(u, v, d["weight"]) for u, v, d in routes.edges(data=True)], columns=["source", "target", "weight"]
     )
     labels, columns = node_labels(trace, n_enc, n_dec)
     show_figure(
-        routes_figure(edges, labels, columns, f"Routes from the source pieces to {out[t]} (share ≥ {threshold:.2f})"),
+        routes_figure(
+            edges, labels, columns, f"Routes from the source pieces to {out[step]} (share ≥ {threshold:.2f})"
+        ),
         key="contrib_routes",
     )
 
@@ -196,12 +204,12 @@ def contributions_view(ctx: PageContext) -> None:
 def flow(ctx: PageContext) -> None:
     trace = ctx.trace
     src = trace.src_tokens
-    st.caption(tx("wi.flow_help"))
+    st.caption(t("wi.flow_help"))
     rows = st.multiselect(
-        tx("wi.flow_rows"), list(range(len(src))), default=[0], format_func=lambda i: f"{i}: {src[i]}", key="flow_rows"
+        t("wi.flow_rows"), list(range(len(src))), default=[0], format_func=lambda i: f"{i}: {src[i]}", key="flow_rows"
     )
-    if not rows or not st.button(tx("wi.flow_go", n=len(rows)), key="flow_go"):
-        st.caption(tx("wi.flow_cost", n=len(src)))
+    if not rows or not st.button(t("wi.flow_go", n=len(rows)), key="flow_go"):
+        st.caption(t("wi.flow_cost", n=len(src)))
         return
     start = time.perf_counter()
     values = attention_flow(trace.encoder, rows=rows)
@@ -218,4 +226,4 @@ def flow(ctx: PageContext) -> None:
         ),
         key="flow_heatmap",
     )
-    st.caption(tx("wi.flow_time", rows=len(rows), n=len(src), s=elapsed, per=elapsed / max(len(rows), 1)))
+    st.caption(t("wi.flow_time", rows=len(rows), n=len(src), s=elapsed, per=elapsed / max(len(rows), 1)))

@@ -19,7 +19,7 @@ from ui.figure import show_figure
 from ui.i18n import kind_label, t
 from ui.url import write_url
 from viz.analysis import head_grid
-from viz.heads import against_all_heads, heads_scatter, qk_projection, typical_pattern
+from viz.corpus_heads import against_all_heads, heads_scatter, qk_projection, typical_pattern
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the corpus run…")

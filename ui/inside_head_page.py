@@ -11,13 +11,13 @@ from ui.controls import describe, kind_layer_head
 from ui.errors import guarded
 from ui.figure import show_figure
 from ui.i18n import t
-from viz.head import FORMULA, pipeline_figure, pipeline_table
+from viz.inside_head import FORMULA, pipeline_figure, pipeline_table
 
 
 @st.fragment
 @guarded
 def render(ctx: PageContext) -> None:
-    trace, tr = ctx.trace, ctx.translation
+    trace, translation = ctx.trace, ctx.translation
     present = ctx.theme.present
     row = (
         st.columns([3, 2, 2, 3]) if present else None
@@ -37,7 +37,9 @@ def render(ctx: PageContext) -> None:
         )
     else:
         query = st.select_slider(t("hd.query"), range(len(q_tokens)), format_func=labels.__getitem__, key="head_query")
-    detail = cached_head_detail(ctx.path, tuple(tr.src_ids), tuple(tr.out_ids), sel.kind, sel.layer, sel.head)
+    detail = cached_head_detail(
+        ctx.path, tuple(translation.src_ids), tuple(translation.out_ids), sel.kind, sel.layer, sel.head
+    )
     d_k = detail["q"].shape[1]
     if not present:
         st.latex(FORMULA)
