@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import torch.nn.functional as F
 
@@ -10,6 +10,9 @@ ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "swish": F.silu, "silu": F.silu}
 
 
 PE_LAYOUTS = ("interleaved", "halves")
+POSITION_KINDS = ("sinusoidal", "learned")
+PE_FORMULAS = ("paper", "fairseq")
+LANGUAGE_CODE_POSITIONS = ("none", "prefix", "suffix")
 
 
 @dataclass
@@ -42,7 +45,16 @@ class TransformerConfig:
     unk_id: int = 1
     bos_id: int = 2
     eos_id: int = 3
-    decoder_start_id: int = 2  # the symbol fed to the decoder first (ours: <s>; Marian: <pad>)
+    decoder_start_id: int = 2  # the symbol fed to the decoder first (ours: <s>; Marian: <pad>; M2M-100, mBART: </s>)
+    # Beyond Marian (M2M-100/NLLB-200, mBART-50); the defaults are the paper's and our own models'.
+    position_kind: str = "sinusoidal"  # "learned": a trained table per stack (mBART)
+    pe_formula: str = "paper"  # "paper": pos / 10000^(2i/d_model); "fairseq": pos * exp(-i ln(10000) / (d_model/2 - 1))
+    position_offset: int = 0  # the position number of the first piece (M2M-100: pad_id + 1; mBART: 2)
+    embedding_norm: bool = False  # LayerNorm on token embedding + position, before the first layer (mBART)
+    final_norm: bool | None = None  # LayerNorm after each stack's last layer (None: exactly when norm_first)
+    languages: list[str] = field(default_factory=list)  # language-code pieces of a multilingual model, e.g. kor_Hang
+    language_code_position: str = "none"  # the source's language code: "prefix" [code] x </s>, "suffix" x </s> [code]
+    force_target_language: bool = False  # the first output piece is the target's language code (forced BOS)
 
     def __post_init__(self) -> None:
         if self.d_model % self.n_heads:
@@ -51,6 +63,21 @@ class TransformerConfig:
             raise ValueError(f"activation {self.activation!r} is not one of {', '.join(ACTIVATIONS)}")
         if self.pe_layout not in PE_LAYOUTS:
             raise ValueError(f"pe_layout {self.pe_layout!r} is not one of {', '.join(PE_LAYOUTS)}")
+        for name, allowed in (
+            ("position_kind", POSITION_KINDS),
+            ("pe_formula", PE_FORMULAS),
+            ("language_code_position", LANGUAGE_CODE_POSITIONS),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} {getattr(self, name)!r} is not one of {', '.join(allowed)}")
+        if not isinstance(self.position_offset, int) or not 0 <= self.position_offset <= 1_000_000:
+            raise ValueError(f"position_offset must be an integer from 0 to 1000000, got {self.position_offset!r}")
+        if not isinstance(self.languages, list) or not all(isinstance(c, str) and c for c in self.languages):
+            raise ValueError("languages must be a list of language codes (non-empty strings)")
+        if len(set(self.languages)) != len(self.languages):
+            raise ValueError("languages lists a code twice")
+        if (self.language_code_position != "none" or self.force_target_language) and not self.languages:
+            raise ValueError("language codes are placed or forced, but the config lists no languages")
 
     @property
     def attention_p(self) -> float:
@@ -59,6 +86,10 @@ class TransformerConfig:
     @property
     def activation_p(self) -> float:
         return self.dropout if self.activation_dropout is None else self.activation_dropout
+
+    @property
+    def has_final_norm(self) -> bool:
+        return self.norm_first if self.final_norm is None else self.final_norm
 
     @property
     def d_k(self) -> int:

@@ -36,6 +36,33 @@ def sinusoidal_positional_encoding(n_positions: int, d_model: int, layout: str =
     return pe.float()
 
 
+def fairseq_positional_encoding(n_positions: int, d_model: int, padding_row: int | None = None) -> Tensor:
+    """M2M-100/NLLB's table (fairseq, tensor2tensor): sin(pos w_i) | cos(pos w_i), w_i = exp(-i ln(10000) / (h - 1)),
+    h = d_model // 2, so the slowest frequency is exactly 1/10000 (the paper's is 10000^(-(d-2)/d)).
+
+    Row pos is position number pos; the padding row is zero. Computed in float32, step by step as fairseq and
+    `transformers` do, so the values are theirs to the bit.
+    """
+    half = d_model // 2
+    step = math.log(10000) / (half - 1)
+    inv_freq = torch.exp(torch.arange(half, dtype=torch.int64).float() * -step)
+    angles = torch.arange(n_positions, dtype=torch.int64).float()[:, None] * inv_freq[None, :]
+    pe = torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+    if d_model % 2:
+        pe = torch.cat([pe, torch.zeros(n_positions, 1)], dim=1)
+    if padding_row is not None and 0 <= padding_row < n_positions:
+        pe[padding_row] = 0
+    return pe
+
+
+def position_table(cfg: TransformerConfig) -> Tensor:
+    """The sinusoidal table [position_offset + max_len, d_model] by the config's formula; row p is position number p."""
+    rows = cfg.position_offset + cfg.max_len
+    if cfg.pe_formula == "fairseq":
+        return fairseq_positional_encoding(rows, cfg.d_model, cfg.pad_id)
+    return sinusoidal_positional_encoding(rows, cfg.d_model, cfg.pe_layout)
+
+
 class MultiHeadAttention(nn.Module):
     """MultiHead(Q, K, V) = Concat(head_1..head_h) W^O, head_i = softmax(Q_i K_i^T / sqrt(d_k)) V_i (§3.2)."""
 
@@ -182,24 +209,49 @@ class DecoderLayer(nn.Module):
 
 
 class Embedding(nn.Module):
-    """Token embedding scaled by sqrt(d_model), plus the sinusoidal positional encoding (§3.4, §3.5)."""
+    """Token embedding scaled by sqrt(d_model), plus the sinusoidal positional encoding (§3.4, §3.5).
 
-    def __init__(self, token_embedding: nn.Embedding, pe: Tensor, dropout: float, scale: bool = True) -> None:
+    `pe` holds one row per position number: a fixed table (a buffer, shared by both stacks) or, with learned
+    positions, a parameter of this stack. The first piece takes row `first_position` (M2M-100: pad_id + 1, mBART: 2).
+    With `norm` (mBART's layernorm_embedding) the sum is layer-normalised before it enters the first layer.
+    """
+
+    def __init__(
+        self,
+        token_embedding: nn.Embedding,
+        pe: Tensor,
+        dropout: float,
+        scale: bool = True,
+        learned: bool = False,
+        first_position: int = 0,
+        norm: nn.Module | None = None,
+    ) -> None:
         super().__init__()
         self.token_embedding = token_embedding
-        self.register_buffer("pe", pe, persistent=False)
+        if learned:
+            self.pe = nn.Parameter(pe)
+        else:
+            self.register_buffer("pe", pe, persistent=False)
+        self.first_position = first_position
         self.scale = math.sqrt(token_embedding.embedding_dim) if scale else 1.0
+        self.norm = norm if norm is not None else nn.Identity()
         self.dropout = nn.Dropout(dropout)
         self.hook_tokens = HookPoint()  # [batch, pos, d_model]  token embedding * scale
         self.hook_pos = HookPoint()  # [pos, d_model]  the positional encoding added
-        self.hook_sum = HookPoint()  # [batch, pos, d_model]  what enters the first layer
+        self.hook_sum = HookPoint()  # [batch, pos, d_model]  what enters the first layer (after the norm, if any)
+
+    @property
+    def positions(self) -> Tensor:
+        """[max_len, d_model]: the rows added at positions 0, 1, ... of a sequence."""
+        return self.pe[self.first_position :]
 
     def forward(self, ids: Tensor, offset: int = 0) -> Tensor:
-        if offset + ids.shape[1] > self.pe.shape[0]:
-            raise ValueError(f"sequence of {offset + ids.shape[1]} positions exceeds max_len={self.pe.shape[0]}")
+        start, max_len = self.first_position + offset, self.pe.shape[0] - self.first_position
+        if offset + ids.shape[1] > max_len:
+            raise ValueError(f"sequence of {offset + ids.shape[1]} positions exceeds max_len={max_len}")
         tokens = self.hook_tokens(self.token_embedding(ids) * self.scale)
-        pos = self.hook_pos(self.pe[offset : offset + ids.shape[1]])
-        return self.dropout(self.hook_sum(tokens + pos))
+        pos = self.hook_pos(self.pe[start : start + ids.shape[1]])
+        return self.dropout(self.hook_sum(self.norm(tokens + pos)))
 
 
 class Encoder(nn.Module):
@@ -207,7 +259,7 @@ class Encoder(nn.Module):
         super().__init__()
         self.embed = embed
         self.layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.n_encoder_layers))
-        self.final_norm = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps) if cfg.norm_first else nn.Identity()
+        self.final_norm = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps) if cfg.has_final_norm else nn.Identity()
 
     def forward(self, src: Tensor, src_mask: Tensor) -> Tensor:
         x = self.embed(src)
@@ -221,7 +273,7 @@ class Decoder(nn.Module):
         super().__init__()
         self.embed = embed
         self.layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.n_decoder_layers))
-        self.final_norm = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps) if cfg.norm_first else nn.Identity()
+        self.final_norm = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps) if cfg.has_final_norm else nn.Identity()
 
     def forward(
         self,
@@ -244,13 +296,20 @@ class Transformer(nn.Module):
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        pe = sinusoidal_positional_encoding(cfg.max_len, cfg.d_model, cfg.pe_layout)
+        learned = cfg.position_kind == "learned"
+        pe = None if learned else position_table(cfg)
         src_tokens = nn.Embedding(cfg.vocab_size, cfg.d_model, padding_idx=cfg.pad_id)
         tgt_tokens = (
             src_tokens if cfg.share_embeddings else nn.Embedding(cfg.vocab_size, cfg.d_model, padding_idx=cfg.pad_id)
         )
-        self.encoder = Encoder(cfg, Embedding(src_tokens, pe, cfg.dropout, cfg.scale_embedding))
-        self.decoder = Decoder(cfg, Embedding(tgt_tokens, pe, cfg.dropout, cfg.scale_embedding))
+
+        def embedding(tokens: nn.Embedding) -> Embedding:
+            table = torch.zeros(cfg.position_offset + cfg.max_len, cfg.d_model) if learned else pe
+            norm = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps) if cfg.embedding_norm else None
+            return Embedding(tokens, table, cfg.dropout, cfg.scale_embedding, learned, cfg.position_offset, norm)
+
+        self.encoder = Encoder(cfg, embedding(src_tokens))
+        self.decoder = Decoder(cfg, embedding(tgt_tokens))
         self.generator = nn.Linear(cfg.d_model, cfg.vocab_size, bias=cfg.output_bias)
         self._init_weights()
         if cfg.tie_embeddings:
@@ -269,7 +328,7 @@ class Transformer(nn.Module):
 
     @property
     def positional_encoding(self) -> Tensor:
-        return self.encoder.embed.pe  # [max_len, d_model]
+        return self.encoder.embed.positions  # [max_len, d_model], the encoder's rows from its first position
 
     def src_mask(self, src: Tensor) -> Tensor:
         return (src != self.cfg.pad_id)[:, None, None, :]  # [batch, 1, 1, k_pos]
