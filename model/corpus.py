@@ -13,6 +13,10 @@ interrupted run resumes where it stopped:
 
 `corpus_summary` reads the chunks back: per head averages, the most extreme sentences for any statistic,
 and the typical pattern.
+
+Several processes or machines: `torchrun --nproc-per-node N -m model.corpus ...` (gloo on the CPU, NCCL on GPUs;
+see docs/corpus-distributed.md). Each process translates its share of the chunks, rank 0 writes the same files one
+process would, and an interrupted run resumes the missing chunks with any number of processes.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ import argparse
 import sys
 from pathlib import Path
 
+import torch
 from tqdm import tqdm
 
-from model.analysis.corpus import run_corpus
+from model.analysis.corpus import CorpusError, join_processes, leave_processes, run_corpus
 from model.cli.common import load_checkpoint_and_sentences, run
 
 
@@ -35,20 +40,38 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="folder for the NPZ chunks and progress.json (an existing run resumes)")
     p.add_argument("--max-sentences", type=int, default=0)
     p.add_argument("--chunk", type=int, default=200, help="sentences per chunk (memory is bounded by one chunk)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: a GPU when there is one")
     args = p.parse_args(argv)
+    if args.chunk < 1 or args.max_sentences < 0:
+        p.error("--chunk must be at least 1 and --max-sentences at least 0")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda: no GPU is visible to this process")
     loaded = load_checkpoint_and_sentences(args.checkpoint, args.input, args.ref, args.max_sentences)
     if loaded is None:
         return 2
     ckpt, sources, references = loaded
-    bar = tqdm(total=len(sources), desc="corpus", file=sys.stderr)
-    meta = run_corpus(
-        ckpt, sources, references, Path(args.out), args.chunk, progress=lambda n, _: bar.update(n - bar.n)
-    )
-    bar.close()
-    print(
-        f"{meta['done']} sentences in {meta['chunks']} chunks, {meta['seconds']:.0f} s, peak resident memory "
-        f"{meta['peak_rss_mb']:.0f} MB"
-    )
+    procs = join_processes(args.device)
+    ckpt.model.to(procs.device)
+    bar = tqdm(total=0, desc="corpus", file=sys.stderr, disable=procs.rank != 0)
+
+    def advance(n: int, total: int) -> None:
+        bar.total = total
+        bar.update(n - bar.n)
+
+    try:
+        meta = run_corpus(ckpt, sources, references, Path(args.out), args.chunk, progress=advance, procs=procs)
+    except CorpusError as exc:  # every rank raises it (rank 0's verdict is broadcast); one of them says it
+        if procs.rank == 0:
+            print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        bar.close()
+        leave_processes(procs)
+    if procs.rank == 0:
+        print(
+            f"{meta['done']} sentences in {meta['chunks']} chunks, {meta['seconds']:.0f} s, "
+            f"{procs.world} process(es), peak resident memory {meta.get('peak_rss_mb', 0):.0f} MB"
+        )
     return 0
 
 

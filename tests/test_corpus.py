@@ -1,13 +1,28 @@
-"""Corpus runs: stored statistics equal a recomputation, an interrupted run resumes to the same result, the
-diagonal pattern by hand, and the joint query/key projection puts a query near the keys it attends to."""
+"""Corpus runs: stored statistics equal a recomputation, queries and keys recorded while translating equal a
+teacher-forced pass, an interrupted run resumes to the same result, two processes under torchrun make the files one
+process makes, the diagonal pattern by hand, and the joint query/key projection puts a query near the keys it
+attends to."""
 
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from model.analysis.corpus import corpus_summary, diagonal_pattern, joint_projection, qk_vectors, run_corpus
+from model.analysis.corpus import (
+    CorpusError,
+    corpus_summary,
+    diagonal_pattern,
+    joint_projection,
+    qk_vectors,
+    run_corpus,
+)
 from model.analysis.head_statistics import STATS, trace_stats
+from model.core.head_selection import all_heads
+from model.decoding.trace_from_hooks import forward_trace
 from model.decoding.translation import translate
 from tests.conftest import ROOT
 
@@ -20,6 +35,7 @@ SENTENCES = [
     "People walk in the park.",
     "A red car.",
 ]
+ARRAYS = ("stats", "q", "k", "q_pos", "k_pos", "output", "source", "src_tokens", "tgt_tokens", "sentence", "pattern")
 
 
 class Ckpt:
@@ -27,20 +43,109 @@ class Ckpt:
         self.model, self.tokenizer, self.name = model, tokenizer, "tiny"
 
 
+class Stop(Exception):
+    pass
+
+
+def interrupt_after(sentences: int):
+    def progress(n, _total):
+        if n == sentences:
+            raise Stop
+
+    return progress
+
+
+def assert_same_results(a: dict, b: dict) -> None:
+    for key in ARRAYS:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
 def test_stored_statistics_equal_a_recomputation_and_a_resumed_run_equals_one_run(model, tokenizer, tmp_path):
     ckpt = Ckpt(model, tokenizer)
     whole = run_corpus(ckpt, SENTENCES, None, tmp_path / "whole", chunk_size=3)
     assert whole["done"] == 7 and whole["chunks"] == 3 and whole["peak_rss_mb"] > 0
-    run_corpus(ckpt, SENTENCES[:4], None, tmp_path / "resumed", chunk_size=3)  # stopped after the first chunks
+    with pytest.raises(Stop):  # interrupted inside the second chunk: only the first is kept
+        run_corpus(ckpt, SENTENCES, None, tmp_path / "resumed", chunk_size=3, progress=interrupt_after(5))
+    assert sorted(p.name for p in (tmp_path / "resumed").glob("chunk-*")) == ["chunk-00000.npz"]
     resumed = run_corpus(ckpt, SENTENCES, None, tmp_path / "resumed", chunk_size=3)
     a, b = corpus_summary(tmp_path / "whole"), corpus_summary(tmp_path / "resumed")
-    assert list(a["sentence"]) == list(b["sentence"]) == [0, 2, 3, 4, 5, 6]  # the empty line is left out
-    np.testing.assert_array_equal(a["stats"], b["stats"])
-    assert resumed["done"] == 7
+    assert list(a["sentence"]) == [0, 2, 3, 4, 5, 6]  # the empty line is left out
+    assert_same_results(a, b)
+    assert resumed["done"] == 7 and resumed["done_chunks"] == [0, 1, 2]
     # the statistics of sentence 2 equal trace_stats of its translation, head by head, in all_heads order
     expected = trace_stats(translate(model, tokenizer, SENTENCES[2]).trace)[STATS].to_numpy()
     np.testing.assert_allclose(a["stats"][1], expected, atol=1e-6)
     assert str(a["source"][1]) == SENTENCES[2] and a["q"].shape[1:] == (len(expected), 3, model.cfg.d_k)
+    assert str(a["output"][1]) == translate(model, tokenizer, SENTENCES[2], with_trace=False).text
+
+
+def test_queries_and_keys_recorded_while_translating_equal_a_teacher_forced_pass(model, tokenizer, tmp_path):
+    run_corpus(Ckpt(model, tokenizer), SENTENCES[:3], None, tmp_path, chunk_size=3)
+    got = corpus_summary(tmp_path)
+    result = translate(model, tokenizer, SENTENCES[2], with_trace=False)
+    vectors = qk_vectors(model, result.src_ids, result.out_ids)  # a separate full pass, no key/value cache
+    for n, (kind, layer, head) in enumerate(all_heads(model.cfg)):
+        q, k = vectors[(kind, layer)]
+        for stored, positions, full in ((got["q"], got["q_pos"], q), (got["k"], got["k_pos"], k)):
+            rows = positions[1, n][positions[1, n] >= 0]
+            assert len(rows) == min(3, full.shape[1])
+            np.testing.assert_allclose(stored[1, n, : len(rows)], full[head, rows], rtol=2e-3, atol=2e-3)
+
+
+def test_teacher_forced_statistics_equal_those_of_the_forced_trace(model, tokenizer, tmp_path):
+    refs = ["Ein Hund läuft.", "", "Zwei Männer spielen Fußball."]
+    meta = run_corpus(Ckpt(model, tokenizer), SENTENCES[:3], refs, tmp_path, chunk_size=2)
+    got = corpus_summary(tmp_path)
+    assert meta["teacher_forced"] and list(got["output"]) == [refs[0], refs[2]]
+    src_ids = tokenizer.encode(SENTENCES[2]) + [model.cfg.eos_id]
+    out_ids = tokenizer.encode_target(refs[2]) + [model.cfg.eos_id]
+    trace, _ = forward_trace(model, tokenizer, src_ids, out_ids)
+    np.testing.assert_allclose(got["stats"][1], trace_stats(trace)[STATS].to_numpy(), atol=1e-6)
+
+
+def test_resuming_with_other_input_is_refused_in_one_sentence(model, tokenizer, tmp_path):
+    run_corpus(Ckpt(model, tokenizer), SENTENCES[:3], None, tmp_path, chunk_size=3)
+    with pytest.raises(CorpusError, match="holds a run with sentences 3, not 7"):
+        run_corpus(Ckpt(model, tokenizer), SENTENCES, None, tmp_path, chunk_size=3)
+    with pytest.raises(CorpusError, match=r"--chunk\) 3, not 2"):
+        run_corpus(Ckpt(model, tokenizer), SENTENCES[:3], None, tmp_path, chunk_size=2)
+
+
+def corpus_processes(checkpoint_dir, sentences, out, processes: int) -> subprocess.CompletedProcess:
+    args = ["--checkpoint", str(checkpoint_dir), "--input", str(sentences), "--out", str(out), "--chunk", "2"]
+    launcher = ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(processes)]
+    result = subprocess.run(
+        [sys.executable, *(launcher if processes > 1 else []), "-m", "model.corpus", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def test_two_processes_under_torchrun_make_the_files_of_one_and_resume_a_run_of_one(checkpoint_dir, tmp_path):
+    sentences = tmp_path / "sentences.txt"
+    sentences.write_text("\n".join(SENTENCES) + "\n", encoding="utf-8")
+    corpus_processes(checkpoint_dir, sentences, tmp_path / "one", 1)
+    two = corpus_processes(checkpoint_dir, sentences, tmp_path / "two", 2)
+    assert "2 process(es)" in two.stdout
+    one_files = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert one_files == sorted(p.name for p in (tmp_path / "two").iterdir())
+    assert one_files == [f"chunk-0000{i}.npz" for i in range(4)] + ["progress.json"]
+    assert_same_results(corpus_summary(tmp_path / "one"), corpus_summary(tmp_path / "two"))
+    # a run of one process that stopped after two of its four chunks, resumed by two processes
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    for name in ("chunk-00000.npz", "chunk-00002.npz"):
+        (partial / name).write_bytes((tmp_path / "one" / name).read_bytes())
+    meta = json.loads((tmp_path / "one" / "progress.json").read_text())
+    meta.update(done_chunks=[0, 2], done=4, chunks=2)
+    (partial / "progress.json").write_text(json.dumps(meta))
+    corpus_processes(checkpoint_dir, sentences, partial, 2)
+    assert json.loads((partial / "progress.json").read_text())["done_chunks"] == [0, 1, 2, 3]
+    assert_same_results(corpus_summary(tmp_path / "one"), corpus_summary(partial))
 
 
 def test_diagonal_pattern_by_hand():

@@ -8,8 +8,13 @@ interrupted run resumes where it stopped:
 - `pattern`: [heads, 2R + 1] running sums of the weight at each offset from the diagonal (key − query,
   cross-attention against the length-scaled diagonal), and their counts;
 - `q`, `k`: a few sampled query and key vectors per head and sentence [sentences, heads, samples, d_k],
-  with their positions, for the joint query/key projection;
+  with their positions, for the joint query/key projection, recorded in the same pass as the attention;
 - the sentences, their translations and pieces.
+
+Chunk c holds sentences [c·chunk, (c+1)·chunk) and is written whole or not at all. Under `torchrun` each
+process (rank) translates its share of the chunks still to do and rank 0 writes them, so several processes
+or machines make the same files as one process, and a resumed run (with any number of processes) does only
+the chunks that are missing.
 
 `corpus_summary` reads the chunks back: per head averages, the most extreme sentences for any statistic,
 and the typical pattern."""
@@ -17,8 +22,11 @@ and the typical pattern."""
 from __future__ import annotations
 
 import json
+import math
+import os
 import resource
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +34,13 @@ import torch
 
 from model.analysis.head_statistics import STATS, head_stats
 from model.core.head_selection import all_heads
-from model.core.hook_names import KINDS, hook_name
+from model.core.hook_names import ALL_WEIGHTS, KINDS, hook_name
 from model.core.hooks import capture
-from model.core.interface import TranslationModel
-from model.decoding.trace_from_hooks import decoder_input, forward_trace
-from model.decoding.translation import InputError, translate
+from model.core.interface import TranslationModel, TranslationTokenizer
+from model.decoding.search import greedy_search
+from model.decoding.trace import Trace
+from model.decoding.trace_from_hooks import arrays_from_steps, decoder_input, make_trace
+from model.decoding.translation import InputError, default_max_len, encode_source, fit
 
 OFFSETS = 8  # the typical pattern covers key − query offsets −8..8
 
@@ -41,23 +51,76 @@ SAMPLES = 3  # query and key vectors kept per head and sentence (float16)
 PROGRESS_FILE = "progress.json"
 
 
+QK_KEYS = ("stats", "q", "k", "q_pos", "k_pos")
+
+
+class CorpusError(ValueError):
+    """A corpus run that cannot go on as asked (e.g. resuming with other sentences); the message is for the user."""
+
+
 @torch.inference_mode()
 def qk_vectors(
     model: TranslationModel, src_ids: list[int], out_ids: list[int]
 ) -> dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]:
     """Each head's queries and keys [H, positions, d_k] for one teacher-forced pass."""
     cfg, device = model.cfg, next(model.parameters()).device
-    names = {(k, l, w): hook_name(k, l, w) for k in KINDS for l in range(cfg.layers(k)) for w in ("q", "k")}
-    with capture(model, names.values()) as run:
+    with capture(model, qk_hooks(cfg)) as run:
         model(torch.tensor([src_ids], device=device), torch.tensor([decoder_input(model, out_ids)], device=device))
-    return {
-        (k, l): (
-            run.records[names[(k, l, "q")]][0][0].float().cpu().numpy(),
-            run.records[names[(k, l, "k")]][0][0].float().cpu().numpy(),
-        )
-        for k in KINDS
-        for l in range(cfg.layers(k))
-    }
+    return qk_from_records(cfg, run.records)
+
+
+def qk_hooks(cfg) -> list[str]:
+    return [hook_name(k, l, w) for k in KINDS for l in range(cfg.layers(k)) for w in ("q", "k")]
+
+
+class _KeepLast(list):
+    """A record list that keeps only the newest tensor: the decoder's keys at its last step hold every position,
+    so the earlier steps' (shorter) copies need not stay in memory."""
+
+    def append(self, tensor) -> None:
+        self[:] = [tensor]
+
+
+def qk_from_records(cfg, records: dict) -> dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]:
+    """Queries [H, q_pos, d_k] and keys [H, k_pos, d_k] of batch row 0, from one pass or from the steps of a search
+    (one query row a step; the last step's keys are all of them)."""
+    out = {}
+    for k in KINDS:
+        for l in range(cfg.layers(k)):
+            queries = torch.cat([step[0] for step in records[hook_name(k, l, "q")]], dim=1)
+            keys = records[hook_name(k, l, "k")][-1][0]
+            out[(k, l)] = (queries.float().cpu().numpy(), keys.float().cpu().numpy())
+    return out
+
+
+@torch.inference_mode()
+def traced_pass(
+    model: TranslationModel, tok: TranslationTokenizer, text: str, reference: str | None
+) -> tuple[Trace, str, dict]:
+    """One pass over a sentence (greedy as `translate` does it, or teacher-forced on `reference`) that records every
+    head's attention and its queries and keys: (trace, output text, queries and keys by (kind, layer))."""
+    cfg, device = model.cfg, next(model.parameters()).device
+    src_ids, _ = encode_source(model, tok, text)
+    src = torch.tensor([src_ids], device=device)
+    with capture(model, ALL_WEIGHTS + qk_hooks(cfg)) as run:
+        for l in range(cfg.n_decoder_layers):
+            run.records[hook_name("decoder", l, "k")] = _KeepLast()
+        if reference is None:
+            hyp = greedy_search(model, src, default_max_len(model, len(src_ids)), top_k=5)[0]
+        else:
+            out_ids = fit(model, tok.encode_target(reference))
+            model(src, torch.tensor([decoder_input(model, out_ids)], device=device))
+    if reference is None:
+        arrays = arrays_from_steps(model, run.records, hyp)
+        trace = make_trace(model, tok, src_ids, hyp.ids, arrays, hyp.candidates, hyp.logprobs, hyp.forced)
+        output = tok.decode(hyp.ids)
+    else:
+        arrays = {
+            kind: np.stack([run.records[hook_name(kind, l)][0][0].cpu().numpy() for l in range(cfg.layers(kind))])
+            for kind in KINDS
+        }
+        trace, output = make_trace(model, tok, src_ids, out_ids, arrays, []), reference
+    return trace, output, qk_from_records(cfg, run.records)
 
 
 def diagonal_pattern(weights: np.ndarray, cross: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -72,19 +135,11 @@ def diagonal_pattern(weights: np.ndarray, cross: bool) -> tuple[np.ndarray, np.n
 
 
 def sentence_record(model, tok, text: str, reference: str | None, rng: np.random.Generator) -> dict:
-    if reference is not None:
-        src_ids = tok.encode(text)[: model.cfg.max_len - 1] + [model.cfg.eos_id]
-        out_ids = tok.encode_target(reference)[: model.cfg.max_len - 1] + [model.cfg.eos_id]
-        trace, _ = forward_trace(model, tok, src_ids, out_ids)
-        output = reference
-    else:
-        result = translate(model, tok, text)
-        trace, src_ids, out_ids, output = result.trace, result.src_ids, result.out_ids, result.text
+    trace, output, vectors = traced_pass(model, tok, text, reference)
     heads = all_heads(model.cfg)
     stats = np.full((len(heads), len(STATS)), np.nan)
     sums = np.zeros((len(heads), 2 * OFFSETS + 1))
     counts = np.zeros_like(sums)
-    vectors = qk_vectors(model, src_ids, out_ids)
     d_k = model.cfg.d_k
     q_samples = np.full((len(heads), SAMPLES, d_k), np.nan, dtype=np.float16)
     k_samples = np.full_like(q_samples, np.nan)
@@ -115,17 +170,94 @@ def sentence_record(model, tok, text: str, reference: str | None, rng: np.random
     }
 
 
-def write_chunk(out: Path, index: int, numbers: list[int], records: list[dict], sources: list[str]) -> None:
-    arrays = {key: np.stack([r[key] for r in records]) for key in ("stats", "q", "k", "q_pos", "k_pos")}
+def chunk_arrays(numbers: list[int], records: list[dict], sources: list[str]) -> dict[str, np.ndarray] | None:
+    """One chunk's arrays as stored, or None for a chunk of empty lines only (nothing to store)."""
+    if not records:
+        return None
+    arrays = {key: np.stack([r[key] for r in records]) for key in QK_KEYS}
     arrays["pattern_sums"] = np.sum([r["sums"] for r in records], axis=0)
     arrays["pattern_counts"] = np.sum([r["counts"] for r in records], axis=0)
     for key in ("output", "src_tokens", "tgt_tokens"):
         arrays[key] = np.array([r[key] for r in records], dtype=str)
     arrays["source"] = np.array(sources, dtype=str)
     arrays["sentence"] = np.array(numbers)
+    return arrays
+
+
+def write_chunk(out: Path, index: int, arrays: dict[str, np.ndarray]) -> None:
     tmp = out / f"chunk-{index:05d}.tmp.npz"
     np.savez_compressed(tmp, **arrays)
     tmp.rename(out / f"chunk-{index:05d}.npz")  # a chunk is either whole or absent
+
+
+@dataclass
+class Processes:
+    """Where this process stands among the ones `torchrun` started (rank 0 of 1 without it)."""
+
+    rank: int = 0
+    world: int = 1
+    device: torch.device = torch.device("cpu")
+    group: object = None  # a gloo group for gathering results (also under NCCL: they are NumPy arrays)
+
+    def gather(self, item):
+        """Every rank's `item`, in rank order, on rank 0 (None elsewhere)."""
+        if self.world == 1:
+            return [item]
+        received = [None] * self.world if self.rank == 0 else None
+        torch.distributed.gather_object(item, received, dst=0, group=self.group)
+        return received
+
+    def broadcast(self, item):
+        """Rank 0's `item` on every rank."""
+        if self.world == 1:
+            return item
+        box = [item]
+        torch.distributed.broadcast_object_list(box, src=0, group=self.group)
+        return box[0]
+
+
+def join_processes(device_arg: str = "auto") -> Processes:
+    """Join the process group `torchrun` describes in the environment (gloo on the CPU, NCCL on GPUs)."""
+    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+    use_cuda = device_arg == "cuda" or (device_arg == "auto" and torch.cuda.is_available())
+    device = torch.device("cpu")
+    if use_cuda:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    if world == 1:
+        return Processes(device=device)
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if use_cuda else "gloo")
+    group = torch.distributed.new_group(backend="gloo") if use_cuda else torch.distributed.group.WORLD
+    return Processes(rank, world, device, group)
+
+
+def leave_processes(procs: Processes) -> None:
+    if procs.world > 1 and torch.distributed.is_initialized():
+        torch.distributed.barrier(group=procs.group)
+        torch.distributed.destroy_process_group()
+
+
+def read_progress(out: Path, sentences: int, chunk_size: int, teacher_forced: bool) -> dict:
+    """The progress record of an earlier run into `out` (or a fresh one); refuses one made for other input."""
+    meta_file = out / PROGRESS_FILE
+    if not meta_file.is_file():
+        return {"done": 0, "chunks": 0, "seconds": 0.0, "done_chunks": [], "chunk_size": chunk_size}
+    meta = json.loads(meta_file.read_text())
+    if "done_chunks" not in meta:  # written before chunks were numbered by their sentences
+        if meta.get("done", 0) < meta.get("sentences", 0):
+            raise CorpusError(f"{out} holds an unfinished run of an older Headlight; start again in a new --out.")
+        meta["done_chunks"], meta["chunk_size"] = list(range(math.ceil(meta["sentences"] / chunk_size))), chunk_size
+    for what, before, now in (
+        ("sentences", meta.get("sentences"), sentences),
+        ("sentences per chunk (--chunk)", meta["chunk_size"], chunk_size),
+        ("teacher forcing (--ref)", meta.get("teacher_forced"), teacher_forced),
+    ):
+        if before is not None and before != now:
+            raise CorpusError(
+                f"{out} holds a run with {what} {before}, not {now}: resume with the same input, or use a new --out."
+            )
+    return meta
 
 
 def run_corpus(
@@ -136,11 +268,27 @@ def run_corpus(
     chunk_size: int = 200,
     seed: int = 0,
     progress=None,
+    procs: Processes | None = None,
 ) -> dict:
-    """Process `sources` into `out`, resuming after the last whole chunk; returns the progress record."""
-    out.mkdir(parents=True, exist_ok=True)
-    meta_file = out / PROGRESS_FILE
-    meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {"done": 0, "chunks": 0, "seconds": 0.0}
+    """Process `sources` into `out`, doing only the chunks not yet written; returns the progress record (on every rank).
+
+    Under `torchrun` (`procs` from `join_processes`) the chunks still to do are dealt out in turn: rank r takes the
+    (r + 1)-th of every `world`, and rank 0 writes each round's chunks and the progress record.
+    `progress(n, total)` is called after each of this process's sentences."""
+    procs = procs or Processes()
+    if chunk_size < 1:
+        raise CorpusError(f"--chunk must be at least 1, got {chunk_size}.")
+    out = Path(out)
+    meta = None
+    if procs.rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            meta = read_progress(out, len(sources), chunk_size, references is not None)
+        except CorpusError as exc:
+            meta = str(exc)
+    meta = procs.broadcast(meta)
+    if isinstance(meta, str):
+        raise CorpusError(meta)
     heads = all_heads(ckpt.model.cfg)
     meta.update(
         checkpoint=ckpt.name,
@@ -150,34 +298,54 @@ def run_corpus(
         heads=[list(h) for h in heads],
         offsets=OFFSETS,
         samples=SAMPLES,
+        processes=procs.world,
     )
+    done = set(meta["done_chunks"])
+    todo = [c for c in range(math.ceil(len(sources) / chunk_size)) if c not in done]
+    mine = todo[procs.rank :: procs.world]
+    total, count = sum(min(chunk_size, len(sources) - c * chunk_size) for c in mine), 0
     start = time.perf_counter()
-    while meta["done"] < len(sources):
-        first = meta["done"]
-        batch = range(first, min(first + chunk_size, len(sources)))
-        rng = np.random.default_rng(seed + first)
-        records, kept, numbers = [], [], []
-        for i in batch:
-            text = sources[i]
-            try:
-                records.append(
-                    sentence_record(ckpt.model, ckpt.tokenizer, text, references[i] if references else None, rng)
-                )
-                kept.append(text)
-                numbers.append(i)
-            except InputError:  # an empty line: nothing to store, its index stays out of the chunk
-                pass
-            if progress:
-                progress(i + 1, len(sources))
-        if records:
-            write_chunk(out, meta["chunks"], numbers, records, kept)
-            meta["chunks"] += 1
-        meta["done"] = batch.stop
-        meta["seconds"] += time.perf_counter() - start
-        start = time.perf_counter()
-        meta["peak_rss_mb"] = max(meta.get("peak_rss_mb", 0), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-        meta_file.write_text(json.dumps(meta, indent=1))
-    return meta
+    for first in range(0, len(todo), procs.world):
+        index = todo[first + procs.rank] if first + procs.rank < len(todo) else None
+        arrays = None
+        if index is not None:
+            rng = np.random.default_rng(seed + index * chunk_size)
+            records, kept, numbers = [], [], []
+            for i in range(index * chunk_size, min((index + 1) * chunk_size, len(sources))):
+                try:
+                    records.append(
+                        sentence_record(
+                            ckpt.model, ckpt.tokenizer, sources[i], references[i] if references else None, rng
+                        )
+                    )
+                    kept.append(sources[i])
+                    numbers.append(i)
+                except InputError:  # an empty line: nothing to store, its index stays out of the chunk
+                    pass
+                count += 1
+                if progress:
+                    progress(count, total)
+            arrays = chunk_arrays(numbers, records, kept)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        gathered = procs.gather((index, arrays, rss))
+        if procs.rank == 0:
+            for index, arrays, rss in gathered:
+                if index is None:
+                    continue
+                if arrays is not None:
+                    write_chunk(out, index, arrays)
+                meta["done_chunks"] = sorted(set(meta["done_chunks"]) | {index})
+                meta["peak_rss_mb"] = max(meta.get("peak_rss_mb", 0), rss)
+            meta["done"] = sum(min(chunk_size, len(sources) - c * chunk_size) for c in meta["done_chunks"])
+            meta["chunks"] = sum(1 for _ in out.glob("chunk-[0-9]*[0-9].npz"))
+            meta["seconds"] += time.perf_counter() - start
+            start = time.perf_counter()
+            tmp = out / (PROGRESS_FILE + ".tmp")
+            tmp.write_text(json.dumps(meta, indent=1))
+            tmp.rename(out / PROGRESS_FILE)
+    if not todo and procs.rank == 0:
+        (out / PROGRESS_FILE).write_text(json.dumps(meta, indent=1))
+    return procs.broadcast(meta)
 
 
 def corpus_summary(out: Path) -> dict:
