@@ -19,6 +19,7 @@ import json
 import math
 import os
 import re
+import string
 import sys
 from pathlib import Path
 
@@ -223,6 +224,24 @@ def default_model_sizes() -> dict[str, object]:
     }
 
 
+class SizesFormatter(string.Formatter):
+    """Fills the placeholders it knows; one it does not (a value of the sentence, not of the model) shows its name."""
+
+    def get_value(self, key, args, kwargs):
+        return kwargs.get(key, Unfilled(key))
+
+    def format_field(self, value, format_spec):
+        return f"{value.name}" if isinstance(value, Unfilled) else super().format_field(value, format_spec)
+
+
+class Unfilled:
+    def __init__(self, name: str):
+        self.name = name
+
+
+SIZES_FORMATTER = SizesFormatter()
+
+
 def lesson_sections(lang: str) -> str:
     texts = app_texts()[lang]
     english = app_texts()["en"]
@@ -232,10 +251,7 @@ def lesson_sections(lang: str) -> str:
     for section in sections:
         title = texts.get(f"{section}.title") or english[f"{section}.title"]
         text = texts.get(f"{section}.text") or english[f"{section}.text"]
-        try:
-            text = text.format(**sizes)
-        except KeyError as missing:
-            raise PluginError(f"ui/i18n.py {section}.text needs {missing}, which docs/hooks.py does not fill") from None
+        text = SIZES_FORMATTER.format(text, **sizes)
         parts += [f"### {title}", "", escape_markdown(text), ""]
     whys = [texts.get(key) or english[key] for key in english if key.startswith("why.") and key.endswith(".title")]
     parts += ["### " + ("“왜?”에 대한 답" if lang == "ko" else "The “why” questions"), ""]
