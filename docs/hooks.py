@@ -5,6 +5,7 @@
 - `<!-- generated: lesson en|ko -->` becomes the lesson's sections in that language, from `ui/i18n.py`;
 - `<!-- generated: views ko -->` becomes the views' Korean names, from `ui/i18n.py`;
 - `<!-- generated: model-cards -->` becomes the list of the shipped model cards;
+- `<!-- generated: url-parameters -->` becomes the app's table of URL parameters;
 - each `checkpoints/NAME/README.md` (the model card) becomes the page `models/NAME.md`, added to the nav.
 A marker this file does not know fails the build, so a typo cannot leave a marker in a page.
 """
@@ -273,6 +274,31 @@ def views_korean() -> str:
     return "\n".join(lines)
 
 
+# --- URL parameters ----------------------------------------------------------------------------------------------
+
+
+def url_parameters_table() -> str:
+    """The app's one parameter table (model/analysis/view_parameters.py); before it exists, the names app.py reads."""
+    if (ROOT / "model" / "analysis" / "view_parameters.py").is_file():
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        from model.analysis.view_parameters import PARAMS
+
+        lines = ["| parameter | values | default | in the link | in a deck | meaning |", "|---|---|---|---|---|---|"]
+        for p in PARAMS:
+            default = int(p.default) if isinstance(p.default, bool) else p.default
+            cells = [f"`{p.name}`", p.describe_range(), f"`{default}`" if default != "" else "(empty)"]
+            cells += ["yes" if p.in_link else "no", "yes" if p.in_deck else "no", p.meaning]
+            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        return "\n".join(lines)
+    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "init_from_url" and node.args:
+            names = [ast.literal_eval(key) for key in node.args[0].keys]
+            return "\n".join(["| parameter |", "|---|"] + [f"| `{name}` |" for name in names])
+    raise PluginError("no table of URL parameters found (model/analysis/view_parameters.py or app.py)")
+
+
 # --- the markers -------------------------------------------------------------------------------------------------
 
 
@@ -287,6 +313,8 @@ def on_page_markdown(markdown, page, config, files):
             return lesson_sections(arg)
         if what == "views" and arg == "ko":
             return views_korean()
+        if what == "url-parameters":
+            return url_parameters_table()
         if what == "model-cards":
             return model_cards_list()
         raise PluginError(f"{page.file.src_uri}: unknown marker {match[0]}")

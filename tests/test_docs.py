@@ -16,7 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 COMMAND = re.compile(r"python -m model\.([a-z_][a-z0-9_]*)\b")  # lower case: model.NAME is a placeholder
 # `?view=heads&kind=cross`, `&beam=4`: a name right after ? or & and before =
 URL_PARAMETER = re.compile(r"[?&]([a-z_]+)=")
-PARAMETER_ROW = re.compile(r"^\| `([a-z_]+)` \|", re.M)
 SET_UP = (
     "pip install -r requirements.txt && streamlit run app.py --server.fileWatcherType none",
     "apt-get update && apt-get install -y chromium && pip install -r requirements-dev.txt && python -m pytest -q",
@@ -40,22 +39,21 @@ def named_commands() -> dict[str, list[str]]:
 
 
 def named_url_parameters() -> dict[str, list[str]]:
-    """URL parameter -> the pages naming it: in a link (`?a=1&b=2`) or in the parameter table of docs/links.md."""
+    """URL parameter -> the pages naming it in a link (`?a=1&b=2`); docs/links.md generates its table."""
     found: dict[str, list[str]] = {}
     for page, text in doc_pages().items():
-        names = set(URL_PARAMETER.findall(text))
-        if page == "docs/links.md":
-            names |= set(PARAMETER_ROW.findall(text))
-        for name in names:
+        for name in set(URL_PARAMETER.findall(text)):
             found.setdefault(name, []).append(page)
     return found
 
 
 def app_url_parameters() -> set[str]:
-    """The parameters the app reads from its URL: the defaults app.py hands to `init_from_url`, read from the source.
+    """The parameters the app reads from its URL: the one parameter table (model/analysis/view_parameters.py) where it
+    exists, else the defaults app.py hands to `init_from_url`, read from the source."""
+    if (ROOT / "model" / "analysis" / "view_parameters.py").is_file():
+        from model.analysis.view_parameters import PARAMS
 
-    When the single table of URL parameters (issue 27) lands in ui/, this reads that table instead.
-    """
+        return {param.name for param in PARAMS}
     tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "init_from_url" and node.args:
@@ -98,8 +96,3 @@ def test_every_url_parameter_named_in_the_docs_is_read_by_the_app():
     app = app_url_parameters()
     unknown = {name: pages for name, pages in named_url_parameters().items() if name not in app}
     assert not unknown, f"parameters the docs name but the app does not read: {unknown}"
-
-
-def test_the_parameter_table_lists_every_parameter_the_app_reads():
-    table = set(PARAMETER_ROW.findall((ROOT / "docs" / "links.md").read_text(encoding="utf-8")))
-    assert app_url_parameters() <= table, f"missing from docs/links.md: {app_url_parameters() - table}"
