@@ -18,6 +18,7 @@ from safetensors.torch import load_file, save_file
 
 from model.core.config import TransformerConfig
 from model.core.interface import TranslationTokenizer
+from model.core.size_check import SizeError, check_sizes, compare_shapes, expected_shapes, safetensors_shapes
 from model.core.tokenizer import Tokenizer, TokenizerPair, load_tokenizer
 from model.core.transformer import Transformer
 
@@ -108,11 +109,34 @@ def read_config(path: Path) -> tuple[TransformerConfig, str, str]:
         raise CheckpointError(
             f"{path / CONFIG_FILE} has format version {data.get('version')!r}; this Headlight reads {VERSION}."
         )
+    model = data.get("model")
+    if not isinstance(model, dict):
+        raise CheckpointError(f"{path / CONFIG_FILE} has no model section.")
     try:
-        cfg = TransformerConfig.from_dict(data["model"])
+        check_sizes(model, str(path / CONFIG_FILE))  # before anything is built from them
+    except SizeError as exc:
+        raise CheckpointError(str(exc)) from None
+    try:
+        cfg = TransformerConfig.from_dict(model)
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path / CONFIG_FILE} has an invalid model section ({exc}).") from None
     return cfg, str(data.get("src_lang", "src")), str(data.get("tgt_lang", "tgt"))
+
+
+def check_weights_header(path: Path, cfg: TransformerConfig) -> None:
+    """Refuse a weights file whose header does not hold exactly the tensors `cfg` implies, before reading them."""
+    weights = path / WEIGHTS_FILE
+    try:
+        found = safetensors_shapes(weights)
+    except SizeError as exc:
+        raise CheckpointError(
+            f"{weights} is not a valid safetensors file (truncated, or another format such as a pickle): {exc}."
+        ) from None
+    except OSError as exc:
+        raise CheckpointError(f"{weights} cannot be read ({exc.strerror}).") from None
+    difference = compare_shapes(expected_shapes(cfg), found)
+    if difference:
+        raise CheckpointError(f"{weights} does not match {CONFIG_FILE}: {difference}.")
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
@@ -125,7 +149,8 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
         missing.append(f"{Tokenizer.files[0]} (or {', '.join(TokenizerPair.files)})")
     if missing:
         raise CheckpointError(f"{path} is not a checkpoint: missing {', '.join(missing)}.")
-    cfg, src_lang, tgt_lang = read_config(path)
+    cfg, src_lang, tgt_lang = read_config(path)  # sizes within bounds
+    check_weights_header(path, cfg)  # and what the weights file holds: nothing is allocated before both pass
 
     try:
         tokenizer = load_tokenizer(path)
@@ -152,17 +177,6 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
         ) from None
 
     model = Transformer(cfg)
-    expected = {k: v.shape for k, v in unique_state_dict(model).items()}
-    absent, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-    if absent or extra:
-        detail = f"missing {absent[:3]}" if absent else f"unexpected {extra[:3]}"
-        raise CheckpointError(f"{path / WEIGHTS_FILE} does not match {CONFIG_FILE}: {detail}.")
-    for name, shape in expected.items():
-        if tensors[name].shape != shape:
-            raise CheckpointError(
-                f"{path / WEIGHTS_FILE} does not match {CONFIG_FILE}: {name} has shape "
-                f"{tuple(tensors[name].shape)} in the weights, {tuple(shape)} in the config."
-            )
     model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=False)
     model.to(device).eval().use_column_major_weights()
     card = _read_json(path / CARD_JSON) if (path / CARD_JSON).is_file() else {}
