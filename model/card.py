@@ -16,7 +16,6 @@ greedy search and beam 4, and writes card.json (what the app reads) and README.m
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -24,13 +23,19 @@ from pathlib import Path
 import torch
 
 from model.cli.common import run
-from model.core.checkpoint import CARD_JSON, CARD_MD, WEIGHTS_FILE, CheckpointError, load_checkpoint, save_checkpoint
-from model.core.text_files import read_lines, read_parallel
-from model.training.evaluation import evaluate
-from model.training.model_card import TEST_SETS, card_markdown, demo_section, demo_train_sources, rewrite_markdown
+from model.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from model.training.model_card import (
+    card_from_run,
+    demo_section,
+    demo_train_sources,
+    evaluation_section,
+    multi30k_test_files,
+    rewrite_markdown,
+    write_card,
+)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m model.card",
         description=__doc__.split("\n")[0],
@@ -78,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only rewrite --dest's README.md from its card.json (and --notes): no copying, no scoring",
     )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = build_parser()
     args = p.parse_args(argv)
     if args.markdown_only:
         return rewrite_markdown(Path(args.dest), args.name, args.notes)
@@ -93,54 +103,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     dtype = torch.float32 if args.fp32 else torch.float16
-    card = dict(src.card)
-    card["name"] = args.name
-    card["weights_dtype"] = str(dtype).replace("torch.", "")
-    train_files = card.get("data", {}).get("train", [])
-    if train_files and all(Path(f).is_file() for f in train_files):
-        longest = max(len(src.tokenizer.encode(line)) + 1 for f in train_files for line in read_lines(f))
-        card["data"]["max_train_pieces"] = longest  # the positional-encoding view compares against it
-    if args.log:
-        with open(args.log, newline="") as f:
-            card["curve"] = list(csv.DictReader(f))
-        card.setdefault("training", {})["wall_time_s"] = max(int(float(r["elapsed_s"])) for r in card["curve"])
-        epochs = float(card["curve"][-1]["epoch"])  # fractional when training stopped inside an epoch
-        card["training"]["epochs"] = int(epochs) if epochs.is_integer() else epochs
-        card["training"]["steps"] = int(card["curve"][-1]["step"])
-    if args.hardware:
-        card.setdefault("training", {})["hardware"] = args.hardware
+    card = card_from_run(src, args.name, dtype, args.log, args.hardware)
     save_checkpoint(args.dest, src.model, src.tokenizer, src.src_lang, src.tgt_lang, card=card, dtype=dtype)
-    shipped = load_checkpoint(args.dest)
-    for key in ("about", "citation", "limits"):
-        if getattr(args, key):
-            card[key] = getattr(args, key)
+    shipped = load_checkpoint(args.dest)  # scored as users get it
+    card |= {key: getattr(args, key) for key in ("about", "citation", "limits") if getattr(args, key)}
     if args.notes:
         card["notes"] = Path(args.notes).read_text(encoding="utf-8")
     if args.data_json:
         card["data_preparation"] = json.loads(Path(args.data_json).read_text())
-    tests = args.test or [
-        (split, Path(args.data_dir) / f"{split}.{src.src_lang}.gz", Path(args.data_dir) / f"{split}.{src.tgt_lang}.gz")
-        for split in TEST_SETS
-    ]
-    card["evaluation"] = {}
-    for split, src_file, ref_file in tests:
-        sources, refs = read_parallel(src_file, ref_file)
-        card["evaluation"][split] = {
-            "greedy": evaluate(shipped, sources, refs, beam=1),
-            "beam4": evaluate(shipped, sources, refs, beam=4),
-        }
-        print(
-            f"{split}: BLEU greedy {card['evaluation'][split]['greedy']['bleu']:.2f}, beam 4 "
-            f"{card['evaluation'][split]['beam4']['bleu']:.2f}",
-            flush=True,
-        )
+    tests = args.test or multi30k_test_files(args.data_dir, src.src_lang, src.tgt_lang)
+    card["evaluation"] = evaluation_section(shipped, tests)
     if args.demo:
         card["demo"], card["diagnostics"] = demo_section(shipped, args.demo, demo_train_sources(args, card))
-    dest = Path(args.dest)
-    (dest / CARD_JSON).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
-    size_mb = (dest / WEIGHTS_FILE).stat().st_size / 1e6
-    (dest / CARD_MD).write_text(card_markdown(args.name, card, shipped.model.cfg.to_dict(), size_mb))
-    print(f"shipped {dest} ({size_mb:.1f} MB weights)")
+    size_mb = write_card(Path(args.dest), args.name, card, shipped)
+    print(f"shipped {Path(args.dest)} ({size_mb:.1f} MB weights)")
     return 0
 
 

@@ -3,36 +3,21 @@
 Runs on the CPU, one GPU, or several under `torchrun` (DistributedDataParallel). The run folder
 holds the tokenizer, a resumable state (safetensors + JSON, no pickles) written every few minutes,
 the best checkpoint by validation BLEU, per-epoch snapshots for averaging, and a per-epoch CSV log.
+Every flag, its default and its bounds: model/training/config.py (TrainConfig).
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from model.training.loop import build_parser, train
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    return build_parser().parse_args(argv)
-
-
-# -- distributed -------------------------------------------------------------------------------
-
-
-# -- resumable state: safetensors for tensors, JSON for the rest ------------------------------
-
-
-# -- evaluation --------------------------------------------------------------------------------
-
-
-# -- the run -----------------------------------------------------------------------------------
+from model.training.config import parse_config
+from model.training.loop import train
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    config = parse_config(argv)
     try:
-        train(args)
+        train(config)
     except KeyboardInterrupt:
         print("interrupted: continue with --resume (the last saved state is kept)", file=sys.stderr)
         return 130

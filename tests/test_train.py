@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
+import shlex
 import subprocess
 import sys
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,9 @@ from safetensors.torch import load_file
 
 from model.card import main as card_main
 from model.train import main
+from model.training.config import TrainConfig, build_parser, parse_config
 from model.training.loop import inverse_sqrt_schedule
+from model.training.model_card import command_flags
 from tests.conftest import DATA, ROOT
 
 
@@ -72,6 +77,51 @@ def train_args(data: dict[str, Path], run_dir: Path, *extra: str) -> list[str]:
         "3",
         *extra,
     ]
+
+
+@pytest.mark.parametrize("name", ["multi30k-en-de", "multi30k-en-fr", "general-en-de", "general-en-fr"])
+def test_each_shipped_run_is_rebuilt_from_its_card(name):
+    """The command each shipped README records (written before TrainConfig existed) still parses, to the values the
+    card recorded, and the card's values still write that command."""
+    card = json.loads((ROOT / "checkpoints" / name / "card.json").read_text())
+    recorded = card["training"]["args"]
+    readme = (ROOT / "checkpoints" / name / "README.md").read_text()
+    command = readme.split("- Command: `python -m model.train ", 1)[1].split("`", 1)[0]
+    assert command_flags(recorded) == command
+    config = parse_config(shlex.split(command)).as_dict()
+    assert {k: v for k, v in recorded.items() if k != "device"} == {k: config[k] for k in recorded if k != "device"}
+
+
+@pytest.mark.parametrize(
+    "flags, says",
+    [
+        (["--max-tokens", "0"], "--max-tokens must be at least 1, not 0"),
+        (["--dropout", "1"], "--dropout must be below 1, not 1.0"),
+        (["--attention-dropout", "-0.1"], "--attention-dropout must be at least 0, not -0.1"),
+        (["--warmup", "0"], "--warmup must be at least 1, not 0"),
+        (["--lr-factor", "nan"], "--lr-factor must be a finite number, not nan"),
+        (["--device", "gpu"], "--device must be one of cpu, cuda, auto, not 'gpu'"),
+        (["--epochs", "two"], "argument --epochs: invalid int value: 'two'"),
+    ],
+)
+def test_a_setting_out_of_bounds_is_one_line_before_anything_runs(tmp_path, capsys, flags, says):
+    required = ["--train-src", "a", "--train-tgt", "b", "--valid-src", "c", "--valid-tgt", "d", "--run-dir"]
+    with pytest.raises(SystemExit) as stop:
+        main([*required, str(tmp_path / "run"), *flags])
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert stop.value.code == 2 and error == f"python -m model.train: error: {says}"
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_parser_is_the_config():
+    """One flag per TrainConfig field, with the field's default; the device script's flags name real fields."""
+    actions = {a.dest: a for a in build_parser()._actions if a.dest != "help"}
+    assert list(actions) == [f.name for f in fields(TrainConfig)]
+    assert all(actions[f.name].default == (None if f.default is MISSING else f.default) for f in fields(TrainConfig))
+    script = (ROOT / "docs" / "cards" / "device-train.sh").read_text()
+    training = [line for line in script.split("train)", 1)[1].split("wait", 1)[0].splitlines() if "nvidia" not in line]
+    used = set(re.findall(r"(?<![\w-])--([a-z][a-z0-9-]+)", "\n".join(training)))
+    assert used and used <= {f.name.replace("_", "-") for f in fields(TrainConfig)}
 
 
 def test_schedule_follows_the_paper():

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from pathlib import Path
 
+import torch
+
 from model.analysis.diagnostics import encoder_spread
-from model.core.checkpoint import CARD_JSON, CARD_MD, WEIGHTS_FILE, load_checkpoint
-from model.core.text_files import read_lines, sentence_key
+from model.core.checkpoint import CARD_JSON, CARD_MD, WEIGHTS_FILE, Checkpoint, load_checkpoint
+from model.core.text_files import read_lines, read_parallel, sentence_key
 from model.decoding.batch import translate_many
 from model.decoding.translation import sequence_ids
+from model.training.config import default_of
+from model.training.evaluation import evaluate
 
 TEST_SETS = ("test_2016_flickr", "test_2017_flickr", "test_2017_mscoco")
 
@@ -25,12 +30,9 @@ CITATION = (
 def command_flags(args: dict) -> str:
     """The training command's flags as typed: booleans as bare flags, empties and zeros at their default left out (a 0
     whose default is something else, such as --attention-dropout 0 against None, is kept)."""
-    from model.training.loop import build_parser
-
-    parser = build_parser()
     flags = []
     for key, value in args.items():
-        empty = value is None or value is False or value == "" or (value == 0 and parser.get_default(key) == 0)
+        empty = value is None or value is False or value == "" or (value == 0 and default_of(key) == 0)
         if empty or key == "device":
             continue
         flag = "--" + key.replace("_", "-")
@@ -251,3 +253,58 @@ def rewrite_markdown(dest: Path, name: str, notes: str | None, demo: argparse.Na
     )
     print(f"rewrote {dest / CARD_MD}")
     return 0
+
+
+def card_from_run(
+    src: Checkpoint, name: str, dtype: torch.dtype, log: str | None = None, hardware: str | None = None
+) -> dict:
+    """The trained checkpoint's card as shipped: its name and weight type, the longest training sentence in pieces
+    (when the training files are here), the whole curve and wall time from the run's `log` (its log.csv), and
+    `hardware` when given (else what the run recorded)."""
+    card = dict(src.card)
+    card["name"] = name
+    card["weights_dtype"] = str(dtype).replace("torch.", "")
+    train_files = card.get("data", {}).get("train", [])
+    if train_files and all(Path(f).is_file() for f in train_files):
+        longest = max(len(src.tokenizer.encode(line)) + 1 for f in train_files for line in read_lines(f))
+        card["data"]["max_train_pieces"] = longest  # the positional-encoding view compares against it
+    if log:
+        with open(log, newline="") as f:
+            card["curve"] = list(csv.DictReader(f))
+        card.setdefault("training", {})["wall_time_s"] = max(int(float(r["elapsed_s"])) for r in card["curve"])
+        epochs = float(card["curve"][-1]["epoch"])  # fractional when training stopped inside an epoch
+        card["training"]["epochs"] = int(epochs) if epochs.is_integer() else epochs
+        card["training"]["steps"] = int(card["curve"][-1]["step"])
+    if hardware:
+        card.setdefault("training", {})["hardware"] = hardware
+    return card
+
+
+def multi30k_test_files(data_dir: str | Path, src_lang: str, tgt_lang: str) -> list[tuple[str, Path, Path]]:
+    """(name, source file, reference file) of the Multi30k test splits in `data_dir`."""
+    return [
+        (split, Path(data_dir) / f"{split}.{src_lang}.gz", Path(data_dir) / f"{split}.{tgt_lang}.gz")
+        for split in TEST_SETS
+    ]
+
+
+def evaluation_section(shipped: Checkpoint, tests) -> dict:
+    """Each test set (name, source file, reference file) scored with greedy search and beam 4, printed as it goes."""
+    section = {}
+    for split, src_file, ref_file in tests:
+        sources, refs = read_parallel(src_file, ref_file)
+        section[split] = {
+            "greedy": evaluate(shipped, sources, refs, beam=1),
+            "beam4": evaluate(shipped, sources, refs, beam=4),
+        }
+        greedy, beam4 = section[split]["greedy"]["bleu"], section[split]["beam4"]["bleu"]
+        print(f"{split}: BLEU greedy {greedy:.2f}, beam 4 {beam4:.2f}", flush=True)
+    return section
+
+
+def write_card(dest: Path, name: str, card: dict, shipped: Checkpoint) -> float:
+    """card.json and README.md into `dest`; returns the weights' size in MB."""
+    (dest / CARD_JSON).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    size_mb = (dest / WEIGHTS_FILE).stat().st_size / 1e6
+    (dest / CARD_MD).write_text(card_markdown(name, card, shipped.model.cfg.to_dict(), size_mb))
+    return size_mb
