@@ -17,9 +17,10 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from model.core.config import TransformerConfig
+from model.core.hf_tokenizers import load_tokenizer  # multilingual (languages.json) or bilingual
 from model.core.interface import TranslationTokenizer
 from model.core.size_check import SizeError, check_sizes, compare_shapes, expected_shapes, safetensors_shapes
-from model.core.tokenizer import Tokenizer, TokenizerPair, load_tokenizer
+from model.core.tokenizer import Tokenizer, TokenizerPair
 from model.core.transformer import Transformer
 
 FORMAT = "headlight-checkpoint"

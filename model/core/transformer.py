@@ -243,7 +243,7 @@ class Embedding(nn.Module):
     @property
     def positions(self) -> Tensor:
         """[max_len, d_model]: the rows added at positions 0, 1, ... of a sequence."""
-        return self.pe[self.first_position :]
+        return self.pe.detach()[self.first_position :]
 
     def forward(self, ids: Tensor, offset: int = 0) -> Tensor:
         start, max_len = self.first_position + offset, self.pe.shape[0] - self.first_position

@@ -43,17 +43,64 @@ def fit(model: TranslationModel, ids: list[int]) -> list[int]:
     return ids[: model.cfg.max_len - 1] + [model.cfg.eos_id]
 
 
-def sequence_ids(model: TranslationModel, tok: TranslationTokenizer, text: str) -> list[int]:
-    return fit(model, tok.encode(text))
+def languages(
+    model: TranslationModel, tok: TranslationTokenizer, src_lang: str | None = None, tgt_lang: str | None = None
+) -> tuple[str | None, str | None]:
+    """The (source, target) language codes a multilingual model translates with: the given ones, else the
+    tokenizer's defaults; (None, None) for a bilingual model. A code the model does not know is an InputError."""
+    if not model.cfg.languages:
+        return None, None
+    chosen = []
+    for given, default, side in (
+        (src_lang, getattr(tok, "src_lang", None), "source"),
+        (tgt_lang, getattr(tok, "tgt_lang", None), "target"),
+    ):
+        code = given or default
+        if code not in model.cfg.languages:
+            known = ", ".join(model.cfg.languages[:8]) + (", ..." if len(model.cfg.languages) > 8 else "")
+            what = f"{code!r} is not" if code else "no language is chosen as"
+            raise InputError(f"{what} a {side} language of this model; it knows {len(model.cfg.languages)}: {known}")
+        chosen.append(code)
+    return chosen[0], chosen[1]
 
 
-def encode_source(model: TranslationModel, tok: TranslationTokenizer, text: str) -> tuple[list[int], int]:
-    """Source ids ending with </s>, cut to the model's max_len; returns (ids, pieces dropped)."""
+def source_ids(
+    model: TranslationModel, tok: TranslationTokenizer, pieces: list[int], src_lang: str | None = None
+) -> list[int]:
+    """The encoder's input: the pieces cut to max_len, </s>, and the source language's code where the model expects
+    it (M2M-100, mBART-50, NLLB: [code] pieces </s>; NLLB's legacy order: pieces </s> [code])."""
+    cfg = model.cfg
+    if cfg.language_code_position == "none":
+        return fit(model, pieces)
+    code = tok.language_id(languages(model, tok, src_lang)[0])
+    kept = pieces[: cfg.max_len - 2] + [cfg.eos_id]
+    return [code, *kept] if cfg.language_code_position == "prefix" else [*kept, code]
+
+
+def forced_language(model: TranslationModel, tok: TranslationTokenizer, tgt_lang: str | None = None) -> list[int]:
+    """[the target language's code] when the model is told its target by a forced first piece, else []."""
+    if not model.cfg.force_target_language:
+        return []
+    return [tok.language_id(languages(model, tok, None, tgt_lang)[1])]
+
+
+def sequence_ids(
+    model: TranslationModel, tok: TranslationTokenizer, text: str, src_lang: str | None = None
+) -> list[int]:
+    return source_ids(model, tok, tok.encode(text), src_lang)
+
+
+def encode_source(
+    model: TranslationModel, tok: TranslationTokenizer, text: str, src_lang: str | None = None
+) -> tuple[list[int], int]:
+    """Source ids ending with </s> (and the language code of a multilingual model), cut to the model's max_len;
+    returns (ids, pieces dropped)."""
     if not text or not text.strip():
         raise InputError("Type a sentence to translate: the input is empty.")
     pieces = tok.encode(text)
-    ids = fit(model, pieces)
-    return ids, len(pieces) - (len(ids) - 1)
+    ids = source_ids(model, tok, pieces, src_lang)
+    specials = 1 + (model.cfg.language_code_position != "none")
+    return ids, len(pieces) - (len(ids) - specials)
 
 
 def default_max_len(model: TranslationModel, src_len: int) -> int:
@@ -72,17 +119,23 @@ def translate(
     ablate: Iterable[tuple[str, int, int]] = (),
     prefix: str | list[int] = "",
     tree: list | None = None,
+    src_lang: str | None = None,
+    tgt_lang: str | None = None,
 ) -> Translation:
     """Translate one sentence; with `with_trace`, capture every layer's and head's attention on the way.
 
     `prefix`: target text, or piece ids, the translation must start with (the model continues from it); `tree`: a list
-    that receives every hypothesis beam search kept (`model.decoding.search.BeamNode`).
+    that receives every hypothesis beam search kept (`model.decoding.search.BeamNode`). `src_lang`, `tgt_lang`: the
+    languages of a multilingual model (codes from `model.cfg.languages`; default: the tokenizer's pair); its target
+    language's code is then the first, forced, output piece.
     """
-    src_ids, dropped = encode_source(model, tok, text)
+    src_lang, tgt_lang = languages(model, tok, src_lang, tgt_lang)
+    src_ids, dropped = encode_source(model, tok, text, src_lang)
     limit = min(max_len or default_max_len(model, len(src_ids)), model.cfg.max_len)
     if limit < 1:
         raise InputError(f"max length must be at least 1, got {max_len}.")
-    forced = (tok.encode_target(prefix) if isinstance(prefix, str) else list(prefix))[:limit]
+    forced = forced_language(model, tok, tgt_lang)
+    forced = (forced + (tok.encode_target(prefix) if isinstance(prefix, str) else list(prefix)))[:limit]
     device = next(model.parameters()).device
     src = torch.tensor([src_ids], device=device)
     patterns = ALL_WEIGHTS if with_trace else ()

@@ -1,0 +1,101 @@
+"""The tokenizer of a multilingual translator (M2M-100, NLLB-200, mBART-50): SentencePiece, one id map, language codes.
+
+As the families' own tokenizers do it: SentencePiece cuts the text into pieces, the map gives their ids (unknown
+pieces get <unk>), and a language-code piece (`kor_Hang`, `ko_KR`, `__ko__`) names the source language in the
+encoder's input and is forced as the first output piece. The code's place in the source and the forcing are the
+model's (`TransformerConfig.language_code_position`, `force_target_language`); this class only knows which pieces
+are language codes, and which pair a checkpoint translates by default.
+
+Saved as `TokenizerPair`'s files (the one SentencePiece model twice, as source.spm and target.spm, and vocab.json)
+plus `languages.json`: {"codes": {code: piece}, "src_lang": code, "tgt_lang": code}.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from model.core.tokenizer import Tokenizer, TokenizerPair
+from model.core.tokenizer import load_tokenizer as load_bilingual_tokenizer
+
+LANGUAGES_FILE = "languages.json"
+MAX_LANGUAGES = 1000
+
+
+class MultilingualTokenizer(TokenizerPair):
+    """A `TokenizerPair` whose vocabulary holds language-code pieces, with a default source and target language.
+
+    Language codes are special pieces: `decode` leaves them out, as it does </s>. `with_languages` gives a copy
+    with another default pair (the SentencePiece models are shared, nothing is reloaded).
+    """
+
+    files = (*TokenizerPair.files, LANGUAGES_FILE)
+
+    def __init__(
+        self,
+        source_proto: bytes,
+        target_proto: bytes,
+        vocab: dict[str, int],
+        codes: dict[str, str],
+        src_lang: str,
+        tgt_lang: str,
+    ) -> None:
+        super().__init__(source_proto, target_proto, vocab)
+        if not codes or len(codes) > MAX_LANGUAGES:
+            raise ValueError(f"a multilingual tokenizer needs 1 to {MAX_LANGUAGES} language codes, got {len(codes)}")
+        absent = [piece for piece in codes.values() if piece not in self.vocab]
+        if absent:
+            raise ValueError(f"the vocabulary has no piece for the language codes {', '.join(absent[:5])}")
+        self.codes = dict(codes)  # language code -> its piece
+        self.language_ids = {code: self.vocab[piece] for code, piece in self.codes.items()}
+        self.specials = self.specials | set(self.language_ids.values())
+        self.src_lang, self.tgt_lang = self.checked(src_lang), self.checked(tgt_lang)
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self.codes)
+
+    def checked(self, code: str) -> str:
+        """`code` if it is one of this tokenizer's languages; otherwise a ValueError that says which exist."""
+        if code not in self.codes:
+            known = ", ".join(list(self.codes)[:8])
+            raise ValueError(
+                f"{code!r} is not a language of this model; it knows {len(self.codes)}: {known}"
+                f"{', ...' if len(self.codes) > 8 else ''}."
+            )
+        return code
+
+    def language_id(self, code: str) -> int:
+        """The model id of a language's code piece."""
+        return self.language_ids[self.checked(code)]
+
+    def with_languages(self, src_lang: str | None = None, tgt_lang: str | None = None) -> MultilingualTokenizer:
+        other = copy.copy(self)
+        other.src_lang = self.checked(src_lang) if src_lang else self.src_lang
+        other.tgt_lang = self.checked(tgt_lang) if tgt_lang else self.tgt_lang
+        return other
+
+    @classmethod
+    def load(cls, folder: Path) -> MultilingualTokenizer:
+        pair = TokenizerPair.load(folder)
+        data = json.loads((folder / LANGUAGES_FILE).read_text(encoding="utf-8"))
+        codes = data.get("codes") if isinstance(data, dict) else None
+        if not isinstance(codes, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in codes.items()):
+            raise ValueError(f"{LANGUAGES_FILE} must map each language code to its piece under 'codes'")
+        src, tgt = data.get("src_lang"), data.get("tgt_lang")
+        if not isinstance(src, str) or not isinstance(tgt, str):
+            raise ValueError(f"{LANGUAGES_FILE} must name the default src_lang and tgt_lang")
+        return cls(pair.source_proto, pair.target_proto, pair.vocab, codes, src, tgt)
+
+    def save(self, folder: Path) -> None:
+        super().save(folder)
+        data = {"codes": self.codes, "src_lang": self.src_lang, "tgt_lang": self.tgt_lang}
+        (folder / LANGUAGES_FILE).write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def load_tokenizer(folder: Path) -> Tokenizer | TokenizerPair:
+    """The tokenizer a checkpoint folder holds: a joint model, a source/target pair, or a multilingual one."""
+    if (folder / LANGUAGES_FILE).is_file():
+        return MultilingualTokenizer.load(folder)
+    return load_bilingual_tokenizer(folder)

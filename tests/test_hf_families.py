@@ -1,0 +1,341 @@
+"""M2M-100, NLLB-200 and mBART-50 imports, checked against the independent reference: `transformers` itself.
+
+For each family a random model is built from the family's own config class (tiny sizes), with a real SentencePiece
+model trained here and the family's own tokenizer built on it (NLLB: NllbTokenizer; M2M-100: M2M100Tokenizer;
+mBART-50: MBart50Tokenizer), saved with `save_pretrained`, imported with `python -m model.import_hf`, and compared:
+logits, every layer's and head's attention of all three kinds, greedy and beam-4 output ids with the target
+language forced first, and the tokenization of 200 Multi30k and FLORES sentences (Korean included).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sentencepiece as spm
+import torch
+
+transformers = pytest.importorskip("transformers")
+from transformers import (  # noqa: E402
+    M2M100Config,
+    M2M100ForConditionalGeneration,
+    M2M100Tokenizer,
+    MBart50Tokenizer,
+    MBartConfig,
+    MBartForConditionalGeneration,
+    NllbTokenizer,
+)
+
+from model.core.checkpoint import load_checkpoint  # noqa: E402
+from model.core.text_files import read_lines  # noqa: E402
+from model.decoding.trace_from_hooks import forward_trace  # noqa: E402
+from model.decoding.translation import InputError, encode_source, translate  # noqa: E402
+from model.import_hf import main as import_main  # noqa: E402
+from model.importing.hf import HFImportError, import_hf  # noqa: E402
+from model.importing.languages import NLLB_200  # noqa: E402
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+FAMILIES = ("m2m_100", "nllb", "mbart-50")
+# (source code, target code) as each family spells English and Korean
+PAIRS = {"m2m_100": ("en", "ko"), "nllb": ("eng_Latn", "kor_Hang"), "mbart-50": ("en_XX", "ko_KR")}
+SENTENCES = ["Two young men are playing football on a green field.", "A dog runs.", "Where is the train station?"]
+TARGET = "두 남자가 축구를 한다."
+
+
+@pytest.fixture(scope="module")
+def texts() -> dict[str, list[str]]:
+    flores_en, flores_ko = (
+        read_lines(DATA / "flores/devtest.eng_Latn.gz"),
+        read_lines(DATA / "flores/devtest.kor_Hang.gz"),
+    )
+    multi_en, multi_de = read_lines(DATA / "multi30k/train.en.gz"), read_lines(DATA / "multi30k/train.de.gz")
+    return {
+        "train": multi_en[:600] + multi_de[:600] + flores_en[:300] + flores_ko[:300],
+        # 200 sentences none of which trained the SentencePiece model: 100 Korean, 50 English, 50 Multi30k
+        "check": flores_ko[-100:]
+        + flores_en[-50:]
+        + read_lines(DATA / "multi30k/test_2016_flickr.en.gz")[:25]
+        + read_lines(DATA / "multi30k/test_2016_flickr.de.gz")[:25],
+    }
+
+
+def train_spm(lines: list[str], model_type: str) -> bytes:
+    proto = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines),
+        model_writer=proto,
+        vocab_size=1200,
+        model_type=model_type,
+        character_coverage=0.9995,  # rare Korean syllables stay unknown: <unk> is checked too
+        minloglevel=2,
+    )
+    return proto.getvalue()
+
+
+def quiet(call, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return call(*args, **kwargs)
+
+
+def family_tokenizer(family: str, proto: bytes, folder: Path):
+    """The family's own tokenizer built on `proto`, saved into the HF folder beside the SentencePiece model (as the
+    released folders ship it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sentencepiece.bpe.model").write_bytes(proto)
+    src, tgt = PAIRS[family]
+    if family == "m2m_100":  # vocab.json as fairseq numbers it: the four specials, then the SentencePiece pieces
+        sp = spm.SentencePieceProcessor(model_proto=proto)
+        vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+        for i in range(sp.get_piece_size()):
+            if not (sp.is_control(i) or sp.is_unknown(i)):
+                vocab.setdefault(sp.id_to_piece(i), len(vocab))
+        (folder / "vocab.json").write_text(json.dumps(vocab))
+        tok = quiet(
+            M2M100Tokenizer,
+            str(folder / "vocab.json"),
+            str(folder / "sentencepiece.bpe.model"),
+            src_lang=src,
+            tgt_lang=tgt,
+        )
+    elif family == "nllb":
+        tok = quiet(
+            NllbTokenizer.from_pretrained, str(folder), extra_special_tokens=NLLB_200, src_lang=src, tgt_lang=tgt
+        )
+    else:
+        tok = quiet(MBart50Tokenizer.from_pretrained, str(folder), src_lang=src, tgt_lang=tgt)
+    quiet(tok.save_pretrained, str(folder))
+    return tok
+
+
+def family_model(family: str, vocab_size: int, seed: int):
+    torch.manual_seed(seed)
+    sizes = dict(
+        vocab_size=vocab_size,
+        d_model=16,
+        encoder_layers=2,
+        decoder_layers=3,  # the stacks differ in depth
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=64,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+        forced_eos_token_id=None,
+        dropout=0.0,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
+        scale_embedding=True,
+    )
+    if family == "mbart-50":
+        hf = MBartForConditionalGeneration(MBartConfig(**sizes)).eval()
+    else:
+        hf = M2M100ForConditionalGeneration(M2M100Config(**sizes)).eval()
+    with torch.no_grad():  # layer norms and biases away from 1 and 0, so that a mapping mistake shows
+        for name, p in hf.named_parameters():
+            if "norm" in name or name.endswith("bias"):
+                p.normal_(0, 0.3) if name.endswith("bias") else p.uniform_(0.5, 1.5)
+        final_norm = hf.model.decoder.layer_norm
+        eos = hf.model.shared.weight[2]
+        final_norm.bias += 2.0 * eos / eos.norm() ** 2 * final_norm.weight.mean()  # </s> likely, so searches end
+        if family == "mbart-50":
+            hf.final_logits_bias.normal_(0, 0.5)
+    return hf
+
+
+@pytest.fixture(scope="module")
+def protos(texts) -> dict[str, bytes]:
+    return {"bpe": train_spm(texts["train"], "bpe"), "unigram": train_spm(texts["train"], "unigram")}
+
+
+@pytest.fixture(scope="module", params=FAMILIES)
+def family(request, protos, tmp_path_factory):
+    """(family, HF model, HF tokenizer, our imported checkpoint); the import goes through the CLI."""
+    name = request.param
+    root = tmp_path_factory.mktemp(name)
+    folder = root / "hf"
+    tok = family_tokenizer(name, protos["unigram" if name == "mbart-50" else "bpe"], folder)
+    # M2M-100 leaves room for 8 made-up words, NLLB pads its vocabulary: ids the tokenizer never gives
+    last_id = max(tok.lang_code_to_id.values()) if name == "m2m_100" else max(tok.get_vocab().values())
+    vocab_size = last_id + 1 + {"m2m_100": 8, "nllb": 2, "mbart-50": 0}[name]
+    hf = family_model(name, vocab_size, seed=FAMILIES.index(name))
+    quiet(hf.save_pretrained, str(folder))
+    assert import_main([str(folder), "--dest", str(root / "imported")]) == 0
+    return name, hf, tok, load_checkpoint(root / "imported")
+
+
+def source(ckpt, text: str, src_lang: str | None = None) -> torch.Tensor:
+    return torch.tensor([encode_source(ckpt.model, ckpt.tokenizer, text, src_lang)[0]])
+
+
+def target_ids(ckpt, text: str) -> list[int]:
+    """The output pieces of `text` in the default target language: its code, the pieces, </s>."""
+    tok = ckpt.tokenizer
+    return [tok.language_id(tok.tgt_lang), *tok.encode_target(text), ckpt.model.cfg.eos_id]
+
+
+def test_logits_equal_transformers(family):
+    _, hf, _, ckpt = family
+    worst = 0.0
+    for text in SENTENCES:
+        src = source(ckpt, text)
+        tgt_in = torch.tensor([[ckpt.model.cfg.decoder_start_id, *target_ids(ckpt, TARGET)[:-1]]])
+        with torch.no_grad():
+            ref = hf(input_ids=src, decoder_input_ids=tgt_in).logits
+            ours = ckpt.model(src, tgt_in)
+        worst = max(worst, float((ours - ref).abs().max()))
+    print(f"{family[0]}: largest logit difference {worst:.3g}")
+    assert worst <= 1e-5, worst
+
+
+def test_every_heads_attention_equals_transformers(family):
+    name, hf, _, ckpt = family
+    hf.set_attn_implementation("eager")
+    worst = 0.0
+    for text in SENTENCES:
+        src = source(ckpt, text)
+        out_ids = target_ids(ckpt, TARGET)
+        trace, _ = forward_trace(ckpt.model, ckpt.tokenizer, src[0].tolist(), out_ids)
+        tgt_in = torch.tensor([[ckpt.model.cfg.decoder_start_id, *out_ids[:-1]]])
+        with torch.no_grad():
+            ref = hf(input_ids=src, decoder_input_ids=tgt_in, output_attentions=True)
+        for kind, attentions in (
+            ("encoder", ref.encoder_attentions),
+            ("decoder", ref.decoder_attentions),
+            ("cross", ref.cross_attentions),
+        ):
+            expected = torch.stack([a[0] for a in attentions]).numpy()  # [L, H, q, k]
+            assert trace.attention(kind).shape == expected.shape
+            np.testing.assert_allclose(trace.attention(kind), expected, atol=1e-6, rtol=0)
+            worst = max(worst, float(np.abs(trace.attention(kind) - expected).max()))
+    print(f"{name}: largest attention difference {worst:.3g}")
+
+
+def generate(hf, src: torch.Tensor, ckpt, tgt_lang: str | None = None, **kwargs) -> list[int]:
+    tok, pad = ckpt.tokenizer, ckpt.model.cfg.pad_id
+    with torch.no_grad():
+        out = hf.generate(
+            input_ids=src,
+            attention_mask=torch.ones_like(src),
+            forced_bos_token_id=tok.language_id(tgt_lang or tok.tgt_lang),
+            bad_words_ids=[[pad]],  # ours never predicts <pad>
+            max_new_tokens=20,
+            do_sample=False,
+            **kwargs,
+        )
+    ids = out[0, 1:].tolist()  # without the decoder's start symbol
+    eos = ckpt.model.cfg.eos_id
+    return ids[: ids.index(eos) + 1] if eos in ids else ids  # HF pads shorter beams
+
+
+def test_greedy_output_equals_generate(family):
+    _, hf, _, ckpt = family
+    for text in SENTENCES:
+        ours = translate(ckpt.model, ckpt.tokenizer, text, beam=1, max_len=20)
+        assert ours.out_ids == generate(hf, source(ckpt, text), ckpt, num_beams=1)
+        # the target language's code is the first, forced, output piece, visible in the trace
+        assert ours.forced == ours.trace.forced == 1
+        assert ours.trace.out_tokens[0] == ckpt.tokenizer.codes[ckpt.tokenizer.tgt_lang]
+
+
+def test_beam_search_equals_generate(family):
+    _, hf, _, ckpt = family
+    for text in SENTENCES:
+        ours = translate(ckpt.model, ckpt.tokenizer, text, beam=4, max_len=20, alpha=0.0, with_trace=False)
+        assert ours.out_ids == generate(
+            hf, source(ckpt, text), ckpt, num_beams=4, length_penalty=0.0, early_stopping=True
+        )
+
+
+def test_another_target_language_is_forced(family):
+    name, hf, _, ckpt = family
+    tok = ckpt.tokenizer
+    other = next(code for code in ckpt.model.cfg.languages if code not in PAIRS[name])
+    ours = translate(ckpt.model, tok, SENTENCES[1], max_len=20, tgt_lang=other, with_trace=False)
+    assert ours.out_ids[0] == tok.language_id(other)
+    assert ours.out_ids == generate(hf, source(ckpt, SENTENCES[1]), ckpt, tgt_lang=other, num_beams=1)
+    with pytest.raises(InputError, match="not a target language of this model"):
+        translate(ckpt.model, tok, SENTENCES[1], tgt_lang="xx_Nope")
+
+
+def test_tokenization_equals_the_familys_tokenizer(family, texts):
+    name, _, theirs, ckpt = family
+    ours = ckpt.tokenizer
+    src_lang, tgt_lang = PAIRS[name]
+    theirs.src_lang, theirs.tgt_lang = src_lang, tgt_lang
+    if hasattr(theirs, "set_src_lang_special_tokens"):
+        theirs.set_src_lang_special_tokens(src_lang)
+    unknown = 0
+    for text in texts["check"]:
+        expected = theirs(text).input_ids
+        assert [ours.language_id(src_lang), *ours.encode(text), ours.eos_id] == expected, text  # (uncut: no max_len)
+        target = theirs(text_target=text).input_ids
+        assert [ours.language_id(tgt_lang), *ours.encode_target(text), ours.eos_id] == target, text
+        unknown += expected.count(ours.unk_id)
+        # the text of the pieces alone (v5's M2M100Tokenizer keeps __en__ in skip_special_tokens text); HF drops <unk>
+        # from text, we show it as ⁇
+        known = [i for i in expected[1:-1] if i != ours.unk_id]
+        assert ours.decode(known) == theirs.decode(known, skip_special_tokens=True), text
+    assert len(texts["check"]) == 200 and any("\uac00" <= c <= "\ud7a3" for c in texts["check"][0])  # Korean
+    assert unknown > 0  # the unknown-piece path was exercised too
+
+
+def test_languages_listed_in_checkpoint_and_card(family):
+    name, _, _, ckpt = family
+    cfg = ckpt.model.cfg
+    expected = {"m2m_100": 100, "nllb": 202, "mbart-50": 52}[name]
+    assert len(cfg.languages) == expected and len(ckpt.tokenizer.languages) == expected
+    assert (ckpt.src_lang, ckpt.tgt_lang) == PAIRS[name]
+    assert ckpt.card["languages"] == cfg.languages
+    markdown = (ckpt.path / "README.md").read_text()
+    assert f"Languages ({expected}" in markdown and PAIRS[name][1] in markdown
+
+
+def test_positional_encoding_is_the_familys(family):
+    name, hf, _, ckpt = family
+    src = source(ckpt, SENTENCES[0])
+    positions = hf.model.encoder.embed_positions
+    with torch.no_grad():
+        theirs = positions(src) if name != "mbart-50" else positions(src[..., 0:1].expand_as(src))
+    n = src.shape[1]
+    np.testing.assert_array_equal(ckpt.model.positional_encoding[:n].numpy(), theirs[0].numpy())
+
+
+class Payload:
+    """Unpickling this runs os.system: a .bin that must never be loaded."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_pickle_payload_is_refused_and_never_runs(family, tmp_path):
+    name, hf, _, ckpt = family
+    folder = tmp_path / "hf"
+    shutil.copytree(Path(ckpt.card["source_folder"]), folder)
+    (folder / "model.safetensors").unlink()
+    marker = tmp_path / "payload-ran"
+    for write in (lambda f: pickle.dump(Payload(marker), f), lambda f: torch.save({"x": Payload(marker)}, f)):
+        with open(folder / "pytorch_model.bin", "wb") as f:
+            write(f)
+        with pytest.raises(HFImportError, match="refused"):
+            import_hf(folder)
+        assert not marker.exists()
+    torch.save(hf.state_dict(), folder / "pytorch_model.bin")  # plain tensors import
+    model = import_hf(folder).model
+    src = source(ckpt, SENTENCES[1])
+    tgt = torch.tensor([[2, ckpt.tokenizer.language_id(ckpt.tgt_lang), 5, 6]])
+    with torch.no_grad():
+        assert torch.allclose(model(src, tgt), hf(input_ids=src, decoder_input_ids=tgt).logits, atol=1e-5)
