@@ -6,6 +6,7 @@ python -m model.translate "A dog runs." --export trace.npz
 python -m model.translate "A dog runs." --ablate cross:*:*
 python -m model.translate "A dog runs." --prefix "Ein Hund"       # force the start, see what follows
 python -m model.translate --tidy "where is the bus stop"          # "Where is the bus stop?", as the app does
+python -m model.translate --checkpoint checkpoints/nllb-200-distilled-600M --tgt-lang kor_Hang "A dog runs."
 """
 
 from __future__ import annotations
@@ -48,6 +49,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--prefix", default="", help="target text the translation must start with; the model continues from it"
     )
     p.add_argument(
+        "--src-lang", default=None, help="multilingual models: the source language's code (default: the checkpoint's)"
+    )
+    p.add_argument(
+        "--tgt-lang",
+        default=None,
+        help="multilingual models: the target language's code, e.g. kor_Hang (default: the checkpoint's)",
+    )
+    p.add_argument(
         "--tidy",
         action="store_true",
         help="tidy English input first, as the app does: capital letter, 'I', '.' or '?' at the end "
@@ -76,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = load_checkpoint(args.checkpoint)
         cfg = ckpt.model.cfg
         heads = parse_head_spec(args.ablate, cfg)
+        for flag, code in (("--src-lang", args.src_lang), ("--tgt-lang", args.tgt_lang)):
+            if code is not None and code not in ckpt.languages:
+                known = f"its languages: {', '.join(ckpt.languages[:8])}, ..." if ckpt.languages else "it is bilingual"
+                raise ValueError(f"{flag} {code!r} is not a language of {ckpt.name} ({known})")
     except (CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -95,8 +108,10 @@ def main(argv: list[str] | None = None) -> int:
             with_trace=with_trace,
             ablate=heads,
             prefix=args.prefix,
+            src_lang=args.src_lang or (ckpt.src_lang if ckpt.languages else None),
+            tgt_lang=args.tgt_lang or (ckpt.tgt_lang if ckpt.languages else None),
         )
-        if result.forced:
+        if result.forced and args.prefix:  # (a multilingual model's forced language code alone is no news)
             pieces = ckpt.tokenizer.target_pieces(result.out_ids[: result.forced])
             listed = " ".join(f"{p} ({lp:.2f})" for p, lp in zip(pieces, result.logprobs))
             print(f"forced pieces (the model's log-probability of each): {listed}", file=sys.stderr)

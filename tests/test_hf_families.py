@@ -40,6 +40,7 @@ from model.decoding.translation import InputError, encode_source, translate  # n
 from model.import_hf import main as import_main  # noqa: E402
 from model.importing.hf import HFImportError, import_hf  # noqa: E402
 from model.importing.languages import NLLB_200  # noqa: E402
+from model.translate import main as translate_main  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 FAMILIES = ("m2m_100", "nllb", "mbart-50")
@@ -339,3 +340,14 @@ def test_pickle_payload_is_refused_and_never_runs(family, tmp_path):
     tgt = torch.tensor([[2, ckpt.tokenizer.language_id(ckpt.tgt_lang), 5, 6]])
     with torch.no_grad():
         assert torch.allclose(model(src, tgt), hf(input_ids=src, decoder_input_ids=tgt).logits, atol=1e-5)
+
+
+def test_translate_cli_takes_the_languages(family, capsys):
+    name, hf, _, ckpt = family
+    other = next(code for code in ckpt.languages if code not in PAIRS[name])
+    assert translate_main(["--checkpoint", str(ckpt.path), "--tgt-lang", other, "--max-len", "20", SENTENCES[1]]) == 0
+    expected = translate(ckpt.model, ckpt.tokenizer, SENTENCES[1], max_len=20, tgt_lang=other, with_trace=False)
+    assert capsys.readouterr().out.strip() == expected.text.strip()
+    assert translate_main(["--checkpoint", str(ckpt.path), "--src-lang", "xx_Nope", SENTENCES[1]]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --src-lang 'xx_Nope' is not a language") and len(err.splitlines()) == 1

@@ -47,6 +47,12 @@ class Checkpoint:
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def languages(self) -> list[str]:
+        """The language codes a multilingual model translates between (empty for a bilingual one); pass two of them
+        as src_lang/tgt_lang to `model.decoding.translation.translate` (default: src_lang -> tgt_lang)."""
+        return list(self.model.cfg.languages)
+
 
 def unique_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """The state dict with tied tensors stored once (safetensors refuses shared storage)."""
