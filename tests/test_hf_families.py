@@ -351,3 +351,55 @@ def test_translate_cli_takes_the_languages(family, capsys):
     assert translate_main(["--checkpoint", str(ckpt.path), "--src-lang", "xx_Nope", SENTENCES[1]]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --src-lang 'xx_Nope' is not a language") and len(err.splitlines()) == 1
+
+
+def test_nllb_legacy_order_puts_the_code_after_eos(family, texts, tmp_path):
+    """NLLB's legacy_behaviour: the source is pieces </s> [code]; the model is told so by tokenizer_config.json."""
+    name, hf, _, ckpt = family
+    if name != "nllb":
+        pytest.skip("NLLB only")
+    folder = tmp_path / "hf"
+    shutil.copytree(Path(ckpt.card["source_folder"]), folder)
+    settings = json.loads((folder / "tokenizer_config.json").read_text())
+    (folder / "tokenizer_config.json").write_text(json.dumps({**settings, "legacy_behaviour": True}))
+    imported = import_hf(folder)
+    assert imported.model.cfg.language_code_position == "suffix"
+    theirs = quiet(NllbTokenizer.from_pretrained, str(folder), src_lang="eng_Latn", legacy_behaviour=True)
+    for text in texts["check"][:20] + SENTENCES:
+        expected = theirs(text).input_ids
+        assert expected[-2:] == [2, imported.tokenizer.language_id("eng_Latn")]
+        if len(expected) <= imported.model.cfg.max_len:
+            ours = encode_source(imported.model, imported.tokenizer, text)[0]
+            assert ours == expected, text
+    src = torch.tensor([encode_source(imported.model, imported.tokenizer, SENTENCES[0])[0]])
+    tgt = torch.tensor([[2, imported.tokenizer.language_id("kor_Hang"), 5, 6]])
+    with torch.no_grad():
+        assert torch.allclose(imported.model(src, tgt), hf(input_ids=src, decoder_input_ids=tgt).logits, atol=1e-5)
+
+
+def test_unusable_folders_give_one_sentence(family, tmp_path, capsys):
+    name, _, _, ckpt = family
+    folder = tmp_path / "hf"
+    shutil.copytree(Path(ckpt.card["source_folder"]), folder)
+    settings = json.loads((folder / "tokenizer_config.json").read_text())
+    if name == "mbart-50":  # mBART-25 puts the code after </s> and starts the decoder from it: refused, not misread
+        (folder / "tokenizer_config.json").write_text(json.dumps({**settings, "tokenizer_class": "MBartTokenizer"}))
+        with pytest.raises(HFImportError, match="mBART-25"):
+            import_hf(folder)
+        (folder / "tokenizer_config.json").write_text(json.dumps(settings))
+    with pytest.raises(ValueError, match="not a language of this model"):
+        import_hf(folder, tgt_lang="xx_Nope")
+    (folder / "sentencepiece.bpe.model").write_bytes(b"not sentencepiece")
+    with pytest.raises(HFImportError, match="not a usable SentencePiece model"):
+        import_hf(folder)
+    (folder / "sentencepiece.bpe.model").unlink()
+    assert import_main([str(folder), "--dest", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "sentencepiece.bpe.model" in err and len(err.splitlines()) == 1
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "encoder_layers": 10**6}))
+    with pytest.raises(HFImportError, match="encoder_layers"):
+        import_hf(folder)
+    (folder / "config.json").write_text(json.dumps({**config, "model_type": "bert"}))
+    with pytest.raises(HFImportError, match="Headlight imports"):
+        import_hf(folder)
