@@ -1,174 +1,215 @@
-"""Headlight: translate a sentence and see what every attention head did. `streamlit run app.py`"""
+"""Headlight: translate a sentence and see what every attention head did. `streamlit run app.py`
+
+The page: the views and the model's settings in the sidebar; one line at the top with the sentence, its translation
+and a help popover; then the view, whose first figure starts in the upper half of the screen. Presentation mode has no
+sidebar: one row (view, sentence, mode) and the main figure sized to the browser window (ui/figure.js).
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from model.analysis.view_parameters import MAX_BEAM, MAX_OUTPUT_PIECES, MAX_TEXT_CHARS, PARAMS, link_value
+from model.core.checkpoint import Checkpoint
 from model.decoding.tidy import Tidied, tidy_input
-from ui import (
-    analysis_page,
-    compare_page,
-    corpus_heads_page,
-    deck,
-    inside_head_page,
-    lesson_page,
-    model_view_page,
-    positional_page,
-    steps_page,
-    translate_page,
-    whatif_page,
-)
+from ui import deck
 from ui.cache import available_checkpoints, cached_training_curve
-from ui.context import PageContext
-from ui.errors import guarded, load, run_translation, translate_first
+from ui.context import PageContext, Request
+from ui.errors import guarded, load, run_search, translate_first
 from ui.examples import EXAMPLES, load_gallery
 from ui.figure import preload_plotly, show_figure
 from ui.i18n import LANGUAGES, t
-from ui.text import DEFAULT_CHECKPOINT, DEFAULT_TEXT, card_summary, md_escape
+from ui.text import DEFAULT_CHECKPOINT, card_summary, md_escape
 from ui.theme import Theme
-from ui.url import URL_KEYS, init_from_url, write_url
+from ui.url import init_from_url, settle_model_ranges, show_param_notes, write_url
+from ui.views import VIEWS
 
-VIEWS = {  # the labels come from ui/i18n.py ("view.<name>")
-    "translate": translate_page.render,
-    "model": model_view_page.render,
-    "compare": compare_page.render,
-    "steps": steps_page.render,
-    "head": inside_head_page.render,
-    "positional": positional_page.render,
-    "analysis": analysis_page.render,
-    "whatif": whatif_page.render,
-    "lesson": lesson_page.render,
-    "heads": corpus_heads_page.render,
-}
-
-st.set_page_config(page_title="Headlight", layout="wide")
-preload_plotly()
-# Presentation mode: no sidebar or header, tight margins, large type; the main figure fills what is left of the screen.
+# Normal mode: less padding, a narrower sidebar, the header out of the way; the sentence bar's translation on one line.
+SHELL_CSS = """<style>
+[data-testid='stMainBlockContainer'] {padding: 2.6rem 1.5rem 2rem 1.5rem; max-width: 100%}
+[data-testid='stHeader'] {background: transparent; height: 2.5rem}
+section[data-testid='stSidebar'] {width: 15.5rem !important; min-width: 15.5rem !important}
+[data-testid='stSidebarHeader'] {height: 2.5rem; margin-bottom: 0}
+[data-testid='stSidebarUserContent'] {padding-top: 0; padding-bottom: 1rem}
+[data-testid='stSidebarUserContent'] [data-testid='stVerticalBlock'] {gap: 0.55rem}
+[data-testid='stMainBlockContainer'] [data-testid='stVerticalBlock'] {gap: 0.6rem}
+.st-key-sentence_bar h4 {margin: 0 !important; padding: 0 !important; line-height: 1.35}
+.st-key-plotly_preload {display: none}
+</style>"""
+# Presentation mode: no sidebar or header, tight margins, large type; the main figure fills what is left of the window.
 PRESENT_CSS = """<style>
 [data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'], [data-testid='stHeader'] {display: none}
 html {font-size: 20px}
 [data-testid='stMainBlockContainer'] {padding: 0.6rem 1.2rem 0 1.2rem; max-width: 100%}
 [data-testid='stMainBlockContainer'] [data-testid='stVerticalBlock'] {gap: 0.4rem}
 [data-testid='stMainBlockContainer'] h4 {margin: 0 !important; padding: 0.1rem 0 0.45rem 0 !important; line-height: 1.3}
-</style>"""
-SCREEN_HEIGHTS = (720, 768, 900, 1080, 1200, 1440)  # presentation mode sizes the main figure for the projector
-checkpoints = available_checkpoints()
-names = [p.name for p in checkpoints]
-default_ckpt = DEFAULT_CHECKPOINT if DEFAULT_CHECKPOINT in names else (names[0] if names else "")
-init_from_url(
-    {
-        "text": DEFAULT_TEXT,
-        "ckpt": default_ckpt,
-        "view": "translate",
-        "kind": "cross",
-        "layer": -1,
-        "head": "mean",
-        "step": 0,
-        "beam": 1,
-        "max_len": 0,
-        "present": False,
-        "prefix": "",
-        "lang": "en",
-        "screen": 1080,
-        "tidy": True,
-    }
-)
-for key in URL_KEYS + (
-    "beam",
-    "max_len",
-    "present",
-    "words",
-    "lang",
-    "screen",
-    "tidy",
-):  # keep values of widgets not drawn on this page
-    if key in st.session_state:
-        st.session_state[key] = st.session_state[key]
-if st.session_state.view not in VIEWS:
-    st.session_state.view = "translate"
-if st.session_state.lang not in LANGUAGES:
-    st.session_state.lang = "en"
-
-if not checkpoints:
-    st.error("No checkpoint found in checkpoints/. Train one with `python -m model.train` (see the README).")
-    st.stop()
-if st.session_state.ckpt not in names:
-    st.session_state.ckpt = default_ckpt
-
-present = st.session_state.present
-if present:  # presentation mode: no sidebar, large type
-    st.markdown(PRESENT_CSS, unsafe_allow_html=True)
-
-path = str(checkpoints[names.index(st.session_state.ckpt)])
-ckpt = load(path)
-# What the model translates: the sentence as typed, tidied ("where is the bus stop" → "Where is the bus stop?").
-source = (
-    tidy_input(st.session_state.text, ckpt.src_lang, st.session_state.tidy)
-    if ckpt is not None
-    else Tidied(st.session_state.text, ())
-)
-if ckpt is not None:
-    translate_first(path, source.text, st.session_state.beam, st.session_state.max_len, st.session_state.prefix)
-# Two sidebar containers: the model's curve and card, shown below the controls by CSS; the controls, drawn last.
-sidebar_model, sidebar_controls = st.sidebar.container(), st.sidebar.container()
-SIDEBAR_CSS = """<style>
-[data-testid='stSidebarUserContent'] > div > [data-testid='stVerticalBlock'] > div:first-child {order: 1}
 .st-key-plotly_preload {display: none}
 </style>"""
-sidebar_model.markdown(SIDEBAR_CSS, unsafe_allow_html=True)
-if ckpt is not None and ckpt.card.get("curve") and not present:
-    try:
-        show_figure(
-            cached_training_curve(path),
-            key="training_curve",
-            config={"displayModeBar": False},
-            container=sidebar_model,
-            secondary=True,
+# The sidebar's model curve and card are drawn first but shown below its controls (drawn last: the view comes first).
+SIDEBAR_CSS = """<style>
+[data-testid='stSidebarUserContent'] > div > [data-testid='stVerticalBlock'] > div:first-child {order: 1}
+</style>"""
+
+
+def main() -> None:
+    st.set_page_config(page_title="Headlight", layout="wide")
+    preload_plotly()
+    checkpoints = {p.name: p for p in available_checkpoints()}
+    default = DEFAULT_CHECKPOINT if DEFAULT_CHECKPOINT in checkpoints else next(iter(checkpoints), "")
+    init_from_url({"ckpt": default})
+    settle_session(list(checkpoints), default)
+    present = st.session_state.present
+    st.markdown(PRESENT_CSS if present else SHELL_CSS, unsafe_allow_html=True)
+    if not checkpoints:
+        st.error("No checkpoint found in checkpoints/. Train one with `python -m model.train` (see the README).")
+        st.stop()
+    path = str(checkpoints[st.session_state.ckpt])
+    ckpt = load(path)
+    source = (
+        tidy_input(st.session_state.text, ckpt.src_lang, st.session_state.tidy)
+        if ckpt is not None
+        else Tidied(st.session_state.text, ())
+    )
+    request = current_request(path, source.text)
+    if ckpt is not None:
+        translate_first(request)
+    sidebar = Sidebar(list(checkpoints), ckpt, request, present)
+    gallery = load_gallery(path)
+    bar, notes = top_bar(present, list(dict.fromkeys([g["text"] for g in gallery] + EXAMPLES)), source.text)
+    if ckpt is None:
+        sidebar.draw_controls()
+        st.stop()
+    searched = run_search(request)
+    write_share_link(present)
+    if searched is None:
+        sidebar.draw_controls()
+        st.stop()
+    translation = searched.translation
+    sentence_bar(bar, notes, ckpt, request, source, translation, gallery)
+    settle_model_ranges(ckpt.model.cfg, translation)
+    show_param_notes()
+    if present:
+        deck.note()
+    context = PageContext(
+        request=request,
+        ckpt=ckpt,
+        translation=translation,
+        beam_tree=searched.beam_tree,
+        theme=Theme.for_mode(present, st.session_state.screen),
+    )
+    guarded(VIEWS[st.session_state.view])(context)  # one broken view must not take the page down
+    sidebar.draw_controls()
+
+
+def settle_session(names: list[str], default_checkpoint: str) -> None:
+    """Keep the values of widgets not drawn on this run (Streamlit forgets them otherwise); a checkpoint, view or
+    language that is not there becomes the default."""
+    for key in [p.name for p in PARAMS] + ["words"]:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+    if st.session_state.ckpt not in names:
+        if names and st.session_state.ckpt:
+            st.session_state.setdefault("_param_notes", []).append(
+                t("app.no_checkpoint", name=st.session_state.ckpt, default=default_checkpoint)
+            )
+        st.session_state.ckpt = default_checkpoint
+
+
+def current_request(path: str, source: str) -> Request:
+    """What the model is asked: read from the session once, here; the views get it in their context."""
+    s = st.session_state
+    return Request(
+        sentence=s.text,
+        tidy=s.tidy,
+        beam=s.beam,
+        max_len=s.max_len,
+        prefix=s.prefix,
+        checkpoint=s.ckpt,
+        path=path,
+        source=source,
+    )
+
+
+class Sidebar:
+    """The sidebar: the model's curve and card (drawn first, shown last), then the controls, drawn after the view so
+    that the browser renders the view's heatmap, what a visitor waits for, before them."""
+
+    def __init__(self, names: list[str], ckpt: Checkpoint | None, request: Request, present: bool):
+        self.names, self.ckpt = names, ckpt
+        model_part, self.controls = st.sidebar.container(), st.sidebar.container()
+        if present or ckpt is None:
+            return
+        model_part.markdown(SIDEBAR_CSS, unsafe_allow_html=True)
+        if ckpt.card.get("curve"):
+            try:
+                show_figure(
+                    cached_training_curve(request.path),
+                    key="training_curve",
+                    config={"displayModeBar": False},
+                    container=model_part,
+                    secondary=True,
+                )
+            except ValueError as exc:
+                model_part.caption(f"No training curve: {exc}")
+        with model_part.expander(t("app.model_card")):
+            if st.toggle(t("app.show_card"), key="show_card"):  # the JSON viewer's bundle only when asked for
+                st.json(ckpt.card or {"note": "no model card"}, expanded=False)
+
+    def draw_controls(self) -> None:
+        with self.controls:
+            st.markdown("**Headlight** · " + t("app.caption"))
+            if not st.session_state.present:
+                st.radio(t("app.view"), list(VIEWS), format_func=lambda v: t(f"view.{v}"), key="view")
+            st.selectbox(t("app.model"), self.names, key="ckpt")
+            st.slider(t("app.beam"), 1, MAX_BEAM, key="beam")
+            st.slider(t("app.max_len"), 0, MAX_OUTPUT_PIECES, key="max_len", help=t("app.max_len_help"))
+            st.toggle(t("app.tidy"), key="tidy", help=t("app.tidy_help"))
+            st.selectbox(t("app.language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+            deck.sidebar()
+            if self.ckpt is not None:
+                st.caption(card_summary(self.ckpt))
+
+
+def top_bar(present: bool, examples: list[str], translated: str) -> tuple[list, object]:
+    """The page's first line, and the popover that holds the notes about the translation. Normal mode: the sentence,
+    its translation, a help popover (examples, notes), the mode switch. Presentation mode: the view, the sentence
+    (edited in a popover with the examples and the notes), the deck's ◀ ▶, the mode switch."""
+    if st.session_state.get("example") not in [""] + examples:  # picked under another model's gallery
+        st.session_state.example = ""
+    if present:
+        widths = [2, 4, 2.2, 1] if st.session_state.get("deck") else [2, 5, 1]
+        bar = st.columns(widths, vertical_alignment="center")
+        bar[0].selectbox(
+            t("app.view"), list(VIEWS), format_func=lambda v: t(f"view.{v}"), key="view", label_visibility="collapsed"
         )
-    except ValueError as exc:
-        sidebar_model.caption(f"No training curve: {exc}")
-
-
-def draw_sidebar() -> None:
-    """The sidebar's controls, drawn last (and before any stop): the browser renders the main view, whose heatmap is
-    what a visitor waits for, before them. Their values are in session_state from the start."""
-    with sidebar_controls:
-        st.title("Headlight")
-        st.caption(t("app.caption"))
-        st.selectbox(t("app.language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
-        st.selectbox(t("app.model"), names, key="ckpt")
-        st.slider(t("app.beam"), 1, 8, key="beam")
-        st.slider(t("app.max_len"), 0, 256, key="max_len", help=t("app.max_len_help"))
-        st.toggle(t("app.tidy"), key="tidy", help=t("app.tidy_help"))
-        deck.sidebar()
-        if ckpt is not None:
-            st.caption(card_summary(ckpt))
-
-
-if ckpt is not None:
-    with sidebar_model.expander(t("app.model_card")):
-        if st.toggle(t("app.show_card"), key="show_card"):  # the JSON viewer's bundle only when asked for
-            st.json(ckpt.card or {"note": "no model card"}, expanded=False)
-
-if present:  # one row: the view, the sentence on one line (edited in a popover), the mode switch
-    widths = [2, 4, 2.2, 1] if st.session_state.get("deck") else [2, 5, 1]  # the deck's ◀ ▶ only when a deck is open
-    top = st.columns(widths, vertical_alignment="center")
-    top[0].selectbox(
-        t("app.view"), list(VIEWS), format_func=lambda v: t(f"view.{v}"), key="view", label_visibility="collapsed"
+        if len(bar) == 4:
+            deck.navigation(bar[2])
+        # what was translated (tidied); the box inside holds what was typed
+        notes = bar[1].popover(f"✎ {translated[:80]}", use_container_width=True)
+        notes.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
+    else:
+        bar = st.container(key="sentence_bar").columns([4, 5, 0.7, 1.3], vertical_alignment="center")
+        bar[0].text_input(
+            t("app.sentence"),
+            key="text",
+            max_chars=MAX_TEXT_CHARS,
+            help=t("app.sentence_help"),
+            label_visibility="collapsed",
+            placeholder=t("app.sentence"),
+            on_change=new_sentence,
+        )
+        notes = bar[2].popover("ⓘ", help=t("app.notes_help"))
+    notes.selectbox(
+        t("app.example"), [""] + examples, key="example", on_change=use_example, placeholder=t("app.choose")
     )
-    if len(top) == 4:
-        deck.navigation(top[2])
-else:
-    top = st.columns([6, 1])
-    top[0].radio(
-        t("app.view"),
-        list(VIEWS),
-        format_func=lambda v: t(f"view.{v}"),
-        horizontal=True,
-        key="view",
-        label_visibility="collapsed",
-    )
-top[-1].toggle(t("app.present"), key="present", help=t("app.present_help"))
+    if present:  # an override: 0 sizes the figure to the window itself
+        notes.number_input(t("app.screen"), 0, 4320, key="screen", step=60, help=t("app.screen_help"))
+    bar[-1].toggle(t("app.present"), key="present", help=t("app.present_help"))
+    return bar, notes
+
+
+def new_sentence() -> None:
+    st.session_state.prefix = ""  # a forced start belongs to the sentence it was made for
 
 
 def use_example() -> None:
@@ -177,82 +218,39 @@ def use_example() -> None:
         st.session_state.prefix = ""
 
 
-gallery = load_gallery(path)
-examples = list(dict.fromkeys([g["text"] for g in gallery] + EXAMPLES))
-if st.session_state.get("example") not in [""] + examples:  # picked under another model's gallery
-    st.session_state.example = ""
-
-
-def new_sentence() -> None:
-    st.session_state.prefix = ""  # a forced start belongs to the sentence it was made for
-
-
-if present:
-    with top[1].popover(
-        f"✎ {source.text[:80]}", use_container_width=True
-    ):  # what was translated; the box holds what was typed
-        st.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
-        st.selectbox(
-            t("app.example"), [""] + examples, key="example", on_change=use_example, placeholder=t("app.choose")
+def sentence_bar(bar: list, notes, ckpt: Checkpoint, request: Request, source: Tidied, translation, gallery) -> None:
+    """The translation beside the sentence (presentation mode: below its row); the notes about it in the popover."""
+    heading = (
+        f"#### {md_escape(ckpt.tgt_lang.upper())}: {md_escape(translation.text)}"
+        if translation.text
+        else "#### " + t("app.empty")
+    )
+    (st if st.session_state.present else bar[1]).markdown(heading)
+    shown_changes = [change for change in source.changes if change != "spaces"]  # spaces change no piece
+    if shown_changes and not st.session_state.present:  # presentation mode: the popover's label is the tidied text
+        notes.caption(
+            t("app.tidied", text=md_escape(source.text), changes=", ".join(t(f"tidy.{c}") for c in shown_changes))
         )
-        if st.session_state.screen not in SCREEN_HEIGHTS:
-            st.session_state.screen = 1080
-        st.selectbox(
-            "Screen height (px)",
-            SCREEN_HEIGHTS,
-            key="screen",
-            help="The main figure fills the screen below the controls",
-        )
-else:
-    st.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
-    st.selectbox(t("app.example"), [""] + examples, key="example", on_change=use_example, placeholder=t("app.choose"))
+    look = next((g["look"] for g in gallery if g["text"] == request.source), None)
+    if look:
+        notes.caption(t("app.look", look=md_escape(look)))
+    if translation.forced:
+        notes.caption(t("app.forced", n=translation.forced))
+    if translation.truncated:
+        st.warning(t("app.truncated", kept=len(translation.src_ids) - 1, dropped=translation.truncated))
 
-if ckpt is None:
-    draw_sidebar()
-    st.stop()
-translation = run_translation(
-    path, source.text, st.session_state.beam, st.session_state.max_len, st.session_state.prefix
-)
-write_url(
-    text=st.session_state.text,
-    ckpt=st.session_state.ckpt,
-    view=st.session_state.view,
-    prefix=st.session_state.prefix,
-    lang=st.session_state.lang,
-    tidy=None if st.session_state.tidy else False,
-    **({"present": 1, "screen": st.session_state.screen} if present else {}),
-)
-if translation is None:
-    draw_sidebar()
-    st.stop()
 
-heading = "####" if present else "###"
-st.markdown(
-    f"{heading} {md_escape(ckpt.tgt_lang.upper())}: {md_escape(translation.text)}"
-    if translation.text
-    else f"{heading} " + t("app.empty")
-)
-shown_changes = [change for change in source.changes if change != "spaces"]  # spaces change no piece
-if shown_changes and not present:  # presentation mode shows the tidied sentence in its one row instead
-    st.caption(t("app.tidied", text=md_escape(source.text), changes=", ".join(t(f"tidy.{c}") for c in shown_changes)))
-look = next((g["look"] for g in gallery if g["text"] == source.text), None)
-if look:
-    st.caption(t("app.look", look=look))
-if translation.forced:
-    st.caption(t("app.forced", n=translation.forced))
-if translation.truncated:
-    kept = len(translation.src_ids) - 1
-    st.warning(t("app.truncated", kept=kept, dropped=translation.truncated))
+def write_share_link(present: bool) -> None:
+    """The share link carries the request and the view; the views add their own kind / layer / head / step."""
+    s = st.session_state
+    keys = ["text", "ckpt", "view", "prefix", "lang", "tidy", "beam", "max_len"]
+    if present:
+        keys += ["present", "screen"]
+    values = {key: link_value(key, s[key]) for key in keys}
+    if not present:
+        values.update(present=None, screen=None)
+    write_url(**values)
 
-if present:
-    deck.note()
-context = PageContext(
-    path=path,
-    ckpt=ckpt,
-    translation=translation,
-    beam=st.session_state.beam,
-    source=source.text,
-    theme=Theme.for_mode(present, st.session_state.screen),
-)
-guarded(VIEWS[st.session_state.view])(context)  # one broken view must not take the page down
-draw_sidebar()
+
+if __name__ == "__main__":
+    main()

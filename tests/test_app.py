@@ -9,9 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, figures
+from ui.views import VIEWS as APP_VIEWS
 
 APP = str(ROOT / "app.py")
-VIEWS = ("translate", "model", "compare", "steps", "head", "positional", "analysis", "whatif")
+VIEWS = tuple(APP_VIEWS)  # the app's own list: a new view is covered without editing the tests
 SENTENCE = "A man in a blue shirt is playing the guitar."
 
 
@@ -37,6 +38,11 @@ def array(value) -> np.ndarray:
     return np.asarray(value, dtype=float)
 
 
+def heading(at: AppTest) -> str:
+    """The translation as the page shows it ("#### DE: …")."""
+    return next(m.value for m in at.markdown if m.value.startswith("#### "))
+
+
 def no_failures(at: AppTest) -> bool:
     return not at.exception and not [e for e in at.error if "failed" in e.value]
 
@@ -45,14 +51,14 @@ def no_failures(at: AppTest) -> bool:
 def test_every_view_renders_from_a_url(app_env, view):
     at = open_app(text=SENTENCE, view=view)
     assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
-    assert charts(at), f"{view} drew no chart"
+    assert charts(at) or (view == "heads" and at.info), f"{view} drew no chart"  # heads: no corpus run here
     assert at.query_params["view"] == [view] or at.query_params["view"] == view
-    assert at.markdown[0].value.startswith("### DE:") or "empty translation" in at.markdown[0].value
+    assert heading(at).startswith("#### DE:") or "empty translation" in heading(at)
 
 
 def test_url_text_translates_without_a_click(app_env):
     at = open_app(text="A dog runs.", kind="encoder", layer=1, head=2)
-    assert at.text_area(key="text").value == "A dog runs."
+    assert at.text_input(key="text").value == "A dog runs."
     spec = charts(at)[0]
     assert spec["layout"]["title"]["text"] == "Encoder self-attention, layer 1, head 2"
     tick = spec["layout"]["xaxis"]["ticktext"]
@@ -118,10 +124,13 @@ def test_presentation_mode_uses_large_type(app_env):
     assert charts(at)[0]["layout"]["font"]["size"] == 20
 
 
-@pytest.mark.parametrize("view", VIEWS + ("lesson",))
+@pytest.mark.parametrize("view", VIEWS)
 def test_every_view_in_presentation_mode_sizes_its_first_figure_for_the_screen(app_env, view):
     at = open_app(text=SENTENCE, view=view, present=1, screen=720)
     assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
+    if view == "heads" and not charts(at):  # no corpus run for the test model: a sentence says how to make one
+        assert at.info
+        return
     first = charts(at)[0]["layout"]
     assert 720 - 190 - 60 <= first["height"] <= 720 - 190, first["height"]  # the screen less the rows of controls
     axes = [
@@ -133,10 +142,10 @@ def test_every_view_in_presentation_mode_sizes_its_first_figure_for_the_screen(a
 def test_forced_prefix_from_the_url_reaches_every_view(app_env):
     at = open_app(text=SENTENCE, view="steps", prefix="Ein Hund")
     assert no_failures(at)
-    assert at.markdown[0].value.startswith("### DE: Ein Hund")
+    assert heading(at).startswith("#### DE: Ein Hund")
     assert any("forced by you" in m.value for m in at.markdown)
-    at.text_area(key="text").set_value("A dog runs.").run()  # a new sentence drops the forced start
-    assert at.query_params["prefix"] in ("", [""]) and not at.markdown[0].value.startswith("### DE: Ein Hund")
+    at.text_input(key="text").set_value("A dog runs.").run()  # a new sentence drops the forced start
+    assert at.query_params.get("prefix") in (None, "", [""]) and not heading(at).startswith("#### DE: Ein Hund")
 
 
 def test_what_if_view_draws_the_beam_tree_and_contributions(app_env):

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from model.decoding.translation import InputError, translate
 from tests.conftest import ROOT, figures
+from tests.test_app import heading
 
 HOSTILE = {
     "empty": "",
@@ -85,7 +86,7 @@ def test_app_translates_or_explains(app_env, name):
     if name in MESSAGE_ONLY:
         assert any("empty" in i.value for i in at.info)
     else:
-        assert at.markdown[0].value.startswith("### DE:") or "empty translation" in at.markdown[0].value
+        assert heading(at).startswith("#### DE:") or "empty translation" in heading(at)
         assert figures(at)
     truncated = [w.value for w in at.warning if "longer than the model's limit" in w.value]
     assert bool(truncated) == (name in ("10,000 characters", "one 500-character word"))

@@ -60,7 +60,8 @@ def test_two_browser_pages_see_their_own_sentence(checkpoint_dir, tokenizer):
             page.wait_for_selector(HEATMAP, timeout=60_000)
             ticks = page.locator(f"{MAIN_PLOT} .xtick text").all_text_contents()
             assert ticks == tokenizer.pieces(tokenizer.encode(text)) + ["</s>"]
-            page.wait_for_selector("textarea", timeout=30_000)  # the heatmap can come before the widgets' bundles
-            assert page.input_value("textarea") == text
+            box = ".st-key-text input"  # the sentence bar's one-line box
+            page.wait_for_selector(box, timeout=30_000)  # the heatmap can come before the widgets' bundles
+            assert page.input_value(box) == text
         browser.close()
         assert proc.poll() is None

@@ -7,7 +7,7 @@ import pytest
 from model.decoding.tidy import casual_english, looks_like_question, tidy_english, tidy_input
 from model.decoding.translation import translate
 from tests.conftest import ROOT
-from tests.test_app import open_app
+from tests.test_app import heading, open_app
 from ui.text import md_escape
 
 CASES = [  # typed → (what the model gets, what changed), written by hand
@@ -82,18 +82,18 @@ def test_the_app_translates_the_tidied_sentence_and_says_so(app_env, model, toke
     raw = translate(model, tokenizer, "where is the station", with_trace=False).text
     assert tidied != raw  # the random test model tells the two inputs apart, so the heading says which was translated
     at = open_app(text="where is the station")
-    assert at.markdown[0].value == f"### DE: {md_escape(tidied)}"
+    assert heading(at) == f"#### DE: {md_escape(tidied)}"
     notes = [c.value for c in at.caption]
     assert any("“Where is the station?”" in n and "capital letter, question mark" in n for n in notes), notes
-    assert at.text_area(key="text").value == "where is the station"  # what was typed stays in the box
+    assert at.text_input(key="text").value == "where is the station"  # what was typed stays in the box
     assert "tidy" not in at.query_params
 
     at.toggle(key="tidy").set_value(False).run()  # exactly as typed
-    assert at.markdown[0].value == f"### DE: {md_escape(raw)}"
+    assert heading(at) == f"#### DE: {md_escape(raw)}"
     assert not any("Translated as" in c.value for c in at.caption)
     assert at.query_params["tidy"] in ("0", ["0"])
     shared = open_app(text="where is the station", tidy=0)  # the shared link keeps it off
-    assert shared.toggle(key="tidy").value is False and shared.markdown[0].value == f"### DE: {md_escape(raw)}"
+    assert shared.toggle(key="tidy").value is False and heading(shared) == f"#### DE: {md_escape(raw)}"
 
     presenting = open_app(
         text="where is the station", present=1

@@ -120,7 +120,10 @@ def ablation(ctx: PageContext) -> None:
         st.caption(t("an.pick_off"))
     else:
         original = ctx.translation
-        ablated, logprob = cached_ablation(ctx.path, ctx.source, ctx.beam, st.session_state.max_len, spec)
+        request = ctx.request
+        ablated, logprob = cached_ablation(
+            request.path, request.source, request.beam, request.max_len, request.prefix, spec
+        )
         tok = ctx.ckpt.tokenizer
         st.markdown(t("an.before", text=md_escape(original.text)))
         marked = " ".join(

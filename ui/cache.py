@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,24 +52,31 @@ def available_checkpoints() -> list[Path]:
     return find_checkpoints(os.environ.get("HEADLIGHT_CHECKPOINTS", ROOT / "checkpoints"))
 
 
+@dataclass
+class Searched:
+    """A translation and, for a beam search, the tree of hypotheses that search kept (rows for viz.whatif)."""
+
+    translation: Translation
+    beam_tree: list[dict] | None = None
+
+
 @st.cache_data(max_entries=TRANSLATION_CACHE_ENTRIES, show_spinner="Translating…")
-def cached_translation(path: str, text: str, beam: int, max_len: int, prefix: str = "") -> Translation:
-    """Per-sentence results, bounded so a long-running server keeps its memory flat; `prefix` forces the start."""
+def cached_search(path: str, text: str, beam: int, max_len: int, prefix: str = "") -> Searched:
+    """Per-sentence results, bounded so a long-running server keeps its memory flat; `prefix` forces the start. A beam
+    search records its tree as it runs: the What-if view shows it without searching again."""
     ckpt = cached_checkpoint(path)
-    return translate(ckpt.model, ckpt.tokenizer, text, beam=beam, max_len=max_len or None, prefix=prefix)
-
-
-@st.cache_data(max_entries=16, show_spinner="Recording the beam…")
-def cached_beam_tree(path: str, text: str, beam: int, max_len: int, prefix: str = "") -> list[dict]:
-    ckpt = cached_checkpoint(path)
-    tree: list = []
-    result = translate(
-        ckpt.model, ckpt.tokenizer, text, beam=beam, max_len=max_len or None, prefix=prefix, with_trace=False, tree=tree
-    )
+    tree: list | None = [] if beam > 1 else None
+    result = translate(ckpt.model, ckpt.tokenizer, text, beam=beam, max_len=max_len or None, prefix=prefix, tree=tree)
+    if tree is None:
+        return Searched(result)
     rows = beam_tree_rows(tree, result.out_ids)
     for row in rows:
         row["piece"] = ckpt.tokenizer.target_pieces([row["token"]])[0]
-    return rows
+    return Searched(result, rows)
+
+
+def cached_translation(path: str, text: str, beam: int, max_len: int, prefix: str = "") -> Translation:
+    return cached_search(path, text, beam, max_len, prefix).translation
 
 
 @st.cache_data(max_entries=16, show_spinner="Teacher-forcing the partial hypothesis…")
@@ -113,14 +121,22 @@ def validation_sample(src_lang: str, tgt_lang: str, n: int) -> tuple[list[str], 
 
 
 @st.cache_data(max_entries=32, show_spinner="Translating with heads switched off…")
-def cached_ablation(path: str, text: str, beam: int, max_len: int, spec: str) -> tuple[Translation, float]:
-    """The translation with `spec` heads off, and the log-probability it now gives the original translation."""
+def cached_ablation(path: str, text: str, beam: int, max_len: int, prefix: str, spec: str) -> tuple[Translation, float]:
+    """The translation with `spec` heads off, and the log-probability it now gives the original translation; both
+    with the same forced start as the original."""
     ckpt = cached_checkpoint(path)
     heads = parse_head_spec(spec, ckpt.model.cfg)
     ablated = translate(
-        ckpt.model, ckpt.tokenizer, text, beam=beam, max_len=max_len or None, with_trace=False, ablate=heads
+        ckpt.model,
+        ckpt.tokenizer,
+        text,
+        beam=beam,
+        max_len=max_len or None,
+        prefix=prefix,
+        with_trace=False,
+        ablate=heads,
     )
-    original = cached_translation(path, text, beam, max_len)
+    original = cached_translation(path, text, beam, max_len, prefix)
     _, logprob = forward_trace(ckpt.model, ckpt.tokenizer, original.src_ids, original.out_ids, ablate=heads)
     return ablated, logprob
 

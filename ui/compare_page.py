@@ -19,17 +19,11 @@ from viz.attention import attention_heatmap, difference_heatmap, head_similarity
 def render(ctx: PageContext) -> None:
     trace = ctx.trace
     st.session_state.setdefault("cmp_b_head", "1" if trace.heads("encoder") > 1 else "0")  # open on two different heads
-    if ctx.theme.present:  # one row: A's three pickers, then B's
-        row = st.columns([3, 2, 2, 3, 2, 2])
-        a = kind_layer_head(trace, key="cmp_a_", allow_mean=False, containers=row[:3], compact=True)
-        b = kind_layer_head(trace, key="cmp_b_", allow_mean=False, containers=row[3:], compact=True)
-        left, right = st.columns(2)
-    else:
-        left, right = st.columns(2)
-        with left:
-            a = kind_layer_head(trace, key="cmp_a_", allow_mean=False, horizontal=False)
-        with right:
-            b = kind_layer_head(trace, key="cmp_b_", allow_mean=False, horizontal=False)
+    # one row: A's three pickers, then B's; each figure under its own
+    row = st.columns([3, 2, 2, 3, 2, 2])
+    a = kind_layer_head(trace, key="cmp_a_", allow_mean=False, containers=row[:3], compact=True)
+    b = kind_layer_head(trace, key="cmp_b_", allow_mean=False, containers=row[3:], compact=True)
+    left, right = st.columns(2)
     ma, qa, ka = selected_matrix(trace, a, words=False)
     mb, qb, kb = selected_matrix(trace, b, words=False)
     for side, matrix, q, k, sel, key in ((left, ma, qa, ka, a, "cmp_a"), (right, mb, qb, kb, b, "cmp_b")):

@@ -32,11 +32,13 @@ def kind_layer_head(
     horizontal: bool = True,
     containers=None,
     compact: bool = False,
+    columns=None,
 ) -> Selection:
     """Kind / layer / head pickers bound to the session (and so to the URL).
 
     `containers`: where to put them in presentation mode's one row: with `compact`, three label-less selectboxes;
-    without, only the kind (the figure itself switches layer and head).
+    without, only the kind (the figure itself switches layer and head). `columns`: three places for the usual
+    labelled kind / layer / head widgets (default: a new row of three, or one above the other).
     """
     if containers is not None and compact:
         return compact_pickers(trace, key, allow_mean, containers)
@@ -50,7 +52,7 @@ def kind_layer_head(
         head = head if head in head_options else "mean"
         containers[1].caption(t("ctl.figure_switches"))
         return Selection(kind, layer, None if head == "mean" else int(head))
-    cols = st.columns(3) if horizontal else [st.container()] * 3
+    cols = columns or (st.columns(3) if horizontal else [st.container()] * 3)
     kind = cols[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key=f"{key}kind")
     head_options = settle_layer_and_head(trace, kind, key, allow_mean)
     n_layers = trace.layers(kind)

@@ -13,11 +13,13 @@ from pathlib import Path
 import streamlit as st
 import streamlit.components.v1 as components
 
-from model.analysis.deck import PARAM_KEYS, DeckError, validate_deck
+from model.analysis.deck import PARAM_KEYS, DeckError, parse_deck
+from model.analysis.view_parameters import read_value
 from ui.i18n import t
+from ui.text import md_escape
+from ui.url import add_note
 
 ROOT = Path(__file__).resolve().parent.parent
-INT_KEYS = {"layer", "step", "beam"}
 
 
 @st.cache_data(max_entries=1, show_spinner=False)
@@ -42,11 +44,11 @@ def go_to(index: int) -> None:
     deck = st.session_state.deck
     index = max(0, min(index, len(deck["slides"]) - 1))
     st.session_state.deck_index = index
-    for key, value in deck["slides"][index]["params"].items():
-        try:
-            st.session_state[key] = int(value) if key in INT_KEYS else value
-        except ValueError:
-            continue
+    slide = deck["slides"][index]
+    for key, raw in slide["params"].items():
+        st.session_state[key] = read_value(key, raw)[0]  # checked when the deck was read; typed here
+    for problem in slide.get("problems", []):
+        add_note(f"Slide {index + 1}: {problem}")
     st.session_state.example = ""
 
 
@@ -73,7 +75,11 @@ def add_current_view() -> None:
 
 
 def open_shipped(path: Path) -> None:
-    load(validate_deck(json.loads(path.read_text(encoding="utf-8"))))
+    try:
+        load(parse_deck(path.read_bytes()))
+        st.session_state.deck_error = ""
+    except (DeckError, OSError) as exc:
+        st.session_state.deck_error = t("deck.bad", error=exc)
 
 
 def open_upload() -> None:
@@ -82,9 +88,9 @@ def open_upload() -> None:
     if upload is None:
         return
     try:
-        load(validate_deck(json.loads(upload.getvalue().decode("utf-8"))))
+        load(parse_deck(upload.getvalue()))
         st.session_state.deck_error = ""
-    except (DeckError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except DeckError as exc:
         st.session_state.deck_error = t("deck.bad", error=exc)
 
 
@@ -101,7 +107,7 @@ def sidebar() -> None:
             st.error(st.session_state.deck_error)
         deck = st.session_state.get("deck")
         if deck:
-            st.caption(t("deck.loaded", title=deck["title"], n=len(deck["slides"])))
+            st.caption(t("deck.loaded", title=md_escape(deck["title"]), n=len(deck["slides"])))
             st.download_button(
                 t("deck.download"),
                 json.dumps(deck, indent=1, ensure_ascii=False),
@@ -120,7 +126,7 @@ def navigation(container) -> None:
     index = st.session_state.get("deck_index", 0)
     cols = container.columns([1, 3, 1], vertical_alignment="center")
     cols[0].button("◀", key="deck_prev", on_click=go_to, args=(index - 1,), disabled=index == 0, help=t("deck.prev"))
-    cols[1].caption(f"{index + 1}/{len(deck['slides'])} · {deck['slides'][index]['title']}")
+    cols[1].caption(f"{index + 1}/{len(deck['slides'])} · {md_escape(deck['slides'][index]['title'])}")
     cols[2].button(
         "▶",
         key="deck_next",
@@ -155,4 +161,4 @@ def note() -> None:
     if deck:
         text = deck["slides"][st.session_state.get("deck_index", 0)]["note"]
         if text:
-            st.caption(text)
+            st.caption(md_escape(text))  # plain text: a deck cannot show an image or a link

@@ -8,8 +8,9 @@ import functools
 import streamlit as st
 
 from model.core.checkpoint import Checkpoint, CheckpointError
-from model.decoding.translation import InputError, Translation
-from ui.cache import cached_checkpoint, cached_translation
+from model.decoding.translation import InputError
+from ui.cache import Searched, cached_checkpoint, cached_search
+from ui.context import Request
 
 
 def load(path: str) -> Checkpoint | None:
@@ -21,20 +22,21 @@ def load(path: str) -> Checkpoint | None:
         return None
 
 
-def run_translation(path: str, text: str, beam: int, max_len: int, prefix: str = "") -> Translation | None:
+def run_search(request: Request) -> Searched | None:
+    """The request's translation (and its beam's search tree), or None after saying in one sentence why not."""
     try:
-        return cached_translation(path, text, beam, max_len, prefix)
+        return cached_search(request.path, request.source, request.beam, request.max_len, request.prefix)
     except InputError as exc:
         st.info(str(exc))
         return None
 
 
-def translate_first(path: str, text: str, beam: int, max_len: int, prefix: str = "") -> None:
+def translate_first(request: Request) -> None:
     """Fill the translation cache before the page sends anything. Alone, a translation takes tens of milliseconds; run
-    while
-    the server streams the browser its scripts, every small torch op waits for the GIL and it takes ten times longer."""
+    while the server streams the browser its scripts, every small torch op waits for the GIL and it takes ten times
+    longer."""
     with contextlib.suppress(InputError):  # said where the translation is shown
-        cached_translation(path, text, beam, max_len, prefix)
+        cached_search(request.path, request.source, request.beam, request.max_len, request.prefix)
 
 
 def guarded(view):

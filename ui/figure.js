@@ -61,7 +61,40 @@ function deepMerge(base, over) {
   return out;
 }
 
-export default function ({ data, parentElement }) {
+// Presentation mode: a main figure fills the window from its own top down (data.fill = {share, screen}; screen, when
+// given, is a height to size for instead of the window's). Measured again when the window or the page above it
+// changes size, so a caption or a second row of controls never pushes the figure's bottom off the screen.
+const BOTTOM_GAP_PX = 10, MIN_HEIGHT_PX = 240;
+const filled = new Set();
+
+function fillHeight(div, fill) {
+  const screen = fill.screen || window.innerHeight;
+  const top = div.getBoundingClientRect().top + window.scrollY;
+  const share = fill.share || 1;
+  const height = Math.floor((screen - top - BOTTOM_GAP_PX) * share) - (share < 1 ? 8 : 0);
+  // normal mode (grow): never below the figure's own height, nor above two windows (a figure far down the page)
+  return fill.grow ? Math.min(Math.max(fill.own, height), Math.max(fill.own, screen))
+                   : Math.max(MIN_HEIGHT_PX, height);
+}
+
+function refit() {
+  for (const entry of [...filled]) {
+    if (!entry.div.isConnected) { filled.delete(entry); continue; }
+    if (!entry.div._fullLayout) continue;  // not drawn yet
+    const height = fillHeight(entry.div, entry.fill);
+    if (Math.abs(height - entry.div._fullLayout.height) > 2) window.Plotly.relayout(entry.div, {height});
+  }
+}
+
+function watchLayout() {
+  if (window.__headlightFillWatch) return;
+  window.__headlightFillWatch = true;
+  window.addEventListener("resize", refit);
+  const main = document.querySelector("[data-testid='stMainBlockContainer']") || document.body;
+  new ResizeObserver(() => requestAnimationFrame(refit)).observe(main);
+}
+
+export default function ({ data, parentElement, setTriggerValue }) {
   if (!data.figure) {  // preload_plotly(): start loading the bundle while the server is still translating
     loadPlotly(data.bundle).catch(() => {});
     return;
@@ -74,6 +107,15 @@ export default function ({ data, parentElement }) {
     parentElement.appendChild(div);
   }
   const figure = JSON.parse(data.figure);
+  const entry = [...filled].find((e) => e.div === div);
+  if (data.fill) {
+    data.fill.own = (figure.layout && figure.layout.height) || 450;  // plotly.js's default height
+    if (entry) entry.fill = data.fill; else filled.add({div, fill: data.fill});
+    figure.layout = {...(figure.layout || {}), height: fillHeight(div, data.fill)};
+    watchLayout();
+  } else if (entry) {
+    filled.delete(entry);
+  }
   // A secondary figure (the sidebar's curve) waits until the main thread is idle: the heatmap is drawn first.
   const turn = (Plotly) => data.secondary ? new Promise((resolve) => requestIdleCallback(() => resolve(Plotly), {timeout: 2000}))
                                           : Plotly;
@@ -81,5 +123,15 @@ export default function ({ data, parentElement }) {
     .then(turn)
     .then((Plotly) => Plotly.react(div, figure.data || [], themed(figure.layout || {}),
                                    {displaylogo: false, responsive: true, ...(data.config || {})}))
+    .then(() => {
+      if (data.clickable && !div.__headlightClicks) {  // a click on a point goes back to Python (ui/figure.py)
+        div.__headlightClicks = true;
+        div.on("plotly_click", (event) => {
+          const point = event.points && event.points[0];
+          if (point) setTriggerValue("click", {x: point.x, y: point.y});
+        });
+      }
+      if (data.fill) requestAnimationFrame(refit);  // the page above may have moved while plotly.js drew
+    })
     .catch((error) => { div.textContent = error.message; });
 }

@@ -13,6 +13,7 @@ on `st.plotly_chart`.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -27,24 +28,40 @@ BUNDLE_JS = (STATIC / BUNDLE).read_text(encoding="utf-8")  # also embedded in th
 # The trace types the bundle registers, read from the bundle itself; any other goes to Streamlit's full bundle.
 BUNDLE_TRACES = frozenset(re.findall(r'moduleType:"trace",name:"(\w+)"', BUNDLE_JS))
 
+FILL = "_headlight_fill"  # set by ui.theme.Theme.fit: {share, screen} for ui/figure.js
+
 _draw = st.components.v2.component(
     "headlight_figure", js=(Path(__file__).with_name("figure.js")).read_text(), isolate_styles=False
 )  # Plotly's stylesheet lives in the page's head
 
 
-def show_figure(fig: go.Figure, key: str, config: dict | None = None, container=None, secondary: bool = False) -> None:
+def show_figure(
+    fig: go.Figure,
+    key: str,
+    config: dict | None = None,
+    container=None,
+    secondary: bool = False,
+    clickable: bool = False,
+) -> dict | None:
     """Draw `fig` in `container` (default, or `st`: where the script is), under a stable `key`; a `secondary` figure
-    is drawn once the browser is idle, after the others."""
+    is drawn once the browser is idle, after the others. A figure that `Theme.fit` sized for presentation mode fills
+    the browser window from its top down (ui/figure.js). With `clickable`, the point clicked on this run ({x, y})."""
     container = st if container is None else container
     if not st.get_option("server.enableStaticServing") or any(trace.type not in BUNDLE_TRACES for trace in fig.data):
-        container.plotly_chart(fig, key=key, config=config)
-        return
+        event = container.plotly_chart(
+            fig, key=key, config=config, **({"on_select": "rerun", "selection_mode": "points"} if clickable else {})
+        )
+        points = event.selection.points if clickable and event else []
+        return {"x": points[0]["x"], "y": points[0]["y"]} if points else None
     data = {"figure": fig.to_json(), "config": config or {}, "bundle": f"app/static/{BUNDLE}", "secondary": secondary}
-    if container is st:
-        _draw(data=data, key=key)
-    else:
-        with container:
-            _draw(data=data, key=key)
+    fill = getattr(fig, FILL, None)
+    if fill:
+        data["fill"] = fill
+    if clickable:
+        data["clickable"] = True
+    with container if container is not st else contextlib.nullcontext():
+        result = _draw(data=data, key=key, **({"on_click_change": lambda: None} if clickable else {}))
+    return getattr(result, "click", None) if clickable else None
 
 
 def preload_plotly() -> None:

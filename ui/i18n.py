@@ -254,7 +254,8 @@ EN = {
     "wi.force_go": "Force “{text}” and continue",
     "wi.forced_note": "The first {n} pieces were forced; their log-probability is what the model gave them, not "
     "what it would have chosen.",
-    "wi.greedy": "Greedy search keeps one hypothesis: the tree below uses beam 4 (set the beam in the sidebar).",
+    "wi.greedy": "This translation is greedy (beam 1): it kept one hypothesis, so there is no tree to show.",
+    "wi.use_beam": "Translate with beam 4",
     "wi.kept": "{n} hypotheses kept over {steps} steps, {done} finished.",
     "wi.open": "Open a hypothesis (or click a node)",
     "wi.partial": "**Partial hypothesis** (step {step}, log-prob {score:.3f}): {text}",
@@ -299,6 +300,11 @@ EN = {
     "tidy.question mark": "question mark",
     "tidy.full stop": "full stop",
     "app.view": "View",
+    "app.no_checkpoint": "There is no checkpoint named “{name}” here; showing {default}.",
+    "app.screen": "Screen height (px, 0 = this window)",
+    "app.screen_help": "The main figure fills the window below the controls; a height here sizes it for another "
+    "screen instead",
+    "app.notes_help": "Examples, and notes about this translation",
 }
 
 KO = {
@@ -529,7 +535,8 @@ KO = {
     "wi.force_go": "“{text}”로 고정하고 이어 가기",
     "wi.forced_note": "처음 {n}개 조각은 고정되었습니다. 그 로그 확률은 모델이 그 조각에 준 값이지, 모델이 고른 "
     "것이 아닙니다.",
-    "wi.greedy": "그리디 탐색은 가설을 하나만 남깁니다. 아래 트리는 빔 4를 씁니다 (빔은 사이드바에서 설정).",
+    "wi.greedy": "이 번역은 그리디 탐색(빔 1)입니다. 가설을 하나만 남겼으므로 보여 줄 트리가 없습니다.",
+    "wi.use_beam": "빔 4로 번역하기",
     "wi.kept": "{steps}단계에 걸쳐 가설 {n}개를 유지, {done}개 완료.",
     "wi.open": "가설 열기 (또는 노드를 누르기)",
     "wi.partial": "**부분 가설** (단계 {step}, 로그 확률 {score:.3f}): {text}",
@@ -572,6 +579,10 @@ KO = {
     "tidy.question mark": "물음표",
     "tidy.full stop": "마침표",
     "app.view": "보기",
+    "app.no_checkpoint": "“{name}”(이)라는 체크포인트가 여기에 없습니다. {default}을(를) 보여 줍니다.",
+    "app.screen": "화면 높이 (픽셀, 0 = 이 창)",
+    "app.screen_help": "주 그림이 컨트롤 아래의 창을 채웁니다. 여기에 높이를 넣으면 다른 화면에 맞춥니다",
+    "app.notes_help": "예문, 그리고 이 번역에 대한 설명",
 }
 
 TEXTS = {"en": EN, "ko": KO}

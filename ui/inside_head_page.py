@@ -19,10 +19,11 @@ from viz.inside_head import FORMULA, pipeline_figure, pipeline_table
 def render(ctx: PageContext) -> None:
     trace, translation = ctx.trace, ctx.translation
     present = ctx.theme.present
-    row = (
-        st.columns([3, 2, 2, 3]) if present else None
-    )  # presentation: one row of pickers; the formula goes below the figure
-    sel = kind_layer_head(trace, allow_mean=False, containers=row[:3] if present else None, compact=present)
+    row = st.columns([3, 2, 2, 3])  # one row of pickers, the query beside them; the formula goes below the figure
+    if present:
+        sel = kind_layer_head(trace, allow_mean=False, containers=row[:3], compact=True)
+    else:
+        sel = kind_layer_head(trace, allow_mean=False, columns=row[:3])
     q_tokens, k_tokens = trace.axis_tokens(sel.kind)
     labels = [f"{i}: {token}" for i, token in enumerate(q_tokens)]
     if present:
@@ -36,17 +37,15 @@ def render(ctx: PageContext) -> None:
             label_visibility="collapsed",
         )
     else:
-        query = st.select_slider(t("hd.query"), range(len(q_tokens)), format_func=labels.__getitem__, key="head_query")
+        query = row[3].select_slider(
+            t("hd.query"), range(len(q_tokens)), format_func=labels.__getitem__, key="head_query"
+        )
     detail = cached_head_detail(
         ctx.path, tuple(translation.src_ids), tuple(translation.out_ids), sel.kind, sel.layer, sel.head
     )
     d_k = detail["q"].shape[1]
-    if not present:
-        st.latex(FORMULA)
-        st.caption(t("hd.caption", sel=describe(sel), query=labels[query], d_k=d_k, sqrt=np.sqrt(d_k)))
     show_figure(ctx.theme.fit(pipeline_figure(detail, query, q_tokens, k_tokens)), key="head_pipeline")
-    if present:
-        st.latex(FORMULA)
-        st.caption(t("hd.caption", sel=describe(sel), query=labels[query], d_k=d_k, sqrt=np.sqrt(d_k)))
+    st.latex(FORMULA)
+    st.caption(t("hd.caption", sel=describe(sel), query=labels[query], d_k=d_k, sqrt=np.sqrt(d_k)))
     table = pipeline_table(detail, query, k_tokens)
     st.dataframe(table.style.format({c: "{:.4f}" for c in table.columns if c != "key"}, na_rep="−∞"), key="head_table")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -64,20 +65,89 @@ class Sections:
 
     def __call__(self, key: str, **values):
         st.subheader(t(f"{key}.title"))
-        slot = st.container() if self.present else st
+        slot = st.container()  # the section's figure, right under its title: the picture first
         if key in EQUATIONS:
             st.latex(EQUATIONS[key])
         st.markdown(t(f"{key}.text", **values))
         return slot
 
 
+@dataclass
+class Lesson:
+    """What every section reads: the sentence's trace, the model, the chosen head and position, and its numbers."""
+
+    ctx: PageContext
+    section: Sections
+    kind: str
+    layer: int
+    head: int
+    position: int
+    q_tokens: list[str]
+    k_tokens: list[str]
+    n: dict  # model.analysis.lesson.lesson_numbers
+
+    @property
+    def trace(self):
+        return self.ctx.trace
+
+    @property
+    def translation(self):
+        return self.ctx.translation
+
+    @property
+    def cfg(self):
+        return self.ctx.ckpt.model.cfg
+
+    @property
+    def tok(self):
+        return self.ctx.ckpt.tokenizer
+
+    @property
+    def hd(self) -> dict:
+        return self.n["head"]
+
+    @property
+    def d(self) -> int:
+        return self.cfg.d_model
+
+    @property
+    def d_k(self) -> int:
+        return self.cfg.d_k
+
+    @property
+    def stream_tokens(self) -> list[str]:
+        return self.trace.src_tokens if self.kind == "encoder" else self.trace.tgt_tokens
+
+    @property
+    def row(self) -> int:
+        return min(self.position, len(self.stream_tokens) - 1)
+
+    @property
+    def dec_layer(self) -> int:
+        return min(self.layer, self.trace.layers("decoder") - 1)
+
+    @property
+    def step(self) -> int:
+        return min(self.position, len(self.trace.out_tokens) - 1) if self.kind != "encoder" else 0
+
+    def fit(self, fig):
+        """Presentation mode: the section's one figure fills the window below its title."""
+        return self.ctx.theme.fit(fig, above=60) if self.ctx.theme.present else fig
+
+
 @st.fragment
 @guarded
 def render(ctx: PageContext) -> None:
-    trace, translation, cfg, tok = ctx.trace, ctx.translation, ctx.ckpt.model.cfg, ctx.ckpt.tokenizer
-    present = ctx.theme.present
-    if present:  # one section at a time, picked in the row of controls
-        cols = st.columns([4, 3, 2, 2, 2])
+    lesson = choose(ctx)
+    for sections in (input_sections, attention_sections, layer_sections, output_sections):
+        sections(lesson)
+
+
+def choose(ctx: PageContext) -> Lesson:
+    """The row of pickers (presentation mode: the section first, one at a time); the chosen head's numbers."""
+    cfg, trace, present = ctx.ckpt.model.cfg, ctx.trace, ctx.theme.present
+    cols = st.columns([4, 3, 2, 2, 2] if present else [3, 2, 2, 3, 0.5], vertical_alignment="bottom")
+    if present:
         chosen = cols.pop(0).selectbox(
             t("lesson.section"),
             WITH_FIGURE,
@@ -86,10 +156,8 @@ def render(ctx: PageContext) -> None:
             label_visibility="collapsed",
         )
     else:
-        st.info(t("lesson.intro"))
-        cols, chosen = st.columns(4), ""
-    section = Sections(present, chosen)
-    fit = lambda fig: ctx.theme.fit(fig, above=60)  # noqa: E731  (the section's title)
+        cols.pop().popover("ⓘ").markdown(t("lesson.intro"))
+        chosen = ""
     label = ctx.theme.label
     kind = cols[0].selectbox(
         t("lesson.kind"), KINDS, format_func=lambda k: t(f"lesson.kind.{k}"), key="lesson_kind", label_visibility=label
@@ -118,42 +186,63 @@ def render(ctx: PageContext) -> None:
         key="lesson_position",
         label_visibility=label,
     )
+    translation = ctx.translation
     n = cached_lesson(ctx.path, tuple(translation.src_ids), tuple(translation.out_ids), kind, layer, head, position)
-    hd = n["head"]
-    d, d_k = cfg.d_model, cfg.d_k
-    stream_tokens = trace.src_tokens if kind == "encoder" else trace.tgt_tokens
-    row = min(position, len(stream_tokens) - 1)
-    dec_layer = min(layer, trace.layers("decoder") - 1)
-    step = min(position, len(trace.out_tokens) - 1) if kind != "encoder" else 0
+    return Lesson(ctx, Sections(present, chosen), kind, layer, head, position, q_tokens, k_tokens, n)
 
-    if section.shown("sec.pieces"):
-        section("sec.pieces")
+
+def input_sections(lesson: Lesson) -> None:
+    """Sections 1-3: the pieces, their embeddings and positions."""
+    if lesson.section.shown("sec.pieces"):
+        lesson.section("sec.pieces")
         ids_table = pd.DataFrame(
-            [trace.src_tokens, [str(i) for i in translation.src_ids]], index=[t("col.piece"), t("col.id")]
+            [lesson.trace.src_tokens, [str(i) for i in lesson.translation.src_ids]], index=[t("col.piece"), t("col.id")]
         )
         st.dataframe(ids_table, key="lesson_ids")  # all strings: one table column mixes pieces and ids
-    if section.shown("sec.embedding"):
-        slot = section("sec.embedding", scale=n["embedding_scale"])
-        st.caption(t("lesson.first_values", n=6, d=d))
-        st.dataframe(first_values({stream_tokens[row]: n["token_embedding"][row]}), key="lesson_emb")
+    if lesson.section.shown("sec.embedding"):
+        slot = lesson.section("sec.embedding", scale=lesson.n["embedding_scale"])
+        st.caption(t("lesson.first_values", n=6, d=lesson.d))
+        st.dataframe(
+            first_values({lesson.stream_tokens[lesson.row]: lesson.n["token_embedding"][lesson.row]}), key="lesson_emb"
+        )
         show_figure(
-            fit(matrix_figure(n["token_embedding"], stream_tokens, "E[id] · √d_model", highlight=position)),
+            lesson.fit(
+                matrix_figure(
+                    lesson.n["token_embedding"], lesson.stream_tokens, "E[id] · √d_model", highlight=lesson.position
+                )
+            ),
             key="lesson_emb_fig",
             container=slot,
         )
-    if section.shown("sec.positions"):
-        slot = section("sec.positions")
+    if lesson.section.shown("sec.positions"):
+        slot = lesson.section("sec.positions")
         st.dataframe(
-            first_values({"E·√d": n["token_embedding"][row], "PE": n["positional"][row], "x": n["layer_input"][row]}),
+            first_values(
+                {
+                    "E·√d": lesson.n["token_embedding"][lesson.row],
+                    "PE": lesson.n["positional"][lesson.row],
+                    "x": lesson.n["layer_input"][lesson.row],
+                }
+            ),
             key="lesson_pe",
         )
         show_figure(
-            fit(matrix_figure(n["positional"], [str(i) for i in range(len(n["positional"]))], "PE", highlight=row)),
+            lesson.fit(
+                matrix_figure(
+                    lesson.n["positional"],
+                    [str(i) for i in range(len(lesson.n["positional"]))],
+                    "PE",
+                    highlight=lesson.row,
+                )
+            ),
             key="lesson_pe_fig",
             container=slot,
         )
-        pe, emb_norm = positional_table(ctx.path), float(np.linalg.norm(n["token_embedding"], axis=-1).mean())
-        alt = position_alternatives(pe, emb_norm, len(trace.src_tokens))
+        pe, emb_norm = (
+            positional_table(lesson.ctx.path),
+            float(np.linalg.norm(lesson.n["token_embedding"], axis=-1).mean()),
+        )
+        alt = position_alternatives(pe, emb_norm, len(lesson.trace.src_tokens))
         with st.expander(t("why.pe.title"), expanded=True):
             st.markdown(
                 "- " + t("why.pe.integer", last=alt["integer_last"], ratio=alt["integer_last_vs_embedding"]) + "\n"
@@ -168,41 +257,49 @@ def render(ctx: PageContext) -> None:
                     n=alt["positions_defined"],
                 )
             )
-    if section.shown("sec.qkv"):
-        slot = section("sec.qkv", d_k=d_k)
+
+
+def attention_sections(lesson: Lesson) -> None:
+    """Sections 4-9: one head's attention, step by step, and the heads put together."""
+    if lesson.section.shown("sec.qkv"):
+        slot = lesson.section("sec.qkv", d_k=lesson.d_k)
         st.dataframe(
             first_values(
                 {
-                    "q": hd["q"][position],
-                    "k": hd["k"][min(position, len(hd["k"]) - 1)],
-                    "v": hd["v"][min(position, len(hd["v"]) - 1)],
+                    "q": lesson.hd["q"][lesson.position],
+                    "k": lesson.hd["k"][min(lesson.position, len(lesson.hd["k"]) - 1)],
+                    "v": lesson.hd["v"][min(lesson.position, len(lesson.hd["v"]) - 1)],
                 }
             ),
             key="lesson_qkv",
         )
         left, mid, right = slot.columns(3)
-        show_figure(fit(matrix_figure(hd["q"], q_tokens, "Q", highlight=position)), key="lesson_q", container=left)
-        show_figure(fit(matrix_figure(hd["k"], k_tokens, "K")), key="lesson_k", container=mid)
-        show_figure(fit(matrix_figure(hd["v"], k_tokens, "V")), key="lesson_v", container=right)
-    if section.shown("sec.scores"):
-        section("sec.scores", sqrt=math.sqrt(d_k))
+        show_figure(
+            lesson.fit(matrix_figure(lesson.hd["q"], lesson.q_tokens, "Q", highlight=lesson.position)),
+            key="lesson_q",
+            container=left,
+        )
+        show_figure(lesson.fit(matrix_figure(lesson.hd["k"], lesson.k_tokens, "K")), key="lesson_k", container=mid)
+        show_figure(lesson.fit(matrix_figure(lesson.hd["v"], lesson.k_tokens, "V")), key="lesson_v", container=right)
+    if lesson.section.shown("sec.scores"):
+        lesson.section("sec.scores", sqrt=math.sqrt(lesson.d_k))
         table = pd.DataFrame(
             {
-                t("col.key"): k_tokens,
-                "q·k": hd["q"][position] @ hd["k"].T,
-                t("col.score"): hd["scores"][position],
-                "+ M": hd["masked_scores"][position],
-                t("col.weight"): hd["weights"][position],
+                t("col.key"): lesson.k_tokens,
+                "q·k": lesson.hd["q"][lesson.position] @ lesson.hd["k"].T,
+                t("col.score"): lesson.hd["scores"][lesson.position],
+                "+ M": lesson.hd["masked_scores"][lesson.position],
+                t("col.weight"): lesson.hd["weights"][lesson.position],
             }
         )
         st.dataframe(table, key="lesson_scores", hide_index=True)
-        ws = n["why_scale"]
+        ws = lesson.n["why_scale"]
         with st.expander(t("why.scale.title"), expanded=True):
             st.markdown(
                 t(
                     "why.scale.text",
                     var=ws["dot_variance"],
-                    d_k=d_k,
+                    d_k=lesson.d_k,
                     h_raw=ws["entropy_unscaled_bits"],
                     m_raw=ws["max_weight_unscaled"],
                     h_scaled=ws["entropy_scaled_bits"],
@@ -210,57 +307,79 @@ def render(ctx: PageContext) -> None:
                     h_uniform=ws["uniform_bits"],
                 )
             )
-    if section.shown("sec.mask"):
+    if lesson.section.shown("sec.mask"):
         show_figure(
-            fit(
-                matrix_figure(hd["masked_scores"], q_tokens, "QKᵀ/√d_k + M", highlight=position, column_labels=k_tokens)
+            lesson.fit(
+                matrix_figure(
+                    lesson.hd["masked_scores"],
+                    lesson.q_tokens,
+                    "QKᵀ/√lesson.d_k + M",
+                    highlight=lesson.position,
+                    column_labels=lesson.k_tokens,
+                )
             ),
             key="lesson_mask",
-            container=section("sec.mask"),
+            container=lesson.section("sec.mask"),
         )
-    if section.shown("sec.softmax"):
+    if lesson.section.shown("sec.softmax"):
         show_figure(
-            fit(bars(k_tokens, hd["weights"][position].tolist(), f"softmax · {q_tokens[position]}")),
+            lesson.fit(
+                bars(
+                    lesson.k_tokens,
+                    lesson.hd["weights"][lesson.position].tolist(),
+                    f"softmax · {lesson.q_tokens[lesson.position]}",
+                )
+            ),
             key="lesson_softmax",
-            container=section("sec.softmax"),
+            container=lesson.section("sec.softmax"),
         )
-    if section.shown("sec.weighted_values"):
-        section("sec.weighted_values")
-        st.dataframe(first_values({"αV": hd["head_out"][position]}), key="lesson_out")
-    if section.shown("sec.concat_heads"):
-        section("sec.concat_heads", h=cfg.n_heads, d_k=d_k, d=d)
+    if lesson.section.shown("sec.weighted_values"):
+        lesson.section("sec.weighted_values")
+        st.dataframe(first_values({"αV": lesson.hd["head_out"][lesson.position]}), key="lesson_out")
+    if lesson.section.shown("sec.concat_heads"):
+        lesson.section("sec.concat_heads", h=lesson.cfg.n_heads, d_k=lesson.d_k, d=lesson.d)
         st.dataframe(
             first_values(
                 {
-                    "concat": n["heads_concat"][position],
-                    "× W_O + b": n["heads_concat"][position] @ n["w_o"].T + n["w_o_bias"],
+                    "concat": lesson.n["heads_concat"][lesson.position],
+                    "× W_O + b": lesson.n["heads_concat"][lesson.position] @ lesson.n["w_o"].T + lesson.n["w_o_bias"],
                 }
             ),
             key="lesson_concat",
         )
-    if section.shown("sec.add_norm"):
-        section("sec.add_norm", d=d)
-        sub = n["heads_concat"][position] @ n["w_o"].T + n["w_o_bias"]
-        if cfg.norm_first:  # this model normalises before each sub-layer: say so, with its own formula
+
+
+def layer_sections(lesson: Lesson) -> None:
+    """Sections 10-12: the sub-layer around attention, the feed-forward network, the stack of layers."""
+    if lesson.section.shown("sec.add_norm"):
+        lesson.section("sec.add_norm", d=lesson.d)
+        sub = lesson.n["heads_concat"][lesson.position] @ lesson.n["w_o"].T + lesson.n["w_o_bias"]
+        if lesson.cfg.norm_first:  # this model normalises before each sub-layer: say so, with its own formula
             st.latex(PRE_NORM)
             st.caption(t("lesson.pre_norm"))
         names = (
             ("Sublayer(LayerNorm(x))", "x + Sublayer(LayerNorm(x))")
-            if cfg.norm_first
+            if lesson.cfg.norm_first
             else ("Sublayer(x)", "LayerNorm(x + Sublayer(x))")
         )
         st.dataframe(
-            first_values({"x": n["stream_in"][position], names[0]: sub, names[1]: n["add_norm_out"][position]}),
+            first_values(
+                {
+                    "x": lesson.n["stream_in"][lesson.position],
+                    names[0]: sub,
+                    names[1]: lesson.n["add_norm_out"][lesson.position],
+                }
+            ),
             key="lesson_addnorm",
         )
-    if section.shown("sec.feed_forward"):
-        section("sec.feed_forward", d=d, d_ff=cfg.d_ff, act=cfg.activation)
-    if section.shown("sec.layers"):
-        section("sec.layers", n_enc=cfg.n_encoder_layers, n_dec=cfg.n_decoder_layers)
+    if lesson.section.shown("sec.feed_forward"):
+        lesson.section("sec.feed_forward", d=lesson.d, d_ff=lesson.cfg.d_ff, act=lesson.cfg.activation)
+    if lesson.section.shown("sec.layers"):
+        lesson.section("sec.layers", n_enc=lesson.cfg.n_encoder_layers, n_dec=lesson.cfg.n_decoder_layers)
         with st.expander(t("why.residual.title"), expanded=True):
             st.markdown(t("why.residual.text"))
             st.dataframe(
-                pd.DataFrame(n["residual"]).rename(
+                pd.DataFrame(lesson.n["residual"]).rename(
                     columns={
                         "stack": t("col.stack"),
                         "layer": t("col.layer"),
@@ -272,57 +391,67 @@ def render(ctx: PageContext) -> None:
                 hide_index=True,
                 key="lesson_residual",
             )
-        wa = n["why_attention"]
+        wa = lesson.n["why_attention"]
         with st.expander(t("why.rnn.title"), expanded=True):
             st.markdown(t("why.rnn.text", n=wa["pieces"], rnn=wa["rnn_path"], layers=wa["attention_sequential_steps"]))
-    if section.shown("sec.decoder_self"):
+
+
+def output_sections(lesson: Lesson) -> None:
+    """Sections 13-16: the decoder's own attention, cross-attention, the output, layer by layer."""
+    if lesson.section.shown("sec.decoder_self"):
         show_figure(
-            fit(
+            lesson.fit(
                 matrix_figure(
-                    trace.decoder[dec_layer, head],
-                    trace.tgt_tokens,
-                    f"decoder · layer {dec_layer} · head {head}",
-                    column_labels=trace.tgt_tokens,
+                    lesson.trace.decoder[lesson.dec_layer, lesson.head],
+                    lesson.trace.tgt_tokens,
+                    f"decoder · layer {lesson.dec_layer} · lesson.head {lesson.head}",
+                    column_labels=lesson.trace.tgt_tokens,
                     colorscale="Viridis",
                 )
             ),
             key="lesson_dec",
-            container=section("sec.decoder_self"),
+            container=lesson.section("sec.decoder_self"),
         )
-    if section.shown("sec.cross"):
+    if lesson.section.shown("sec.cross"):
         show_figure(
-            fit(
+            lesson.fit(
                 matrix_figure(
-                    trace.cross[dec_layer, head],
-                    trace.tgt_tokens,
-                    f"cross · layer {dec_layer} · head {head}",
-                    column_labels=trace.src_tokens,
+                    lesson.trace.cross[lesson.dec_layer, lesson.head],
+                    lesson.trace.tgt_tokens,
+                    f"cross · layer {lesson.dec_layer} · lesson.head {lesson.head}",
+                    column_labels=lesson.trace.src_tokens,
                     colorscale="Viridis",
                 )
             ),
             key="lesson_cross",
-            container=section("sec.cross"),
+            container=lesson.section("sec.cross"),
         )
-    if section.shown("sec.output"):
-        top = tok.target_pieces(n["final_top_ids"][step].tolist())
+    if lesson.section.shown("sec.output"):
+        top = lesson.tok.target_pieces(lesson.n["final_top_ids"][lesson.step].tolist())
         show_figure(
-            fit(bars(top, n["final_top_probs"][step].tolist(), f"P(· | {trace.tgt_tokens[step]})")),
+            lesson.fit(
+                bars(
+                    top,
+                    lesson.n["final_top_probs"][lesson.step].tolist(),
+                    f"P(· | {lesson.trace.tgt_tokens[lesson.step]})",
+                )
+            ),
             key="lesson_top",
-            container=section("sec.output", v=cfg.vocab_size),
+            container=lesson.section("sec.output", v=lesson.cfg.vocab_size),
         )
-    if section.shown("sec.layer_by_layer"):
-        section("sec.layer_by_layer")
+    if lesson.section.shown("sec.layer_by_layer"):
+        lesson.section("sec.layer_by_layer")
         rows = [
             {
                 t("col.layer"): r["layer"],
-                t("col.prediction"): " ".join(tok.target_pieces(r["top_ids"][:, 0].tolist())),
-                t("col.prob"): float(r["top_probs"][step, 0]),
+                t("col.prediction"): " ".join(lesson.tok.target_pieces(r["top_ids"][:, 0].tolist())),
+                t("col.prob"): float(r["top_probs"][lesson.step, 0]),
             }
-            for r in n["per_layer"]
+            for r in lesson.n["per_layer"]
         ]
         st.dataframe(pd.DataFrame(rows), hide_index=True, key="lesson_lens")
-        st.caption(t("lesson.first_values", n=6, d=d))
+        st.caption(t("lesson.first_values", n=6, d=lesson.d))
         st.dataframe(
-            first_values({f"{t('col.layer')} {r['layer']}": r["stream"][step] for r in n["per_layer"]}),
+            first_values({f"{t('col.layer')} {r['layer']}": r["stream"][lesson.step] for r in lesson.n["per_layer"]}),
             key="lesson_streams",
         )

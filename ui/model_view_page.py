@@ -33,10 +33,9 @@ def render(ctx: PageContext) -> None:
             colorscale=ctx.theme.colorscale,
         )
     )
-    event = st.plotly_chart(fig, key=f"model_view_{kind}", on_select="rerun", selection_mode="points")
-    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else event.selection.points
-    if points:
-        cell = model_view_cell(fig.layout.meta, points[0]["x"], points[0]["y"])
+    clicked = show_figure(fig, key=f"model_view_{kind}", clickable=True)
+    if clicked:
+        cell = model_view_cell(fig.layout.meta, clicked["x"], clicked["y"])
         if cell is not None:
             st.session_state.layer, st.session_state.head = cell[0], str(cell[1])
     (row[-1] if ctx.theme.present else st).caption(t("mv.click"))

@@ -24,18 +24,14 @@ PE_FORMULAS = {
 def render(ctx: PageContext) -> None:
     pe = positional_table(ctx.path)
     d_model = pe.shape[1]
-    present = ctx.theme.present
     n = st.slider(
         t("pe.positions"), 10, pe.shape[0], min(100, pe.shape[0]), key="pe_positions", label_visibility=ctx.theme.label
     )
     layout = ctx.ckpt.model.cfg.pe_layout
-    if present:  # the picture first; the formula right below it
-        show_figure(ctx.theme.fit(pe_heatmap(pe[:n])), key="pe_heatmap")
+    show_figure(ctx.theme.fit(pe_heatmap(pe[:n])), key="pe_heatmap")  # the picture first; the formula below it
     st.latex(PE_FORMULAS[layout])
     if layout == "halves":
         st.caption(t("pe.halves"))
-    if not present:
-        show_figure(pe_heatmap(pe[:n]), key="pe_heatmap")
     dims = st.multiselect(t("pe.dims"), list(range(d_model)), default=[0, 1, 4, 20, d_model // 2], key="pe_dims")
     show_figure(pe_waves(pe[:n], dims), key="pe_waves")
     show_figure(pe_dot_by_offset(pe[:n], [0, n // 4, n // 2]), key="pe_dot")

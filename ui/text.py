@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 
+from model.analysis.view_parameters import DEFAULT_CHECKPOINT, DEFAULT_TEXT
 from model.core.checkpoint import Checkpoint
 
-DEFAULT_CHECKPOINT = "general-en-de"  # the general-domain model: it translates what people type
-# the default model reorders it (verb second, participle last): cross-attention shows it
-DEFAULT_TEXT = "Yesterday I bought a new car."
+__all__ = ["DEFAULT_CHECKPOINT", "DEFAULT_TEXT", "card_summary", "md_escape"]
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 
 

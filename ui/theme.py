@@ -6,27 +6,30 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
+from ui.figure import FILL
 from viz.attention import COLORSCALE, HIGH_CONTRAST
 from viz.projector import for_projector
 
 TAB_STRIP_PX = 56  # presentation mode: the height of a view's tab strip, above that tab's controls
+FIRST_GUESS_PX = 720  # the window height assumed until the browser measures its own (ui/figure.js)
 
 
 @dataclass(frozen=True)
 class Theme:
     colorscale: object
     font_size: int
-    present: bool = False  # presentation mode: the main figure fills the screen below one row of controls
-    screen_height: int = 1080  # presentation mode: the projector's height in CSS pixels
+    present: bool = False  # presentation mode: the main figure fills the window below one row of controls
+    screen_height: int = 0  # presentation mode: a screen height to size for (CSS px); 0: the browser window's own
 
     @classmethod
-    def for_mode(cls, present: bool, screen_height: int = 1080) -> Theme:
+    def for_mode(cls, present: bool, screen_height: int = 0) -> Theme:
         return cls(HIGH_CONTRAST, 20, True, screen_height) if present else cls(COLORSCALE, 12, False)
 
     @property
     def main_figure_height(self) -> int:
-        """What is left below the one row of controls, the translation and the view's own row of controls."""
-        return self.screen_height - 190
+        """The first guess (the browser then measures): the screen less the one row of controls, the translation and
+        the view's own row of controls."""
+        return (self.screen_height or FIRST_GUESS_PX) - 190
 
     @property
     def label(self) -> str:
@@ -37,7 +40,16 @@ class Theme:
         """Presentation mode: `share` of the main figure's height (less `above` px of the view's own extra lines),
         with projector-sized type. Otherwise the figure unchanged."""
         if not self.present:
-            return fig
-        return for_projector(
+            return self.fill_window(fig, share)
+        fig = for_projector(
             fig, int((self.main_figure_height - above) * share) - (8 if share < 1 else 0), self.font_size, thin_y=thin_y
         )
+        return self.fill_window(fig, share)
+
+    def fill_window(self, fig: go.Figure, share: float = 1.0) -> go.Figure:
+        """`fig` fills (`share` of) the browser window from its top down (ui/figure.js): in presentation mode exactly
+        (or for the override's screen height), otherwise only growing (a figure taller than the window keeps its
+        height and scrolls)."""
+        fill = {"share": share, "screen": self.screen_height} if self.present else {"share": share, "grow": True}
+        setattr(fig, FILL, fill)
+        return fig

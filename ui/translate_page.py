@@ -34,10 +34,9 @@ def panels(trace, kinds, words: bool) -> list[Panel]:
 
 
 def render(ctx: PageContext) -> None:
-    trace = ctx.trace
-    if not ctx.theme.present:  # presentation mode keeps the screen for the picture
-        pieces(trace)
     heatmap_panel(ctx)
+    if not ctx.theme.present:  # presentation mode keeps the screen for the picture
+        pieces(ctx.trace)
 
 
 def pieces(trace) -> None:
@@ -54,9 +53,10 @@ def heatmap_panel(ctx: PageContext) -> None:
         cols = st.columns([3, 2, 2])
         sel = kind_layer_head(trace, containers=cols)
         words = cols[2].toggle(t("translate.words"), key="words", help=t("translate.word_rule"))
-        in_browser = True
-    else:
+        in_browser, figure_place = True, st.container()
+    else:  # the picture right under its pickers; the options below it
         sel = kind_layer_head(trace)
+        figure_place = st.container()
         cols = st.columns(2)
         words = cols[0].toggle(t("translate.merge"), key="words", help=t("translate.word_rule"))
         in_browser = cols[1].toggle(t("translate.switch"), key="client_switch", help=t("translate.switch_help"))
@@ -69,7 +69,7 @@ def heatmap_panel(ctx: PageContext) -> None:
         )
         if ctx.theme.present:
             switch.update_layout(height=ctx.theme.main_figure_height)
-        show_figure(switch, key="translate_switch")
+        show_figure(ctx.theme.fill_window(switch), key="translate_switch", container=figure_place)
     else:
         matrix, q_tokens, k_tokens = selected_matrix(trace, sel, words)
         fig = attention_heatmap(
@@ -81,7 +81,12 @@ def heatmap_panel(ctx: PageContext) -> None:
             font_size=ctx.theme.font_size,
             produced=produced_pieces(trace, sel.kind, words),
         )
-        show_figure(fig, key="translate_heatmap", config={"toImageButtonOptions": {"format": "png", "scale": 2}})
+        show_figure(
+            ctx.theme.fill_window(fig),
+            key="translate_heatmap",
+            config={"toImageButtonOptions": {"format": "png", "scale": 2}},
+            container=figure_place,
+        )
     if words:
         st.caption(t("translate.word_rule"))
     write_url(kind=sel.kind, layer=sel.layer, head="mean" if sel.head is None else sel.head)

@@ -1,27 +1,59 @@
-"""The URL <-> widget state: a shared link reopens the same view."""
+"""The URL <-> session state, through the one parameter table (model/analysis/view_parameters.py).
+
+Every value is read through the table's checks: a shared link cannot ask for a 999-wide beam, a negative head or a
+step past the end; what was not usable as given is said in one sentence above the view.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-URL_KEYS = ("text", "ckpt", "view", "kind", "layer", "head", "step", "prefix")
+from model.analysis.view_parameters import PARAMS, clamp_to_model, read_value
+from model.core.config import TransformerConfig
+from model.decoding.translation import Translation
+
+NOTES = "_param_notes"  # sentences about values that were not usable as given, shown once
 
 
-def init_from_url(defaults: dict) -> None:
-    """Seed widget state from the URL once per session."""
+def init_from_url(defaults: dict | None = None) -> None:
+    """Seed the session from the URL once per session; `defaults` overrides the table's (e.g. the checkpoint that is
+    there)."""
     if st.session_state.get("_url_loaded"):
         return
+    defaults = defaults or {}
     params = st.query_params
-    for key, default in defaults.items():
-        raw = params.get(key)
+    for param in PARAMS:
+        raw = params.get(param.name)
         if raw is None:
-            st.session_state.setdefault(key, default)
+            st.session_state.setdefault(param.name, defaults.get(param.name, param.default))
             continue
-        try:
-            st.session_state[key] = type(default)(raw) if not isinstance(default, bool) else raw in ("1", "true")
-        except ValueError:
-            st.session_state[key] = default
+        value, problem = read_value(param.name, raw)
+        st.session_state[param.name] = value
+        if problem:
+            add_note(problem)
     st.session_state["_url_loaded"] = True
+
+
+def add_note(sentence: str) -> None:
+    st.session_state.setdefault(NOTES, []).append(sentence)
+
+
+def settle_model_ranges(cfg: TransformerConfig, translation: Translation) -> None:
+    """Layer, head and step (from a link or a deck) brought into what this model and translation have."""
+    s = st.session_state
+    layers = cfg.layers(s.kind)
+    for name, count in (("layer", layers), ("head", cfg.n_heads), ("step", max(len(translation.out_ids), 1))):
+        value, problem = clamp_to_model(name, s[name], count)
+        if problem:
+            s[name] = value
+            add_note(problem)
+
+
+def show_param_notes() -> None:
+    """Each sentence once, on the run after the values were read (then they are the session's own)."""
+    notes = st.session_state.pop(NOTES, [])
+    if notes:
+        st.warning(" ".join(dict.fromkeys(notes)), icon="⚠️")
 
 
 def write_url(**values) -> None:

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from model.analysis.attribution import attention_flow, contribution_graph, routes_to
-from ui.cache import cached_beam_tree, cached_contributions, cached_forward_trace
+from ui.cache import cached_contributions, cached_forward_trace
 from ui.context import PageContext
 from ui.errors import guarded
 from ui.figure import show_figure
@@ -47,7 +47,7 @@ def force(ctx: PageContext) -> None:
     translation, tok = ctx.translation, ctx.ckpt.tokenizer
     st.caption(t("wi.force_help"))
     cols = st.columns([4, 1, 1])
-    typed = cols[0].text_input(t("wi.forced_input"), value=st.session_state.get("prefix", ""), key="prefix_input")
+    typed = cols[0].text_input(t("wi.forced_input"), value=ctx.request.prefix, key="prefix_input")
     if cols[1].button(t("wi.continue"), key="prefix_go"):
         force_and_rerun(typed)
     if cols[2].button(t("wi.clear"), key="prefix_clear"):
@@ -82,11 +82,13 @@ def force(ctx: PageContext) -> None:
 @st.fragment
 @guarded
 def beam_tree(ctx: PageContext) -> None:
-    beam = max(ctx.beam, 2)
-    if ctx.beam < 2:
+    rows = ctx.beam_tree  # recorded by the translation's own beam search: no second search
+    if not rows:
         st.caption(t("wi.greedy"))
-        beam = 4
-    rows = cached_beam_tree(ctx.path, ctx.source, beam, st.session_state.max_len, st.session_state.get("prefix", ""))
+        if st.button(t("wi.use_beam"), key="use_beam"):
+            st.session_state.beam = 4  # a new request: the whole page translates again
+            st.rerun(scope="app")
+        return
     nodes = pd.DataFrame(rows)
     fig = beam_tree_figure(nodes, font_size=ctx.theme.font_size)
     event = st.plotly_chart(fig, key="beam_tree", on_select="rerun", selection_mode="points")

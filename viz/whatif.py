@@ -140,13 +140,14 @@ def routes_figure(edges: pd.DataFrame, labels: dict, columns: list[str], title: 
     fig = go.Figure()
     for r in edges.itertuples():
         (x0, y0, _), (x1, y1, _) = labels[r.source], labels[r.target]
+        share = min(max(float(r.weight), 0.0), 1.0)  # a share summed in float32 can come out as 1.0000000387
         fig.add_trace(
             go.Scatter(
                 x=[x0, x1],
                 y=[y0, y1],
                 mode="lines",
-                line=dict(width=1 + 10 * r.weight, color="#1f77b4"),
-                opacity=0.35 + 0.65 * r.weight,
+                line=dict(width=1 + 10 * share, color="#1f77b4"),
+                opacity=0.35 + 0.65 * share,
                 hoverinfo="text",
                 text=f"share {r.weight:.2f}",
                 showlegend=False,

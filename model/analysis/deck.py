@@ -6,21 +6,44 @@ import csv
 import json
 from pathlib import Path
 
+from model.analysis.view_parameters import DECK_KEYS, read_value
 from model.core.checkpoint import load_checkpoint
 from model.decoding.translation import translate
 
-PARAM_KEYS = ("text", "ckpt", "view", "kind", "layer", "head", "step", "prefix", "lang", "beam")
-
-
+PARAM_KEYS = DECK_KEYS  # what a slide may set: the parameter table's "in deck" rows
 MAX_SLIDES = 200
+MAX_DECK_BYTES = 1_000_000  # a deck is a few KB
 
 
 class DeckError(ValueError):
     """A deck file that cannot be used; the message says why in one sentence."""
 
 
+def parse_deck(raw: bytes) -> dict:
+    """A deck file's bytes as a checked deck, or DeckError: the size is checked before anything is parsed, and any
+    parse failure (bad UTF-8, bad JSON, nesting too deep for the parser) is one sentence."""
+    if len(raw) > MAX_DECK_BYTES:
+        raise DeckError(f"the file is {len(raw) / 1e6:.1f} MB; a deck is at most {MAX_DECK_BYTES // 1_000_000} MB")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DeckError("the file is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise DeckError(f"the file is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise DeckError("the file's JSON is nested too deeply to be a deck") from None
+    return validate_deck(data)
+
+
+def plain(value: object, limit: int) -> str:
+    """Text shown as it is: one line of at most `limit` characters, no control characters."""
+    text = "".join(c if c.isprintable() else " " for c in str(value))
+    return " ".join(text.split())[:limit]
+
+
 def validate_deck(data: object) -> dict:
-    """The deck if it is well formed (only known URL parameters, strings and small numbers), else DeckError."""
+    """The deck if it is well formed (only known parameters, each read through the parameter table), else DeckError.
+    A value the table cannot use becomes its default and the slide's `problems` say so."""
     if not isinstance(data, dict) or not isinstance(data.get("slides"), list):
         raise DeckError("a deck is a JSON object with a list of slides")
     if not 0 < len(data["slides"]) <= MAX_SLIDES:
@@ -32,17 +55,19 @@ def validate_deck(data: object) -> dict:
         unknown = sorted(set(slide["params"]) - set(PARAM_KEYS))
         if unknown:
             raise DeckError(f"slide {n} has unknown parameters: {', '.join(unknown)}")
-        params = {k: str(v)[:2000] for k, v in slide["params"].items() if isinstance(v, (str, int, float))}
-        slides.append(
-            {
-                "title": str(slide.get("title", f"Slide {n}"))[:200],
-                "note": str(slide.get("note", ""))[:2000],
-                "params": params,
-            }
-        )
+        params, problems = {}, []
+        for key, raw in slide["params"].items():
+            if raw is None or isinstance(raw, (dict, list)):
+                continue  # no value: the slide leaves this parameter as it is
+            value, problem = read_value(key, raw)
+            params[key] = str(int(value)) if isinstance(value, bool) else str(value)
+            if problem:
+                problems.append(problem)
+        checked = {"title": plain(slide.get("title", f"Slide {n}"), 200), "note": plain(slide.get("note", ""), 2000)}
+        slides.append(checked | {"params": params} | ({"problems": problems} if problems else {}))
     return {
-        "title": str(data.get("title", "Deck"))[:200],
-        "checkpoint": str(data.get("checkpoint", "")),
+        "title": plain(data.get("title", "Deck"), 200),
+        "checkpoint": plain(data.get("checkpoint", ""), 200),
         "slides": slides,
     }
 

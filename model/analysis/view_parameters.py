@@ -1,0 +1,157 @@
+"""The app's parameters, in one table: what a share link (`?view=…&kind=…`) and a deck slide may carry.
+
+Each row says the name, the type, the allowed range, the default, and whether it goes into the share link and into a
+deck. The app (ui/url.py: URL in and out) and the decks (model/analysis/deck.py, ui/deck.py) read this table and
+nothing else; every value from outside goes through `read_value`, which never raises: an unreadable or
+out-of-range value becomes the default (or the nearest allowed value) and says so in one sentence.
+
+Ranges here are the ones that hold for any model (beam ≤ 16: a picture needs no wider search; max_len ≤ 256 pieces);
+the app then clamps layer, head and step into the loaded model's own range (`clamp_to_model`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+# The app's views (ui/views.py draws them; tests/test_app.py checks that the two lists agree).
+VIEW_NAMES = ("translate", "model", "compare", "steps", "head", "positional", "analysis", "whatif", "lesson", "heads")
+KIND_NAMES = ("encoder", "decoder", "cross")
+MAX_BEAM = 16
+MAX_OUTPUT_PIECES = 256
+MAX_TEXT_CHARS = 2000
+MAX_LAYERS = 64  # deeper than any model this app loads; the model's own depth clamps further
+MAX_HEADS = 64
+DEFAULT_TEXT = "Yesterday I bought a new car."  # the default model reorders it (verb second, participle last)
+DEFAULT_CHECKPOINT = "general-en-de"  # the general-domain model: it translates what people type
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str  # "text", "choice", "int", "bool" or "head" ("mean" or a head number)
+    default: object
+    low: int = 0  # int: the allowed range; text: the longest value kept (high)
+    high: int = 0
+    choices: tuple[str, ...] = ()
+    in_link: bool = True  # written into the share link (when not at its default, or always for text/ckpt/view)
+    in_deck: bool = True  # a deck slide may set it
+    meaning: str = ""
+
+    def describe_range(self) -> str:
+        if self.type == "choice":
+            return " | ".join(self.choices)
+        if self.type == "int":
+            return f"{self.low}..{self.high}"
+        if self.type == "head":
+            return f"mean | 0..{self.high}"
+        if self.type == "text":
+            return f"up to {self.high} characters"
+        return "0 | 1"
+
+
+PARAMS = (
+    Param("text", "text", DEFAULT_TEXT, high=MAX_TEXT_CHARS, meaning="the sentence as typed"),
+    Param("ckpt", "text", DEFAULT_CHECKPOINT, high=200, meaning="the checkpoint folder's name"),
+    Param("view", "choice", "translate", choices=VIEW_NAMES),
+    Param("kind", "choice", "cross", choices=KIND_NAMES, meaning="attention kind"),
+    Param("layer", "int", -1, low=-1, high=MAX_LAYERS - 1, meaning="-1: the last layer"),
+    Param("head", "head", "mean", high=MAX_HEADS - 1, meaning="a head, or the mean of the layer's heads"),
+    Param("step", "int", 0, low=0, high=MAX_OUTPUT_PIECES, meaning="decoding step"),
+    Param("prefix", "text", "", high=500, meaning="the translation is forced to start with it"),
+    Param("lang", "choice", "en", choices=("en", "ko"), meaning="the app's language"),
+    Param("beam", "int", 1, low=1, high=MAX_BEAM, meaning="beam size (1: greedy)"),
+    Param("max_len", "int", 0, low=0, high=MAX_OUTPUT_PIECES, meaning="most output pieces (0: automatic)"),
+    Param("tidy", "bool", True, meaning="tidy the typed sentence before translating"),
+    Param("src", "text", "", high=16, meaning="source language (empty: the checkpoint's)"),
+    Param("tgt", "text", "", high=16, meaning="target language (empty: the checkpoint's)"),
+    Param("present", "bool", False, in_deck=False, meaning="presentation mode"),
+    Param(
+        "screen",
+        "int",
+        0,
+        low=0,
+        high=4320,
+        in_deck=False,
+        meaning="presentation mode: a screen height in px to size for (0: the browser window's own)",
+    ),
+)
+PARAM = {p.name: p for p in PARAMS}
+LINK_KEYS = tuple(p.name for p in PARAMS if p.in_link)
+DECK_KEYS = tuple(p.name for p in PARAMS if p.in_deck)
+ALWAYS_IN_LINK = ("text", "ckpt", "view")  # a shared link names its sentence, model and view even at the defaults
+
+
+def read_value(name: str, raw: object) -> tuple[object, str]:
+    """`raw` (a URL's or a deck's value) as the parameter's type, within its range; and a sentence if it was not
+    usable as given ("" when it was). Never raises."""
+    param = PARAM[name]
+    text = str(raw).strip() if isinstance(raw, (str, int, float, bool)) else None
+    shown = (text or "")[:40]
+    if text is None:
+        return param.default, f"{name}: a {type(raw).__name__} is not a value; using {param.default!r}."
+    if param.type == "text":
+        raw_text = str(raw)
+        if len(raw_text) > param.high:
+            return raw_text[: param.high], f"{name}: longer than {param.high} characters; the rest is left out."
+        return raw_text, ""
+    if param.type == "choice":
+        if text in param.choices:
+            return text, ""
+        return param.default, f"{name}={shown!r} is not one of {', '.join(param.choices)}; using {param.default}."
+    if param.type == "bool":
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True, ""
+        if text.lower() in ("0", "false", "no", "off"):
+            return False, ""
+        return param.default, f"{name}={shown!r} is not 0 or 1; using {int(param.default)}."
+    if param.type == "head" and text == "mean":
+        return "mean", ""
+    number = whole_number(text)
+    if number is None:
+        return param.default, f"{name}={shown!r} is not a whole number; using {param.default}."
+    if param.type == "head":
+        if number < 0:  # never wraps around to a head counted from the end
+            return "mean", f"head={number} is negative; showing the mean of the heads."
+        if number > param.high:
+            return "mean", f"head={number} is more than {param.high}; showing the mean of the heads."
+        return str(number), ""
+    if number < param.low:
+        return param.default, f"{name}={number} is less than {param.low}; using {param.default}."
+    if number > param.high:
+        return param.high, f"{name}={number} is more than {param.high}; using {param.high}."
+    return number, ""
+
+
+def whole_number(text: str) -> int | None:
+    """'3', '3.0', '-2' as an int; 'NaN', 'inf', '2.5', '1e400', 'x' as None."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(value) or value != int(value) or abs(value) > 1e9:
+        return None
+    return int(value)
+
+
+def link_value(name: str, value: object) -> str | None:
+    """The value as it goes into a share link, or None where the link leaves it out (a setting at its default)."""
+    param = PARAM[name]
+    if not param.in_link or (value == param.default and name not in ALWAYS_IN_LINK):
+        return None
+    return str(int(value)) if isinstance(value, bool) else str(value)
+
+
+def clamp_to_model(name: str, value: object, count: int) -> tuple[object, str]:
+    """A layer, head or step read from outside, brought into the `count` the model (or the translation) has: a layer
+    past the last is the last (-1 stays "the last"), a head past the last is the mean, a step past the last is 0."""
+    if name == "layer" and isinstance(value, int) and value >= count:
+        return (
+            count - 1,
+            f"layer {value}: this model has {count} layers of this kind (0..{count - 1}); showing {count - 1}.",
+        )
+    if name == "head" and value != "mean" and int(value) >= count:
+        return "mean", f"head {value}: this model has {count} heads (0..{count - 1}); showing the mean of the heads."
+    if name == "step" and isinstance(value, int) and value >= count:
+        return 0, f"step {value}: this translation has {count} steps (0..{count - 1}); showing step 0."
+    return value, ""

@@ -1,0 +1,33 @@
+"""The app's views, in the order the picker shows them: name (the URL's `view=`) -> the function that draws it.
+
+Everything that must cover every view (the app's picker, the tests, harness/layout.py) reads this one list; the
+labels are in ui/i18n.py ("view.<name>").
+"""
+
+from __future__ import annotations
+
+from ui import (
+    analysis_page,
+    compare_page,
+    corpus_heads_page,
+    inside_head_page,
+    lesson_page,
+    model_view_page,
+    positional_page,
+    steps_page,
+    translate_page,
+    whatif_page,
+)
+
+VIEWS = {
+    "translate": translate_page.render,
+    "model": model_view_page.render,
+    "compare": compare_page.render,
+    "steps": steps_page.render,
+    "head": inside_head_page.render,
+    "positional": positional_page.render,
+    "analysis": analysis_page.render,
+    "whatif": whatif_page.render,
+    "lesson": lesson_page.render,
+    "heads": corpus_heads_page.render,
+}
