@@ -35,6 +35,7 @@ from transformers import (  # noqa: E402
 
 from model.core.checkpoint import load_checkpoint  # noqa: E402
 from model.core.text_files import read_lines  # noqa: E402
+from model.decoding.batch import translate_many  # noqa: E402
 from model.decoding.trace_from_hooks import forward_trace  # noqa: E402
 from model.decoding.translation import InputError, encode_source, translate  # noqa: E402
 from model.import_hf import main as import_main  # noqa: E402
@@ -403,3 +404,18 @@ def test_unusable_folders_give_one_sentence(family, tmp_path, capsys):
     (folder / "config.json").write_text(json.dumps({**config, "model_type": "bert"}))
     with pytest.raises(HFImportError, match="Headlight imports"):
         import_hf(folder)
+
+
+def test_batches_force_the_target_language_too(family):
+    """translate_many (model.evaluate, model.corpus) pads sentences into batches: each gets what translate() gives it
+    alone, the target language's code first, in the language the tokenizer is set to."""
+    name, _, _, ckpt = family
+    other = next(code for code in ckpt.languages if code not in PAIRS[name])
+    tok = ckpt.tokenizer.with_languages(tgt_lang=other)
+    for beam in (1, 4):
+        batched = translate_many(ckpt.model, tok, SENTENCES, beam=beam, max_len=20, alpha=0.0)
+        alone = [
+            translate(ckpt.model, tok, text, beam=beam, max_len=20, alpha=0.0, with_trace=False) for text in SENTENCES
+        ]
+        assert batched == [t.text for t in alone]
+        assert all(t.out_ids[0] == tok.language_id(other) for t in alone)

@@ -10,7 +10,7 @@ from model.core.head_selection import head_masks
 from model.core.hooks import capture
 from model.core.interface import TranslationModel, TranslationTokenizer
 from model.decoding.search import beam_search_batch, greedy_search
-from model.decoding.translation import default_max_len, sequence_ids
+from model.decoding.translation import default_max_len, forced_language, sequence_ids
 
 
 def translate_many(
@@ -34,6 +34,7 @@ def translate_many(
 def _translate_many(model, tok, sentences, beam, max_len, alpha, batch_size) -> list[str]:
     model_max = model.cfg.max_len
     encoded = [sequence_ids(model, tok, s) if s.strip() else None for s in sentences]
+    forced = forced_language(model, tok)  # a multilingual model's target language code (the tokenizer's default)
     results = [""] * len(sentences)
     todo = sorted((i for i, e in enumerate(encoded) if e is not None), key=lambda i: len(encoded[i]))
     device = next(model.parameters()).device
@@ -43,10 +44,10 @@ def _translate_many(model, tok, sentences, beam, max_len, alpha, batch_size) -> 
         src = pad_sources([encoded[i] for i in chunk], model.cfg.pad_id).to(device)
         if beam <= 1:
             limit = min(max_len or default_max_len(model, src.shape[1]), model_max)
-            hyps = [h.ids for h in greedy_search(model, src, limit)]
+            hyps = [h.ids for h in greedy_search(model, src, limit, forced=forced)]
         else:
             limits = [min(max_len or default_max_len(model, len(encoded[i])), model_max) for i in chunk]
-            hyps = beam_search_batch(model, src, beam, limits, alpha)
+            hyps = beam_search_batch(model, src, beam, limits, alpha, forced=forced)
         for i, ids in zip(chunk, hyps):
             results[i] = tok.decode(ids)
     return results

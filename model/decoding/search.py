@@ -262,12 +262,18 @@ def best_hypothesis(
 
 @torch.inference_mode()
 def beam_search_batch(
-    model: TranslationModel, src: Tensor, beam_size: int, max_lens: list[int], alpha: float = 0.6
+    model: TranslationModel,
+    src: Tensor,
+    beam_size: int,
+    max_lens: list[int],
+    alpha: float = 0.6,
+    forced: list[int] = (),
 ) -> list[list[int]]:
     """`beam_search` for a batch of padded sources [batch, S] at once: each sentence gets the ids that `beam_search`
-    gives it alone (no forced prefix, no tree, no capture contract), with one `decode_step` for the live beams of all
-    sentences per step. A sentence leaves the batch when it finishes or reaches its own `max_lens` entry."""
-    cfg, k, n = model.cfg, beam_size, src.shape[0]
+    gives it alone (no tree, no capture contract), with one `decode_step` for the live beams of all sentences per
+    step. A sentence leaves the batch when it finishes or reaches its own `max_lens` entry. `forced`: pieces imposed
+    at the first steps, the same for every sentence (a multilingual model's target language code)."""
+    cfg, k, n, forced = model.cfg, beam_size, src.shape[0], list(forced)
     memory, src_mask = model.encode(src)
     memory, src_mask = memory.repeat_interleave(k, 0), unless_all_true(src_mask.repeat_interleave(k, 0))
     cache = model.new_cache()
@@ -282,6 +288,10 @@ def beam_search_batch(
     for step in range(max(max_lens)):
         logp = never_generate(model, model.decode_step(tokens, memory if step == 0 else None, src_mask, cache, step))
         vocab = logp.shape[-1]
+        if step < len(forced):  # only the forced piece, as in beam_search
+            only = torch.full_like(logp, float("-inf"))
+            only[:, forced[step]] = 0.0
+            logp = logp + only
         flat = (beam_scores.view(-1, 1) + logp).view(len(live), k * vocab)
         top_scores, top_ids = (t.tolist() for t in flat.topk(2 * k, dim=-1))
         still, rows, next_tokens, next_scores = [], [], [], []
