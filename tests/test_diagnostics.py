@@ -7,6 +7,8 @@ import math
 import torch
 
 from model.analysis.diagnostics import COLLAPSED, collapse_warning, encoder_spread, relative_spread
+from model.core.hook_names import hook_name
+from model.core.hooks import hook_points
 from model.diagnostics import main as diagnostics_main
 
 
@@ -29,10 +31,10 @@ def test_a_collapsed_encoder_is_reported(model, checkpoint_dir, tmp_path, capsys
         and healthy[-1] > COLLAPSED
         and collapse_warning(healthy) is None
     )
-    last = tiny_model.encoder.layers[-1]
-    hook = last.register_forward_hook(
-        lambda _m, _i, out: out.mean(1, keepdim=True).expand_as(out)
-    )  # every position the mean
+    last = hook_points(tiny_model)[hook_name("encoder", tiny_model.cfg.n_encoder_layers - 1, "resid_post")]
+    hook = last.register_forward_pre_hook(  # the last layer's output: every position the mean
+        lambda _m, inputs: (inputs[0].mean(1, keepdim=True).expand_as(inputs[0]),)
+    )
     try:
         collapsed = encoder_spread(tiny_model, ids)
     finally:

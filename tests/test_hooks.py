@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from model.core.hook_names import ALL_WEIGHTS
+from model.core.hook_names import ALL_WEIGHTS, every_hook_name, hook_name
 from model.core.hooks import HookPoint, active_run, capture, hook_names
 from model.decoding.translation import translate
-from tests.conftest import run_concurrently
+from tests.conftest import run_concurrently, tiny_model
 
 
 def _no_hooks_anywhere(model) -> bool:
@@ -27,6 +27,26 @@ def test_every_attention_has_named_hook_points(model):
         assert f"encoder.layers.{layer}.hook_resid_post" in names
     assert {"encoder.embed.hook_tokens", "encoder.embed.hook_pos", "decoder.embed.hook_sum"} <= names
     assert all(isinstance(m, HookPoint) for n, m in model.named_modules() if n in names)
+
+
+@pytest.mark.parametrize("depths", [(2, 2), (3, 1)])
+def test_hook_name_names_every_hook_point_and_nothing_else(tokenizer, depths):
+    model = tiny_model(tokenizer.vocab_size, n_encoder_layers=depths[0], n_decoder_layers=depths[1])
+    names = every_hook_name(model.cfg)
+    assert len(names) == len(set(names)) and set(names) == set(hook_names(model))
+    assert hook_name("cross", 0, "out") == "decoder.layers.0.cross_attn.hook_out"
+    assert hook_name("encoder", 1, "ffn_out") == "encoder.layers.1.ffn.hook_out"
+    assert hook_name("decoder", None, "pos") == "decoder.embed.hook_pos"
+    for kind, layer, what in (
+        ("cross", None, "sum"),
+        ("cross", 0, "resid_mid"),
+        ("encoder", 0, "resid_cross"),
+        ("encoder", 1, "tokens"),
+        ("encoder", None, "q"),
+        ("heads", 0, "q"),
+    ):
+        with pytest.raises(ValueError):
+            hook_name(kind, layer, what)
 
 
 def test_outputs_identical_with_capture_on_and_off(model):

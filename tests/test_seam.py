@@ -9,12 +9,19 @@ import math
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
+from model.analysis.attribution import contribution_vectors, contributions
+from model.analysis.diagnostics import encoder_spread
+from model.analysis.lesson import LessonChoice, lesson_numbers
 from model.core.checkpoint import read_config, save_checkpoint
 from model.core.config import TransformerConfig
 from model.core.head_selection import all_heads, parse_head_spec
 from model.core.hook_names import KINDS
+from model.core.hooks import HookPoint, hook_names
+from model.core.interface import TranslationModel
 from model.core.transformer import sinusoidal_positional_encoding
+from model.decoding.trace_from_hooks import forward_trace, inspect_head
 from model.decoding.translation import translate
 from tests.conftest import ROOT, tiny_model
 from tests.test_app import SENTENCE, charts, no_failures, open_app
@@ -163,3 +170,135 @@ def test_every_view_works_on_a_pre_norm_model(pre_norm_app, view):
     at = open_app(text=SENTENCE, view=view)
     assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
     assert charts(at)
+
+
+class RenamedTranslator(nn.Module):
+    """A second implementation of `TranslationModel`: the real model's parts kept under other names
+    (`source_side`, `target_side`, `vocabulary_out`), its hook points answering to `hook_name` through a renaming
+    table, and every method of the protocol delegated. It has no `encoder`, `decoder`, `generator`, `src_mask`...:
+    code that reached past the interface would fail on it, and code that goes through it gives the same numbers."""
+
+    RENAMED = {"encoder": "source_side", "decoder": "target_side", "generator": "vocabulary_out"}
+
+    def __init__(self, real) -> None:
+        super().__init__()
+        object.__setattr__(self, "_real", real)  # delegated to, not registered: its module paths stay hidden
+        self.cfg = real.cfg
+        for old, new in self.RENAMED.items():
+            self.add_module(new, getattr(real, old))
+        back = {new: old for old, new in self.RENAMED.items()}
+        self._points = {}
+        for path, module in self.named_modules():  # our own paths, e.g. source_side.layers.0.self_attn.hook_q
+            if isinstance(module, HookPoint):
+                top, rest = path.split(".", 1)
+                self._points[f"{back[top]}.{rest}"] = module
+
+    def named_hook_points(self):
+        return dict(self._points)
+
+    def forward(self, src, tgt_in):
+        return self._real(src, tgt_in)
+
+    def encode(self, src):
+        return self._real.encode(src)
+
+    def new_cache(self):
+        return self._real.new_cache()
+
+    def decode_step(self, last_token, memory, src_mask, cache, step):
+        return self._real.decode_step(last_token, memory, src_mask, cache, step)
+
+    def reorder_cache(self, cache, order):
+        self._real.reorder_cache(cache, order)
+
+    @property
+    def positional_encoding(self):
+        return self._real.positional_encoding
+
+    def embedding_norms(self, ids):
+        return self._real.embedding_norms(ids)
+
+    def num_parameters(self):
+        return self._real.num_parameters()
+
+    def attention_weights(self, kind, layer):
+        return self._real.attention_weights(kind, layer)
+
+    def layer_norm(self, stack, layer, sublayer):
+        return self._real.layer_norm(stack, layer, sublayer)
+
+    def output_weights(self):
+        return self._real.output_weights()
+
+    def unembed(self, stream):
+        return self._real.unembed(stream)
+
+
+def same_numbers(a, b, where="") -> None:
+    """Equal, bit for bit, through dicts, lists, dataclasses and arrays."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for key in a:
+            same_numbers(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            same_numbers(x, y, f"{where}[{i}]")
+    elif isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), where
+    elif isinstance(a, np.ndarray):
+        assert np.array_equal(a, b, equal_nan=True), where
+    elif hasattr(a, "__dataclass_fields__"):
+        same_numbers(vars(a), vars(b), where)
+    else:
+        assert a == b, where
+
+
+@pytest.fixture(scope="module")
+def both(tokenizer):
+    real = tiny_model(tokenizer.vocab_size, n_encoder_layers=3, n_decoder_layers=2)
+    return real, RenamedTranslator(real)
+
+
+def test_the_second_implementation_hides_every_part_of_the_first(both):
+    real, renamed = both
+    for part in ("encoder", "decoder", "generator", "src_mask", "tgt_mask", "use_column_major_weights"):
+        assert hasattr(real, part) and not hasattr(renamed, part), part
+    module_paths = {n for n, m in renamed.named_modules() if isinstance(m, HookPoint)}
+    assert module_paths.isdisjoint(hook_names(real)) and set(hook_names(renamed)) == set(hook_names(real))
+    assert isinstance(renamed, TranslationModel) and isinstance(real, TranslationModel)
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_translation_and_tracing_are_the_same_through_either_implementation(both, tokenizer, beam):
+    real, renamed = both
+    cross_attention = []
+    for ablate in ((), [("cross", 1, 2), ("encoder", 0, 0)]):  # switching heads off goes through the hook names too
+        a = translate(real, tokenizer, SENTENCE, beam=beam, max_len=10, ablate=ablate)
+        b = translate(renamed, tokenizer, SENTENCE, beam=beam, max_len=10, ablate=ablate)
+        assert a.out_ids == b.out_ids and a.text == b.text and len(a.out_ids) > 3
+        same_numbers(vars(a.trace), vars(b.trace))
+        cross_attention.append(a.trace.attention("cross"))
+    assert not np.array_equal(*cross_attention)  # the ablation changed something, in both alike
+    same_numbers(
+        forward_trace(real, tokenizer, a.src_ids, a.out_ids), forward_trace(renamed, tokenizer, a.src_ids, a.out_ids)
+    )
+    same_numbers(
+        inspect_head(real, a.src_ids, a.out_ids, "cross", 1, 3),
+        inspect_head(renamed, a.src_ids, a.out_ids, "cross", 1, 3),
+    )
+
+
+def test_the_lesson_attribution_and_diagnostics_are_the_same_through_either_implementation(both, tokenizer):
+    real, renamed = both
+    result = translate(real, tokenizer, SENTENCE, max_len=10)
+    src, out = result.src_ids, result.out_ids
+    for choice in (LessonChoice("encoder", 2, 1, 3), LessonChoice("decoder", 1, 0, 1), LessonChoice("cross", 0, 3, 2)):
+        same_numbers(lesson_numbers(real, src, out, choice), lesson_numbers(renamed, src, out, choice))
+    same_numbers(contributions(real, src, out), contributions(renamed, src, out))
+    alpha, value = torch.rand(4, 3, len(src)), torch.rand(4, len(src), 8)
+    same_numbers(
+        contribution_vectors(real, "cross", 1, alpha, value, 2),
+        contribution_vectors(renamed, "cross", 1, alpha, value, 2),
+    )
+    same_numbers(encoder_spread(real, [src, src[:3]]), encoder_spread(renamed, [src, src[:3]]))

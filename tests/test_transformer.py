@@ -157,3 +157,63 @@ def test_each_dropout_rate_reaches_its_own_place(tokenizer, rates, drops):
         torch.manual_seed(0)
         trained = model.train()(src, tgt)
     assert (not torch.allclose(evaluated, trained)) == drops
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_weight_accessors_reproduce_every_recorded_step_by_the_papers_formulas(tokenizer, norm_first):
+    """q = x W_Q + b_Q per head, out = sum_h z_h W_O^h + b_O, the Add & Norms, the FFN's sum and the logits,
+    from the interface's accessors alone, against what the forward pass recorded."""
+    from model.core.hook_names import every_hook_name, hook_name
+
+    model = tiny_model(tokenizer.vocab_size, n_encoder_layers=2, n_decoder_layers=2, norm_first=norm_first)
+    src, tgt = torch.tensor([[10, 11, 12, 13, 3]]), torch.tensor([[2, 20, 21, 22]])
+    with torch.no_grad(), capture(model, every_hook_name(model.cfg)) as run:
+        logits = model(src, tgt)
+    memory = model.encode(src)[0][0]
+
+    def close(a, b):
+        return torch.allclose(a, b, atol=1e-5)
+
+    def add_and_norm(stack, layer, sublayer, stream, output):  # the paper's LayerNorm(x + Sublayer(x)), or pre-norm
+        return stream + output if norm_first else model.layer_norm(stack, layer, sublayer)(stream + output)
+
+    def sublayer_input(stack, layer, sublayer, stream):
+        return model.layer_norm(stack, layer, sublayer)(stream) if norm_first else stream
+
+    for kind, stack, sublayer, before, after in (
+        ("encoder", "encoder", "self_attn", None, "resid_mid"),
+        ("decoder", "decoder", "self_attn", None, "resid_self"),
+        ("cross", "decoder", "cross_attn", "resid_self", "resid_cross"),
+    ):
+        for layer in range(2):
+            if before:
+                stream = run.tensor(hook_name(stack, layer, before))
+            else:
+                stream = run.tensor(
+                    hook_name(stack, None, "sum") if layer == 0 else hook_name(stack, layer - 1, "resid_post")
+                )
+            x = sublayer_input(stack, layer, sublayer, stream)
+            keys_from = memory if kind == "cross" else x
+            w = model.attention_weights(kind, layer)
+            for what, source, W, b in (
+                ("q", x, w.W_Q, w.b_Q),
+                ("k", keys_from, w.W_K, w.b_K),
+                ("v", keys_from, w.W_V, w.b_V),
+            ):
+                recorded = run.tensor(hook_name(kind, layer, what))  # [head, pos, d_k]
+                assert close(recorded, torch.einsum("pd,hdk->hpk", source, W) + b[:, None, :]), (kind, layer, what)
+            z = run.tensor(hook_name(kind, layer, "head_out"))  # [head, q, d_k]
+            out = torch.einsum("hqk,hkd->qd", z, w.W_O) + w.b_O
+            assert close(run.tensor(hook_name(kind, layer, "out")), out)
+            assert close(run.tensor(hook_name(stack, layer, after)), add_and_norm(stack, layer, sublayer, stream, out))
+    for stack, last_attention in (("encoder", "resid_mid"), ("decoder", "resid_cross")):
+        for layer in range(2):
+            mid = run.tensor(hook_name(stack, layer, last_attention))
+            ffn = run.tensor(hook_name(stack, layer, "ffn_out"))
+            assert close(run.tensor(hook_name(stack, layer, "resid_post")), add_and_norm(stack, layer, "ffn", mid, ffn))
+    final = model.layer_norm("decoder", None, "final")
+    assert (final is not None) == norm_first and model.layer_norm("encoder", None, "embed") is None
+    stream = run.tensor(hook_name("decoder", 1, "resid_post"))
+    out = model.output_weights()
+    assert close((final(stream) if final else stream) @ out.W_U + out.b_U, logits[0])
+    assert torch.equal(model.unembed(stream), logits[0])

@@ -23,23 +23,12 @@ from model.core.hooks import capture
 from model.core.interface import TranslationModel
 from model.decoding.trace_from_hooks import decoder_input
 
-RESIDUAL_INPUTS = {  # the residual stream each attention sub-layer adds to (post-norm: its input)
-    "encoder": ("encoder.embed.hook_sum", "encoder.layers.{prev}.hook_resid_post"),
-    "decoder": ("decoder.embed.hook_sum", "decoder.layers.{prev}.hook_resid_post"),
-    "cross": ("decoder.layers.{layer}.hook_resid_self", None),
-}
-
 
 def _residual_name(kind: str, layer: int) -> str:
-    first, later = RESIDUAL_INPUTS[kind]
+    """The residual stream an attention sub-layer adds to (post-norm: its input)."""
     if kind == "cross":
-        return first.format(layer=layer)
-    return first if layer == 0 else later.format(prev=layer - 1)
-
-
-def _attention_module(model: TranslationModel, kind: str, layer: int):
-    stack = model.encoder if kind == "encoder" else model.decoder
-    return stack.layers[layer].cross_attn if kind == "cross" else stack.layers[layer].self_attn
+        return hook_name("decoder", layer, "resid_self")
+    return hook_name(kind, None, "sum") if layer == 0 else hook_name(kind, layer - 1, "resid_post")
 
 
 @torch.inference_mode()
@@ -58,16 +47,13 @@ def contributions(model: TranslationModel, src_ids: list[int], out_ids: list[int
     for kind in KINDS:
         weights, norms, residual = [], [], []
         for layer in range(cfg.layers(kind)):
-            alpha = run.records[hook_name(kind, layer, "weights")][0][0]  # [H, Q, K]
-            value = run.records[hook_name(kind, layer, "v")][0][0]  # [H, K, d_k]
-            w_o = _attention_module(model, kind, layer).w_o.weight  # [d_model, H * d_k]
-            per_head = w_o.view(cfg.d_model, cfg.n_heads, cfg.d_k).permute(1, 2, 0)  # [H, d_k, d_model]
-            value_norm = torch.linalg.vector_norm(value @ per_head, dim=-1)  # [H, K]: ‖v_k W_O^h‖
+            alpha = run.tensor(hook_name(kind, layer, "weights"))  # [H, Q, K]
+            value = run.tensor(hook_name(kind, layer, "v"))  # [H, K, d_k]
+            w_o = model.attention_weights(kind, layer).W_O  # [H, d_k, d_model]
+            value_norm = torch.linalg.vector_norm(value @ w_o, dim=-1)  # [H, K]: ‖v_k W_O^h‖
             weights.append(alpha.cpu().numpy())
             norms.append((alpha * value_norm[:, None, :]).cpu().numpy())
-            residual.append(
-                torch.linalg.vector_norm(run.records[_residual_name(kind, layer)][0][0], dim=-1).cpu().numpy()
-            )
+            residual.append(torch.linalg.vector_norm(run.tensor(_residual_name(kind, layer)), dim=-1).cpu().numpy())
         out[kind] = {"weights": np.stack(weights), "norms": np.stack(norms), "residual": np.stack(residual)}
     return out
 
@@ -79,9 +65,8 @@ def contribution_vectors(
 
     Summed over k, it is exactly that head's share of the output projection (without W_O's bias).
     """
-    d_k = model.cfg.d_k
-    w_head = _attention_module(model, kind, layer).w_o.weight[:, head * d_k : (head + 1) * d_k]  # [d_model, d_k]
-    return alpha[head][:, :, None] * (value[head] @ w_head.T)[None, :, :]
+    w_head = model.attention_weights(kind, layer).W_O[head]  # [d_k, d_model]
+    return alpha[head][:, :, None] * (value[head] @ w_head)[None, :, :]
 
 
 def contribution_graph(contrib: dict[str, dict[str, np.ndarray]], min_share: float = 0.0) -> nx.DiGraph:

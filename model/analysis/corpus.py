@@ -116,7 +116,7 @@ def traced_pass(
         output = tok.decode(hyp.ids)
     else:
         arrays = {
-            kind: np.stack([run.records[hook_name(kind, l)][0][0].cpu().numpy() for l in range(cfg.layers(kind))])
+            kind: np.stack([run.tensor(hook_name(kind, l)).cpu().numpy() for l in range(cfg.layers(kind))])
             for kind in KINDS
         }
         trace, output = make_trace(model, tok, src_ids, out_ids, arrays, []), reference

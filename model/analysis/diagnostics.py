@@ -5,6 +5,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from model.core.hook_names import hook_name
+from model.core.hooks import capture
+from model.core.interface import TranslationModel
+
 COLLAPSED = 0.05  # below this relative spread at the encoder's output, cross-attention cannot tell source words apart
 
 
@@ -18,28 +22,22 @@ def relative_spread(x: Tensor, mask: Tensor | None = None) -> float:
 
 
 @torch.no_grad()
-def encoder_spread(model, token_ids: list[list[int]]) -> list[float]:
+def encoder_spread(model: TranslationModel, token_ids: list[list[int]]) -> list[float]:
     """Relative spread of each encoder layer's output (after the final norm for the last), averaged over sentences."""
-    outputs: dict[int, Tensor] = {}
-    layers = list(model.encoder.layers)
-    hooks = [
-        layer.register_forward_hook(lambda _m, _i, out, i=i: outputs.__setitem__(i, out))
-        for i, layer in enumerate(layers)
-    ]
+    n_layers = model.cfg.n_encoder_layers
+    names = [hook_name("encoder", i, "resid_post") for i in range(n_layers)]
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    totals = [0.0] * (len(layers) + 1)
+    totals = [0.0] * (n_layers + 1)
     try:
         for ids in token_ids:
-            src = torch.tensor([ids], device=device)
-            memory, _ = model.encode(src)
-            for i in range(len(layers)):
-                totals[i] += relative_spread(outputs[i][0].float())
+            with capture(model, names) as run:
+                memory, _ = model.encode(torch.tensor([ids], device=device))
+            for i, name in enumerate(names):
+                totals[i] += relative_spread(run.tensor(name).float())
             totals[-1] += relative_spread(memory[0].float())
     finally:
-        for hook in hooks:
-            hook.remove()
         model.train(was_training)
     return [t / max(len(token_ids), 1) for t in totals]
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from model.core.head_selection import check_head
-from model.core.hook_names import hook_name
+from model.core.hook_names import EMBEDDING_POINTS, HEAD_PIPELINE, STREAM_POINTS, hook_name
 from model.core.hooks import capture
 from model.core.interface import TranslationModel
 from model.decoding.trace_from_hooks import decoder_input
@@ -40,24 +40,80 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 
 def _stream_names(model: TranslationModel) -> list[str]:
-    cfg = model.cfg
-    names = [
-        "encoder.embed.hook_tokens",
-        "encoder.embed.hook_pos",
-        "encoder.embed.hook_sum",
-        "decoder.embed.hook_tokens",
-        "decoder.embed.hook_pos",
-        "decoder.embed.hook_sum",
-    ]
-    for l in range(cfg.n_encoder_layers):
-        names += [f"encoder.layers.{l}.hook_resid_mid", f"encoder.layers.{l}.hook_resid_post"]
-    for l in range(cfg.n_decoder_layers):
-        names += [
-            f"decoder.layers.{l}.hook_resid_self",
-            f"decoder.layers.{l}.hook_resid_cross",
-            f"decoder.layers.{l}.hook_resid_post",
-        ]
+    """Both stacks' embeddings, every layer's residual stream and the encoder's sub-layer outputs."""
+    cfg, names = model.cfg, []
+    for stack in ("encoder", "decoder"):
+        names += [hook_name(stack, None, what) for what in EMBEDDING_POINTS]
+        names += [hook_name(stack, l, what) for l in range(cfg.layers(stack)) for what in STREAM_POINTS[stack]]
+    names += [hook_name("encoder", l, "out") for l in range(cfg.n_encoder_layers)]
     return names
+
+
+def _layer_input_name(kind: str, layer: int) -> str:
+    """The residual stream an attention reads (post-norm: also what its output is added to)."""
+    if kind == "cross":
+        return hook_name("decoder", layer, "resid_self")
+    return hook_name(kind, None, "sum") if layer == 0 else hook_name(kind, layer - 1, "resid_post")
+
+
+def _add_norm_name(kind: str, layer: int) -> str:
+    """The residual stream right after an attention's Add & Norm."""
+    after = {"encoder": "resid_mid", "decoder": "resid_self", "cross": "resid_cross"}[kind]
+    return hook_name("encoder" if kind == "encoder" else "decoder", layer, after)
+
+
+def why_scale(head: dict[str, np.ndarray], position: int, d_k: int) -> dict:
+    """Why sqrt(d_k): this head's raw query-key dot products, and the softmax of one row with and without the
+    scaling."""
+    raw = head["q"] @ head["k"].T  # [Q, K]
+    allowed = np.isfinite(head["masked_scores"][position])
+    scaled_row, raw_row = raw[position][allowed] / math.sqrt(d_k), raw[position][allowed]
+    return {
+        "d_k": d_k,
+        "dot_variance": float(raw.var()),
+        "q_variance": float(head["q"].var()),
+        "k_variance": float(head["k"].var()),
+        "entropy_scaled_bits": entropy_bits(softmax(scaled_row)),
+        "entropy_unscaled_bits": entropy_bits(softmax(raw_row)),
+        "max_weight_scaled": float(softmax(scaled_row).max()),
+        "max_weight_unscaled": float(softmax(raw_row).max()),
+        "uniform_bits": math.log2(int(allowed.sum())),
+    }
+
+
+def residual_sizes(cfg, rec: dict[str, torch.Tensor]) -> list[dict]:
+    """Residual connections: per encoder sub-layer, |its output| against |the stream it is added to| (post-norm:
+    before the norm), averaged over positions."""
+    rows = []
+    for l in range(cfg.n_encoder_layers):
+        stream_in, mid = rec[_layer_input_name("encoder", l)], rec[hook_name("encoder", l, "resid_mid")]
+        for sublayer, residual, output in (
+            ("self-attention", stream_in, rec[hook_name("encoder", l, "out")]),
+            ("feed-forward", mid, rec[hook_name("encoder", l, "ffn_out")]),
+        ):
+            rows.append(
+                {
+                    "stack": "encoder",
+                    "layer": l,
+                    "sublayer": sublayer,
+                    "residual_norm": float(residual.norm(dim=-1).mean()),
+                    "sublayer_norm": float(output.norm(dim=-1).mean()),
+                }
+            )
+    return rows
+
+
+def logit_lens(model: TranslationModel, rec: dict[str, torch.Tensor], top_k: int) -> list[dict]:
+    """What the decoder would predict if it stopped after each layer: final norm and output layer on that stream."""
+    device, per_layer = next(model.parameters()).device, []
+    for l in range(model.cfg.n_decoder_layers):
+        stream = rec[hook_name("decoder", l, "resid_post")].to(device)
+        logp = torch.log_softmax(model.unembed(stream).float(), dim=-1).cpu()
+        values, ids = logp.exp().topk(top_k, dim=-1)
+        per_layer.append(
+            {"layer": l, "top_ids": ids.numpy(), "top_probs": values.numpy(), "stream": stream.cpu().numpy()}
+        )
+    return per_layer
 
 
 @torch.inference_mode()
@@ -70,123 +126,35 @@ def lesson_numbers(
     device = next(model.parameters()).device
     src = torch.tensor([src_ids], device=device)
     tgt_in = torch.tensor([decoder_input(model, out_ids)], device=device)
-    head_parts = {
-        w: hook_name(choice.kind, choice.layer, w)
-        for w in ("q", "k", "v", "scores", "masked_scores", "weights", "head_out")
-    }
-    attn_out_name = {
-        "encoder": f"encoder.layers.{choice.layer}.hook_resid_mid",
-        "decoder": f"decoder.layers.{choice.layer}.hook_resid_self",
-        "cross": f"decoder.layers.{choice.layer}.hook_resid_cross",
-    }[choice.kind]
-    with capture(model, list(head_parts.values()) + _stream_names(model)) as run:
+    head_parts = {what: hook_name(choice.kind, choice.layer, what) for what in HEAD_PIPELINE}
+    with capture(model, sorted({*head_parts.values(), *_stream_names(model)})) as run:
         logits = model(src, tgt_in)
-    # every record is [batch, ...] except the positional encoding added, which is [pos, d_model]
-    rec = {name: (t if name.endswith("hook_pos") else t[0]).float().cpu() for name, (t, *_) in run.records.items()}
-    p = choice.position
-    head = {w: rec[name][choice.head].numpy() for w, name in head_parts.items()}
-    d_k = cfg.d_k
-
-    # why sqrt(d_k): raw dot products of this head's queries and keys, and the softmax with and without the scaling
-    raw = head["q"] @ head["k"].T  # [Q, K]
-    allowed = np.isfinite(head["masked_scores"][p])
-    scaled_row, raw_row = raw[p][allowed] / math.sqrt(d_k), raw[p][allowed]
-    why_scale = {
-        "d_k": d_k,
-        "dot_variance": float(raw.var()),
-        "q_variance": float(head["q"].var()),
-        "k_variance": float(head["k"].var()),
-        "entropy_scaled_bits": entropy_bits(softmax(scaled_row)),
-        "entropy_unscaled_bits": entropy_bits(softmax(raw_row)),
-        "max_weight_scaled": float(softmax(scaled_row).max()),
-        "max_weight_unscaled": float(softmax(raw_row).max()),
-        "uniform_bits": math.log2(int(allowed.sum())),
-    }
-
-    # residual connections: |sub-layer output| against |the stream it is added to|, per layer (post-norm: before the
-    # norm)
-    residual = []
-    enc_in = rec["encoder.embed.hook_sum"]
-    for l in range(cfg.n_encoder_layers):
-        layer = model.encoder.layers[l]
-        mid = rec[f"encoder.layers.{l}.hook_resid_mid"]
-        x = layer.sublayer_attn.norm(enc_in.to(device)) if cfg.norm_first else enc_in.to(device)
-        attn = layer.self_attn(x[None], x[None], model.src_mask(src))[0].cpu()
-        y = layer.sublayer_ffn.norm(mid.to(device)) if cfg.norm_first else mid.to(device)
-        ffn = layer.ffn(y[None])[0].cpu()
-        residual.append(
-            {
-                "stack": "encoder",
-                "layer": l,
-                "sublayer": "self-attention",
-                "residual_norm": float(enc_in.norm(dim=-1).mean()),
-                "sublayer_norm": float(attn.norm(dim=-1).mean()),
-            }
-        )
-        residual.append(
-            {
-                "stack": "encoder",
-                "layer": l,
-                "sublayer": "feed-forward",
-                "residual_norm": float(mid.norm(dim=-1).mean()),
-                "sublayer_norm": float(ffn.norm(dim=-1).mean()),
-            }
-        )
-        enc_in = rec[f"encoder.layers.{l}.hook_resid_post"]
-
-    # logit lens: what the decoder would predict after each layer (final norm + output projection on that stream)
-    per_layer = []
-    for l in range(cfg.n_decoder_layers):
-        stream = rec[f"decoder.layers.{l}.hook_resid_post"].to(device)
-        logp = torch.log_softmax(model.generator(model.decoder.final_norm(stream)).float(), dim=-1).cpu()
-        values, ids = logp.exp().topk(top_k, dim=-1)
-        per_layer.append(
-            {"layer": l, "top_ids": ids.numpy(), "top_probs": values.numpy(), "stream": stream.cpu().numpy()}
-        )
+    # every record is [batch, ...] except the positional rows added, which are [pos, d_model]
+    positions = {hook_name(stack, None, "pos") for stack in ("encoder", "decoder")}
+    rec = {name: run.tensor(name, row=None if name in positions else 0).float().cpu() for name in run.records}
+    head = {what: rec[name][choice.head].numpy() for what, name in head_parts.items()}
     final = torch.log_softmax(logits[0].float(), dim=-1).cpu()
     values, ids = final.exp().topk(top_k, dim=-1)
-
-    # Add & Norm of the chosen attention: LayerNorm(x + Sublayer(x)) on the chosen position
-    # (only the chosen kind's names are looked up: the two stacks may have different depths)
-    if choice.kind == "cross":
-        stream_in = rec[f"decoder.layers.{choice.layer}.hook_resid_self"]
-    else:
-        stack_name = choice.kind
-        stream_in = (
-            rec[f"{stack_name}.embed.hook_sum"]
-            if choice.layer == 0
-            else rec[f"{stack_name}.layers.{choice.layer - 1}.hook_resid_post"]
-        )
-    stack = model.encoder if choice.kind == "encoder" else model.decoder
-    module = stack.layers[choice.layer].cross_attn if choice.kind == "cross" else stack.layers[choice.layer].self_attn
-    w_o = module.w_o.weight.detach().float().cpu().numpy()
-    heads_concat = np.concatenate(
-        [rec[head_parts["head_out"]].numpy()[h] for h in range(cfg.n_heads)], axis=-1
-    )  # [Q, d_model]
+    weights = model.attention_weights(choice.kind, choice.layer)
+    stack = "encoder" if choice.kind == "encoder" else "decoder"
     return {
         "choice": choice,
         "src_ids": list(src_ids),
         "tgt_in_ids": tgt_in[0].tolist(),
         "out_ids": list(out_ids),
-        "token_embedding": (
-            rec["encoder.embed.hook_tokens"] if choice.kind == "encoder" else rec["decoder.embed.hook_tokens"]
-        ).numpy(),
-        "positional": (
-            rec["encoder.embed.hook_pos"] if choice.kind == "encoder" else rec["decoder.embed.hook_pos"]
-        ).numpy(),
-        "layer_input": (
-            rec["encoder.embed.hook_sum"] if choice.kind == "encoder" else rec["decoder.embed.hook_sum"]
-        ).numpy(),
-        "embedding_scale": float(stack.embed.scale),
+        "token_embedding": rec[hook_name(stack, None, "tokens")].numpy(),
+        "positional": rec[hook_name(stack, None, "pos")].numpy(),
+        "layer_input": rec[hook_name(stack, None, "sum")].numpy(),
+        "embedding_scale": math.sqrt(cfg.d_model) if cfg.scale_embedding else 1.0,
         "head": head,
-        "heads_concat": heads_concat,
-        "w_o": w_o,
-        "w_o_bias": module.w_o.bias.detach().float().cpu().numpy(),
-        "stream_in": stream_in.numpy(),
-        "add_norm_out": rec[attn_out_name].numpy(),
-        "why_scale": why_scale,
-        "residual": residual,
-        "per_layer": per_layer,
+        "heads_concat": np.concatenate(list(rec[head_parts["head_out"]].numpy()), axis=-1),  # [Q, d_model]
+        "w_o": weights.W_O.reshape(cfg.n_heads * cfg.d_k, cfg.d_model).T.detach().cpu().numpy(),  # as y = x W^T
+        "w_o_bias": weights.b_O.detach().cpu().numpy(),
+        "stream_in": rec[_layer_input_name(choice.kind, choice.layer)].numpy(),
+        "add_norm_out": rec[_add_norm_name(choice.kind, choice.layer)].numpy(),
+        "why_scale": why_scale(head, choice.position, cfg.d_k),
+        "residual": residual_sizes(cfg, rec),
+        "per_layer": logit_lens(model, rec, top_k),
         "final_top_ids": ids.numpy(),
         "final_top_probs": values.numpy(),
         "why_attention": {

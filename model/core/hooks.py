@@ -37,16 +37,29 @@ class HookPoint(nn.Module):
 
 
 class Run:
-    """What one call records (`records[name]`: one tensor per forward pass) and which heads it switches off.
+    """What one call records and which heads it switches off. Read a record with `tensor(name)` (one forward
+    pass) or `calls(name)` (one tensor per forward pass, e.g. per search step); `records[name]` is that list.
 
-    Hook points are known by identity and named relative to the module given to `capture()`, so a
-    run only ever sees that module's activations.
+    Hook points are known by identity and named by the model given to `capture()`, so a run only ever sees
+    that model's activations.
     """
 
     def __init__(self, record: dict[HookPoint, str], head_masks: dict[HookPoint, Tensor]) -> None:
         self.record = record
         self.head_masks = head_masks  # on a hook_head_out: [head] of 0/1
         self.records: dict[str, list[Tensor]] = {}
+
+    def calls(self, name: str) -> list[Tensor]:
+        """What hook point `name` recorded, one tensor per forward pass, in order."""
+        if name not in self.records:
+            raise KeyError(f"hook point {name!r} recorded nothing in this run")
+        return self.records[name]
+
+    def tensor(self, name: str, row: int | None = 0, call: int = 0) -> Tensor:
+        """What hook point `name` recorded on forward pass `call` (the first by default), batch row `row` (None:
+        the whole batch, or a record without one, such as the positional rows)."""
+        recorded = self.calls(name)[call]
+        return recorded if row is None else recorded[row]
 
     def visit(self, point: HookPoint, x: Tensor) -> Tensor:
         mask = self.head_masks.get(point)
@@ -62,10 +75,15 @@ _POINTS: weakref.WeakKeyDictionary[nn.Module, dict[str, HookPoint]] = weakref.We
 
 
 def hook_points(model: nn.Module) -> dict[str, HookPoint]:
-    """Name -> hook point below `model`, computed once per model (the module tree does not change)."""
+    """Name -> hook point: a translation model's own table (`named_hook_points`, names from `hook_name`), or for
+    any other module the hook points below it by module path; computed once per model (its parts do not change)."""
     points = _POINTS.get(model)
     if points is None:
-        points = {name: m for name, m in model.named_modules() if isinstance(m, HookPoint)}
+        named = getattr(model, "named_hook_points", None)
+        if named is not None:
+            points = dict(named())
+        else:
+            points = {name: m for name, m in model.named_modules() if isinstance(m, HookPoint)}
         _POINTS[model] = points
     return points
 

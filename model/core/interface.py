@@ -1,18 +1,26 @@
-"""The model seam: what decoding, capture and the views use of a translator, written down once.
+"""The model seam: what decoding, capture, the analyses and the app use of a translator, written down once.
 
-`model.core.transformer.Transformer` implements `TranslationModel` for every model we load, our own
-trained ones and OPUS-MT (Marian) models imported into it; `Tokenizer` (one joint SentencePiece
-model) and `TokenizerPair` (source and target models with one id map) implement
-`TranslationTokenizer`. Search (`model.decoding.search`), tracing (`model.decoding.trace_from_hooks`), ablation and the
-app are
-written against these two protocols, never against a class.
+`TranslationModel` is everything code outside model/core reads of a model: running it (encode, decode_step,
+the teacher-forced call), its config, its hook points under the names `model.core.hook_names.hook_name`
+gives (as TransformerLens's `get_act_name`), and read-only views of its weights per layer and head
+(`AttentionWeights`, `LayerNormWeights`, `OutputWeights`) in TransformerLens's orientation. Decoding
+(`model.decoding`), capture (`model.core.hooks`), the analyses (`model.analysis`: lesson, attribution,
+diagnostics, ...) and the app are written against it and never reach into a class's modules.
+
+Two classes implement it: `model.core.transformer.Transformer`, for every model we load (our own trained
+ones, and OPUS-MT, M2M-100/NLLB and mBART models imported into it), and, in tests/test_seam.py, a wrapper
+that keeps every part under other names and delegates: translation, tracing, the lesson and attribution give
+the same results on both. `Tokenizer` (one joint SentencePiece model), `TokenizerPair` (source and target
+models with one id map) and the multilingual tokenizers implement `TranslationTokenizer`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
+import torch.nn.functional as F
 from torch import Tensor
 
 from model.core.config import TransformerConfig
@@ -20,6 +28,42 @@ from model.core.config import TransformerConfig
 Cache = list[dict]  # per decoder layer: {"self": {"k", "v"}, "cross": {"k", "v"}}, rows = batch (or beams)
 
 
+@dataclass(frozen=True)
+class AttentionWeights:
+    """One attention's projections, per head (head h: q = x @ W_Q[h] + b_Q[h], likewise k and v; the
+    sub-layer's output is sum over h of z_h @ W_O[h], plus b_O, where z_h is the head's weights @ v)."""
+
+    W_Q: Tensor  # [head, d_model, d_k]
+    W_K: Tensor  # [head, d_model, d_k]
+    W_V: Tensor  # [head, d_model, d_k]
+    W_O: Tensor  # [head, d_k, d_model]
+    b_Q: Tensor  # [head, d_k]
+    b_K: Tensor  # [head, d_k]
+    b_V: Tensor  # [head, d_k]
+    b_O: Tensor  # [d_model]
+
+
+@dataclass(frozen=True)
+class LayerNormWeights:
+    """A LayerNorm: (x - mean) / sqrt(var + eps) * weight + bias over the last dimension; call it to apply it."""
+
+    weight: Tensor  # [d_model]
+    bias: Tensor  # [d_model]
+    eps: float
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, self.eps)
+
+
+@dataclass(frozen=True)
+class OutputWeights:
+    """The output layer: logits = x @ W_U + b_U, x the decoder's output after its final norm."""
+
+    W_U: Tensor  # [d_model, vocab]
+    b_U: Tensor | None  # [vocab]
+
+
+@runtime_checkable  # isinstance checks that every member is there (not their signatures)
 class TranslationModel(Protocol):
     cfg: TransformerConfig  # sizes, layer counts per stack (cfg.layers(kind)), special ids, decoder start
 
@@ -48,6 +92,34 @@ class TranslationModel(Protocol):
         """|scaled token embedding| of each source id, to compare with |PE|."""
 
     def num_parameters(self) -> int: ...
+
+    # Reading the model: hook points and weights (views: do not write through them).
+
+    def named_hook_points(self) -> Mapping[str, object]:
+        """Every hook point (a `model.core.hooks.HookPoint`) under the name `hook_name` gives it."""
+
+    def attention_weights(self, kind: str, layer: int) -> AttentionWeights:
+        """The projections of one attention (kind: encoder, decoder or cross), per head, in float32."""
+
+    def layer_norm(self, stack: str, layer: int | None, sublayer: str) -> LayerNormWeights | None:
+        """The LayerNorm of a layer's sub-layer ("self_attn", "cross_attn", "ffn"; before it with pre-norm, after
+        the residual sum with post-norm), or with layer None the stack's "embed" or "final" norm; None if absent."""
+
+    def output_weights(self) -> OutputWeights: ...
+
+    def unembed(self, stream: Tensor) -> Tensor:
+        """Logits [..., vocab] of a decoder residual stream [..., d_model] (final norm, then the output layer),
+        computed as the model's own forward pass does (the logit lens)."""
+
+    # As torch.nn.Module: where the weights are (their device), and dropout off or on.
+
+    def parameters(self) -> Iterator[Tensor]: ...
+
+    training: bool
+
+    def train(self, mode: bool = True): ...
+
+    def eval(self): ...
 
 
 class TranslationTokenizer(Protocol):

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from model.core.config import ACTIVATIONS, TransformerConfig
 from model.core.hooks import HookPoint
+from model.core.interface import AttentionWeights, LayerNormWeights, OutputWeights
 
 
 def sinusoidal_positional_encoding(n_positions: int, d_model: int, layout: str = "interleaved") -> Tensor:
@@ -81,6 +82,7 @@ class MultiHeadAttention(nn.Module):
         self.hook_masked_scores = HookPoint()  # [batch, head, q_pos, k_pos]  -inf where masked
         self.hook_weights = HookPoint()  # [batch, head, q_pos, k_pos]  softmax, before dropout
         self.hook_head_out = HookPoint()  # [batch, head, q_pos, d_k]  weights @ V; ablation zeroes here
+        self.hook_out = HookPoint()  # [batch, q_pos, d_model]  the sub-layer's output, after W_O
         self._fused_key, self._fused = None, None  # inference cache of the stacked Q/K/V projection
 
     def _fused_qkv(self) -> tuple[Tensor, Tensor]:
@@ -130,7 +132,7 @@ class MultiHeadAttention(nn.Module):
         weights = self.hook_weights(torch.softmax(scores, dim=-1))
         heads = self.hook_head_out(self.dropout(weights) @ v)
         batch, _, q_len, _ = heads.shape
-        return self.w_o(heads.transpose(1, 2).reshape(batch, q_len, self.n_heads * self.d_k))
+        return self.hook_out(self.w_o(heads.transpose(1, 2).reshape(batch, q_len, self.n_heads * self.d_k)))
 
 
 class PositionwiseFeedForward(nn.Module):
@@ -141,9 +143,10 @@ class PositionwiseFeedForward(nn.Module):
         self.w_1, self.w_2 = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model)
         self.activation = ACTIVATIONS[activation]
         self.dropout = nn.Dropout(dropout)
+        self.hook_out = HookPoint()  # [batch, pos, d_model]  the sub-layer's output, before it is added
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.w_2(self.dropout(self.activation(self.w_1(x))))
+        return self.hook_out(self.w_2(self.dropout(self.activation(self.w_1(x)))))
 
 
 class SublayerConnection(nn.Module):
@@ -392,3 +395,50 @@ class Transformer(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+    # The interface's views of the parts (model/core/interface.py): what code outside model/core may read.
+
+    def named_hook_points(self) -> dict[str, HookPoint]:
+        """Every hook point under the name `hook_name` gives it: here its module path, which the names follow."""
+        return {name: module for name, module in self.named_modules() if isinstance(module, HookPoint)}
+
+    def _attention(self, kind: str, layer: int) -> MultiHeadAttention:
+        block = (self.encoder if kind == "encoder" else self.decoder).layers[layer]
+        return block.cross_attn if kind == "cross" else block.self_attn
+
+    def attention_weights(self, kind: str, layer: int) -> AttentionWeights:
+        """One attention's projections per head, as views of the parameters in float32."""
+        attn, (heads, d_k, d_model) = self._attention(kind, layer), (self.cfg.n_heads, self.cfg.d_k, self.cfg.d_model)
+
+        def into_heads(linear: nn.Linear) -> tuple[Tensor, Tensor]:  # y = x W^T + b, W [heads * d_k, d_model]
+            return linear.weight.float().view(heads, d_k, d_model).transpose(1, 2), linear.bias.float().view(heads, d_k)
+
+        (w_q, b_q), (w_k, b_k), (w_v, b_v) = (into_heads(x) for x in (attn.w_q, attn.w_k, attn.w_v))
+        w_o = attn.w_o.weight.float().view(d_model, heads, d_k).permute(1, 2, 0)  # [head, d_k, d_model]
+        return AttentionWeights(w_q, w_k, w_v, w_o, b_q, b_k, b_v, attn.w_o.bias.float())
+
+    def layer_norm(self, stack: str, layer: int | None, sublayer: str) -> LayerNormWeights | None:
+        """The LayerNorm of a sub-layer ("self_attn", "cross_attn", "ffn"), or with layer None of the stack's
+        "embed" or "final" position; None where this model has none."""
+        part = self.encoder if stack == "encoder" else self.decoder
+        if layer is None:
+            norm = {"embed": part.embed.norm, "final": part.final_norm}[sublayer]
+        else:
+            block = part.layers[layer]
+            if stack == "encoder":
+                connections = {"self_attn": block.sublayer_attn, "ffn": block.sublayer_ffn}
+            else:
+                connections = {"self_attn": block.sublayer_self, "cross_attn": block.sublayer_cross}
+                connections["ffn"] = block.sublayer_ffn
+            norm = connections[sublayer].norm
+        if not isinstance(norm, nn.LayerNorm):
+            return None
+        return LayerNormWeights(norm.weight.float(), norm.bias.float(), norm.eps)
+
+    def output_weights(self) -> OutputWeights:
+        bias = self.generator.bias
+        return OutputWeights(self.generator.weight.float().t(), None if bias is None else bias.float())
+
+    def unembed(self, stream: Tensor) -> Tensor:
+        """Logits [..., vocab] for a decoder residual stream [..., d_model]: the final norm, then the output layer."""
+        return self.generator(self.decoder.final_norm(stream))

@@ -94,7 +94,7 @@ def forward_trace(
     score = float(logp.gather(1, torch.tensor(out_ids, device=device)[:, None]).sum())
     ids, probs = topk(logp, top_k)
     arrays = {
-        kind: np.stack([run.records[hook_name(kind, l)][0][0].cpu().numpy() for l in range(model.cfg.layers(kind))])
+        kind: np.stack([run.tensor(hook_name(kind, l)).cpu().numpy() for l in range(model.cfg.layers(kind))])
         for kind in KINDS
     }
     candidates = list(zip(ids.tolist(), probs.tolist()))
@@ -116,6 +116,6 @@ def inspect_head(
     names = {what: hook_name(kind, layer, what) for what in HEAD_PIPELINE}
     with capture(model, names.values()) as run:
         model(torch.tensor([src_ids], device=device), torch.tensor([decoder_input(model, out_ids)], device=device))
-    out = {what: run.records[name][0][0, head].cpu().numpy() for what, name in names.items()}
+    out = {what: run.tensor(name)[head].cpu().numpy() for what, name in names.items()}
     out["mask"] = np.isfinite(out["masked_scores"])
     return out
