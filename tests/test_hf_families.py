@@ -34,6 +34,7 @@ from transformers import (  # noqa: E402
 )
 
 from model.core.checkpoint import load_checkpoint  # noqa: E402
+from model.core.hf_tokenizers import MultilingualTokenizer  # noqa: E402
 from model.core.text_files import read_lines  # noqa: E402
 from model.decoding.batch import translate_many  # noqa: E402
 from model.decoding.trace_from_hooks import forward_trace  # noqa: E402
@@ -268,6 +269,15 @@ def test_another_target_language_is_forced(family):
     assert ours.out_ids == generate(hf, source(ckpt, SENTENCES[1]), ckpt, tgt_lang=other, num_beams=1)
     with pytest.raises(InputError, match="not a target language of this model"):
         translate(ckpt.model, tok, SENTENCES[1], tgt_lang="xx_Nope")
+    # the source language's code is the encoder's first piece, as the family's tokenizer puts it
+    ours = translate(ckpt.model, tok, SENTENCES[1], max_len=20, src_lang=other, with_trace=False)
+    assert ours.src_ids[0] == tok.language_id(other) and ours.src_ids[-1] == ckpt.model.cfg.eos_id
+    assert ours.out_ids == generate(hf, torch.tensor([ours.src_ids]), ckpt, num_beams=1)
+    # a tokenizer that does not know the model's languages (files from two checkpoints) is one sentence too
+    src = PAIRS[name][0]
+    narrow = MultilingualTokenizer(tok.source_proto, tok.target_proto, tok.vocab, {src: tok.codes[src]}, src, src)
+    with pytest.raises(InputError, match="do not belong together"):
+        translate(ckpt.model, narrow, SENTENCES[1], tgt_lang=other)
 
 
 def test_tokenization_equals_the_familys_tokenizer(family, texts):

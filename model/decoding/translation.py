@@ -60,6 +60,10 @@ def languages(
             known = ", ".join(model.cfg.languages[:8]) + (", ..." if len(model.cfg.languages) > 8 else "")
             what = f"{code!r} is not" if code else "no language is chosen as"
             raise InputError(f"{what} a {side} language of this model; it knows {len(model.cfg.languages)}: {known}")
+        if code not in getattr(tok, "codes", {}):  # a config and tokenizer from different checkpoints
+            raise InputError(
+                f"the tokenizer has no piece for {code!r}, a language of the model: they do not belong together."
+            )
         chosen.append(code)
     return chosen[0], chosen[1]
 
