@@ -12,8 +12,11 @@ from __future__ import annotations
 import json
 import math
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+
+import torch
+from torch import Tensor
 
 from model.core.config import TransformerConfig
 
@@ -188,3 +191,16 @@ def compare_shapes(expected: Mapping[str, tuple[int, ...]], found: Mapping[str, 
         if tuple(found[name]) != tuple(shape):
             return f"{name} has shape {tuple(found[name])} in the weights, {tuple(shape)} in the config"
     return None
+
+
+def mapped_difference(
+    cfg: TransformerConfig,
+    shapes: Mapping[str, tuple[int, ...]],
+    to_ours: Callable[[dict[str, Tensor]], Mapping[str, Tensor]],
+) -> str | None:
+    """`compare_shapes` for weights stored under another model's names: the importer's own mapping `to_ours`
+    (names and shapes in, our state dict out) runs on shape-only tensors on the meta device, so nothing is
+    allocated; tied tensors it fills twice are compared once, as `expected_shapes` lists them."""
+    ours = to_ours({name: torch.empty(shape, device="meta") for name, shape in shapes.items()})
+    expected = expected_shapes(cfg)
+    return compare_shapes(expected, {name: tuple(t.shape) for name, t in ours.items() if name in expected})

@@ -19,7 +19,7 @@ from safetensors.torch import load_file
 
 from model.core.config import TransformerConfig
 from model.core.hf_tokenizers import MultilingualTokenizer
-from model.core.size_check import SizeError, check_sizes
+from model.core.size_check import SizeError, check_sizes, mapped_difference, safetensors_shapes
 from model.core.tokenizer import EOS, PAD, UNK, TokenizerPair
 from model.core.transformer import Transformer
 from model.importing.languages import M2M_100, MBART_50, NLLB_200, WMT_21
@@ -500,7 +500,23 @@ def import_hf(folder: str | Path, src_lang: str | None = None, tgt_lang: str | N
             f"{cfg.pad_id}/{cfg.eos_id}."
         )
     cfg.unk_id = tokenizer.unk_id
-    return Imported(from_weights(cfg, read_weights(folder)), tokenizer, config, family, src, tgt)
+    safetensors = folder / WEIGHT_FILES[0]
+    if safetensors.is_file():  # its header against config.json, before any tensor is read
+        try:
+            check_weight_shapes(cfg, safetensors_shapes(safetensors), safetensors)
+        except (SizeError, OSError) as exc:
+            raise HFImportError(f"{safetensors} is not a valid safetensors file ({exc}).") from None
+    weights = read_weights(folder)
+    if not safetensors.is_file():  # a .bin has no header: its tensors, read weights_only, before the model is built
+        check_weight_shapes(cfg, {name: tuple(t.shape) for name, t in weights.items()}, folder / WEIGHT_FILES[1])
+    return Imported(from_weights(cfg, weights), tokenizer, config, family, src, tgt)
+
+
+def check_weight_shapes(cfg: TransformerConfig, shapes: dict[str, tuple[int, ...]], file: Path) -> None:
+    """Refuse weights whose shapes are not the ones config.json implies (model.core.size_check), in one sentence."""
+    difference = mapped_difference(cfg, shapes, lambda tensors: state_dict_for(cfg, tensors))
+    if difference:
+        raise HFImportError(f"{file} does not match config.json: {difference}.")
 
 
 def model_card(source: Path, name: str, imported: Imported, licence: str | None = None) -> tuple[dict, str]:
