@@ -22,7 +22,6 @@ KIND_LABELS = {
 }
 # (query axis, key axis) of each kind: "src" = encoder input pieces, "tgt" = decoder input pieces
 AXES = {"encoder": ("src", "src"), "decoder": ("tgt", "tgt"), "cross": ("tgt", "src")}
-NPZ_KEYS = ("encoder", "decoder", "cross", "src_tokens", "tgt_tokens", "positional_encoding")
 
 
 @dataclass
