@@ -298,6 +298,18 @@ def test_tokenization_equals_the_familys_tokenizer(family, texts):
         # from text, we show it as ⁇
         known = [i for i in expected[1:-1] if i != ours.unk_id]
         assert ours.decode(known) == theirs.decode(known, skip_special_tokens=True), text
+    # whitespace at the edges: NLLB's and mBART-50's tokenizers end a text ending in whitespace with a lone '▁'
+    for text in [
+        "A dog runs. ",
+        "A dog\t",
+        "개가 달린다\u3000",
+        "a\u00a0",
+        "  two  spaces",
+        "x\u00ad",
+        "x \u00ad",
+        " ",
+    ]:
+        assert [*ours.encode(text), ours.eos_id] == theirs(text).input_ids[1:], repr(text)
     assert len(texts["check"]) == 200 and any("\uac00" <= c <= "\ud7a3" for c in texts["check"][0])  # Korean
     assert unknown > 0  # the unknown-piece path was exercised too
 

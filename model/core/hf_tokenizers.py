@@ -7,7 +7,7 @@ model's (`TransformerConfig.language_code_position`, `force_target_language`); t
 are language codes, and which pair a checkpoint translates by default.
 
 Saved as `TokenizerPair`'s files (the one SentencePiece model twice, as source.spm and target.spm, and vocab.json)
-plus `languages.json`: {"codes": {code: piece}, "src_lang": code, "tgt_lang": code}.
+plus `languages.json`: {"codes": {code: piece}, "src_lang": code, "tgt_lang": code, "trailing_space_piece": bool}.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ import copy
 import json
 from pathlib import Path
 
-from model.core.tokenizer import Tokenizer, TokenizerPair
+import sentencepiece as spm
+
+from model.core.tokenizer import WORD_START, Tokenizer, TokenizerPair
 from model.core.tokenizer import load_tokenizer as load_bilingual_tokenizer
 
 LANGUAGES_FILE = "languages.json"
@@ -40,8 +42,12 @@ class MultilingualTokenizer(TokenizerPair):
         codes: dict[str, str],
         src_lang: str,
         tgt_lang: str,
+        trailing_space_piece: bool = False,
     ) -> None:
         super().__init__(source_proto, target_proto, vocab)
+        # transformers' NLLB and mBART-50 tokenizers (the `tokenizers` library) end a text that ends in whitespace
+        # with a lone '▁' piece, where SentencePiece drops the whitespace; True reproduces theirs.
+        self.trailing_space_piece = bool(trailing_space_piece) and WORD_START in self.vocab
         if not codes or len(codes) > MAX_LANGUAGES:
             raise ValueError(f"a multilingual tokenizer needs 1 to {MAX_LANGUAGES} language codes, got {len(codes)}")
         absent = [piece for piece in codes.values() if piece not in self.vocab]
@@ -51,6 +57,22 @@ class MultilingualTokenizer(TokenizerPair):
         self.language_ids = {code: self.vocab[piece] for code, piece in self.codes.items()}
         self.specials = self.specials | set(self.language_ids.values())
         self.src_lang, self.tgt_lang = self.checked(src_lang), self.checked(tgt_lang)
+
+    def _ids(self, sp: spm.SentencePieceProcessor, text: str) -> list[int]:
+        ids = super()._ids(sp, text)
+        if self.trailing_space_piece and self._ends_in_space(sp, text):
+            ids.append(self.vocab[WORD_START])
+        return ids
+
+    @staticmethod
+    def _ends_in_space(sp: spm.SentencePieceProcessor, text: str) -> bool:
+        """Whether the text ends in whitespace as the model's normaliser sees it (tabs, no-break and ideographic
+        spaces count; characters it deletes, such as a soft hyphen, are looked past)."""
+        for char in reversed(text):
+            probe = sp.normalize(f"a{char}b")
+            if probe != "\u2581ab":  # not deleted: whitespace or a visible character
+                return probe == "\u2581a\u2581b"
+        return False
 
     @property
     def languages(self) -> list[str]:
@@ -86,11 +108,19 @@ class MultilingualTokenizer(TokenizerPair):
         src, tgt = data.get("src_lang"), data.get("tgt_lang")
         if not isinstance(src, str) or not isinstance(tgt, str):
             raise ValueError(f"{LANGUAGES_FILE} must name the default src_lang and tgt_lang")
-        return cls(pair.source_proto, pair.target_proto, pair.vocab, codes, src, tgt)
+        trailing = data.get("trailing_space_piece", False)
+        if not isinstance(trailing, bool):
+            raise ValueError(f"{LANGUAGES_FILE} gives trailing_space_piece = {trailing!r}, not true or false")
+        return cls(pair.source_proto, pair.target_proto, pair.vocab, codes, src, tgt, trailing)
 
     def save(self, folder: Path) -> None:
         super().save(folder)
-        data = {"codes": self.codes, "src_lang": self.src_lang, "tgt_lang": self.tgt_lang}
+        data = {
+            "codes": self.codes,
+            "src_lang": self.src_lang,
+            "tgt_lang": self.tgt_lang,
+            "trailing_space_piece": self.trailing_space_piece,
+        }
         (folder / LANGUAGES_FILE).write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 

@@ -481,7 +481,9 @@ def import_hf(folder: str | Path, src_lang: str | None = None, tgt_lang: str | N
             languages = list(setup.codes)
             src, tgt = default_pair(languages, src_lang, tgt_lang)
             try:
-                tokenizer = MultilingualTokenizer(setup.proto, setup.proto, setup.vocab, setup.codes, src, tgt)
+                tokenizer = MultilingualTokenizer(
+                    setup.proto, setup.proto, setup.vocab, setup.codes, src, tgt, setup.family != "m2m_100"
+                )
             except ValueError as exc:
                 raise HFImportError(str(exc)) from None
             make = m2m100_config if model_type == "m2m_100" else mbart_config
