@@ -38,7 +38,7 @@ from model.core.hf_tokenizers import MultilingualTokenizer  # noqa: E402
 from model.core.text_files import read_lines  # noqa: E402
 from model.decoding.batch import translate_many  # noqa: E402
 from model.decoding.trace_from_hooks import forward_trace  # noqa: E402
-from model.decoding.translation import InputError, encode_source, translate  # noqa: E402
+from model.decoding.translation import InputError, encode_source, reference_ids, translate  # noqa: E402
 from model.import_hf import main as import_main  # noqa: E402
 from model.importing.hf import HFImportError, import_hf  # noqa: E402
 from model.importing.languages import NLLB_200  # noqa: E402
@@ -182,9 +182,11 @@ def source(ckpt, text: str, src_lang: str | None = None) -> torch.Tensor:
 
 
 def target_ids(ckpt, text: str) -> list[int]:
-    """The output pieces of `text` in the default target language: its code, the pieces, </s>."""
-    tok = ckpt.tokenizer
-    return [tok.language_id(tok.tgt_lang), *tok.encode_target(text), ckpt.model.cfg.eos_id]
+    """The output pieces of `text` in the default target language: its code, the pieces, </s>, as the family's own
+    tokenizer gives them for a target text (checked in test_tokenization_equals_the_familys_tokenizer)."""
+    ids = reference_ids(ckpt.model, ckpt.tokenizer, text)
+    assert ids[0] == ckpt.tokenizer.language_id(ckpt.tokenizer.tgt_lang) and ids[-1] == ckpt.model.cfg.eos_id
+    return ids
 
 
 def test_logits_equal_transformers(family):
@@ -293,6 +295,8 @@ def test_tokenization_equals_the_familys_tokenizer(family, texts):
         assert [ours.language_id(src_lang), *ours.encode(text), ours.eos_id] == expected, text  # (uncut: no max_len)
         target = theirs(text_target=text).input_ids
         assert [ours.language_id(tgt_lang), *ours.encode_target(text), ours.eos_id] == target, text
+        if len(target) <= ckpt.model.cfg.max_len:  # what teacher forcing feeds (uncut here)
+            assert reference_ids(ckpt.model, ours, text, tgt_lang) == target, text
         unknown += expected.count(ours.unk_id)
         # the text of the pieces alone (v5's M2M100Tokenizer keeps __en__ in skip_special_tokens text); HF drops <unk>
         # from text, we show it as ⁇

@@ -88,6 +88,16 @@ def forced_language(model: TranslationModel, tok: TranslationTokenizer, tgt_lang
     return [tok.language_id(languages(model, tok, None, tgt_lang)[1])]
 
 
+def reference_ids(
+    model: TranslationModel, tok: TranslationTokenizer, text: str, tgt_lang: str | None = None
+) -> list[int]:
+    """The output pieces of a given target sentence, for teacher forcing: a multilingual model's target language code,
+    the pieces cut to max_len, </s> (what the model's own translation would hold)."""
+    forced = forced_language(model, tok, tgt_lang)
+    pieces = tok.encode_target(text)[: model.cfg.max_len - len(forced) - 1]
+    return [*forced, *pieces, model.cfg.eos_id]
+
+
 def sequence_ids(
     model: TranslationModel, tok: TranslationTokenizer, text: str, src_lang: str | None = None
 ) -> list[int]:
