@@ -5,13 +5,15 @@ the teacher-forced call), its config, its hook points under the names `model.cor
 gives (as TransformerLens's `get_act_name`), and read-only views of its weights per layer and head
 (`AttentionWeights`, `LayerNormWeights`, `OutputWeights`) in TransformerLens's orientation. Decoding
 (`model.decoding`), capture (`model.core.hooks`), the analyses (`model.analysis`: lesson, attribution,
-diagnostics, ...) and the app are written against it and never reach into a class's modules.
+diagnostics, ...) and the app are written against it and never reach into a class's modules (only
+bench/run.py times the Transformer's own parts, and the importers fill its state dict).
 
 Two classes implement it: `model.core.transformer.Transformer`, for every model we load (our own trained
 ones, and OPUS-MT, M2M-100/NLLB and mBART models imported into it), and, in tests/test_seam.py, a wrapper
-that keeps every part under other names and delegates: translation, tracing, the lesson and attribution give
-the same results on both. `Tokenizer` (one joint SentencePiece model), `TokenizerPair` (source and target
-models with one id map) and the multilingual tokenizers implement `TranslationTokenizer`.
+that keeps every part under other names and delegates: translation, ablation, tracing, the lesson,
+attribution and the diagnostics give the same numbers, bit for bit, on both. `Tokenizer` (one joint
+SentencePiece model), `TokenizerPair` (source and target models with one id map) and the multilingual
+tokenizers implement `TranslationTokenizer`.
 """
 
 from __future__ import annotations
