@@ -445,3 +445,17 @@ def test_batches_force_the_target_language_too(family):
         ]
         assert batched == [t.text for t in alone]
         assert all(t.out_ids[0] == tok.language_id(other) for t in alone)
+
+
+def test_corpus_passes_force_the_target_language(family):
+    """model.corpus's traced pass, greedy or teacher-forced on a reference, starts the output with the target code,
+    as translate() does."""
+    from model.analysis.corpus import traced_pass
+
+    _, _, _, ckpt = family
+    tok = ckpt.tokenizer
+    trace, output, _ = traced_pass(ckpt.model, tok, SENTENCES[1], None)
+    expected = translate(ckpt.model, tok, SENTENCES[1], with_trace=False)
+    assert trace.out_tokens[0] == tok.codes[tok.tgt_lang] and output == expected.text
+    trace, _, _ = traced_pass(ckpt.model, tok, SENTENCES[1], TARGET)
+    assert trace.out_tokens == tok.target_pieces(target_ids(ckpt, TARGET))

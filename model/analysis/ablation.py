@@ -14,7 +14,7 @@ from model.core.hooks import capture
 from model.core.interface import TranslationModel as Transformer
 from model.core.interface import TranslationTokenizer as Tokenizer
 from model.decoding.batch import collate, translate_many
-from model.decoding.translation import fit, sequence_ids
+from model.decoding.translation import reference_ids, sequence_ids
 
 Heads = Iterable[tuple[str, int, int]]
 
@@ -30,7 +30,7 @@ def reference_logprob(
 ) -> float:
     """Mean log-probability per piece of the references (teacher-forced), with `ablate` switched off."""
     cfg = model.cfg
-    pairs = [(sequence_ids(model, tok, s), fit(model, tok.encode_target(r))) for s, r in zip(sources, references)]
+    pairs = [(sequence_ids(model, tok, s), reference_ids(model, tok, r)) for s, r in zip(sources, references)]
     device = next(model.parameters()).device
     total, count = 0.0, 0
     with capture(model, (), head_masks(model, ablate)):

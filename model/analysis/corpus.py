@@ -40,7 +40,7 @@ from model.core.interface import TranslationModel, TranslationTokenizer
 from model.decoding.search import greedy_search
 from model.decoding.trace import Trace
 from model.decoding.trace_from_hooks import arrays_from_steps, decoder_input, make_trace
-from model.decoding.translation import InputError, default_max_len, encode_source, fit
+from model.decoding.translation import InputError, default_max_len, encode_source, forced_language, reference_ids
 
 OFFSETS = 8  # the typical pattern covers key − query offsets −8..8
 
@@ -106,9 +106,10 @@ def traced_pass(
         for l in range(cfg.n_decoder_layers):
             run.records[hook_name("decoder", l, "k")] = _KeepLast()
         if reference is None:
-            hyp = greedy_search(model, src, default_max_len(model, len(src_ids)), top_k=5)[0]
+            limit, forced = default_max_len(model, len(src_ids)), forced_language(model, tok)  # [target code] or []
+            hyp = greedy_search(model, src, limit, top_k=5, forced=forced)[0]
         else:
-            out_ids = fit(model, tok.encode_target(reference))
+            out_ids = reference_ids(model, tok, reference)
             model(src, torch.tensor([decoder_input(model, out_ids)], device=device))
     if reference is None:
         arrays = arrays_from_steps(model, run.records, hyp)
