@@ -188,7 +188,7 @@ def top_bar(present: bool, examples: list[str], translated: str) -> tuple[list, 
         notes = bar[1].popover(f"✎ {translated[:80]}", use_container_width=True)
         notes.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
     else:
-        bar = st.container(key="sentence_bar").columns([4, 5, 0.7, 1.3], vertical_alignment="center")
+        bar = st.container(key="sentence_bar").columns([4, 5, 0.8, 1.6], vertical_alignment="center")
         bar[0].text_input(
             t("app.sentence"),
             key="text",

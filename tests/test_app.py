@@ -180,3 +180,30 @@ def test_the_server_runs_torch_on_one_thread_unless_told_more(monkeypatch, value
     else:
         monkeypatch.setenv("HEADLIGHT_THREADS", value)
     assert torch_threads() == threads
+
+
+SHIPPED = sorted(p for p in (ROOT / "checkpoints").glob("*") if (p / "config.json").is_file())
+
+
+@pytest.mark.parametrize("folder", SHIPPED, ids=lambda p: p.name)
+def test_every_view_on_every_shipped_checkpoint_with_each_gallery_sentence(monkeypatch, folder):
+    """The app's own list of views (a new view is covered without editing this test), on each shipped model, with the
+    default sentence and every sentence of the model's gallery: no view fails, each draws a figure."""
+    import streamlit as st
+
+    from ui.examples import load_gallery
+
+    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(folder.parent))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = open_app(ckpt=folder.name)
+    sentences = [at.session_state.text] + [g["text"] for g in load_gallery(folder)]
+    assert len(sentences) > 1
+    for sentence in sentences:
+        at.text_input(key="text").set_value(sentence).run()
+        for view in VIEWS:
+            at.sidebar.radio(key="view").set_value(view).run()
+            assert no_failures(at), (folder.name, sentence, view, [e.value for e in at.exception + at.error])
+            assert charts(at), (folder.name, sentence, view)
+    st.cache_data.clear()
+    st.cache_resource.clear()

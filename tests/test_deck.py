@@ -68,3 +68,84 @@ def test_stepping_through_a_deck_in_the_app(monkeypatch):
     assert at.query_params["view"] in ("translate", ["translate"])
     at.button(key="deck_prev").click().run()
     assert at.session_state.view == "positional" and no_failures(at)
+
+
+def test_decks_made_before_the_parameter_table_open_what_they_opened():
+    """The shipped deck (written before model/analysis/view_parameters.py) reads back with the same parameters."""
+    raw = json.loads(SHIPPED.read_text())
+    deck = validate_deck(raw)
+    assert [s["params"] for s in deck["slides"]] == [s["params"] for s in raw["slides"]]
+    assert [s["title"] for s in deck["slides"]] == [s["title"] for s in raw["slides"]]
+    assert not any("problems" in s for s in deck["slides"])
+
+
+def test_a_deck_file_is_measured_before_it_is_parsed(monkeypatch):
+    from model.analysis import deck as decks
+
+    def never(*args, **kwargs):
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(decks.json, "loads", never)
+    big = b'{"slides": [' + b" " * 50_000_000 + b"]}"  # 50 MB: refused by its size alone
+    with pytest.raises(DeckError, match="50.0 MB; a deck is at most 1 MB"):
+        decks.parse_deck(big)
+
+
+@pytest.mark.parametrize(
+    "raw, match",
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"slides": [', "not JSON"),
+        (b"\xff\xfe{}", "not UTF-8"),
+        (b'{"slides": [{"params": {"view": "model", "text": ["a"]}}], "title": {"x": 1}}', None),
+    ],
+    ids=["nested 100,000 deep", "cut short", "not UTF-8", "odd types"],
+)
+def test_any_parse_failure_is_one_sentence(raw, match):
+    from model.analysis.deck import parse_deck
+
+    if match is None:  # a list where text belongs: left out; an object as a title: shown as text
+        deck = parse_deck(raw)
+        assert deck["slides"][0]["params"] == {"view": "model"} and deck["title"] == "{'x': 1}"
+        return
+    with pytest.raises(DeckError, match=match) as info:
+        parse_deck(raw)
+    assert "\n" not in str(info.value)
+
+
+def test_slide_values_go_through_the_parameter_table():
+    deck = validate_deck({"slides": [{"params": {"beam": 999, "head": -2, "layer": "NaN", "view": "model"}}]})
+    slide = deck["slides"][0]
+    assert slide["params"] == {"beam": "16", "head": "mean", "layer": "-1", "view": "model"}
+    assert len(slide["problems"]) == 3
+
+
+MARKDOWN_TRAP = "![pixel](http://198.51.100.7/track.png) **bold** [link](http://198.51.100.7)"
+
+
+def test_titles_and_notes_are_plain_text_and_a_missing_checkpoint_is_named(app_env, tmp_path):
+    """A slide's title and note cannot show an image or a link (markdown is escaped, so nothing is fetched); a slide
+    naming a checkpoint that is not there says so, names it, and shows the default one."""
+    from model.analysis.deck import parse_deck
+
+    deck = parse_deck(
+        json.dumps(
+            {
+                "title": MARKDOWN_TRAP,
+                "slides": [
+                    {"title": MARKDOWN_TRAP + "\nline two", "note": MARKDOWN_TRAP, "params": {"view": "translate"}},
+                    {"title": "gone", "params": {"view": "model", "ckpt": "no-such-model"}},
+                ],
+            }
+        ).encode()
+    )
+    assert deck["slides"][0]["title"] == MARKDOWN_TRAP + " line two"  # one line, as written
+    at = open_app(present=1, text="A dog runs.")
+    at.session_state["deck"] = deck
+    at.session_state["deck_index"] = 0
+    at.run()
+    shown = [c.value for c in at.caption]
+    assert any("\\!\\[pixel\\]\\(http" in c for c in shown) and not any("![pixel](http" in c for c in shown)
+    at.button(key="deck_next").click().run()
+    warnings = " ".join(w.value for w in at.warning)
+    assert "no-such-model" in warnings and at.session_state.ckpt == "tiny-en-de" and no_failures(at)

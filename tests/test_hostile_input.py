@@ -92,3 +92,51 @@ def test_app_translates_or_explains(app_env, name):
     assert bool(truncated) == (name in ("10,000 characters", "one 500-character word"))
     if truncated:
         assert "the first 63 pieces were kept" in truncated[0]
+
+
+# Careless or hostile links (issue 27): each opens the view with the value brought into range and one sentence.
+HOSTILE_LINKS = [
+    ({"beam": "999"}, {"beam": 16}, "beam=999 is more than 16"),
+    ({"beam": "-3"}, {"beam": 1}, "beam=-3 is less than 1"),
+    ({"beam": "0", "max_len": "-5"}, {"beam": 1, "max_len": 0}, "max_len=-5 is less than 0"),
+    ({"max_len": "100000"}, {"max_len": 256}, "max_len=100000 is more than 256"),
+    ({"view": "model", "head": "999"}, {"head": "mean"}, "head=999 is more than 63"),
+    ({"view": "model", "head": "9"}, {"head": "mean"}, "this model has 4 heads"),
+    ({"view": "model", "head": "NaN"}, {"head": "mean"}, "head='NaN' is not a whole number"),
+    ({"view": "steps", "step": "-3"}, {"step": 0}, "step=-3 is less than 0"),
+    ({"view": "steps", "step": "500"}, {"step": 0}, "steps"),
+    ({"view": "model", "kind": "cross", "layer": "1", "head": "-2"}, {"head": "mean"}, "head=-2 is negative"),
+    ({"view": "head", "layer": "7"}, {"layer": 1}, "this model has 2 layers"),
+    ({"view": "nowhere"}, {"view": "translate"}, "view='nowhere' is not one of"),
+    ({"kind": "<script>"}, {"kind": "cross"}, "is not one of encoder, decoder, cross"),
+    ({"tidy": "maybe"}, {"tidy": True}, "tidy='maybe' is not 0 or 1"),
+    ({"ckpt": "no-such-model"}, {"ckpt": "tiny-en-de"}, "no checkpoint named “no-such-model”"),
+]
+
+
+@pytest.mark.parametrize("params, expected, sentence", HOSTILE_LINKS, ids=lambda v: str(v)[:40])
+def test_hostile_links_open_in_range_with_one_sentence(app_env, params, expected, sentence):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["text"] = "A dog runs."
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception and not [e.value for e in at.error], [e.value for e in at.exception + at.error]
+    assert figures(at)
+    for key, value in expected.items():
+        assert at.session_state[key] == value, key
+    warnings = " ".join(w.value for w in at.warning)
+    assert sentence in warnings, warnings
+
+
+def test_a_beam_from_the_link_is_what_the_search_uses(app_env, monkeypatch):
+    from ui import cache
+
+    beams = []
+    real = cache.translate
+    monkeypatch.setattr(cache, "translate", lambda *a, **k: beams.append(k.get("beam")) or real(*a, **k))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["text"] = "A dog runs."
+    at.query_params["beam"] = "100000"
+    at.run()
+    assert beams == [16] and at.query_params["beam"] in ("16", ["16"])  # and the link now says what was used

@@ -218,3 +218,39 @@ def test_attention_flow_is_bounded_by_each_cut(model, tokenizer):
     # max-flow <= the capacity into the output node (1) and out of the input node (column sum of the first layer)
     assert (flow >= -1e-9).all() and (flow <= 1 + 1e-9).all()
     assert (flow <= mixed[0].sum(axis=0)[None, :] + 1e-9).all()
+
+
+# -- the app's what-if view ------------------------------------------------------------------------
+
+
+def test_a_share_summed_just_above_one_still_draws_as_a_route():
+    """The crash seen on the default model: a share of 1.000000038743019 (float32 sums) became an opacity above 1."""
+    import pandas as pd
+
+    from viz.whatif import routes_figure
+
+    edges = pd.DataFrame({"source": ["a", "b"], "target": ["b", "c"], "weight": [1.000000038743019, -1e-9]})
+    labels = {"a": (0, 0, "x"), "b": (1, 0, ""), "c": (2, 0, "y")}
+    fig = routes_figure(edges, labels, ["source", "layer", "target"], "routes")
+    lines = [trace for trace in fig.data if trace.mode == "lines"]
+    assert [trace.opacity for trace in lines] == [1.0, 0.35]  # 0.35 + 0.65 x the share clipped into [0, 1]
+    assert [trace.line.width for trace in lines] == [11, 1]
+
+
+def test_the_beam_tree_comes_from_the_translation_that_was_run(app_env, monkeypatch):
+    """One beam search per request: the what-if view draws the tree the translation's own search recorded."""
+    from tests.test_app import charts, no_failures, open_app
+    from ui import cache
+
+    searches = []
+    real = cache.translate
+    monkeypatch.setattr(cache, "translate", lambda *a, **k: searches.append(k.get("beam")) or real(*a, **k))
+    at = open_app(text=SENTENCE, view="whatif", beam=3)
+    assert no_failures(at) and searches == [3]
+    assert any(c["layout"]["title"]["text"].startswith("Beam search") for c in charts(at))
+    greedy = open_app(text=SENTENCE, view="whatif")  # greedy: no tree, and a button to search with a beam
+    assert no_failures(greedy) and greedy.button(key="use_beam")
+    greedy.button(key="use_beam").click().run()
+    assert greedy.session_state.beam == 4 and any(
+        c["layout"]["title"]["text"].startswith("Beam search") for c in charts(greedy)
+    )

@@ -146,7 +146,7 @@ def render(ctx: PageContext) -> None:
 def choose(ctx: PageContext) -> Lesson:
     """The row of pickers (presentation mode: the section first, one at a time); the chosen head's numbers."""
     cfg, trace, present = ctx.ckpt.model.cfg, ctx.trace, ctx.theme.present
-    cols = st.columns([4, 3, 2, 2, 2] if present else [3, 2, 2, 3, 0.5], vertical_alignment="bottom")
+    cols = st.columns([4, 3, 2, 2, 2] if present else [3, 2, 2, 3, 0.8], vertical_alignment="bottom")
     if present:
         chosen = cols.pop(0).selectbox(
             t("lesson.section"),

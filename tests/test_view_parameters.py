@@ -1,0 +1,71 @@
+"""The one parameter table (model/analysis/view_parameters.py): every value checked as it is read, the share link
+carries the request (beam and max_len included) and old links open what they opened."""
+
+from __future__ import annotations
+
+import pytest
+
+from model.analysis.view_parameters import DECK_KEYS, LINK_KEYS, PARAMS, VIEW_NAMES, link_value, read_value
+from tests.test_app import charts, heading, no_failures, open_app
+
+
+@pytest.mark.parametrize(
+    "name, raw, value, said",
+    [
+        ("beam", "4", 4, False),
+        ("beam", "4.0", 4, False),
+        ("beam", "17", 16, True),
+        ("beam", "1e400", 1, True),
+        ("beam", "2.5", 1, True),
+        ("beam", "", 1, True),
+        ("max_len", "-1", 0, True),
+        ("max_len", "256", 256, False),
+        ("layer", "-1", -1, False),  # the last layer, as links have always said
+        ("layer", "-2", -1, True),
+        ("head", "mean", "mean", False),
+        ("head", "3", "3", False),
+        ("head", "-1", "mean", True),  # never head n-1 counted from the end
+        ("head", "inf", "mean", True),
+        ("step", "NaN", 0, True),
+        ("present", "true", True, False),
+        ("present", "2", False, True),
+        ("view", "heads", "heads", False),
+        ("text", "x" * 2001, "x" * 2000, True),
+        ("prefix", "", "", False),
+    ],
+)
+def test_each_value_is_read_within_its_range(name, raw, value, said):
+    got, sentence = read_value(name, raw)
+    assert got == value and bool(sentence) == said
+    assert "\n" not in sentence
+
+
+def test_every_part_of_the_app_reads_the_same_table():
+    from model.analysis.deck import PARAM_KEYS
+    from ui.views import VIEWS
+
+    assert list(VIEWS) == list(VIEW_NAMES)  # the app's views are the ones a link and a deck may name
+    assert PARAM_KEYS == DECK_KEYS and set(DECK_KEYS) <= {p.name for p in PARAMS}
+    assert {"beam", "max_len", "text", "view", "kind", "layer", "head", "step"} <= set(LINK_KEYS) & set(DECK_KEYS)
+    assert {"present", "screen"} <= set(LINK_KEYS) - set(DECK_KEYS)
+    assert link_value("beam", 1) is None and link_value("beam", 4) == "4" and link_value("text", "x") == "x"
+
+
+def test_beam_and_max_len_travel_in_the_share_link(app_env):
+    at = open_app(text="A dog runs.", beam=3, max_len=12)
+    assert no_failures(at) and (at.session_state.beam, at.session_state.max_len) == (3, 12)
+    assert at.query_params["beam"] in ("3", ["3"]) and at.query_params["max_len"] in ("12", ["12"])
+    at.sidebar.slider(key="beam").set_value(5).run()
+    assert at.query_params["beam"] in ("5", ["5"])
+    at.sidebar.slider(key="beam").set_value(1).run()  # at the default: out of the link
+    assert "beam" not in at.query_params
+
+
+def test_a_link_made_before_the_table_opens_what_it_opened(app_env):
+    """`?view=…&kind=…&layer=…&head=…` as links were written before: the same view, kind, layer and head."""
+    at = open_app(text="A dog runs.", view="compare", kind="encoder", layer=1, head=2, step=1)
+    assert no_failures(at) and not at.warning
+    assert (at.session_state.kind, at.session_state.layer, at.session_state.head) == ("encoder", 1, "2")
+    at = open_app(text="A dog runs.", view="translate", kind="decoder", layer=0, head="mean")
+    assert charts(at)[0]["layout"]["title"]["text"] == "Decoder masked self-attention, layer 0, mean of heads"
+    assert heading(at).startswith("#### DE:") and not at.warning
