@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -122,59 +120,30 @@ def test_sweep_and_quality_on_a_tiny_model(model, tokenizer, corpus):
     assert np.isfinite(table[["bleu_drop", "chrf_drop", "logprob_drop"]].to_numpy()).all()
 
 
-def test_analyze_cli(checkpoint_dir, tmp_path, corpus):
+def test_analyze_cli(checkpoint_dir, tmp_path, corpus, capsys):
+    from model.analyze import main
+
     src, ref = tmp_path / "src.txt", tmp_path / "ref.txt"
     src.write_text("\n".join(corpus[0][:3]) + "\n\n")
     ref.write_text("\n".join(corpus[1][:3]) + "\n\n")
     out, sweep = tmp_path / "stats.csv", tmp_path / "sweep.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "model.analyze",
-            "--checkpoint",
-            str(checkpoint_dir),
-            "--input",
-            str(src),
-            "--ref",
-            str(ref),
-            "--stats",
-            str(out),
-            "--sweep",
-            str(sweep),
-            "--max-sentences",
-            "3",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
+    checkpoint, source = ["--checkpoint", str(checkpoint_dir)], ["--input", str(src)]
+    written = ["--stats", str(out), "--sweep", str(sweep)]
+    assert main([*checkpoint, *source, "--ref", str(ref), *written, "--max-sentences", "3"]) == 0
+    assert "wrote 24 heads' statistics over 3 sentences" in capsys.readouterr().err
     table = pd.read_csv(out)
     assert list(table.columns[:4]) == ["kind", "layer", "head", "entropy"] and len(table) == 24
     assert set(table["kind"]) == {"encoder", "decoder", "cross"}
     assert table[table.kind == "cross"]["same"].isna().all() and table["entropy"].between(0, 10).all()
     record = json.loads(sweep.read_text())
     assert record["sentences"] == 3 and len(record["heads"]) == 24
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "model.analyze",
-            "--checkpoint",
-            str(checkpoint_dir),
-            "--input",
-            str(src),
-            "--sweep",
-            str(sweep),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert bad.returncode == 2 and "--sweep needs --ref" in bad.stderr
+    with pytest.raises(SystemExit) as usage:
+        main([*checkpoint, *source, "--sweep", str(sweep)])
+    assert usage.value.code == 2 and "--sweep needs --ref" in capsys.readouterr().err
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n \n")
+    assert main([*checkpoint, "--input", str(empty), "--stats", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: {empty} has no sentences\n"
 
 
 def test_analysis_page(app_env):

@@ -20,6 +20,7 @@ from model.train import main
 from model.training.config import TrainConfig, build_parser, parse_config
 from model.training.loop import inverse_sqrt_schedule
 from model.training.model_card import command_flags
+from model.translate import main as translate_main
 from tests.conftest import DATA, ROOT
 
 
@@ -131,21 +132,15 @@ def test_schedule_follows_the_paper():
     assert lr(16000) == pytest.approx(lr(4000) / 2)
 
 
-def test_loss_falls_and_the_checkpoint_translates(small_data, tmp_path):
+def test_loss_falls_and_the_checkpoint_translates(small_data, tmp_path, capsys):
     run_dir = tmp_path / "run"
     assert main(train_args(small_data, run_dir, "--epochs", "12", "--average-last", "2")) == 0
     rows = list(csv.DictReader((run_dir / "log.csv").open()))
     losses = [float(r["train_loss"]) for r in rows]
     assert len(rows) == 12 and losses[-1] < losses[0] - 1.0
     assert all(math.isfinite(float(r["val_loss"])) for r in rows)
-    result = subprocess.run(
-        [sys.executable, "-m", "model.translate", "--checkpoint", str(run_dir / "final"), "A man is sleeping."],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0 and result.stdout.strip()
+    assert translate_main(["--checkpoint", str(run_dir / "final"), "A man is sleeping."]) == 0
+    assert capsys.readouterr().out.strip()
 
 
 def test_interrupted_run_resumes_to_the_same_state(small_data, tmp_path):
@@ -352,14 +347,11 @@ def train_two_processes(data: dict[str, Path], run_dir: Path, *extra: str) -> su
 
 
 def test_two_processes_under_torchrun(small_data, tmp_path):
-    """The same script trains with DistributedDataParallel (gloo on the CPU here, NCCL on GPUs)."""
+    """The same script trains with DistributedDataParallel (gloo on the CPU here, NCCL on GPUs), through epoch ends,
+    and --max-minutes stops both ranks at the same update: rank 0's clock, broadcast every 16 updates."""
     run_dir = tmp_path / "ddp"
-    result = train_two_processes(small_data, run_dir, "--epochs", "2")
+    result = train_two_processes(small_data, run_dir, "--epochs", "40", "--max-minutes", "1e-6")
     assert "2 process(es)" in result.stdout
     rows = list(csv.DictReader((run_dir / "log.csv").open()))
-    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert [r["epoch"] for r in rows[:2]] == ["1", "2"] and int(rows[-1]["step"]) == 16
     assert (run_dir / "final" / "model.safetensors").is_file()
-    # --max-minutes under torchrun: rank 0's clock, broadcast every 16 updates, stops both ranks at the same update
-    timed = tmp_path / "ddp-timed"
-    train_two_processes(small_data, timed, "--epochs", "40", "--max-minutes", "1e-6")
-    assert int(list(csv.DictReader((timed / "log.csv").open()))[-1]["step"]) == 16

@@ -52,14 +52,15 @@ train)
           --max-len 256 --pre-norm --attention-dropout 0 --activation-dropout 0 --max-tokens 12288 --epochs 1000
           --max-minutes "$minutes" --lr-factor 0.7 --warmup 1000 --label-smoothing 0.1 --clip-norm 1.0 --seed 1
           --save-every-minutes 1000 --average-last 5 --val-max-sentences 1000 --threads 4 --bf16
-          --device "${DEVICE:-cuda}" ${EXTRA:-})
+          --device "${DEVICE:-cuda}")
   runs=${RUNS:-/tmp/headlight-runs}
   rm -rf "$runs" && mkdir -p "$runs"
   command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader > "$out/gpu.txt"
+  # EXTRA last, so that it can override any flag (tests/test_device_train.py trains tiny models through this script)
   python3 -m model.train "${common[@]}" --run-dir "$runs/wide" --d-model 384 --n-heads 6 --d-ff 1536 \
-    --encoder-layers 8 --decoder-layers 2 --dropout 0.2 > "$out/wide.log" 2>&1 &
+    --encoder-layers 8 --decoder-layers 2 --dropout 0.2 ${EXTRA:-} > "$out/wide.log" 2>&1 &
   python3 -m model.train "${common[@]}" --run-dir "$runs/d512" --d-model 512 --n-heads 8 --d-ff 1536 \
-    --encoder-layers 4 --decoder-layers 2 --dropout 0.3 > "$out/d512.log" 2>&1 &
+    --encoder-layers 4 --decoder-layers 2 --dropout 0.3 ${EXTRA:-} > "$out/d512.log" 2>&1 &
   wait
   # The better validation BLEU of each run's final pick (an average of the last epochs, or its best epoch).
   best=$(python3 -c '
