@@ -459,3 +459,41 @@ def test_corpus_passes_force_the_target_language(family):
     assert trace.out_tokens[0] == tok.codes[tok.tgt_lang] and output == expected.text
     trace, _, _ = traced_pass(ckpt.model, tok, SENTENCES[1], TARGET)
     assert trace.out_tokens == tok.target_pieces(target_ids(ckpt, TARGET))
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},  # the paper's
+        {"pe_layout": "halves"},  # Marian
+        {"pe_layout": "halves", "pe_formula": "fairseq", "position_offset": 2},  # M2M-100, NLLB-200
+        {"position_kind": "learned", "position_offset": 2},  # mBART-50
+    ],
+    ids=["paper", "marian", "fairseq", "learned"],
+)
+def test_the_formula_shown_is_the_table_added(settings):
+    """position_formula's description, evaluated by hand in float64, gives the rows the model adds."""
+    from model.core.config import TransformerConfig
+    from model.core.positions import position_formula
+    from model.core.transformer import Transformer
+
+    cfg = TransformerConfig(vocab_size=10, d_model=16, n_heads=4, max_len=64, **settings)
+    model = Transformer(cfg)
+    shown = position_formula(cfg)
+    assert shown.first_position == cfg.position_offset and shown.kind == cfg.position_kind
+    assert (f"p = n + {cfg.position_offset}" in shown.latex) == bool(cfg.position_offset)
+    if cfg.position_kind == "learned":  # a table, not a formula: the rows from the offset on
+        np.testing.assert_array_equal(model.positional_encoding.numpy(), model.encoder.embed.pe.detach()[2:].numpy())
+        return
+    d, half = cfg.d_model, cfg.d_model // 2
+    p = np.arange(64, dtype=np.float64)[:, None] + cfg.position_offset
+    i = np.arange(half, dtype=np.float64)[None, :]
+    if cfg.pe_formula == "fairseq":
+        angle = p * np.exp(-i * np.log(10000) / (half - 1))
+    else:
+        angle = p / 10000 ** (2 * i / d)
+    if cfg.pe_layout == "halves":
+        expected = np.concatenate([np.sin(angle), np.cos(angle)], axis=1)
+    else:
+        expected = np.stack([np.sin(angle), np.cos(angle)], axis=2).reshape(64, d)
+    np.testing.assert_allclose(model.positional_encoding.numpy(), expected, atol=1e-5, rtol=0)
