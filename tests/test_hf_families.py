@@ -380,11 +380,10 @@ def test_translate_cli_takes_the_languages(family, capsys):
     assert err.startswith("error: --src-lang 'xx_Nope' is not a language") and len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize("family", ["nllb"], indirect=True)
 def test_nllb_legacy_order_puts_the_code_after_eos(family, texts, tmp_path):
     """NLLB's legacy_behaviour: the source is pieces </s> [code]; the model is told so by tokenizer_config.json."""
-    name, hf, _, ckpt = family
-    if name != "nllb":
-        pytest.skip("NLLB only")
+    _, hf, _, ckpt = family
     folder = tmp_path / "hf"
     shutil.copytree(Path(ckpt.card["source_folder"]), folder)
     settings = json.loads((folder / "tokenizer_config.json").read_text())
