@@ -496,3 +496,24 @@ def test_the_formula_shown_is_the_table_added(settings):
     else:
         expected = np.stack([np.sin(angle), np.cos(angle)], axis=2).reshape(64, d)
     np.testing.assert_allclose(model.positional_encoding.numpy(), expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("family", ["m2m_100"], indirect=True)
+def test_a_broken_languages_file_is_one_sentence(family, tmp_path):
+    from model.core.checkpoint import CheckpointError
+
+    _, _, _, ckpt = family
+    folder = tmp_path / "ckpt"
+    shutil.copytree(ckpt.path, folder)
+    good = json.loads((folder / "languages.json").read_text())
+    for broken in (
+        "not json",
+        json.dumps({**good, "codes": {"ko": "__no_such_piece__"}}),
+        json.dumps({**good, "tgt_lang": "xx"}),
+        json.dumps({**good, "codes": ["ko"]}),
+        json.dumps({**good, "trailing_space_piece": "yes"}),
+    ):
+        (folder / "languages.json").write_text(broken)
+        with pytest.raises(CheckpointError) as error:
+            load_checkpoint(folder)
+        assert len(str(error.value).splitlines()) == 1
