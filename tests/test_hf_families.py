@@ -46,6 +46,10 @@ from model.translate import main as translate_main  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 FAMILIES = ("m2m_100", "nllb", "mbart-50")
+# a second NLLB-shaped model with the other settings its config class allows: untied output layer, unscaled
+# embeddings, gelu, stacks of 3 and 1 layers
+VARIANTS = {"nllb untied": dict(tie_word_embeddings=False, scale_embedding=False, activation_function="gelu")}
+VARIANT_LAYERS = {"nllb untied": dict(encoder_layers=3, decoder_layers=1)}
 # (source code, target code) as each family spells English and Korean
 PAIRS = {"m2m_100": ("en", "ko"), "nllb": ("eng_Latn", "kor_Hang"), "mbart-50": ("en_XX", "ko_KR")}
 SENTENCES = ["Two young men are playing football on a green field.", "A dog runs.", "Where is the train station?"]
@@ -118,27 +122,30 @@ def family_tokenizer(family: str, proto: bytes, folder: Path):
     return tok
 
 
-def family_model(family: str, vocab_size: int, seed: int):
+def family_model(family: str, vocab_size: int, seed: int, **overrides):
     torch.manual_seed(seed)
-    sizes = dict(
-        vocab_size=vocab_size,
-        d_model=16,
-        encoder_layers=2,
-        decoder_layers=3,  # the stacks differ in depth
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        max_position_embeddings=64,
-        pad_token_id=1,
-        bos_token_id=0,
-        eos_token_id=2,
-        decoder_start_token_id=2,
-        forced_eos_token_id=None,
-        dropout=0.0,
-        attention_dropout=0.0,
-        activation_dropout=0.0,
-        scale_embedding=True,
+    sizes = (
+        dict(
+            vocab_size=vocab_size,
+            d_model=16,
+            encoder_layers=2,
+            decoder_layers=3,  # the stacks differ in depth
+            encoder_attention_heads=4,
+            decoder_attention_heads=4,
+            encoder_ffn_dim=32,
+            decoder_ffn_dim=32,
+            max_position_embeddings=64,
+            pad_token_id=1,
+            bos_token_id=0,
+            eos_token_id=2,
+            decoder_start_token_id=2,
+            forced_eos_token_id=None,
+            dropout=0.0,
+            attention_dropout=0.0,
+            activation_dropout=0.0,
+            scale_embedding=True,
+        )
+        | overrides
     )
     if family == "mbart-50":
         hf = MBartForConditionalGeneration(MBartConfig(**sizes)).eval()
@@ -161,20 +168,26 @@ def protos(texts) -> dict[str, bytes]:
     return {"bpe": train_spm(texts["train"], "bpe"), "unigram": train_spm(texts["train"], "unigram")}
 
 
-@pytest.fixture(scope="module", params=FAMILIES)
+@pytest.fixture(scope="module", params=[*FAMILIES, *VARIANTS])
 def family(request, protos, tmp_path_factory):
     """(family, HF model, HF tokenizer, our imported checkpoint); the import goes through the CLI."""
-    name = request.param
+    name = request.param.split()[0]
+    overrides = VARIANTS.get(request.param, {}) | VARIANT_LAYERS.get(request.param, {})
     root = tmp_path_factory.mktemp(name)
     folder = root / "hf"
     tok = family_tokenizer(name, protos["unigram" if name == "mbart-50" else "bpe"], folder)
     # M2M-100 leaves room for 8 made-up words, NLLB pads its vocabulary: ids the tokenizer never gives
     last_id = max(tok.lang_code_to_id.values()) if name == "m2m_100" else max(tok.get_vocab().values())
     vocab_size = last_id + 1 + {"m2m_100": 8, "nllb": 2, "mbart-50": 0}[name]
-    hf = family_model(name, vocab_size, seed=FAMILIES.index(name))
+    hf = family_model(name, vocab_size, seed=len(request.param), **overrides)
     quiet(hf.save_pretrained, str(folder))
     assert import_main([str(folder), "--dest", str(root / "imported")]) == 0
-    return name, hf, tok, load_checkpoint(root / "imported")
+    ckpt = load_checkpoint(root / "imported")
+    cfg = ckpt.model.cfg
+    expected = (overrides.get("tie_word_embeddings", True), overrides.get("scale_embedding", True))
+    assert (cfg.tie_embeddings, cfg.scale_embedding) == expected
+    assert cfg.activation == overrides.get("activation_function", "gelu" if name == "mbart-50" else "relu")
+    return name, hf, tok, ckpt
 
 
 def source(ckpt, text: str, src_lang: str | None = None) -> torch.Tensor:
