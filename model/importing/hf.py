@@ -25,7 +25,7 @@ from model.core.transformer import Transformer
 from model.importing.languages import M2M_100, MBART_50, NLLB_200, WMT_21
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-SPM_FILE = "sentencepiece.bpe.model"  # M2M-100, NLLB-200 and mBART-50 all ship their SentencePiece model so
+SPM_FILE = "sentencepiece.bpe.model"  # the name M2M-100, NLLB-200 and mBART-50 ship their SentencePiece model under
 MAX_JSON_BYTES = 64 << 20  # a tokenizer.json of a 256k vocabulary is ~30 MB
 ACTIVATIONS = {"swish": "swish", "silu": "swish", "relu": "relu", "gelu": "gelu"}
 FAMILIES = ("marian", "m2m_100", "mbart")
