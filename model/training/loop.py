@@ -1,5 +1,10 @@
 """Training a Transformer translator: the loop, its resumable state, snapshots and the final checkpoint (the command is
-`python -m model.train`)."""
+`python -m model.train`, its settings a TrainConfig).
+
+`train` reads as the outline: the run's folder, the texts, a starting checkpoint, the tokenizer, the model, the
+optimiser and schedule, then `train_epochs` (each epoch `train_epoch`, each update `train_step`, each epoch's end
+`end_of_epoch`) and `finalize`, which picks the checkpoint handed over.
+"""
 
 from __future__ import annotations
 
@@ -48,6 +53,70 @@ class Progress:
     elapsed_s: float = 0.0
     optimizer_started_at: int = 0  # the update at which the optimiser's moments started from zero (`--continue-from`)
     continued_from: str = ""  # the checkpoint `--continue-from` went on from; kept through --resume for the card
+
+
+@dataclass
+class Workers:
+    """This process among the run's processes (one, or several under torchrun) and the device it trains on."""
+
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def wait_for_all(self) -> None:
+        if self.world > 1:
+            torch.distributed.barrier()
+
+
+@dataclass
+class Texts:
+    train_src: list[str]
+    train_tgt: list[str]
+    valid_src: list[str]
+    valid_tgt: list[str]
+
+
+@dataclass
+class Run:
+    """Everything one training run works with, built by `train` step by step."""
+
+    config: TrainConfig
+    workers: Workers
+    run_dir: Path
+    tok: Tokenizer
+    cfg: TransformerConfig
+    model: Transformer
+    train_pairs: list
+    valid_pairs: list
+    val_src: list[str]  # the validation sentences BLEU is computed on
+    val_ref: list[str]
+    progress: Progress
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    ddp_model: torch.nn.Module
+
+
+class RunClock:
+    """The run's clock: training time over all its legs (resumed ones included), and when the state was last saved."""
+
+    def __init__(self, elapsed_before: float) -> None:
+        self.elapsed_before, self.started = elapsed_before, time.monotonic()
+        self.last_save = time.monotonic()
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.monotonic() - self.started
+
+
+@dataclass
+class EpochResult:
+    train_loss: float
+    tokens_per_s: float
+    batches: int  # this process's batches in the epoch
+    stopped: bool  # by --max-steps or --max-minutes
 
 
 def inverse_sqrt_schedule(d_model: int, warmup: int, factor: float):
@@ -192,70 +261,6 @@ def continued_progress(card: dict, source: str) -> tuple[Progress, list[dict]]:
     return progress, curve
 
 
-@dataclass
-class Workers:
-    """This process among the run's processes (one, or several under torchrun) and the device it trains on."""
-
-    rank: int
-    world: int
-    device: torch.device
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    def wait_for_all(self) -> None:
-        if self.world > 1:
-            torch.distributed.barrier()
-
-
-@dataclass
-class Texts:
-    train_src: list[str]
-    train_tgt: list[str]
-    valid_src: list[str]
-    valid_tgt: list[str]
-
-
-@dataclass
-class Run:
-    """Everything one training run works with, built by `train` step by step."""
-
-    config: TrainConfig
-    workers: Workers
-    run_dir: Path
-    tok: Tokenizer
-    cfg: TransformerConfig
-    model: Transformer
-    train_pairs: list
-    valid_pairs: list
-    val_src: list[str]  # the validation sentences BLEU is computed on
-    val_ref: list[str]
-    progress: Progress
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LambdaLR
-    ddp_model: torch.nn.Module
-
-
-class RunClock:
-    """The run's clock: training time over all its legs (resumed ones included), and when the state was last saved."""
-
-    def __init__(self, elapsed_before: float) -> None:
-        self.elapsed_before, self.started = elapsed_before, time.monotonic()
-        self.last_save = time.monotonic()
-
-    def elapsed(self) -> float:
-        return self.elapsed_before + time.monotonic() - self.started
-
-
-@dataclass
-class EpochResult:
-    train_loss: float
-    tokens_per_s: float
-    batches: int  # this process's batches in the epoch
-    stopped: bool  # by --max-steps or --max-minutes
-
-
 def build_tokenizer(run_dir: Path, config: TrainConfig, src_lines, tgt_lines, resume: bool) -> Tokenizer:
     path = run_dir / TOKENIZER_FILE
     if resume and path.is_file():
@@ -293,12 +298,7 @@ def train(config: TrainConfig) -> Path:
     progress, old_curve = (
         continued_progress(start.card, str(config.continue_from)) if config.continue_from else (Progress(), [])
     )
-    optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
-    for group in optimizer.param_groups:
-        group["initial_lr"] = group["lr"]
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, learning_rate(config, cfg.d_model, progress), last_epoch=progress.step - 1
-    )
+    optimizer, scheduler = optimiser_and_schedule(model, config, cfg.d_model, progress)
     if config.resume:
         restore(progress, load_state(run_dir, model, optimizer, scheduler))
     if config.continue_from and workers.main:
@@ -434,6 +434,18 @@ def build_model(config: TrainConfig, cfg: TransformerConfig, start: Checkpoint |
         raise SystemExit(f"error: {start_flag} {start.path} has another architecture: {', '.join(differ)}.")
     model.load_state_dict(start.model.state_dict())
     return model
+
+
+def optimiser_and_schedule(model: Transformer, config: TrainConfig, d_model: int, progress: Progress):
+    """Adam as in the paper (§5.3: β1 0.9, β2 0.98, ε 1e-9) at a base rate of 1, scaled at each update by
+    `learning_rate`; the scheduler starts at the run's update count."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
+    for group in optimizer.param_groups:
+        group["initial_lr"] = group["lr"]
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, learning_rate(config, d_model, progress), last_epoch=progress.step - 1
+    )
+    return optimizer, scheduler
 
 
 def learning_rate(config: TrainConfig, d_model: int, progress: Progress):
