@@ -67,18 +67,39 @@ def fill_notes(notes: str, card: dict) -> str:
 
 
 def card_markdown(name: str, card: dict, cfg: dict, size_mb: float) -> str:
-    t = card.get("training", {})
+    """The card's README.md: what the model is, how it was trained, its scores, its curve, the notes, the demo
+    sentences, the data and the limits."""
+    lines = [
+        *intro_markdown(name, card),
+        *model_markdown(card, cfg, size_mb),
+        *training_markdown(card.get("training", {})),
+        *scores_markdown(card.get("evaluation", {})),
+        *curve_markdown(card.get("curve", [])),
+    ]
+    if card.get("notes"):
+        lines += ["", fill_notes(card["notes"], card).strip()]
+    lines += demo_markdown(card.get("demo"))
+    lines += data_and_limits_markdown(card)
+    return "\n".join(lines)
+
+
+def intro_markdown(name: str, card: dict) -> list[str]:
     about = card.get("about") or (
         f"Multi30k {card['languages']['source']}→{card['languages']['target']} (train split only, 29,000 sentence "
         "pairs; "
         "model selected on the validation split only)."
     )
-    lines = [
+    return [
         f"# {name}",
         "",
         "An encoder-decoder Transformer (Vaswani et al., 2017) trained with Headlight's `python -m model.train` "
         f"on {about}",
         "",
+    ]
+
+
+def model_markdown(card: dict, cfg: dict, size_mb: float) -> list[str]:
+    return [
         "## Model",
         "",
         "| setting | value |",
@@ -87,6 +108,12 @@ def card_markdown(name: str, card: dict, cfg: dict, size_mb: float) -> str:
         f"| parameters | {card.get('parameters', 0) / 1e6:.2f}M |",
         f"| weights file | {size_mb:.1f} MB ({card.get('weights_dtype', 'float32')}) |",
         "",
+    ]
+
+
+def training_markdown(t: dict) -> list[str]:
+    """Hardware, time, the pick and the command, from the card's `training` record."""
+    return [
         "## Training",
         "",
         f"- Hardware: {t.get('hardware', 'unknown')}",
@@ -106,6 +133,12 @@ def card_markdown(name: str, card: dict, cfg: dict, size_mb: float) -> str:
             else ""
         ),
         "",
+    ]
+
+
+def scores_markdown(evaluation: dict) -> list[str]:
+    """The test sets' BLEU and chrF table, greedy and beam 4, with sacreBLEU's signatures."""
+    lines = [
         "## Evaluation",
         "",
         "sacreBLEU (defaults: 13a tokenisation, cased, detokenized) and chrF on the test sets, scored on the "
@@ -114,57 +147,68 @@ def card_markdown(name: str, card: dict, cfg: dict, size_mb: float) -> str:
         "| test set | sentences | BLEU greedy | BLEU beam 4 | chrF greedy | chrF beam 4 |",
         "|---|---|---|---|---|---|",
     ]
-    for split, scores in card.get("evaluation", {}).items():
+    for split, scores in evaluation.items():
         g, b = scores["greedy"], scores["beam4"]
         lines.append(
             f"| {split} | {g['sentences']} | {g['bleu']:.2f} | {b['bleu']:.2f} | {g['chrf']:.2f} | {b['chrf']:.2f} |"
         )
-    any_scores = next(iter(card.get("evaluation", {}).values()), None)
+    any_scores = next(iter(evaluation.values()), None)
     if any_scores:
         lines += [
             "",
             f"Signatures: `{any_scores['beam4']['bleu_signature']}`, `{any_scores['beam4']['chrf_signature']}`",
         ]
-    curve = card.get("curve", [])
-    if curve:
-        lines += [
-            "",
-            "## Training curve",
-            "",
-            "| epoch | train loss | val loss | val BLEU (greedy) | elapsed (min) |",
-            "|---|---|---|---|---|",
-        ]
-        lines += [
+    return lines
+
+
+def curve_markdown(curve: list[dict]) -> list[str]:
+    if not curve:
+        return []
+    return [
+        "",
+        "## Training curve",
+        "",
+        "| epoch | train loss | val loss | val BLEU (greedy) | elapsed (min) |",
+        "|---|---|---|---|---|",
+        *[
             f"| {r['epoch']} | {r['train_loss']} | {r['val_loss']} | {r['val_bleu']} "
             f"| {int(float(r['elapsed_s'])) // 60} |"
             for r in curve
-        ]
-    if card.get("notes"):
-        lines += ["", fill_notes(card["notes"], card).strip()]
-    if card.get("demo"):
-        lines += [
-            "",
-            "## Ordinary sentences",
-            "",
-            "Greedy is what the app shows by default (beam 1); beam 4 is what the scores above use.",
-        ]
-        provenance = demo_provenance(card["demo"])
-        lines += [provenance, ""] if provenance else [""]
-        seen_column = any(row.get("in_training") for row in card["demo"])
-        lines += [
-            "| English | greedy (the app's default) | beam 4 |" + (" in training data |" if seen_column else ""),
-            "|---|---|---|" + ("---|" if seen_column else ""),
-        ]
-        lines += [
-            f"| {row['source']} | {row.get('greedy', '')} | {row['translation']} |"
-            + (f" {'yes' if row.get('in_training') else ''} |" if seen_column else "")
-            for row in card["demo"]
-        ]
-    data = card.get("data_preparation")
-    lines += ["", "## Data", ""]
-    if data:
-        lines += ["```json", json.dumps(data, indent=1, ensure_ascii=False), "```", ""]
+        ],
+    ]
+
+
+def demo_markdown(demo: list[dict] | None) -> list[str]:
+    """The demo sentences, greedy and beam 4, marked where they were in the training data."""
+    if not demo:
+        return []
+    lines = [
+        "",
+        "## Ordinary sentences",
+        "",
+        "Greedy is what the app shows by default (beam 1); beam 4 is what the scores above use.",
+    ]
+    provenance = demo_provenance(demo)
+    lines += [provenance, ""] if provenance else [""]
+    seen_column = any(row.get("in_training") for row in demo)
     lines += [
+        "| English | greedy (the app's default) | beam 4 |" + (" in training data |" if seen_column else ""),
+        "|---|---|---|" + ("---|" if seen_column else ""),
+    ]
+    lines += [
+        f"| {row['source']} | {row.get('greedy', '')} | {row['translation']} |"
+        + (f" {'yes' if row.get('in_training') else ''} |" if seen_column else "")
+        for row in demo
+    ]
+    return lines
+
+
+def data_and_limits_markdown(card: dict) -> list[str]:
+    lines = ["", "## Data", ""]
+    if card.get("data_preparation"):
+        lines += ["```json", json.dumps(card["data_preparation"], indent=1, ensure_ascii=False), "```", ""]
+    return [
+        *lines,
         card.get("citation", CITATION),
         "",
         "## Limits",
@@ -177,7 +221,6 @@ def card_markdown(name: str, card: dict, cfg: dict, size_mb: float) -> str:
         + " Input longer than 255 pieces is cut.",
         "",
     ]
-    return "\n".join(lines)
 
 
 def demo_provenance(rows: list[dict]) -> str:
