@@ -29,7 +29,7 @@ GOLD = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m model.align_eval",
         description=__doc__.split("\n")[0],
@@ -57,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         help="read each target word's row where it is the decoder's input, one step after producing it (Chen et "
         "al., 2020)",
     )
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     folder, reader, langs = GOLD[args.gold]
     try:
         ckpt = load_checkpoint(args.checkpoint)

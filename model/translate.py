@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    def run(text: str, with_trace: bool):
+    def translate_text(text: str, with_trace: bool):  # one sentence, with what the user should know on stderr
         tidied = tidy_input(text, ckpt.src_lang, args.tidy)
         if tidied.changes and args.input is None:  # one sentence: say what was translated (a file's lines would flood)
             print(f"tidied: {tidied.text}", file=sys.stderr)
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.text is not None:
         try:
-            result = run(args.text, with_trace=bool(args.export))
+            result = translate_text(args.text, with_trace=bool(args.export))
         except InputError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     for number, line in enumerate(lines, start=1):
         try:
             text = line.rstrip(b"\r").decode("utf-8")
-            out = run(text, with_trace=False).text if text.strip() else ""
+            out = translate_text(text, with_trace=False).text if text.strip() else ""
         except UnicodeDecodeError:
             print(f"line {number}: not valid UTF-8, left empty", file=sys.stderr)
             out, failures = "", failures + 1
