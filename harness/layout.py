@@ -37,13 +37,31 @@ def view_url(base: str, view: str, present: bool, extra: str = "") -> str:
     return f"{base}/?view={view}" + ("&present=1" if present else "") + extra
 
 
-def open_view(page, url: str, settle_ms: int = 600) -> dict:
+def open_view(page, url: str) -> dict:
     """Load `url`, wait until every figure of the main area is drawn and laid out, and measure."""
     page.goto(url)
     page.wait_for_selector(f"{MAIN_PLOT} .main-svg", timeout=60_000)
     page.wait_for_function(ALL_FIGURES_DRAWN, timeout=30_000)
-    page.wait_for_timeout(settle_ms)
-    return page.evaluate(MEASURE)
+    return settled(page)
+
+
+def resize(page, width: int, height: int) -> dict:
+    """Resize the window (ui/figure.js sizes the figures again) and measure once the page has settled."""
+    page.set_viewport_size({"width": width, "height": height})
+    return settled(page)
+
+
+def settled(page, timeout_s: float = 8.0) -> dict:
+    """The measurement once two in a row, 250 ms apart, agree (widgets and figures may still be moving)."""
+    page.wait_for_timeout(300)
+    before = page.evaluate(MEASURE)
+    for _ in range(int(timeout_s / 0.25)):
+        page.wait_for_timeout(250)
+        now = page.evaluate(MEASURE)
+        if now == before:
+            return now
+        before = now
+    return before
 
 
 def main(argv: list[str] | None = None) -> int:
