@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from model.analysis.alignment import (
@@ -84,3 +85,22 @@ def test_eflomal_reference_on_a_tiny_parallel_text():
     assert len(gold) == 2 and gold[0].source == words(src[0]) and gold[0].target == words(tgt[0])
     assert (1, 1) in gold[0].possible and (3, 3) in gold[0].sure  # Hund–dog; the final full stops
     assert gold[0].sure <= gold[0].possible
+
+
+def test_align_eval_scores_every_cross_attention_head_and_each_layers_mean(checkpoint_dir, tmp_path, capsys):
+    from model.align_eval import main
+
+    out = tmp_path / "aer.csv"
+    assert main(["--checkpoint", str(checkpoint_dir), "--gold", "rwth", "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    # the tiny model: 2 decoder layers of 4 heads, and each layer's mean
+    assert list(zip(table["layer"], table["head"].astype(str))) == [
+        (layer, head) for layer in (0, 1) for head in ("mean", "0", "1", "2", "3")
+    ]
+    scores = table.drop(columns=["layer", "head"]).to_numpy()
+    assert ((scores >= 0) & (scores <= 1)).all()
+    printed = capsys.readouterr().out
+    best = table.loc[table["aer_argmax"].idxmin()]
+    assert f"best head by argmax AER: layer {best['layer']} head {best['head']}: {best['aer_argmax']:.3f}" in printed
+    assert main(["--checkpoint", str(checkpoint_dir), "--gold", "hansards"]) == 2
+    assert capsys.readouterr().err == "error: hansards needs an en→fr model; tiny-en-de is en→de\n"
