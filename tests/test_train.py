@@ -38,6 +38,14 @@ def small_data(tmp_path_factory) -> dict[str, Path]:
     return files
 
 
+@pytest.fixture(scope="module")
+def two_epochs(small_data, tmp_path_factory) -> Path:
+    """One plain run of 2 epochs, read (never changed) by the tests that compare against it."""
+    run_dir = tmp_path_factory.mktemp("two-epochs") / "run"
+    assert main(train_args(small_data, run_dir, "--epochs", "2")) == 0
+    return run_dir
+
+
 def train_args(data: dict[str, Path], run_dir: Path, *extra: str) -> list[str]:
     return [
         "--train-src",
@@ -143,9 +151,8 @@ def test_loss_falls_and_the_checkpoint_translates(small_data, tmp_path, capsys):
     assert capsys.readouterr().out.strip()
 
 
-def test_interrupted_run_resumes_to_the_same_state(small_data, tmp_path):
-    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    assert main(train_args(small_data, straight, "--epochs", "2")) == 0
+def test_interrupted_run_resumes_to_the_same_state(small_data, two_epochs, tmp_path):
+    straight, resumed = two_epochs, tmp_path / "resumed"
     assert main(train_args(small_data, resumed, "--epochs", "2", "--max-steps", "5")) == 0  # stops inside epoch 1
     assert main(train_args(small_data, resumed, "--epochs", "2", "--resume")) == 0
     a = load_file(str(straight / "state" / "model.safetensors"))
@@ -156,10 +163,8 @@ def test_interrupted_run_resumes_to_the_same_state(small_data, tmp_path):
     assert all((opt_a[k] == opt_b[k]).all() for k in opt_a)
 
 
-def test_a_stop_inside_an_epoch_is_scored_and_can_be_the_final_model(small_data, tmp_path):
-    run_dir = tmp_path / "stopped"
-    assert main(train_args(small_data, run_dir, "--epochs", "2")) == 0
-    per_epoch = int(next(csv.DictReader((run_dir / "log.csv").open()))["step"])
+def test_a_stop_inside_an_epoch_is_scored_and_can_be_the_final_model(small_data, two_epochs, tmp_path):
+    per_epoch = int(next(csv.DictReader((two_epochs / "log.csv").open()))["step"])
     stopped = tmp_path / "stopped-inside"
     assert main(train_args(small_data, stopped, "--epochs", "2", "--max-steps", "5", "--average-last", "3")) == 0
     rows = list(csv.DictReader((stopped / "log.csv").open()))
@@ -245,11 +250,10 @@ def test_a_new_run_can_start_from_a_shipped_checkpoint(small_data, tmp_path):
         )
 
 
-def test_a_lost_run_continues_from_its_shipped_checkpoint(small_data, tmp_path):
+def test_a_lost_run_continues_from_its_shipped_checkpoint(small_data, two_epochs, tmp_path):
     """--continue-from: the card's counters, curve and clock go on, the schedule at the card's update count (its first
     updates ramped, the optimiser being fresh), and a stop inside the continued run resumes exactly."""
-    old = tmp_path / "old"
-    assert main(train_args(small_data, old, "--epochs", "2")) == 0
+    old = two_epochs
     shipped = tmp_path / "shipped"
     assert (
         card_main(
