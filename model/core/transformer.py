@@ -64,6 +64,21 @@ def position_table(cfg: TransformerConfig) -> Tensor:
     return sinusoidal_positional_encoding(rows, cfg.d_model, cfg.pe_layout)
 
 
+def project(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """x W^T + b. Weights stored in a lower precision (`Transformer.use_low_precision_weights`) multiply in their own
+    precision and the result comes back in x's, so attention is still computed and recorded in float32."""
+    if weight.dtype == x.dtype:
+        return F.linear(x, weight, bias)
+    return F.linear(x.to(weight.dtype), weight, bias).to(x.dtype)
+
+
+class LowPrecisionLinear(nn.Linear):
+    """An nn.Linear whose weight may be stored in bfloat16 while its input and output stay float32."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return project(x, self.weight, self.bias)
+
+
 class MultiHeadAttention(nn.Module):
     """MultiHead(Q, K, V) = Concat(head_1..head_h) W^O, head_i = softmax(Q_i K_i^T / sqrt(d_k)) V_i (§3.2)."""
 
@@ -111,7 +126,7 @@ class MultiHeadAttention(nn.Module):
         append_to_cache: bool = False,
     ) -> Tensor:
         if key_value is query and not (self.training or torch.is_grad_enabled()):  # inference: one product for Q, K, V
-            q, k, v = (self._split_heads(x) for x in F.linear(query, *self._fused_qkv()).chunk(3, dim=-1))
+            q, k, v = (self._split_heads(x) for x in project(query, *self._fused_qkv()).chunk(3, dim=-1))
         else:
             q = self._split_heads(self.w_q(query))
             if key_value is not None:
@@ -384,6 +399,19 @@ class Transformer(nn.Module):
         for module in self.modules():
             if isinstance(module, nn.Linear):
                 module.weight.data = module.weight.data.t().contiguous().t()
+        return self
+
+    @torch.no_grad()
+    def use_low_precision_weights(self, dtype: torch.dtype = torch.bfloat16) -> Transformer:
+        """Opt-in, for inference only: store every linear weight (and the tied embedding) in `dtype`, halving the
+        bytes a decode step reads; activations, attention and layer norms stay float32. Attention then differs
+        from float32's (bench/run.py's nllb_bf16_attention_max_diff row says by how much)."""
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                module.weight.data = module.weight.data.to(dtype)
+                if module.bias is not None:
+                    module.bias.data = module.bias.data.to(dtype)
+                module.__class__ = LowPrecisionLinear
         return self
 
     @torch.no_grad()
