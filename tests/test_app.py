@@ -207,3 +207,22 @@ def test_every_view_on_every_shipped_checkpoint_with_each_gallery_sentence(monke
             assert charts(at), (folder.name, sentence, view)
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def test_ablation_with_a_forced_start_compares_against_the_same_forced_translation(app_env, checkpoint_dir):
+    """With a forced prefix, both sides of the ablation keep it: the heads-off translation starts with the forced
+    pieces, and the log-probability is that of the translation made with the prefix (the one the page shows)."""
+    from model.core.checkpoint import load_checkpoint
+    from model.decoding.trace_from_hooks import forward_trace
+    from model.decoding.translation import translate
+    from ui import cache
+
+    ckpt, prefix, heads = load_checkpoint(checkpoint_dir), "Ein Hund", [("cross", 1, h) for h in range(4)]
+    shown = translate(ckpt.model, ckpt.tokenizer, SENTENCE, prefix=prefix)  # what the page shows
+    ablated, logprob = cache.cached_ablation(str(checkpoint_dir), SENTENCE, 1, 0, prefix, "cross:1:*")
+    forced = ckpt.tokenizer.encode_target(prefix)
+    assert shown.forced == ablated.forced == len(forced) and ablated.out_ids[: len(forced)] == forced
+    expected = forward_trace(ckpt.model, ckpt.tokenizer, shown.src_ids, shown.out_ids, ablate=heads)[1]
+    assert logprob == pytest.approx(expected, abs=1e-5)
+    at = open_app(text=SENTENCE, view="analysis", prefix=prefix)
+    assert no_failures(at)
