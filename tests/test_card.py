@@ -205,3 +205,32 @@ def test_the_training_command_keeps_a_zero_that_is_not_the_default():
     assert (
         flags == "--d-model 256 --attention-dropout 0.0 --bf16"
     )  # max_steps 0 is its default; attention_dropout's is None
+
+
+def test_the_ship_script_commands_parse(tmp_path):
+    """docs/cards/ship-general.sh's `model.card` and `model.align_eval` command lines, as bash expands them (recorded
+    by a stand-in python), are accepted by those commands' parsers."""
+    import os
+    import stat
+    import subprocess
+
+    from model.align_eval import build_parser as align_eval_parser
+    from model.card import build_parser as card_parser
+    from tests.conftest import ROOT
+
+    stand_in = tmp_path / "bin" / "python"
+    stand_in.parent.mkdir()
+    stand_in.write_text(
+        '#!/bin/sh\n[ "$1" = -c ] && echo 1.0 && exit 0\nprintf "%s\\n" "$@" > "$RECORD/$2.args"\nexit 0\n'
+    )
+    stand_in.chmod(stand_in.stat().st_mode | stat.S_IEXEC)
+    env = {**os.environ, "PATH": f"{stand_in.parent}:{os.environ['PATH']}", "RECORD": str(tmp_path)}
+    for lang in ("de", "fr"):
+        script = ROOT / "docs" / "cards" / "ship-general.sh"
+        shipped = subprocess.run(["bash", str(script), lang], cwd=ROOT, env=env, capture_output=True, timeout=60)
+        assert shipped.returncode == 0, shipped.stderr[-1000:]
+        card_args = card_parser().parse_args((tmp_path / "model.card.args").read_text().splitlines()[2:])
+        assert len(card_args.test) == (5 if lang == "de" else 4) and card_args.limits.endswith("resolved by meaning.")
+        assert card_args.demo_train_src and card_args.log.endswith("/log.csv")
+        gold = align_eval_parser().parse_args((tmp_path / "model.align_eval.args").read_text().splitlines()[2:]).gold
+        assert gold == {"de": "rwth", "fr": "hansards"}[lang]
