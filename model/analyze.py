@@ -19,7 +19,7 @@ from model.cli.common import load_checkpoint_and_sentences, run
 from model.core.head_selection import all_heads
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m model.analyze",
         description=__doc__.split("\n")[0],
@@ -34,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sweep", help="write each head's importance (drop when removed alone) to this JSON; needs --ref")
     p.add_argument("--ref", help="reference translations for --sweep")
     p.add_argument("--max-sentences", type=int, default=0, help="use only the first N sentences (0: all)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = build_parser()
     args = p.parse_args(argv)
     if not (args.stats or args.sweep):
         p.error("give --stats OUT.csv, --sweep OUT.json, or both")

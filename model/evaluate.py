@@ -18,7 +18,7 @@ from model.decoding.tidy import INPUT_STYLES
 from model.training.evaluation import score
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m model.evaluate",
         description=__doc__.split("\n")[0],
@@ -37,7 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         help="feed the sources as written, tidied (model.decoding.tidy), as people often type them (casual: lower-case "
         "start, 'i', no end punctuation), or casual and then tidied, as the app does",
     )
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         ckpt = load_checkpoint(args.checkpoint)
         sources, references = read_parallel(args.src, args.ref)

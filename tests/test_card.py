@@ -208,13 +208,14 @@ def test_the_training_command_keeps_a_zero_that_is_not_the_default():
 
 
 def test_the_ship_script_commands_parse(tmp_path):
-    """docs/cards/ship-general.sh's `model.card` and `model.align_eval` command lines, as bash expands them (recorded
-    by a stand-in python), are accepted by those commands' parsers."""
+    """docs/cards/ship-general.sh's `model.card`, `model.analyze` and `model.align_eval` command lines, as bash
+    expands them (recorded by a stand-in python), are accepted by those commands' parsers."""
     import os
     import stat
     import subprocess
 
     from model.align_eval import build_parser as align_eval_parser
+    from model.analyze import build_parser as analyze_parser
     from model.card import build_parser as card_parser
     from tests.conftest import ROOT
 
@@ -234,3 +235,6 @@ def test_the_ship_script_commands_parse(tmp_path):
         assert card_args.demo_train_src and card_args.log.endswith("/log.csv")
         gold = align_eval_parser().parse_args((tmp_path / "model.align_eval.args").read_text().splitlines()[2:]).gold
         assert gold == {"de": "rwth", "fr": "hansards"}[lang]
+        analyze_args = analyze_parser().parse_args((tmp_path / "model.analyze.args").read_text().splitlines()[2:])
+        sweep = f"checkpoints/general-en-{lang}/head_importance.json"
+        assert (analyze_args.max_sentences, analyze_args.sweep) == (100, sweep)
