@@ -21,7 +21,7 @@ PRESENT_SENTENCE = quote("A man in a blue shirt is playing the guitar on the str
 def shots() -> list[tuple[str, tuple[int, int], str]]:
     """(file name, window size, query) of every screenshot."""
     out = [
-        (f"{view}.png", (1400, 1300 if view == "heads" else 1000), f"view={view}&text={SENTENCE}&layer=2&step=3")
+        (f"{view}.png", (1400, 1300 if view == "heads" else 1000), f"view={view}&text={SENTENCE}&layer=1&step=3")
         for view in VIEWS
     ]
     out.append(("lesson-ko.png", (1400, 1000), f"view=lesson&lang=ko&text={SENTENCE}"))

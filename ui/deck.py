@@ -17,7 +17,7 @@ from model.analysis.deck import PARAM_KEYS, DeckError, parse_deck
 from model.analysis.view_parameters import read_value
 from ui.i18n import t
 from ui.text import md_escape
-from ui.url import add_note
+from ui.url import FROM_OUTSIDE, add_note
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,6 +49,7 @@ def go_to(index: int) -> None:
         st.session_state[key] = read_value(key, raw)[0]  # checked when the deck was read; typed here
     for problem in slide.get("problems", []):
         add_note(f"Slide {index + 1}: {problem}")
+    st.session_state[FROM_OUTSIDE] = True
     st.session_state.example = ""
 
 

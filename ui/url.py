@@ -13,6 +13,7 @@ from model.core.config import TransformerConfig
 from model.decoding.translation import Translation
 
 NOTES = "_param_notes"  # sentences about values that were not usable as given, shown once
+FROM_OUTSIDE = "_params_from_outside"  # set when a link or a deck slide has just set the values
 
 
 def init_from_url(defaults: dict | None = None) -> None:
@@ -32,6 +33,7 @@ def init_from_url(defaults: dict | None = None) -> None:
         if problem:
             add_note(problem)
     st.session_state["_url_loaded"] = True
+    st.session_state[FROM_OUTSIDE] = True
 
 
 def add_note(sentence: str) -> None:
@@ -39,8 +41,11 @@ def add_note(sentence: str) -> None:
 
 
 def settle_model_ranges(cfg: TransformerConfig, translation: Translation) -> None:
-    """Layer, head and step (from a link or a deck) brought into what this model and translation have."""
+    """Layer, head and step that a link or a deck slide has just set, brought into what this model and translation
+    have, with a sentence; values the page's own widgets set are kept in range by the widgets (ui/controls.py)."""
     s = st.session_state
+    if not s.pop(FROM_OUTSIDE, False):
+        return
     layers = cfg.layers(s.kind)
     for name, count in (("layer", layers), ("head", cfg.n_heads), ("step", max(len(translation.out_ids), 1))):
         value, problem = clamp_to_model(name, s[name], count)
