@@ -84,7 +84,7 @@ class Texts:
 class Run:
     """Everything one training run works with, built by `train` step by step."""
 
-    config: TrainConfig
+    settings: TrainConfig
     workers: Workers
     run_dir: Path
     tok: Tokenizer
@@ -142,7 +142,7 @@ def setup_distributed(device_arg: str) -> Workers:
     return Workers(rank, world, torch.device("cpu"))
 
 
-def save_state(run_dir: Path, model, optimizer, scheduler, progress: Progress, config: TrainConfig) -> None:
+def save_state(run_dir: Path, model, optimizer, scheduler, progress: Progress, settings: TrainConfig) -> None:
     tmp = run_dir / (STATE_DIR + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -160,7 +160,7 @@ def save_state(run_dir: Path, model, optimizer, scheduler, progress: Progress, c
         "param_groups": opt["param_groups"],
         "scheduler": {k: v for k, v in scheduler.state_dict().items() if k != "lr_lambdas"},
         "python_rng": random.getstate(),
-        "args": config.as_dict(),
+        "args": settings.as_dict(),
     }
     (tmp / "state.json").write_text(json.dumps(meta))
     final = run_dir / STATE_DIR
@@ -261,54 +261,54 @@ def continued_progress(card: dict, source: str) -> tuple[Progress, list[dict]]:
     return progress, curve
 
 
-def build_tokenizer(run_dir: Path, config: TrainConfig, src_lines, tgt_lines, resume: bool) -> Tokenizer:
+def build_tokenizer(run_dir: Path, settings: TrainConfig, src_lines, tgt_lines, resume: bool) -> Tokenizer:
     path = run_dir / TOKENIZER_FILE
     if resume and path.is_file():
         return Tokenizer(path.read_bytes())  # the run's own, also where --tokenizer is given again
-    if config.tokenizer:
+    if settings.tokenizer:
         try:
-            tok = Tokenizer(Path(config.tokenizer).read_bytes())
+            tok = Tokenizer(Path(settings.tokenizer).read_bytes())
         except (OSError, RuntimeError, ValueError) as exc:
             raise SystemExit(
-                f"error: --tokenizer {config.tokenizer} is not a SentencePiece model Headlight can use ({exc})"
+                f"error: --tokenizer {settings.tokenizer} is not a SentencePiece model Headlight can use ({exc})"
             ) from None
     else:
-        tok = Tokenizer.train(src_lines + tgt_lines, config.vocab_size)
+        tok = Tokenizer.train(src_lines + tgt_lines, settings.vocab_size)
     path.write_bytes(tok.model_proto)
     return tok
 
 
-def train(config: TrainConfig) -> Path:
-    """Train as `config` says, from scratch, from its saved state (--resume) or from a checkpoint; return the folder
+def train(settings: TrainConfig) -> Path:
+    """Train as `settings` says, from scratch, from its saved state (--resume) or from a checkpoint; return the folder
     of the final checkpoint."""
-    workers = setup_distributed(config.device)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    run_dir = prepare_run_dir(config, workers)
-    random.seed(config.seed)
-    torch.manual_seed(config.seed)
-    texts = read_texts(config)
+    workers = setup_distributed(settings.device)
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    run_dir = prepare_run_dir(settings, workers)
+    random.seed(settings.seed)
+    torch.manual_seed(settings.seed)
+    texts = read_texts(settings)
     workers.wait_for_all()  # rank 0 made the folder
-    start = starting_checkpoint(config, run_dir, workers)
-    tok = run_tokenizer(config, run_dir, texts, workers, from_checkpoint=start is not None)
-    cfg = model_config(config, tok.vocab_size)
+    start = starting_checkpoint(settings, run_dir, workers)
+    tok = run_tokenizer(settings, run_dir, texts, workers, from_checkpoint=start is not None)
+    cfg = model_config(settings, tok.vocab_size)
     train_pairs = encode_pairs(tok, texts.train_src, texts.train_tgt, cfg.max_len)
     valid_pairs = encode_pairs(tok, texts.valid_src, texts.valid_tgt, cfg.max_len)
-    model = build_model(config, cfg, start).to(workers.device)
+    model = build_model(settings, cfg, start).to(workers.device)
     progress, old_curve = (
-        continued_progress(start.card, str(config.continue_from)) if config.continue_from else (Progress(), [])
+        continued_progress(start.card, str(settings.continue_from)) if settings.continue_from else (Progress(), [])
     )
-    optimizer, scheduler = optimiser_and_schedule(model, config, cfg.d_model, progress)
-    if config.resume:
+    optimizer, scheduler = optimiser_and_schedule(model, settings, cfg.d_model, progress)
+    if settings.resume:
         restore(progress, load_state(run_dir, model, optimizer, scheduler))
-    if config.continue_from and workers.main:
+    if settings.continue_from and workers.main:
         write_log(run_dir, old_curve, fresh=True)  # the old run's curve goes on in this run's log
         save_checkpoint(
-            run_dir / "best", model, tok, config.src_lang, config.tgt_lang, card=start.card
+            run_dir / "best", model, tok, settings.src_lang, settings.tgt_lang, card=start.card
         )  # to beat, as the old run's best
-    val_sents = config.val_max_sentences or len(texts.valid_src)
+    val_sents = settings.val_max_sentences or len(texts.valid_src)
     run = Run(
-        config=config,
+        settings=settings,
         workers=workers,
         run_dir=run_dir,
         tok=tok,
@@ -332,44 +332,44 @@ def train(config: TrainConfig) -> Path:
     return final
 
 
-def prepare_run_dir(config: TrainConfig, workers: Workers) -> Path:
+def prepare_run_dir(settings: TrainConfig, workers: Workers) -> Path:
     """The run's folder (made by rank 0); a new run may not overwrite an old one, and --resume needs one."""
-    run_dir = Path(config.run_dir)
+    run_dir = Path(settings.run_dir)
     if workers.main:
         run_dir.mkdir(parents=True, exist_ok=True)
-    if config.resume and not (run_dir / STATE_DIR / "state.json").is_file():
+    if settings.resume and not (run_dir / STATE_DIR / "state.json").is_file():
         raise SystemExit(f"error: --resume given but {run_dir / STATE_DIR} holds no saved state")
-    if not config.resume and (run_dir / STATE_DIR).exists():
+    if not settings.resume and (run_dir / STATE_DIR).exists():
         raise SystemExit(
             f"error: {run_dir} already holds a run; pass --resume to continue it or choose another --run-dir"
         )
     return run_dir
 
 
-def read_texts(config: TrainConfig) -> Texts:
-    train_src, train_tgt = read_parallel(config.train_src, config.train_tgt)
-    if config.max_train_pairs:
-        train_src, train_tgt = train_src[: config.max_train_pairs], train_tgt[: config.max_train_pairs]
-    return Texts(train_src, train_tgt, *read_parallel(config.valid_src, config.valid_tgt))
+def read_texts(settings: TrainConfig) -> Texts:
+    train_src, train_tgt = read_parallel(settings.train_src, settings.train_tgt)
+    if settings.max_train_pairs:
+        train_src, train_tgt = train_src[: settings.max_train_pairs], train_tgt[: settings.max_train_pairs]
+    return Texts(train_src, train_tgt, *read_parallel(settings.valid_src, settings.valid_tgt))
 
 
-def starting_checkpoint(config: TrainConfig, run_dir: Path, workers: Workers) -> Checkpoint | None:
+def starting_checkpoint(settings: TrainConfig, run_dir: Path, workers: Workers) -> Checkpoint | None:
     """The checkpoint of --init-from or --continue-from (its tokenizer copied into the run), checked; else None."""
-    if not (config.init_from or config.continue_from):
+    if not (settings.init_from or settings.continue_from):
         return None
-    start_flag = "--continue-from" if config.continue_from else "--init-from"
-    if config.init_from and config.continue_from:
+    start_flag = "--continue-from" if settings.continue_from else "--init-from"
+    if settings.init_from and settings.continue_from:
         raise SystemExit(
             "error: --init-from starts a new run; --continue-from goes on with an old one: give only one of them"
         )
-    if config.resume:
+    if settings.resume:
         raise SystemExit(
             f"error: {start_flag} starts from a checkpoint; --resume continues this run: give only one of them"
         )
-    if config.tokenizer:
+    if settings.tokenizer:
         raise SystemExit(f"error: {start_flag} brings its checkpoint's tokenizer: leave out --tokenizer")
     try:
-        start = load_checkpoint(config.init_from or config.continue_from)
+        start = load_checkpoint(settings.init_from or settings.continue_from)
     except CheckpointError as exc:
         raise SystemExit(f"error: {start_flag}: {exc}") from None
     if not isinstance(start.tokenizer, Tokenizer):
@@ -377,7 +377,7 @@ def starting_checkpoint(config: TrainConfig, run_dir: Path, workers: Workers) ->
             f"error: {start_flag}: {start.path} has a source/target tokenizer pair (an imported model); "
             "training needs one joint tokenizer."
         )
-    if config.continue_from and not start.card.get("training", {}).get("steps"):
+    if settings.continue_from and not start.card.get("training", {}).get("steps"):
         raise SystemExit(
             f"error: --continue-from: {start.path} has no training record in its card.json; use --init-from"
         )
@@ -386,10 +386,10 @@ def starting_checkpoint(config: TrainConfig, run_dir: Path, workers: Workers) ->
     return start
 
 
-def run_tokenizer(config: TrainConfig, run_dir: Path, texts: Texts, workers: Workers, from_checkpoint: bool):
+def run_tokenizer(settings: TrainConfig, run_dir: Path, texts: Texts, workers: Workers, from_checkpoint: bool):
     """Rank 0 trains, reads or copies the run's tokenizer into the run's folder; the other ranks then read it."""
     tok = (
-        build_tokenizer(run_dir, config, texts.train_src, texts.train_tgt, config.resume or from_checkpoint)
+        build_tokenizer(run_dir, settings, texts.train_src, texts.train_tgt, settings.resume or from_checkpoint)
         if workers.main
         else None
     )
@@ -399,32 +399,32 @@ def run_tokenizer(config: TrainConfig, run_dir: Path, texts: Texts, workers: Wor
     return tok
 
 
-def model_config(config: TrainConfig, vocab_size: int) -> TransformerConfig:
+def model_config(settings: TrainConfig, vocab_size: int) -> TransformerConfig:
     return TransformerConfig(
         vocab_size=vocab_size,
-        d_model=config.d_model,
-        n_heads=config.n_heads,
-        d_ff=config.d_ff,
-        n_encoder_layers=config.encoder_layers or config.n_layers,
-        n_decoder_layers=config.decoder_layers or config.n_layers,
-        dropout=config.dropout,
-        attention_dropout=config.attention_dropout,
-        activation_dropout=config.activation_dropout,
-        max_len=config.max_len,
-        norm_first=config.pre_norm,
-        share_embeddings=not config.no_tie_embeddings,
-        tie_embeddings=not config.no_tie_embeddings,
+        d_model=settings.d_model,
+        n_heads=settings.n_heads,
+        d_ff=settings.d_ff,
+        n_encoder_layers=settings.encoder_layers or settings.n_layers,
+        n_decoder_layers=settings.decoder_layers or settings.n_layers,
+        dropout=settings.dropout,
+        attention_dropout=settings.attention_dropout,
+        activation_dropout=settings.activation_dropout,
+        max_len=settings.max_len,
+        norm_first=settings.pre_norm,
+        share_embeddings=not settings.no_tie_embeddings,
+        tie_embeddings=not settings.no_tie_embeddings,
     )
 
 
-def build_model(config: TrainConfig, cfg: TransformerConfig, start: Checkpoint | None) -> Transformer:
+def build_model(settings: TrainConfig, cfg: TransformerConfig, start: Checkpoint | None) -> Transformer:
     """A new model (its weights drawn from the seeded generator), or the starting checkpoint's weights, which must
     have the architecture the flags ask for."""
     model = Transformer(cfg)
     if start is None:
         return model
-    start_flag = "--continue-from" if config.continue_from else "--init-from"
-    training_only = {"dropout", "attention_dropout", "activation_dropout"}  # the rest of the config is the architecture
+    start_flag = "--continue-from" if settings.continue_from else "--init-from"
+    training_only = {"dropout", "attention_dropout", "activation_dropout"}  # the rest of cfg is the architecture
     differ = [
         f"{f.name} {getattr(start.model.cfg, f.name)} (flags: {getattr(cfg, f.name)})"
         for f in fields(cfg)
@@ -436,23 +436,23 @@ def build_model(config: TrainConfig, cfg: TransformerConfig, start: Checkpoint |
     return model
 
 
-def optimiser_and_schedule(model: Transformer, config: TrainConfig, d_model: int, progress: Progress):
+def optimiser_and_schedule(model: Transformer, settings: TrainConfig, d_model: int, progress: Progress):
     """Adam as in the paper (§5.3: β1 0.9, β2 0.98, ε 1e-9) at a base rate of 1, scaled at each update by
     `learning_rate`; the scheduler starts at the run's update count."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
     for group in optimizer.param_groups:
         group["initial_lr"] = group["lr"]
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, learning_rate(config, d_model, progress), last_epoch=progress.step - 1
+        optimizer, learning_rate(settings, d_model, progress), last_epoch=progress.step - 1
     )
     return optimizer, scheduler
 
 
-def learning_rate(config: TrainConfig, d_model: int, progress: Progress):
+def learning_rate(settings: TrainConfig, d_model: int, progress: Progress):
     """The learning rate at each update: the paper's schedule over the run's update count (so a continued run goes on
     at the card's count), its first updates ramped when the optimiser's moments started afresh (`--continue-from`).
     `progress` is read when called, after --resume has restored it."""
-    schedule = inverse_sqrt_schedule(d_model, config.warmup, config.lr_factor)
+    schedule = inverse_sqrt_schedule(d_model, settings.warmup, settings.lr_factor)
 
     def lr_at(step: int) -> float:
         if not progress.optimizer_started_at:
@@ -485,10 +485,10 @@ def announce(run: Run) -> None:
 
 def train_epochs(run: Run) -> None:
     """Epoch after epoch until --epochs, --max-steps or --max-minutes; each ends scored, logged and saved."""
-    config, progress, clock = run.config, run.progress, RunClock(run.progress.elapsed_s)
+    settings, progress, clock = run.settings, run.progress, RunClock(run.progress.elapsed_s)
     # Resumed after its time ran out; the saved clock, not the live one, so that every rank under torchrun agrees.
-    finished = bool(config.max_minutes) and progress.elapsed_s >= config.max_minutes * 60
-    while progress.epoch < config.epochs and not finished:
+    finished = bool(settings.max_minutes) and progress.elapsed_s >= settings.max_minutes * 60
+    while progress.epoch < settings.epochs and not finished:
         result = train_epoch(run, clock)
         finished = result.stopped
         stopped_inside = progress.batch_in_epoch < result.batches
@@ -508,13 +508,13 @@ def train_epochs(run: Run) -> None:
 def save_progress(run: Run, clock: RunClock) -> None:
     run.progress.elapsed_s = clock.elapsed()
     if run.workers.main:
-        save_state(run.run_dir, run.model, run.optimizer, run.scheduler, run.progress, run.config)
+        save_state(run.run_dir, run.model, run.optimizer, run.scheduler, run.progress, run.settings)
 
 
 def train_epoch(run: Run, clock: RunClock) -> EpochResult:
     """This process's share of one epoch's batches (from where a resumed run stopped), one update each."""
-    config, progress, workers = run.config, run.progress, run.workers
-    batches = make_batches(run.train_pairs, config.max_tokens, seed=config.seed * 1000 + progress.epoch)
+    settings, progress, workers = run.settings, run.progress, run.workers
+    batches = make_batches(run.train_pairs, settings.max_tokens, seed=settings.seed * 1000 + progress.epoch)
     usable = len(batches) - len(batches) % workers.world
     my_batches = batches[workers.rank : usable : workers.world]
     run.model.train()
@@ -540,12 +540,12 @@ def train_epoch(run: Run, clock: RunClock) -> EpochResult:
             lr=f"{run.scheduler.get_last_lr()[0]:.2e}",
             refresh=False,
         )
-        if time.monotonic() - clock.last_save > config.save_every_minutes * 60:
+        if time.monotonic() - clock.last_save > settings.save_every_minutes * 60:
             save_progress(run, clock)
             clock.last_save = time.monotonic()
-        if (config.max_steps and progress.step >= config.max_steps) or (
-            config.max_minutes
-            and out_of_time(clock.elapsed(), config.max_minutes, workers.world, workers.device, progress.step)
+        if (settings.max_steps and progress.step >= settings.max_steps) or (
+            settings.max_minutes
+            and out_of_time(clock.elapsed(), settings.max_minutes, workers.world, workers.device, progress.step)
         ):
             stopped = True
             break
@@ -556,24 +556,24 @@ def train_epoch(run: Run, clock: RunClock) -> EpochResult:
 
 def train_step(run: Run, batch: list[int]) -> tuple[float, int, int]:
     """One update on the pairs at `batch`: (summed label-smoothed loss, target tokens, source + target tokens)."""
-    cfg, config = run.cfg, run.config
+    cfg, settings = run.cfg, run.settings
     src, tgt_in, tgt_out = (
         t.to(run.workers.device) for t in collate([run.train_pairs[i] for i in batch], cfg.pad_id, cfg.decoder_start_id)
     )
-    with torch.autocast(run.workers.device.type, dtype=torch.bfloat16, enabled=config.bf16):
+    with torch.autocast(run.workers.device.type, dtype=torch.bfloat16, enabled=settings.bf16):
         logits = run.ddp_model(src, tgt_in)
     loss_sum = F.cross_entropy(
         logits.flatten(0, 1).float(),
         tgt_out.flatten(),
         ignore_index=cfg.pad_id,
-        label_smoothing=config.label_smoothing,
+        label_smoothing=settings.label_smoothing,
         reduction="sum",
     )
     n_tokens = int((tgt_out != cfg.pad_id).sum())
     run.optimizer.zero_grad(set_to_none=True)
     (loss_sum / n_tokens).backward()
-    if config.clip_norm:
-        torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.clip_norm)
+    if settings.clip_norm:
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), settings.clip_norm)
     run.optimizer.step()
     run.scheduler.step()
     return loss_sum.detach().item(), n_tokens, n_tokens + int((src != cfg.pad_id).sum())
@@ -594,10 +594,10 @@ def out_of_time(elapsed_s: float, max_minutes: float, world: int, device: torch.
 def end_of_epoch(run: Run, result: EpochResult, elapsed_s: float, label: float | None = None) -> None:
     """Score, log and snapshot the weights; `label`: the fractional epoch of a stop inside one (else the epoch
     count)."""
-    model, tok, config, progress = run.model, run.tok, run.config, run.progress
+    model, tok, settings, progress = run.model, run.tok, run.settings, run.progress
     label = progress.epoch if label is None else label
-    val_loss = validation_loss(model, run.valid_pairs, run.cfg, run.workers.device, config.max_tokens)
-    bleu = validation_bleu(model, tok, run.val_src, run.val_ref, config.val_beam)
+    val_loss = validation_loss(model, run.valid_pairs, run.cfg, run.workers.device, settings.max_tokens)
+    bleu = validation_bleu(model, tok, run.val_src, run.val_ref, settings.val_beam)
     report_encoder_spread(model, tok, run.val_src[:32])
     row = {
         "epoch": label,
@@ -619,7 +619,7 @@ def end_of_epoch(run: Run, result: EpochResult, elapsed_s: float, label: float |
         {k: v.detach().cpu().contiguous() for k, v in unique_state_dict(model).items()},
         str(snapshots / f"epoch{math.ceil(label):03d}.safetensors"),
     )  # a full epoch later replaces a partial one
-    for old in sorted(snapshots.glob("epoch*.safetensors"))[: -max(config.average_last, 1)]:
+    for old in sorted(snapshots.glob("epoch*.safetensors"))[: -max(settings.average_last, 1)]:
         old.unlink()
     if bleu > progress.best_bleu:
         progress.best_bleu, progress.best_epoch = bleu, label
@@ -627,9 +627,9 @@ def end_of_epoch(run: Run, result: EpochResult, elapsed_s: float, label: float |
             run.run_dir / "best",
             model,
             tok,
-            config.src_lang,
-            config.tgt_lang,
-            card=training_card(config, progress, model, run.run_dir),
+            settings.src_lang,
+            settings.tgt_lang,
+            card=training_card(settings, progress, model, run.run_dir),
         )
     model.train()
 
@@ -667,14 +667,14 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def training_card(config: TrainConfig, progress: Progress, model: Transformer, run_dir: Path) -> dict:
+def training_card(settings: TrainConfig, progress: Progress, model: Transformer, run_dir: Path) -> dict:
     log = run_dir / LOG_FILE
     curve = list(csv.DictReader(log.open())) if log.exists() else []
     return {
-        "languages": {"source": config.src_lang, "target": config.tgt_lang},
+        "languages": {"source": settings.src_lang, "target": settings.tgt_lang},
         "data": {
-            "train": [str(config.train_src), str(config.train_tgt)],
-            "valid": [str(config.valid_src), str(config.valid_tgt)],
+            "train": [str(settings.train_src), str(settings.train_tgt)],
+            "valid": [str(settings.valid_src), str(settings.valid_tgt)],
         },
         "parameters": model.num_parameters(),
         "training": {
@@ -690,7 +690,7 @@ def training_card(config: TrainConfig, progress: Progress, model: Transformer, r
             ),
             "hardware": f"{cpu_name()}, {torch.get_num_threads()} CPU threads"
             + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""),
-            "args": config.as_dict(),
+            "args": settings.as_dict(),
         },
         "curve": curve,
     }
@@ -714,16 +714,16 @@ def finalize(run: Run) -> Path:
 def averaged_if_better(run: Run) -> Path | None:
     """The checkpoint of the average of the last --average-last epoch snapshots, when it beats the best single epoch
     on validation BLEU; else None."""
-    run_dir, config, progress, model = run.run_dir, run.config, run.progress, run.model
+    run_dir, settings, progress, model = run.run_dir, run.settings, run.progress, run.model
     snapshots = (
-        sorted((run_dir / "epochs").glob("epoch*.safetensors"))[-config.average_last :]
-        if config.average_last > 1
+        sorted((run_dir / "epochs").glob("epoch*.safetensors"))[-settings.average_last :]
+        if settings.average_last > 1
         else []
     )
     if len(snapshots) <= 1:
         return None
     model.load_state_dict(average_snapshots(snapshots), strict=False)
-    bleu = validation_bleu(model, run.tok, run.val_src, run.val_ref, config.val_beam)
+    bleu = validation_bleu(model, run.tok, run.val_src, run.val_ref, settings.val_beam)
     print(
         f"average of the last {len(snapshots)} epochs: val BLEU {bleu:.2f} (best single epoch "
         f"{progress.best_bleu:.2f})",
@@ -731,8 +731,8 @@ def averaged_if_better(run: Run) -> Path | None:
     )
     if bleu <= progress.best_bleu:
         return None
-    card = training_card(config, progress, model, run_dir)
+    card = training_card(settings, progress, model, run_dir)
     card["training"]["averaged_epochs"] = [int(s.stem[5:]) for s in snapshots]
     card["training"]["val_bleu_averaged"] = round(bleu, 2)
-    save_checkpoint(run_dir / "averaged", model, run.tok, config.src_lang, config.tgt_lang, card=card)
+    save_checkpoint(run_dir / "averaged", model, run.tok, settings.src_lang, settings.tgt_lang, card=card)
     return run_dir / "averaged"
