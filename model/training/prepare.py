@@ -44,6 +44,8 @@ def write_pairs(out: Path, name: str, pairs: list[tuple[str, str]], src_lang: st
 
 
 def prepare(data_dir: Path, tgt_lang: str, out: Path, use_news: bool, use_multi30k: bool) -> dict:
+    """Write train, val, test and the Tatoeba Challenge test (gzipped, one sentence a line) and stats.json into `out`;
+    return the stats."""
     tatoeba_name = {"de": "eng-deu", "fr": "eng-fra"}[tgt_lang]
     tatoeba = clean_pairs(
         *read_parallel(data_dir / f"tatoeba/{tatoeba_name}.en.gz", data_dir / f"tatoeba/{tatoeba_name}.{tgt_lang}.gz")
@@ -53,38 +55,11 @@ def prepare(data_dir: Path, tgt_lang: str, out: Path, use_news: bool, use_multi3
         splits[split_of(pair[0])].append(pair)
     sources = {"tatoeba": len(splits["train"])}
     held_out_english = {p[0] for p in splits["val"] + splits["test"]}
-
-    extra: list[tuple[str, str]] = []
-    if use_multi30k:
-        multi30k = clean_pairs(
-            *read_parallel(data_dir / "multi30k/train.en.gz", data_dir / f"multi30k/train.{tgt_lang}.gz")
-        )
-        sources["multi30k_train"] = len(multi30k)
-        extra += multi30k
-    if use_news and tgt_lang == "de":
-        for year in range(2009, 2021):
-            if year in NEWS_REPORT_ONLY:
-                continue
-            news = clean_pairs(
-                *read_parallel(
-                    data_dir / f"news/newstest{year}.en-de.en.gz", data_dir / f"news/newstest{year}.en-de.de.gz"
-                )
-            )
-            sources[f"newstest{year}"] = len(news)
-            extra += news
+    extra, extra_sources = extra_training_pairs(data_dir, tgt_lang, use_news, use_multi30k)
+    sources |= extra_sources
     dropped = sum(p[0] in held_out_english for p in extra)
     splits["train"] += [p for p in extra if p[0] not in held_out_english]
-
-    # The Tatoeba Challenge test set shares many sentences with this Tatoeba export: keep only the
-    # pairs whose English sentence is in none of our training data.
-    train_english = {p[0] for p in splits["train"]}
-    challenge = clean_pairs(
-        *read_parallel(
-            data_dir / f"tatoeba/test-v2021-08-07.{tatoeba_name}.en.gz",
-            data_dir / f"tatoeba/test-v2021-08-07.{tatoeba_name}.{tgt_lang}.gz",
-        )
-    )
-    challenge_kept = [p for p in challenge if p[0] not in train_english]
+    challenge, challenge_kept = challenge_test(data_dir, tatoeba_name, tgt_lang, {p[0] for p in splits["train"]})
 
     out.mkdir(parents=True, exist_ok=True)
     for name, pairs in (*splits.items(), ("tatoeba_challenge_test", challenge_kept)):
@@ -106,3 +81,44 @@ def prepare(data_dir: Path, tgt_lang: str, out: Path, use_news: bool, use_multi3
     }
     (out / "stats.json").write_text(json.dumps(stats, indent=1) + "\n")
     return stats
+
+
+def extra_training_pairs(
+    data_dir: Path, tgt_lang: str, use_news: bool, use_multi30k: bool
+) -> tuple[list[tuple[str, str]], dict[str, int]]:
+    """Multi30k train and WMT newstest (English-German, all years but the paper's test year): the pairs, and how many
+    each source gave."""
+    extra: list[tuple[str, str]] = []
+    sources: dict[str, int] = {}
+    if use_multi30k:
+        multi30k = clean_pairs(
+            *read_parallel(data_dir / "multi30k/train.en.gz", data_dir / f"multi30k/train.{tgt_lang}.gz")
+        )
+        sources["multi30k_train"] = len(multi30k)
+        extra += multi30k
+    if use_news and tgt_lang == "de":
+        for year in range(2009, 2021):
+            if year in NEWS_REPORT_ONLY:
+                continue
+            news = clean_pairs(
+                *read_parallel(
+                    data_dir / f"news/newstest{year}.en-de.en.gz", data_dir / f"news/newstest{year}.en-de.de.gz"
+                )
+            )
+            sources[f"newstest{year}"] = len(news)
+            extra += news
+    return extra, sources
+
+
+def challenge_test(
+    data_dir: Path, tatoeba_name: str, tgt_lang: str, train_english: set[str]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The Tatoeba Challenge test set, and the part of it kept: it shares many sentences with this Tatoeba export, so
+    only the pairs whose English sentence is in none of our training data stay."""
+    challenge = clean_pairs(
+        *read_parallel(
+            data_dir / f"tatoeba/test-v2021-08-07.{tatoeba_name}.en.gz",
+            data_dir / f"tatoeba/test-v2021-08-07.{tatoeba_name}.{tgt_lang}.gz",
+        )
+    )
+    return challenge, [p for p in challenge if p[0] not in train_english]
