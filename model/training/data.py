@@ -1,4 +1,4 @@
-"""Parallel text: reading (plain or gzip), and batching by token count."""
+"""Parallel text as token ids, and batching by token count (reading the files is model.core.text_files)."""
 
 from __future__ import annotations
 
