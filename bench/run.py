@@ -233,6 +233,7 @@ def vs_hf_generate(ckpt, repeats: int) -> list[Row]:
             "ours with full capture ÷ HF MarianMTModel.generate(output_attentions=True), "
             f"eager, greedy, {ids.shape[1]} source pieces, {steps} steps",
         ),
+        floor_row("vs_bandwidth_floor", t_ours / steps, model, f"the translation of vs_hf_generate ({steps} steps)"),
         ratio_row(
             "matrix_products_vs_hf",
             t_floor,
@@ -301,6 +302,267 @@ def marian_at_opus_size(repeats: int) -> list[Row]:
             t_hf,
             "the same ÷ HF MarianMTModel.generate(output_attentions=True), eager, same weights and steps",
         ),
+        floor_row("marian_vs_bandwidth_floor", t_ours / steps, ours, "the translation of marian_capture_ms"),
+    ]
+
+
+_BANDWIDTH: list[float] = []
+
+
+def read_bandwidth_gbs() -> float:
+    """This machine's read bandwidth (GB/s): the median time to sum 1 GB of float32 (beyond any cache); once a run."""
+    if not _BANDWIDTH:
+        block = torch.ones(256 * 2**20)
+        times = []
+        for _ in range(7):
+            start = time.perf_counter()
+            block.sum()
+            times.append(time.perf_counter() - start)
+        _BANDWIDTH.append(block.numel() * 4 / statistics.median(times[1:]) / 1e9)
+    return _BANDWIDTH[0]
+
+
+def bandwidth_row() -> Row:
+    return {
+        "measure": "bandwidth_gbs",
+        "value": read_bandwidth_gbs(),
+        "unit": "GB/s",
+        "compares": "this machine's read bandwidth: 1 GB of float32 summed by torch (median of 6)",
+    }
+
+
+def bytes_read_per_step(model: Transformer) -> int:
+    """Bytes of weights a cached decode step must read: every decoder parameter but the cross-attention's key and
+    value projections (their products are cached), and the output layer (one embedding row is negligible)."""
+    skip = {
+        id(p)
+        for layer in model.decoder.layers
+        for p in (*layer.cross_attn.w_k.parameters(), *layer.cross_attn.w_v.parameters())
+    }
+    skip.add(id(model.decoder.embed.token_embedding.weight))
+    params = {id(p): p for p in (*model.decoder.parameters(), *model.generator.parameters()) if id(p) not in skip}
+    params[id(model.generator.weight)] = model.generator.weight  # tied to the embedding: read whole as the output layer
+    return sum(p.numel() * p.element_size() for p in params.values())
+
+
+def floor_row(measure: str, seconds_per_step: float, model: Transformer, what: str) -> Row:
+    floor = bytes_read_per_step(model) / (read_bandwidth_gbs() * 1e9)
+    return {
+        "measure": measure,
+        "value": seconds_per_step / floor,
+        "unit": "ratio",
+        "compares": f"{what}: time per decode step ÷ the bandwidth floor (bytes of weights read per step ÷ "
+        f"bandwidth_gbs; {seconds_per_step * 1000:.1f} vs {floor * 1000:.1f} ms)",
+    }
+
+
+NLLB_VOCAB, NLLB_STEPS = 256206, 20  # facebook/nllb-200-distilled-600M's vocabulary; steps per translation
+
+
+def nllb_models() -> tuple[torch.nn.Module, Transformer]:
+    """HF M2M100ForConditionalGeneration at nllb-200-distilled-600M's size with random weights (fp32, eager), and
+    ours imported from it (model.importing.hf), so both compute the same thing."""
+    from transformers import M2M100Config, M2M100ForConditionalGeneration
+
+    from model.importing.hf import from_weights, m2m100_config
+
+    hf_cfg = M2M100Config(
+        vocab_size=NLLB_VOCAB,
+        d_model=1024,
+        encoder_layers=12,
+        decoder_layers=12,
+        encoder_attention_heads=16,
+        decoder_attention_heads=16,
+        encoder_ffn_dim=4096,
+        decoder_ffn_dim=4096,
+        max_position_embeddings=1024,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+        activation_function="relu",
+        scale_embedding=True,
+        dropout=0.0,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
+        attn_implementation="eager",
+    )
+    torch.manual_seed(0)
+    hf = M2M100ForConditionalGeneration(hf_cfg).eval()
+    cfg = m2m100_config(hf_cfg.to_dict(), ["eng_Latn", "kor_Hang"], "prefix")
+    # A random decoder fed the start symbol 2 predicts 2 (</s>) at once: HF's generate is kept from it by
+    # min_new_tokens, ours by moving </s> to the last id (which changes no weight and no product).
+    cfg.eos_id = NLLB_VOCAB - 1
+    return hf, from_weights(cfg, hf.state_dict())
+
+
+def peak_rss_bytes(fn: Callable[[], object]) -> int:
+    """The process's peak resident memory while `fn` runs (Linux: the peak is reset first)."""
+    Path("/proc/self/clear_refs").write_text("5")
+    fn()
+    status = Path("/proc/self/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) * 1024
+
+
+def fake_int8_weights(model: Transformer) -> None:
+    """Round every linear weight to int8 with one scale per output row, in place (what a weight-only int8 mode
+    computes, in float32), to measure its attention difference."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.Linear):
+                w = module.weight
+                scale = w.abs().amax(dim=1, keepdim=True).clamp(min=1e-12) / 127
+                w.copy_(torch.round(w / scale).clamp(-127, 127) * scale)
+
+
+def int8_products_only(model: Transformer, steps: int) -> Callable[[], None]:
+    """The matrix products of `steps` cached decode steps with int8 weights (torch's weight-only int8 kernel, the
+    activations in bfloat16): what an int8 mode could reach at best, without its other work."""
+    x, h = torch.zeros(1, model.cfg.d_model, dtype=torch.bfloat16), torch.zeros(1, model.cfg.d_ff, dtype=torch.bfloat16)
+    packed = []
+    for layer in model.decoder.layers:
+        for linear in (
+            layer.self_attn.w_q,
+            layer.self_attn.w_k,
+            layer.self_attn.w_v,
+            layer.self_attn.w_o,
+            layer.cross_attn.w_q,
+            layer.cross_attn.w_o,
+            layer.ffn.w_1,
+            layer.ffn.w_2,
+        ):
+            packed.append(linear)
+    packed.append(model.generator)
+    weights = []
+    for linear in packed:
+        w = linear.weight.detach().float()
+        scale = w.abs().amax(dim=1).clamp(min=1e-12) / 127
+        weights.append((torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous(), scale.bfloat16()))
+
+    @torch.inference_mode()
+    def run():
+        for _ in range(steps):
+            for w, scale in weights:
+                torch._weight_int8pack_mm(h if w.shape[1] == h.shape[1] else x, w, scale)
+
+    return run
+
+
+def nllb_at_size(repeats: int) -> list[Row]:
+    """Ours with full capture against HF generate at nllb-200-distilled-600M's size; the bandwidth floor; what bf16
+    or int8 weights would buy, and their largest attention difference from float32."""
+    from model.core.hook_names import ALL_WEIGHTS
+    from model.core.hooks import capture
+    from model.decoding.search import greedy_search
+    from model.decoding.trace_from_hooks import arrays_from_steps
+
+    hf, row_major = nllb_models()
+    cfg = row_major.cfg
+    ours = Transformer(cfg).eval()
+    ours.load_state_dict(row_major.state_dict())
+    ours.use_column_major_weights()  # what model.core.checkpoint.load_checkpoint ships
+    weight_bytes = sum(p.numel() * p.element_size() for p in {id(p): p for p in ours.parameters()}.values())
+    src = torch.randint(4, NLLB_VOCAB - 1, (1, 20))
+    src[0, -1] = 2  # M2M-100's </s>
+
+    def translate_with(model: Transformer, forced=()):
+        def run():
+            with capture(model, ALL_WEIGHTS) as records:
+                hyp = greedy_search(model, src, NLLB_STEPS, top_k=5, forced=list(forced))[0]
+            arrays = arrays_from_steps(model, records.records, hyp)
+            assert len(hyp.ids) == NLLB_STEPS and arrays["cross"].shape[2] == NLLB_STEPS
+            return hyp.ids, arrays
+
+        return run
+
+    fp32 = translate_with(ours)
+    resident = peak_rss_bytes(lambda: None)
+    # ours' weights and what its first translation adds at the peak (the stacked Q/K/V copies, caches, records)
+    peak = peak_rss_bytes(fp32) - resident + weight_bytes
+    reference_ids, reference = fp32()
+    low = Transformer(cfg).eval()
+    low.load_state_dict(row_major.state_dict())
+    low.use_low_precision_weights(torch.bfloat16)
+    _, bf16_arrays = translate_with(low, reference_ids)()
+    bf16_diff = max(float(np.abs(bf16_arrays[k] - reference[k]).max()) for k in reference)
+    t_ours, t_hf, t_row, t_bf16, t_products, t_int8 = interleaved(
+        fp32,
+        hf_generate_fixed(hf, src, NLLB_STEPS),
+        translate_with(row_major),
+        translate_with(low),
+        lambda: matrix_products_only(ours, NLLB_STEPS),
+        int8_products_only(ours, NLLB_STEPS),
+        repeats=repeats,
+    )
+    del hf, low, row_major
+    fake_int8_weights(ours)
+    _, int8_arrays = translate_with(ours, reference_ids)()
+    int8_diff = max(float(np.abs(int8_arrays[k] - reference[k]).max()) for k in reference)
+    size = (
+        "nllb-200-distilled-600M's size (d_model 1024, 12+12 layers, 16 heads, d_ff 4096, "
+        f"vocabulary {NLLB_VOCAB}; random weights)"
+    )
+    return [
+        {
+            "measure": "nllb_capture_ms",
+            "value": t_ours * 1000,
+            "unit": "ms",
+            "compares": f"greedy translation with full capture at {size}, 20 source pieces, {NLLB_STEPS} steps",
+        },
+        ratio_row(
+            "nllb_vs_hf_generate",
+            t_ours,
+            t_hf,
+            "the same ÷ HF M2M100ForConditionalGeneration.generate(output_attentions=True), eager, same size and steps",
+        ),
+        {
+            "measure": "nllb_peak_memory_vs_weights",
+            "value": peak / weight_bytes,
+            "unit": "ratio",
+            "compares": "ours' float32 weights plus the resident memory its first translation with full capture adds "
+            f"at the peak (stacked Q/K/V, caches, records) ÷ the weights ({peak / 1e9:.2f} vs "
+            f"{weight_bytes / 1e9:.2f} GB)",
+        },
+        ratio_row(
+            "nllb_row_major_vs_column_major",
+            t_row,
+            t_ours,
+            "the same translation with the weights row-major as imported ÷ column-major (use_column_major_weights)",
+        ),
+        floor_row("nllb_vs_bandwidth_floor", t_ours / NLLB_STEPS, ours, "the translation of nllb_capture_ms"),
+        ratio_row(
+            "nllb_products_vs_capture",
+            t_products,
+            t_ours,
+            "only the fp32 matrix products of the same steps ÷ the whole translation with capture",
+        ),
+        ratio_row(
+            "nllb_bf16_vs_fp32",
+            t_bf16,
+            t_ours,
+            "the same translation with bfloat16 weights (use_low_precision_weights; off by default) ÷ float32",
+        ),
+        {
+            "measure": "nllb_bf16_attention_max_diff",
+            "value": bf16_diff,
+            "unit": "weight",
+            "compares": "largest difference of any attention weight (every layer, head and kind, same output pieces) "
+            "between bfloat16 weights and float32",
+        },
+        ratio_row(
+            "nllb_int8_products_vs_fp32",
+            t_int8,
+            t_products,
+            "the matrix products of the same steps with weight-only int8 (torch._weight_int8pack_mm, bf16 activations) "
+            "÷ in float32: the most an int8 mode could save there",
+        ),
+        {
+            "measure": "nllb_int8_attention_max_diff",
+            "value": int8_diff,
+            "unit": "weight",
+            "compares": "largest attention difference with every linear weight rounded to int8 (one scale per row), "
+            "same output pieces, from float32",
+        },
     ]
 
 
@@ -552,6 +814,7 @@ GOALS = {
     "capture_overhead": ("≤", 1.15),
     "incremental_vs_recompute": ("≤", 0.33),
     "vs_hf_generate": ("≤", 0.5),
+    "nllb_vs_hf_generate": ("≤", 0.6),
     "train_tokens_vs_hf": ("≥", 1.0),
     "page_to_first_heatmap_s": ("≤", 2.5),
     "slider_to_redraw_ms": ("≤", 300),
@@ -567,7 +830,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--skip",
         default="",
-        help="comma-separated groups to skip: capture, incremental, hf, marian, model_view, scaling, app",
+        help="comma-separated groups to skip: capture, incremental, hf, marian, nllb (never with --quick: it needs "
+        "~8 GB and minutes), bandwidth, model_view, scaling, app",
     )
     p.add_argument("--repeats", type=int, default=0, help="timed repeats per measure (default: 21, or 11 with --quick)")
     p.add_argument("--threads", type=int, default=0, help="torch threads for both sides (default: torch's own choice)")
@@ -592,8 +856,10 @@ def main(argv: list[str] | None = None) -> int:
         ("incremental", lambda: incremental_vs_recompute(ckpt, repeats)),
         ("hf", lambda: vs_hf_generate(ckpt, repeats) + [train_tokens_vs_hf(ckpt, max(3, repeats // 2))]),
         ("marian", lambda: marian_at_opus_size(repeats)),
+        ("nllb", lambda: [] if args.quick else nllb_at_size(max(3, repeats // 3))),
         ("model_view", lambda: [model_view_build(repeats)]),
         ("scaling", lambda: capture_scaling(ckpt, repeats)),
+        ("bandwidth", lambda: [bandwidth_row()]),
         ("app", lambda: app_timings(7 if args.quick else 15)),
     ]
     for name, run in steps:
