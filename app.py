@@ -19,7 +19,7 @@ from ui.errors import guarded, load, run_search, translate_first
 from ui.examples import EXAMPLES, load_gallery
 from ui.figure import preload_plotly, show_figure
 from ui.i18n import LANGUAGES, t
-from ui.text import DEFAULT_CHECKPOINT, card_summary, md_escape
+from ui.text import DEFAULT_CHECKPOINT, PLAIN_CSS, card_summary, md_escape
 from ui.theme import Theme
 from ui.url import init_from_url, settle_model_ranges, show_param_notes, write_url
 from ui.views import VIEWS
@@ -59,7 +59,7 @@ def main() -> None:
     init_from_url({"ckpt": default})
     settle_session(list(checkpoints), default)
     present = st.session_state.present
-    st.markdown(PRESENT_CSS if present else SHELL_CSS, unsafe_allow_html=True)
+    st.markdown((PRESENT_CSS if present else SHELL_CSS) + PLAIN_CSS, unsafe_allow_html=True)
     if not checkpoints:
         st.error("No checkpoint found in checkpoints/. Train one with `python -m model.train` (see the README).")
         st.stop()

@@ -16,7 +16,7 @@ import streamlit.components.v1 as components
 from model.analysis.deck import PARAM_KEYS, DeckError, parse_deck
 from model.analysis.view_parameters import read_value
 from ui.i18n import t
-from ui.text import md_escape
+from ui.text import plain_caption
 from ui.url import FROM_OUTSIDE, add_note
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,7 +108,7 @@ def sidebar() -> None:
             st.error(st.session_state.deck_error)
         deck = st.session_state.get("deck")
         if deck:
-            st.caption(t("deck.loaded", title=md_escape(deck["title"]), n=len(deck["slides"])))
+            plain_caption(st, t("deck.loaded", title=deck["title"], n=len(deck["slides"])))
             st.download_button(
                 t("deck.download"),
                 json.dumps(deck, indent=1, ensure_ascii=False),
@@ -127,7 +127,7 @@ def navigation(container) -> None:
     index = st.session_state.get("deck_index", 0)
     cols = container.columns([1, 3, 1], vertical_alignment="center")
     cols[0].button("◀", key="deck_prev", on_click=go_to, args=(index - 1,), disabled=index == 0, help=t("deck.prev"))
-    cols[1].caption(f"{index + 1}/{len(deck['slides'])} · {md_escape(deck['slides'][index]['title'])}")
+    plain_caption(cols[1], f"{index + 1}/{len(deck['slides'])} · {deck['slides'][index]['title']}")
     cols[2].button(
         "▶",
         key="deck_next",
@@ -162,4 +162,4 @@ def note() -> None:
     if deck:
         text = deck["slides"][st.session_state.get("deck_index", 0)]["note"]
         if text:
-            st.caption(md_escape(text))  # plain text: a deck cannot show an image or a link
+            plain_caption(st, text)  # plain text: a deck cannot show an image or a link
