@@ -64,19 +64,29 @@ def position_table(cfg: TransformerConfig) -> Tensor:
     return sinusoidal_positional_encoding(rows, cfg.d_model, cfg.pe_layout)
 
 
-def project(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    """x W^T + b. Weights stored in a lower precision (`Transformer.use_low_precision_weights`) multiply in their own
-    precision and the result comes back in x's, so attention is still computed and recorded in float32."""
+def project(x: Tensor, weight: Tensor, bias: Tensor | None, scales: Tensor | None = None) -> Tensor:
+    """x W^T + b. Weights stored in a lower precision (`Transformer.use_low_precision_weights`) multiply with bfloat16
+    inputs in their own kernels and the result comes back in x's dtype (float32), so attention is still computed and
+    recorded in float32; `scales`: int8 weights' one scale per output row."""
     if weight.dtype == x.dtype:
         return F.linear(x, weight, bias)
-    return F.linear(x.to(weight.dtype), weight, bias).to(x.dtype)
+    rows = x.reshape(-1, x.shape[-1]).to(torch.bfloat16)
+    if weight.dtype == torch.int8:
+        y = torch._weight_int8pack_mm(rows, weight, scales)  # PyTorch's weight-only int8 kernel (gpt-fast's)
+    elif rows.shape[0] == 1:  # a decode step's one row: matrix-vector reads bfloat16 ~35% faster than F.linear
+        y = torch.mv(weight, rows[0])[None]
+    else:
+        y = F.linear(rows, weight)
+    y = y.to(x.dtype).reshape(*x.shape[:-1], weight.shape[0])
+    return y if bias is None else y + bias
 
 
 class LowPrecisionLinear(nn.Linear):
-    """An nn.Linear whose weight may be stored in bfloat16 while its input and output stay float32."""
+    """An nn.Linear whose weight is stored in bfloat16 or int8 (with `weight_scales`) while its input, bias and output
+    stay float32."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return project(x, self.weight, self.bias)
+        return project(x, self.weight, self.bias, getattr(self, "weight_scales", None))
 
 
 class MultiHeadAttention(nn.Module):
@@ -100,8 +110,8 @@ class MultiHeadAttention(nn.Module):
         self.hook_out = HookPoint()  # [batch, q_pos, d_model]  the sub-layer's output, after W_O
         self._fused_key, self._fused = None, None  # inference cache of the stacked Q/K/V projection
 
-    def _fused_qkv(self) -> tuple[Tensor, Tensor]:
-        """[W_Q; W_K; W_V] and their biases stacked, rebuilt whenever any of them changes."""
+    def _fused_qkv(self) -> tuple[Tensor, ...]:
+        """[W_Q; W_K; W_V] and their biases stacked (and int8 weights' scales), rebuilt whenever any of them changes."""
         params = [p for linear in (self.w_q, self.w_k, self.w_v) for p in (linear.weight, linear.bias)]
         key = tuple((p.data_ptr(), p._version) for p in params)
         if self._fused_key != key:
@@ -110,7 +120,10 @@ class MultiHeadAttention(nn.Module):
                 bias = torch.cat([p.detach() for p in params[1::2]])
                 if params[0].stride(0) == 1:  # keep the column-major layout of use_column_major_weights
                     weight = weight.t().contiguous().t()
-            self._fused, self._fused_key = (weight, bias), key
+                fused = (weight, bias)
+                if hasattr(self.w_q, "weight_scales"):
+                    fused += (torch.cat([linear.weight_scales for linear in (self.w_q, self.w_k, self.w_v)]),)
+            self._fused, self._fused_key = fused, key
         return self._fused
 
     def _split_heads(self, x: Tensor) -> Tensor:
@@ -403,14 +416,24 @@ class Transformer(nn.Module):
 
     @torch.no_grad()
     def use_low_precision_weights(self, dtype: torch.dtype = torch.bfloat16) -> Transformer:
-        """Opt-in, for inference only: store every linear weight (and the tied embedding) in `dtype`, halving the
-        bytes a decode step reads; activations, attention and layer norms stay float32. Attention then differs
-        from float32's (bench/run.py's nllb_bf16_attention_max_diff row says by how much)."""
+        """Opt-in, for inference on the CPU only: store every linear weight in bfloat16 (halving the bytes a decode
+        step reads; the tied embedding too) or int8 (a quarter; one scale per output row, the float32 embedding
+        kept for the input side). Biases, activations, attention and layer norms stay float32, but attention then
+        differs from float32's: bench/run.py's nllb_*_attention_max_diff rows say by how much."""
+        if dtype not in (torch.bfloat16, torch.int8):
+            raise ValueError(f"low-precision weights are bfloat16 or int8, not {dtype}")
+        if any(isinstance(module, LowPrecisionLinear) for module in self.modules()):
+            raise ValueError("the weights are already stored in a lower precision; start from a float32 model")
         for module in self.modules():
             if isinstance(module, nn.Linear):
-                module.weight.data = module.weight.data.to(dtype)
-                if module.bias is not None:
-                    module.bias.data = module.bias.data.to(dtype)
+                weight = module.weight.detach().float()
+                if dtype == torch.int8:
+                    scales = weight.abs().amax(dim=1).clamp(min=1e-12) / 127
+                    quantised = torch.round(weight / scales[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
+                    module.weight = nn.Parameter(quantised, requires_grad=False)  # unties a tied output layer
+                    module.register_buffer("weight_scales", scales.to(torch.bfloat16))
+                else:
+                    module.weight.data = weight.to(dtype).contiguous()  # row-major: torch.mv's fast layout
                 module.__class__ = LowPrecisionLinear
         return self
 
