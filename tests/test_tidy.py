@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from model.decoding.tidy import casual_english, looks_like_question, tidy_english, tidy_input
+from model.core.language_codes import means_english
+from model.decoding.tidy import Tidied, casual_english, looks_like_question, tidy_english, tidy_input
 from model.decoding.translation import translate
+from model.importing.languages import M2M_100, MBART_50, NLLB_200, WMT_21
 from tests.conftest import ROOT
 from tests.test_app import heading, open_app
 from ui.text import md_escape
@@ -75,6 +77,24 @@ def test_only_english_input_is_tidied_and_only_when_asked():
     assert tidy_input("wo ist der bahnhof", "de").text == "wo ist der bahnhof"
     assert tidy_input("where is it", "en", enabled=False).text == "where is it"
     assert tidy_input("where is it", "en").text == "Where is it?"
+
+
+# English as each family spells it (from the families' own code lists), and codes that only look like it
+ENGLISH = {"marian": "en", "m2m_100": "en", "wmt21": "en", "nllb": "eng_Latn", "mbart-50": "en_XX"}
+NOT_ENGLISH = ["de", "kor_Hang", "ko_KR", "ben_Beng", "fr_XX", "deu_Latn", "", None]
+
+
+@pytest.mark.parametrize("family", sorted(ENGLISH))
+def test_english_is_tidied_under_every_familys_code_and_nothing_else_is(family):
+    assert tidy_input("where is it", ENGLISH[family]).text == "Where is it?"
+    codes = {"marian": ["en", "de", "fr"], "m2m_100": M2M_100, "wmt21": WMT_21, "nllb": NLLB_200, "mbart-50": MBART_50}
+    # of all the family's languages, exactly its English is English
+    assert [code for code in codes[family] if means_english(code)] == [ENGLISH[family]]
+
+
+@pytest.mark.parametrize("code", NOT_ENGLISH)
+def test_other_languages_are_left_as_typed(code):
+    assert tidy_input("wo ist es", code) == Tidied("wo ist es", ())
 
 
 def test_the_app_translates_the_tidied_sentence_and_says_so(app_env, model, tokenizer):

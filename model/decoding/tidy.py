@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from model.core.language_codes import means_english
+
 WH_WORDS = {"what", "where", "when", "why", "who", "whom", "whose", "which", "how"}
 AUXILIARIES = {
     "am",
@@ -174,5 +176,6 @@ INPUT_STYLES = {  # what `python -m model.evaluate --input-style` feeds the mode
 
 
 def tidy_input(text: str, src_lang: str, enabled: bool = True) -> Tidied:
-    """What the app translates: English input tidied when `enabled`, any other language as typed."""
-    return tidy_english(text) if enabled and src_lang == "en" else Tidied(text, ())
+    """What the app translates: English input tidied when `enabled`, any other language as typed. English is every
+    family's code for it (en, eng_Latn, en_XX)."""
+    return tidy_english(text) if enabled and means_english(src_lang) else Tidied(text, ())
