@@ -21,7 +21,7 @@ from ui.figure import preload_plotly, show_figure
 from ui.i18n import LANGUAGES, t
 from ui.text import DEFAULT_CHECKPOINT, PLAIN_CSS, card_summary, md_escape
 from ui.theme import Theme
-from ui.url import init_from_url, settle_model_ranges, show_param_notes, write_url
+from ui.url import add_note, init_from_url, settle_model_ranges, show_param_notes, write_url
 from ui.views import VIEWS
 
 # Normal mode: less padding, a narrower sidebar, the header out of the way; the sentence bar's translation on one line.
@@ -102,16 +102,14 @@ def main() -> None:
 
 
 def settle_session(names: list[str], default_checkpoint: str) -> None:
-    """Keep the values of widgets not drawn on this run (Streamlit forgets them otherwise); a checkpoint, view or
-    language that is not there becomes the default."""
+    """Keep the values of widgets not drawn on this run (Streamlit forgets them otherwise); a checkpoint that is not
+    there becomes the default, and the page says so (view, kind, language… were checked when read: ui/url.py)."""
     for key in [p.name for p in PARAMS] + ["words"]:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
     if st.session_state.ckpt not in names:
         if names and st.session_state.ckpt:
-            st.session_state.setdefault("_param_notes", []).append(
-                t("app.no_checkpoint", name=st.session_state.ckpt, default=default_checkpoint)
-            )
+            add_note(t("app.no_checkpoint", name=st.session_state.ckpt, default=default_checkpoint))
         st.session_state.ckpt = default_checkpoint
 
 

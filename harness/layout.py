@@ -74,13 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default=",".join(f"{w}x{h}" for w, h in SIZES))
     p.add_argument("--modes", default=",".join(MODES))
     p.add_argument("--text", default="", help="a sentence (default: the app's own)")
+    p.add_argument("--ckpt", default="", help="a shipped checkpoint's name (default: the app's own)")
     p.add_argument("--shots", type=Path, help="a folder for a screenshot of each (mode, size, view)")
     args = p.parse_args(argv)
     sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")]
-    extra = f"&text={quote(args.text)}" if args.text else ""
+    extra = (f"&text={quote(args.text)}" if args.text else "") + (f"&ckpt={quote(args.ckpt)}" if args.ckpt else "")
     if args.shots:
         args.shots.mkdir(parents=True, exist_ok=True)
-    print("mode\tsize\tview\tfirst_top_px\tshare")
+    print("mode\tsize\tview\tfirst_top_px\tfirst_bottom_px\tshare")
     with streamlit_server(ROOT / "checkpoints") as (url, _), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for mode in args.modes.split(","):
@@ -88,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
                 page = browser.new_page(viewport={"width": width, "height": height})
                 for view in args.views.split(","):
                     m = open_view(page, view_url(url, view, mode == "present", extra))
-                    top = "none" if m["first_top"] is None else f"{m['first_top']:.0f}"
-                    print(f"{mode}\t{width}x{height}\t{view}\t{top}\t{m['share']:.0%}", flush=True)
+                    first = min(m["boxes"], key=lambda b: b["top"]) if m["boxes"] else None
+                    top, bottom = (f"{first['top']:.0f}", f"{first['bottom']:.0f}") if first else ("none", "none")
+                    print(f"{mode}\t{width}x{height}\t{view}\t{top}\t{bottom}\t{m['share']:.0%}", flush=True)
                     if args.shots:
                         page.screenshot(path=str(args.shots / f"{mode}-{width}x{height}-{view}.png"))
                 page.close()

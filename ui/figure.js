@@ -61,9 +61,10 @@ function deepMerge(base, over) {
   return out;
 }
 
-// Presentation mode: a main figure fills the window from its own top down (data.fill = {share, screen}; screen, when
-// given, is a height to size for instead of the window's). Measured again when the window or the page above it
-// changes size, so a caption or a second row of controls never pushes the figure's bottom off the screen.
+// A main figure fills the window from its own top down (data.fill, set by ui/theme.py): in presentation mode exactly
+// ({share, screen}; screen, when given, is a height to size for instead of the window's), in normal mode only growing
+// ({share, grow}). Measured again when the window or the page above it changes size, so a caption or a second row of
+// controls never pushes the figure's bottom off the screen.
 const BOTTOM_GAP_PX = 10, MIN_HEIGHT_PX = 240;
 const filled = new Set();
 
@@ -72,7 +73,7 @@ function fillHeight(div, fill) {
   const top = div.getBoundingClientRect().top + window.scrollY;
   const share = fill.share || 1;
   const height = Math.floor((screen - top - BOTTOM_GAP_PX) * share) - (share < 1 ? 8 : 0);
-  // normal mode (grow): never below the figure's own height, nor above two windows (a figure far down the page)
+  // normal mode (grow): never below the figure's own height, nor taller than the window
   return fill.grow ? Math.min(Math.max(fill.own, height), Math.max(fill.own, screen))
                    : Math.max(MIN_HEIGHT_PX, height);
 }
