@@ -167,7 +167,41 @@ def bench_compares(row: dict) -> str:
     if scaling:
         what = "greedy translation with capture" if scaling[1] == "capture_scaling" else "float32 trace size"
         return f"{what}, {scaling[2]} source pieces"
-    return BENCH_COMPARES.get(row["measure"], "")
+    return BENCH_COMPARES.get(row["measure"]) or bench_source_compares().get(row["measure"], "")
+
+
+def bench_source_compares() -> dict[str, str]:
+    """Each measure's `compares` text as bench/run.py writes it, values known only when it runs shown as "…":
+    from `{"measure": NAME, "compares": TEXT}` rows, `ratio_row(NAME, top, bottom, TEXT)` and `floor_row(NAME, ...)`."""
+    tree = ast.parse((ROOT / "bench" / "run.py").read_text(encoding="utf-8"))
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            fields = {k.value: v for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant)}
+            name, text = fields.get("measure"), fields.get("compares")
+            if isinstance(name, ast.Constant) and isinstance(name.value, str) and text is not None:
+                found.setdefault(name.value, source_text(text))
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("ratio_row", "floor_row") and node.args:
+            name = node.args[0]
+            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+                continue
+            if node.func.id == "ratio_row" and len(node.args) == 4:
+                found.setdefault(name.value, source_text(node.args[3]))
+            elif node.func.id == "floor_row" and len(node.args) == 4:
+                what = source_text(node.args[3])
+                found.setdefault(name.value, f"{what}: time per decode step ÷ the bandwidth floor")
+    return found
+
+
+def source_text(node: ast.expr) -> str:
+    """A string expression's text, with what is only known at run time as "…"."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(source_text(part) if isinstance(part, ast.Constant) else "…" for part in node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return source_text(node.left) + source_text(node.right)
+    return "…"
 
 
 def benchmarks_table() -> str:
