@@ -2,9 +2,12 @@
 
   python -m model.align_eval --checkpoint checkpoints/multi30k-en-de --gold rwth --out aer.csv
   python -m model.align_eval --checkpoint checkpoints/multi30k-en-fr --gold hansards --out aer.csv
+  python -m model.align_eval --checkpoint checkpoints/nllb-200-distilled-600M --gold rwth   # eng_Latn→deu_Latn
 
 Teacher-forces each gold sentence's reference translation, merges pieces into the gold's words, and
-scores argmax and threshold alignments of each head (and each layer's mean) with corpus AER.
+scores argmax and threshold alignments of each head (and each layer's mean) with corpus AER. A multilingual model
+is scored on the gold's language pair in its own codes (--src-lang/--tgt-lang choose others, which must name the same
+languages; for eflomal-multi30k, --tgt-lang picks the Multi30k language).
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from model.analysis.alignment import aer_table, corpus_aer, eflomal_gold, head_alignments, read_hansards, read_rwth
-from model.cli.common import run
+from model.cli.common import add_language_flags, run, with_languages
 from model.core.checkpoint import CheckpointError, load_checkpoint
+from model.core.language_codes import code_for, language_of, means_language
 from model.core.text_files import read_parallel
 
 GOLD = {
@@ -57,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="read each target word's row where it is the decoder's input, one step after producing it (Chen et "
         "al., 2020)",
     )
+    add_language_flags(p)
     return p
 
 
@@ -65,34 +70,52 @@ def main(argv: list[str] | None = None) -> int:
     folder, reader, langs = GOLD[args.gold]
     try:
         ckpt = load_checkpoint(args.checkpoint)
+        src_lang, tgt_lang = args.src_lang, args.tgt_lang
+        if ckpt.languages:  # a multilingual model: the gold's languages in its codes, unless the flags choose
+            src_lang = src_lang or code_for(langs[0] if langs else "en", ckpt.languages)
+            tgt_lang = tgt_lang or (code_for(langs[1], ckpt.languages) if langs else None)
+        ckpt = with_languages(ckpt, src_lang, tgt_lang)
+    except (CheckpointError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if reader is None:  # eflomal on Multi30k, whose files are named by two-letter code
+        langs = ("en", language_of(ckpt.tgt_lang) or ckpt.tgt_lang)
+    gold_src, gold_tgt = langs
+    if not (means_language(ckpt.src_lang, gold_src) and means_language(ckpt.tgt_lang, gold_tgt)):
+        print(
+            f"error: {args.gold} needs an {gold_src}→{gold_tgt} model; {ckpt.name} is {ckpt.src_lang}→{ckpt.tgt_lang}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
         if reader is None:  # eflomal on Multi30k validation, aligned together with the training split
             data = Path(args.multi30k)
-            langs = ("en", ckpt.tgt_lang)
-            src, tgt = read_parallel(data / "val.en.gz", data / f"val.{ckpt.tgt_lang}.gz")
-            train_src, train_tgt = read_parallel(data / "train.en.gz", data / f"train.{ckpt.tgt_lang}.gz")
+            src, tgt = read_parallel(data / "val.en.gz", data / f"val.{gold_tgt}.gz")
+            train_src, train_tgt = read_parallel(data / "train.en.gz", data / f"train.{gold_tgt}.gz")
             gold = eflomal_gold(src, tgt, train_src, train_tgt)
         else:
             gold = reader(Path(args.gold_dir) / folder)
-        src_lang, tgt_lang = langs
-    except (CheckpointError, OSError, ValueError, ImportError) as exc:
+    except (OSError, ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if (ckpt.src_lang, ckpt.tgt_lang) != (src_lang, tgt_lang):
-        print(
-            f"error: {args.gold} needs an {src_lang}→{tgt_lang} model; {ckpt.name} is {ckpt.src_lang}→{ckpt.tgt_lang}",
-            file=sys.stderr,
-        )
         return 2
     start = time.perf_counter()
     bar = tqdm(total=len(gold), desc="teacher-forcing", file=sys.stderr)
     matrices, kept = head_alignments(
-        ckpt.model, ckpt.tokenizer, gold, lambda n, _: bar.update(n - bar.n), shift=args.shift
+        ckpt.model,
+        ckpt.tokenizer,
+        gold,
+        lambda n, _: bar.update(n - bar.n),
+        shift=args.shift,
+        src_lang=ckpt.src_lang,
+        tgt_lang=ckpt.tgt_lang,
     )
     bar.close()
     if not kept:
         print("error: no sentence's pieces regroup into the gold's words", file=sys.stderr)
         return 1
     table = pd.DataFrame(aer_table(matrices, [gold[i] for i in kept]))
+    if ckpt.languages:
+        print(f"{ckpt.name} translating {ckpt.src_lang}→{ckpt.tgt_lang}")
     best = table.loc[table["aer_argmax"].idxmin()]
     print(
         f"{len(kept)} of {len(gold)} sentences scored ({len(gold) - len(kept)} left out: pieces do not regroup "

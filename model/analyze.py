@@ -3,6 +3,8 @@
   python -m model.analyze --checkpoint checkpoints/multi30k-en-de --input sentences.txt --stats stats.csv
   python -m model.analyze --checkpoint checkpoints/multi30k-en-de --input val.en --ref val.de \\
       --sweep checkpoints/multi30k-en-de/head_importance.json
+  python -m model.analyze --checkpoint checkpoints/nllb-200-distilled-600M --tgt-lang kor_Hang \\
+      --input ../shared/data/flores/devtest.eng_Latn.gz --stats stats.csv --max-sentences 100
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from tqdm import tqdm
 
 from model.analysis.head_statistics import LABEL_RULES
 from model.analysis.importance import sentence_stats, sweep_record
-from model.cli.common import load_checkpoint_and_sentences, run
+from model.cli.common import add_language_flags, load_checkpoint_and_sentences, run, with_languages
 from model.core.head_selection import all_heads
 
 
@@ -34,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sweep", help="write each head's importance (drop when removed alone) to this JSON; needs --ref")
     p.add_argument("--ref", help="reference translations for --sweep")
     p.add_argument("--max-sentences", type=int, default=0, help="use only the first N sentences (0: all)")
+    add_language_flags(p)
     return p
 
 
@@ -48,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     if loaded is None:
         return 2
     ckpt, sources, references = loaded
+    try:
+        ckpt = with_languages(ckpt, args.src_lang, args.tgt_lang)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if not any(s.strip() for s in sources):
         print(f"error: {args.input} has no sentences", file=sys.stderr)
         return 2

@@ -8,9 +8,13 @@
       --about "what the model was trained on, with licences" --demo checkpoints/samples/demo30.en.txt
   python -m model.card --source unused --dest checkpoints/general-en-de --name "General English→German" \\
       --demo-only --demo checkpoints/samples/demo30.en.txt    # a new list of demo sentences, scores untouched
+  python -m model.card --source checkpoints/nllb-200-distilled-600M --dest checkpoints/nllb-en-ko \\
+      --name "NLLB-200 English→Korean" --src-lang eng_Latn --tgt-lang kor_Hang \\
+      --test flores ../shared/data/flores/devtest.eng_Latn.gz ../shared/data/flores/devtest.kor_Hang.gz
 
 Copies the weights (fp16 by default), then scores the copy (what users get) on the test sets with
-greedy search and beam 4, and writes card.json (what the app reads) and README.md.
+greedy search and beam 4, and writes card.json (what the app reads) and README.md. A multilingual model is shipped
+as the pair --src-lang/--tgt-lang choose (its default pair otherwise): that pair is scored and is the copy's default.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from model.cli.common import run
+from model.cli.common import add_language_flags, run, with_languages
 from model.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from model.training.model_card import (
     card_from_run,
@@ -83,12 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only rewrite --dest's README.md from its card.json (and --notes): no copying, no scoring",
     )
+    add_language_flags(p)  # the pair the copy translates by default, scored on --test and shown in --demo
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     p = build_parser()
     args = p.parse_args(argv)
+    if (args.markdown_only or args.demo_only) and (args.src_lang or args.tgt_lang):
+        p.error(
+            "--src-lang/--tgt-lang choose the pair to ship and score; --demo-only and --markdown-only keep --dest's"
+        )
     if args.markdown_only:
         return rewrite_markdown(Path(args.dest), args.name, args.notes)
     if args.demo_only:
@@ -98,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.test and not args.data_dir:
         p.error("give --test NAME SRC REF (repeatable) or --data-dir with the Multi30k test splits")
     try:
-        src = load_checkpoint(args.source)
-    except CheckpointError as exc:
+        src = with_languages(load_checkpoint(args.source), args.src_lang, args.tgt_lang)
+    except (CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     dtype = torch.float32 if args.fp32 else torch.float16

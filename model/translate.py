@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from model.cli.common import run
+from model.cli.common import add_language_flags, run, with_languages
 from model.core.checkpoint import CheckpointError, load_checkpoint
 from model.core.head_selection import parse_head_spec
 from model.decoding.tidy import tidy_input
@@ -48,14 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--prefix", default="", help="target text the translation must start with; the model continues from it"
     )
-    p.add_argument(
-        "--src-lang", default=None, help="multilingual models: the source language's code (default: the checkpoint's)"
-    )
-    p.add_argument(
-        "--tgt-lang",
-        default=None,
-        help="multilingual models: the target language's code, e.g. kor_Hang (default: the checkpoint's)",
-    )
+    add_language_flags(p)
     p.add_argument(
         "--tidy",
         action="store_true",
@@ -85,10 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = load_checkpoint(args.checkpoint)
         cfg = ckpt.model.cfg
         heads = parse_head_spec(args.ablate, cfg)
-        for flag, code in (("--src-lang", args.src_lang), ("--tgt-lang", args.tgt_lang)):
-            if code is not None and code not in ckpt.languages:
-                known = f"its languages: {', '.join(ckpt.languages[:8])}, ..." if ckpt.languages else "it is bilingual"
-                raise ValueError(f"{flag} {code!r} is not a language of {ckpt.name} ({known})")
+        ckpt = with_languages(ckpt, args.src_lang, args.tgt_lang)
     except (CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

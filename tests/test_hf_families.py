@@ -530,3 +530,84 @@ def test_a_broken_languages_file_is_one_sentence(family, tmp_path):
         with pytest.raises(CheckpointError) as error:
             load_checkpoint(folder)
         assert len(str(error.value).splitlines()) == 1
+
+
+def hf_word_alignment(
+    hf, theirs, src_text: str, tgt_text: str, shift: bool = False, source_tokenizer=None
+) -> np.ndarray:
+    """The reference for model.analysis.alignment, from transformers alone: the family's tokenizer gives the encoder
+    input and the reference's ids (language codes where the family puts them), HF's eager cross-attention gives the
+    rows, and the words are regrouped here by hand: the tokenizer's special pieces (language codes, </s>) left out, a
+    word's pieces from one starting with '▁', its rows averaged (the row that produced each piece, or with `shift` the
+    row that reads it), its columns summed. `source_tokenizer`: another one for the source (NLLB's legacy order)."""
+    hf.set_attn_implementation("eager")
+    src, labels = (source_tokenizer or theirs)(src_text).input_ids, theirs(text_target=tgt_text).input_ids
+    assert theirs.unk_token_id not in src + labels  # <unk> would split a word
+    with torch.no_grad():
+        out = hf(
+            input_ids=torch.tensor([src]), decoder_input_ids=torch.tensor([[2, *labels[:-1]]]), output_attentions=True
+        )
+    cross = torch.stack([a[0] for a in out.cross_attentions]).numpy()  # [L, H, target, source]
+
+    specials = set(theirs.all_special_ids) | set(getattr(theirs, "lang_code_to_id", {}).values())  # M2M-100's codes
+
+    def words(ids: list[int]) -> list[list[int]]:  # the positions of each word's pieces
+        groups: list[list[int]] = []
+        for position, (i, piece) in enumerate(zip(ids, theirs.convert_ids_to_tokens(ids))):
+            if i not in specials:
+                if piece.startswith("▁") or not groups:
+                    groups.append([])
+                groups[-1].append(position)
+        return groups
+
+    columns = np.stack([cross[..., g].sum(-1) for g in words(src)], axis=-1)  # [L, H, target, source words]
+    return np.stack([columns[..., [p + shift for p in g], :].mean(-2) for g in words(labels)], axis=-2)
+
+
+def family_tokenizer_for(theirs, name: str):
+    """The family's tokenizer set to the pair our checkpoint translates by default."""
+    theirs.src_lang, theirs.tgt_lang = PAIRS[name]
+    if hasattr(theirs, "set_src_lang_special_tokens"):
+        theirs.set_src_lang_special_tokens(PAIRS[name][0])
+    return theirs
+
+
+ALIGNED = ("Two young men are playing football .", "두 남자가 축구를 한다 .")
+
+
+@pytest.mark.parametrize("shift", [False, True], ids=["produced", "read"])
+def test_word_alignment_reads_what_translation_feeds_and_skips_the_code_pieces(family, shift):
+    """head_alignments on a multilingual model: the encoder reads [code] pieces </s> as translation feeds it, the
+    reference starts with the forced target code, and neither code is a word: equal to transformers' attention
+    regrouped by hand."""
+    from model.analysis.alignment import GoldSentence, head_alignments
+
+    name, hf, theirs, ckpt = family
+    src_text, tgt_text = ALIGNED
+    gold = [GoldSentence(src_text.split(), tgt_text.split(), set(), set())]
+    matrices, kept = head_alignments(ckpt.model, ckpt.tokenizer, gold, shift=shift)
+    expected = hf_word_alignment(hf, family_tokenizer_for(theirs, name), src_text, tgt_text, shift)
+    assert kept == [0] and matrices[0].shape == expected.shape == (*expected.shape[:2], 5, 7)
+    np.testing.assert_allclose(matrices[0], expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("family", ["nllb"], indirect=True)
+def test_word_alignment_in_nllbs_legacy_order_skips_the_code_after_eos(family, tmp_path):
+    from model.analysis.alignment import GoldSentence, head_alignments
+
+    _, hf, _, ckpt = family
+    folder = tmp_path / "hf"
+    shutil.copytree(Path(ckpt.card["source_folder"]), folder)
+    settings = json.loads((folder / "tokenizer_config.json").read_text())
+    (folder / "tokenizer_config.json").write_text(json.dumps({**settings, "legacy_behaviour": True}))
+    imported = import_hf(folder)
+    legacy = quiet(NllbTokenizer.from_pretrained, str(folder), src_lang="eng_Latn", legacy_behaviour=True)
+    src_text, tgt_text = ALIGNED
+    assert legacy(src_text).input_ids[-2:] == [2, imported.tokenizer.language_id("eng_Latn")]  # pieces </s> [code]
+    gold = [GoldSentence(src_text.split(), tgt_text.split(), set(), set())]
+    matrices, kept = head_alignments(imported.model, imported.tokenizer, gold)
+    # the target code forced first, as translation (and generate's forced_bos_token_id) does
+    theirs = quiet(NllbTokenizer.from_pretrained, str(folder), tgt_lang="kor_Hang", legacy_behaviour=False)
+    expected = hf_word_alignment(hf, theirs, src_text, tgt_text, source_tokenizer=legacy)
+    assert kept == [0]
+    np.testing.assert_allclose(matrices[0], expected, atol=1e-5, rtol=0)

@@ -5,7 +5,9 @@ position first, `i-j` sure and `ipj` possible, 1-based) and the Hansards English
 (`sentence english french S|P`, 1-based). Links are kept as (target word, source word), 0-based, in
 the direction the model translates. A head's alignment comes from teacher-forcing the reference
 translation (as the alignment literature does): the row that *produced* a target piece, pieces
-merged into the gold's words (rows averaged, columns summed), then argmax or a threshold.
+merged into the gold's words (rows averaged, columns summed), then argmax or a threshold. A multilingual model reads
+and writes what translation gives it (the source language's code where its family puts it, the target language's code
+forced first); those code pieces are no words, so their column and row are left out of the word alignment.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from model.core.interface import TranslationModel, TranslationTokenizer
 from model.core.tokenizer import word_starts
 from model.decoding.trace_from_hooks import forward_trace
+from model.decoding.translation import forced_language, source_ids
 
 Link = tuple[int, int]  # (target word, source word), 0-based
 
@@ -129,19 +132,34 @@ def links_from(matrix: np.ndarray, threshold: float | None = None) -> set[Link]:
 
 
 def head_alignments(
-    model: TranslationModel, tok: TranslationTokenizer, gold: list[GoldSentence], progress=None, shift: bool = False
+    model: TranslationModel,
+    tok: TranslationTokenizer,
+    gold: list[GoldSentence],
+    progress=None,
+    shift: bool = False,
+    src_lang: str | None = None,
+    tgt_lang: str | None = None,
 ) -> tuple[list[np.ndarray], list[int]]:
     """Per sentence, word-level cross-attention [L, H, target words, source words] with the reference forced.
 
     Returns the matrices and the indices of the gold sentences they belong to (sentences whose pieces do
-    not regroup into the gold's words are left out and counted by the caller).
+    not regroup into the gold's words are left out and counted by the caller). `src_lang`, `tgt_lang`: a
+    multilingual model's pair (default: the tokenizer's).
     """
+    cfg = model.cfg
+    forced = forced_language(model, tok, tgt_lang)  # [the target language's code], or [] for a bilingual model
     matrices, kept = [], []
     for n, g in enumerate(gold):
-        src_ids = tok.encode(" ".join(g.source))[: model.cfg.max_len - 2] + [model.cfg.eos_id]
-        out_ids = tok.encode_target(" ".join(g.target))[: model.cfg.max_len - 2] + [model.cfg.eos_id]
-        trace, _ = forward_trace(model, tok, src_ids, out_ids)
-        m = word_matrix(trace.cross, trace.out_tokens, trace.src_tokens, shift)
+        src_ids = source_ids(model, tok, tok.encode(" ".join(g.source))[: cfg.max_len - 2], src_lang)
+        pieces = tok.encode_target(" ".join(g.target))[: cfg.max_len - 2 - len(forced)]
+        trace, _ = forward_trace(model, tok, src_ids, [*forced, *pieces, cfg.eos_id])
+        cross, src_pieces = trace.cross, trace.src_tokens
+        code_column = {"prefix": 0, "suffix": len(src_ids) - 1}.get(cfg.language_code_position)
+        if code_column is not None:  # the source language's code is no word
+            cross = np.delete(cross, code_column, axis=-1)
+            src_pieces = src_pieces[:code_column] + src_pieces[code_column + 1 :]
+        # the rows from the one that produced the first piece after the forced code
+        m = word_matrix(cross[..., len(forced) :, :], trace.out_tokens[len(forced) :], src_pieces, shift)
         if m is not None and m.shape[-2:] == (len(g.target), len(g.source)):
             matrices.append(m)
             kept.append(n)

@@ -28,6 +28,7 @@ def sweep_record(ckpt, sources: list[str], references: list[str], progress=None)
     table = importance_sweep(ckpt.model, ckpt.tokenizer, sources, references, progress)
     return {
         "checkpoint": ckpt.name,
+        **({"src_lang": ckpt.src_lang, "tgt_lang": ckpt.tgt_lang} if ckpt.languages else {}),  # the pair swept
         "sentences": len(sources),
         "seconds": round(time.perf_counter() - start, 1),
         "baseline": {k: round(v, 4) for k, v in table.attrs["baseline"].items()},
