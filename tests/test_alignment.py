@@ -104,3 +104,20 @@ def test_align_eval_scores_every_cross_attention_head_and_each_layers_mean(check
     assert f"best head by argmax AER: layer {best['layer']} head {best['head']}: {best['aer_argmax']:.3f}" in printed
     assert main(["--checkpoint", str(checkpoint_dir), "--gold", "hansards"]) == 2
     assert capsys.readouterr().err == "error: hansards needs an en→fr model; tiny-en-de is en→de\n"
+    assert main(["--checkpoint", str(checkpoint_dir), "--gold", "rwth", "--src-lang", "en"]) == 2
+    assert capsys.readouterr().err == "error: --src-lang 'en' is not a language of tiny-en-de (it is bilingual)\n"
+
+
+@pytest.mark.parametrize(
+    "code, language",
+    [("de", "de"), ("deu_Latn", "de"), ("de_DE", "de"), ("fr_XX", "fr"), ("fra_Latn", "fr"), ("ces_Latn", "cs")],
+)
+def test_a_gold_language_is_found_in_every_familys_spelling(code, language):
+    """The codes model.align_eval reads the gold's languages in: M2M-100's, NLLB-200's, mBART-50's."""
+    from model.core.language_codes import code_for, language_of, means_language
+    from model.importing.languages import M2M_100, MBART_50, NLLB_200
+
+    assert means_language(code, language) and language_of(code) == language
+    assert not means_language(code, "en") and not means_language("ben_Beng", language)
+    family = next(codes for codes in (M2M_100, NLLB_200, MBART_50) if code in codes)
+    assert code_for(language, family) == code

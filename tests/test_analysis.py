@@ -144,6 +144,8 @@ def test_analyze_cli(checkpoint_dir, tmp_path, corpus, capsys):
     empty.write_text("\n \n")
     assert main([*checkpoint, "--input", str(empty), "--stats", str(out)]) == 2
     assert capsys.readouterr().err == f"error: {empty} has no sentences\n"
+    assert main([*checkpoint, *source, "--stats", str(out), "--tgt-lang", "de"]) == 2  # a bilingual checkpoint
+    assert capsys.readouterr().err == "error: --tgt-lang 'de' is not a language of tiny-en-de (it is bilingual)\n"
 
 
 def test_analysis_page(app_env):

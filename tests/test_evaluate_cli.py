@@ -42,3 +42,12 @@ def test_bad_input_is_one_line(checkpoint_dir, tmp_path, capsys, problem):
     assert main(["--checkpoint", str(checkpoint_dir), "--src", str(src), "--ref", str(ref)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and str(ref) in err
+
+
+@pytest.mark.parametrize("flag", ["--src-lang", "--tgt-lang"])
+def test_a_language_for_a_bilingual_checkpoint_is_one_line(checkpoint_dir, tmp_path, capsys, flag):
+    src, ref = tmp_path / "t.en.gz", tmp_path / "t.de.gz"
+    write_gz(src, SOURCES)
+    write_gz(ref, REFERENCES)
+    assert main(["--checkpoint", str(checkpoint_dir), "--src", str(src), "--ref", str(ref), flag, "de"]) == 2
+    assert capsys.readouterr().err == f"error: {flag} 'de' is not a language of tiny-en-de (it is bilingual)\n"

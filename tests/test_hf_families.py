@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import sentencepiece as spm
 import torch
@@ -611,3 +612,122 @@ def test_word_alignment_in_nllbs_legacy_order_skips_the_code_after_eos(family, t
     expected = hf_word_alignment(hf, theirs, src_text, tgt_text, source_tokenizer=legacy)
     assert kept == [0]
     np.testing.assert_allclose(matrices[0], expected, atol=1e-5, rtol=0)
+
+
+def one_line_error(capsys, start: str) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(start) and len(err.splitlines()) == 1, err
+    return err
+
+
+REFERENCES = ["두 젊은 남자가 축구를 한다.", "개가 달린다.", "기차역은 어디에 있습니까?"]
+
+
+def test_evaluate_takes_the_languages(family, tmp_path, capsys, monkeypatch):
+    """model.evaluate --tgt-lang: the translations are the batched ones in that language (translate_many on a tokenizer
+    set to it, checked against generate above), scored by sacreBLEU; a wrong code is model.translate's one sentence."""
+    import sacrebleu
+
+    import model.evaluate
+    from model.evaluate import main as evaluate_main
+
+    pairs = []  # the pair each batch was translated with (random models' text rarely tells languages apart)
+
+    def recording(model, tok, sentences, **kwargs):
+        pairs.append((tok.src_lang, tok.tgt_lang))
+        return translate_many(model, tok, sentences, **kwargs)
+
+    monkeypatch.setattr(model.evaluate, "translate_many", recording)
+
+    name, _, _, ckpt = family
+    other = next(code for code in ckpt.languages if code not in PAIRS[name])
+    src, ref, hyp = tmp_path / "src.txt", tmp_path / "ref.txt", tmp_path / "hyp.txt"
+    src.write_text("\n".join(SENTENCES) + "\n")
+    ref.write_text("\n".join(REFERENCES) + "\n")
+    files = ["--checkpoint", str(ckpt.path), "--src", str(src), "--ref", str(ref)]
+    assert evaluate_main([*files, "--tgt-lang", other, "--output", str(hyp)]) == 0
+    expected = translate_many(ckpt.model, ckpt.tokenizer.with_languages(tgt_lang=other), SENTENCES)
+    assert hyp.read_text().splitlines() == expected and pairs == [(PAIRS[name][0], other)]
+    bleu = sacrebleu.corpus_bleu(expected, [REFERENCES]).score
+    assert capsys.readouterr().out.startswith(f"BLEU {bleu:.2f}  (")
+    assert evaluate_main([*files, "--tgt-lang", "xx_Nope"]) == 2
+    one_line_error(capsys, "error: --tgt-lang 'xx_Nope' is not a language of imported (its languages: ")
+    # tidying rewrites English only: asked of a Korean source it is one sentence, of the English default it runs
+    assert evaluate_main([*files, "--src-lang", PAIRS[name][1], "--input-style", "tidied"]) == 2
+    one_line_error(capsys, f"error: --input-style tidied rewrites English; imported reads {PAIRS[name][1]}")
+    assert evaluate_main([*files, "--input-style", "casual-tidied"]) == 0
+
+
+def test_analyze_takes_the_languages(family, tmp_path, capsys):
+    """model.analyze --tgt-lang: the statistics are those of translate(..., tgt_lang=) traces; the sweep record names
+    the pair it swept."""
+    from model.analysis.head_statistics import average_stats, trace_stats
+    from model.analyze import main as analyze_main
+
+    name, _, _, ckpt = family
+    other = next(code for code in ckpt.languages if code not in PAIRS[name])
+    src, ref, stats, sweep = (tmp_path / f for f in ("src.txt", "ref.txt", "stats.csv", "sweep.json"))
+    src.write_text("\n".join(SENTENCES[:2]) + "\n")
+    ref.write_text("\n".join(REFERENCES[:2]) + "\n")
+    args = ["--checkpoint", str(ckpt.path), "--input", str(src), "--stats", str(stats)]
+    assert analyze_main([*args, "--tgt-lang", other, "--sweep", str(sweep), "--ref", str(ref)]) == 0
+
+    def expected(tgt_lang):
+        traces = [translate(ckpt.model, ckpt.tokenizer, s, tgt_lang=tgt_lang).trace for s in SENTENCES[:2]]
+        return average_stats([trace_stats(t) for t in traces]).round(4)
+
+    written = pd.read_csv(stats)
+    numbers = written.select_dtypes("number").columns
+    np.testing.assert_allclose(written[numbers], expected(other)[numbers].astype(float), atol=1e-4)
+    assert not np.allclose(written[numbers], expected(None)[numbers].astype(float), atol=1e-4, equal_nan=True)
+    record = json.loads(sweep.read_text())
+    assert (record["src_lang"], record["tgt_lang"]) == (PAIRS[name][0], other)
+    capsys.readouterr()
+    assert analyze_main([*args, "--src-lang", "xx_Nope"]) == 2
+    one_line_error(capsys, "error: --src-lang 'xx_Nope' is not a language of imported (its languages: ")
+
+
+# German, as each family spells it: what model.align_eval picks for the RWTH English→German gold
+GERMAN = {"m2m_100": "de", "nllb": "deu_Latn", "mbart-50": "de_DE"}
+
+
+@pytest.mark.skipif(not (DATA / "alignment" / "rwth-de-en").is_dir(), reason="no RWTH gold in ../shared/data")
+def test_align_eval_picks_the_golds_pair_in_the_familys_codes(family, tmp_path, capsys):
+    from model.align_eval import main as align_main
+
+    name, _, _, ckpt = family
+    out = tmp_path / "aer.csv"
+    assert align_main(["--checkpoint", str(ckpt.path), "--gold", "rwth", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"imported translating {PAIRS[name][0]}→{GERMAN[name.split()[0]]}" in printed
+    cfg = ckpt.model.cfg
+    assert len(pd.read_csv(out)) == cfg.n_decoder_layers * (cfg.n_heads + 1)
+    assert align_main(["--checkpoint", str(ckpt.path), "--gold", "rwth", "--tgt-lang", PAIRS[name][1]]) == 2
+    one_line_error(capsys, f"error: rwth needs an en→de model; imported is {PAIRS[name][0]}→{PAIRS[name][1]}")
+
+
+@pytest.mark.parametrize("family", ["m2m_100"], indirect=True)
+def test_card_ships_and_scores_the_chosen_pair(family, tmp_path, capsys):
+    import sacrebleu
+
+    from model.card import main as card_main
+
+    name, _, _, ckpt = family
+    src, ref, dest = tmp_path / "src.txt", tmp_path / "ref.txt", tmp_path / "shipped"
+    src.write_text("\n".join(SENTENCES) + "\n")
+    ref.write_text("\n".join(REFERENCES) + "\n")
+    other = next(code for code in ckpt.languages if code not in PAIRS[name])
+    common = ["--source", str(ckpt.path), "--dest", str(dest), "--name", "M2M", "--about", "a random M2M-100."]
+    common += ["--tgt-lang", other]
+    assert card_main([*common, "--fp32", "--test", "t", str(src), str(ref)]) == 0
+    shipped = load_checkpoint(dest)
+    assert (shipped.src_lang, shipped.tgt_lang) == (shipped.tokenizer.src_lang, shipped.tokenizer.tgt_lang)
+    assert shipped.tgt_lang == other and shipped.src_lang == PAIRS[name][0]
+    greedy = translate_many(ckpt.model, ckpt.tokenizer.with_languages(tgt_lang=other), SENTENCES)
+    card = json.loads((dest / "card.json").read_text())
+    assert card["evaluation"]["t"]["greedy"]["bleu"] == round(sacrebleu.corpus_bleu(greedy, [REFERENCES]).score, 2)
+    assert card_main([*common, "--test", "t", str(src), str(ref), "--src-lang", "xx_Nope"]) == 2
+    one_line_error(capsys, "error: --src-lang 'xx_Nope' is not a language of imported")
+    with pytest.raises(SystemExit) as usage:
+        card_main([*common, "--markdown-only"])
+    assert usage.value.code == 2
