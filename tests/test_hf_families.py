@@ -731,3 +731,14 @@ def test_card_ships_and_scores_the_chosen_pair(family, tmp_path, capsys):
     with pytest.raises(SystemExit) as usage:
         card_main([*common, "--markdown-only"])
     assert usage.value.code == 2
+
+
+def test_translate_tidies_english_under_the_familys_code_only(family, capsys):
+    """--tidy tidies the source when it is English as the family spells it (en, eng_Latn, en_XX), and leaves it alone
+    when --src-lang names another language."""
+    name, _, _, ckpt = family
+    args = ["--checkpoint", str(ckpt.path), "--tidy", "--max-len", "5"]
+    assert translate_main([*args, "where is the station"]) == 0
+    assert "tidied: Where is the station?" in capsys.readouterr().err
+    assert translate_main([*args, "--src-lang", PAIRS[name][1], "where is the station"]) == 0
+    assert "tidied" not in capsys.readouterr().err
