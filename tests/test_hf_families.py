@@ -742,3 +742,25 @@ def test_translate_tidies_english_under_the_familys_code_only(family, capsys):
     assert "tidied: Where is the station?" in capsys.readouterr().err
     assert translate_main([*args, "--src-lang", PAIRS[name][1], "where is the station"]) == 0
     assert "tidied" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("family", ["nllb"], indirect=True)
+def test_align_eval_reads_multi30k_by_the_two_letter_code_of_the_chosen_target(family, tmp_path, capsys):
+    """eflomal-multi30k with --tgt-lang deu_Latn reads Multi30k's val.de.gz and train.de.gz; a target Multi30k does not
+    have is one sentence naming the file it looked for."""
+    pytest.importorskip("eflomal")
+    import gzip
+
+    from model.align_eval import main as align_main
+
+    _, _, _, ckpt = family
+    english = ["the dog runs .", "the cat sleeps .", "a dog sleeps .", "the cat runs ."] * 10
+    german = ["der Hund rennt .", "die Katze schläft .", "ein Hund schläft .", "die Katze rennt ."] * 10
+    for split, lines in (("val.en", english[:4]), ("val.de", german[:4]), ("train.en", english), ("train.de", german)):
+        with gzip.open(tmp_path / f"{split}.gz", "wt", encoding="utf-8") as f:
+            f.writelines(line + "\n" for line in lines)
+    args = ["--checkpoint", str(ckpt.path), "--gold", "eflomal-multi30k", "--multi30k", str(tmp_path)]
+    assert align_main([*args, "--tgt-lang", "deu_Latn"]) == 0
+    assert "imported translating eng_Latn→deu_Latn" in capsys.readouterr().out
+    assert align_main(args) == 2  # the default target, Korean: no val.kor_Hang.gz
+    assert "val.kor_Hang.gz" in one_line_error(capsys, "error: ")

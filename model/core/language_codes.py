@@ -14,10 +14,10 @@ ISO_639_3 = {"en": "eng", "de": "deu", "fr": "fra", "cs": "ces"}
 
 
 def means_language(code: str | None, language: str) -> bool:
-    """Whether `code` names `language` (a two-letter ISO 639-1 code from ISO_639_3): "de", "deu_Latn" and "de_DE" all
-    name German; "ben_Beng" does not name English."""
+    """Whether `code` names `language` (a two-letter ISO 639-1 code from ISO_639_3, or any code, which names itself):
+    "de", "deu_Latn" and "de_DE" all name German; "ben_Beng" does not name English."""
     primary = re.split(r"[_-]", code or "", maxsplit=1)[0].lower()
-    return primary in {language, ISO_639_3.get(language)}
+    return code == language or primary in {language, ISO_639_3.get(language)}
 
 
 def means_english(code: str | None) -> bool:
