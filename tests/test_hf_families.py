@@ -764,3 +764,19 @@ def test_align_eval_reads_multi30k_by_the_two_letter_code_of_the_chosen_target(f
     assert "imported translating eng_Latn→deu_Latn" in capsys.readouterr().out
     assert align_main(args) == 2  # the default target, Korean: no val.kor_Hang.gz
     assert "val.kor_Hang.gz" in one_line_error(capsys, "error: ")
+
+
+@pytest.mark.parametrize("family", ["m2m_100"], indirect=True)
+def test_card_of_an_imported_model_without_about_says_it_was_imported(family, tmp_path):
+    from model.card import main as card_main
+
+    name, _, _, ckpt = family
+    src, ref, dest = tmp_path / "src.txt", tmp_path / "ref.txt", tmp_path / "shipped"
+    src.write_text("\n".join(SENTENCES) + "\n")
+    ref.write_text("\n".join(REFERENCES) + "\n")
+    assert (
+        card_main(["--source", str(ckpt.path), "--dest", str(dest), "--name", "M2M", "--test", "t", str(src), str(ref)])
+        == 0
+    )
+    intro = (dest / "README.md").read_text().split("\n\n")[1]
+    assert "imported exactly with `python -m model.import_hf`" in intro and "trained with Headlight" not in intro

@@ -84,6 +84,16 @@ def card_markdown(name: str, card: dict, cfg: dict, size_mb: float) -> str:
 
 
 def intro_markdown(name: str, card: dict) -> list[str]:
+    if card.get("family"):  # imported by model.import_hf: not trained here, and its languages are a list of codes
+        about = (
+            card.get("about")
+            or f"the data of its original release (see {card.get('source_model', 'its source')}'s own card)."
+        )
+        made = (
+            f"An encoder-decoder Transformer of the {card['family']} family, imported exactly with "
+            f"`python -m model.import_hf`; trained on {about}"
+        )
+        return [f"# {name}", "", made, ""]
     about = card.get("about") or (
         f"Multi30k {card['languages']['source']}→{card['languages']['target']} (train split only, 29,000 sentence "
         "pairs; "
