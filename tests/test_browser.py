@@ -365,7 +365,7 @@ def test_deck_steps_with_the_arrow_keys_in_presentation_mode(server, browser):
     page.wait_for_function("() => location.search.includes('view=positional')", timeout=30_000)
     page.locator(".st-key-present label").first.click()  # into presentation mode: ◀ ▶ in the top row
     page.wait_for_selector(".st-key-deck_next button", timeout=30_000)
-    page.wait_for_timeout(1000)  # the keys' frame loads after the buttons
+    page.wait_for_function("() => document.headlightDeckKeys === true", timeout=30_000)  # the keys' frame listens
     page.mouse.click(5, 600)  # focus the page itself, as after a click on the slide
     page.keyboard.press("ArrowRight")
     page.wait_for_function(
