@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from model.analysis.view_parameters import MAX_BEAM, MAX_OUTPUT_PIECES, MAX_TEXT_CHARS, PARAMS, link_value
+from model.cli.common import with_languages
 from model.core.checkpoint import Checkpoint
 from model.decoding.tidy import Tidied, tidy_input
 from ui import deck
@@ -21,7 +22,7 @@ from ui.figure import preload_plotly, show_figure
 from ui.i18n import LANGUAGES, t
 from ui.text import DEFAULT_CHECKPOINT, PLAIN_CSS, card_summary, md_escape
 from ui.theme import Theme
-from ui.url import add_note, init_from_url, settle_model_ranges, show_param_notes, write_url
+from ui.url import add_note, init_from_url, settle_languages, settle_model_ranges, show_param_notes, write_url
 from ui.views import VIEWS
 
 # Normal mode: less padding, a narrower sidebar, the header out of the way; the sentence bar's translation on one line.
@@ -65,15 +66,19 @@ def main() -> None:
         st.stop()
     path = str(checkpoints[st.session_state.ckpt])
     ckpt = load(path)
+    default_pair = (ckpt.src_lang, ckpt.tgt_lang) if ckpt is not None else None
+    pair = settle_languages(ckpt.name, ckpt.languages, default_pair) if ckpt is not None else None
+    if pair:  # a multilingual model: from here on its tokenizer, src_lang and tgt_lang are the chosen pair
+        ckpt = with_languages(ckpt, *pair)
     source = (
         tidy_input(st.session_state.text, ckpt.src_lang, st.session_state.tidy)
         if ckpt is not None
         else Tidied(st.session_state.text, ())
     )
-    request = current_request(path, source.text)
+    request = current_request(path, source.text, pair)
     if ckpt is not None:
         translate_first(request)
-    sidebar = Sidebar(list(checkpoints), ckpt, request, present)
+    sidebar = Sidebar(list(checkpoints), ckpt, request, present, default_pair)
     gallery = load_gallery(path)
     bar, notes = top_bar(present, list(dict.fromkeys([g["text"] for g in gallery] + EXAMPLES)), source.text)
     if ckpt is None:
@@ -113,8 +118,9 @@ def settle_session(names: list[str], default_checkpoint: str) -> None:
         st.session_state.ckpt = default_checkpoint
 
 
-def current_request(path: str, source: str) -> Request:
-    """What the model is asked: read from the session once, here; the views get it in their context."""
+def current_request(path: str, source: str, pair: tuple[str, str] | None = None) -> Request:
+    """What the model is asked: read from the session once, here; the views get it in their context. `pair`: a
+    multilingual model's (source, target), checked (ui.url.settle_languages)."""
     s = st.session_state
     return Request(
         sentence=s.text,
@@ -125,6 +131,8 @@ def current_request(path: str, source: str) -> Request:
         checkpoint=s.ckpt,
         path=path,
         source=source,
+        src_lang=pair[0] if pair else None,
+        tgt_lang=pair[1] if pair else None,
     )
 
 
@@ -132,8 +140,15 @@ class Sidebar:
     """The sidebar: the model's curve and card (drawn first, shown last), then the controls, drawn after the view so
     that the browser renders the view's heatmap, what a visitor waits for, before them."""
 
-    def __init__(self, names: list[str], ckpt: Checkpoint | None, request: Request, present: bool):
-        self.names, self.ckpt = names, ckpt
+    def __init__(
+        self,
+        names: list[str],
+        ckpt: Checkpoint | None,
+        request: Request,
+        present: bool,
+        default_pair: tuple[str, str] | None = None,
+    ):
+        self.names, self.ckpt, self.default_pair = names, ckpt, default_pair
         model_part, self.controls = st.sidebar.container(), st.sidebar.container()
         if present or ckpt is None:
             return
@@ -159,6 +174,8 @@ class Sidebar:
             if not st.session_state.present:
                 st.radio(t("app.view"), list(VIEWS), format_func=lambda v: t(f"view.{v}"), key="view")
             st.selectbox(t("app.model"), self.names, key="ckpt")
+            if self.ckpt is not None and self.ckpt.languages:
+                self.language_pickers()
             st.slider(t("app.beam"), 1, MAX_BEAM, key="beam")
             st.slider(t("app.max_len"), 0, MAX_OUTPUT_PIECES, key="max_len", help=t("app.max_len_help"))
             st.toggle(t("app.tidy"), key="tidy", help=t("app.tidy_help"))
@@ -166,6 +183,27 @@ class Sidebar:
             deck.sidebar()
             if self.ckpt is not None:
                 st.caption(card_summary(self.ckpt))
+
+    def language_pickers(self) -> None:
+        """Source and target of a multilingual model; the session keeps "" for its default pair (no place in a link)."""
+        codes = self.ckpt.languages
+        help_text = t("app.lang_help", n=len(codes))
+        for key, chosen, default in zip(("src", "tgt"), (self.ckpt.src_lang, self.ckpt.tgt_lang), self.default_pair):
+            st.session_state[f"{key}_pick"] = chosen
+            st.selectbox(
+                t(f"app.{key}_lang"),
+                codes,
+                key=f"{key}_pick",
+                on_change=pick_language,
+                args=(key, default),
+                help=help_text,
+            )
+
+
+def pick_language(key: str, default: str) -> None:
+    chosen = st.session_state[f"{key}_pick"]
+    st.session_state[key] = "" if chosen == default else chosen
+    st.session_state.prefix = ""  # a forced start belongs to the language it was written in
 
 
 def top_bar(present: bool, examples: list[str], translated: str) -> tuple[list, object]:
@@ -232,8 +270,11 @@ def sentence_bar(bar: list, notes, ckpt: Checkpoint, request: Request, source: T
     look = next((g["look"] for g in gallery if g["text"] == request.source), None)
     if look:
         notes.caption(t("app.look", look=md_escape(look)))
-    if translation.forced:
-        notes.caption(t("app.forced", n=translation.forced))
+    code_forced = int(bool(request.tgt_lang) and ckpt.model.cfg.force_target_language)  # the target's code piece
+    if code_forced:
+        notes.caption(t("app.forced_code", code=md_escape(request.tgt_lang)))
+    if translation.forced > code_forced:
+        notes.caption(t("app.forced", n=translation.forced - code_forced))
     if translation.truncated:
         st.warning(t("app.truncated", kept=len(translation.src_ids) - 1, dropped=translation.truncated))
 
@@ -241,7 +282,7 @@ def sentence_bar(bar: list, notes, ckpt: Checkpoint, request: Request, source: T
 def write_share_link(present: bool) -> None:
     """The share link carries the request and the view; the views add their own kind / layer / head / step."""
     s = st.session_state
-    keys = ["text", "ckpt", "view", "prefix", "lang", "tidy", "beam", "max_len"]
+    keys = ["text", "ckpt", "view", "prefix", "lang", "tidy", "beam", "max_len", "src", "tgt"]
     if present:
         keys += ["present", "screen"]
     values = {key: link_value(key, s[key]) for key in keys}

@@ -20,9 +20,8 @@ from model.analysis.head_statistics import (
 from model.analysis.importance import SWEEP_FILE, sentence_stats, sweep_record
 from model.core.head_selection import all_heads
 from model.core.hook_names import KINDS
-from model.core.tokenizer import word_starts
 from model.decoding.trace import KIND_LABELS
-from ui.cache import cached_ablation, cached_checkpoint, cached_quality, validation_sample
+from ui.cache import cached_ablation, cached_quality, validation_sample
 from ui.context import PageContext
 from ui.errors import guarded
 from ui.figure import show_figure
@@ -70,11 +69,11 @@ def statistics(ctx: PageContext) -> None:
         if sample is None:
             st.info(t("an.no_sample", pair=f"{ctx.ckpt.src_lang}–{ctx.ckpt.tgt_lang}"))
             return
-        key = f"stats::{ctx.path}::{n}"
+        key = f"stats::{ctx.path}::{ctx.ckpt.src_lang}::{ctx.ckpt.tgt_lang}::{n}"
         if key not in st.session_state:
             if not st.button(t("an.compute", n=n), key="stats_go"):
                 return
-            st.session_state[key] = sentence_stats(cached_checkpoint(ctx.path), sample[0], progress_bar("Translating"))
+            st.session_state[key] = sentence_stats(ctx.ckpt, sample[0], progress_bar("Translating"))
         table = st.session_state[key]
     kind = row[1].selectbox(
         t("ctl.attention"), KINDS, format_func=kind_label, key="stats_kind", label_visibility=ctx.theme.label
@@ -122,7 +121,14 @@ def ablation(ctx: PageContext) -> None:
         original = ctx.translation
         request = ctx.request
         ablated, logprob = cached_ablation(
-            request.path, request.source, request.beam, request.max_len, request.prefix, spec
+            request.path,
+            request.source,
+            request.beam,
+            request.max_len,
+            request.prefix,
+            spec,
+            request.src_lang,
+            request.tgt_lang,
         )
         tok = ctx.ckpt.tokenizer
         st.markdown(t("an.before", text=md_escape(original.text)))
@@ -137,7 +143,8 @@ def ablation(ctx: PageContext) -> None:
             t("an.measure_go"), key="ablate_go"
         ):
             with st.spinner("Translating the validation sample twice…"):
-                base, off = cached_quality(ctx.path, n, ""), cached_quality(ctx.path, n, spec)
+                pair = (ctx.request.src_lang, ctx.request.tgt_lang)
+                base, off = cached_quality(ctx.path, n, "", *pair), cached_quality(ctx.path, n, spec, *pair)
             c = st.columns(3)
             c[0].metric(t("an.bleu"), f"{off['bleu']:.2f}", f"{off['bleu'] - base['bleu']:+.2f}")
             c[1].metric(t("an.chrf"), f"{off['chrf']:.2f}", f"{off['chrf'] - base['chrf']:+.2f}")
@@ -154,7 +161,7 @@ def importance(ctx: PageContext) -> None:
     n = st.number_input(t("an.sweep_n"), 10, 200, 50, step=10, key="sweep_n")
     sample = validation_sample(ctx.ckpt.src_lang, ctx.ckpt.tgt_lang, n)
     if sample and st.button(t("an.sweep_go", n=n), key="sweep_go"):
-        record = sweep_record(cached_checkpoint(ctx.path), *sample, progress_bar("Switching off head"))
+        record = sweep_record(ctx.ckpt, *sample, progress_bar("Switching off head"))
         st.session_state[f"sweep::{ctx.path}"] = record
     if record is None:
         st.caption(t("an.no_sweep"))
@@ -221,7 +228,7 @@ def rollout(ctx: PageContext) -> None:
     cross = trace.cross if layer == "all" else trace.cross[[layer]]
     matrix = cross.mean(axis=(0, 1)) if head == "mean" else cross[:, head].mean(0)
     # row t of cross-attention produced piece t + 1: group and label target rows by what they produced
-    out_starts = word_starts(trace.out_tokens)
+    out_starts = ctx.word_starts(trace.out_tokens)  # a language code stays a word of its own
     matrix = merge_words(matrix, out_starts, trace.src_word_starts)
     src_words = merge_tokens(trace.src_tokens, trace.src_word_starts)
     produced = merge_tokens(trace.out_tokens, out_starts)

@@ -14,6 +14,7 @@ from model.analysis.ablation import quality
 from model.analysis.attribution import contributions
 from model.core.checkpoint import Checkpoint, find_checkpoints, load_checkpoint
 from model.core.head_selection import parse_head_spec
+from model.core.language_codes import language_of
 from model.decoding.search import beam_tree_rows
 from model.decoding.trace_from_hooks import forward_trace, inspect_head
 from model.decoding.translation import Translation, translate
@@ -61,12 +62,31 @@ class Searched:
 
 
 @st.cache_data(max_entries=TRANSLATION_CACHE_ENTRIES, show_spinner="Translating…")
-def cached_search(path: str, text: str, beam: int, max_len: int, prefix: str = "") -> Searched:
-    """Per-sentence results, bounded so a long-running server keeps its memory flat; `prefix` forces the start. A beam
-    search records its tree as it runs: the What-if view shows it without searching again."""
+def cached_search(
+    path: str,
+    text: str,
+    beam: int,
+    max_len: int,
+    prefix: str = "",
+    src_lang: str | None = None,
+    tgt_lang: str | None = None,
+) -> Searched:
+    """Per-sentence results, bounded so a long-running server keeps its memory flat; `prefix` forces the start;
+    `src_lang`/`tgt_lang` a multilingual model's pair (None: its default). A beam search records its tree as it runs:
+    the What-if view shows it without searching again."""
     ckpt = cached_checkpoint(path)
     tree: list | None = [] if beam > 1 else None
-    result = translate(ckpt.model, ckpt.tokenizer, text, beam=beam, max_len=max_len or None, prefix=prefix, tree=tree)
+    result = translate(
+        ckpt.model,
+        ckpt.tokenizer,
+        text,
+        beam=beam,
+        max_len=max_len or None,
+        prefix=prefix,
+        tree=tree,
+        src_lang=src_lang,
+        tgt_lang=tgt_lang,
+    )
     if tree is None:
         return Searched(result)
     rows = beam_tree_rows(tree, result.out_ids)
@@ -75,8 +95,16 @@ def cached_search(path: str, text: str, beam: int, max_len: int, prefix: str = "
     return Searched(result, rows)
 
 
-def cached_translation(path: str, text: str, beam: int, max_len: int, prefix: str = "") -> Translation:
-    return cached_search(path, text, beam, max_len, prefix).translation
+def cached_translation(
+    path: str,
+    text: str,
+    beam: int,
+    max_len: int,
+    prefix: str = "",
+    src_lang: str | None = None,
+    tgt_lang: str | None = None,
+) -> Translation:
+    return cached_search(path, text, beam, max_len, prefix, src_lang, tgt_lang).translation
 
 
 @st.cache_data(max_entries=16, show_spinner="Teacher-forcing the partial hypothesis…")
@@ -111,9 +139,10 @@ def positional_table(path: str) -> np.ndarray:
 
 
 def validation_sample(src_lang: str, tgt_lang: str, n: int) -> tuple[list[str], list[str]] | None:
-    """The first n shipped validation sentences and references, if both languages are shipped."""
+    """The first n shipped validation sentences and references, if both languages are shipped (val200.en.txt holds
+    English, whatever family's code names it: en, eng_Latn, en_XX)."""
     folder = ROOT / "checkpoints" / "samples"
-    files = [folder / f"val200.{lang}.txt" for lang in (src_lang, tgt_lang)]
+    files = [folder / f"val200.{language_of(code) or code}.txt" for code in (src_lang, tgt_lang)]
     if not all(f.is_file() for f in files):
         return None
     src, ref = (f.read_text(encoding="utf-8").splitlines()[:n] for f in files)
@@ -121,9 +150,18 @@ def validation_sample(src_lang: str, tgt_lang: str, n: int) -> tuple[list[str], 
 
 
 @st.cache_data(max_entries=32, show_spinner="Translating with heads switched off…")
-def cached_ablation(path: str, text: str, beam: int, max_len: int, prefix: str, spec: str) -> tuple[Translation, float]:
+def cached_ablation(
+    path: str,
+    text: str,
+    beam: int,
+    max_len: int,
+    prefix: str,
+    spec: str,
+    src_lang: str | None = None,
+    tgt_lang: str | None = None,
+) -> tuple[Translation, float]:
     """The translation with `spec` heads off, and the log-probability it now gives the original translation; both
-    with the same forced start as the original."""
+    with the same forced start and language pair as the original."""
     ckpt = cached_checkpoint(path)
     heads = parse_head_spec(spec, ckpt.model.cfg)
     ablated = translate(
@@ -135,14 +173,19 @@ def cached_ablation(path: str, text: str, beam: int, max_len: int, prefix: str, 
         prefix=prefix,
         with_trace=False,
         ablate=heads,
+        src_lang=src_lang,
+        tgt_lang=tgt_lang,
     )
-    original = cached_translation(path, text, beam, max_len, prefix)
+    original = cached_translation(path, text, beam, max_len, prefix, src_lang, tgt_lang)
     _, logprob = forward_trace(ckpt.model, ckpt.tokenizer, original.src_ids, original.out_ids, ablate=heads)
     return ablated, logprob
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def cached_quality(path: str, n: int, spec: str) -> dict[str, float]:
+def cached_quality(
+    path: str, n: int, spec: str, src_lang: str | None = None, tgt_lang: str | None = None
+) -> dict[str, float]:
     ckpt = cached_checkpoint(path)
-    src, ref = validation_sample(ckpt.src_lang, ckpt.tgt_lang, n)
-    return quality(ckpt.model, ckpt.tokenizer, src, ref, parse_head_spec(spec, ckpt.model.cfg))
+    tokenizer = ckpt.tokenizer.with_languages(src_lang, tgt_lang) if src_lang or tgt_lang else ckpt.tokenizer
+    src, ref = validation_sample(src_lang or ckpt.src_lang, tgt_lang or ckpt.tgt_lang, n)
+    return quality(ckpt.model, tokenizer, src, ref, parse_head_spec(spec, ckpt.model.cfg))

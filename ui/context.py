@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from dataclasses import dataclass, field
 
 from model.core.checkpoint import Checkpoint
+from model.core.interface import TranslationTokenizer
+from model.core.tokenizer import UNK, word_starts
 from model.decoding.trace import Trace
 from model.decoding.translation import Translation
 from ui.theme import Theme
@@ -24,6 +28,40 @@ class Request:
     source: str = (
         ""  # what the model translates: the sentence, tidied unless that is switched off (model.decoding.tidy)
     )
+    src_lang: str | None = None  # a multilingual model's chosen pair (checked codes); None: bilingual
+    tgt_lang: str | None = None
+
+
+def code_labels(tokenizer: TranslationTokenizer) -> dict[str, str]:
+    """A multilingual tokenizer's language-code pieces and how the views show them: bracketed like </s>, by the code
+    the sidebar picks (NLLB's kor_Hang as ⟨kor_Hang⟩, M2M-100's __ko__ as ⟨ko⟩); {} for a bilingual tokenizer."""
+    return {piece: f"⟨{code}⟩" for code, piece in getattr(tokenizer, "codes", {}).items()}
+
+
+def code_word_starts(pieces: list[str], codes: set[str] | dict[str, str]) -> list[bool]:
+    """Word starts where a language-code piece is a word of its own, like </s>: the words toggle never merges it with
+    the piece after it (NLLB's source starts 'eng_Latn' then '▁…'; its output 'kor_Hang' then a piece without '▁')."""
+    return word_starts([UNK if piece in codes else piece for piece in pieces])
+
+
+def labelled_trace(trace: Trace, labels: dict[str, str]) -> Trace:
+    """The trace with its language-code pieces labelled (`code_labels`) and never merged into a word; the attention
+    arrays are shared, not copied. A bilingual model's trace is returned as it is."""
+    if not labels:
+        return trace
+
+    def label(pieces: list[str]) -> list[str]:
+        return [labels.get(piece, piece) for piece in pieces]
+
+    return dataclasses.replace(
+        trace,
+        src_tokens=label(trace.src_tokens),
+        tgt_tokens=label(trace.tgt_tokens),
+        out_tokens=label(trace.out_tokens),
+        src_word_starts=code_word_starts(trace.src_tokens, labels),
+        tgt_word_starts=code_word_starts(trace.tgt_tokens, labels),
+        candidates=[[(labels.get(piece, piece), p) for piece, p in row] for row in trace.candidates],
+    )
 
 
 @dataclass
@@ -34,9 +72,14 @@ class PageContext:
     beam_tree: list[dict] | None = None  # the search tree of the translation's own beam search (None: greedy)
     theme: Theme = field(default_factory=lambda: Theme.for_mode(False))
 
-    @property
+    @functools.cached_property
     def trace(self) -> Trace:
-        return self.translation.trace
+        """The translation's trace as the views show it: language-code pieces labelled, each a word of its own."""
+        return labelled_trace(self.translation.trace, code_labels(self.ckpt.tokenizer))
+
+    def word_starts(self, shown_pieces: list[str]) -> list[bool]:
+        """Word starts of pieces taken from `trace` (labelled): a language code is a word of its own."""
+        return code_word_starts(shown_pieces, set(code_labels(self.ckpt.tokenizer).values()))
 
     @property
     def path(self) -> str:

@@ -25,7 +25,15 @@ def load(path: str) -> Checkpoint | None:
 def run_search(request: Request) -> Searched | None:
     """The request's translation (and its beam's search tree), or None after saying in one sentence why not."""
     try:
-        return cached_search(request.path, request.source, request.beam, request.max_len, request.prefix)
+        return cached_search(
+            request.path,
+            request.source,
+            request.beam,
+            request.max_len,
+            request.prefix,
+            request.src_lang,
+            request.tgt_lang,
+        )
     except InputError as exc:
         st.info(str(exc))
         return None
@@ -36,7 +44,15 @@ def translate_first(request: Request) -> None:
     while the server streams the browser its scripts, every small torch op waits for the GIL and it takes ten times
     longer."""
     with contextlib.suppress(InputError):  # said where the translation is shown
-        cached_search(request.path, request.source, request.beam, request.max_len, request.prefix)
+        cached_search(
+            request.path,
+            request.source,
+            request.beam,
+            request.max_len,
+            request.prefix,
+            request.src_lang,
+            request.tgt_lang,
+        )
 
 
 def guarded(view):

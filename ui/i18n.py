@@ -192,9 +192,6 @@ EN = {
     "pe.positions": "Positions shown",
     "pe.dims": "Dimensions",
     "pe.why": "Why sinusoids",
-    "pe.halves": "This model lays the encoding out as Marian and fairseq do: all the sines, then all the cosines "
-    "(frequency i in dimensions i and i + d_model/2), instead of the paper's interleaving. Same "
-    "values, other order.",
     "deck.panel": "Deck (a talk as a list of views)",
     "deck.add": "Add this view to the deck",
     "deck.shipped": "Shipped decks",
@@ -305,6 +302,23 @@ EN = {
     "app.screen_help": "The main figure fills the window below the controls; a height here sizes it for another "
     "screen instead",
     "app.notes_help": "Examples, and notes about this translation",
+    "app.src_lang": "Source language",
+    "app.tgt_lang": "Target language",
+    "app.lang_help": "This model knows {n} languages. The source's code is the encoder's first piece; the target's is "
+    "the translation's first piece, forced: shown as ⟨code⟩ in the views",
+    "app.unknown_lang": "{param}={code} is not a language of {name}; translating {pair}.",
+    "app.bilingual_lang": "{name} translates {pair} only; {param}={code} is left out.",
+    "app.forced_code": "The first piece, ⟨{code}⟩, is the target language's code: forced, as the model was trained.",
+    "pe.model_formula": "The formula this model uses",
+    "pe.paper_formula": "The paper's formula (§3.5), for comparison",
+    "pe.learned": "This model's positions are a learned table, not a formula: the picture shows the table itself.",
+    "pe.summary.learned": "A learned table P, one per stack (not a formula); {start}.",
+    "pe.summary.fairseq": "fairseq's sinusoids: frequencies exp(−i ln(10000) / (d/2 − 1)), so the slowest is exactly "
+    "1/10000 (the paper's: 10000^(−(d−2)/d)), all sines then all cosines; {start}.",
+    "pe.summary.halves": "The paper's frequencies laid out as all sines then all cosines (Marian); {start}.",
+    "pe.summary.paper": "The paper's sinusoids (§3.5); {start}.",
+    "pe.start.offset": "the piece at index n has position p = n + {offset}",
+    "pe.start.plain": "the piece at index n has position n",
 }
 
 KO = {
@@ -475,8 +489,6 @@ KO = {
     "pe.positions": "보여 줄 위치 수",
     "pe.dims": "차원",
     "pe.why": "왜 사인파일까?",
-    "pe.halves": "이 모델은 Marian과 fairseq처럼 인코딩을 배치합니다: 사인 전부, 그다음 코사인 전부(주파수 i가 "
-    "차원 i와 i + d_model/2에). 논문의 교차 배치와 값은 같고 순서만 다릅니다.",
     "deck.panel": "덱 (발표를 이루는 보기 목록)",
     "deck.add": "지금 보기를 덱에 추가",
     "deck.shipped": "제공되는 덱",
@@ -583,6 +595,23 @@ KO = {
     "app.screen": "화면 높이 (픽셀, 0 = 이 창)",
     "app.screen_help": "주 그림이 컨트롤 아래의 창을 채웁니다. 여기에 높이를 넣으면 다른 화면에 맞춥니다",
     "app.notes_help": "예문, 그리고 이 번역에 대한 설명",
+    "app.src_lang": "원문 언어",
+    "app.tgt_lang": "번역 언어",
+    "app.lang_help": "이 모델은 {n}개 언어를 압니다. 원문 언어 코드는 인코더의 첫 조각이고, 번역 언어 코드는 번역의 첫 "
+    "조각으로 고정됩니다. 보기에서는 ⟨코드⟩로 표시합니다",
+    "app.unknown_lang": "{param}={code}은(는) {name}의 언어가 아닙니다. {pair}(으)로 번역합니다.",
+    "app.bilingual_lang": "{name}은(는) {pair}만 번역합니다. {param}={code}은(는) 쓰지 않습니다.",
+    "app.forced_code": "첫 조각 ⟨{code}⟩은(는) 번역 언어의 코드입니다. 모델이 학습한 대로 고정됩니다.",
+    "pe.model_formula": "이 모델이 쓰는 식",
+    "pe.paper_formula": "비교를 위한 논문의 식 (§3.5)",
+    "pe.learned": "이 모델의 위치는 식이 아니라 학습된 표입니다. 그림은 그 표 자체를 보여 줍니다.",
+    "pe.summary.learned": "스택마다 하나씩 학습된 표 P (식이 아님). {start}.",
+    "pe.summary.fairseq": "fairseq의 사인파: 주파수 exp(−i ln(10000) / (d/2 − 1)), 그래서 가장 느린 주파수가 정확히 "
+    "1/10000입니다 (논문: 10000^(−(d−2)/d)). 사인 전부, 그다음 코사인 전부. {start}.",
+    "pe.summary.halves": "논문의 주파수를 사인 전부, 그다음 코사인 전부로 배치 (Marian). {start}.",
+    "pe.summary.paper": "논문의 사인파 (§3.5). {start}.",
+    "pe.start.offset": "인덱스 n의 조각은 위치 p = n + {offset}",
+    "pe.start.plain": "인덱스 n의 조각은 위치 n",
 }
 
 TEXTS = {"en": EN, "ko": KO}

@@ -16,6 +16,7 @@ from ui.context import PageContext
 from ui.errors import guarded
 from ui.figure import show_figure
 from ui.i18n import t
+from ui.positional_page import show_formula
 from viz.lesson import bars, first_values, matrix_figure
 
 EQUATIONS = {
@@ -216,6 +217,8 @@ def input_sections(lesson: Lesson) -> None:
         )
     if lesson.section.shown("sec.positions"):
         slot = lesson.section("sec.positions")
+        cfg = lesson.ctx.ckpt.model.cfg
+        show_formula(cfg)  # what this model adds as PE, beside the paper's where they differ
         st.dataframe(
             first_values(
                 {
@@ -243,6 +246,8 @@ def input_sections(lesson: Lesson) -> None:
             float(np.linalg.norm(lesson.n["token_embedding"], axis=-1).mean()),
         )
         alt = position_alternatives(pe, emb_norm, len(lesson.trace.src_tokens))
+        if cfg.position_kind == "learned":  # a learned table: the case for sinusoids is not this model's
+            return
         with st.expander(t("why.pe.title"), expanded=True):
             st.markdown(
                 "- " + t("why.pe.integer", last=alt["integer_last"], ratio=alt["integer_last_vs_embedding"]) + "\n"

@@ -11,6 +11,8 @@ import streamlit as st
 from model.analysis.view_parameters import PARAMS, clamp_to_model, read_value
 from model.core.config import TransformerConfig
 from model.decoding.translation import Translation
+from ui.i18n import t
+from ui.text import md_escape
 
 NOTES = "_param_notes"  # sentences about values that were not usable as given, shown once
 FROM_OUTSIDE = "_params_from_outside"  # set when a link or a deck slide has just set the values
@@ -52,6 +54,24 @@ def settle_model_ranges(cfg: TransformerConfig, translation: Translation) -> Non
         if problem:
             s[name] = value
             add_note(problem)
+
+
+def settle_languages(name: str, languages: list[str], default_pair: tuple[str, str]) -> tuple[str, str] | None:
+    """The (source, target) a multilingual checkpoint translates with: the session's `src`/`tgt` where the model knows
+    them ("" means its default pair). A code it does not know (from a link, a deck slide, or another model's picker)
+    becomes the default, and the page says so in one sentence. A bilingual checkpoint: None, and any code is let go
+    with a sentence (it translates one pair only)."""
+    s = st.session_state
+    chosen = []
+    for key, default in zip(("src", "tgt"), default_pair):
+        code = s.get(key) or ""
+        if code and code not in languages:
+            pair = md_escape(f"{default_pair[0]} → {default_pair[1]}")
+            known = "app.unknown_lang" if languages else "app.bilingual_lang"
+            add_note(t(known, param=key, code=md_escape(code), name=md_escape(name), pair=pair))  # shown as markdown
+            s[key] = code = ""
+        chosen.append(code or default)
+    return (chosen[0], chosen[1]) if languages else None
 
 
 def show_param_notes() -> None:

@@ -102,9 +102,18 @@ def frequency_pairs(d_model: int, layout: str) -> list[tuple[int, int]]:
     )
 
 
-def rotation_for_offset(k: int, d_model: int, layout: str = "interleaved") -> np.ndarray:
+def frequencies(d_model: int, formula: str = "paper") -> np.ndarray:
+    """The angular frequency of each sin/cos pair: the paper's 10000^(-2i/d), or fairseq's (M2M-100, NLLB-200)
+    exp(-i ln(10000) / (d/2 - 1)), whose slowest is exactly 1/10000."""
+    half = d_model // 2
+    if formula == "fairseq":
+        return np.exp(-np.log(10000.0) * np.arange(half) / (half - 1))
+    return np.exp(-np.log(10000.0) * np.arange(0, d_model, 2) / d_model)
+
+
+def rotation_for_offset(k: int, d_model: int, layout: str = "interleaved", formula: str = "paper") -> np.ndarray:
     """The fixed matrix R_k with PE(p + k) = R_k PE(p) for every p: a 2x2 rotation per frequency."""
-    inv_freq = np.exp(-np.log(10000.0) * np.arange(0, d_model, 2) / d_model)
+    inv_freq = frequencies(d_model, formula)
     r = np.zeros((d_model, d_model))
     for w, (s_dim, c_dim) in zip(inv_freq, frequency_pairs(d_model, layout)):
         c, s = np.cos(k * w), np.sin(k * w)
@@ -113,7 +122,7 @@ def rotation_for_offset(k: int, d_model: int, layout: str = "interleaved") -> np
 
 
 def why_sinusoids(
-    pe: np.ndarray, train_max_len: int | None, offset: int = 3, layout: str = "interleaved"
+    pe: np.ndarray, train_max_len: int | None, offset: int = 3, layout: str = "interleaved", formula: str = "paper"
 ) -> pd.DataFrame:
     """Numbers for the comparison of position schemes (integers, [0, 1] ratios, sinusoids)."""
     n, d = pe.shape
@@ -121,7 +130,7 @@ def why_sinusoids(
     pos = 5
     dists = np.linalg.norm(pe[:, None, :] - pe[None, :, :], axis=-1)
     min_distance = float(dists[~np.eye(n, dtype=bool)].min())
-    shifted = pe[: n - offset] @ rotation_for_offset(offset, d, layout).T
+    shifted = pe[: n - offset] @ rotation_for_offset(offset, d, layout, formula).T
     rotation_error = float(np.abs(shifted - pe[offset:]).max())
     rows = [
         (
