@@ -34,6 +34,7 @@ section[data-testid='stSidebar'] {width: 15.5rem !important; min-width: 15.5rem 
 [data-testid='stSidebarUserContent'] {padding-top: 0; padding-bottom: 1rem}
 [data-testid='stSidebarUserContent'] [data-testid='stVerticalBlock'] {gap: 0.55rem}
 [data-testid='stMainBlockContainer'] [data-testid='stVerticalBlock'] {gap: 0.6rem}
+[data-testid='stMainBlockContainer'] h3 {padding: 0.5rem 0 0.4rem 0}
 .st-key-sentence_bar h4 {margin: 0 !important; padding: 0 !important; line-height: 1.3; font-size: 1.3rem}
 .st-key-plotly_preload {display: none}
 </style>"""

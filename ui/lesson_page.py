@@ -55,8 +55,8 @@ WITH_FIGURE = (
 
 
 class Sections:
-    """Which sections to draw, and where a section's figure goes: after its text, or (presentation mode, one section
-    at a time) right under its title, so that the picture is on the first screen."""
+    """Which sections to draw (presentation mode: one at a time), each with its figure right under its title, so that
+    the picture comes first."""
 
     def __init__(self, present: bool, chosen: str):
         self.present, self.chosen = present, chosen
@@ -64,12 +64,12 @@ class Sections:
     def shown(self, key: str) -> bool:
         return not self.present or key == self.chosen
 
-    def __call__(self, key: str, **values):
-        st.subheader(t(f"{key}.title"))
-        slot = st.container()  # the section's figure, right under its title: the picture first
+    def __call__(self, key: str, container=st, **values):
+        container.subheader(t(f"{key}.title"))
+        slot = container.container()  # the section's figure, right under its title: the picture first
         if key in EQUATIONS:
-            st.latex(EQUATIONS[key])
-        st.markdown(t(f"{key}.text", **values))
+            container.latex(EQUATIONS[key])
+        container.markdown(t(f"{key}.text", **values))
         return slot
 
 
@@ -159,7 +159,7 @@ def choose(ctx: PageContext) -> Lesson:
     else:
         cols.pop().popover("ⓘ").markdown(t("lesson.intro"))
         chosen = ""
-    label = ctx.theme.label
+    label = "collapsed"  # one line of pickers: each option says what it is
     kind = cols[0].selectbox(
         t("lesson.kind"), KINDS, format_func=lambda k: t(f"lesson.kind.{k}"), key="lesson_kind", label_visibility=label
     )
@@ -169,20 +169,20 @@ def choose(ctx: PageContext) -> Lesson:
         index=cfg.layers(kind) - 1,
         key="lesson_layer",
         label_visibility=label,
-        format_func=lambda l: f"{t('lesson.layer')} {l}" if present else str(l),
+        format_func=lambda l: f"{t('lesson.layer')} {l}",
     )
     head = cols[2].selectbox(
         t("lesson.head"),
         list(range(cfg.n_heads)),
         key="lesson_head",
         label_visibility=label,
-        format_func=lambda h: f"{t('lesson.head')} {h}" if present else str(h),
+        format_func=lambda h: f"{t('lesson.head')} {h}",
     )
     q_tokens, k_tokens = trace.axis_tokens(kind)
     position = cols[3].selectbox(
         t("lesson.position"),
         list(range(len(q_tokens))),
-        format_func=lambda i: f"{i}: {q_tokens[i]}",
+        format_func=lambda i: f"{t('lesson.position')} {i}: {q_tokens[i]}",
         index=min(1, len(q_tokens) - 1),
         key="lesson_position",
         label_visibility=label,
@@ -194,12 +194,13 @@ def choose(ctx: PageContext) -> Lesson:
 
 def input_sections(lesson: Lesson) -> None:
     """Sections 1-3: the pieces, their embeddings and positions."""
-    if lesson.section.shown("sec.pieces"):
-        lesson.section("sec.pieces")
+    if lesson.section.shown("sec.pieces"):  # the text beside the table: the next section's picture comes sooner
+        text, table = st.columns([1, 1], vertical_alignment="center")
+        lesson.section("sec.pieces", container=text)
         ids_table = pd.DataFrame(
             [lesson.trace.src_tokens, [str(i) for i in lesson.translation.src_ids]], index=[t("col.piece"), t("col.id")]
         )
-        st.dataframe(ids_table, key="lesson_ids")  # all strings: one table column mixes pieces and ids
+        table.dataframe(ids_table, key="lesson_ids")  # all strings: one table column mixes pieces and ids
     if lesson.section.shown("sec.embedding"):
         slot = lesson.section("sec.embedding", scale=lesson.n["embedding_scale"])
         st.caption(t("lesson.first_values", n=6, d=lesson.d))
