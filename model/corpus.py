@@ -41,16 +41,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-sentences", type=int, default=0)
     p.add_argument("--chunk", type=int, default=200, help="sentences per chunk (memory is bounded by one chunk)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: a GPU when there is one")
+    p.add_argument(
+        "--weights",
+        choices=("float32", "bfloat16", "int8"),
+        default="float32",
+        help="opt-in, CPU: store the weights in bfloat16 or int8 (faster on large models; attention differs slightly "
+        "from float32's, see bench/run.py's nllb_*_attention_max_diff)",
+    )
     args = p.parse_args(argv)
     if args.chunk < 1 or args.max_sentences < 0:
         p.error("--chunk must be at least 1 and --max-sentences at least 0")
     if args.device == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda: no GPU is visible to this process")
+    if args.weights != "float32" and (args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())):
+        p.error("--weights bfloat16/int8 runs on the CPU: add --device cpu")
     loaded = load_checkpoint_and_sentences(args.checkpoint, args.input, args.ref, args.max_sentences)
     if loaded is None:
         return 2
     ckpt, sources, references = loaded
     procs = join_processes(args.device)
+    if args.weights != "float32":
+        ckpt.model.use_low_precision_weights(getattr(torch, args.weights))
     ckpt.model.to(procs.device)
     bar = tqdm(total=0, desc="corpus", file=sys.stderr, disable=procs.rank != 0)
 

@@ -204,3 +204,20 @@ def test_head_dashboard_renders_from_a_corpus_run(app_env, checkpoint_dir, model
         import shutil
 
         shutil.rmtree(checkpoint_dir / "corpus")
+
+
+def test_int8_weights_are_opt_in_recorded_and_a_float32_resume_is_refused(checkpoint_dir, tmp_path, capsys):
+    from model.corpus import main
+
+    sentences = tmp_path / "sentences.txt"
+    sentences.write_text("\n".join(SENTENCES[:3]) + "\n", encoding="utf-8")
+    args = ["--checkpoint", str(checkpoint_dir), "--input", str(sentences), "--device", "cpu"]
+    assert main([*args, "--out", str(tmp_path / "f32")]) == 0
+    assert main([*args, "--out", str(tmp_path / "int8"), "--weights", "int8"]) == 0
+    f32, int8 = corpus_summary(tmp_path / "f32"), corpus_summary(tmp_path / "int8")
+    assert (f32["meta"]["weights"], int8["meta"]["weights"]) == ("float32", "int8")
+    assert not np.array_equal(f32["stats"], int8["stats"])  # computed with other weights...
+    np.testing.assert_allclose(int8["stats"], f32["stats"], atol=0.2)  # ...close to float32's (nats, positions)
+    capsys.readouterr()
+    assert main([*args, "--out", str(tmp_path / "int8")]) == 2
+    assert "weights (--weights) int8, not float32" in capsys.readouterr().err

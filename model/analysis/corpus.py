@@ -239,7 +239,13 @@ def leave_processes(procs: Processes) -> None:
         torch.distributed.destroy_process_group()
 
 
-def read_progress(out: Path, sentences: int, chunk_size: int, teacher_forced: bool) -> dict:
+def weight_precision(model) -> str:
+    """How the model's linear weights are stored: float32, or a lower precision (`use_low_precision_weights`)."""
+    linear = next((m for m in model.modules() if isinstance(m, torch.nn.Linear)), None)
+    return "float32" if linear is None else str(linear.weight.dtype).removeprefix("torch.")
+
+
+def read_progress(out: Path, sentences: int, chunk_size: int, teacher_forced: bool, weights: str) -> dict:
     """The progress record of an earlier run into `out` (or a fresh one); refuses one made for other input."""
     meta_file = out / PROGRESS_FILE
     if not meta_file.is_file():
@@ -253,6 +259,7 @@ def read_progress(out: Path, sentences: int, chunk_size: int, teacher_forced: bo
         ("sentences", meta.get("sentences"), sentences),
         ("sentences per chunk (--chunk)", meta["chunk_size"], chunk_size),
         ("teacher forcing (--ref)", meta.get("teacher_forced"), teacher_forced),
+        ("weights (--weights)", meta.get("weights"), weights),
     ):
         if before is not None and before != now:
             raise CorpusError(
@@ -284,7 +291,7 @@ def run_corpus(
     if procs.rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         try:
-            meta = read_progress(out, len(sources), chunk_size, references is not None)
+            meta = read_progress(out, len(sources), chunk_size, references is not None, weight_precision(ckpt.model))
         except CorpusError as exc:
             meta = str(exc)
     meta = procs.broadcast(meta)
@@ -295,6 +302,7 @@ def run_corpus(
         checkpoint=ckpt.name,
         sentences=len(sources),
         teacher_forced=references is not None,
+        weights=weight_precision(ckpt.model),
         statistics=STATS,
         heads=[list(h) for h in heads],
         offsets=OFFSETS,
