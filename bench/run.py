@@ -404,62 +404,18 @@ def peak_rss_bytes(fn: Callable[[], object]) -> int:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) * 1024
 
 
-def fake_int8_weights(model: Transformer) -> None:
-    """Round every linear weight to int8 with one scale per output row, in place (what a weight-only int8 mode
-    computes, in float32), to measure its attention difference."""
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.Linear):
-                w = module.weight
-                scale = w.abs().amax(dim=1, keepdim=True).clamp(min=1e-12) / 127
-                w.copy_(torch.round(w / scale).clamp(-127, 127) * scale)
-
-
-def int8_products_only(model: Transformer, steps: int) -> Callable[[], None]:
-    """The matrix products of `steps` cached decode steps with int8 weights (torch's weight-only int8 kernel, the
-    activations in bfloat16): what an int8 mode could reach at best, without its other work."""
-    x, h = torch.zeros(1, model.cfg.d_model, dtype=torch.bfloat16), torch.zeros(1, model.cfg.d_ff, dtype=torch.bfloat16)
-    packed = []
-    for layer in model.decoder.layers:
-        for linear in (
-            layer.self_attn.w_q,
-            layer.self_attn.w_k,
-            layer.self_attn.w_v,
-            layer.self_attn.w_o,
-            layer.cross_attn.w_q,
-            layer.cross_attn.w_o,
-            layer.ffn.w_1,
-            layer.ffn.w_2,
-        ):
-            packed.append(linear)
-    packed.append(model.generator)
-    weights = []
-    for linear in packed:
-        w = linear.weight.detach().float()
-        scale = w.abs().amax(dim=1).clamp(min=1e-12) / 127
-        weights.append((torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous(), scale.bfloat16()))
-
-    @torch.inference_mode()
-    def run():
-        for _ in range(steps):
-            for w, scale in weights:
-                torch._weight_int8pack_mm(h if w.shape[1] == h.shape[1] else x, w, scale)
-
-    return run
-
-
 def nllb_at_size(repeats: int) -> list[Row]:
     """Ours with full capture against HF generate at nllb-200-distilled-600M's size; the bandwidth floor; what bf16
     or int8 weights would buy, and their largest attention difference from float32."""
+    import copy
+
     from model.core.hook_names import ALL_WEIGHTS
     from model.core.hooks import capture
     from model.decoding.search import greedy_search
     from model.decoding.trace_from_hooks import arrays_from_steps
 
-    hf, row_major = nllb_models()
-    cfg = row_major.cfg
-    ours = Transformer(cfg).eval()
-    ours.load_state_dict(row_major.state_dict())
+    hf, ours = nllb_models()
+    low = {dtype: copy.deepcopy(ours).use_low_precision_weights(dtype) for dtype in (torch.bfloat16, torch.int8)}
     ours.use_column_major_weights()  # what model.core.checkpoint.load_checkpoint ships
     weight_bytes = sum(p.numel() * p.element_size() for p in {id(p): p for p in ours.parameters()}.values())
     src = torch.randint(4, NLLB_VOCAB - 1, (1, 20))
@@ -480,24 +436,18 @@ def nllb_at_size(repeats: int) -> list[Row]:
     # ours' weights and what its first translation adds at the peak (the stacked Q/K/V copies, caches, records)
     peak = peak_rss_bytes(fp32) - resident + weight_bytes
     reference_ids, reference = fp32()
-    low = Transformer(cfg).eval()
-    low.load_state_dict(row_major.state_dict())
-    low.use_low_precision_weights(torch.bfloat16)
-    _, bf16_arrays = translate_with(low, reference_ids)()
-    bf16_diff = max(float(np.abs(bf16_arrays[k] - reference[k]).max()) for k in reference)
-    t_ours, t_hf, t_row, t_bf16, t_products, t_int8 = interleaved(
+    differences = {}
+    for dtype, model in low.items():  # the same output pieces, so that every attention matrix has the same shape
+        _, arrays = translate_with(model, reference_ids)()
+        differences[dtype] = max(float(np.abs(arrays[k] - reference[k]).max()) for k in reference)
+    t_ours, t_hf, t_bf16, t_int8, t_products = interleaved(
         fp32,
         hf_generate_fixed(hf, src, NLLB_STEPS),
-        translate_with(row_major),
-        translate_with(low),
+        translate_with(low[torch.bfloat16]),
+        translate_with(low[torch.int8]),
         lambda: matrix_products_only(ours, NLLB_STEPS),
-        int8_products_only(ours, NLLB_STEPS),
         repeats=repeats,
     )
-    del hf, low, row_major
-    fake_int8_weights(ours)
-    _, int8_arrays = translate_with(ours, reference_ids)()
-    int8_diff = max(float(np.abs(int8_arrays[k] - reference[k]).max()) for k in reference)
     size = (
         "nllb-200-distilled-600M's size (d_model 1024, 12+12 layers, 16 heads, d_ff 4096, "
         f"vocabulary {NLLB_VOCAB}; random weights)"
@@ -523,12 +473,6 @@ def nllb_at_size(repeats: int) -> list[Row]:
             f"at the peak (stacked Q/K/V, caches, records) ÷ the weights ({peak / 1e9:.2f} vs "
             f"{weight_bytes / 1e9:.2f} GB)",
         },
-        ratio_row(
-            "nllb_row_major_vs_column_major",
-            t_row,
-            t_ours,
-            "the same translation with the weights row-major as imported ÷ column-major (use_column_major_weights)",
-        ),
         floor_row("nllb_vs_bandwidth_floor", t_ours / NLLB_STEPS, ours, "the translation of nllb_capture_ms"),
         ratio_row(
             "nllb_products_vs_capture",
@@ -540,28 +484,34 @@ def nllb_at_size(repeats: int) -> list[Row]:
             "nllb_bf16_vs_fp32",
             t_bf16,
             t_ours,
-            "the same translation with bfloat16 weights (use_low_precision_weights; off by default) ÷ float32",
+            "the same translation with bfloat16 weights (use_low_precision_weights(torch.bfloat16); off by default) "
+            "÷ float32",
         ),
         {
             "measure": "nllb_bf16_attention_max_diff",
-            "value": bf16_diff,
+            "value": differences[torch.bfloat16],
             "unit": "weight",
             "compares": "largest difference of any attention weight (every layer, head and kind, same output pieces) "
             "between bfloat16 weights and float32",
         },
         ratio_row(
-            "nllb_int8_products_vs_fp32",
+            "nllb_int8_vs_fp32",
             t_int8,
-            t_products,
-            "the matrix products of the same steps with weight-only int8 (torch._weight_int8pack_mm, bf16 activations) "
-            "÷ in float32: the most an int8 mode could save there",
+            t_ours,
+            "the same translation with int8 weights (use_low_precision_weights(torch.int8), one scale per row, "
+            "torch._weight_int8pack_mm; off by default) ÷ float32",
+        ),
+        ratio_row(
+            "nllb_int8_vs_hf_generate",
+            t_int8,
+            t_hf,
+            "the int8 translation ÷ HF generate in float32",
         ),
         {
             "measure": "nllb_int8_attention_max_diff",
-            "value": int8_diff,
+            "value": differences[torch.int8],
             "unit": "weight",
-            "compares": "largest attention difference with every linear weight rounded to int8 (one scale per row), "
-            "same output pieces, from float32",
+            "compares": "largest attention difference between int8 weights and float32, same output pieces",
         },
     ]
 
