@@ -781,7 +781,7 @@ def main(argv: list[str] | None = None) -> int:
         "--skip",
         default="",
         help="comma-separated groups to skip: capture, incremental, hf, marian, nllb (never with --quick: it needs "
-        "~8 GB and minutes), bandwidth, model_view, scaling, app",
+        "~10 GB and minutes), bandwidth, model_view, scaling, app",
     )
     p.add_argument("--repeats", type=int, default=0, help="timed repeats per measure (default: 21, or 11 with --quick)")
     p.add_argument("--threads", type=int, default=0, help="torch threads for both sides (default: torch's own choice)")
