@@ -227,3 +227,23 @@ def test_the_positional_views_smallest_distance_is_every_pairs_without_an_n_by_n
         pairs = [np.linalg.norm(pe[i].astype(float) - pe[j]) for i in range(len(pe)) for j in range(i)]
         assert smallest_distance(pe) == pytest.approx(min(pairs), rel=1e-9)
     assert smallest_distance(np.array([[0.0, 1.0], [3.0, 5.0], [0.0, 1.0]])) == 0.0  # a repeated row
+
+
+def test_the_lessons_logit_lens_computed_once_per_translation_is_the_full_lessons(model, tokenizer):
+    """The app computes the lens apart (once per translation, not per head): the same numbers as the full lesson."""
+    import numpy as np
+
+    from model.analysis.lesson import LessonChoice, lens_numbers, lesson_numbers
+    from model.decoding.translation import translate
+
+    translated = translate(model, tokenizer, "A dog runs on the beach.")
+    choice = LessonChoice("cross", 1, 2, 1)
+    full = lesson_numbers(model, translated.src_ids, translated.out_ids, choice)
+    apart = lesson_numbers(model, translated.src_ids, translated.out_ids, choice, with_lens=False)
+    lens = lens_numbers(model, translated.src_ids, translated.out_ids)
+    assert apart["per_layer"] == [] and len(lens) == len(full["per_layer"]) == model.cfg.n_decoder_layers
+    for mine, theirs in zip(lens, full["per_layer"]):
+        assert mine["layer"] == theirs["layer"]
+        for key in ("top_ids", "top_probs", "stream"):
+            np.testing.assert_array_equal(mine[key], theirs[key])
+    np.testing.assert_array_equal(apart["head"]["weights"], full["head"]["weights"])

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from model.analysis.lesson import LessonChoice, lesson_numbers, position_alternatives
+from model.analysis.lesson import LessonChoice, lens_numbers, lesson_numbers, position_alternatives
 from model.core.hook_names import KINDS
 from ui.cache import cached_checkpoint, positional_table
 from ui.context import PageContext
@@ -36,8 +36,18 @@ EQUATIONS = {
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def cached_lesson(path: str, src_ids: tuple, out_ids: tuple, kind: str, layer: int, head: int, position: int) -> dict:
+    """The lesson's numbers for one choice; the logit lens, the same for every choice, comes from `cached_lens`."""
     ckpt = cached_checkpoint(path)
-    return lesson_numbers(ckpt.model, list(src_ids), list(out_ids), LessonChoice(kind, layer, head, position))
+    choice = LessonChoice(kind, layer, head, position)
+    numbers = lesson_numbers(ckpt.model, list(src_ids), list(out_ids), choice, with_lens=False)
+    return numbers | {"per_layer": cached_lens(path, src_ids, out_ids)}
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_lens(path: str, src_ids: tuple, out_ids: tuple) -> list[dict]:
+    """Once per translation: at a 256k vocabulary it costs seconds, and another head or piece does not change it."""
+    ckpt = cached_checkpoint(path)
+    return lens_numbers(ckpt.model, list(src_ids), list(out_ids))
 
 
 PRE_NORM = r"x + \text{Sublayer}(\text{LayerNorm}(x))"

@@ -117,10 +117,30 @@ def logit_lens(model: TranslationModel, rec: dict[str, torch.Tensor], top_k: int
 
 
 @torch.inference_mode()
+def lens_numbers(model: TranslationModel, src_ids: list[int], out_ids: list[int], top_k: int = 5) -> list[dict]:
+    """The logit lens alone (`logit_lens`: one row per decoder layer). It depends on the sentence, not on the chosen
+    head, and at NLLB's 256,206-piece vocabulary it is most of the lesson's time (~6 s of ~7 for 48 output pieces on one
+    core): the app computes it once per translation and the rest (`lesson_numbers(..., with_lens=False)`) per head."""
+    device = next(model.parameters()).device
+    src = torch.tensor([src_ids], device=device)
+    tgt_in = torch.tensor([decoder_input(model, out_ids)], device=device)
+    names = [hook_name("decoder", l, "resid_post") for l in range(model.cfg.n_decoder_layers)]
+    with capture(model, names) as run:
+        model(src, tgt_in)
+    return logit_lens(model, {name: run.tensor(name, row=0).float().cpu() for name in names}, top_k)
+
+
+@torch.inference_mode()
 def lesson_numbers(
-    model: TranslationModel, src_ids: list[int], out_ids: list[int], choice: LessonChoice, top_k: int = 5
+    model: TranslationModel,
+    src_ids: list[int],
+    out_ids: list[int],
+    choice: LessonChoice,
+    top_k: int = 5,
+    with_lens: bool = True,
 ) -> dict:
-    """Every number the lesson shows, for the chosen attention kind, layer, head and query position."""
+    """Every number the lesson shows, for the chosen attention kind, layer, head and query position (`with_lens`
+    False: all but the logit lens, whose "per_layer" is then [], for `lens_numbers` to fill)."""
     cfg = model.cfg
     check_head(cfg, choice.kind, choice.layer, choice.head)
     device = next(model.parameters()).device
@@ -154,7 +174,7 @@ def lesson_numbers(
         "add_norm_out": rec[_add_norm_name(choice.kind, choice.layer)].numpy(),
         "why_scale": why_scale(head, choice.position, cfg.d_k),
         "residual": residual_sizes(cfg, rec),
-        "per_layer": logit_lens(model, rec, top_k),
+        "per_layer": logit_lens(model, rec, top_k) if with_lens else [],
         "final_top_ids": ids.numpy(),
         "final_top_probs": values.numpy(),
         "why_attention": {
