@@ -174,33 +174,58 @@ def bench_source_compares() -> dict[str, str]:
     """Each measure's `compares` text as bench/run.py writes it, values known only when it runs shown as "…":
     from `{"measure": NAME, "compares": TEXT}` rows, `ratio_row(NAME, top, bottom, TEXT)` and `floor_row(NAME, ...)`."""
     tree = ast.parse((ROOT / "bench" / "run.py").read_text(encoding="utf-8"))
+    known = named_values(tree)
     found = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Dict):
             fields = {k.value: v for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant)}
             name, text = fields.get("measure"), fields.get("compares")
             if isinstance(name, ast.Constant) and isinstance(name.value, str) and text is not None:
-                found.setdefault(name.value, source_text(text))
+                found.setdefault(name.value, source_text(text, known))
         elif isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("ratio_row", "floor_row") and node.args:
             name = node.args[0]
             if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
                 continue
             if node.func.id == "ratio_row" and len(node.args) == 4:
-                found.setdefault(name.value, source_text(node.args[3]))
+                found.setdefault(name.value, source_text(node.args[3], known))
             elif node.func.id == "floor_row" and len(node.args) == 4:
-                what = source_text(node.args[3])
+                what = source_text(node.args[3], known)
                 found.setdefault(name.value, f"{what}: time per decode step ÷ the bandwidth floor")
     return found
 
 
-def source_text(node: ast.expr) -> str:
-    """A string expression's text, with what is only known at run time as "…"."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
+def named_values(tree: ast.Module) -> dict[str, ast.expr]:
+    """Names bound to exactly one constant or string expression in the file (`NLLB_STEPS = 20`, `size = "..."`)."""
+    bound: dict[str, list[ast.expr]] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            continue
+        target, value = node.targets[0], node.value
+        if isinstance(target, ast.Name):
+            bound.setdefault(target.id, []).append(value)
+        elif isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
+            for name, item in zip(target.elts, value.elts):
+                if isinstance(name, ast.Name):
+                    bound.setdefault(name.id, []).append(item)
+    literal = (ast.Constant, ast.JoinedStr, ast.BinOp)
+    texts = {name: [v for v in values if isinstance(v, literal)] for name, values in bound.items()}
+    return {name: values[0] for name, values in texts.items() if len(values) == 1}
+
+
+def source_text(node: ast.expr, known: dict[str, ast.expr], depth: int = 0) -> str:
+    """A string expression's text: names bound once in the file filled in, what is only known at run time as "…"."""
+    if depth > 20:  # a name bound to itself, indirectly
+        return "…"
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float)):
+        return str(node.value)
+    if isinstance(node, ast.Name) and node.id in known:
+        return source_text(known[node.id], known, depth + 1)
+    if isinstance(node, ast.FormattedValue):
+        return source_text(node.value, known, depth + 1) if node.format_spec is None else "…"
     if isinstance(node, ast.JoinedStr):
-        return "".join(source_text(part) if isinstance(part, ast.Constant) else "…" for part in node.values)
+        return "".join(source_text(part, known, depth + 1) for part in node.values)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        return source_text(node.left) + source_text(node.right)
+        return source_text(node.left, known, depth + 1) + source_text(node.right, known, depth + 1)
     return "…"
 
 
