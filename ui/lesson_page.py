@@ -36,14 +36,14 @@ EQUATIONS = {
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def cached_lesson(path: str, src_ids: tuple, out_ids: tuple, kind: str, layer: int, head: int, position: int) -> dict:
-    """The lesson's numbers for one choice; the logit lens, the same for every choice, comes from `cached_lens`."""
+    """The lesson's numbers for one choice, but the logit lens: the same for every choice, it comes from `cached_lens`
+    when its section is drawn (last, so the first pictures do not wait for it)."""
     ckpt = cached_checkpoint(path)
     choice = LessonChoice(kind, layer, head, position)
-    numbers = lesson_numbers(ckpt.model, list(src_ids), list(out_ids), choice, with_lens=False)
-    return numbers | {"per_layer": cached_lens(path, src_ids, out_ids)}
+    return lesson_numbers(ckpt.model, list(src_ids), list(out_ids), choice, with_lens=False)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner="Every layer's prediction (the logit lens)…")
 def cached_lens(path: str, src_ids: tuple, out_ids: tuple) -> list[dict]:
     """Once per translation: at a 256k vocabulary it costs seconds, and another head or piece does not change it."""
     ckpt = cached_checkpoint(path)
@@ -457,17 +457,19 @@ def output_sections(lesson: Lesson) -> None:
         )
     if lesson.section.shown("sec.layer_by_layer"):
         lesson.section("sec.layer_by_layer")
+        translation = lesson.translation
+        per_layer = cached_lens(lesson.ctx.path, tuple(translation.src_ids), tuple(translation.out_ids))
         rows = [
             {
                 t("col.layer"): r["layer"],
                 t("col.prediction"): " ".join(lesson.tok.target_pieces(r["top_ids"][:, 0].tolist())),
                 t("col.prob"): float(r["top_probs"][lesson.step, 0]),
             }
-            for r in lesson.n["per_layer"]
+            for r in per_layer
         ]
         st.dataframe(pd.DataFrame(rows), hide_index=True, key="lesson_lens")
         st.caption(t("lesson.first_values", n=6, d=lesson.d))
         st.dataframe(
-            first_values({f"{t('col.layer')} {r['layer']}": r["stream"][lesson.step] for r in lesson.n["per_layer"]}),
+            first_values({f"{t('col.layer')} {r['layer']}": r["stream"][lesson.step] for r in per_layer}),
             key="lesson_streams",
         )

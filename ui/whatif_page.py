@@ -10,7 +10,7 @@ import streamlit as st
 
 from model.analysis.attribution import attention_flow, contribution_graph, routes_to
 from ui.cache import cached_contributions, cached_forward_trace
-from ui.context import PageContext
+from ui.context import PageContext, code_labels, labelled_trace
 from ui.errors import guarded
 from ui.figure import show_figure
 from ui.i18n import t
@@ -108,7 +108,8 @@ def beam_tree(ctx: PageContext) -> None:
     if choice is None:
         return
     node = rows[choice]
-    trace = cached_forward_trace(ctx.path, tuple(ctx.translation.src_ids), tuple(node["ids"]))
+    partial = cached_forward_trace(ctx.path, tuple(ctx.translation.src_ids), tuple(node["ids"]))
+    trace = labelled_trace(partial, code_labels(ctx.ckpt.tokenizer))  # language codes as the other views show them
     st.markdown(
         t("wi.partial", step=node["step"], score=node["score"], text=md_escape(ctx.ckpt.tokenizer.decode(node["ids"])))
     )
