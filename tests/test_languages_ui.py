@@ -20,7 +20,7 @@ from model.core.positions import PAPER, position_formula  # noqa: E402
 from model.core.text_files import read_lines  # noqa: E402
 from model.decoding.trace import Trace  # noqa: E402
 from model.import_hf import main as import_main  # noqa: E402
-from tests.test_app import charts, no_failures, open_app  # noqa: E402
+from tests.test_app import VIEWS, charts, no_failures, open_app  # noqa: E402
 from tests.test_hf_families import DATA, family_model, family_tokenizer, quiet, train_spm  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -247,3 +247,12 @@ def test_the_lessons_logit_lens_computed_once_per_translation_is_the_full_lesson
         for key in ("top_ids", "top_probs", "stream"):
             np.testing.assert_array_equal(mine[key], theirs[key])
     np.testing.assert_array_equal(apart["head"]["weights"], full["head"]["weights"])
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_view_opens_on_a_multilingual_model_with_a_chosen_pair(multi_env, view):
+    at = open_app(ckpt="nllb-tiny", text=SENTENCE, view=view, src="deu_Latn", tgt="fra_Latn", beam=2)
+    assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
+    if any(toggle.key == "words" for toggle in at.toggle):  # pieces merged into words, the codes kept apart
+        at.toggle(key="words").set_value(True).run()
+        assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
