@@ -256,3 +256,17 @@ def test_every_view_opens_on_a_multilingual_model_with_a_chosen_pair(multi_env, 
     if any(toggle.key == "words" for toggle in at.toggle):  # pieces merged into words, the codes kept apart
         at.toggle(key="words").set_value(True).run()
         assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
+
+
+def test_views_and_lesson_choices_never_retranslate_nor_redo_the_logit_lens(multi_env, translations, monkeypatch):
+    """What keeps a 600M model responsive: one translation per request, one logit lens per translation."""
+    from ui import lesson_page
+
+    lenses, real = [], lesson_page.lens_numbers
+    monkeypatch.setattr(lesson_page, "lens_numbers", lambda *a, **k: lenses.append(a) or real(*a, **k))
+    at = open_app(ckpt="nllb-tiny", text=SENTENCE, view="translate")
+    for view in ("model", "lesson", "steps", "positional", "lesson"):
+        at.radio(key="view").set_value(view).run()
+    at.selectbox(key="lesson_head").set_value(3).run()
+    at.selectbox(key="lesson_layer").set_value(0).run()
+    assert len(translations) == 1 and len(lenses) == 1 and no_failures(at)
