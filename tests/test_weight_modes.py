@@ -61,3 +61,36 @@ def test_other_precisions_and_a_second_conversion_are_refused(tokenizer):
         tiny_model(tokenizer.vocab_size).use_low_precision_weights(torch.float16)
     with pytest.raises(ValueError, match="already stored in a lower precision"):
         tiny_model(tokenizer.vocab_size).use_low_precision_weights(torch.bfloat16).use_low_precision_weights(torch.int8)
+
+
+def dequantised(linear):
+    """The weight a low-precision linear stands for, written out: int8 values times their row's stored scale, or the
+    bfloat16 values widened."""
+    if linear.weight.dtype == torch.int8:
+        return linear.weight.double() * linear.weight_scales.double()[:, None]
+    return linear.weight.double()
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.int8])
+def test_weight_accessors_return_the_dequantised_weights_in_float32(tokenizer, dtype):
+    low = tiny_model(tokenizer.vocab_size).use_low_precision_weights(dtype)
+    # the reference: a float32 model holding the dequantised weights, read by the float32 accessors
+    reference = tiny_model(tokenizer.vocab_size)
+    with torch.no_grad():
+        for ours, theirs in zip(low.modules(), reference.modules(), strict=True):
+            if isinstance(ours, torch.nn.Linear):
+                theirs.weight = torch.nn.Parameter(dequantised(ours).float())
+    for kind in ("encoder", "decoder", "cross"):
+        for layer in range(low.cfg.layers(kind)):
+            got, want = low.attention_weights(kind, layer), reference.attention_weights(kind, layer)
+            for field in ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V", "b_O"):
+                assert getattr(got, field).dtype == torch.float32
+                torch.testing.assert_close(getattr(got, field), getattr(want, field), rtol=0, atol=0)
+    got, want = low.output_weights(), reference.output_weights()
+    torch.testing.assert_close(got.W_U, want.W_U, rtol=0, atol=0)
+    # and they are what PyTorch's own low-precision kernels multiply by (inputs exact in bfloat16)
+    x = torch.randn(3, low.cfg.d_model).bfloat16().float()
+    with torch.inference_mode():
+        kernel = low.generator(x)
+    by_hand = x @ got.W_U + (0 if got.b_U is None else got.b_U)
+    assert (kernel - by_hand).abs().max() < 0.01 * by_hand.abs().max()

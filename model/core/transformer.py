@@ -81,6 +81,13 @@ def project(x: Tensor, weight: Tensor, bias: Tensor | None, scales: Tensor | Non
     return y if bias is None else y + bias
 
 
+def float32_weight(linear: nn.Linear) -> Tensor:
+    """A linear's weight as float32 in every storage mode: int8 values times their row's scale, bfloat16 widened."""
+    scales = getattr(linear, "weight_scales", None)
+    weight = linear.weight.float()
+    return weight if scales is None else weight * scales.float()[:, None]
+
+
 class LowPrecisionLinear(nn.Linear):
     """An nn.Linear whose weight is stored in bfloat16 or int8 (with `weight_scales`) while its input, bias and output
     stay float32."""
@@ -458,14 +465,16 @@ class Transformer(nn.Module):
         return block.cross_attn if kind == "cross" else block.self_attn
 
     def attention_weights(self, kind: str, layer: int) -> AttentionWeights:
-        """One attention's projections per head, as views of the parameters in float32."""
+        """One attention's projections per head in float32 (views of float32 parameters; low-precision weights
+        dequantised)."""
         attn, (heads, d_k, d_model) = self._attention(kind, layer), (self.cfg.n_heads, self.cfg.d_k, self.cfg.d_model)
 
         def into_heads(linear: nn.Linear) -> tuple[Tensor, Tensor]:  # y = x W^T + b, W [heads * d_k, d_model]
-            return linear.weight.float().view(heads, d_k, d_model).transpose(1, 2), linear.bias.float().view(heads, d_k)
+            weight = float32_weight(linear).view(heads, d_k, d_model).transpose(1, 2)
+            return weight, linear.bias.float().view(heads, d_k)
 
         (w_q, b_q), (w_k, b_k), (w_v, b_v) = (into_heads(x) for x in (attn.w_q, attn.w_k, attn.w_v))
-        w_o = attn.w_o.weight.float().view(d_model, heads, d_k).permute(1, 2, 0)  # [head, d_k, d_model]
+        w_o = float32_weight(attn.w_o).view(d_model, heads, d_k).permute(1, 2, 0)  # [head, d_k, d_model]
         return AttentionWeights(w_q, w_k, w_v, w_o, b_q, b_k, b_v, attn.w_o.bias.float())
 
     def layer_norm(self, stack: str, layer: int | None, sublayer: str) -> LayerNormWeights | None:
@@ -488,7 +497,7 @@ class Transformer(nn.Module):
 
     def output_weights(self) -> OutputWeights:
         bias = self.generator.bias
-        return OutputWeights(self.generator.weight.float().t(), None if bias is None else bias.float())
+        return OutputWeights(float32_weight(self.generator).t(), None if bias is None else bias.float())
 
     def unembed(self, stream: Tensor) -> Tensor:
         """Logits [..., vocab] for a decoder residual stream [..., d_model]: the final norm, then the output layer."""
