@@ -6,11 +6,13 @@ attends to."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+import torch
 
 from model.analysis.corpus import (
     CorpusError,
@@ -24,7 +26,7 @@ from model.analysis.head_statistics import STATS, trace_stats
 from model.core.head_selection import all_heads
 from model.decoding.trace_from_hooks import forward_trace
 from model.decoding.translation import translate
-from tests.conftest import ROOT
+from tests.conftest import ROOT, tiny_model
 
 SENTENCES = [
     "A dog runs.",
@@ -39,8 +41,8 @@ ARRAYS = ("stats", "q", "k", "q_pos", "k_pos", "output", "source", "src_tokens",
 
 
 class Ckpt:
-    def __init__(self, model, tokenizer):
-        self.model, self.tokenizer, self.name = model, tokenizer, "tiny"
+    def __init__(self, model, tokenizer, name="tiny", src_lang="en", tgt_lang="de"):
+        self.model, self.tokenizer, self.name, self.src_lang, self.tgt_lang = model, tokenizer, name, src_lang, tgt_lang
 
 
 class Stop(Exception):
@@ -111,6 +113,51 @@ def test_resuming_with_other_input_is_refused_in_one_sentence(model, tokenizer, 
         run_corpus(Ckpt(model, tokenizer), SENTENCES[:3], None, tmp_path, chunk_size=2)
 
 
+def unfinished_run(model, tokenizer, out, refs=None):
+    """A run of SENTENCES[:4] in chunks of 2 that stopped after its first chunk."""
+    with pytest.raises(Stop):
+        run_corpus(Ckpt(model, tokenizer), SENTENCES[:4], refs, out, chunk_size=2, progress=interrupt_after(3))
+    assert json.loads((out / "progress.json").read_text())["done_chunks"] == [0]
+
+
+def test_a_resume_with_other_sentences_references_checkpoint_or_languages_is_refused(model, tokenizer, tmp_path):
+    refs = ["Ein Hund.", "", "Zwei Männer.", "Eine Frau."]
+    unfinished_run(model, tokenizer, tmp_path, refs)
+    stored = json.loads((tmp_path / "progress.json").read_text())
+    assert (stored["checkpoint"], stored["src_lang"], stored["tgt_lang"]) == ("tiny", "en", "de")
+    other_sentences = SENTENCES[:3] + ["A cat sleeps."]  # as many sentences as the stored run
+    refused = {
+        "other sentences (--input)": (Ckpt(model, tokenizer), other_sentences, refs),
+        "other references (--ref)": (Ckpt(model, tokenizer), SENTENCES[:4], refs[:3] + ["Eine Katze."]),
+        "checkpoint tiny, not other": (Ckpt(model, tokenizer, name="other"), SENTENCES[:4], refs),
+        "language pair (--src-lang, --tgt-lang) en -> de, not en -> fr": (
+            Ckpt(model, tokenizer, tgt_lang="fr"),
+            SENTENCES[:4],
+            refs,
+        ),
+    }
+    for message, (ckpt, sources, references) in refused.items():
+        with pytest.raises(CorpusError, match=re.escape(f"holds a run with {message}: resume with the same input")):
+            run_corpus(ckpt, sources, references, tmp_path, chunk_size=2)
+    assert json.loads((tmp_path / "progress.json").read_text()) == stored  # nothing was mixed in
+    assert run_corpus(Ckpt(model, tokenizer), SENTENCES[:4], refs, tmp_path, chunk_size=2)["done_chunks"] == [0, 1]
+
+
+def test_an_older_progress_record_counts_as_float32_and_without_fingerprints_is_not_resumed(model, tokenizer, tmp_path):
+    unfinished_run(model, tokenizer, tmp_path)
+    meta = json.loads((tmp_path / "progress.json").read_text())
+    del meta["weights"]  # written before --weights existed: those runs were float32
+    (tmp_path / "progress.json").write_text(json.dumps(meta))
+    int8_model = tiny_model(tokenizer.vocab_size).use_low_precision_weights(torch.int8)
+    with pytest.raises(CorpusError, match=r"weights \(--weights\) float32, not int8"):
+        run_corpus(Ckpt(int8_model, tokenizer), SENTENCES[:4], None, tmp_path, chunk_size=2)
+    for key in ("sources_sha256", "src_lang"):  # written before the sentences and the pair were recorded
+        older = {k: v for k, v in meta.items() if k != key}
+        (tmp_path / "progress.json").write_text(json.dumps(older))
+        with pytest.raises(CorpusError, match="unfinished run of an older Headlight that did not record its"):
+            run_corpus(Ckpt(model, tokenizer), SENTENCES[:4], None, tmp_path, chunk_size=2)
+
+
 def corpus_processes(checkpoint_dir, sentences, out, processes: int) -> subprocess.CompletedProcess:
     args = ["--checkpoint", str(checkpoint_dir), "--input", str(sentences), "--out", str(out), "--chunk", "2"]
     launcher = ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(processes)]
@@ -155,13 +202,6 @@ def test_diagonal_pattern_by_hand():
     assert sums[mid] == pytest.approx(0.5 + 0.3 + 0.0) and counts[mid] == 3  # the diagonal
     assert sums[mid + 1] == pytest.approx(0.5 + 0.5) and counts[mid + 1] == 2  # one to the right
     assert sums[mid - 1] == pytest.approx(0.2 + 1.0) and counts[mid - 1] == 2  # one to the left
-
-
-def test_translating_keys_changes_no_query_s_ranking():
-    rng = np.random.default_rng(0)
-    q, k = rng.normal(size=(5, 8)), rng.normal(size=(7, 8)) + 3.0
-    shift = q.mean(0) - k.mean(0)
-    np.testing.assert_array_equal(np.argsort(q @ k.T, axis=1), np.argsort(q @ (k + shift).T, axis=1))
 
 
 @pytest.mark.skipif(not (ROOT / "checkpoints" / "multi30k-en-fr").is_dir(), reason="needs the shipped model")

@@ -21,6 +21,7 @@ and the typical pattern."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -49,6 +50,9 @@ SAMPLES = 3  # query and key vectors kept per head and sentence (float16)
 
 
 PROGRESS_FILE = "progress.json"
+
+
+UNRECORDED = object()  # an item an older progress.json did not store
 
 
 QK_KEYS = ("stats", "q", "k", "q_pos", "k_pos")
@@ -245,26 +249,70 @@ def weight_precision(model) -> str:
     return "float32" if linear is None else str(linear.weight.dtype).removeprefix("torch.")
 
 
-def read_progress(out: Path, sentences: int, chunk_size: int, teacher_forced: bool, weights: str) -> dict:
-    """The progress record of an earlier run into `out` (or a fresh one); refuses one made for other input."""
+def fingerprint(lines: list[str] | None) -> str | None:
+    """SHA-256 of the lines, each JSON-quoted on its own line (so no two lists share one), or None without lines."""
+    if lines is None:
+        return None
+    digest = hashlib.sha256()
+    for line in lines:
+        digest.update(json.dumps(line).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def run_identity(ckpt, sources: list[str], references: list[str] | None, chunk_size: int) -> dict:
+    """What a run's results depend on, stored in progress.json: a resume must match every item."""
+    return {
+        "checkpoint": ckpt.name,
+        "src_lang": ckpt.src_lang,
+        "tgt_lang": ckpt.tgt_lang,
+        "sentences": len(sources),
+        "sources_sha256": fingerprint(sources),
+        "teacher_forced": references is not None,
+        "references_sha256": fingerprint(references),
+        "chunk_size": chunk_size,
+        "weights": weight_precision(ckpt.model),
+    }
+
+
+def read_progress(out: Path, identity: dict) -> dict:
+    """The progress record of an earlier run into `out` (or a fresh one holding `identity`, from `run_identity`);
+    refuses, in one sentence, one made with other sentences, references, checkpoint, language pair or settings."""
     meta_file = out / PROGRESS_FILE
+    chunk_size = identity["chunk_size"]
     if not meta_file.is_file():
-        return {"done": 0, "chunks": 0, "seconds": 0.0, "done_chunks": [], "chunk_size": chunk_size}
+        return {"done": 0, "chunks": 0, "seconds": 0.0, "done_chunks": []} | identity
     meta = json.loads(meta_file.read_text())
     if "done_chunks" not in meta:  # written before chunks were numbered by their sentences
         if meta.get("done", 0) < meta.get("sentences", 0):
             raise CorpusError(f"{out} holds an unfinished run of an older Headlight; start again in a new --out.")
         meta["done_chunks"], meta["chunk_size"] = list(range(math.ceil(meta["sentences"] / chunk_size))), chunk_size
-    for what, before, now in (
-        ("sentences", meta.get("sentences"), sentences),
-        ("sentences per chunk (--chunk)", meta["chunk_size"], chunk_size),
-        ("teacher forcing (--ref)", meta.get("teacher_forced"), teacher_forced),
-        ("weights (--weights)", meta.get("weights"), weights),
+    meta.setdefault("weights", "float32")  # runs from before --weights were all float32
+
+    def pair(record: dict) -> str | object:
+        return f"{record['src_lang']} -> {record['tgt_lang']}" if "src_lang" in record else UNRECORDED
+
+    unrecorded = []
+    for what, before, now, show in (  # (what, the stored value, this run's, whether a message shows the values)
+        ("checkpoint", meta.get("checkpoint", UNRECORDED), identity["checkpoint"], True),
+        ("language pair (--src-lang, --tgt-lang)", pair(meta), pair(identity), True),
+        ("sentences", meta.get("sentences", UNRECORDED), identity["sentences"], True),
+        ("sentences per chunk (--chunk)", meta["chunk_size"], chunk_size, True),
+        ("teacher forcing (--ref)", meta.get("teacher_forced", UNRECORDED), identity["teacher_forced"], True),
+        ("weights (--weights)", meta["weights"], identity["weights"], True),
+        ("sentences (--input)", meta.get("sources_sha256", UNRECORDED), identity["sources_sha256"], False),
+        ("references (--ref)", meta.get("references_sha256", UNRECORDED), identity["references_sha256"], False),
     ):
-        if before is not None and before != now:
-            raise CorpusError(
-                f"{out} holds a run with {what} {before}, not {now}: resume with the same input, or use a new --out."
-            )
+        if before is UNRECORDED:
+            unrecorded.append(what)
+        elif before != now:
+            detail = f"{what} {before}, not {now}" if show else f"other {what}"
+            raise CorpusError(f"{out} holds a run with {detail}: resume with the same input, or use a new --out.")
+    finished = set(meta["done_chunks"]) >= set(range(math.ceil(identity["sentences"] / chunk_size)))
+    if unrecorded and not finished:
+        raise CorpusError(
+            f"{out} holds an unfinished run of an older Headlight that did not record its {unrecorded[0]}; "
+            "start again in a new --out."
+        )
     return meta
 
 
@@ -291,18 +339,14 @@ def run_corpus(
     if procs.rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         try:
-            meta = read_progress(out, len(sources), chunk_size, references is not None, weight_precision(ckpt.model))
+            meta = read_progress(out, run_identity(ckpt, sources, references, chunk_size))
         except CorpusError as exc:
             meta = str(exc)
     meta = procs.broadcast(meta)
     if isinstance(meta, str):
         raise CorpusError(meta)
     heads = all_heads(ckpt.model.cfg)
-    meta.update(
-        checkpoint=ckpt.name,
-        sentences=len(sources),
-        teacher_forced=references is not None,
-        weights=weight_precision(ckpt.model),
+    meta.update(  # the run's identity came with a fresh record or was checked against the stored one
         statistics=STATS,
         heads=[list(h) for h in heads],
         offsets=OFFSETS,
