@@ -229,13 +229,19 @@ def test_in_the_projection_a_querys_nearest_key_ranks_high_in_its_real_weights()
     assert hits / total >= 0.7 and hits / total > 2 * chance / total, (hits, total, chance)
 
 
-def test_head_dashboard_renders_from_a_corpus_run(app_env, checkpoint_dir, model, tokenizer):
+@pytest.mark.parametrize("weights", ["float32", "int8"])
+def test_head_dashboard_renders_from_a_corpus_run_and_names_its_weights(app_env, checkpoint_dir, tokenizer, weights):
     from tests.test_app import charts, no_failures, open_app
 
+    model = tiny_model(tokenizer.vocab_size)
+    if weights == "int8":
+        model.use_low_precision_weights(torch.int8)
     run_corpus(Ckpt(model, tokenizer), SENTENCES, None, checkpoint_dir / "corpus", chunk_size=4)
     try:
         at = open_app(text="A dog runs.", view="heads", kind="cross", layer=1, head=2)
         assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
+        named = [c.value for c in at.caption if "Weights stored in int8" in c.value]
+        assert len(named) == (weights == "int8"), [c.value for c in at.caption]
         titles = [c["layout"]["title"]["text"] for c in charts(at)]
         assert any(t.startswith("This head") for t in titles) and any(t.startswith("Queries and keys") for t in titles)
         assert any(t.startswith("Typical pattern") for t in titles) and any(t.startswith("All heads") for t in titles)

@@ -282,6 +282,7 @@ EN = {
     "an.scope_validation": "validation sentences",
     "hs.forced": "references teacher-forced",
     "hs.greedy": "greedy translations",
+    "hs.weights": "Weights stored in {weights} (model.corpus --weights): attention differs slightly from float32's.",
     "app.look": "What to look at: {look}",
     "app.forced": "The first {n} pieces were forced (What if view); the model continued from there.",
     "app.truncated": "The input was longer than the model's limit: the first {kept} pieces were kept, {dropped} "
@@ -577,6 +578,8 @@ KO = {
     "an.scope_validation": "검증 문장",
     "hs.forced": "참조 번역을 교사 강요로 입력",
     "hs.greedy": "그리디 번역",
+    "hs.weights": "가중치를 {weights}(으)로 저장해 계산했습니다(model.corpus --weights). "
+    "어텐션이 float32와 조금 다릅니다.",
     "app.look": "볼 곳: {look}",
     "app.forced": "처음 {n}개 조각은 고정되었습니다(만약에 보기). 모델은 거기서부터 이어 갔습니다.",
     "app.truncated": "입력이 모델의 한도보다 깁니다: 처음 {kept}개 조각만 쓰고 {dropped}개는 버렸습니다.",
