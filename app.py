@@ -10,8 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from model.analysis.view_parameters import MAX_BEAM, MAX_OUTPUT_PIECES, MAX_TEXT_CHARS, PARAMS, link_value
-from model.cli.common import with_languages
-from model.core.checkpoint import Checkpoint
+from model.core.checkpoint import Checkpoint, with_languages
 from model.decoding.tidy import Tidied, tidy_input
 from ui import deck
 from ui.cache import available_checkpoints, cached_training_curve

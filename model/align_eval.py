@@ -21,8 +21,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from model.analysis.alignment import aer_table, corpus_aer, eflomal_gold, head_alignments, read_hansards, read_rwth
-from model.cli.common import add_language_flags, run, with_languages
-from model.core.checkpoint import CheckpointError, load_checkpoint
+from model.cli.common import add_language_flags, run
+from model.core.checkpoint import CheckpointError, load_checkpoint, with_languages
 from model.core.language_codes import code_for, language_of, means_language
 from model.core.text_files import read_parallel
 

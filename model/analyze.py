@@ -17,7 +17,8 @@ from tqdm import tqdm
 
 from model.analysis.head_statistics import LABEL_RULES
 from model.analysis.importance import sentence_stats, sweep_record
-from model.cli.common import add_language_flags, load_checkpoint_and_sentences, run, with_languages
+from model.cli.common import add_language_flags, load_checkpoint_and_sentences, run
+from model.core.checkpoint import with_languages
 from model.core.head_selection import all_heads
 
 

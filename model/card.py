@@ -26,8 +26,8 @@ from pathlib import Path
 
 import torch
 
-from model.cli.common import add_language_flags, run, with_languages
-from model.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from model.cli.common import add_language_flags, run
+from model.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, with_languages
 from model.training.model_card import (
     card_from_run,
     demo_section,

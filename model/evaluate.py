@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from model.cli.common import add_language_flags, run, with_languages
-from model.core.checkpoint import CheckpointError, load_checkpoint
+from model.cli.common import add_language_flags, run
+from model.core.checkpoint import CheckpointError, load_checkpoint, with_languages
 from model.core.language_codes import means_english
 from model.core.text_files import read_parallel
 from model.decoding.batch import translate_many

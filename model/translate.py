@@ -15,8 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from model.cli.common import add_language_flags, run, with_languages
-from model.core.checkpoint import CheckpointError, load_checkpoint
+from model.cli.common import add_language_flags, run
+from model.core.checkpoint import CheckpointError, load_checkpoint, with_languages
 from model.core.head_selection import parse_head_spec
 from model.decoding.tidy import tidy_input
 from model.decoding.translation import InputError, translate

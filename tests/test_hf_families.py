@@ -283,7 +283,7 @@ def test_another_target_language_is_forced(family):
     ours = translate(ckpt.model, tok, SENTENCES[1], max_len=20, tgt_lang=other, with_trace=False)
     assert ours.out_ids[0] == tok.language_id(other)
     assert ours.out_ids == generate(hf, source(ckpt, SENTENCES[1]), ckpt, tgt_lang=other, num_beams=1)
-    with pytest.raises(InputError, match="not a target language of this model"):
+    with pytest.raises(InputError, match="the target language .xx_Nope. is not a language of this model"):
         translate(ckpt.model, tok, SENTENCES[1], tgt_lang="xx_Nope")
     # the source language's code is the encoder's first piece, as the family's tokenizer puts it
     ours = translate(ckpt.model, tok, SENTENCES[1], max_len=20, src_lang=other, with_trace=False)
@@ -780,3 +780,27 @@ def test_card_of_an_imported_model_without_about_says_it_was_imported(family, tm
     )
     intro = (dest / "README.md").read_text().split("\n\n")[1]
     assert "imported exactly with `python -m model.import_hf`" in intro and "trained with Headlight" not in intro
+
+
+def test_corpus_takes_the_languages(family, tmp_path, capsys):
+    """model.corpus --tgt-lang: the run's outputs are translate(..., tgt_lang=)'s and progress.json records the pair;
+    resuming with another pair, or a code the model lacks, is one sentence."""
+    from model.analysis.corpus import corpus_summary
+    from model.corpus import main as corpus_main
+
+    name, _, _, ckpt = family
+    other = next(code for code in ckpt.languages if code not in PAIRS[name])
+    src, out = tmp_path / "src.txt", tmp_path / "corpus"
+    src.write_text("\n".join(SENTENCES[:2]) + "\n")
+    args = ["--checkpoint", str(ckpt.path), "--input", str(src), "--device", "cpu", "--out", str(out)]
+    assert corpus_main([*args, "--tgt-lang", other]) == 0
+    summary = corpus_summary(out)
+    expected = [translate(ckpt.model, ckpt.tokenizer, s, tgt_lang=other, with_trace=False) for s in SENTENCES[:2]]
+    assert list(summary["output"]) == [t.text for t in expected]
+    assert all(ckpt.tokenizer.codes[other] in pieces.split() for pieces in summary["tgt_tokens"])
+    assert (summary["meta"]["src_lang"], summary["meta"]["tgt_lang"]) == (PAIRS[name][0], other)
+    capsys.readouterr()
+    assert corpus_main(args) == 2  # the checkpoint's default pair is another run
+    one_line_error(capsys, f"error: {out} holds a run with language pair (--src-lang, --tgt-lang) {PAIRS[name][0]} -> ")
+    assert corpus_main([*args, "--src-lang", "xx_Nope"]) == 2
+    one_line_error(capsys, "error: --src-lang 'xx_Nope' is not a language of imported (its languages: ")

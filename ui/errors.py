@@ -19,7 +19,10 @@ def load(path: str) -> Checkpoint | None:
         return cached_checkpoint(path)
     except CheckpointError as exc:
         st.error(f"This checkpoint cannot be used: {exc}")
-        return None
+    except Exception as exc:  # noqa: BLE001 - a check load_checkpoint lacks must not take the page (and picker) down
+        first_line = next(iter(str(exc).strip().splitlines()), "")
+        st.error(f"This checkpoint cannot be used: {type(exc).__name__}: {first_line}")
+    return None
 
 
 def run_search(request: Request) -> Searched | None:

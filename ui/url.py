@@ -10,6 +10,7 @@ import streamlit as st
 
 from model.analysis.view_parameters import PARAMS, clamp_to_model, read_value
 from model.core.config import TransformerConfig
+from model.core.hf_tokenizers import check_language
 from model.decoding.translation import Translation
 from ui.i18n import t
 from ui.text import md_escape
@@ -65,13 +66,23 @@ def settle_languages(name: str, languages: list[str], default_pair: tuple[str, s
     chosen = []
     for key, default in zip(("src", "tgt"), default_pair):
         code = s.get(key) or ""
-        if code and code not in languages:
+        if code and not known_language(code, languages):
             pair = md_escape(f"{default_pair[0]} → {default_pair[1]}")
             known = "app.unknown_lang" if languages else "app.bilingual_lang"
             add_note(t(known, param=key, code=md_escape(code), name=md_escape(name), pair=pair))  # shown as markdown
             s[key] = code = ""
         chosen.append(code or default)
     return (chosen[0], chosen[1]) if languages else None
+
+
+def known_language(code: str, languages: list[str]) -> bool:
+    """Whether the model knows `code`, by the library's one check (model.core.hf_tokenizers.check_language); the page
+    says what it does instead in its own, translated, sentence."""
+    try:
+        check_language(code, languages)
+    except ValueError:
+        return False
+    return True
 
 
 def show_param_notes() -> None:

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from model.core.checkpoint import Checkpoint
 
 
 def run(main: Callable[[], int]) -> None:
@@ -58,17 +53,3 @@ def add_language_flags(p: argparse.ArgumentParser) -> None:
         default=None,
         help="multilingual models: the target language's code, e.g. kor_Hang (default: the checkpoint's)",
     )
-
-
-def with_languages(ckpt: Checkpoint, src_lang: str | None, tgt_lang: str | None) -> Checkpoint:
-    """The checkpoint set to translate src_lang -> tgt_lang (its tokenizer's default pair and its src_lang/tgt_lang;
-    None keeps the checkpoint's). A code the checkpoint does not know, or any code for a bilingual checkpoint, is a
-    ValueError naming the flag, in one sentence."""
-    for flag, code in (("--src-lang", src_lang), ("--tgt-lang", tgt_lang)):
-        if code is not None and code not in ckpt.languages:
-            known = f"its languages: {', '.join(ckpt.languages[:8])}, ..." if ckpt.languages else "it is bilingual"
-            raise ValueError(f"{flag} {code!r} is not a language of {ckpt.name} ({known})")
-    if not (src_lang or tgt_lang):
-        return ckpt
-    tokenizer = ckpt.tokenizer.with_languages(src_lang, tgt_lang)
-    return dataclasses.replace(ckpt, tokenizer=tokenizer, src_lang=tokenizer.src_lang, tgt_lang=tokenizer.tgt_lang)

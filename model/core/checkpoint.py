@@ -9,6 +9,7 @@ problem with a folder surfaces as one `CheckpointError` sentence, never a traceb
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from model.core.config import TransformerConfig
-from model.core.hf_tokenizers import load_tokenizer  # multilingual (languages.json) or bilingual
+from model.core.hf_tokenizers import check_language, load_tokenizer  # multilingual (languages.json) or bilingual
 from model.core.interface import TranslationTokenizer
 from model.core.size_check import SizeError, check_sizes, compare_shapes, expected_shapes, safetensors_shapes
 from model.core.tokenizer import Tokenizer, TokenizerPair
@@ -28,6 +29,7 @@ VERSION = 1
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 TOKENIZER_FILE = Tokenizer.files[0]  # the joint tokenizer
 CARD_JSON, CARD_MD = "card.json", "README.md"
+MAX_LABEL_CHARS = 64  # src_lang / tgt_lang: a bilingual model's labels ("en") or a multilingual one's codes
 
 
 class CheckpointError(Exception):
@@ -127,7 +129,21 @@ def read_config(path: Path) -> tuple[TransformerConfig, str, str]:
         cfg = TransformerConfig.from_dict(model)
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path / CONFIG_FILE} has an invalid model section ({exc}).") from None
-    return cfg, str(data.get("src_lang", "src")), str(data.get("tgt_lang", "tgt"))
+    pair = []
+    for key, default in (("src_lang", "src"), ("tgt_lang", "tgt")):
+        code = data.get(key, default)
+        if not (isinstance(code, str) and 0 < len(code) <= MAX_LABEL_CHARS):
+            raise CheckpointError(
+                f"{path / CONFIG_FILE} gives {key} = {code!r}; a language name of 1 to {MAX_LABEL_CHARS} characters "
+                "is needed."
+            )
+        if cfg.languages:  # a multilingual model translates between its own languages only
+            try:
+                check_language(code, cfg.languages, key, f"the model in {path / CONFIG_FILE}")
+            except ValueError as exc:
+                raise CheckpointError(f"{exc}.") from None
+        pair.append(code)
+    return cfg, pair[0], pair[1]
 
 
 def check_weights_header(path: Path, cfg: TransformerConfig) -> None:
@@ -174,6 +190,12 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     wrong = [f"{k} {v} (config: {getattr(cfg, k)})" for k, v in specials.items() if getattr(cfg, k) != v]
     if wrong:
         raise CheckpointError(f"The tokenizer in {path} does not match {CONFIG_FILE}: {', '.join(wrong)}.")
+    codes = getattr(tokenizer, "languages", [])  # a bilingual tokenizer has none
+    if set(codes) != set(cfg.languages):  # else a chosen language would fail later, at translation
+        raise CheckpointError(
+            f"The tokenizer in {path} does not match {CONFIG_FILE}: it has {len(codes)} language codes, the config "
+            f"{len(cfg.languages)}{' (other ones)' if len(codes) == len(cfg.languages) else ''}."
+        )
 
     try:
         tensors = load_file(str(path / WEIGHTS_FILE))  # parses a JSON header, never unpickles
@@ -188,6 +210,24 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     model.to(device).eval().use_column_major_weights()
     card = _read_json(path / CARD_JSON) if (path / CARD_JSON).is_file() else {}
     return Checkpoint(path, model, tokenizer, src_lang, tgt_lang, card)
+
+
+def with_languages(
+    ckpt: Checkpoint,
+    src_lang: str | None,
+    tgt_lang: str | None,
+    labels: tuple[str, str] = ("--src-lang", "--tgt-lang"),
+) -> Checkpoint:
+    """The checkpoint set to translate src_lang -> tgt_lang (its tokenizer's default pair and its src_lang/tgt_lang;
+    None keeps the checkpoint's). A code the checkpoint does not know, or any code for a bilingual checkpoint, is a
+    ValueError in one sentence naming the code by its label (default: the commands' flags)."""
+    for label, code in zip(labels, (src_lang, tgt_lang)):
+        if code is not None:
+            check_language(code, ckpt.languages, label, ckpt.name)
+    if not (src_lang or tgt_lang):
+        return ckpt
+    tokenizer = ckpt.tokenizer.with_languages(src_lang, tgt_lang)
+    return dataclasses.replace(ckpt, tokenizer=tokenizer, src_lang=tokenizer.src_lang, tgt_lang=tokenizer.tgt_lang)
 
 
 def find_checkpoints(root: str | Path) -> list[Path]:

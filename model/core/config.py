@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 
 import torch.nn.functional as F
@@ -13,6 +14,38 @@ PE_LAYOUTS = ("interleaved", "halves")
 POSITION_KINDS = ("sinusoidal", "learned")
 PE_FORMULAS = ("paper", "fairseq")
 LANGUAGE_CODE_POSITIONS = ("none", "prefix", "suffix")
+MAX_LANGUAGES = 1000
+
+# Every field's type and range, checked on construction: a config.json can hold any JSON value, and a string where a
+# number belongs would otherwise fail deep inside torch, or a string flag ("no") would read as true.
+SIZES = ("vocab_size", "d_model", "n_heads", "d_ff", "n_encoder_layers", "n_decoder_layers", "max_len")  # >= 1
+SPECIAL_IDS = ("pad_id", "unk_id", "bos_id", "eos_id", "decoder_start_id")  # ids of the vocabulary
+PROBABILITIES = ("dropout", "attention_dropout", "activation_dropout")  # 0 to 1; the last two may be None
+FLAGS = (
+    "norm_first",
+    "share_embeddings",
+    "tie_embeddings",
+    "scale_embedding",
+    "output_bias",
+    "embedding_norm",
+    "force_target_language",
+)
+OPTIONAL_FLAGS = ("final_norm",)  # true, false or None
+CHOICES = {
+    "activation": tuple(ACTIVATIONS),
+    "pe_layout": PE_LAYOUTS,
+    "position_kind": POSITION_KINDS,
+    "pe_formula": PE_FORMULAS,
+    "language_code_position": LANGUAGE_CODE_POSITIONS,
+}
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass
@@ -57,23 +90,37 @@ class TransformerConfig:
     force_target_language: bool = False  # the first output piece is the target's language code (forced BOS)
 
     def __post_init__(self) -> None:
+        """Refuse a field of the wrong type or out of range, in one sentence that names it."""
+        for name in SIZES:
+            value = getattr(self, name)
+            if not (_whole(value) and value >= 1):
+                raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+        for name in SPECIAL_IDS:
+            value = getattr(self, name)
+            if not (_whole(value) and 0 <= value < self.vocab_size):
+                raise ValueError(f"{name} must be a vocabulary id from 0 to {self.vocab_size - 1}, got {value!r}")
+        if not _whole(self.position_offset) or not 0 <= self.position_offset <= 1_000_000:
+            raise ValueError(f"position_offset must be an integer from 0 to 1000000, got {self.position_offset!r}")
+        for name in PROBABILITIES:
+            value = getattr(self, name)
+            if not (value is None and name != "dropout") and not (_finite(value) and 0 <= value <= 1):
+                raise ValueError(f"{name} must be a number from 0 to 1, got {value!r}")
+        if not (_finite(self.layer_norm_eps) and 0 < self.layer_norm_eps < 1):
+            raise ValueError(f"layer_norm_eps must be a number above 0 and below 1, got {self.layer_norm_eps!r}")
+        for name in (*FLAGS, *OPTIONAL_FLAGS):
+            value = getattr(self, name)
+            if not isinstance(value, bool) and not (value is None and name in OPTIONAL_FLAGS):
+                raise ValueError(f"{name} must be true or false, got {value!r}")
+        for name, allowed in CHOICES.items():
+            value = getattr(self, name)
+            if not (isinstance(value, str) and value in allowed):
+                raise ValueError(f"{name} {value!r} is not one of {', '.join(allowed)}")
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation {self.activation!r} is not one of {', '.join(ACTIVATIONS)}")
-        if self.pe_layout not in PE_LAYOUTS:
-            raise ValueError(f"pe_layout {self.pe_layout!r} is not one of {', '.join(PE_LAYOUTS)}")
-        for name, allowed in (
-            ("position_kind", POSITION_KINDS),
-            ("pe_formula", PE_FORMULAS),
-            ("language_code_position", LANGUAGE_CODE_POSITIONS),
-        ):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} {getattr(self, name)!r} is not one of {', '.join(allowed)}")
-        if not isinstance(self.position_offset, int) or not 0 <= self.position_offset <= 1_000_000:
-            raise ValueError(f"position_offset must be an integer from 0 to 1000000, got {self.position_offset!r}")
         if not isinstance(self.languages, list) or not all(isinstance(c, str) and c for c in self.languages):
             raise ValueError("languages must be a list of language codes (non-empty strings)")
+        if len(self.languages) > MAX_LANGUAGES:
+            raise ValueError(f"languages lists {len(self.languages)} codes; Headlight accepts at most {MAX_LANGUAGES}")
         if len(set(self.languages)) != len(self.languages):
             raise ValueError("languages lists a code twice")
         if (self.language_code_position != "none" or self.force_target_language) and not self.languages:

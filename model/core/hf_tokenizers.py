@@ -14,15 +14,28 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import sentencepiece as spm
 
+from model.core.config import MAX_LANGUAGES
 from model.core.tokenizer import WORD_START, Tokenizer, TokenizerPair
 from model.core.tokenizer import load_tokenizer as load_bilingual_tokenizer
 
 LANGUAGES_FILE = "languages.json"
-MAX_LANGUAGES = 1000
+
+
+def check_language(code: object, languages: Sequence[str], label: str = "", owner: str = "this model") -> str:
+    """`code` if it is one of `languages`, else a ValueError in one sentence: the one check of a language code
+    (the commands, the translation, the tokenizer, the config and the app all ask here). `label` names where the
+    code came from (a flag such as --src-lang), `owner` the model."""
+    if isinstance(code, str) and code in languages:
+        return code
+    given = f"{label} {code!r}".strip() if code else f"{label or 'the language'} (none given)"
+    more = ", ..." if len(languages) > 8 else ""
+    known = f"its languages: {', '.join(languages[:8])}{more}" if languages else "it is bilingual"
+    raise ValueError(f"{given} is not a language of {owner} ({known})")
 
 
 class MultilingualTokenizer(TokenizerPair):
@@ -80,13 +93,7 @@ class MultilingualTokenizer(TokenizerPair):
 
     def checked(self, code: str) -> str:
         """`code` if it is one of this tokenizer's languages; otherwise a ValueError that says which exist."""
-        if code not in self.codes:
-            known = ", ".join(list(self.codes)[:8])
-            raise ValueError(
-                f"{code!r} is not a language of this model; it knows {len(self.codes)}: {known}"
-                f"{', ...' if len(self.codes) > 8 else ''}."
-            )
-        return code
+        return check_language(code, self.languages)
 
     def language_id(self, code: str) -> int:
         """The model id of a language's code piece."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from model.core.head_selection import head_masks
+from model.core.hf_tokenizers import check_language
 from model.core.hook_names import ALL_WEIGHTS
 from model.core.hooks import capture
 from model.core.interface import TranslationModel, TranslationTokenizer
@@ -56,10 +57,10 @@ def languages(
         (tgt_lang, getattr(tok, "tgt_lang", None), "target"),
     ):
         code = given or default
-        if code not in model.cfg.languages:
-            known = ", ".join(model.cfg.languages[:8]) + (", ..." if len(model.cfg.languages) > 8 else "")
-            what = f"{code!r} is not" if code else "no language is chosen as"
-            raise InputError(f"{what} a {side} language of this model; it knows {len(model.cfg.languages)}: {known}")
+        try:
+            check_language(code, model.cfg.languages, f"the {side} language")
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
         if code not in getattr(tok, "codes", {}):  # a config and tokenizer from different checkpoints
             raise InputError(
                 f"the tokenizer has no piece for {code!r}, a language of the model: they do not belong together."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,8 @@ HF_FIELDS = {
     "eos_token_id": "eos_id",
     "decoder_start_token_id": "decoder_start_id",
 }
+# read by M2M-100/NLLB and mBART only: Marian has no <s> (transformers writes its bos_token_id as null)
+MULTILINGUAL_FIELDS = HF_FIELDS | {"bos_token_id": "bos_id"}
 
 
 # Per layer: (our module, the HF module, "attention" for the four projections or "block" for weight + bias)
@@ -143,7 +146,7 @@ def _sizes(config: dict) -> dict:
         dropout=0.0,  # inference only
         max_len=config.get("max_position_embeddings", 512),
         tie_embeddings=config.get("tie_word_embeddings", True),
-        scale_embedding=bool(config.get("scale_embedding", False)),
+        scale_embedding=config.get("scale_embedding", False),  # checked as a real boolean by TransformerConfig
         layer_norm_eps=1e-5,  # nn.LayerNorm's default, which all three families use
         pad_id=config["pad_token_id"],
         eos_id=config["eos_token_id"],
@@ -458,6 +461,57 @@ class Imported:
     tgt_lang: str
 
 
+def configured(
+    config: dict,
+    where: str,
+    read_tokenizer: Callable[[], TokenizerPair | MultilingualSetup],
+    src_lang: str | None = None,
+    tgt_lang: str | None = None,
+) -> tuple[TransformerConfig, TokenizerPair, Family, str, str]:
+    """Our config, the tokenizer, the family and the language pair for a HF config dict (from a folder or a model in
+    memory; `where` names it in messages). `read_tokenizer()` gives a Marian tokenizer pair, or a multilingual
+    family's set-up; it runs after the sizes are checked. Every problem is one HFImportError sentence."""
+    model_type = config.get("model_type")
+    if model_type not in FAMILIES:
+        raise HFImportError(
+            f"{where} describes a {model_type!r} model; Headlight imports Marian (OPUS-MT), M2M-100, NLLB-200 and "
+            "mBART-50 translators."
+        )
+    try:  # the sizes and ids as stated, before anything is allocated
+        check_sizes(config, where, HF_FIELDS if model_type == "marian" else MULTILINGUAL_FIELDS)
+    except SizeError as exc:
+        raise HFImportError(str(exc)) from None
+    try:
+        tokenizer_or_setup = read_tokenizer()
+        if model_type == "marian":
+            tokenizer, cfg, family = tokenizer_or_setup, marian_config(config), FAMILY_INFO["marian"]
+            src, tgt = src_lang or "src", tgt_lang or "tgt"
+        else:
+            setup = tokenizer_or_setup
+            languages = list(setup.codes)
+            src, tgt = default_pair(languages, src_lang, tgt_lang)
+            tokenizer = MultilingualTokenizer(
+                setup.proto, setup.proto, setup.vocab, setup.codes, src, tgt, setup.family != "m2m_100"
+            )
+            make = m2m100_config if model_type == "m2m_100" else mbart_config
+            cfg, family = make(config, languages, setup.code_position), FAMILY_INFO[setup.family]
+    except (KeyError, TypeError) as exc:
+        raise HFImportError(f"{where} lacks a {model_type} setting ({exc}).") from None
+    except HFImportError:
+        raise
+    except ValueError as exc:  # our own config's and tokenizer's checks
+        raise HFImportError(str(exc)) from None
+    if tokenizer.vocab_size != cfg.vocab_size:
+        raise HFImportError(f"the tokenizer has {tokenizer.vocab_size} pieces but {where} says {cfg.vocab_size}.")
+    if (tokenizer.pad_id, tokenizer.eos_id) != (cfg.pad_id, cfg.eos_id):
+        raise HFImportError(
+            f"the tokenizer puts <pad>/</s> at {tokenizer.pad_id}/{tokenizer.eos_id}, {where} at "
+            f"{cfg.pad_id}/{cfg.eos_id}."
+        )
+    cfg.unk_id = tokenizer.unk_id
+    return cfg, tokenizer, family, src, tgt
+
+
 def import_hf(folder: str | Path, src_lang: str | None = None, tgt_lang: str | None = None) -> Imported:
     """Our Transformer holding the HF model's weights, its tokenizer and languages (defaults: English -> Korean
     for multilingual models; for Marian the names are only labels)."""
@@ -466,42 +520,15 @@ def import_hf(folder: str | Path, src_lang: str | None = None, tgt_lang: str | N
         raise HFImportError(f"{folder} is not a folder.")
     config = read_hf_config(folder)
     model_type = config["model_type"]
-    try:  # the sizes as the file states them, before anything is allocated
-        check_sizes(config, str(folder / "config.json"), HF_FIELDS)
-    except SizeError as exc:
-        raise HFImportError(str(exc)) from None
-    try:
-        vocab_size = config["vocab_size"]
+
+    def read_tokenizer() -> TokenizerPair | MultilingualSetup:
         if model_type == "marian":
-            tokenizer = marian_tokenizer(folder)
-            cfg, family = marian_config(config), FAMILY_INFO["marian"]
-            src, tgt = src_lang or "src", tgt_lang or "tgt"
-        else:
-            setup = multilingual_setup(folder, model_type, vocab_size)
-            languages = list(setup.codes)
-            src, tgt = default_pair(languages, src_lang, tgt_lang)
-            try:
-                tokenizer = MultilingualTokenizer(
-                    setup.proto, setup.proto, setup.vocab, setup.codes, src, tgt, setup.family != "m2m_100"
-                )
-            except ValueError as exc:
-                raise HFImportError(str(exc)) from None
-            make = m2m100_config if model_type == "m2m_100" else mbart_config
-            cfg, family = make(config, languages, setup.code_position), FAMILY_INFO[setup.family]
-    except (KeyError, TypeError) as exc:
-        raise HFImportError(f"{folder / 'config.json'} lacks a {model_type} setting ({exc}).") from None
-    except HFImportError:
-        raise
-    except ValueError as exc:  # our own config's checks
-        raise HFImportError(str(exc)) from None
-    if tokenizer.vocab_size != cfg.vocab_size:
-        raise HFImportError(f"the tokenizer has {tokenizer.vocab_size} pieces but config.json says {cfg.vocab_size}.")
-    if (tokenizer.pad_id, tokenizer.eos_id) != (cfg.pad_id, cfg.eos_id):
-        raise HFImportError(
-            f"the tokenizer puts <pad>/</s> at {tokenizer.pad_id}/{tokenizer.eos_id}, config.json at "
-            f"{cfg.pad_id}/{cfg.eos_id}."
-        )
-    cfg.unk_id = tokenizer.unk_id
+            return marian_tokenizer(folder)
+        return multilingual_setup(folder, model_type, config["vocab_size"])
+
+    cfg, tokenizer, family, src, tgt = configured(
+        config, str(folder / "config.json"), read_tokenizer, src_lang, tgt_lang
+    )
     safetensors = folder / WEIGHT_FILES[0]
     if safetensors.is_file():  # its header against config.json, before any tensor is read
         try:

@@ -14,19 +14,8 @@ from pathlib import Path
 
 import torch
 
-from model.core.hf_tokenizers import MultilingualTokenizer
 from model.core.tokenizer import TokenizerPair
-from model.importing.hf import (
-    FAMILY_INFO,
-    HFImportError,
-    Imported,
-    default_pair,
-    from_weights,
-    m2m100_config,
-    marian_config,
-    mbart_config,
-    multilingual_setup,
-)
+from model.importing.hf import HFImportError, Imported, MultilingualSetup, configured, from_weights, multilingual_setup
 
 
 def _config_dict(hf_model) -> dict:
@@ -60,41 +49,17 @@ def from_hf_objects(hf_model, hf_tokenizer, src_lang: str | None = None, tgt_lan
     """Our Transformer and tokenizer from an in-memory HF Marian, M2M-100/NLLB-200 or mBART-50 model and tokenizer."""
     config = _config_dict(hf_model)
     model_type = config.get("model_type")
-    vocab_size = config.get("vocab_size")
+
+    def read_tokenizer() -> TokenizerPair | MultilingualSetup:
+        if model_type == "marian":
+            return marian_tokenizer_from(hf_tokenizer)
+        if not callable(getattr(hf_tokenizer, "save_pretrained", None)):
+            raise HFImportError(f"expected the model's Hugging Face tokenizer, got {type(hf_tokenizer).__name__}.")
+        with tempfile.TemporaryDirectory() as folder:
+            hf_tokenizer.save_pretrained(folder)
+            return multilingual_setup(Path(folder), model_type, config["vocab_size"])
+
+    cfg, tokenizer, family, src, tgt = configured(config, "the model's config", read_tokenizer, src_lang, tgt_lang)
     with torch.no_grad():
         weights = {name: tensor.detach().cpu() for name, tensor in hf_model.state_dict().items()}
-    try:
-        if model_type == "marian":
-            tokenizer = marian_tokenizer_from(hf_tokenizer)
-            cfg, family = marian_config(config), FAMILY_INFO["marian"]
-            src, tgt = src_lang or "src", tgt_lang or "tgt"
-        elif model_type in ("m2m_100", "mbart"):
-            if not callable(getattr(hf_tokenizer, "save_pretrained", None)):
-                raise HFImportError(f"expected the model's Hugging Face tokenizer, got {type(hf_tokenizer).__name__}.")
-            with tempfile.TemporaryDirectory() as folder:
-                hf_tokenizer.save_pretrained(folder)
-                setup = multilingual_setup(Path(folder), model_type, vocab_size)
-            languages = list(setup.codes)
-            src, tgt = default_pair(languages, src_lang, tgt_lang)
-            tokenizer = MultilingualTokenizer(
-                setup.proto, setup.proto, setup.vocab, setup.codes, src, tgt, setup.family != "m2m_100"
-            )
-            make = m2m100_config if model_type == "m2m_100" else mbart_config
-            cfg, family = make(config, languages, setup.code_position), FAMILY_INFO[setup.family]
-        else:
-            raise HFImportError(f"a {model_type!r} model: Headlight converts Marian, M2M-100/NLLB-200 and mBART-50.")
-    except (KeyError, TypeError) as exc:
-        raise HFImportError(f"the model's config lacks a {model_type} setting ({exc}).") from None
-    except HFImportError:
-        raise
-    except ValueError as exc:  # our own config's and tokenizer's checks
-        raise HFImportError(str(exc)) from None
-    if tokenizer.vocab_size != cfg.vocab_size:
-        raise HFImportError(f"the tokenizer has {tokenizer.vocab_size} pieces but the model {cfg.vocab_size}.")
-    if (tokenizer.pad_id, tokenizer.eos_id) != (cfg.pad_id, cfg.eos_id):
-        raise HFImportError(
-            f"the tokenizer puts <pad>/</s> at {tokenizer.pad_id}/{tokenizer.eos_id}, the model at "
-            f"{cfg.pad_id}/{cfg.eos_id}."
-        )
-    cfg.unk_id = tokenizer.unk_id
     return Imported(from_weights(cfg, weights), tokenizer, config, family, src, tgt)
