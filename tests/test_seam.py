@@ -12,9 +12,10 @@ import torch
 from torch import nn
 
 from model.analysis.attribution import contribution_vectors, contributions
+from model.analysis.corpus import run_corpus
 from model.analysis.diagnostics import encoder_spread
 from model.analysis.lesson import LessonChoice, lesson_numbers
-from model.core.checkpoint import read_config, save_checkpoint
+from model.core.checkpoint import load_checkpoint, read_config, save_checkpoint
 from model.core.config import TransformerConfig
 from model.core.head_selection import all_heads, parse_head_spec
 from model.core.hook_names import KINDS
@@ -24,7 +25,7 @@ from model.core.transformer import sinusoidal_positional_encoding
 from model.decoding.trace_from_hooks import forward_trace, inspect_head
 from model.decoding.translation import translate
 from tests.conftest import ROOT, tiny_model
-from tests.test_app import SENTENCE, charts, no_failures, open_app
+from tests.test_app import SENTENCE, VIEWS, charts, no_failures, open_app
 from ui.controls import Selection, clamp_layer
 from ui.theme import Theme
 from viz.positional import rotation_for_offset, why_sinusoids
@@ -126,10 +127,13 @@ def test_head_spec_refuses_a_layer_the_kind_does_not_have(deep_shallow):
 
 
 def app_on(model, tokenizer, folder, monkeypatch):
-    """The app with `model` as its only checkpoint, Streamlit's caches cleared around the test."""
+    """The app with `model` as its only checkpoint (with a corpus run, for the heads view), Streamlit's caches cleared
+    around the test."""
     import streamlit as st
 
-    save_checkpoint(folder / "model-en-de", model, tokenizer, "en", "de")
+    path = folder / "model-en-de"
+    save_checkpoint(path, model, tokenizer, "en", "de")
+    run_corpus(load_checkpoint(path), [SENTENCE, "A dog runs."], None, path / "corpus")
     monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(folder))
     st.cache_data.clear()
     st.cache_resource.clear()
@@ -143,9 +147,7 @@ def deep_shallow_app(monkeypatch, tmp_path, deep_shallow, tokenizer):
     yield from app_on(deep_shallow, tokenizer, tmp_path, monkeypatch)
 
 
-@pytest.mark.parametrize(
-    "view", ["translate", "model", "compare", "steps", "head", "analysis", "lesson", "whatif", "positional"]
-)
+@pytest.mark.parametrize("view", VIEWS)
 def test_every_view_works_when_the_stacks_differ(deep_shallow_app, view):
     at = open_app(text=SENTENCE, view=view, kind="cross", layer=2)  # layer 2 exists only in the encoder
     assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
@@ -164,7 +166,7 @@ def pre_norm_app(monkeypatch, tmp_path, tokenizer):
     yield from app_on(model, tokenizer, tmp_path, monkeypatch)
 
 
-@pytest.mark.parametrize("view", ["translate", "model", "steps", "head", "positional", "whatif", "lesson", "analysis"])
+@pytest.mark.parametrize("view", VIEWS)
 def test_every_view_works_on_a_pre_norm_model(pre_norm_app, view):
     """The general model trains with --pre-norm (LayerNorm before each sub-layer, a final one after each stack)."""
     at = open_app(text=SENTENCE, view=view)

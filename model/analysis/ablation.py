@@ -11,8 +11,7 @@ import torch.nn.functional as F
 
 from model.core.head_selection import all_heads, head_masks
 from model.core.hooks import capture
-from model.core.interface import TranslationModel as Transformer
-from model.core.interface import TranslationTokenizer as Tokenizer
+from model.core.interface import TranslationModel, TranslationTokenizer
 from model.decoding.batch import collate, translate_many
 from model.decoding.translation import reference_ids, sequence_ids
 
@@ -21,8 +20,8 @@ Heads = Iterable[tuple[str, int, int]]
 
 @torch.inference_mode()
 def reference_logprob(
-    model: Transformer,
-    tok: Tokenizer,
+    model: TranslationModel,
+    tok: TranslationTokenizer,
     sources: list[str],
     references: list[str],
     ablate: Heads = (),
@@ -49,7 +48,7 @@ def reference_logprob(
 
 
 def quality(
-    model: Transformer, tok: Tokenizer, sources: list[str], references: list[str], ablate: Heads = ()
+    model: TranslationModel, tok: TranslationTokenizer, sources: list[str], references: list[str], ablate: Heads = ()
 ) -> dict[str, float]:
     """Greedy BLEU and chrF (sacreBLEU defaults) and the references' mean log-probability."""
     ablate = list(ablate)
@@ -62,8 +61,8 @@ def quality(
 
 
 def importance_sweep(
-    model: Transformer,
-    tok: Tokenizer,
+    model: TranslationModel,
+    tok: TranslationTokenizer,
     sources: list[str],
     references: list[str],
     progress: Callable[[int, int], None] | None = None,
