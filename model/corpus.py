@@ -29,7 +29,8 @@ import torch
 from tqdm import tqdm
 
 from model.analysis.corpus import CorpusError, join_processes, leave_processes, run_corpus
-from model.cli.common import load_checkpoint_and_sentences, run
+from model.cli.common import add_language_flags, load_checkpoint_and_sentences, run
+from model.core.checkpoint import with_languages
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         help="opt-in, CPU: store the weights in bfloat16 or int8 (faster on large models; attention differs slightly "
         "from float32's, see bench/run.py's nllb_*_attention_max_diff)",
     )
+    add_language_flags(p)
     args = p.parse_args(argv)
     if args.chunk < 1 or args.max_sentences < 0:
         p.error("--chunk must be at least 1 and --max-sentences at least 0")
@@ -59,13 +61,21 @@ def main(argv: list[str] | None = None) -> int:
     if loaded is None:
         return 2
     ckpt, sources, references = loaded
+    try:
+        ckpt = with_languages(ckpt, args.src_lang, args.tgt_lang)  # the pair the run translates and records
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     procs = join_processes(args.device)
     if args.weights != "float32":
         ckpt.model.use_low_precision_weights(getattr(torch, args.weights))
     ckpt.model.to(procs.device)
-    bar = tqdm(total=0, desc="corpus", file=sys.stderr, disable=procs.rank != 0)
+    bar = None  # made at the first sentence, so that a refused resume prints its one line alone
 
     def advance(n: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc="corpus", file=sys.stderr, disable=procs.rank != 0)
         bar.total = total
         bar.update(n - bar.n)
 
@@ -76,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
         leave_processes(procs)
     if procs.rank == 0:
         print(

@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import shutil
+import time
 import warnings
 from pathlib import Path
 
@@ -41,7 +42,9 @@ from model.decoding.batch import translate_many  # noqa: E402
 from model.decoding.trace_from_hooks import forward_trace  # noqa: E402
 from model.decoding.translation import InputError, encode_source, reference_ids, translate  # noqa: E402
 from model.import_hf import main as import_main  # noqa: E402
+from model.importing import hf as hf_importer  # noqa: E402
 from model.importing.hf import HFImportError, import_hf  # noqa: E402
+from model.importing.in_memory import from_hf_objects  # noqa: E402
 from model.importing.languages import NLLB_200  # noqa: E402
 from model.translate import main as translate_main  # noqa: E402
 
@@ -804,3 +807,40 @@ def test_corpus_takes_the_languages(family, tmp_path, capsys):
     one_line_error(capsys, f"error: {out} holds a run with language pair (--src-lang, --tgt-lang) {PAIRS[name][0]} -> ")
     assert corpus_main([*args, "--src-lang", "xx_Nope"]) == 2
     one_line_error(capsys, "error: --src-lang 'xx_Nope' is not a language of imported (its languages: ")
+
+
+@pytest.mark.parametrize("family", FAMILIES, indirect=True)
+@pytest.mark.parametrize("bos", [None, -1, 10**9, "0", 1.5])
+def test_a_bos_token_id_outside_the_vocabulary_is_refused_at_import(family, bos, tmp_path, capsys, monkeypatch):
+    """bos_token_id is read like the other ids: checked where it enters, from a folder or a model in memory, so
+    no checkpoint is written that cannot be loaded (`null` used to import, then fail at translation)."""
+    name, hf, tok, ckpt = family
+    folder = tmp_path / "hf"
+    shutil.copytree(Path(ckpt.card["source_folder"]), folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "bos_token_id": bos}))
+    monkeypatch.setattr(hf_importer, "Transformer", lambda cfg: pytest.fail("a model was built"))
+    with pytest.raises(HFImportError, match=r"gives bos_token_id = .*not an id of its \d+-piece vocabulary"):
+        import_hf(folder)
+    assert import_main([str(folder), "--dest", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "bos_token_id" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+    monkeypatch.setitem(hf.config.__dict__, "bos_token_id", bos)  # past transformers' own type check
+    with pytest.raises(HFImportError, match="gives bos_token_id = "):
+        from_hf_objects(hf, tok)
+
+
+@pytest.mark.parametrize("family", ["nllb"], indirect=True)
+def test_a_model_in_memory_is_checked_as_a_folder_is(family, monkeypatch):
+    """from_hf_objects and import_hf share one set-up (model.importing.hf.configured): the same bounds, before
+    anything is built, and the same sentences."""
+    _, hf, tok, _ = family
+    monkeypatch.setattr(hf_importer, "Transformer", lambda cfg: pytest.fail("a model was built"))
+    for key, value in (("encoder_layers", 10**6), ("d_model", 1e9), ("pad_token_id", None)):
+        with monkeypatch.context() as patch:
+            patch.setitem(hf.config.__dict__, key, value)  # past transformers' own type check
+            start = time.perf_counter()
+            with pytest.raises(HFImportError, match=f"the model's config gives {key} = "):
+                from_hf_objects(hf, tok)
+            assert time.perf_counter() - start < 1.0
