@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 import shutil
@@ -14,13 +15,22 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from model.core import checkpoint
-from model.core.checkpoint import CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, CheckpointError, load_checkpoint
+from model.core.checkpoint import (
+    CONFIG_FILE,
+    TOKENIZER_FILE,
+    WEIGHTS_FILE,
+    CheckpointError,
+    load_checkpoint,
+    save_checkpoint,
+)
+from model.core.config import TransformerConfig
+from model.core.hf_tokenizers import MultilingualTokenizer
 from model.translate import main as translate_main
-from tests.conftest import ROOT, figures
+from tests.conftest import ROOT, figures, tiny_model
 from tests.test_checkpoint import CodeRunningPayload
 
 
-def make_bad(root, good, marker):
+def make_bad(root, good, marker, tokenizer):
     """Next to a good checkpoint, one folder per way of being broken."""
 
     def copy(name):
@@ -44,24 +54,60 @@ def make_bad(root, good, marker):
     empty = root / "empty-folder"
     empty.mkdir()
     (empty / CONFIG_FILE).write_text("")  # listed as a checkpoint, but nothing usable
-    return [
-        "absurd-config",
-        "empty-folder",
-        "foreign-tokenizer",
-        "mismatched-config",
-        "missing-tokenizer",
-        "pickle-payload",
-        "truncated-weights",
-    ]
+    for name, key, value in WRONG_TYPES:  # each used to load and then fail in torch, or to load misread
+        path = copy(name) / CONFIG_FILE
+        data = json.loads(path.read_text())
+        data["model"][key] = value
+        path.write_text(json.dumps(data))
+    multilingual = make_multilingual(root / "unknown-default-language", tokenizer)
+    data = json.loads((multilingual / CONFIG_FILE).read_text())
+    data["src_lang"] = "src"  # as an importer once wrote for a multilingual model
+    (multilingual / CONFIG_FILE).write_text(json.dumps(data))
+    return sorted(
+        [
+            "absurd-config",
+            "empty-folder",
+            "foreign-tokenizer",
+            "mismatched-config",
+            "missing-tokenizer",
+            "pickle-payload",
+            "truncated-weights",
+            "unknown-default-language",
+            *(name for name, _, _ in WRONG_TYPES),
+        ]
+    )
+
+
+WRONG_TYPES = [  # (folder, key, value): verified to crash the page or load wrongly before config.py checked types
+    ("dropout-as-text", "dropout", "x"),
+    ("eps-as-text", "layer_norm_eps", "x"),
+    ("flag-as-text", "norm_first", "no"),
+]
+CODES = {"aaa_Latn": "\u2581a", "bbb_Latn": "\u2581the"}  # two made-up languages, each code an existing piece
+
+
+def make_multilingual(path, tokenizer):
+    """A tiny multilingual checkpoint (as an imported NLLB one is saved): a MultilingualTokenizer on the test
+    tokenizer's SentencePiece model, two language codes, and a model that places and forces them."""
+    vocab = {tokenizer.sp.id_to_piece(i): i for i in range(tokenizer.vocab_size)}
+    proto = tokenizer.model_proto
+    tok = MultilingualTokenizer(proto, proto, vocab, CODES, "aaa_Latn", "bbb_Latn")
+    model = tiny_model(
+        tokenizer.vocab_size,
+        languages=list(CODES),
+        language_code_position="prefix",
+        force_target_language=True,
+    )
+    return save_checkpoint(path, model, tok, "aaa_Latn", "bbb_Latn")
 
 
 @pytest.fixture()
-def zoo(tmp_path, checkpoint_dir, monkeypatch):
+def zoo(tmp_path, checkpoint_dir, tokenizer, monkeypatch):
     root = tmp_path / "zoo"
     root.mkdir()
     shutil.copytree(checkpoint_dir, root / "a-good-model")
     marker = tmp_path / "payload-ran"
-    bad = make_bad(root, checkpoint_dir, marker)
+    bad = make_bad(root, checkpoint_dir, marker, tokenizer)
     monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(root))
     st.cache_data.clear()
     st.cache_resource.clear()
@@ -180,3 +226,134 @@ def test_a_forged_header_claiming_huge_tensors_is_refused(tmp_path, checkpoint_d
     with pytest.raises(CheckpointError, match="not a valid safetensors file .*outside the file"):
         load_checkpoint(folder)
     assert time.perf_counter() - start < 1.0 and not no_model_may_be_built
+
+
+BAD_FIELDS = [  # (key, value): for every field of the config, a wrong type or a value out of range
+    ("vocab_size", "300"),
+    ("d_model", 32.0),
+    ("n_heads", None),
+    ("d_ff", [64]),
+    ("n_encoder_layers", True),
+    ("n_decoder_layers", "2"),
+    ("max_len", 0),
+    ("dropout", "x"),
+    ("dropout", 1.5),
+    ("dropout", float("inf")),  # json writes Infinity and reads it back
+    ("attention_dropout", -0.1),
+    ("activation_dropout", "0.1"),
+    ("layer_norm_eps", "x"),
+    ("layer_norm_eps", 0),
+    ("layer_norm_eps", float("nan")),
+    ("norm_first", "no"),
+    ("share_embeddings", 1),
+    ("tie_embeddings", "true"),
+    ("scale_embedding", None),
+    ("output_bias", 0),
+    ("embedding_norm", "false"),
+    ("final_norm", "yes"),
+    ("force_target_language", 1),
+    ("activation", ["relu"]),
+    ("pe_layout", 3),
+    ("position_kind", "learnt"),
+    ("pe_formula", None),
+    ("language_code_position", {"a": 1}),
+    ("position_offset", -1),
+    ("languages", "eng_Latn"),
+    ("pad_id", "0"),
+    ("unk_id", None),
+    ("bos_id", 1.5),
+    ("eos_id", 10**6),
+    ("decoder_start_id", -1),
+]
+
+
+def test_every_config_field_has_a_bad_value_above():
+    """A field added to TransformerConfig without a check (and a case here) fails this test."""
+    assert {key for key, _ in BAD_FIELDS} == {f.name for f in dataclasses.fields(TransformerConfig)}
+
+
+@pytest.mark.parametrize("key, value", BAD_FIELDS, ids=[f"{k}={v!r}" for k, v in BAD_FIELDS])
+def test_a_config_field_of_the_wrong_type_or_range_is_one_sentence_naming_it(
+    tmp_path, checkpoint_dir, no_model_may_be_built, capsys, key, value
+):
+    folder = tmp_path / "bad-field"
+    shutil.copytree(checkpoint_dir, folder)
+    data = json.loads((folder / CONFIG_FILE).read_text())
+    data["model"][key] = value
+    (folder / CONFIG_FILE).write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match=rf"\b{key}\b") as refused:
+        load_checkpoint(folder)
+    message = str(refused.value)
+    assert len(message.splitlines()) == 1 and message.endswith("."), message
+    assert translate_main(["--checkpoint", str(folder), "A dog."]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and key in err
+    assert not no_model_may_be_built
+
+
+def test_a_multilingual_checkpoint_loads_and_translates_between_its_languages(tmp_path, tokenizer):
+    ckpt = load_checkpoint(make_multilingual(tmp_path / "multi", tokenizer))
+    assert (ckpt.src_lang, ckpt.tgt_lang, ckpt.languages) == ("aaa_Latn", "bbb_Latn", list(CODES))
+    assert translate_main(["--checkpoint", str(ckpt.path), "--max-len", "5", "--tgt-lang", "aaa_Latn", "A dog."]) == 0
+
+
+@pytest.mark.parametrize("key", ["src_lang", "tgt_lang"])
+@pytest.mark.parametrize("value", ["src", "", 7, None, "x" * 65])
+def test_a_multilingual_default_pair_outside_its_languages_is_refused_on_load(tmp_path, tokenizer, key, value):
+    folder = make_multilingual(tmp_path / "multi", tokenizer)
+    data = json.loads((folder / CONFIG_FILE).read_text())
+    data[key] = value
+    (folder / CONFIG_FILE).write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match=rf"{key}\b.*(is not a language of the model|a language name of)"):
+        load_checkpoint(folder)
+
+
+def test_a_bilingual_checkpoint_keeps_any_short_label(tmp_path, checkpoint_dir):
+    folder = tmp_path / "labels"
+    shutil.copytree(checkpoint_dir, folder)
+    data = json.loads((folder / CONFIG_FILE).read_text())
+    (folder / CONFIG_FILE).write_text(json.dumps(data | {"src_lang": "English", "tgt_lang": "src"}))
+    assert (load_checkpoint(folder).src_lang, load_checkpoint(folder).tgt_lang) == ("English", "src")
+    (folder / CONFIG_FILE).write_text(json.dumps(data | {"src_lang": ["en"]}))
+    with pytest.raises(CheckpointError, match="src_lang = \\['en'\\]"):
+        load_checkpoint(folder)
+
+
+@pytest.mark.parametrize("codes", [{}, {"aaa_Latn": "\u2581a"}, {"aaa_Latn": "\u2581a", "ccc_Latn": "\u2581the"}])
+def test_a_tokenizer_with_other_language_codes_than_the_config_is_refused(tmp_path, tokenizer, codes):
+    folder = make_multilingual(tmp_path / "multi", tokenizer)
+    ckpt = load_checkpoint(folder)
+    for file in MultilingualTokenizer.files:
+        (folder / file).unlink()
+    if codes:  # files from another checkpoint: other codes
+        vocab = ckpt.tokenizer.vocab
+        MultilingualTokenizer(
+            ckpt.tokenizer.source_proto, ckpt.tokenizer.target_proto, vocab, codes, *list(codes)[:1] * 2
+        ).save(folder)
+    else:  # a bilingual tokenizer
+        tokenizer.save(folder)
+    with pytest.raises(CheckpointError, match="does not match config.json: it has .* language codes, the config 2"):
+        load_checkpoint(folder)
+
+
+def test_any_other_failure_while_loading_is_one_sentence_and_the_picker_stays(zoo, monkeypatch):
+    """A check load_checkpoint lacks must not take the page down: ui/errors.load says it in one sentence."""
+    import ui.errors
+
+    root, _, _ = zoo
+    real = ui.errors.cached_checkpoint
+
+    def cached_checkpoint(path):
+        if path.endswith("dropout-as-text"):
+            raise RuntimeError("something no check foresaw\nsecond line")
+        return real(path)
+
+    monkeypatch.setattr(ui.errors, "cached_checkpoint", cached_checkpoint)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["text"] = "A dog runs."
+    at.run()
+    at.selectbox(key="ckpt").set_value("dropout-as-text").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == ["This checkpoint cannot be used: RuntimeError: something no check foresaw"]
+    at.selectbox(key="ckpt").set_value("a-good-model").run()
+    assert not at.error and figures(at)
