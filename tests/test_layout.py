@@ -107,10 +107,15 @@ def test_what_each_part_may_never_import(path):
         assert not imports & {"torch", "streamlit", "model", "ui"}
 
 
+def commands_and_their_helpers(path: Path) -> set[str]:
+    """What the app and the benchmarks must not import: the commands, and model.cli (the commands' own helpers)."""
+    return {name for name in imported_modules(path) if name in COMMANDS or name.split(".")[:2] == ["model", "cli"]}
+
+
 @pytest.mark.parametrize("path", python_files("ui", "bench") + [ROOT / "app.py"], ids=lambda p: module_name(p))
 def test_the_app_and_bench_import_only_the_library(path):
-    commands = {name for name in imported_modules(path) if name in COMMANDS}
-    assert not commands, f"{path.name} imports the command(s) {sorted(commands)}; import the library below them"
+    found = commands_and_their_helpers(path)
+    assert not found, f"{path.name} imports {sorted(found)}, the commands' side; import the library below them"
 
 
 def test_the_rules_can_fail(tmp_path):
@@ -119,3 +124,5 @@ def test_the_rules_can_fail(tmp_path):
     source.write_text("def f():\n    from model.translate import main\n    import streamlit\n")
     assert {"model.translate", "streamlit"} <= imported_modules(source)
     assert "model.translate" in COMMANDS
+    source.write_text("from model.cli.common import run\nimport model.cli\nfrom model.core import checkpoint\n")
+    assert commands_and_their_helpers(source) == {"model.cli", "model.cli.common", "model.cli.common.run"}
