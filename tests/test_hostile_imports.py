@@ -115,3 +115,25 @@ def test_the_command_gives_one_line(hf_folder, tmp_path):
     )
     assert result.returncode == 2 and result.stderr.startswith("error: ")
     assert len(result.stderr.strip().splitlines()) == 1 and "d_model = 1000000000.0" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "key, value, field",
+    [
+        ("scale_embedding", "false", "scale_embedding"),  # bool("false") used to read it as true
+        ("tie_word_embeddings", "no", "tie_embeddings"),
+        ("share_encoder_decoder_embeddings", 1, "share_embeddings"),
+        ("pad_token_id", None, "pad_token_id"),
+    ],
+)
+def test_flags_and_ids_of_the_wrong_type_are_refused_not_misread(copy_of, key, value, field):
+    refused_fast(copy_of(**{key: value}), rf"\b{field}\b.*{value!r}".replace("'", "."))
+
+
+def test_marians_null_bos_token_id_imports(hf_folder):
+    """transformers writes a Marian config's bos_token_id as null: Marian has no <s> (its decoder starts from <pad>),
+    so the id is not read, and not refused."""
+    config = json.loads((hf_folder / "config.json").read_text())
+    assert "bos_token_id" in config and config["bos_token_id"] is None
+    cfg = import_hf(hf_folder).model.cfg
+    assert cfg.bos_id == cfg.pad_id == config["pad_token_id"]
