@@ -45,6 +45,15 @@ HF_FIELDS = {
     "eos_token_id": "eos_id",
     "decoder_start_token_id": "decoder_start_id",
 }
+# config.json's flags that are read: true or false, never a truthy string ("false") or number
+HF_FLAGS = (
+    "scale_embedding",
+    "tie_word_embeddings",
+    "share_encoder_decoder_embeddings",
+    "normalize_before",
+    "add_final_layer_norm",
+    "normalize_embedding",
+)
 # read by M2M-100/NLLB and mBART only: Marian has no <s> (transformers writes its bos_token_id as null)
 MULTILINGUAL_FIELDS = HF_FIELDS | {"bos_token_id": "bos_id"}
 
@@ -475,6 +484,9 @@ def configured(
         check_sizes(config, where, HF_FIELDS if model_type == "marian" else MULTILINGUAL_FIELDS)
     except SizeError as exc:
         raise HFImportError(str(exc)) from None
+    for key in HF_FLAGS:
+        if config.get(key) is not None and not isinstance(config[key], bool):
+            raise HFImportError(f"{where} gives {key} = {config[key]!r}; Headlight accepts true or false.")
     try:
         tokenizer_or_setup = read_tokenizer()
         if model_type == "marian":
