@@ -62,7 +62,7 @@ def main() -> None:
     present = st.session_state.present
     st.markdown((PRESENT_CSS if present else SHELL_CSS) + PLAIN_CSS, unsafe_allow_html=True)
     if not checkpoints:
-        st.error("No checkpoint found in checkpoints/. Train one with `python -m model.train` (see the README).")
+        st.error("No checkpoint found in checkpoints/. Train one with `python -m model.train` (docs/training.md).")
         st.stop()
     path = str(checkpoints[st.session_state.ckpt])
     ckpt = load(path)

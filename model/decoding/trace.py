@@ -107,5 +107,5 @@ class Trace:
         }
 
     def save_npz(self, path: str | Path) -> None:
-        """Write the NPZ export format (see README); strings are stored as unicode arrays, no pickles."""
+        """Write the NPZ export format (docs/formats.md); strings are stored as unicode arrays, no pickles."""
         np.savez_compressed(path, **self.npz_arrays())
