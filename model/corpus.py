@@ -1,18 +1,7 @@
 """Heads across a corpus: `python -m model.corpus --checkpoint DIR --input FILE [--ref FILE] --out DIR`.
 
-Translates every sentence once (greedy; or teacher-forces --ref), and stores, per head, what the head
-dashboards need, in NPZ chunks (no pickles) written as it goes, so memory stays bounded and an
-interrupted run resumes where it stopped:
-
-- `stats`: [sentences, heads, statistics] (model/analysis/head_statistics.py's statistics of every head, per sentence);
-- `pattern`: [heads, 2R + 1] running sums of the weight at each offset from the diagonal (key − query,
-  cross-attention against the length-scaled diagonal), and their counts;
-- `q`, `k`: a few sampled query and key vectors per head and sentence [sentences, heads, samples, d_k],
-  with their positions, for the joint query/key projection;
-- the sentences, their translations and pieces.
-
-`corpus_summary` reads the chunks back: per head averages, the most extreme sentences for any statistic,
-and the typical pattern.
+Translates every sentence once (greedy; or teacher-forces --ref) and stores what the head dashboards need, per
+head, in NPZ chunks written as it goes (what they hold: model/analysis/corpus.py).
 
 Several processes or machines: `torchrun --nproc-per-node N -m model.corpus ...` (gloo on the CPU, NCCL on GPUs;
 see docs/corpus-distributed.md). Each process translates its share of the chunks, rank 0 writes the same files one

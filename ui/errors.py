@@ -25,18 +25,16 @@ def load(path: str) -> Checkpoint | None:
     return None
 
 
+def search(request: Request) -> Searched:
+    """The request's translation (and its beam's search tree), from the bounded cache."""
+    fields = (request.source, request.beam, request.max_len, request.prefix, request.src_lang, request.tgt_lang)
+    return cached_search(request.path, *fields)
+
+
 def run_search(request: Request) -> Searched | None:
-    """The request's translation (and its beam's search tree), or None after saying in one sentence why not."""
+    """The request's translation, or None after saying in one sentence why not."""
     try:
-        return cached_search(
-            request.path,
-            request.source,
-            request.beam,
-            request.max_len,
-            request.prefix,
-            request.src_lang,
-            request.tgt_lang,
-        )
+        return search(request)
     except InputError as exc:
         st.info(str(exc))
         return None
@@ -47,15 +45,7 @@ def translate_first(request: Request) -> None:
     while the server streams the browser its scripts, every small torch op waits for the GIL and it takes ten times
     longer."""
     with contextlib.suppress(InputError):  # said where the translation is shown
-        cached_search(
-            request.path,
-            request.source,
-            request.beam,
-            request.max_len,
-            request.prefix,
-            request.src_lang,
-            request.tgt_lang,
-        )
+        search(request)
 
 
 def guarded(view):
