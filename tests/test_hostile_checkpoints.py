@@ -132,21 +132,24 @@ def test_ui_shows_one_error_per_bad_checkpoint_and_keeps_serving(zoo):
     assert not marker.exists()
 
 
-def test_cli_gives_one_line_of_error_for_each(zoo):
+def test_cli_gives_one_line_of_error_for_each(zoo, capsys):
+    """In process for every bad folder (each a fresh process would cost a torch import), and once as a real process."""
+    from model.translate import main
+
     root, bad, marker = zoo
     for name in bad:
-        result = subprocess.run(
-            [sys.executable, "-m", "model.translate", "--checkpoint", str(root / name), "A dog."],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 2, name
-        assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1, (
-            name,
-            result.stderr,
-        )
+        assert main(["--checkpoint", str(root / name), "A dog."]) == 2, name
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, (name, err)
+    result = subprocess.run(
+        [sys.executable, "-m", "model.translate", "--checkpoint", str(root / bad[0]), "A dog."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not marker.exists()
 
 
