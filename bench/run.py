@@ -282,7 +282,7 @@ def marian_at_opus_size(repeats: int) -> list[Row]:
     def ours_translate():
         with capture(ours, ALL_WEIGHTS) as run:
             hyp = greedy_search(ours, src, steps, top_k=5)[0]
-        arrays = arrays_from_steps(ours, run.records, hyp)
+        arrays = arrays_from_steps(ours, run, hyp)
         assert len(hyp.ids) == steps and arrays["cross"].shape[2] == steps
         return arrays
 
@@ -425,7 +425,7 @@ def nllb_at_size(repeats: int) -> list[Row]:
         def run():
             with capture(model, ALL_WEIGHTS) as records:
                 hyp = greedy_search(model, src, NLLB_STEPS, top_k=5, forced=list(forced))[0]
-            arrays = arrays_from_steps(model, records.records, hyp)
+            arrays = arrays_from_steps(model, records, hyp)
             assert len(hyp.ids) == NLLB_STEPS and arrays["cross"].shape[2] == NLLB_STEPS
             return hyp.ids, arrays
 

@@ -36,7 +36,7 @@ import torch
 from model.analysis.head_statistics import STATS, head_stats
 from model.core.head_selection import all_heads
 from model.core.hook_names import ALL_WEIGHTS, KINDS, hook_name
-from model.core.hooks import capture
+from model.core.hooks import Run, capture
 from model.core.interface import TranslationModel, TranslationTokenizer
 from model.decoding.search import greedy_search
 from model.decoding.trace import Trace
@@ -70,7 +70,7 @@ def qk_vectors(
     cfg, device = model.cfg, next(model.parameters()).device
     with capture(model, qk_hooks(cfg)) as run:
         model(torch.tensor([src_ids], device=device), torch.tensor([decoder_input(model, out_ids)], device=device))
-    return qk_from_records(cfg, run.records)
+    return qk_from_records(cfg, run)
 
 
 def qk_hooks(cfg) -> list[str]:
@@ -85,14 +85,14 @@ class _KeepLast(list):
         self[:] = [tensor]
 
 
-def qk_from_records(cfg, records: dict) -> dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]:
+def qk_from_records(cfg, run: Run) -> dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]:
     """Queries [H, q_pos, d_k] and keys [H, k_pos, d_k] of batch row 0, from one pass or from the steps of a search
     (one query row a step; the last step's keys are all of them)."""
     out = {}
     for k in KINDS:
         for l in range(cfg.layers(k)):
-            queries = torch.cat([step[0] for step in records[hook_name(k, l, "q")]], dim=1)
-            keys = records[hook_name(k, l, "k")][-1][0]
+            queries = torch.cat([step[0] for step in run.calls(hook_name(k, l, "q"))], dim=1)
+            keys = run.tensor(hook_name(k, l, "k"), call=-1)
             out[(k, l)] = (queries.float().cpu().numpy(), keys.float().cpu().numpy())
     return out
 
@@ -116,7 +116,7 @@ def traced_pass(
             out_ids = reference_ids(model, tok, reference)
             model(src, torch.tensor([decoder_input(model, out_ids)], device=device))
     if reference is None:
-        arrays = arrays_from_steps(model, run.records, hyp)
+        arrays = arrays_from_steps(model, run, hyp)
         trace = make_trace(model, tok, src_ids, hyp.ids, arrays, hyp.candidates, hyp.logprobs, hyp.forced)
         output = tok.decode(hyp.ids)
     else:
@@ -125,7 +125,7 @@ def traced_pass(
             for kind in KINDS
         }
         trace, output = make_trace(model, tok, src_ids, out_ids, arrays, []), reference
-    return trace, output, qk_from_records(cfg, run.records)
+    return trace, output, qk_from_records(cfg, run)
 
 
 def diagonal_pattern(weights: np.ndarray, cross: bool) -> tuple[np.ndarray, np.ndarray]:

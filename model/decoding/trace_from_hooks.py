@@ -9,11 +9,10 @@ from collections.abc import Iterable
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from model.core.head_selection import check_head, head_masks
 from model.core.hook_names import ALL_WEIGHTS, HEAD_PIPELINE, KINDS, hook_name
-from model.core.hooks import capture
+from model.core.hooks import Run, capture
 from model.core.interface import TranslationModel, TranslationTokenizer
 from model.core.tokenizer import word_starts
 from model.decoding.search import Hypothesis, topk
@@ -25,17 +24,15 @@ def decoder_input(model: TranslationModel, out_ids: list[int]) -> list[int]:
     return [model.cfg.decoder_start_id] + out_ids[:-1]
 
 
-def arrays_from_steps(
-    model: TranslationModel, records: dict[str, list[Tensor]], hyp: Hypothesis
-) -> dict[str, np.ndarray]:
-    """[L, H, q, k] arrays from the per-step rows recorded along the hypothesis' path (contract:
+def arrays_from_steps(model: TranslationModel, run: Run, hyp: Hypothesis) -> dict[str, np.ndarray]:
+    """[L, H, q, k] arrays from the per-step rows a search recorded in `run`, along the hypothesis' path (contract:
     `model.decoding.search`)."""
     cfg, T = model.cfg, len(hyp.ids)
-    encoder = np.stack([records[hook_name("encoder", l)][0][0].cpu().numpy() for l in range(cfg.n_encoder_layers)])
+    encoder = np.stack([run.tensor(hook_name("encoder", l)).cpu().numpy() for l in range(cfg.n_encoder_layers)])
     cross, decoder = [], []
     for l in range(cfg.n_decoder_layers):
-        cross_rows = records[hook_name("cross", l)]
-        self_rows = records[hook_name("decoder", l)]
+        cross_rows = run.calls(hook_name("cross", l))
+        self_rows = run.calls(hook_name("decoder", l))
         cross.append(torch.stack([cross_rows[t][hyp.path[t], :, 0] for t in range(T)], dim=1))  # [H, T, S]
         full = torch.zeros(cfg.n_heads, T, T)  # above the diagonal stays exactly 0
         for t in range(T):
