@@ -167,7 +167,7 @@ def translate(
             tok,
             src_ids,
             hyp.ids,
-            arrays_from_steps(model, run.records, hyp),
+            arrays_from_steps(model, run, hyp),
             hyp.candidates,
             hyp.logprobs,
             hyp.forced,
