@@ -221,6 +221,19 @@ def test_for_projector_raises_every_text_size_and_never_shrinks():
     assert fig.data[0].colorbar.tickfont.size == 18 and fig.layout.annotations[0].font.size == 18
 
 
+def test_for_projector_keeps_room_for_rotated_top_labels_and_less_for_flat_ones():
+    from viz.attention import attention_heatmap, model_view
+    from viz.projector import TOP_MARGIN_FLAT_PX, TOP_MARGIN_PX, for_projector
+
+    weights = np.full((3, 4), 0.25)
+    tokens = for_projector(attention_heatmap(weights, list("abc"), list("defg"), "t"), 600)
+    assert tokens.layout.xaxis.side == "top" and tokens.layout.xaxis.tickangle == -60
+    assert tokens.layout.margin.t == TOP_MARGIN_PX
+    grid = for_projector(model_view(np.full((2, 8, 3, 4), 0.25), list("abc"), list("defg"), "t"), 600)
+    assert grid.layout.xaxis.side == "top" and list(grid.layout.xaxis.ticktext)[:2] == ["head 0", "head 1"]
+    assert grid.layout.margin.t == TOP_MARGIN_FLAT_PX < TOP_MARGIN_PX
+
+
 def test_for_projector_thins_row_labels_only_when_they_would_overlap():
     from viz.projector import TOP_LABELS_PX, for_projector
     from viz.steps import heads_rows

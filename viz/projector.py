@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 
 TOP_LABELS_PX = 90  # rotated key labels and the axis title above a heatmap
 TOP_MARGIN_PX = 170  # the figure's title, the axis title and rotated key labels, one above the other
+TOP_MARGIN_FLAT_PX = 90  # the figure's title and one line of level labels ("head 0" ... in the model view)
 
 
 def for_projector(
@@ -47,11 +48,11 @@ def for_projector(
             trace.colorbar.title.font.size = at_least(trace.colorbar.title.font.size, tick_size)
         if "textfont" in trace and getattr(trace, "text", None) is not None:
             trace.textfont.size = at_least(trace.textfont.size, tick_size - 2)
-    if any(
-        a.side == "top" and a.ticktext is not None for a in fig.select_xaxes()
-    ):  # room for the title above rotated labels
+    top_axes = [a for a in fig.select_xaxes() if a.side == "top" and a.ticktext is not None]
+    if top_axes:  # room for the title above the labels: rotated tokens need far more than one level line
+        rotated = any(a.tickangle not in (None, 0) for a in top_axes)
         fig.update_layout(
-            margin_t=max(fig.layout.margin.t or 0, TOP_MARGIN_PX),
+            margin_t=max(fig.layout.margin.t or 0, TOP_MARGIN_PX if rotated else TOP_MARGIN_FLAT_PX),
             title=dict(yref="container", y=1, yanchor="top", pad_t=4),
         )
     if thin_y:
