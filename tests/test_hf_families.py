@@ -39,7 +39,6 @@ from model.core.checkpoint import load_checkpoint  # noqa: E402
 from model.core.hf_tokenizers import MultilingualTokenizer  # noqa: E402
 from model.core.text_files import read_lines  # noqa: E402
 from model.decoding.batch import translate_many  # noqa: E402
-from model.decoding.trace_from_hooks import forward_trace  # noqa: E402
 from model.decoding.translation import InputError, encode_source, reference_ids, translate  # noqa: E402
 from model.import_hf import main as import_main  # noqa: E402
 from model.importing import hf as hf_importer  # noqa: E402
@@ -47,6 +46,7 @@ from model.importing.hf import HFImportError, import_hf  # noqa: E402
 from model.importing.in_memory import from_hf_objects  # noqa: E402
 from model.importing.languages import NLLB_200  # noqa: E402
 from model.translate import main as translate_main  # noqa: E402
+from tests.test_marian import attention_difference  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 FAMILIES = ("m2m_100", "nllb", "mbart-50")
@@ -223,23 +223,8 @@ def test_logits_equal_transformers(family):
 def test_every_heads_attention_equals_transformers(family):
     name, hf, _, ckpt = family
     hf.set_attn_implementation("eager")
-    worst = 0.0
-    for text in SENTENCES:
-        src = source(ckpt, text)
-        out_ids = target_ids(ckpt, TARGET)
-        trace, _ = forward_trace(ckpt.model, ckpt.tokenizer, src[0].tolist(), out_ids)
-        tgt_in = torch.tensor([[ckpt.model.cfg.decoder_start_id, *out_ids[:-1]]])
-        with torch.no_grad():
-            ref = hf(input_ids=src, decoder_input_ids=tgt_in, output_attentions=True)
-        for kind, attentions in (
-            ("encoder", ref.encoder_attentions),
-            ("decoder", ref.decoder_attentions),
-            ("cross", ref.cross_attentions),
-        ):
-            expected = torch.stack([a[0] for a in attentions]).numpy()  # [L, H, q, k]
-            assert trace.attention(kind).shape == expected.shape
-            np.testing.assert_allclose(trace.attention(kind), expected, atol=1e-6, rtol=0)
-            worst = max(worst, float(np.abs(trace.attention(kind) - expected).max()))
+    out_ids = target_ids(ckpt, TARGET)
+    worst = max(attention_difference(hf, ckpt, source(ckpt, text), out_ids) for text in SENTENCES)
     print(f"{name}: largest attention difference {worst:.3g}")
 
 

@@ -158,26 +158,31 @@ def test_logits_equal_transformers(pair):
     assert worst <= 1e-5, worst
 
 
+def attention_difference(hf, ckpt, src: torch.Tensor, out_ids: list[int]) -> float:
+    """Every layer's and head's encoder, decoder and cross attention of our teacher-forced trace against HF's eager
+    `output_attentions` (asserted within 1e-6); returns the largest difference."""
+    trace, _ = forward_trace(ckpt.model, ckpt.tokenizer, src[0].tolist(), out_ids)
+    tgt_in = torch.tensor([[ckpt.model.cfg.decoder_start_id] + out_ids[:-1]])
+    with torch.no_grad():
+        ref = hf(input_ids=src, decoder_input_ids=tgt_in, output_attentions=True)
+    worst = 0.0
+    for kind, attentions in (
+        ("encoder", ref.encoder_attentions),
+        ("decoder", ref.decoder_attentions),
+        ("cross", ref.cross_attentions),
+    ):
+        expected = torch.stack([a[0] for a in attentions]).numpy()  # [L, H, q, k]
+        assert trace.attention(kind).shape == expected.shape
+        np.testing.assert_allclose(trace.attention(kind), expected, atol=1e-6, rtol=0)
+        worst = max(worst, float(np.abs(trace.attention(kind) - expected).max()))
+    return worst
+
+
 def test_every_heads_attention_equals_transformers(pair):
     hf, ckpt = pair
     hf.set_attn_implementation("eager")
-    worst = 0.0
-    for text in SENTENCES:
-        src = hf_source(ckpt, text)
-        out_ids = ckpt.tokenizer.encode_target("Zwei junge Männer spielen Fußball.") + [ckpt.model.cfg.eos_id]
-        trace, _ = forward_trace(ckpt.model, ckpt.tokenizer, src[0].tolist(), out_ids)
-        tgt_in = torch.tensor([[ckpt.model.cfg.decoder_start_id] + out_ids[:-1]])
-        with torch.no_grad():
-            ref = hf(input_ids=src, decoder_input_ids=tgt_in, output_attentions=True)
-        for kind, attentions in (
-            ("encoder", ref.encoder_attentions),
-            ("decoder", ref.decoder_attentions),
-            ("cross", ref.cross_attentions),
-        ):
-            expected = torch.stack([a[0] for a in attentions]).numpy()  # [L, H, q, k]
-            assert trace.attention(kind).shape == expected.shape
-            np.testing.assert_allclose(trace.attention(kind), expected, atol=1e-6, rtol=0)
-            worst = max(worst, float(np.abs(trace.attention(kind) - expected).max()))
+    out_ids = ckpt.tokenizer.encode_target("Zwei junge Männer spielen Fußball.") + [ckpt.model.cfg.eos_id]
+    worst = max(attention_difference(hf, ckpt, hf_source(ckpt, text), out_ids) for text in SENTENCES)
     print(f"marian: largest attention difference {worst:.3g}")
 
 
