@@ -24,6 +24,7 @@ from model.analysis.alignment import aer_table, corpus_aer, eflomal_gold, head_a
 from model.cli.common import add_language_flags, run
 from model.core.checkpoint import CheckpointError, load_checkpoint, with_languages
 from model.core.language_codes import code_for, language_of, means_language
+from model.core.paths import DATA_DIR
 from model.core.text_files import read_parallel
 
 GOLD = {
@@ -48,11 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="rwth (English→German), hansards (English→French), or eflomal-multi30k: a statistical aligner's "
         "links on Multi30k validation (needs pip install eflomal), where no human gold exists",
     )
+    p.add_argument("--multi30k", default=DATA_DIR / "multi30k", type=Path, help="Multi30k (default: the repository's)")
     p.add_argument(
-        "--multi30k", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "multi30k")
-    )
-    p.add_argument(
-        "--gold-dir", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "alignment")
+        "--gold-dir", default=DATA_DIR / "alignment", type=Path, help="gold alignments (default: the repository's)"
     )
     p.add_argument("--out", help="write the per-head table to this CSV")
     p.add_argument(

@@ -1,6 +1,6 @@
 """Prepare the general-domain training data: `python -m model.prepare_general --help`.
 
-Reads `../shared/data/` (Tatoeba, Multi30k, WMT newstest) and writes gzipped parallel files:
+Reads the repository's `data/` (Tatoeba, Multi30k, WMT newstest) and writes gzipped parallel files:
 train, val and test (validation and test cut from Tatoeba by English sentence), plus the Tatoeba
 Challenge test set without the pairs whose English sentence occurs in our training data, and
 `stats.json` with every count. Deterministic: the split of a sentence depends only on its text.
@@ -13,12 +13,13 @@ import json
 import sys
 from pathlib import Path
 
+from model.core.paths import DATA_DIR
 from model.training.prepare import prepare
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m model.prepare_general", description=__doc__.split("\n")[0])
-    p.add_argument("--data-dir", default="../shared/data", type=Path)
+    p.add_argument("--data-dir", default=DATA_DIR, type=Path, help="the corpora (default: the repository's data/)")
     p.add_argument("--tgt-lang", choices=["de", "fr"], default="de")
     p.add_argument("--out", type=Path, required=True, help="folder for the prepared files (not committed)")
     p.add_argument("--no-news", action="store_true", help="leave out WMT newstest (English-German only)")

@@ -1,6 +1,6 @@
 """Word alignment from cross-attention, scored against human gold alignments (AER, Och & Ney 2003).
 
-Gold sets (`../shared/data/alignment/`, see its README): RWTH German–English (talp format, German
+Gold sets (`data/alignment/`, see its README): RWTH German–English (talp format, German
 position first, `i-j` sure and `ipj` possible, 1-based) and the Hansards English–French shared task
 (`sentence english french S|P`, 1-based). Links are kept as (target word, source word), 0-based, in
 the direction the model translates. A head's alignment comes from teacher-forcing the reference

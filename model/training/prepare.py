@@ -1,4 +1,4 @@
-"""Preparing the general-domain training data from ../shared/data (Tatoeba, Multi30k, WMT news), with validation and
+"""Preparing the general-domain training data from data/ (Tatoeba, Multi30k, WMT news), with validation and
 test cut by a hash of the English."""
 
 from __future__ import annotations
