@@ -335,6 +335,11 @@ def test_a_tokenizer_with_other_language_codes_than_the_config_is_refused(tmp_pa
         ).save(folder)
     else:  # a bilingual tokenizer
         tokenizer.save(folder)
+    with pytest.raises(CheckpointError, match="(is missing: config.json records it|not the tokenizer this model was)"):
+        load_checkpoint(folder)  # the recorded hashes catch the swap first
+    data = json.loads((folder / CONFIG_FILE).read_text())
+    data.pop("tokenizer_sha256")  # as written before they were recorded: the language codes still tell
+    (folder / CONFIG_FILE).write_text(json.dumps(data))
     with pytest.raises(CheckpointError, match="does not match config.json: it has .* language codes, the config 2"):
         load_checkpoint(folder)
 

@@ -4,13 +4,21 @@ The tokenizer is one joint SentencePiece model (`tokenizer.model`), or a source/
 id map (`source.spm`, `target.spm`, `vocab.json`, as OPUS-MT ships them).
 
 Loading never unpickles anything, so a checkpoint downloaded from anywhere cannot run code. Every
-problem with a folder surfaces as one `CheckpointError` sentence, never a traceback.
+problem with a folder surfaces as one `CheckpointError` sentence, never a traceback. A model that is not what it
+claims is refused: a file that links outside the folder, weights that are not floating point or hold NaN or
+infinity, a tokenizer other than the one recorded (by SHA-256) when the checkpoint was written. What loads but is
+worth saying (no recorded tokenizer hash, a malformed model card) goes to `Checkpoint.notes`.
+
+The side files the views read (gallery.json, the card's sections) have their own validating readers here, so a
+malformed one is one sentence and the rest of the page works.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +26,13 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from model.core.config import TransformerConfig
-from model.core.hf_tokenizers import check_language, load_tokenizer  # multilingual (languages.json) or bilingual
+from model.core.hf_tokenizers import (  # multilingual (languages.json) or bilingual
+    MultilingualTokenizer,
+    check_language,
+    load_tokenizer,
+)
 from model.core.interface import TranslationTokenizer
-from model.core.size_check import SizeError, check_sizes, compare_shapes, expected_shapes, safetensors_shapes
+from model.core.size_check import SizeError, check_sizes, compare_shapes, expected_shapes, non_float, safetensors_header
 from model.core.tokenizer import Tokenizer, TokenizerPair
 from model.core.transformer import Transformer
 
@@ -29,7 +41,12 @@ VERSION = 1
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 TOKENIZER_FILE = Tokenizer.files[0]  # the joint tokenizer
 CARD_JSON, CARD_MD = "card.json", "README.md"
+GALLERY_JSON = "gallery.json"
 MAX_LABEL_CHARS = 64  # src_lang / tgt_lang: a bilingual model's labels ("en") or a multilingual one's codes
+TOKENIZER_HASHES = "tokenizer_sha256"  # config.json: {file name: SHA-256 hex digest} of the tokenizer's files
+TOKENIZER_FILES = tuple(dict.fromkeys((*Tokenizer.files, *TokenizerPair.files, *MultilingualTokenizer.files)))
+MAX_SIDE_FILE_BYTES = 16 << 20  # a side file (card, gallery, statistics) is kilobytes; more is not one of ours
+MAX_GALLERY_ITEMS = 1000
 
 
 class CheckpointError(Exception):
@@ -44,6 +61,7 @@ class Checkpoint:
     src_lang: str
     tgt_lang: str
     card: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # sentences worth showing beside the model (a caption, stderr)
 
     @property
     def name(self) -> str:
@@ -84,15 +102,16 @@ def save_checkpoint(
         for k, v in unique_state_dict(model).items()
     }
     save_file(state, str(path / WEIGHTS_FILE))
+    tokenizer.save(path)
     config = {
         "format": FORMAT,
         "version": VERSION,
         "src_lang": src_lang,
         "tgt_lang": tgt_lang,
+        TOKENIZER_HASHES: tokenizer_hashes(path, tokenizer.files),
         "model": model.cfg.to_dict(),
     }
     (path / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
-    tokenizer.save(path)
     if card is not None:
         (path / CARD_JSON).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     if card_markdown is not None:
@@ -100,14 +119,123 @@ def save_checkpoint(
     return path
 
 
-def _read_json(file: Path) -> dict:
+def sha256_file(file: Path) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def tokenizer_hashes(path: Path, files: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """{file name: SHA-256} of the tokenizer's files in `path`: what `sha256sum` prints for them."""
+    return {name: sha256_file(path / name) for name in files}
+
+
+def check_inside(folder: Path, file: Path) -> None:
+    """Refuse a file (a symbolic link) that leads outside `folder`: a checkpoint is only what its folder holds."""
+    target = file.resolve()
+    if not target.is_relative_to(folder.resolve()):
+        raise CheckpointError(
+            f"{file} is a link to {target}, outside the checkpoint folder: Headlight reads only files inside it."
+        )
+
+
+def read_json_file(file: Path, kind: type | tuple[type, ...] = dict, what: str = "a JSON object"):
+    """A side file's JSON, of type `kind`; anything else (unreadable, a link outside its folder, too large, not JSON,
+    nested too deep for Python's parser, another type) is a CheckpointError naming the file and saying why."""
+    where = f"{file.name} in {file.parent}"
+    check_inside(file.parent, file)
     try:
+        size = file.stat().st_size
+        if size > MAX_SIDE_FILE_BYTES:
+            raise CheckpointError(
+                f"{where} has {size} bytes, more than the {MAX_SIDE_FILE_BYTES} a side file may have."
+            )
         data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{file.name} in {file.parent} is not valid JSON ({exc}).") from None
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{file.name} in {file.parent} must hold a JSON object.")
+    except OSError as exc:
+        raise CheckpointError(f"{where} cannot be read ({exc.strerror or exc}).") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{where} is not valid JSON ({exc}).") from None
+    except RecursionError:
+        raise CheckpointError(f"{where} is nested too deeply to be read.") from None
+    if not isinstance(data, kind) or isinstance(data, bool):
+        raise CheckpointError(f"{where} must hold {what}, not {type(data).__name__}.")
     return data
+
+
+def _read_json(file: Path) -> dict:
+    return read_json_file(file)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _card_problem(key: str, value: object) -> str | None:
+    """What is wrong with one of the card sections the app reads, as the end of a sentence, or None."""
+    if key == "evaluation":
+        test_sets = list(value.values()) if isinstance(value, dict) else [None]
+        runs = [run for scores in test_sets if isinstance(scores, dict) for run in scores.values()]
+        if not all(isinstance(scores, dict) for scores in test_sets) or not all(
+            isinstance(run, dict) and _number(run.get("bleu")) for run in runs
+        ):
+            return "evaluation must map each test set to its decodings' scores, each with a number for bleu"
+    elif key in ("data", "training") and not isinstance(value, dict):
+        return f"{key} must be a JSON object"
+    elif key == "data" and not (value.get("max_train_pieces") is None or _number(value["max_train_pieces"])):
+        return "data.max_train_pieces must be a number"
+    elif key == "training" and not (value.get("steps") is None or _number(value["steps"])):
+        return "training.steps must be a number"
+    return None
+
+
+def read_card(path: Path) -> tuple[dict, list[str]]:
+    """The folder's card.json ({} without one) and a sentence for each problem: a card that cannot be read is
+    left out, and so is each section the app reads (evaluation, data, training) that has the wrong shape."""
+    file = path / CARD_JSON
+    if not file.is_file() and not file.is_symlink():
+        return {}, []
+    try:
+        card = read_json_file(file)
+    except CheckpointError as exc:
+        return {}, [f"{str(exc).removesuffix('.')}; the model card is left out."]
+    notes = []
+    for key in ("evaluation", "data", "training"):
+        problem = _card_problem(key, card[key]) if key in card else None
+        if problem:
+            notes.append(f"{CARD_JSON} in {path}: {problem}; that part of the card is left out.")
+            card.pop(key)
+    return card, notes
+
+
+def read_gallery(path: str | Path) -> tuple[list[dict], str | None]:
+    """The example sentences of the folder's gallery.json ([{"text", "look", "kind", "expect"}], every value a
+    string; "text" and "look" required) and one sentence on what was wrong, if anything: a file that cannot be used
+    gives no sentences, an item of the wrong shape is left out."""
+    file = Path(path) / GALLERY_JSON
+    if not file.is_file() and not file.is_symlink():
+        return [], None
+    try:
+        items = read_json_file(file, list, "a list of examples")
+    except CheckpointError as exc:
+        return [], str(exc)
+    if len(items) > MAX_GALLERY_ITEMS:
+        return [], f"{file.name} in {file.parent} holds {len(items)} examples, more than {MAX_GALLERY_ITEMS}."
+    good = [
+        item
+        for item in items
+        if isinstance(item, dict)
+        and isinstance(item.get("text"), str)
+        and isinstance(item.get("look"), str)
+        and all(isinstance(item.get(key, ""), str) for key in ("kind", "expect"))
+    ]
+    if len(good) < len(items):
+        return good, (
+            f"{file.name} in {file.parent}: {len(items) - len(good)} of its {len(items)} examples are not objects "
+            'with the strings "text" and "look" and were left out.'
+        )
+    return good, None
 
 
 def read_config(path: Path) -> tuple[TransformerConfig, str, str]:
@@ -147,19 +275,68 @@ def read_config(path: Path) -> tuple[TransformerConfig, str, str]:
 
 
 def check_weights_header(path: Path, cfg: TransformerConfig) -> None:
-    """Refuse a weights file whose header does not hold exactly the tensors `cfg` implies, before reading them."""
+    """Refuse a weights file whose header does not hold exactly the tensors `cfg` implies, in floating point, before
+    reading them."""
     weights = path / WEIGHTS_FILE
     try:
-        found = safetensors_shapes(weights)
+        header = safetensors_header(weights)
     except SizeError as exc:
         raise CheckpointError(
             f"{weights} is not a valid safetensors file (truncated, or another format such as a pickle): {exc}."
         ) from None
     except OSError as exc:
         raise CheckpointError(f"{weights} cannot be read ({exc.strerror}).") from None
-    difference = compare_shapes(expected_shapes(cfg), found)
+    difference = compare_shapes(expected_shapes(cfg), {name: shape for name, (_, shape) in header.items()})
     if difference:
         raise CheckpointError(f"{weights} does not match {CONFIG_FILE}: {difference}.")
+    wrong_type = non_float({name: dtype for name, (dtype, _) in header.items()})
+    if wrong_type:
+        raise CheckpointError(f"{weights} cannot be this model's weights: {wrong_type}.")
+
+
+def recorded_tokenizer(path: Path) -> dict[str, str] | None:
+    """The tokenizer hashes config.json records ({file: SHA-256}), or None for a checkpoint written before they were."""
+    recorded = _read_json(path / CONFIG_FILE).get(TOKENIZER_HASHES)
+    if recorded is None:
+        return None
+    if not (
+        isinstance(recorded, dict)
+        and recorded
+        and all(
+            name in TOKENIZER_FILES
+            and isinstance(digest, str)
+            and len(digest) == 64
+            and set(digest) <= set("0123456789abcdef")
+            for name, digest in recorded.items()
+        )
+    ):
+        raise CheckpointError(
+            f"{path / CONFIG_FILE} gives {TOKENIZER_HASHES} = {str(recorded)[:80]!r}; a map from each tokenizer file "
+            "to its SHA-256 (64 lowercase hex digits) is needed."
+        )
+    return recorded
+
+
+def check_tokenizer_files(path: Path, recorded: dict[str, str]) -> None:
+    """Refuse tokenizer files other than the ones the checkpoint was written with, before parsing them."""
+    for name, digest in recorded.items():
+        file = path / name
+        if not file.is_file():
+            raise CheckpointError(f"{file} is missing: {CONFIG_FILE} records it as part of the tokenizer.")
+        if sha256_file(file) != digest:
+            raise CheckpointError(
+                f"{file} is not the tokenizer this model was saved with: its SHA-256 differs from the one in "
+                f"{CONFIG_FILE}."
+            )
+
+
+def check_finite(tensors: dict[str, torch.Tensor], weights: Path) -> None:
+    """Refuse weights holding NaN or infinity: they translate into nonsense. A float32 sum is finite only if every
+    element is (NaN and infinity propagate), and costs a few ms per 100 MB; only a sum that is not finite (possibly
+    an overflow of large but finite values) is checked element by element."""
+    for name, tensor in tensors.items():
+        if not math.isfinite(tensor.float().sum()) and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{weights} holds NaN or infinity in {name}: the weights are damaged.")
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
@@ -167,6 +344,9 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     path = Path(path)
     if not path.is_dir():
         raise CheckpointError(f"{path} is not a folder.")
+    for name in (CONFIG_FILE, WEIGHTS_FILE, CARD_JSON, *TOKENIZER_FILES):
+        if (path / name).is_symlink():
+            check_inside(path, path / name)
     missing = [f for f in (CONFIG_FILE, WEIGHTS_FILE) if not (path / f).is_file()]
     if not (path / Tokenizer.files[0]).is_file() and not all((path / f).is_file() for f in TokenizerPair.files):
         missing.append(f"{Tokenizer.files[0]} (or {', '.join(TokenizerPair.files)})")
@@ -174,6 +354,14 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
         raise CheckpointError(f"{path} is not a checkpoint: missing {', '.join(missing)}.")
     cfg, src_lang, tgt_lang = read_config(path)  # sizes within bounds
     check_weights_header(path, cfg)  # and what the weights file holds: nothing is allocated before both pass
+    recorded, notes = recorded_tokenizer(path), []
+    if recorded is None:
+        notes.append(
+            f"{CONFIG_FILE} records no tokenizer hash (written before Headlight recorded one), so the tokenizer in "
+            f"{path.name} could not be checked against the model."
+        )
+    else:
+        check_tokenizer_files(path, recorded)
 
     try:
         tokenizer = load_tokenizer(path)
@@ -181,6 +369,10 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
         files = TOKENIZER_FILE if (path / TOKENIZER_FILE).is_file() else " / ".join(TokenizerPair.files)
         raise CheckpointError(f"{path / files} is not a usable SentencePiece model and vocabulary ({exc}).") from None
     files = ", ".join(tokenizer.files)
+    if recorded is not None and set(tokenizer.files) != set(recorded):
+        raise CheckpointError(
+            f"The tokenizer in {path} ({files}) is not the one this model was saved with ({', '.join(recorded)})."
+        )
     if tokenizer.vocab_size != cfg.vocab_size:
         raise CheckpointError(
             f"{path / files} has {tokenizer.vocab_size} pieces but the config expects {cfg.vocab_size}: "
@@ -205,11 +397,13 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
             f"pickle): {exc}."
         ) from None
 
+    check_finite(tensors, path / WEIGHTS_FILE)
+
     model = Transformer(cfg)
     model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=False)
     model.to(device).eval().use_column_major_weights()
-    card = _read_json(path / CARD_JSON) if (path / CARD_JSON).is_file() else {}
-    return Checkpoint(path, model, tokenizer, src_lang, tgt_lang, card)
+    card, card_notes = read_card(path)
+    return Checkpoint(path, model, tokenizer, src_lang, tgt_lang, card, notes + card_notes)
 
 
 def with_languages(

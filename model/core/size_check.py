@@ -3,8 +3,9 @@
 A folder's config decides how much memory building the model takes; a hostile or careless one (`d_model: 1e9`,
 `encoder_layers: 1e6`) would allocate gigabytes before failing. So every loader checks, in this order and in
 well under a second: each size against `SIZE_LIMITS` (`check_sizes`), then every tensor the config implies
-against the shapes in the weights file's header (`safetensors_shapes`, `expected_shapes`, `compare_shapes`),
-and only then reads the tensors and builds the model. Used by `model.core.checkpoint` and the importers.
+against the shapes in the weights file's header (`safetensors_shapes`, `expected_shapes`, `compare_shapes`) and
+its dtypes (`non_float`), and only then reads the tensors and builds the model. Used by `model.core.checkpoint` and
+the importers.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ DTYPE_BYTES = {
     "F8_E4M3": 1,
     "F8_E5M2": 1,
 }
+FLOAT_DTYPES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
 
 
 # config.json's model section: our own names, and the one depth of configs written before the stacks had two
@@ -92,8 +94,9 @@ def check_sizes(config: Mapping[str, object], where: str, fields: Mapping[str, s
             raise SizeError(f"{where} gives {key} = {value!r}, which is not an id of its {vocab}-piece vocabulary.")
 
 
-def safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
-    """Each tensor's shape from a safetensors file's JSON header, read without reading any tensor.
+def safetensors_header(path: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """Each tensor's dtype (safetensors' name, e.g. "F32") and shape from a safetensors file's JSON header, read
+    without reading any tensor.
 
     The header is checked against the file: known dtypes, whole non-negative dimensions, and byte ranges
     that fit the file and match each shape, so a header cannot claim more than the file holds.
@@ -109,11 +112,11 @@ def safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
         raw = f.read(length)
     try:
         header = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SizeError(f"its header is not JSON ({exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise SizeError(f"its header is not JSON ({type(exc).__name__})") from None
     if not isinstance(header, dict):
         raise SizeError("its header is not a JSON object")
-    data_bytes, shapes = size - 8 - length, {}
+    data_bytes, tensors = size - 8 - length, {}
     for name, entry in header.items():
         if name == "__metadata__":
             continue
@@ -127,8 +130,23 @@ def safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
             raise SizeError(f"its header puts {name!r} at bytes {begin}..{end}, outside the file's {data_bytes}")
         if end - begin != math.prod(shape) * DTYPE_BYTES[dtype]:
             raise SizeError(f"its header gives {name!r} {end - begin} bytes for a {dtype} tensor of shape {shape}")
-        shapes[name] = tuple(shape)
-    return shapes
+        tensors[name] = (dtype, tuple(shape))
+    return tensors
+
+
+def safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Each tensor's shape from a safetensors file's header (`safetensors_header`)."""
+    return {name: shape for name, (_, shape) in safetensors_header(path).items()}
+
+
+def non_float(dtypes: Mapping[str, str]) -> str | None:
+    """The first tensor whose stored dtype is not a floating-point one, as the end of a sentence, or None. Every
+    weight of our model is a float (checkpoints store float32, float16 or bfloat16; the int8 weight mode is made
+    in memory, never saved): a bool or integer tensor would be cast to float and misread."""
+    for name, dtype in dtypes.items():
+        if dtype not in FLOAT_DTYPES:
+            return f"{name} is stored as {dtype}, not as floating point"
+    return None
 
 
 def expected_shapes(cfg: TransformerConfig) -> dict[str, tuple[int, ...]]:
