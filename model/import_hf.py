@@ -1,27 +1,33 @@
 """Import a Hugging Face translator into our own Transformer: `python -m model.import_hf --help`.
 
-  huggingface-cli download facebook/nllb-200-distilled-600M --local-dir nllb-200-distilled-600M
-  python -m model.import_hf nllb-200-distilled-600M --dest checkpoints/nllb-200-distilled-600M
-  python -m model.import_hf opus-mt-en-de --dest checkpoints/opus-mt-en-de
+  python -m model.import_hf Helsinki-NLP/opus-mt-en-de                  # -> checkpoints/opus-mt-en-de
+  python -m model.import_hf facebook/nllb-200-distilled-600M           # English -> Korean by default
+  python -m model.import_hf path/to/opus-mt-en-de --dest checkpoints/opus-mt-en-de
+
+SOURCE is a local folder or a Hugging Face model id (ORG/NAME). An id is downloaded by huggingface_hub into its usual
+cache (HF_HOME; HF_HUB_OFFLINE=1 uses only what is cached), fetching only the files the import reads; a folder that
+exists wins over an id spelled the same. --force replaces only a Headlight checkpoint, and only once the new one is
+complete.
 
 Families: Marian (OPUS-MT: config.json, source.spm, target.spm, vocab.json), M2M-100 (sentencepiece.bpe.model,
 vocab.json), NLLB-200 (sentencepiece.bpe.model, tokenizer.json) and mBART-50 (sentencepiece.bpe.model). Weights from
 model.safetensors, or pytorch_model.bin read with `weights_only=True`. The weights are copied, not wrapped: every
-view, hook point and ablation then works on the real model. Needs neither `transformers` nor the network.
-For a multilingual model, --src-lang/--tgt-lang set the default pair (English -> Korean when it knows both); every
-language it knows stays a choice (model.translate --src-lang/--tgt-lang).
+view, hook point and ablation then works on the real model. Needs neither `transformers` nor (for a folder) the
+network. For a multilingual model, --src-lang/--tgt-lang set the default pair (English -> Korean when it knows both);
+every language it knows stays a choice (model.translate --src-lang/--tgt-lang).
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
 from model.cli.common import run
 from model.core.checkpoint import save_checkpoint
+from model.importing.destination import DestinationError, check_destination, staged_folder
 from model.importing.hf import HFImportError, import_hf, model_card
+from model.importing.hub import HubError, parse_source, resolve_source
 
 
 def build_parser(prog: str = "python -m model.import_hf") -> argparse.ArgumentParser:
@@ -31,44 +37,66 @@ def build_parser(prog: str = "python -m model.import_hf") -> argparse.ArgumentPa
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n", 2)[2],
     )
-    p.add_argument("hf_dir", help="a local Hugging Face model folder (e.g. from huggingface-cli download)")
-    p.add_argument("--dest", required=True, help="checkpoint folder to write, e.g. checkpoints/nllb-200-distilled-600M")
-    p.add_argument("--name", help="model name for the card (default: the folder's name)")
+    p.add_argument(
+        "source",
+        help="a Hugging Face model id (ORG/NAME, e.g. Helsinki-NLP/opus-mt-en-de) or a local Hugging Face model folder",
+    )
+    p.add_argument(
+        "--dest",
+        default=None,
+        help="checkpoint folder to write (default: checkpoints/NAME, NAME being --name or the model's name)",
+    )
+    p.add_argument("--name", help="model name for the card (default: the repository's or the folder's name)")
     p.add_argument(
         "--src-lang",
         default=None,
         help="default source language (multilingual: a code the model knows, e.g. eng_Latn; Marian: a label, "
-        "default from the folder name opus-mt-SRC-TGT)",
+        "default from the name opus-mt-SRC-TGT)",
     )
     p.add_argument("--tgt-lang", default=None, help="default target language (e.g. kor_Hang)")
     p.add_argument("--licence", default=None, help="the source model's licence, for the card (default: the family's)")
-    p.add_argument("--force", action="store_true", help="replace --dest if it exists")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --dest if it is a Headlight checkpoint (never another folder, nor the source); the old one "
+        "stays until the new one is complete",
+    )
     return p
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m model.import_hf") -> int:
     args = build_parser(prog).parse_args(argv)
-    source, dest = Path(args.hf_dir), Path(args.dest)
-    name = args.name or source.resolve().name
-    if dest.exists() and not args.force:
-        print(f"error: {dest} exists; pass --force to replace it", file=sys.stderr)
-        return 2
+    dest = Path(args.dest or "checkpoints")
     try:
-        imported = import_hf(source, args.src_lang, args.tgt_lang)
-    except HFImportError as exc:
+        source = parse_source(args.source)
+        name = args.name or source.name
+        dest = Path(args.dest) if args.dest else dest / name
+        check_destination(dest, args.force, source.local_folder)  # before any download or work
+        with staged_folder(dest) as staging:  # becomes dest only if everything below succeeds
+            folder = resolve_source(source)
+            check_destination(dest, args.force, folder)
+            imported = import_hf(folder, args.src_lang, args.tgt_lang)
+            if imported.family.name == "marian":  # labels only: Marian models are bilingual
+                parts = name.split("-")
+                imported.src_lang = args.src_lang or (parts[-2] if len(parts) >= 4 else "src")
+                imported.tgt_lang = args.tgt_lang or (parts[-1] if len(parts) >= 4 else "tgt")
+            card, markdown = model_card(folder, name, imported, args.licence, source.hub_id)
+            save_checkpoint(
+                staging,
+                imported.model,
+                imported.tokenizer,
+                imported.src_lang,
+                imported.tgt_lang,
+                card=card,
+                card_markdown=markdown,
+            )
+    except (HubError, DestinationError, HFImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if imported.family.name == "marian":  # labels only: Marian models are bilingual
-        parts = name.split("-")
-        imported.src_lang = args.src_lang or (parts[-2] if len(parts) >= 4 else "src")
-        imported.tgt_lang = args.tgt_lang or (parts[-1] if len(parts) >= 4 else "tgt")
-    if dest.exists():
-        shutil.rmtree(dest)
-    card, markdown = model_card(source, name, imported, args.licence)
+    except OSError as exc:  # the destination: unwritable, full disk
+        print(f"error: could not write {dest}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     model = imported.model
-    save_checkpoint(
-        dest, model, imported.tokenizer, imported.src_lang, imported.tgt_lang, card=card, card_markdown=markdown
-    )
     languages = f", {len(model.cfg.languages)} languages" if model.cfg.languages else ""
     print(
         f"imported {name} ({imported.family.title}): {model.num_parameters() / 1e6:.1f}M parameters, "

@@ -554,12 +554,15 @@ def check_weight_shapes(cfg: TransformerConfig, shapes: dict[str, tuple[int, ...
         raise HFImportError(f"{file} does not match config.json: {difference}.")
 
 
-def model_card(source: Path, name: str, imported: Imported, licence: str | None = None) -> tuple[dict, str]:
+def model_card(
+    source: Path, name: str, imported: Imported, licence: str | None = None, hub_id: str | None = None
+) -> tuple[dict, str]:
+    """The card (JSON and markdown) of a model imported from `source`, a folder (the snapshot of `hub_id` if given)."""
     model, cfg, family = imported.model, imported.model.cfg, imported.family
     licence = licence or family.licence
     card = {
         "name": name,
-        "source_model": name,
+        "source_model": hub_id or name,
         "source_folder": str(source),
         "family": family.name,
         "licence": licence,
@@ -591,7 +594,8 @@ def model_card(source: Path, name: str, imported: Imported, licence: str | None 
         differences.append("a final logits bias")
     lines = [
         f"# {name} (imported {family.title} model)\n",
-        f"Imported from the Hugging Face folder `{source}` with `python -m model.import_hf`. The weights are the "
+        f"Imported from the Hugging Face {f'model `{hub_id}`' if hub_id else f'folder `{source}`'} with "
+        "`python -m model.import_hf`. The weights are the "
         "original model's,\ncopied into Headlight's own Transformer (`model/core/transformer.py`), so every view, "
         "hook point and\nablation works on the real model and every number is what the model computes.\n",
         f"- Licence: {licence} (cite {family.citation}).",
