@@ -1,8 +1,8 @@
 """Alignment error rate of every cross-attention head against human gold: `python -m model.align_eval --help`.
 
-  python -m model.align_eval --checkpoint checkpoints/multi30k-en-de --gold rwth --out aer.csv
-  python -m model.align_eval --checkpoint checkpoints/multi30k-en-fr --gold hansards --out aer.csv
-  python -m model.align_eval --checkpoint checkpoints/nllb-200-distilled-600M --gold rwth   # eng_Latn→deu_Latn
+  python -m model.align_eval --checkpoint multi30k-en-de --gold rwth --out aer.csv
+  python -m model.align_eval --checkpoint multi30k-en-fr --gold hansards --out aer.csv
+  python -m model.align_eval --checkpoint nllb-200-distilled-600M --gold rwth   # eng_Latn→deu_Latn
 
 Teacher-forces each gold sentence's reference translation, merges pieces into the gold's words, and
 scores argmax and threshold alignments of each head (and each layer's mean) with corpus AER. A multilingual model
@@ -21,11 +21,12 @@ import pandas as pd
 from tqdm import tqdm
 
 from model.analysis.alignment import aer_table, corpus_aer, eflomal_gold, head_alignments, read_hansards, read_rwth
-from model.cli.common import add_language_flags, run
+from model.cli.common import add_checkpoint_flag, add_language_flags, command_parser, fail, run
+from model.cli.inputs import read_parallel_sentences
+from model.cli.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
 from model.core.checkpoint import CheckpointError, load_checkpoint, with_languages
 from model.core.language_codes import code_for, language_of, means_language
 from model.core.paths import DATA_DIR
-from model.core.text_files import read_parallel
 
 GOLD = {
     "rwth": ("rwth-de-en", read_rwth, ("en", "de")),
@@ -35,13 +36,8 @@ GOLD = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m model.align_eval",
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n", 2)[2],
-    )
-    p.add_argument("--checkpoint", required=True)
+    p = command_parser("align_eval", __doc__)
+    add_checkpoint_flag(p)
     p.add_argument(
         "--gold",
         choices=sorted(GOLD),
@@ -68,35 +64,30 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     folder, reader, langs = GOLD[args.gold]
     try:
+        out = args.out and check_output("--out", args.out, checkpoint_inputs(args.checkpoint))
         ckpt = load_checkpoint(args.checkpoint)
         src_lang, tgt_lang = args.src_lang, args.tgt_lang
         if ckpt.languages:  # a multilingual model: the gold's languages in its codes, unless the flags choose
             src_lang = src_lang or code_for(langs[0] if langs else "en", ckpt.languages)
             tgt_lang = tgt_lang or (code_for(langs[1], ckpt.languages) if langs else None)
         ckpt = with_languages(ckpt, src_lang, tgt_lang)
-    except (CheckpointError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (CheckpointError, ValueError) as exc:  # (OutputError is a ValueError)
+        return fail(exc)
     if reader is None:  # eflomal on Multi30k, whose files are named by two-letter code
         langs = ("en", language_of(ckpt.tgt_lang) or ckpt.tgt_lang)
     gold_src, gold_tgt = langs
     if not (means_language(ckpt.src_lang, gold_src) and means_language(ckpt.tgt_lang, gold_tgt)):
-        print(
-            f"error: {args.gold} needs an {gold_src}→{gold_tgt} model; {ckpt.name} is {ckpt.src_lang}→{ckpt.tgt_lang}",
-            file=sys.stderr,
-        )
-        return 2
+        return fail(f"{args.gold} needs an {gold_src}→{gold_tgt} model; {ckpt.name} is {ckpt.src_lang}→{ckpt.tgt_lang}")
     try:
         if reader is None:  # eflomal on Multi30k validation, aligned together with the training split
             data = Path(args.multi30k)
-            src, tgt = read_parallel(data / "val.en.gz", data / f"val.{gold_tgt}.gz")
-            train_src, train_tgt = read_parallel(data / "train.en.gz", data / f"train.{gold_tgt}.gz")
+            src, tgt = read_parallel_sentences(data / "val.en.gz", data / f"val.{gold_tgt}.gz")
+            train_src, train_tgt = read_parallel_sentences(data / "train.en.gz", data / f"train.{gold_tgt}.gz")
             gold = eflomal_gold(src, tgt, train_src, train_tgt)
         else:
             gold = reader(Path(args.gold_dir) / folder)
-    except (OSError, ValueError, ImportError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (OSError, ValueError, ImportError, EOFError) as exc:  # EOFError: a truncated .gz
+        return fail(exc)
     start = time.perf_counter()
     bar = tqdm(total=len(gold), desc="teacher-forcing", file=sys.stderr)
     matrices, kept = head_alignments(
@@ -110,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     bar.close()
     if not kept:
-        print("error: no sentence's pieces regroup into the gold's words", file=sys.stderr)
+        fail("no sentence's pieces regroup into the gold's words")
         return 1
     table = pd.DataFrame(aer_table(matrices, [gold[i] for i in kept]))
     if ckpt.languages:
@@ -132,8 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         f"worst: {table['aer_argmax'].max():.3f}"
     )
     print(table.sort_values("aer_argmax").head(8).to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    if args.out:
-        table.to_csv(args.out, index=False, float_format="%.4f")
+    if out:
+        try:
+            with replaced_when_done(out) as f:
+                table.to_csv(f, index=False, float_format="%.4f")
+        except OutputError as exc:
+            return fail(exc)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Ship a trained checkpoint with its model card: `python -m model.card --help`.
 
   python -m model.card --source runs/en-de/final --dest checkpoints/multi30k-en-de \\
-      --data-dir ../shared/data/multi30k --name "Multi30k English→German"
+      --data-dir data/multi30k --name "Multi30k English→German"
   python -m model.card --source runs/general-en-de/final --dest checkpoints/general-en-de --name "General
   English→German" \\
       --test tatoeba_test SRC REF --test newstest2014 SRC REF ... --data-json runs/data/general-en-de/stats.json \\
@@ -10,7 +10,7 @@
       --demo-only --demo checkpoints/samples/demo30.en.txt    # a new list of demo sentences, scores untouched
   python -m model.card --source checkpoints/nllb-200-distilled-600M --dest checkpoints/nllb-en-ko \\
       --name "NLLB-200 English→Korean" --src-lang eng_Latn --tgt-lang kor_Hang \\
-      --test flores ../shared/data/flores/devtest.eng_Latn.gz ../shared/data/flores/devtest.kor_Hang.gz
+      --test flores data/flores/devtest.eng_Latn.gz data/flores/devtest.kor_Hang.gz
 
 Copies the weights (fp16 by default), then scores the copy (what users get) on the test sets with
 greedy search and beam 4, and writes card.json (what the app reads) and README.md. A multilingual model is shipped
@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import torch
 
-from model.cli.common import add_language_flags, run
+from model.cli.common import add_language_flags, command_parser, fail, run
+from model.cli.inputs import InputFileError, read_parallel_sentences, read_sentences
+from model.cli.outputs import OutputError, check_output_folder
 from model.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, with_languages
 from model.training.model_card import (
     card_from_run,
@@ -40,12 +41,7 @@ from model.training.model_card import (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m model.card",
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n", 2)[2],
-    )
+    p = command_parser("card", __doc__)
     p.add_argument("--source", required=True, help="trained checkpoint folder (e.g. RUN_DIR/final)")
     p.add_argument("--dest", required=True, help="folder to ship")
     p.add_argument("--data-dir", help="folder with the Multi30k <split>.<lang>.gz test files (when no --test is given)")
@@ -98,29 +94,38 @@ def main(argv: list[str] | None = None) -> int:
         p.error(
             "--src-lang/--tgt-lang choose the pair to ship and score; --demo-only and --markdown-only keep --dest's"
         )
-    if args.markdown_only:
-        return rewrite_markdown(Path(args.dest), args.name, args.notes)
-    if args.demo_only:
-        if not args.demo:
-            p.error("--demo-only needs --demo FILE")
-        return rewrite_markdown(Path(args.dest), args.name, args.notes, demo=args)
-    if not args.test and not args.data_dir:
+    if args.demo_only and not args.demo:
+        p.error("--demo-only needs --demo FILE")
+    if not (args.markdown_only or args.demo_only or args.test or args.data_dir):
         p.error("give --test NAME SRC REF (repeatable) or --data-dir with the Multi30k test splits")
-    try:
+    try:  # every file is read before anything is written: a bad one costs no copying or scoring
+        notes = args.notes and Path(args.notes).read_text(encoding="utf-8")
+        if args.demo:
+            read_sentences(args.demo)
+        if args.markdown_only or args.demo_only:
+            return rewrite_markdown(Path(args.dest), args.name, args.notes, demo=args if args.demo_only else None)
+        if args.data_json:
+            try:
+                data_preparation = json.loads(Path(args.data_json).read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                return fail(f"{args.data_json} is not JSON ({exc}).")
         src = with_languages(load_checkpoint(args.source), args.src_lang, args.tgt_lang)
-    except (CheckpointError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        tests = args.test or multi30k_test_files(args.data_dir, src.src_lang, src.tgt_lang)
+        for _, src_file, ref_file in tests:
+            if not read_parallel_sentences(src_file, ref_file)[0]:
+                return fail(f"{src_file} holds no sentences: nothing to score.")
+        check_output_folder("--dest", args.dest, {"--source": args.source})
+    except (CheckpointError, InputFileError, OutputError, OSError, UnicodeDecodeError, ValueError) as exc:
+        return fail(exc if not isinstance(exc, OSError) else f"{exc.filename}: {exc.strerror}.")
     dtype = torch.float32 if args.fp32 else torch.float16
     card = card_from_run(src, args.name, dtype, args.log, args.hardware)
     save_checkpoint(args.dest, src.model, src.tokenizer, src.src_lang, src.tgt_lang, card=card, dtype=dtype)
     shipped = load_checkpoint(args.dest)  # scored as users get it
     card |= {key: getattr(args, key) for key in ("about", "citation", "limits") if getattr(args, key)}
-    if args.notes:
-        card["notes"] = Path(args.notes).read_text(encoding="utf-8")
+    if notes:
+        card["notes"] = notes
     if args.data_json:
-        card["data_preparation"] = json.loads(Path(args.data_json).read_text())
-    tests = args.test or multi30k_test_files(args.data_dir, src.src_lang, src.tgt_lang)
+        card["data_preparation"] = data_preparation
     card["evaluation"] = evaluation_section(shipped, tests)
     if args.demo:
         card["demo"], card["diagnostics"] = demo_section(shipped, args.demo, demo_train_sources(args, card))

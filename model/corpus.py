@@ -1,4 +1,4 @@
-"""Heads across a corpus: `python -m model.corpus --checkpoint DIR --input FILE [--ref FILE] --out DIR`.
+"""Heads across a corpus: `python -m model.corpus [--checkpoint NAME] --input FILE [--ref FILE] --out DIR`.
 
 Translates every sentence once (greedy; or teacher-forces --ref) and stores what the head dashboards need, per
 head, in NPZ chunks written as it goes (what they hold: model/analysis/corpus.py).
@@ -10,26 +10,36 @@ process would, and an interrupted run resumes the missing chunks with any number
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from model.analysis.corpus import CorpusError, join_processes, leave_processes, run_corpus
-from model.cli.common import add_language_flags, load_checkpoint_and_sentences, run
+from model.analysis.corpus import CorpusError, check_out_folder, join_processes, leave_processes, run_corpus
+from model.cli.common import (
+    add_checkpoint_flag,
+    add_language_flags,
+    command_parser,
+    fail,
+    load_checkpoint_and_sentences,
+    run,
+)
+from model.cli.numbers import count, positive_count
 from model.core.checkpoint import with_languages
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m model.corpus", description=__doc__.split("\n")[0])
-    p.add_argument("--checkpoint", required=True)
+    p = command_parser("corpus", __doc__)
+    add_checkpoint_flag(p)
     p.add_argument("--input", required=True, help="source sentences, one per line (.gz allowed)")
     p.add_argument("--ref", help="reference translations: teacher-force them instead of translating")
     p.add_argument("--out", required=True, help="folder for the NPZ chunks and progress.json (an existing run resumes)")
-    p.add_argument("--max-sentences", type=int, default=0)
-    p.add_argument("--chunk", type=int, default=200, help="sentences per chunk (memory is bounded by one chunk)")
+    p.add_argument("--force", action="store_true", help="remove chunk files in --out that no run there recorded")
+    p.add_argument("--max-sentences", type=count, default=0, help="use only the first N sentences (0: all)")
+    p.add_argument(
+        "--chunk", type=positive_count, default=200, help="sentences per chunk (memory is bounded by one chunk)"
+    )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: a GPU when there is one")
     p.add_argument(
         "--weights",
@@ -40,12 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_language_flags(p)
     args = p.parse_args(argv)
-    if args.chunk < 1 or args.max_sentences < 0:
-        p.error("--chunk must be at least 1 and --max-sentences at least 0")
     if args.device == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda: no GPU is visible to this process")
     if args.weights != "float32" and (args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())):
         p.error("--weights bfloat16/int8 runs on the CPU: add --device cpu")
+    try:
+        check_out_folder(Path(args.out), args.force)
+    except CorpusError as exc:
+        return fail(exc)
     loaded = load_checkpoint_and_sentences(args.checkpoint, args.input, args.ref, args.max_sentences)
     if loaded is None:
         return 2
@@ -53,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ckpt = with_languages(ckpt, args.src_lang, args.tgt_lang)  # the pair the run translates and records
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc)
     procs = join_processes(args.device)
     if args.weights != "float32":
         ckpt.model.use_low_precision_weights(getattr(torch, args.weights))
@@ -71,9 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         meta = run_corpus(ckpt, sources, references, Path(args.out), args.chunk, progress=advance, procs=procs)
     except CorpusError as exc:  # every rank raises it (rank 0's verdict is broadcast); one of them says it
-        if procs.rank == 0:
-            print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc) if procs.rank == 0 else 2
     finally:
         if bar is not None:
             bar.close()

@@ -1,6 +1,6 @@
 """Health checks of a trained model: do the encoder's positions stay distinct? `python -m model.diagnostics --help`.
 
-  python -m model.diagnostics --checkpoint checkpoints/multi30k-en-de --input sentences.txt
+  python -m model.diagnostics --checkpoint multi30k-en-de --input sentences.txt
 
 A deep post-norm encoder can collapse: each layer mixes the positions a little more until every position of its output
 holds the same vector. Cross-attention is then uniform (all keys alike) and the decoder sees one vector per sentence, so
@@ -10,32 +10,26 @@ rows and about 1 for unrelated ones; healthy models keep it well above 0.1 at ev
 
 from __future__ import annotations
 
-import argparse
-import sys
-
 from model.analysis.diagnostics import collapse_warning, encoder_spread
-from model.cli.common import run
+from model.cli.common import add_checkpoint_flag, command_parser, fail, run
+from model.cli.inputs import InputFileError, read_sentences
+from model.cli.numbers import positive_count
 from model.core.checkpoint import CheckpointError, load_checkpoint
-from model.core.text_files import read_lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m model.diagnostics",
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n", 2)[2],
-    )
-    p.add_argument("--checkpoint", required=True)
+    p = command_parser("diagnostics", __doc__)
+    add_checkpoint_flag(p)
     p.add_argument("--input", required=True, help="source sentences, one per line (.gz allowed)")
-    p.add_argument("--max-sentences", type=int, default=64)
+    p.add_argument("--max-sentences", type=positive_count, default=64, help="use the first N non-empty lines")
     args = p.parse_args(argv)
     try:
+        lines = [line for line in read_sentences(args.input) if line.strip()][: args.max_sentences]
+        if not lines:
+            return fail(f"{args.input} holds no sentences.")
         ckpt = load_checkpoint(args.checkpoint)
-        lines = [line for line in read_lines(args.input) if line.strip()][: args.max_sentences]
-    except (CheckpointError, OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (CheckpointError, InputFileError) as exc:
+        return fail(exc)
     eos = ckpt.model.cfg.eos_id
     spreads = encoder_spread(
         ckpt.model, [ckpt.tokenizer.encode(line)[: ckpt.model.cfg.max_len - 1] + [eos] for line in lines]

@@ -8,28 +8,32 @@ Challenge test set without the pairs whose English sentence occurs in our traini
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
+from model.cli.common import command_parser, fail
+from model.cli.outputs import check_output_folder
 from model.core.paths import DATA_DIR
 from model.training.prepare import prepare
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m model.prepare_general", description=__doc__.split("\n")[0])
+    p = command_parser("prepare_general", __doc__)
     p.add_argument("--data-dir", default=DATA_DIR, type=Path, help="the corpora (default: the repository's data/)")
     p.add_argument("--tgt-lang", choices=["de", "fr"], default="de")
     p.add_argument("--out", type=Path, required=True, help="folder for the prepared files (not committed)")
     p.add_argument("--no-news", action="store_true", help="leave out WMT newstest (English-German only)")
     p.add_argument("--no-multi30k", action="store_true", help="leave out Multi30k train")
     args = p.parse_args(argv)
+    out, data = args.out.resolve(), args.data_dir.resolve()
+    if out.is_relative_to(data) and out.is_dir() and any(out.iterdir()):
+        return fail(f"--out {args.out} is a folder of --data-dir that holds files: prepare into a new folder.")
     try:
+        check_output_folder("--out", args.out, {"--data-dir": args.data_dir})
         stats = prepare(args.data_dir, args.tgt_lang, args.out, not args.no_news, not args.no_multi30k)
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (OSError, ValueError, EOFError) as exc:  # (OutputError is a ValueError; EOFError: a truncated .gz)
+        return fail(exc)
     print(json.dumps(stats, indent=1))
     return 0
 

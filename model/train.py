@@ -10,20 +10,26 @@ from __future__ import annotations
 
 import sys
 
+from model.cli.common import fail
+from model.cli.outputs import check_output_folder
 from model.training.config import parse_config
 from model.training.loop import train
 
 
 def main(argv: list[str] | None = None) -> int:
     config = parse_config(argv)
+    inputs = {
+        f"--{name.replace('_', '-')}": getattr(config, name)
+        for name in ("train_src", "train_tgt", "valid_src", "valid_tgt", "tokenizer", "init_from", "continue_from")
+    }
     try:
+        check_output_folder("--run-dir", config.run_dir, inputs)  # before any data is read or a step is taken
         train(config)
     except KeyboardInterrupt:
         print("interrupted: continue with --resume (the last saved state is kept)", file=sys.stderr)
         return 130
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (OSError, ValueError, EOFError) as exc:  # (OutputError is a ValueError; EOFError: a truncated .gz)
+        return fail(exc)
     return 0
 
 

@@ -1,12 +1,13 @@
 """Translate with a Headlight checkpoint: `python -m model.translate --help`.
 
-python -m model.translate --checkpoint checkpoints/multi30k-en-de "A dog runs on the beach."
+python -m model.translate "A dog runs on the beach."                 # the app's default model
+python -m model.translate --checkpoint multi30k-en-de "A dog runs on the beach."
 python -m model.translate --input sentences.txt --beam 4 > translations.txt
 python -m model.translate "A dog runs." --export trace.npz
 python -m model.translate "A dog runs." --ablate cross:*:*
 python -m model.translate "A dog runs." --prefix "Ein Hund"       # force the start, see what follows
 python -m model.translate --tidy "where is the bus stop"          # "Where is the bus stop?", as the app does
-python -m model.translate --checkpoint checkpoints/nllb-200-distilled-600M --tgt-lang kor_Hang "A dog runs."
+python -m model.translate --checkpoint nllb-200-distilled-600M --tgt-lang kor_Hang "A dog runs."
 """
 
 from __future__ import annotations
@@ -15,36 +16,38 @@ import argparse
 import sys
 from pathlib import Path
 
-from model.cli.common import add_language_flags, run
+from model.cli.common import add_checkpoint_flag, add_language_flags, command_parser, fail, run
+from model.cli.numbers import BEAM_HELP, beam_size, length_penalty, output_pieces
+from model.cli.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
 from model.core.checkpoint import CheckpointError, load_checkpoint, with_languages
+from model.core.defaults import MAX_LENGTH_PENALTY, MAX_OUTPUT_PIECES
 from model.core.head_selection import parse_head_spec
 from model.decoding.tidy import tidy_input
 from model.decoding.translation import InputError, translate
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "multi30k-en-de"
-
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python -m model.translate",
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n", 2)[2],
-    )
+    p = command_parser("translate", __doc__)
     p.add_argument("text", nargs="?", help="the sentence to translate")
-    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: %(default)s)")
+    add_checkpoint_flag(p)
     p.add_argument("--input", help="translate this file, one sentence per line, to standard output")
-    p.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
+    p.add_argument("--beam", type=beam_size, default=1, help=BEAM_HELP)
     p.add_argument(
-        "--length-penalty", type=float, default=0.6, help="beam search: GNMT length-penalty exponent alpha (0: none)"
+        "--length-penalty",
+        type=length_penalty,
+        default=0.6,
+        help=f"beam search: GNMT length-penalty exponent alpha, 0 (none) to {MAX_LENGTH_PENALTY:g}",
     )
     p.add_argument(
         "--max-len",
-        type=int,
+        type=output_pieces,
         default=None,
-        help="most output pieces (default: 2 x source + 10, within the model's limit)",
+        help=f"most output pieces, 1 to {MAX_OUTPUT_PIECES} (default: 2 x source + 10, within the model's limit)",
     )
-    p.add_argument("--export", help="write the attention trace of TEXT to this .npz file")
+    p.add_argument(
+        "--export", help="write the attention trace of TEXT to this file, as NPZ (the name is used as given)"
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing --export file")
     p.add_argument(
         "--prefix", default="", help="target text the translation must start with; the model continues from it"
     )
@@ -65,23 +68,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("give either TEXT or --input FILE")
     if args.export and args.input:
         p.error("--export works with one TEXT, not with --input")
-    if args.beam < 1:
-        p.error("--beam must be at least 1")
-    if args.max_len is not None and args.max_len < 1:
-        p.error("--max-len must be at least 1")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        export = args.export and check_output(
+            "--export", args.export, checkpoint_inputs(args.checkpoint), force=args.force
+        )
         ckpt = load_checkpoint(args.checkpoint)
         cfg = ckpt.model.cfg
         heads = parse_head_spec(args.ablate, cfg)
         ckpt = with_languages(ckpt, args.src_lang, args.tgt_lang)
-    except (CheckpointError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (CheckpointError, ValueError) as exc:  # (OutputError is a ValueError)
+        return fail(exc)
 
     def translate_text(text: str, with_trace: bool):  # one sentence, with what the user should know on stderr
         tidied = tidy_input(text, ckpt.src_lang, args.tidy)
@@ -116,22 +117,20 @@ def main(argv: list[str] | None = None) -> int:
         try:
             result = translate_text(args.text, with_trace=bool(args.export))
         except InputError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+            return fail(exc)
         print(result.text)
-        if args.export:
+        if export:
             try:
-                result.trace.save_npz(args.export)
-            except OSError as exc:
-                print(f"error: cannot write {args.export}: {exc.strerror}", file=sys.stderr)
-                return 2
+                with replaced_when_done(export, "wb") as f:  # a file object: NumPy would append .npz to a name
+                    result.trace.save_npz(f)
+            except OutputError as exc:
+                return fail(exc)
         return 0
 
     try:
         raw = Path(args.input).read_bytes()
     except OSError as exc:
-        print(f"error: cannot read {args.input}: {exc.strerror}", file=sys.stderr)
-        return 2
+        return fail(f"cannot read {args.input}: {exc.strerror}")
     failures = 0
     lines = raw.split(b"\n")
     if lines and lines[-1] == b"":

@@ -1,4 +1,5 @@
-"""Entry-point wrapper for the command-line tools: Ctrl+C and a closed pipe end quietly, never with a traceback."""
+"""What every command shares: the entry-point wrapper, the parser with its one-line errors, the --checkpoint and
+language flags, and reading a checkpoint with its sentence files."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from typing import NoReturn
+
+from model.core.defaults import DEFAULT_CHECKPOINT, checkpoint_folder
 
 
 def run(main: Callable[[], int]) -> None:
+    """Run a command's main: Ctrl+C and a closed pipe end quietly, never with a traceback."""
     try:
         code = main()
         sys.stdout.flush()
@@ -21,26 +26,41 @@ def run(main: Callable[[], int]) -> None:
     sys.exit(code)
 
 
-def load_checkpoint_and_sentences(checkpoint: str, input_path: str, ref_path: str | None, max_sentences: int = 0):
-    """(checkpoint, sources, references or None) for the corpus-style CLIs, or None after one line of error on
-    stderr."""
-    from model.core.checkpoint import CheckpointError, load_checkpoint
-    from model.core.text_files import read_lines
+def fail(message: object) -> int:
+    """Say what went wrong in one line on stderr; the exit status of a refused input or output."""
+    print(f"error: {message}", file=sys.stderr)
+    return 2
 
-    try:
-        ckpt = load_checkpoint(checkpoint)
-        sources = read_lines(input_path)
-        references = read_lines(ref_path) if ref_path else None
-    except (CheckpointError, OSError, UnicodeDecodeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return None
-    if references is not None and len(references) != len(sources):
-        print(f"error: {input_path} has {len(sources)} lines but {ref_path} has {len(references)}", file=sys.stderr)
-        return None
-    if max_sentences:
-        sources = sources[:max_sentences]
-        references = references[:max_sentences] if references else None
-    return ckpt, sources, references
+
+class CommandParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line (the usage itself is what --help is for)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def command_parser(command: str, doc: str, epilog_extra: str = "") -> CommandParser:
+    """The parser of `python -m model.<command>`: the module docstring's first line describes it, the rest (examples,
+    details) follows the options in --help as written."""
+    description, _, rest = doc.partition("\n")
+    return CommandParser(
+        prog=f"python -m model.{command}",
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(rest.strip("\n") + epilog_extra) or None,
+    )
+
+
+def add_checkpoint_flag(p: argparse.ArgumentParser) -> None:
+    """--checkpoint: a shipped checkpoint's name or a folder; the app's default model when left out."""
+    p.add_argument(
+        "--checkpoint",
+        default=DEFAULT_CHECKPOINT,
+        type=checkpoint_folder,
+        metavar="NAME_OR_FOLDER",
+        help="the model: a checkpoint's name (a folder in checkpoints/, or in $HEADLIGHT_CHECKPOINTS when set) or a "
+        "checkpoint folder's path (default: %(default)s, the app's default model)",
+    )
 
 
 def add_language_flags(p: argparse.ArgumentParser) -> None:
@@ -53,3 +73,24 @@ def add_language_flags(p: argparse.ArgumentParser) -> None:
         default=None,
         help="multilingual models: the target language's code, e.g. kor_Hang (default: the checkpoint's)",
     )
+
+
+def load_checkpoint_and_sentences(checkpoint, input_path: str, ref_path: str | None, max_sentences: int = 0):
+    """(checkpoint, sources, references or None) for the corpus-style CLIs, or None after one line of error on
+    stderr. The sentence files are read first: a bad file is found before the model is loaded."""
+    from model.cli.inputs import InputFileError, read_parallel_sentences, read_sentences
+    from model.core.checkpoint import CheckpointError, load_checkpoint
+
+    try:
+        if ref_path:
+            sources, references = read_parallel_sentences(input_path, ref_path)
+        else:
+            sources, references = read_sentences(input_path), None
+        ckpt = load_checkpoint(checkpoint)
+    except (CheckpointError, InputFileError) as exc:
+        fail(exc)
+        return None
+    if max_sentences:
+        sources = sources[:max_sentences]
+        references = references[:max_sentences] if references else None
+    return ckpt, sources, references
