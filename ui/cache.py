@@ -13,6 +13,7 @@ import torch
 from model.analysis.ablation import quality
 from model.analysis.attribution import contributions
 from model.core.checkpoint import Checkpoint, find_checkpoints, load_checkpoint
+from model.core.defaults import checkpoints_folder
 from model.core.head_selection import parse_head_spec
 from model.core.language_codes import language_of
 from model.decoding.search import beam_tree_rows
@@ -50,7 +51,7 @@ def cached_training_curve(path: str):
 
 def available_checkpoints() -> list[Path]:
     """Checkpoint folders under $HEADLIGHT_CHECKPOINTS, or the shipped checkpoints/."""
-    return find_checkpoints(os.environ.get("HEADLIGHT_CHECKPOINTS", ROOT / "checkpoints"))
+    return find_checkpoints(checkpoints_folder())
 
 
 @dataclass

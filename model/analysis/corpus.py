@@ -436,3 +436,38 @@ def joint_projection(queries: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray,
     _, _, vt = np.linalg.svd(both - centre, full_matrices=False)
     projected = (both - centre) @ vt[:2].T
     return projected[: len(q)], projected[len(q) :]
+
+
+def check_out_folder(out: Path, force: bool = False) -> None:
+    """Before a run into `out`, before the model loads: a folder that can hold it, a progress.json that is a run's
+    record, and no chunk file that no run recorded there (`force` removes those, else one CorpusError sentence)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise CorpusError(f"--out {out} is a file, not a folder.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise CorpusError(f"cannot write in --out {out}: {exc.strerror or exc}.") from None
+    recorded: set[int] | None = set()
+    if (out / PROGRESS_FILE).exists():
+        try:
+            meta = json.loads((out / PROGRESS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CorpusError(f"{out / PROGRESS_FILE} is not readable JSON ({exc}); use a new --out.") from None
+        if not isinstance(meta, dict) or not isinstance(meta.get("done_chunks", []), list):
+            raise CorpusError(f"{out / PROGRESS_FILE} is not a corpus run's record; use a new --out.")
+        recorded = {c for c in meta.get("done_chunks", []) if isinstance(c, int)}
+        if "done_chunks" not in meta:  # an older record, of numbered chunks only (read_progress judges it)
+            recorded = None
+    chunks = [f for f in sorted(out.glob("chunk-*.npz")) if f.stem[6:].isdigit()]
+    foreign = [f for f in chunks if recorded is not None and int(f.stem[6:]) not in recorded]
+    if foreign and not force:
+        raise CorpusError(
+            f"{out} holds {foreign[0].name}{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}, which no "
+            "run recorded there: use a new --out, or --force to replace them."
+        )
+    for f in foreign:
+        f.unlink(missing_ok=True)  # several processes may remove the same file

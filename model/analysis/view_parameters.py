@@ -14,16 +14,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from model.core.defaults import DEFAULT_CHECKPOINT, MAX_BEAM, MAX_OUTPUT_PIECES  # shared with the commands
+
 # The app's views (ui/views.py draws them; tests/test_app.py checks that the two lists agree).
 VIEW_NAMES = ("translate", "model", "compare", "steps", "head", "positional", "analysis", "whatif", "lesson", "heads")
 KIND_NAMES = ("encoder", "decoder", "cross")
-MAX_BEAM = 16
-MAX_OUTPUT_PIECES = 256
 MAX_TEXT_CHARS = 2000
 MAX_LAYERS = 64  # deeper than any model this app loads; the model's own depth clamps further
 MAX_HEADS = 64
 DEFAULT_TEXT = "Yesterday I bought a new car."  # the default model reorders it (verb second, participle last)
-DEFAULT_CHECKPOINT = "general-en-de"  # the general-domain model: it translates what people type
 
 
 @dataclass(frozen=True)
