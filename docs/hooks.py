@@ -1,12 +1,14 @@
 """MkDocs hooks: the pages that must not drift are written at build time from what they describe.
 
 - `<!-- generated: cli -->` becomes every `python -m model.X` command's own `--help`;
-- `<!-- generated: benchmarks -->` becomes the table of `bench/results.json` (goals from `bench/run.py`);
+- `<!-- generated: benchmarks -->` becomes the table of `bench/results.json`, one row per measure from its latest run
+  (goals from `bench/run.py`);
 - `<!-- generated: lesson en|ko -->` becomes the lesson's sections in that language, from `ui/i18n.py`;
 - `<!-- generated: views ko -->` becomes the views' Korean names, from `ui/i18n.py`;
 - `<!-- generated: model-cards -->` becomes the list of the shipped model cards;
 - `<!-- generated: url-parameters -->` becomes the app's table of URL parameters;
-- each `checkpoints/NAME/README.md` (the model card) becomes the page `models/NAME.md`, added to the nav.
+- each `checkpoints/NAME/README.md` (the model card) becomes the page `models/NAME.md`, added to the nav;
+- a page written in another language (`NAME.ko.md`) says so in its `<html lang>` (the theme's is the site's, "en").
 A marker this file does not know fails the build, so a typo cannot leave a marker in a page.
 """
 
@@ -230,17 +232,39 @@ def source_text(node: ast.expr, known: dict[str, ast.expr], depth: int = 0) -> s
 
 
 def benchmarks_table() -> str:
+    """One row per measure, its latest value: every row of bench/results.json names its run ("YYYY-MM-DD · machine ·
+    command"); the runs are numbered by date under the table."""
     rows = json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8"))
     goals = bench_goals()
-    lines = ["| measure | value | unit | goal | what it compares |", "|---|---|---|---|---|"]
-    for row in rows:
-        value = row["value"]
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise PluginError(f"bench/results.json: {row.get('measure')} has no finite value")
-        goal = goals.get(row["measure"])
+    latest = latest_rows(rows)
+    runs = sorted({row["run"] for row in latest.values()})
+    lines = ["| measure | value | unit | goal | what it compares | run |", "|---|---|---|---|---|---|"]
+    for measure, row in latest.items():
+        goal = goals.get(measure)
         goal_text = f"{goal[0]} {goal[1]}" if goal else ""
-        lines.append(f"| {row['measure']} | {value:.3f} | {row['unit']} | {goal_text} | {bench_compares(row)} |")
+        run = runs.index(row["run"]) + 1
+        cells = [measure, f"{row['value']:.3f}", row["unit"], goal_text, bench_compares(row), run]
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
+    lines += ["", "Runs:", ""] + [f"{n}. {run}" for n, run in enumerate(runs, 1)]
     return "\n".join(lines)
+
+
+RUN_DATE = re.compile(r"\d{4}-\d{2}-\d{2} ")
+
+
+def latest_rows(rows: list[dict]) -> dict[str, dict]:
+    """Measure -> its row from the latest run that has it (the same date: the later in the file), in the order the
+    measures first appear."""
+    latest: dict[str, dict] = {}
+    for row in rows:
+        measure, value, run = row.get("measure"), row.get("value"), row.get("run")
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise PluginError(f"bench/results.json: {measure} has no finite value")
+        if not isinstance(run, str) or not RUN_DATE.match(run):
+            raise PluginError(f'bench/results.json: {measure} names no run ("run": "YYYY-MM-DD · machine · command")')
+        if measure not in latest or run[:10] >= latest[measure]["run"][:10]:
+            latest[measure] = row
+    return latest
 
 
 # --- texts of the app, from ui/i18n.py ---------------------------------------------------------------------------
@@ -379,3 +403,19 @@ def on_page_markdown(markdown, page, config, files):
         raise PluginError(f"{page.file.src_uri}: unknown marker {match[0]}")
 
     return MARKER.sub(replace, markdown)
+
+
+# --- the language of a page --------------------------------------------------------------------------------------
+
+PAGE_LANGUAGE = re.compile(r"\.([a-z]{2})\.md$")  # index.ko.md: Korean
+HTML_LANG = re.compile(r'<html lang="[^"]*"')
+
+
+def on_post_page(output, page, config):
+    """Screen readers, fonts and hyphenation follow `<html lang>`: a Korean page must not claim to be English."""
+    found = PAGE_LANGUAGE.search(page.file.src_uri)
+    if not found:
+        return output
+    if not HTML_LANG.search(output):
+        raise PluginError(f"{page.file.src_uri}: the theme wrote no <html lang> to set to {found[1]}")
+    return HTML_LANG.sub(f'<html lang="{found[1]}"', output, count=1)

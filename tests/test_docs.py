@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import importlib
+import importlib.util
 import io
 import re
 from pathlib import Path
@@ -96,3 +97,85 @@ def test_every_url_parameter_named_in_the_docs_is_read_by_the_app():
     app = app_url_parameters()
     unknown = {name: pages for name, pages in named_url_parameters().items() if name not in app}
     assert not unknown, f"parameters the docs name but the app does not read: {unknown}"
+
+
+def docs_hooks():
+    """docs/hooks.py, the site's build hooks, as a module (it is not a package)."""
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs" / "hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def table_rows(table: str) -> dict[str, list[str]]:
+    """A markdown table's rows by their first cell (the header and the rule left out)."""
+    rows = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0] not in ("measure", "---"):
+            assert cells[0] not in rows, f"{cells[0]} has two rows"
+            rows[cells[0]] = cells
+    return rows
+
+
+def test_the_benchmark_table_has_one_row_per_measure_the_latest():
+    import json
+
+    hooks = docs_hooks()
+    results = json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8"))
+    rows = table_rows(hooks.benchmarks_table())  # fails on a measure shown twice
+    assert set(rows) == {r["measure"] for r in results}
+    # client_switch_ms was measured in one run only; page_to_first_heatmap_s on 2026-11-24 (2.99 s) and 2026-12-02
+    assert rows["page_to_first_heatmap_s"][1] == "1.710"
+
+    older = {"measure": "m", "value": 1.0, "unit": "s", "run": "2026-01-02 · one machine · one command"}
+    newer = {"measure": "m", "value": 2.0, "unit": "s", "run": "2026-03-04 · another · another"}
+    same_day = {"measure": "m", "value": 3.0, "unit": "s", "run": "2026-03-04 · a third · later that day"}
+    assert hooks.latest_rows([older, newer])["m"]["value"] == 2.0
+    assert hooks.latest_rows([newer, older])["m"]["value"] == 2.0  # by date, not by place in the file
+    assert hooks.latest_rows([older, newer, same_day])["m"]["value"] == 3.0
+    with pytest.raises(hooks.PluginError, match="names no run"):
+        hooks.latest_rows([{"measure": "m", "value": 1.0, "unit": "s"}])
+
+
+class _Page:
+    def __init__(self, src_uri: str):
+        self.file = type("File", (), {"src_uri": src_uri})()
+
+
+def test_korean_pages_say_lang_ko():
+    hooks = docs_hooks()
+    html = '<!doctype html>\n<html lang="en" class="no-js">\n<head></head><body lang="en">x</body></html>'
+    assert '<html lang="ko" class="no-js">' in hooks.on_post_page(html, _Page("lesson.ko.md"), {})
+    assert hooks.on_post_page(html, _Page("lesson.md"), {}) == html
+    assert hooks.on_post_page(html, _Page("models/general-en-de.md"), {}) == html
+    # the theme writes the tag the hook rewrites (built pages: NO_MKDOCS_2_WARNING=1 python -m mkdocs build)
+    import material
+
+    base = (Path(material.__file__).parent / "templates" / "base.html").read_text(encoding="utf-8")
+    assert hooks.HTML_LANG.search(base.replace("{{ lang.t('language') }}", "en"))
+
+
+def requirement_pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#")[0].strip()
+        if "==" in line:
+            name, version = line.split("==")
+            pins[re.sub(r"\[.*\]", "", name).lower()] = version
+    return pins
+
+
+def test_requirement_files_agree_and_the_notebook_has_jupyter():
+    files = sorted(ROOT.glob("requirements*.txt"))
+    pins: dict[str, dict[str, str]] = {}
+    for path in files:
+        for name, version in requirement_pins(path).items():
+            pins.setdefault(name, {})[path.name] = version
+    assert {"torch", "streamlit", "jupyterlab"} <= set(pins)
+    disagree = {name: found for name, found in pins.items() if len(set(found.values())) > 1}
+    assert not disagree, disagree
+    notebook = (ROOT / "requirements-notebook.txt").read_text(encoding="utf-8")
+    assert "-r requirements.txt" in notebook and "jupyter lab examples/notebook.ipynb" in notebook
+    for path in ("requirements.txt", "requirements-dev.txt"):  # as docs/notebook.md says: the tests need no Jupyter
+        assert "jupyterlab" not in requirement_pins(ROOT / path) and "notebook" not in requirement_pins(ROOT / path)
