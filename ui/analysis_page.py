@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
@@ -17,7 +14,9 @@ from model.analysis.head_statistics import (
     source_attribution,
     trace_stats,
 )
-from model.analysis.importance import SWEEP_FILE, sentence_stats, sweep_record
+from model.analysis.importance import sentence_stats, sweep_record
+from model.analysis.side_files import read_sweep
+from model.core.checkpoint import CheckpointError
 from model.core.head_selection import all_heads
 from model.core.hook_names import KINDS
 from model.decoding.trace import KIND_LABELS
@@ -154,10 +153,12 @@ def ablation(ctx: PageContext) -> None:
 
 def importance(ctx: PageContext) -> None:
     st.subheader(t("an.importance"))
-    file = Path(ctx.path) / SWEEP_FILE
     record = st.session_state.get(f"sweep::{ctx.path}")
-    if record is None and file.is_file():
-        record = json.loads(file.read_text())
+    if record is None:
+        try:
+            record = read_sweep(ctx.path)
+        except CheckpointError as exc:  # the sweep can still be run here
+            st.error(md_escape(str(exc)))
     n = st.number_input(t("an.sweep_n"), 10, 200, 50, step=10, key="sweep_n")
     sample = validation_sample(ctx.ckpt.src_lang, ctx.ckpt.tgt_lang, n)
     if sample and st.button(t("an.sweep_go", n=n), key="sweep_go"):
@@ -171,7 +172,8 @@ def importance(ctx: PageContext) -> None:
     st.caption(t("an.drop", n=record["sentences"], bleu=base["bleu"], chrf=base["chrf"]))
     cols = st.columns(2)
     measure = cols[0].selectbox(t("an.measure"), ["bleu_drop", "chrf_drop", "logprob_drop"], key="sweep_measure")
-    kind = cols[1].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key="sweep_kind")
+    kinds = [k for k in KINDS if (table["kind"] == k).any()]
+    kind = cols[1].selectbox(t("ctl.attention"), kinds, format_func=kind_label, key="sweep_kind")
     show_figure(
         head_grid(table, kind, measure, title=f"{KIND_LABELS[kind]}: {measure}", colorscale="RdBu_r", zmid=0),
         key="sweep_grid",

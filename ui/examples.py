@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from model.core.checkpoint import read_gallery
+from ui.url import add_note
 
 
 def load_gallery(checkpoint: str | Path) -> list[dict]:
-    """[{"text", "look", "kind", "expect"}] from the checkpoint's gallery.json, or [] (a broken file is ignored)."""
-    try:
-        items = json.loads((Path(checkpoint) / "gallery.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    return [
-        i for i in items if isinstance(i, dict) and isinstance(i.get("text"), str) and isinstance(i.get("look"), str)
-    ]
+    """[{"text", "look", "kind", "expect"}] from the checkpoint's gallery.json; what is wrong with it, a page note."""
+    items, problem = read_gallery(checkpoint)
+    if problem:
+        add_note(problem)
+    return items
 
 
 EXAMPLES = [

@@ -11,7 +11,9 @@ interrupted run resumes where it stopped:
   with their positions, for the joint query/key projection, recorded in the same pass as the attention;
 - the sentences, their translations and pieces.
 
-Chunk c holds sentences [c·chunk, (c+1)·chunk) and is written whole or not at all. Under `torchrun` each
+Chunk c holds sentences [c·chunk, (c+1)·chunk) and is written whole or not at all; progress.json records each
+chunk file's size and SHA-256 (`chunk_files`), so a resumed run recomputes a chunk that was damaged or deleted
+since, and `corpus_summary` leaves such a chunk out with a sentence saying why. Under `torchrun` each
 process (rank) translates its share of the chunks still to do and rank 0 writes them, so several processes
 or machines make the same files as one process, and a resumed run (with any number of processes) does only
 the chunks that are missing.
@@ -50,6 +52,12 @@ SAMPLES = 3  # query and key vectors kept per head and sentence (float16)
 
 
 PROGRESS_FILE = "progress.json"
+
+
+CHUNK_FILES = "chunk_files"  # progress.json: {chunk file name: {"bytes": size, "sha256": hex digest}}
+
+
+MAX_PROGRESS_BYTES = 16 << 20
 
 
 UNRECORDED = object()  # an item an older progress.json did not store
@@ -189,10 +197,116 @@ def chunk_arrays(numbers: list[int], records: list[dict], sources: list[str]) ->
     return arrays
 
 
-def write_chunk(out: Path, index: int, arrays: dict[str, np.ndarray]) -> None:
+def chunk_name(index: int) -> str:
+    return f"chunk-{index:05d}.npz"
+
+
+def file_record(file: Path) -> dict:
+    """What progress.json records of a chunk file: its size and SHA-256."""
+    digest = hashlib.sha256()
+    with file.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {"bytes": file.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def write_chunk(out: Path, index: int, arrays: dict[str, np.ndarray]) -> dict:
+    """Write chunk `index` and return its record (`file_record`)."""
     tmp = out / f"chunk-{index:05d}.tmp.npz"
     np.savez_compressed(tmp, **arrays)
-    tmp.rename(out / f"chunk-{index:05d}.npz")  # a chunk is either whole or absent
+    record = file_record(tmp)
+    tmp.rename(out / chunk_name(index))  # a chunk is either whole or absent
+    return record
+
+
+def chunk_problem(out: Path, name: str, record: dict) -> str | None:
+    """Why the chunk file `name` is not the one progress.json recorded (missing, another size, another SHA-256),
+    as the end of a sentence, or None."""
+    file = out / name
+    if not file.is_file():
+        return "it is missing"
+    size = file.stat().st_size
+    if size != record["bytes"]:
+        return f"it has {size} bytes, not the {record['bytes']} recorded"
+    if file_record(file)["sha256"] != record["sha256"]:
+        return "its SHA-256 differs from the one recorded (the file was changed)"
+    return None
+
+
+def _whole(value: object, low: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def load_progress(file: Path) -> dict:
+    """progress.json as a dictionary whose items are of the types this module reads (older runs lack some);
+    anything else is one CorpusError sentence naming the file."""
+    try:
+        if file.stat().st_size > MAX_PROGRESS_BYTES:
+            raise CorpusError(f"{file} is larger than the {MAX_PROGRESS_BYTES} bytes a run's record may have.")
+        meta = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CorpusError(f"{file} cannot be read ({exc.strerror or exc}).") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorpusError(f"{file} is not valid JSON ({exc}).") from None
+    except RecursionError:
+        raise CorpusError(f"{file} is nested too deeply to be read.") from None
+    if not isinstance(meta, dict):
+        raise CorpusError(f"{file} must hold a JSON object (a run's record), not {type(meta).__name__}.")
+    checks = {
+        "done_chunks": lambda v: isinstance(v, list) and all(_whole(c) for c in v),
+        "chunk_size": lambda v: _whole(v, 1),
+        "sentences": _whole,
+        "done": _whole,
+        "chunks": _whole,
+        "seconds": _number,
+        "peak_rss_mb": _number,
+        "teacher_forced": lambda v: isinstance(v, bool),
+        "weights": lambda v: isinstance(v, str) and len(v) <= 20,
+        "heads": lambda v: (
+            isinstance(v, list)
+            and all(isinstance(h, list) and len(h) == 3 and h[0] in KINDS and _whole(h[1]) and _whole(h[2]) for h in v)
+        ),
+        CHUNK_FILES: lambda v: (
+            isinstance(v, dict)
+            and all(
+                isinstance(r, dict)
+                and _whole(r.get("bytes"))
+                and isinstance(r.get("sha256"), str)
+                and len(r["sha256"]) == 64
+                and isinstance(name, str)
+                and name.startswith("chunk-")
+                and "/" not in name
+                for name, r in v.items()
+            )
+        ),
+    }
+    for key, ok in checks.items():
+        if key in meta and not ok(meta[key]):
+            raise CorpusError(f"{file} gives {key} = {str(meta[key])[:60]!r}, which is not what a run records.")
+    if "done_chunks" not in meta and not ("sentences" in meta and "done" in meta):
+        raise CorpusError(f"{file} is not a corpus run's record: it lists no done_chunks.")
+    return meta
+
+
+def repair_chunks(out: Path, meta: dict) -> list[str]:
+    """Take every done chunk whose file is not the one recorded out of `meta`'s done chunks (and its file away),
+    so the run computes it again; one sentence per chunk. Runs from before sizes and SHA-256 were recorded are
+    taken as they are."""
+    repaired = []
+    records = meta.get(CHUNK_FILES, {})
+    for index in sorted(meta["done_chunks"]):
+        name = chunk_name(index)
+        problem = chunk_problem(out, name, records[name]) if name in records else None
+        if problem:
+            repaired.append(f"{out / name} is computed again: {problem}.")
+            (out / name).unlink(missing_ok=True)
+            records.pop(name)
+            meta["done_chunks"].remove(index)
+    return repaired
 
 
 @dataclass
@@ -280,8 +394,8 @@ def read_progress(out: Path, identity: dict) -> dict:
     meta_file = out / PROGRESS_FILE
     chunk_size = identity["chunk_size"]
     if not meta_file.is_file():
-        return {"done": 0, "chunks": 0, "seconds": 0.0, "done_chunks": []} | identity
-    meta = json.loads(meta_file.read_text())
+        return {"done": 0, "chunks": 0, "seconds": 0.0, "done_chunks": [], CHUNK_FILES: {}} | identity
+    meta = load_progress(meta_file)
     if "done_chunks" not in meta:  # written before chunks were numbered by their sentences
         if meta.get("done", 0) < meta.get("sentences", 0):
             raise CorpusError(f"{out} holds an unfinished run of an older Headlight; start again in a new --out.")
@@ -296,7 +410,7 @@ def read_progress(out: Path, identity: dict) -> dict:
         ("checkpoint", meta.get("checkpoint", UNRECORDED), identity["checkpoint"], True),
         ("language pair (--src-lang, --tgt-lang)", pair(meta), pair(identity), True),
         ("sentences", meta.get("sentences", UNRECORDED), identity["sentences"], True),
-        ("sentences per chunk (--chunk)", meta["chunk_size"], chunk_size, True),
+        ("sentences per chunk (--chunk)", meta.get("chunk_size", UNRECORDED), chunk_size, True),
         ("teacher forcing (--ref)", meta.get("teacher_forced", UNRECORDED), identity["teacher_forced"], True),
         ("weights (--weights)", meta["weights"], identity["weights"], True),
         ("sentences (--input)", meta.get("sources_sha256", UNRECORDED), identity["sources_sha256"], False),
@@ -340,6 +454,7 @@ def run_corpus(
         out.mkdir(parents=True, exist_ok=True)
         try:
             meta = read_progress(out, run_identity(ckpt, sources, references, chunk_size))
+            meta["repaired"] = repair_chunks(out, meta)  # this run's: the sentences a command may print
         except CorpusError as exc:
             meta = str(exc)
     meta = procs.broadcast(meta)
@@ -386,7 +501,7 @@ def run_corpus(
                 if index is None:
                     continue
                 if arrays is not None:
-                    write_chunk(out, index, arrays)
+                    meta.setdefault(CHUNK_FILES, {})[chunk_name(index)] = write_chunk(out, index, arrays)
                 meta["done_chunks"] = sorted(set(meta["done_chunks"]) | {index})
                 meta["peak_rss_mb"] = max(meta.get("peak_rss_mb", 0), rss)
             meta["done"] = sum(min(chunk_size, len(sources) - c * chunk_size) for c in meta["done_chunks"])
@@ -401,22 +516,66 @@ def run_corpus(
     return procs.broadcast(meta)
 
 
+def read_chunk(out: Path, name: str, record: dict | None, heads: int) -> dict[str, np.ndarray]:
+    """One chunk's arrays, checked against its record in progress.json (if the run made one) and for the shapes the
+    dashboards index; a CorpusError sentence naming the file otherwise."""
+    problem = chunk_problem(out, name, record) if record else None
+    if problem:
+        raise CorpusError(f"{out / name} is left out: {problem}.")
+    try:
+        with np.load(out / name, allow_pickle=False) as stored:
+            part = {key: stored[key] for key in (*SUMMARY_KEYS, "pattern_sums", "pattern_counts")}
+    except KeyError as exc:
+        raise CorpusError(f"{out / name} is left out: it has no {exc} array.") from None
+    except Exception as exc:  # noqa: BLE001 - a zip or NPY error of a damaged file: numpy raises many kinds
+        first_line = next(iter(str(exc).strip().splitlines()), "")
+        raise CorpusError(
+            f"{out / name} is left out: it is not a readable chunk ({type(exc).__name__}: {first_line})."
+        ) from None
+    n = len(part["sentence"])
+    shapes_ok = (
+        part["stats"].shape == (n, heads, len(STATS))
+        and all(part[key].shape[:2] == (n, heads) for key in ("q", "k", "q_pos", "k_pos"))
+        and part["q"].ndim == part["k"].ndim == 4
+        and all(part[key].shape == (n,) for key in ("output", "source", "src_tokens", "tgt_tokens"))
+        and part["pattern_sums"].shape == part["pattern_counts"].shape == (heads, 2 * OFFSETS + 1)
+    )
+    if not shapes_ok:
+        raise CorpusError(f"{out / name} is left out: its arrays do not have the shapes of this run's {heads} heads.")
+    return part
+
+
+SUMMARY_KEYS = ("stats", "q", "k", "q_pos", "k_pos", "output", "source", "src_tokens", "tgt_tokens", "sentence")
+
+
 def corpus_summary(out: Path) -> dict:
-    """Everything the head dashboards read: per-sentence stats, sources, outputs, the pattern, the q/k samples."""
+    """Everything the head dashboards read: per-sentence stats, sources, outputs, the pattern, the q/k samples, and
+    under "problems" one sentence for each chunk left out (damaged, missing, unreadable). A progress.json or a set
+    of chunks that cannot be used at all is one CorpusError sentence."""
     out = Path(out)
-    meta = json.loads((out / PROGRESS_FILE).read_text())
-    parts = [np.load(f, allow_pickle=False) for f in sorted(out.glob("chunk-*.npz")) if ".tmp." not in f.name]
+    meta = load_progress(out / PROGRESS_FILE)
+    missing = [key for key in ("heads", "done", "seconds") if key not in meta]
+    if missing:
+        raise CorpusError(f"{out / PROGRESS_FILE} is not a finished run's record: it has no {missing[0]}.")
+    heads, records, problems = len(meta["heads"]), meta.get(CHUNK_FILES, {}), []
+    names = sorted({f.name for f in out.glob("chunk-*.npz") if ".tmp." not in f.name} | set(records))
+    parts = []
+    for name in names:
+        try:
+            parts.append(read_chunk(out, name, records.get(name), heads))
+        except CorpusError as exc:
+            problems.append(str(exc))
     if not parts:
-        raise ValueError(f"{out} holds no corpus chunks")
-    joined = {
-        key: np.concatenate([p[key] for p in parts])
-        for key in ("stats", "q", "k", "q_pos", "k_pos", "output", "source", "src_tokens", "tgt_tokens", "sentence")
-    }
+        raise CorpusError(f"{out} holds no usable corpus chunks{': ' + problems[0] if problems else '.'}")
+    if len({p["q"].shape[-1] for p in parts} | {p["k"].shape[-1] for p in parts}) > 1:
+        raise CorpusError(f"{out} holds chunks with query and key vectors of different sizes: not one run.")
+    joined = {key: np.concatenate([p[key] for p in parts]) for key in SUMMARY_KEYS}
     sums = np.sum([p["pattern_sums"] for p in parts], axis=0)
     counts = np.sum([p["pattern_counts"] for p in parts], axis=0)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
         joined["pattern"] = sums / counts
     joined["meta"] = meta
+    joined["problems"] = problems
     return joined
 
 
