@@ -17,9 +17,9 @@ from model.analysis.alignment import (
     read_rwth,
     word_matrix,
 )
-from tests.conftest import ROOT
+from model.core.paths import DATA_DIR
 
-GOLD = ROOT.parent / "shared" / "data" / "alignment"
+GOLD = DATA_DIR / "alignment"
 
 
 def test_aer_by_hand():
@@ -40,7 +40,6 @@ def test_corpus_aer_sums_counts_before_the_ratio():
     assert corpus_aer(predicted, gold) == pytest.approx(1 - 4 / 6)
 
 
-@pytest.mark.skipif(not GOLD.is_dir(), reason="no gold alignments in ../shared/data")
 def test_gold_readers_reproduce_the_documented_link_counts():
     rwth = read_rwth(GOLD / "rwth-de-en")
     assert len(rwth) == 508

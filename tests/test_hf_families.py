@@ -37,6 +37,7 @@ from transformers import (  # noqa: E402
 
 from model.core.checkpoint import load_checkpoint  # noqa: E402
 from model.core.hf_tokenizers import MultilingualTokenizer  # noqa: E402
+from model.core.paths import DATA_DIR  # noqa: E402
 from model.core.text_files import read_lines  # noqa: E402
 from model.decoding.batch import translate_many  # noqa: E402
 from model.decoding.translation import InputError, encode_source, reference_ids, translate  # noqa: E402
@@ -48,7 +49,7 @@ from model.importing.languages import NLLB_200  # noqa: E402
 from model.translate import main as translate_main  # noqa: E402
 from tests.test_marian import attention_difference  # noqa: E402
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+DATA = DATA_DIR
 FAMILIES = ("m2m_100", "nllb", "mbart-50")
 # a second NLLB-shaped model with the other settings its config class allows: untied output layer, unscaled
 # embeddings, gelu, stacks of 3 and 1 layers
@@ -679,7 +680,6 @@ def test_analyze_takes_the_languages(family, tmp_path, capsys):
 GERMAN = {"m2m_100": "de", "nllb": "deu_Latn", "mbart-50": "de_DE"}
 
 
-@pytest.mark.skipif(not (DATA / "alignment" / "rwth-de-en").is_dir(), reason="no RWTH gold in ../shared/data")
 def test_align_eval_picks_the_golds_pair_in_the_familys_codes(family, tmp_path, capsys):
     from model.align_eval import main as align_main
 

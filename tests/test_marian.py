@@ -344,10 +344,10 @@ def test_tokenizer_pair_equals_marian_tokenizer_on_200_sentences(opus_tokenizer_
     """Multi30k and FLORES sentences the SentencePiece models never saw, Korean included (mostly <unk> here)."""
     from transformers import MarianTokenizer
 
+    from model.core.paths import DATA_DIR as data
     from model.core.text_files import read_lines
     from model.core.tokenizer import TokenizerPair
 
-    data = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
     texts = (
         read_lines(data / "flores/devtest.kor_Hang.gz")[:50]
         + read_lines(data / "flores/devtest.eng_Latn.gz")[:50]

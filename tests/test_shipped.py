@@ -7,6 +7,7 @@ import json
 import pytest
 
 from model.core.checkpoint import WEIGHTS_FILE, load_checkpoint
+from model.core.paths import DATA_DIR
 from tests.conftest import ROOT
 
 SHIPPED = sorted(p for p in (ROOT / "checkpoints").iterdir() if (p / "config.json").is_file())
@@ -28,17 +29,15 @@ def test_shipped_checkpoint_keeps_its_promises(folder):
     assert ckpt.model.num_parameters() == card["parameters"]
 
 
-SHARED_DATA = ROOT.parent / "shared" / "data"
 DEMO_FILE = ROOT / "checkpoints" / "samples" / "demo30.en.txt"
 DEMO = [line for line in DEMO_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "tatoeba").is_dir(), reason="no corpora in ../shared/data")
 def test_the_demo_sentences_are_new_to_every_corpus_we_have():
     """The card's 30 sentences stand for what a person types: none may be a sentence the models could have memorised."""
     from model.core.text_files import read_lines, sentence_key
 
-    english = [f for f in SHARED_DATA.rglob("*.gz") if f.name.endswith(".en.gz") or "eng" in f.name.split(".")[0]]
+    english = [f for f in DATA_DIR.rglob("*.gz") if f.name.endswith(".en.gz") or "eng" in f.name.split(".")[0]]
     assert {f.parent.name for f in english} >= {"tatoeba", "multi30k", "news"}
     known = {sentence_key(line) for f in english for line in read_lines(f)}
     assert sentence_key("Where is the train station") in known  # a Tatoeba sentence, seen through case and punctuation
