@@ -19,7 +19,7 @@ from ui.errors import guarded, load, run_search, translate_first
 from ui.examples import EXAMPLES, load_gallery
 from ui.figure import preload_plotly, show_figure
 from ui.i18n import LANGUAGES, t
-from ui.text import DEFAULT_CHECKPOINT, PLAIN_CSS, card_summary, md_escape
+from ui.text import DEFAULT_CHECKPOINT, PLAIN_CSS, card_summary, md_escape, plain
 from ui.theme import Theme
 from ui.url import add_note, init_from_url, settle_languages, settle_model_ranges, show_param_notes, write_url
 from ui.views import VIEWS
@@ -163,7 +163,7 @@ class Sidebar:
                     secondary=True,
                 )
             except ValueError as exc:
-                model_part.caption(f"No training curve: {exc}")
+                model_part.caption(f"No training curve: {plain(exc)}")
         with model_part.expander(t("app.model_card")):
             if st.toggle(t("app.show_card"), key="show_card"):  # the JSON viewer's bundle only when asked for
                 st.json(ckpt.card or {"note": "no model card"}, expanded=False)
@@ -182,7 +182,7 @@ class Sidebar:
             st.selectbox(t("app.language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
             deck.sidebar()
             if self.ckpt is not None:
-                st.caption(card_summary(self.ckpt))
+                st.caption(plain(card_summary(self.ckpt)))
 
     def language_pickers(self) -> None:
         """Source and target of a multilingual model; the session keeps "" for its default pair (no place in a link)."""
@@ -221,7 +221,7 @@ def top_bar(present: bool, examples: list[str], translated: str) -> tuple[list, 
         if len(bar) == 4:
             deck.navigation(bar[2])
         # what was translated (tidied); the box inside holds what was typed
-        notes = bar[1].popover(f"✎ {translated[:80]}", use_container_width=True)
+        notes = bar[1].popover(f"✎ {plain(translated[:80])}", use_container_width=True)
         notes.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
     else:
         bar = st.container(key="sentence_bar").columns([4, 5, 0.8, 1.6], vertical_alignment="center")

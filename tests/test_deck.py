@@ -97,17 +97,15 @@ def test_a_deck_file_is_measured_before_it_is_parsed(monkeypatch):
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
         (b'{"slides": [', "not JSON"),
         (b"\xff\xfe{}", "not UTF-8"),
-        (b'{"slides": [{"params": {"view": "model", "text": ["a"]}}], "title": {"x": 1}}', None),
+        (b'{"slides": [{"params": {"view": "model"}}], "title": {"x": 1}}', "the deck's title is an object, not text"),
+        (b'{"slides": [{"params": {}, "note": ["a"]}]}', "slide 1's note is a list, not text"),
+        (b'{"slides": [{"params": {"' + b"k" * 500_000 + b'": 1}}]}', "unknown parameters: k{40}$"),
     ],
-    ids=["nested 100,000 deep", "cut short", "not UTF-8", "odd types"],
+    ids=["nested 100,000 deep", "cut short", "not UTF-8", "object as a title", "list as a note", "500 kB name"],
 )
 def test_any_parse_failure_is_one_sentence(raw, match):
     from model.analysis.deck import parse_deck
 
-    if match is None:  # a list where text belongs: left out; an object as a title: shown as text
-        deck = parse_deck(raw)
-        assert deck["slides"][0]["params"] == {"view": "model"} and deck["title"] == "{'x': 1}"
-        return
     with pytest.raises(DeckError, match=match) as info:
         parse_deck(raw)
     assert "\n" not in str(info.value)
@@ -151,3 +149,42 @@ def test_titles_and_notes_are_plain_text_and_a_missing_checkpoint_is_named(app_e
     at.button(key="deck_next").click().run()
     warnings = " ".join(w.value for w in at.warning)
     assert "no-such-model" in warnings and at.session_state.ckpt == "tiny-en-de" and no_failures(at)
+
+
+@pytest.mark.parametrize(
+    "raw, params, problem",
+    [
+        (b'{"beam": ' + b"9" * 5000 + b"}", {"beam": "16"}, "is more than 16"),  # int() refuses over 4300 digits
+        (b'{"layer": -' + b"9" * 5000 + b"}", {"layer": "-1"}, "is less than -1"),
+        (b'{"beam": 1e999}', {"beam": "1"}, "is not a whole number"),
+        (b'{"text": "a\\ud800b"}', {"text": "a?b"}, "lone surrogates"),
+        (b'{"view": "model", "text": ["a"]}', {"view": "model"}, "text: a list is not a value"),
+        (b'{"kind": {"x": 1}}', {}, "kind: an object is not a value"),
+        (b'{"text": "' + b"x" * 900_000 + b'"}', {"text": "x" * 2000}, "longer than 2000 characters"),
+        (b'{"beam": "\xd9\xa3", "head": "\xef\xbc\x93"}', {"beam": "1", "head": "mean"}, "ASCII digits"),
+    ],
+    ids=["5000 digits", "-5000 digits", "1e999", "lone surrogate", "list", "object", "900 kB string", "not ASCII"],
+)
+def test_a_slide_value_of_a_wrong_type_or_size_is_clamped_with_a_note(raw, params, problem):
+    """Each value a deck may hold becomes a usable one and a sentence, never a traceback (the numbers' references:
+    the parameter table's ranges, beam 1..16, layer -1..63)."""
+    from model.analysis.deck import parse_deck
+
+    deck = parse_deck(b'{"slides": [{"params": ' + raw + b"}]}")
+    slide = deck["slides"][0]
+    assert slide["params"] == params
+    assert any(problem in p for p in slide["problems"]), slide["problems"]
+    assert all("\n" not in p and len(p) < 300 for p in slide["problems"])
+    json.dumps(deck).encode("utf-8")  # what the page sends the browser holds no lone surrogate
+
+
+def test_titles_and_notes_that_are_null_numbers_or_surrogates_are_shown_as_text():
+    from model.analysis.deck import parse_deck
+
+    deck = parse_deck(
+        b'{"title": null, "checkpoint": null, "slides": [{"title": null, "note": null, "params": {}},'
+        b' {"title": ' + b"7" * 5000 + b', "note": "a\\udfffb", "params": {}}]}'
+    )
+    assert deck["title"] == "Deck" and deck["checkpoint"] == ""  # never "None"
+    assert [s["title"] for s in deck["slides"]] == ["Slide 1", "7" * 200] and deck["slides"][0]["note"] == ""
+    assert deck["slides"][1]["note"] == "a b"

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from model.analysis.view_parameters import DECK_KEYS, LINK_KEYS, PARAMS, VIEW_NAMES, link_value, read_value
+from model.analysis.view_parameters import (
+    DECK_KEYS,
+    LINK_KEYS,
+    MIN_SCREEN_PX,
+    PARAMS,
+    VIEW_NAMES,
+    link_value,
+    read_value,
+)
 from tests.test_app import charts, heading, no_failures, open_app
 
 
@@ -32,6 +40,20 @@ from tests.test_app import charts, heading, no_failures, open_app
         ("view", "heads", "heads", False),
         ("text", "x" * 2001, "x" * 2000, True),
         ("prefix", "", "", False),
+        ("beam", "\u0663", 1, True),  # ARABIC-INDIC DIGIT THREE: float() reads it as 3
+        ("head", "\uff13", "mean", True),  # FULLWIDTH DIGIT THREE
+        ("step", "\u09e8", 0, True),  # BENGALI DIGIT TWO
+        ("beam", "1_0", 1, True),  # float() reads 10
+        ("beam", "+3", 3, False),
+        ("beam", "9" * 5000, 16, True),  # int() refuses more than 4300 digits
+        ("layer", "-" + "9" * 5000, -1, True),
+        ("screen", "0", 0, False),  # the browser window's own height
+        ("screen", "1", MIN_SCREEN_PX, True),
+        ("screen", "199", MIN_SCREEN_PX, True),
+        ("screen", str(MIN_SCREEN_PX), MIN_SCREEN_PX, False),
+        ("screen", "720", 720, False),
+        ("text", "a\ud800b", "a?b", True),  # a lone surrogate cannot be sent to the browser
+        ("beam", ["3"], 1, True),
     ],
 )
 def test_each_value_is_read_within_its_range(name, raw, value, said):
@@ -69,3 +91,14 @@ def test_a_link_made_before_the_table_opens_what_it_opened(app_env):
     at = open_app(text="A dog runs.", view="translate", kind="decoder", layer=0, head="mean")
     assert charts(at)[0]["layout"]["title"]["text"] == "Decoder masked self-attention, layer 0, mean of heads"
     assert heading(at).startswith("#### DE:") and not at.warning
+
+
+@pytest.mark.parametrize("view", VIEW_NAMES)
+def test_a_tiny_screen_height_is_raised_to_what_the_figures_need(app_env, view):
+    """`?present=1&screen=1` used to give every view a negative figure height (Plotly refuses it: the view failed)."""
+    at = open_app(text="A dog runs.", view=view, present=1, screen=1)
+    assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
+    assert at.session_state.screen == MIN_SCREEN_PX and "screen=" in " ".join(w.value for w in at.warning)
+    heights = [spec["layout"]["height"] for spec in charts(at) if "height" in spec["layout"]]
+    assert charts(at) or (view == "heads" and at.info)
+    assert all(h >= 10 for h in heights), heights  # plotly.js's smallest height

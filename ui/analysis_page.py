@@ -66,7 +66,7 @@ def statistics(ctx: PageContext) -> None:
         n = st.number_input(t("an.sentences"), 5, 200, 20, step=5, key="stats_n")
         sample = validation_sample(ctx.ckpt.src_lang, ctx.ckpt.tgt_lang, n)
         if sample is None:
-            st.info(t("an.no_sample", pair=f"{ctx.ckpt.src_lang}–{ctx.ckpt.tgt_lang}"))
+            st.info(t("an.no_sample", pair=md_escape(f"{ctx.ckpt.src_lang}–{ctx.ckpt.tgt_lang}")))
             return
         key = f"stats::{ctx.path}::{ctx.ckpt.src_lang}::{ctx.ckpt.tgt_lang}::{n}"
         if key not in st.session_state:

@@ -16,7 +16,7 @@ import streamlit.components.v1 as components
 from model.analysis.deck import PARAM_KEYS, DeckError, parse_deck
 from model.analysis.view_parameters import read_value
 from ui.i18n import t
-from ui.text import plain_caption
+from ui.text import plain, plain_caption
 from ui.url import FROM_OUTSIDE, add_note
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +105,7 @@ def sidebar() -> None:
                 st.button(t("deck.open"), key="deck_open", on_click=open_shipped, args=(decks[choice],))
         st.file_uploader(t("deck.upload"), type=["json"], key="deck_upload", on_change=open_upload)
         if st.session_state.get("deck_error"):
-            st.error(st.session_state.deck_error)
+            st.error(plain(st.session_state.deck_error))
         deck = st.session_state.get("deck")
         if deck:
             plain_caption(st, t("deck.loaded", title=deck["title"], n=len(deck["slides"])))

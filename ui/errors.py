@@ -11,6 +11,7 @@ from model.core.checkpoint import Checkpoint, CheckpointError
 from model.decoding.translation import InputError
 from ui.cache import Searched, cached_checkpoint, cached_search
 from ui.context import Request
+from ui.text import plain
 
 
 def load(path: str) -> Checkpoint | None:
@@ -18,10 +19,10 @@ def load(path: str) -> Checkpoint | None:
     try:
         return cached_checkpoint(path)
     except CheckpointError as exc:
-        st.error(f"This checkpoint cannot be used: {exc}")
+        st.error(f"This checkpoint cannot be used: {plain(exc)}")
     except Exception as exc:  # noqa: BLE001 - a check load_checkpoint lacks must not take the page (and picker) down
         first_line = next(iter(str(exc).strip().splitlines()), "")
-        st.error(f"This checkpoint cannot be used: {type(exc).__name__}: {first_line}")
+        st.error(f"This checkpoint cannot be used: {type(exc).__name__}: {plain(first_line)}")
     return None
 
 
@@ -36,7 +37,7 @@ def run_search(request: Request) -> Searched | None:
     try:
         return search(request)
     except InputError as exc:
-        st.info(str(exc))
+        st.info(plain(exc))
         return None
 
 
@@ -59,7 +60,7 @@ def guarded(view):
         try:
             return view(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - any failure stays inside this view
-            st.error(f"This view failed: {type(exc).__name__}: {exc}")
+            st.error(f"This view failed: {type(exc).__name__}: {plain(exc)}")
             return None
 
     return run

@@ -11,6 +11,7 @@ from ui.controls import describe, kind_layer_head
 from ui.errors import guarded
 from ui.figure import show_figure
 from ui.i18n import t
+from ui.text import plain
 from viz.inside_head import FORMULA, pipeline_figure, pipeline_table
 
 
@@ -46,6 +47,6 @@ def render(ctx: PageContext) -> None:
     d_k = detail["q"].shape[1]
     show_figure(ctx.theme.fit(pipeline_figure(detail, query, q_tokens, k_tokens)), key="head_pipeline")
     st.latex(FORMULA)
-    st.caption(t("hd.caption", sel=describe(sel), query=labels[query], d_k=d_k, sqrt=np.sqrt(d_k)))
+    st.caption(t("hd.caption", sel=describe(sel), query=plain(labels[query]), d_k=d_k, sqrt=np.sqrt(d_k)))
     table = pipeline_table(detail, query, k_tokens)
     st.dataframe(table.style.format({c: "{:.4f}" for c in table.columns if c != "key"}, na_rep="−∞"), key="head_table")

@@ -13,7 +13,7 @@ from model.core.config import TransformerConfig
 from model.core.hf_tokenizers import check_language
 from model.decoding.translation import Translation
 from ui.i18n import t
-from ui.text import md_escape
+from ui.text import plain
 
 NOTES = "_param_notes"  # sentences about values that were not usable as given, shown once
 FROM_OUTSIDE = "_params_from_outside"  # set when a link or a deck slide has just set the values
@@ -40,6 +40,7 @@ def init_from_url(defaults: dict | None = None) -> None:
 
 
 def add_note(sentence: str) -> None:
+    """A sentence, as plain text, for the warning above the view (escaped there: it may quote a link's value)."""
     st.session_state.setdefault(NOTES, []).append(sentence)
 
 
@@ -67,9 +68,9 @@ def settle_languages(name: str, languages: list[str], default_pair: tuple[str, s
     for key, default in zip(("src", "tgt"), default_pair):
         code = s.get(key) or ""
         if code and not known_language(code, languages):
-            pair = md_escape(f"{default_pair[0]} → {default_pair[1]}")
+            pair = f"{default_pair[0]} → {default_pair[1]}"
             known = "app.unknown_lang" if languages else "app.bilingual_lang"
-            add_note(t(known, param=key, code=md_escape(code), name=md_escape(name), pair=pair))  # shown as markdown
+            add_note(t(known, param=key, code=code, name=name, pair=pair))
             s[key] = code = ""
         chosen.append(code or default)
     return (chosen[0], chosen[1]) if languages else None
@@ -89,7 +90,7 @@ def show_param_notes() -> None:
     """Each sentence once, on the run after the values were read (then they are the session's own)."""
     notes = st.session_state.pop(NOTES, [])
     if notes:
-        st.warning(" ".join(dict.fromkeys(notes)), icon="⚠️")
+        st.warning(plain(" ".join(dict.fromkeys(notes))), icon="⚠️")
 
 
 def write_url(**values) -> None:

@@ -62,7 +62,7 @@ def force(ctx: PageContext) -> None:
         labels = {piece: f"{piece} (p = {prob:.3f})" for piece, prob in candidates}
         pick = st.radio(t("wi.pick"), options, format_func=labels.get, horizontal=True, key="force_pick")
         chosen = translation.out_ids[:step] + [tok.piece_to_id(pick)]
-        if st.button(t("wi.force_go", text=tok.decode(chosen)), key="force_pick_go"):
+        if st.button(t("wi.force_go", text=md_escape(tok.decode(chosen))), key="force_pick_go"):
             force_and_rerun(tok.decode(chosen))
     rows = [
         {

@@ -6,7 +6,7 @@ import csv
 import json
 from pathlib import Path
 
-from model.analysis.view_parameters import DECK_KEYS, read_value
+from model.analysis.view_parameters import DECK_KEYS, as_text, kind_of, read_value
 from model.core.checkpoint import load_checkpoint
 from model.decoding.translation import translate
 
@@ -21,11 +21,12 @@ class DeckError(ValueError):
 
 def parse_deck(raw: bytes) -> dict:
     """A deck file's bytes as a checked deck, or DeckError: the size is checked before anything is parsed, and any
-    parse failure (bad UTF-8, bad JSON, nesting too deep for the parser) is one sentence."""
+    parse failure (bad UTF-8, bad JSON, nesting too deep for the parser) is one sentence. A whole number too long for
+    int() (over 4300 digits) is kept as its digits: the parameter table then says it is out of range."""
     if len(raw) > MAX_DECK_BYTES:
         raise DeckError(f"the file is {len(raw) / 1e6:.1f} MB; a deck is at most {MAX_DECK_BYTES // 1_000_000} MB")
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), parse_int=lambda digits: int(digits) if len(digits) < 100 else digits)
     except UnicodeDecodeError:
         raise DeckError("the file is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -35,15 +36,27 @@ def parse_deck(raw: bytes) -> dict:
     return validate_deck(data)
 
 
-def plain(value: object, limit: int) -> str:
-    """Text shown as it is: one line of at most `limit` characters, no control characters."""
-    text = "".join(c if c.isprintable() else " " for c in str(value))
+def one_line(value: object, limit: int) -> str:
+    """Text shown as it is: one line of at most `limit` characters, no control characters or lone surrogates."""
+    text = "".join(c if c.isprintable() else " " for c in str(value)[: limit * 4])  # a 1 MB title: read no more
     return " ".join(text.split())[:limit]
+
+
+def text_field(where: str, value: object, default: str, limit: int) -> str:
+    """A title, note or checkpoint name: text (or a number) on one line; absent or null is `default`; a list, an
+    object or true/false is refused in one sentence."""
+    if value is None:
+        return default
+    text = None if isinstance(value, bool) else as_text(value)
+    if text is None:
+        raise DeckError(f"{where} is {kind_of(value)}, not text")
+    return one_line(text, limit)
 
 
 def validate_deck(data: object) -> dict:
     """The deck if it is well formed (only known parameters, each read through the parameter table), else DeckError.
-    A value the table cannot use becomes its default and the slide's `problems` say so."""
+    A value the table cannot use becomes its default (or the nearest allowed value) and the slide's `problems` say so.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("slides"), list):
         raise DeckError("a deck is a JSON object with a list of slides")
     if not 0 < len(data["slides"]) <= MAX_SLIDES:
@@ -52,22 +65,29 @@ def validate_deck(data: object) -> dict:
     for n, slide in enumerate(data["slides"], start=1):
         if not isinstance(slide, dict) or not isinstance(slide.get("params"), dict):
             raise DeckError(f"slide {n} has no params object")
-        unknown = sorted(set(slide["params"]) - set(PARAM_KEYS))
+        unknown = sorted(one_line(name, 40) or repr(name)[:40] for name in set(slide["params"]) - set(PARAM_KEYS))
         if unknown:
-            raise DeckError(f"slide {n} has unknown parameters: {', '.join(unknown)}")
+            listed = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+            raise DeckError(f"slide {n} has unknown parameters: {listed}")
         params, problems = {}, []
         for key, raw in slide["params"].items():
-            if raw is None or isinstance(raw, (dict, list)):
+            if raw is None:
                 continue  # no value: the slide leaves this parameter as it is
+            if isinstance(raw, (dict, list)):
+                problems.append(f"{key}: {kind_of(raw)} is not a value; left as it is.")
+                continue
             value, problem = read_value(key, raw)
             params[key] = str(int(value)) if isinstance(value, bool) else str(value)
             if problem:
                 problems.append(problem)
-        checked = {"title": plain(slide.get("title", f"Slide {n}"), 200), "note": plain(slide.get("note", ""), 2000)}
+        checked = {
+            "title": text_field(f"slide {n}'s title", slide.get("title"), f"Slide {n}", 200),
+            "note": text_field(f"slide {n}'s note", slide.get("note"), "", 2000),
+        }
         slides.append(checked | {"params": params} | ({"problems": problems} if problems else {}))
     return {
-        "title": plain(data.get("title", "Deck"), 200),
-        "checkpoint": plain(data.get("checkpoint", ""), 200),
+        "title": text_field("the deck's title", data.get("title"), "Deck", 200),
+        "checkpoint": text_field("the deck's checkpoint", data.get("checkpoint"), "", 200),
         "slides": slides,
     }
 

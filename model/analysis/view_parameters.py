@@ -12,6 +12,7 @@ the app then clamps layer, head and step into the loaded model's own range (`cla
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from model.core.defaults import DEFAULT_CHECKPOINT, MAX_BEAM, MAX_OUTPUT_PIECES  # shared with the commands
@@ -23,6 +24,12 @@ MAX_TEXT_CHARS = 2000
 MAX_LAYERS = 64  # deeper than any model this app loads; the model's own depth clamps further
 MAX_HEADS = 64
 DEFAULT_TEXT = "Yesterday I bought a new car."  # the default model reorders it (verb second, participle last)
+# Presentation mode's `screen`: the smallest height the figures fit: about 190 px of controls and the translation, a
+# view's own row (up to 60 px), and ui/figure.js's smallest figure (240 px). Nonzero values below it are raised to it.
+MIN_SCREEN_PX = 480
+# A number as a link or a deck writes it: ASCII digits only (float() would also read "٣", "３", "1_0" or " nan ").
+NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+LONGEST_INTEGER = 18  # digits: beyond every range here, and far below int()'s 4300-digit limit
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,7 @@ class Param:
     choices: tuple[str, ...] = ()
     in_link: bool = True  # written into the share link (when not at its default, or always for text/ckpt/view)
     in_deck: bool = True  # a deck slide may set it
+    floor: int = 0  # int: a nonzero value below it is raised to it (0 keeps its own meaning)
     meaning: str = ""
 
     def describe_range(self) -> str:
@@ -71,6 +79,7 @@ PARAMS = (
         0,
         low=0,
         high=4320,
+        floor=MIN_SCREEN_PX,
         in_deck=False,
         meaning="presentation mode: a screen height in px to size for (0: the browser window's own)",
     ),
@@ -83,52 +92,90 @@ ALWAYS_IN_LINK = ("text", "ckpt", "view")  # a shared link names its sentence, m
 
 def read_value(name: str, raw: object) -> tuple[object, str]:
     """`raw` (a URL's or a deck's value) as the parameter's type, within its range; and a sentence if it was not
-    usable as given ("" when it was). Never raises."""
+    usable as given ("" when it was). Never raises. The sentence quotes `raw` as plain text: whoever shows it in
+    markdown escapes it (ui/text.py)."""
     param = PARAM[name]
-    text = str(raw).strip() if isinstance(raw, (str, int, float, bool)) else None
-    shown = (text or "")[:40]
+    text = as_text(raw)
     if text is None:
-        return param.default, f"{name}: a {type(raw).__name__} is not a value; using {param.default!r}."
+        return param.default, f"{name}: {kind_of(raw)} is not a value; using {param.default!r}."
     if param.type == "text":
-        raw_text = str(raw)
-        if len(raw_text) > param.high:
-            return raw_text[: param.high], f"{name}: longer than {param.high} characters; the rest is left out."
-        return raw_text, ""
+        kept, problem = text, ""
+        if has_surrogates(kept):
+            kept = kept.encode("utf-8", "replace").decode("utf-8")
+            problem = f"{name}: holds characters that are not text (lone surrogates); each is shown as '?'."
+        if len(kept) > param.high:
+            return kept[: param.high], f"{name}: longer than {param.high} characters; the rest is left out."
+        return kept, problem
+    text = text.strip()
+    shown = quoted(text)
     if param.type == "choice":
         if text in param.choices:
             return text, ""
-        return param.default, f"{name}={shown!r} is not one of {', '.join(param.choices)}; using {param.default}."
+        return param.default, f"{name}={shown} is not one of {', '.join(param.choices)}; using {param.default}."
     if param.type == "bool":
         if text.lower() in ("1", "true", "yes", "on"):
             return True, ""
         if text.lower() in ("0", "false", "no", "off"):
             return False, ""
-        return param.default, f"{name}={shown!r} is not 0 or 1; using {int(param.default)}."
+        return param.default, f"{name}={shown} is not 0 or 1; using {int(param.default)}."
     if param.type == "head" and text == "mean":
         return "mean", ""
     number = whole_number(text)
     if number is None:
-        return param.default, f"{name}={shown!r} is not a whole number; using {param.default}."
+        return param.default, f"{name}={shown} is not a whole number (ASCII digits); using {param.default}."
+    said = f"{name}={number}" if abs(number) < 10**LONGEST_INTEGER else f"{name}={shown}"
     if param.type == "head":
         if number < 0:  # never wraps around to a head counted from the end
-            return "mean", f"head={number} is negative; showing the mean of the heads."
+            return "mean", f"{said} is negative; showing the mean of the heads."
         if number > param.high:
-            return "mean", f"head={number} is more than {param.high}; showing the mean of the heads."
+            return "mean", f"{said} is more than {param.high}; showing the mean of the heads."
         return str(number), ""
     if number < param.low:
-        return param.default, f"{name}={number} is less than {param.low}; using {param.default}."
+        return param.default, f"{said} is less than {param.low}; using {param.default}."
     if number > param.high:
-        return param.high, f"{name}={number} is more than {param.high}; using {param.high}."
+        return param.high, f"{said} is more than {param.high}; using {param.high}."
+    if 0 < number < param.floor:
+        return param.floor, f"{said} is less than {param.floor}, the smallest the figures fit; using it."
     return number, ""
 
 
+def as_text(raw: object) -> str | None:
+    """A scalar as its text; None for anything else (a list, an object, None, an int too long for str())."""
+    if isinstance(raw, bool):
+        return str(int(raw))
+    if isinstance(raw, int):
+        return str(raw) if raw.bit_length() < 14_000 else None  # str() refuses ints of more than 4300 digits
+    if isinstance(raw, (str, float)):
+        return str(raw)
+    return None
+
+
+def kind_of(raw: object) -> str:
+    """What a value that is not a value is, as a sentence names it."""
+    names = {list: "a list", dict: "an object", type(None): "null", int: "a number too long to read"}
+    return next((name for kind, name in names.items() if isinstance(raw, kind)), f"a {type(raw).__name__}")
+
+
+def has_surrogates(text: str) -> bool:
+    """Lone surrogates ("\\ud800" in JSON): Python keeps them in a str, but they cannot be sent to a browser."""
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
+def quoted(text: str, limit: int = 40) -> str:
+    """`text` as a sentence quotes it: its repr (no control character, no lone surrogate), cut to `limit`."""
+    return repr(text[:limit]) + ("…" if len(text) > limit else "")
+
+
 def whole_number(text: str) -> int | None:
-    """'3', '3.0', '-2' as an int; 'NaN', 'inf', '2.5', '1e400', 'x' as None."""
-    try:
-        value = float(text)
-    except ValueError:
+    """'3', '3.0', '-2', '+7', '1e3' as an int; 'NaN', 'inf', '2.5', '1e400', '٣', '３', 'x' as None. A whole number
+    of more than 18 digits is ±10**18 (out of every range: the sentence says so), never int()'s ValueError."""
+    if not NUMBER.fullmatch(text):
         return None
-    if not math.isfinite(value) or value != int(value) or abs(value) > 1e9:
+    digits = text.lstrip("+-").lstrip("0")
+    if digits.isdigit() and len(digits) > LONGEST_INTEGER:
+        return -(10**LONGEST_INTEGER) if text.startswith("-") else 10**LONGEST_INTEGER
+    value = float(text)
+    if not math.isfinite(value) or value != int(value):
         return None
     return int(value)
 
