@@ -24,7 +24,7 @@ prepare)
   lang=${2:?language: de or fr}
   dest=.device/general-en-$lang
   grep -qx '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >> .git/info/exclude
-  python3 -m model.prepare_general --data-dir ../shared/data --tgt-lang "$lang" --out "$dest" > /dev/null
+  python3 -m model.prepare_general --tgt-lang "$lang" --out "$dest" > /dev/null
   cp "checkpoints/general-en-$lang/tokenizer.model" "$dest/"
   # The upload is the working tree, at most 64 MiB; the four shipped checkpoints alone are 90 MB and the
   # training needs none of them: untrack them until `restore` (the files stay where they are).

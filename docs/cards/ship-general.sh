@@ -6,7 +6,7 @@ set -euo pipefail
 L=${1:?usage: ship-general.sh de|fr}
 # Runs live beside the work tree (../runs), not inside it: a session's work tree is laid anew, and a run inside it is lost.
 D=${DATA:-../runs/data/general-en-$L}
-S=../shared/data
+S=data
 C=checkpoints/general-en-$L
 TATOEBA="Tatoeba sentence pairs: tatoeba.org and manythings.org/anki, CC-BY 2.0 (France)."
 MULTI30K="Multi30k: Elliott et al. (2016), Multi30K: Multilingual English-German Image Descriptions; French: Elliott et al. (2017)."
