@@ -66,6 +66,8 @@ def check_output(
     if force is False and target.exists():
         raise OutputError(f"{flag} {given} exists: add --force to replace it, or give another file.")
     folder = target.parent
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"cannot write {flag} {given}: {folder} is a file, not a folder.")
     if not folder.is_dir():
         raise OutputError(f"cannot write {flag} {given}: the folder {folder} does not exist.")
     try:  # the folder may exist yet refuse files (permissions, a read-only disk): find out now, not after the work
