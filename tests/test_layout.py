@@ -102,7 +102,9 @@ def test_what_each_part_may_never_import(path):
     part = path.relative_to(ROOT).parts[0]
     assert "transformers" not in imports, "only the tests and benchmarks import transformers"
     if part == "model":
-        assert not imports & {"streamlit", "plotly", "ui", "viz"}
+        # One command draws: `model.deck --handout` hands the library's numbers to viz. The library never does.
+        drawing = {"viz"} if module_name(path) == "model.deck" else set()
+        assert not imports & ({"streamlit", "plotly", "ui", "viz"} - drawing)
     if part == "viz":
         assert not imports & {"torch", "streamlit", "model", "ui"}
 

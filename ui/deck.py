@@ -14,10 +14,14 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from model.analysis.deck import PARAM_KEYS, DeckError, parse_deck
+from model.analysis.handout import HandoutError, handout_slides
 from model.analysis.view_parameters import read_value
+from ui.cache import available_checkpoints, cached_checkpoint
+from ui.figure import BUNDLE_JS
 from ui.i18n import t
-from ui.text import plain, plain_caption
+from ui.text import DEFAULT_CHECKPOINT, plain, plain_caption
 from ui.url import FROM_OUTSIDE, add_note
+from viz.handout import deck_handout, handout_html
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +33,19 @@ def shipped_decks() -> dict[str, Path]:
         json.loads(p.read_text(encoding="utf-8")).get("title", p.stem) + f" ({p.stem})": p
         for p in sorted((ROOT / "decks").glob("*.json"))
     }
+
+
+@st.cache_data(max_entries=4, show_spinner="Making the handout…")
+def cached_handout(deck_json: str, checkpoints: tuple[str, ...]) -> str:
+    """The deck's handout (viz/handout.py), once per deck content and set of checkpoints; the models are the app's
+    cached ones. A deck that cannot become a handout gives a page saying why in one sentence."""
+    deck = json.loads(deck_json)
+    folders = {Path(path).name: Path(path) for path in checkpoints}
+    try:
+        slides = handout_slides(deck, folders, DEFAULT_CHECKPOINT, load=lambda folder: cached_checkpoint(str(folder)))
+    except HandoutError as exc:
+        return handout_html(deck["title"], [], BUNDLE_JS, about=f"This deck cannot become a handout: {exc}")
+    return deck_handout(deck["title"], slides, BUNDLE_JS, about=f"{len(slides)} slides, made with Headlight")
 
 
 def current_params() -> dict:
@@ -117,6 +134,16 @@ def sidebar() -> None:
                 key="deck_download",
                 on_click="ignore",
             )
+            deck_json = json.dumps(deck, sort_keys=True, ensure_ascii=False)
+            st.download_button(
+                t("deck.handout"),
+                lambda: cached_handout(deck_json, tuple(str(p) for p in available_checkpoints())),
+                "headlight-handout.html",
+                "text/html",
+                key="deck_handout",
+                help=t("deck.handout_help"),
+                on_click="ignore",
+            )  # built when clicked: a deck's handout translates every slide
 
 
 def navigation(container) -> None:

@@ -200,6 +200,9 @@ EN = {
     "deck.bad": "This deck cannot be used: {error}",
     "deck.loaded": "{title}: {n} slides; turn on Present to step through them.",
     "deck.download": "Download the deck (JSON)",
+    "deck.handout": "Download the handout (HTML)",
+    "deck.handout_help": "The whole talk in one file: every slide's title, note and figure (switch heads in it); "
+    "it opens offline, on a phone too.",
     "deck.prev": "Previous view (← or Page Up)",
     "deck.next": "Next view (→ or Page Down)",
     "an.tab_stats": "Statistics",
@@ -498,6 +501,9 @@ KO = {
     "deck.bad": "이 덱은 쓸 수 없습니다: {error}",
     "deck.loaded": "{title}: 슬라이드 {n}장. 발표 모드를 켜면 차례로 넘길 수 있습니다.",
     "deck.download": "덱 내려받기 (JSON)",
+    "deck.handout": "유인물 내려받기 (HTML)",
+    "deck.handout_help": "발표 전체를 한 파일로: 슬라이드마다 제목, 메모, 그림(그림 안에서 헤드 전환). "
+    "인터넷 없이, 휴대폰에서도 열립니다.",
     "deck.prev": "이전 보기 (← 또는 Page Up)",
     "deck.next": "다음 보기 (→ 또는 Page Down)",
     "an.tab_stats": "통계",

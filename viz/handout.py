@@ -85,9 +85,7 @@ def draw(figure: dict | None) -> go.Figure | None:
             measure="‖α v W_O‖",
         )
     if what == "matrix":
-        return matrix_figure(
-            figure["values"], safe_text(figure["row_labels"]), figure["title"], highlight=figure["highlight"]
-        )
+        return matrix_figure(figure["values"], figure["row_labels"], figure["title"], highlight=figure["highlight"])
     raise ValueError(f"no figure is drawn as {what!r}")
 
 
@@ -152,15 +150,29 @@ section { background: #fff; border: 1px solid #e3e3e8; border-radius: 8px; paddi
   section { padding: 0.6rem 0.5rem; } h1 { font-size: 1.35rem; } h2 { font-size: 1.1rem; } }
 """
 
-# Draws every figure from the JSON blocks, then keeps them the width of the page: one resize per animation frame.
+# Draws every figure from the JSON blocks, then keeps them the width of the page: one resize per animation frame. On
+# a phone-wide page the buttons beside a figure (the switch's layer buttons) are hidden and their margin given to
+# the plot: the slider under it still walks every layer and head.
 SCRIPT = """
 (function () {
-  var divs = [];
+  var NARROW = 600;
+  var figures = [];
+  function fit(item) {
+    var narrow = item.div.clientWidth < NARROW;
+    if (narrow === item.narrow || !item.side.length) { item.narrow = narrow; return; }
+    item.narrow = narrow;
+    var update = {"margin.r": narrow ? 10 : item.right};
+    item.side.forEach(function (i) { update["updatemenus[" + i + "].visible"] = !narrow; });
+    Plotly.relayout(item.div, update);
+  }
   document.querySelectorAll("script.figure-data").forEach(function (block) {
     var figure = JSON.parse(block.textContent);
     var div = document.getElementById(block.dataset.target);
-    Plotly.newPlot(div, figure.data, figure.layout, CONFIG);
-    divs.push(div);
+    var menus = figure.layout.updatemenus || [];
+    var side = menus.map(function (m, i) { return m.x > 1 ? i : -1; }).filter(function (i) { return i >= 0; });
+    var item = {div: div, side: side, right: (figure.layout.margin || {}).r || 80, narrow: false};
+    Plotly.newPlot(div, figure.data, figure.layout, CONFIG).then(function () { fit(item); });
+    figures.push(item);
   });
   var pending = false;
   window.addEventListener("resize", function () {
@@ -168,7 +180,7 @@ SCRIPT = """
     pending = true;
     window.requestAnimationFrame(function () {
       pending = false;
-      divs.forEach(function (div) { Plotly.Plots.resize(div); });
+      figures.forEach(function (item) { fit(item); Plotly.Plots.resize(item.div); });
     });
   });
 })();
