@@ -103,6 +103,23 @@ class TrainConfig:
     device: str = setting("auto", "cpu, cuda, or auto", choices=("cpu", "cuda", "auto"))
     threads: int = setting(0, "CPU threads (0: PyTorch's default)", at_least=0)
     bf16: bool = setting(False, "bfloat16 autocast for the forward pass")
+    # film
+    film: str | None = setting(
+        None,
+        "record a training film on these sentences (one per line, 1 to 16): every head's attention, teacher-forced "
+        "on --film-refs, at about --film-frames log-spaced updates and each epoch's end (docs/training-film.md)",
+        "film",
+    )
+    film_refs: str | None = setting(None, "the film sentences' reference translations, one per line", "film")
+    film_gold: str | None = setting(
+        None,
+        "gold word links of the film sentences, one line each (i-j sure, ipj possible, source word first, 1-based), "
+        "for each cross head's alignment error rate",
+        "film",
+    )
+    film_frames: int = setting(
+        60, "about this many frames (log-spaced over the run's updates)", "film", at_least=2, below=501
+    )
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -115,7 +132,7 @@ class TrainConfig:
         return asdict(self)
 
 
-GROUPS = ("data", "model", "optimisation", "run")
+GROUPS = ("data", "model", "optimisation", "run", "film")
 
 
 def flag(name: str) -> str:

@@ -36,8 +36,10 @@ from model.decoding.batch import collate, translate_many
 from model.decoding.translation import sequence_ids
 from model.training.config import REWARM_UPDATES, TrainConfig
 from model.training.data import encode_pairs, make_batches
+from model.training.film import FilmInput, FilmRecorder, read_film_input
 
-STATE_DIR, TOKENIZER_FILE, LOG_FILE = "state", "tokenizer.model", "log.csv"
+STATE_DIR, TOKENIZER_FILE, LOG_FILE, FILM_DIR = "state", "tokenizer.model", "log.csv", "film"
+FILM_VALIDATION_PAIRS = 256  # each frame's validation loss: enough for a smooth curve, cheap beside an epoch
 
 
 LOG_FIELDS = ["epoch", "step", "train_loss", "val_loss", "val_bleu", "lr", "tokens_per_s", "elapsed_s"]
@@ -98,6 +100,7 @@ class Run:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
     ddp_model: torch.nn.Module
+    film: FilmRecorder | None = None  # on the main process of a run given --film
 
 
 class RunClock:
@@ -288,6 +291,7 @@ def train(settings: TrainConfig) -> Path:
     random.seed(settings.seed)
     torch.manual_seed(settings.seed)
     texts = read_texts(settings)
+    film_input = read_film_input(settings.film, settings.film_refs, settings.film_gold) if settings.film else None
     workers.wait_for_all()  # rank 0 made the folder
     start = starting_checkpoint(settings, run_dir, workers)
     tok = run_tokenizer(settings, run_dir, texts, workers, from_checkpoint=start is not None)
@@ -325,11 +329,37 @@ def train(settings: TrainConfig) -> Path:
     )
     if workers.main:
         announce(run)
+        run.film = film_recorder(run, film_input)
     train_epochs(run)
     final = finalize(run) if workers.main else run_dir
     if workers.world > 1:
         torch.distributed.destroy_process_group()
     return final
+
+
+def film_recorder(run: Run, given: FilmInput | None) -> FilmRecorder | None:
+    """The run's film (--film), continued from its saved frames on --resume; frame 0 is the model before any update."""
+    settings = run.settings
+    if given is None:
+        return None
+    batches = len(make_batches(run.train_pairs, settings.max_tokens, seed=settings.seed * 1000))
+    total = settings.epochs * (batches // run.workers.world)
+    if settings.max_steps:
+        total = min(total, settings.max_steps)
+    pairs = run.valid_pairs[:FILM_VALIDATION_PAIRS]
+    film = FilmRecorder(
+        run.model,
+        run.tok,
+        given,
+        total,
+        settings.film_frames,
+        val_loss=lambda: validation_loss(run.model, pairs, run.cfg, run.workers.device, settings.max_tokens),
+    )
+    if settings.resume:
+        film.resume_from(run.run_dir / FILM_DIR)
+    if film.due(run.progress.step):
+        film.record(run.progress.step, run.progress.epoch)
+    return film
 
 
 def prepare_run_dir(settings: TrainConfig, workers: Workers) -> Path:
@@ -509,6 +539,8 @@ def save_progress(run: Run, clock: RunClock) -> None:
     run.progress.elapsed_s = clock.elapsed()
     if run.workers.main:
         save_state(run.run_dir, run.model, run.optimizer, run.scheduler, run.progress, run.settings)
+        if run.film:  # saved with the state, so that a resumed run's film holds exactly the updates its state does
+            run.film.save(run.run_dir / FILM_DIR)
 
 
 def train_epoch(run: Run, clock: RunClock) -> EpochResult:
@@ -531,6 +563,10 @@ def train_epoch(run: Run, clock: RunClock) -> EpochResult:
         loss, target_tokens, all_tokens = train_step(run, my_batches[b])
         progress.step += 1
         progress.batch_in_epoch = b + 1
+        if run.film:
+            run.film.add_loss(loss, target_tokens)
+            if run.film.due(progress.step):
+                run.film.record(progress.step, progress.epoch + (b + 1) / len(my_batches))
         loss_sum += loss
         loss_tokens += target_tokens
         tokens_seen += all_tokens
@@ -610,6 +646,8 @@ def end_of_epoch(run: Run, result: EpochResult, elapsed_s: float, label: float |
         "elapsed_s": round(elapsed_s),
     }
     write_log(run.run_dir, [row])
+    if run.film:
+        run.film.record(progress.step, label, bleu=round(bleu, 2), val_loss=val_loss)
     print(
         f"epoch {label}: train loss {result.train_loss:.3f}, val loss {val_loss:.3f}, val BLEU {bleu:.2f}", flush=True
     )
@@ -706,6 +744,9 @@ def finalize(run: Run) -> Path:
     chosen = averaged_if_better(run) or best_dir
     shutil.rmtree(final_dir, ignore_errors=True)
     shutil.copytree(chosen, final_dir)
+    if (run_dir / FILM_DIR).is_dir():  # the film travels with the model it filmed
+        for file in (run_dir / FILM_DIR).iterdir():
+            shutil.copy2(file, final_dir / file.name)
     load_checkpoint(final_dir)  # the folder we hand over must load
     print(f"final checkpoint: {final_dir} (from {chosen.name})", flush=True)
     return final_dir
