@@ -98,7 +98,7 @@ class TrainConfig:
     )
     save_every_minutes: float = setting(10.0, at_least=0)
     average_last: int = setting(0, "also try the average of the last k epoch snapshots", at_least=0)
-    val_beam: int = setting(1, "beam used for validation BLEU", at_least=1)
+    val_beam: int = setting(1, "beam used for validation BLEU (1..16, as everywhere)", at_least=1, below=17)
     val_max_sentences: int = setting(0, "validate BLEU on the first N (0: all)", at_least=0)
     device: str = setting("auto", "cpu, cuda, or auto", choices=("cpu", "cuda", "auto"))
     threads: int = setting(0, "CPU threads (0: PyTorch's default)", at_least=0)
