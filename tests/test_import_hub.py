@@ -153,6 +153,12 @@ def test_an_id_resolves_through_snapshot_download_to_the_cached_snapshot(hf_fold
         resolve_source(HUB_ID)
 
 
+def test_a_repository_without_config_json_is_one_sentence(hf_folders, offline_home):
+    fill_hub_cache(offline_home / "hub", HUB_ID, hf_folders[0][1], ["source.spm", "target.spm"], ["README.md"])
+    with pytest.raises(HubError, match=f"^{HUB_ID} on the Hugging Face hub has no config.json"):
+        resolve_source(HUB_ID)
+
+
 def test_pytorch_model_bin_is_fetched_only_without_safetensors(hf_folders, offline_home, tmp_path):
     hf, folder = hf_folders[1]
     torch.save(hf.state_dict(), tmp_path / "pytorch_model.bin")

@@ -105,8 +105,8 @@ def swap_in(staging: Path, dest: Path) -> None:
         os.rename(dest, old)
     try:
         os.rename(staging, dest)  # refuses (ENOTEMPTY) a folder that appeared at dest meanwhile
-    except OSError:
-        if old is not None:
+    except BaseException:  # Ctrl+C too: the old checkpoint goes back
+        if old is not None and not dest.exists():
             os.rename(old, dest)
         raise
     if old is not None:

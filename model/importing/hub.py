@@ -82,6 +82,8 @@ def download(hub_id: str) -> Path:
             folder = Path(snapshot_download(hub_id, allow_patterns=[*IMPORT_FILES, WEIGHT_FILES[1]]))
     except Exception as exc:  # a network library's many error types, each said in one sentence
         raise HubError(download_failure(hub_id, exc, where, constants.is_offline_mode())) from None
+    if not (folder / "config.json").is_file():  # the hub gives an empty snapshot when no file matched
+        raise HubError(f"{hub_id} on the Hugging Face hub has no config.json: it is not a model Headlight can import.")
     return folder
 
 
