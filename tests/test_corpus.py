@@ -267,3 +267,72 @@ def test_int8_weights_are_opt_in_recorded_and_a_float32_resume_is_refused(checkp
     capsys.readouterr()
     assert main([*args, "--out", str(tmp_path / "int8")]) == 2
     assert "weights (--weights) int8, not float32" in capsys.readouterr().err
+
+
+def test_each_chunk_s_size_and_sha256_are_recorded_and_a_damaged_or_missing_one_is_recomputed(
+    model, tokenizer, tmp_path
+):
+    import hashlib
+
+    ckpt = Ckpt(model, tokenizer)
+    whole = run_corpus(ckpt, SENTENCES, None, tmp_path / "whole", chunk_size=3)
+    run = tmp_path / "run"
+    run_corpus(ckpt, SENTENCES, None, run, chunk_size=3)
+    recorded = json.loads((run / "progress.json").read_text())["chunk_files"]
+    files = sorted(run.glob("chunk-*.npz"))
+    assert recorded == {
+        f.name: {"bytes": len(f.read_bytes()), "sha256": hashlib.sha256(f.read_bytes()).hexdigest()} for f in files
+    }
+    truncated, deleted = run / "chunk-00001.npz", run / "chunk-00002.npz"
+    size = truncated.stat().st_size
+    truncated.write_bytes(truncated.read_bytes()[: size // 2])
+    deleted.unlink()
+    resumed = run_corpus(ckpt, SENTENCES, None, run, chunk_size=3)
+    assert resumed["repaired"] == [
+        f"{truncated} is computed again: it has {size // 2} bytes, not the {size} recorded.",
+        f"{deleted} is computed again: it is missing.",
+    ]
+    assert resumed["done_chunks"] == [0, 1, 2] and resumed["chunk_files"] == whole["chunk_files"]
+    assert_same_results(corpus_summary(tmp_path / "whole"), corpus_summary(run))
+    flipped = bytearray(truncated.read_bytes())  # same size, other bytes
+    flipped[100] ^= 1
+    truncated.write_bytes(bytes(flipped))
+    assert run_corpus(ckpt, SENTENCES, None, run, chunk_size=3)["repaired"] == [
+        f"{truncated} is computed again: its SHA-256 differs from the one recorded (the file was changed)."
+    ]
+    assert run_corpus(ckpt, SENTENCES, None, run, chunk_size=3)["repaired"] == []
+
+
+def test_reading_a_run_leaves_a_damaged_chunk_out_with_a_sentence(model, tokenizer, tmp_path):
+    run_corpus(Ckpt(model, tokenizer), SENTENCES, None, tmp_path, chunk_size=3)
+    whole = corpus_summary(tmp_path)
+    assert whole["problems"] == []
+    (tmp_path / "chunk-00001.npz").unlink()
+    damaged = corpus_summary(tmp_path)
+    assert damaged["problems"] == [f"{tmp_path / 'chunk-00001.npz'} is left out: it is missing."]
+    assert list(damaged["sentence"]) == [0, 2, 6]  # chunks 0 and 2 (sentence 1 is the empty line)
+    np.testing.assert_array_equal(damaged["stats"], whole["stats"][[0, 1, 5]])
+
+
+@pytest.mark.parametrize(
+    "content, why",
+    [
+        ("[1, 2]", "must hold a JSON object (a run's record), not list"),
+        ("7", "must hold a JSON object (a run's record), not int"),
+        ("{oops", "is not valid JSON"),
+        ("[" * 100_000, "is nested too deeply to be read"),
+        ('{"done_chunks": [0, "1"]}', "gives done_chunks = "),
+        ('{"done_chunks": [0], "chunk_files": {"../x": {"bytes": 1, "sha256": "0"}}}', "gives chunk_files = "),
+        ('{"seconds": 1}', "is not a corpus run's record: it lists no done_chunks"),
+    ],
+)
+def test_a_malformed_progress_record_is_one_sentence_on_resume_and_on_reading(model, tokenizer, tmp_path, content, why):
+    (tmp_path / "progress.json").write_text(content)
+    for attempt in (
+        lambda: run_corpus(Ckpt(model, tokenizer), SENTENCES[:2], None, tmp_path, chunk_size=2),
+        lambda: corpus_summary(tmp_path),
+    ):
+        with pytest.raises(CorpusError) as refused:
+            attempt()
+        message = str(refused.value)
+        assert message.startswith(str(tmp_path / "progress.json")) and why in message and len(message.splitlines()) == 1

@@ -10,13 +10,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from model.analysis.corpus import corpus_summary, joint_projection
+from model.analysis.corpus import CorpusError, corpus_summary, joint_projection
 from model.analysis.head_statistics import STATS
+from model.analysis.side_files import read_alignment_table
+from model.core.checkpoint import CheckpointError
 from model.core.hook_names import KINDS
 from ui.context import PageContext
 from ui.errors import guarded
 from ui.figure import show_figure
 from ui.i18n import kind_label, t
+from ui.text import plain
 from ui.url import write_url
 from viz.analysis import head_grid
 from viz.corpus_heads import against_all_heads, heads_scatter, qk_projection, typical_pattern
@@ -35,7 +38,11 @@ def alignment_section(ctx: PageContext) -> None:
         return
     st.subheader(t("hs.aer"))
     for file in files:
-        table = pd.read_csv(file)
+        try:
+            table = read_alignment_table(file)
+        except CheckpointError as exc:  # the other tables still show
+            st.error(plain(str(exc)))
+            continue
         gold = file.stem.removeprefix("alignment_")
         measure = st.selectbox(
             t("hs.variant", gold=gold), [c for c in table.columns if c.startswith("aer")], key=f"aer_{gold}"
@@ -63,7 +70,14 @@ def render(ctx: PageContext) -> None:
         )
         alignment_section(ctx)
         return
-    data = cached_summary(str(folder), (folder / "progress.json").stat().st_mtime)
+    try:
+        data = cached_summary(str(folder), (folder / "progress.json").stat().st_mtime)
+    except CorpusError as exc:  # the alignment tables below do not depend on the run
+        st.error(plain(str(exc)))
+        alignment_section(ctx)
+        return
+    for problem in data["problems"]:  # chunks left out: the rest of the run is shown
+        st.warning(plain(problem))
     meta = data["meta"]
     heads = [tuple(h) for h in meta["heads"]]
     with (

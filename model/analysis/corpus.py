@@ -557,6 +557,9 @@ def corpus_summary(out: Path) -> dict:
     missing = [key for key in ("heads", "done", "seconds") if key not in meta]
     if missing:
         raise CorpusError(f"{out / PROGRESS_FILE} is not a finished run's record: it has no {missing[0]}.")
+    absent = [kind for kind in KINDS if kind not in {h[0] for h in meta["heads"]}]
+    if absent:
+        raise CorpusError(f"{out / PROGRESS_FILE} lists no {absent[0]} heads: not a whole run's record.")
     heads, records, problems = len(meta["heads"]), meta.get(CHUNK_FILES, {}), []
     names = sorted({f.name for f in out.glob("chunk-*.npz") if ".tmp." not in f.name} | set(records))
     parts = []

@@ -95,6 +95,8 @@ def read_alignment_table(file: Path) -> pd.DataFrame:
         raise CheckpointError(f"{where} has an aer_* value that is not a number ({exc}).") from None
     if not values.map(lambda v: math.isnan(v) or 0 <= v <= 1).all().all():
         raise CheckpointError(f"{where} has an alignment error rate outside 0..1.")
+    if (table["head"] == "mean").all():
+        raise CheckpointError(f"{where} has no row for a single head, only layer means.")
     if table.duplicated(["layer", "head"]).any():
         raise CheckpointError(f"{where} has more than one row for a layer and head.")
     return table[["layer", "head"]].assign(layer=table["layer"].astype(int)).join(values)

@@ -209,10 +209,14 @@ def read_card(path: Path) -> tuple[dict, list[str]]:
     return card, notes
 
 
+def _listed(value: object) -> list:
+    return value if isinstance(value, list) else [value]
+
+
 def read_gallery(path: str | Path) -> tuple[list[dict], str | None]:
-    """The example sentences of the folder's gallery.json ([{"text", "look", "kind", "expect"}], every value a
-    string; "text" and "look" required) and one sentence on what was wrong, if anything: a file that cannot be used
-    gives no sentences, an item of the wrong shape is left out."""
+    """The example sentences of the folder's gallery.json ([{"text", "look", "kind", "expect"}]: strings, "text" and
+    "look" required, "expect" also a list of strings) and one sentence on what was wrong, if anything: a file that
+    cannot be used gives no sentences, an item of the wrong shape is left out."""
     file = Path(path) / GALLERY_JSON
     if not file.is_file() and not file.is_symlink():
         return [], None
@@ -228,7 +232,8 @@ def read_gallery(path: str | Path) -> tuple[list[dict], str | None]:
         if isinstance(item, dict)
         and isinstance(item.get("text"), str)
         and isinstance(item.get("look"), str)
-        and all(isinstance(item.get(key, ""), str) for key in ("kind", "expect"))
+        and isinstance(item.get("kind", ""), str)
+        and all(isinstance(part, str) for part in _listed(item.get("expect", "")))
     ]
     if len(good) < len(items):
         return good, (
