@@ -124,7 +124,7 @@ def render(ctx: PageContext) -> None:
         how=t("hs.forced") if meta.get("teacher_forced") else t("hs.greedy"),
     )
     if meta.get("weights", "float32") != "float32":  # an opt-in low-precision run: its numbers are not float32's
-        run_line += " " + t("hs.weights", weights=meta["weights"])
+        run_line += " " + t("hs.weights", weights=plain(meta["weights"]))
     if not present:  # presentation mode: the picture first
         st.caption(run_line)
     stats = [s for s in STATS if np.isfinite(table[s].to_numpy(dtype=float)).any()]
