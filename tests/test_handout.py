@@ -235,3 +235,19 @@ def test_the_handout_opens_offline_draws_every_figure_and_switches_heads(handout
         finally:
             browser.close()
     assert outside == [] and errors == []
+
+
+def test_the_deck_panel_offers_the_handout_built_from_the_apps_models(app_env, checkpoint_dir):
+    from tests.test_app import open_app
+    from ui.deck import cached_handout
+
+    deck = small_deck(checkpoint_dir.name)
+    at = open_app(text=SENTENCE)
+    at.session_state["deck"] = deck
+    at.session_state["deck_index"] = 0
+    at.run()
+    buttons = [b for b in at.get("download_button") if b.proto.label == "Download the handout (HTML)"]
+    assert len(buttons) == 1 and not at.exception
+    page = cached_handout(json.dumps(deck, sort_keys=True), (str(checkpoint_dir),))
+    assert len(figure_blocks(page)) == sum(v != "heads" for v in [*VIEWS_WITH_FIGURES, "heads", "translate"])
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and without_bundle(page).count("<script") == 2 + 9

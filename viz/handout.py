@@ -137,7 +137,8 @@ body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, s
 main { max-width: 1100px; margin: 0 auto; padding: 1rem 0.9rem 3rem; }
 h1 { font-size: 1.7rem; line-height: 1.25; margin: 0.4rem 0 0.2rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.3rem; line-height: 1.3; margin: 0 0 0.4rem; overflow-wrap: anywhere; }
-nav ol { padding-left: 1.4rem; margin: 0.3rem 0 0; }
+nav ol, nav ul { padding-left: 1.4rem; margin: 0.3rem 0 0; }
+nav ul { list-style: none; padding-left: 0.2rem; }
 nav a { color: #0b57d0; }
 section { background: #fff; border: 1px solid #e3e3e8; border-radius: 8px; padding: 0.9rem; margin: 1.2rem 0; }
 .note { white-space: pre-wrap; margin: 0.3rem 0 0.6rem; overflow-wrap: anywhere; }
@@ -216,6 +217,8 @@ def handout_html(title: str, slides: list[HandoutSlide], plotly_js: str | None =
     a bundle's text to embed (the app's partial bundle), used where it draws every figure; otherwise plotly.py's."""
     js = choose_plotly_js([s.figure for s in slides if s.figure is not None], plotly_js)
     contents = "\n".join(f'<li><a href="#slide-{n}">{text(s.title)}</a></li>' for n, s in enumerate(slides, start=1))
+    numbered = all(re.match(rf"{n}\b", s.title) for n, s in enumerate(slides, start=1))  # "1 · …": no "1." before it
+    listing = "ul" if numbered and slides else "ol"
     body = "\n".join(slide_html(n, s) for n, s in enumerate(slides, start=1))
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -230,9 +233,9 @@ def handout_html(title: str, slides: list[HandoutSlide], plotly_js: str | None =
 <main>
 <h1>{text(title)}</h1>
 <p class="about">{text(about)}</p>
-<nav><h2>Contents</h2><ol>
+<nav><h2>Contents</h2><{listing}>
 {contents}
-</ol></nav>
+</{listing}></nav>
 {body}
 </main>
 <script type="text/javascript">var CONFIG = {json.dumps(CONFIG)};{SCRIPT}</script>
