@@ -1,7 +1,10 @@
 """Every shipped model gives, bit for bit, the translations and traces stored before `model/` was regrouped.
 
 The stored files were written by the code as it stood before the move (`HEADLIGHT_WRITE_GOLDEN=1 python -m pytest
-tests/test_golden_traces.py`); a refactor that changes one float of one head fails here.
+tests/test_golden_traces.py`); a refactor that changes one float of one head fails here. PyTorch's CPU kernels round
+differently on another instruction set (AVX-512 against AVX2: ~1e-6), so floats are compared bit for bit on the kind of
+processor that wrote the files (`golden/machine.json`) and to float rounding elsewhere; ids, pieces and texts always
+exactly.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from model.core.checkpoint import load_checkpoint
 from model.decoding.translation import translate
@@ -20,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SHIPPED = sorted(p.name for p in (ROOT / "checkpoints").iterdir() if (p / "config.json").exists())
 BEAMS = (1, 4)
+WRITTEN_ON = json.loads((GOLDEN / "machine.json").read_text())
+SAME_KERNELS = WRITTEN_ON["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
 
 
 def first_gallery_sentence(name: str) -> str:
@@ -55,4 +61,7 @@ def test_shipped_model_trace_is_unchanged_bit_for_bit(name):
     assert sorted(stored.files) == sorted(arrays)
     for key, value in arrays.items():
         assert stored[key].dtype == value.dtype, key
-        assert np.array_equal(stored[key], value), f"{name}: {key} differs from the stored trace"
+        if SAME_KERNELS or value.dtype.kind != "f":
+            assert np.array_equal(stored[key], value), f"{name}: {key} differs from the stored trace"
+        else:
+            np.testing.assert_allclose(value, stored[key], rtol=0, atol=1e-5, err_msg=f"{name}: {key}")
