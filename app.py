@@ -45,6 +45,7 @@ html {font-size: 20px}
 [data-testid='stMainBlockContainer'] [data-testid='stVerticalBlock'] {gap: 0.4rem}
 [data-testid='stMainBlockContainer'] h4 {margin: 0 !important; padding: 0.1rem 0 0.45rem 0 !important; line-height: 1.3}
 .st-key-plotly_preload {display: none}
+[data-testid='stColumn']:has(.st-key-present) {flex: 0 0 auto !important; width: auto !important} /* fits its label */
 </style>"""
 # The sidebar's model curve and card are drawn first but shown below its controls (drawn last: the view comes first).
 SIDEBAR_CSS = """<style>

@@ -62,17 +62,18 @@ function deepMerge(base, over) {
 }
 
 // A main figure fills the window from its own top down (data.fill, set by ui/theme.py): in presentation mode exactly
-// ({share, screen}; screen, when given, is a height to size for instead of the window's), in normal mode only growing
-// ({share, grow}). Measured again when the window or the page above it changes size, so a caption or a second row of
+// ({share, screen}; screen, when given, is a height to size for instead of the window's), to the window's bottom edge,
+// so that the next element starts below it, out of sight; in normal mode only growing ({share, grow}), a little short
+// of the bottom. Measured again when the window or the page above it changes size, so a caption or a second row of
 // controls never pushes the figure's bottom off the screen.
-const BOTTOM_GAP_PX = 10, MIN_HEIGHT_PX = 240;
+const GROW_GAP_PX = 10, MIN_HEIGHT_PX = 240;
 const filled = new Set();
 
 function fillHeight(div, fill) {
   const screen = fill.screen || window.innerHeight;
   const top = div.getBoundingClientRect().top + window.scrollY;
   const share = fill.share || 1;
-  const height = Math.floor((screen - top - BOTTOM_GAP_PX) * share) - (share < 1 ? 8 : 0);
+  const height = Math.floor((screen - top - (fill.grow ? GROW_GAP_PX : 0)) * share) - (share < 1 ? 8 : 0);
   // normal mode (grow): never below the figure's own height, nor taller than the window
   return fill.grow ? Math.min(Math.max(fill.own, height), Math.max(fill.own, screen))
                    : Math.max(MIN_HEIGHT_PX, height);
@@ -83,7 +84,11 @@ function refit() {
     if (!entry.div.isConnected) { filled.delete(entry); continue; }
     if (!entry.div._fullLayout) continue;  // not drawn yet
     const height = fillHeight(entry.div, entry.fill);
-    if (Math.abs(height - entry.div._fullLayout.height) > 2) window.Plotly.relayout(entry.div, {height});
+    if (Math.abs(height - entry.div._fullLayout.height) <= 2) continue;
+    // react, not relayout: relayout({height}) would fix the width too, and the figure would keep it when the window
+    // narrows; the layout without a width keeps plotly.js sizing the width to the page.
+    const {width, autosize, ...layout} = entry.div.layout;
+    window.Plotly.react(entry.div, entry.div.data, {...layout, height});
   }
 }
 

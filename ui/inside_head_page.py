@@ -45,7 +45,17 @@ def render(ctx: PageContext) -> None:
         ctx.path, tuple(translation.src_ids), tuple(translation.out_ids), sel.kind, sel.layer, sel.head
     )
     d_k = detail["q"].shape[1]
-    show_figure(ctx.theme.fit(pipeline_figure(detail, query, q_tokens, k_tokens)), key="head_pipeline")
+    theme = ctx.theme
+    fig = pipeline_figure(
+        detail,
+        query,
+        q_tokens,
+        k_tokens,
+        tick_size=theme.tick_size,
+        width=theme.narrowest_figure_px,
+        height=theme.main_figure_height if present else None,
+    )
+    show_figure(theme.fit(fig), key="head_pipeline")
     st.latex(FORMULA)
     st.caption(t("hd.caption", sel=describe(sel), query=plain(labels[query]), d_k=d_k, sqrt=np.sqrt(d_k)))
     table = pipeline_table(detail, query, k_tokens)

@@ -12,6 +12,11 @@ from viz.projector import for_projector
 
 TAB_STRIP_PX = 56  # presentation mode: the height of a view's tab strip, above that tab's controls
 FIRST_GUESS_PX = 720  # the window height assumed until the browser measures its own (ui/figure.js)
+# The narrowest window the app is laid out for, less the main area's padding (and, in normal mode, the sidebar), as
+# app.py's CSS sets them: figures whose panels hold labels between them size those gaps for this width.
+NARROWEST_WINDOW_PX = 1280
+SIDEBAR_PX = 248  # 15.5rem
+MAIN_PADDING_PX = 48  # 2 x 1.5rem at 16 px (normal mode), 2 x 1.2rem at 20 px (presentation mode)
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,16 @@ class Theme:
         return (self.screen_height or FIRST_GUESS_PX) - 190
 
     @property
+    def tick_size(self) -> int:
+        """Tick labels' font size (px): Streamlit's 0.75rem, or the projector's (viz.projector.for_projector)."""
+        return 18 if self.present else 12
+
+    @property
+    def narrowest_figure_px(self) -> int:
+        """The main area's width in the narrowest window the app is laid out for."""
+        return NARROWEST_WINDOW_PX - MAIN_PADDING_PX - (0 if self.present else SIDEBAR_PX)
+
+    @property
     def label(self) -> str:
         """Widget labels: collapsed in presentation mode, where a row of controls must stay one line high."""
         return "collapsed" if self.present else "visible"
@@ -42,7 +57,11 @@ class Theme:
         if not self.present:
             return self.fill_window(fig, share)
         fig = for_projector(
-            fig, int((self.main_figure_height - above) * share) - (8 if share < 1 else 0), self.font_size, thin_y=thin_y
+            fig,
+            int((self.main_figure_height - above) * share) - (8 if share < 1 else 0),
+            self.font_size,
+            self.tick_size,
+            thin_y=thin_y,
         )
         return self.fill_window(fig, share)
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import unicodedata
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -43,10 +47,108 @@ def pipeline_table(detail: dict[str, np.ndarray], query_pos: int, key_tokens: li
     )
 
 
+# The figure's layout. Plotly places subplots in fractions of the plot area, and a tick label between two panels is
+# drawn wherever it falls: the gaps are sized in px from the labels they hold, for the narrowest plot the figure is
+# drawn at (`width`); a wider plot only widens them.
+PANEL_SHARES = (0.1, 0.3, 0.08, 0.3, 0.1)  # q, K, softmax, V, output: what is left after the gaps
+# A character's width in font sizes, a little over what Chromium draws with Streamlit's Source Sans (measured:
+# lowercase and digits 0.43-0.5, capitals up to 0.8 (M, W), the piece marker ▁ 0.95); wide East Asian characters 1.
+WIDE_EM, CAPITAL_EM, NARROW_EM = 1.0, 0.7, 0.52
+AXIS_PAD_PX = 4  # between a panel and its tick labels (the layout's margin.pad; the app's theme would make it 0.5rem)
+TICK_LEN_PX = 5  # plotly.js's tick marks, between the pad and the label
+LABEL_PAD_PX = 10  # between a tick label and the next panel
+MIN_GAP_PX = 12  # between two panels with no labels between them
+MIN_PANELS_SHARE = 0.4  # the panels keep this much of a plot too narrow for its labels (which then crowd)
+MAX_LABEL_CHARS = 14  # a longer token is cut with … (its full text is in the hover and the table)
+ROTATED_SIN = 0.866  # the key labels under K are turned 60°: sin(60°) of their spacing separates them
+TITLE_PX = 50  # above the panels: their titles
+RIGHT_PX = 10
+
+
+def short_label(token: str, limit: int = MAX_LABEL_CHARS) -> str:
+    token = str(token)
+    return token if len(token) <= limit else token[: limit - 1] + "…"
+
+
+def char_em(char: str) -> float:
+    if char in "▁MWmw@%" or unicodedata.east_asian_width(char) in "WF":
+        return WIDE_EM
+    return CAPITAL_EM if char.isupper() else NARROW_EM
+
+
+def label_px(labels: list[str], size: float) -> float:
+    """The estimated width of the widest of `labels` (shown as given, not HTML-escaped) at font `size` px."""
+    return size * max((sum(char_em(c) for c in label) for label in labels), default=0)
+
+
+def column_domains(gaps_px: list[float], plot_px: float) -> list[tuple[float, float]]:
+    """The five panels' x domains: `gaps_px` (four, px) between them, the rest shared by PANEL_SHARES."""
+    gaps = [g / plot_px for g in gaps_px]
+    free = 1 - sum(gaps)
+    if free < MIN_PANELS_SHARE:
+        gaps = [g * (1 - MIN_PANELS_SHARE) / sum(gaps) for g in gaps]
+        free = MIN_PANELS_SHARE
+    domains, left = [], 0.0
+    for i, share in enumerate(PANEL_SHARES):
+        right = left + free * share / sum(PANEL_SHARES)
+        domains.append((left, min(right, 1.0)))
+        left = right + (gaps[i] if i < len(gaps) else 0)
+    return domains
+
+
+def every_kth(count: int, spacing_px: float, needed_px: float) -> int:
+    """Label every k-th of `count` ticks `spacing_px` apart so that labels `needed_px` apart never overlap."""
+    return max(1, math.ceil(needed_px / max(spacing_px, 1e-6))) if count else 1
+
+
+@dataclass(frozen=True)
+class PanelLayout:
+    domains: list[tuple[float, float]]  # the five panels' x domains
+    margin: dict  # px
+    height: int
+    every_x: int  # K's key labels: every k-th
+    every_y: int  # the softmax's key labels: every k-th
+
+
+def panel_layout(d_k: int, keys: list[str], tick_size: float, width: int, height: int | None) -> PanelLayout:
+    """Where the panels go for `keys` (as shown) at `tick_size` px, in a figure at least `width` px wide: the gaps hold
+    the labels between panels (K's dimensions left of K, the keys right of the softmax, the output's dimensions left of
+    it); the bottom margin holds K's turned key labels. Without `height` the figure grows with the keys; with it (the
+    projector's), key labels that would overlap are thinned."""
+    beside = AXIS_PAD_PX + TICK_LEN_PX + LABEL_PAD_PX  # what a gap holds besides its labels
+    dims_px = label_px([str(d_k - 1)], tick_size) + beside
+    keys_px = label_px(keys, tick_size) + beside
+    left_px = dims_px + 3.5 * tick_size  # q's dimension numbers and the axis title
+    bottom_px = label_px(keys, tick_size) * ROTATED_SIN + 2 * tick_size
+    plot_w = width - left_px - RIGHT_PX
+    domains = column_domains([dims_px, MIN_GAP_PX, keys_px, dims_px], plot_w)
+    n = max(len(keys), 1)
+    height = height or max(380, int(max(14, 1.2 * tick_size) * max(d_k, n) + TITLE_PX + bottom_px))
+    plot_h = height - TITLE_PX - bottom_px
+    k_w = (domains[1][1] - domains[1][0]) * plot_w
+    return PanelLayout(
+        domains=domains,
+        margin=dict(l=int(left_px), r=RIGHT_PX, t=TITLE_PX, b=int(bottom_px), pad=AXIS_PAD_PX),
+        height=height,
+        every_x=every_kth(len(keys), k_w / n * ROTATED_SIN, tick_size),
+        every_y=every_kth(len(keys), plot_h / n, tick_size),
+    )
+
+
 def pipeline_figure(
-    detail: dict[str, np.ndarray], query_pos: int, query_tokens: list[str], key_tokens: list[str]
+    detail: dict[str, np.ndarray],
+    query_pos: int,
+    query_tokens: list[str],
+    key_tokens: list[str],
+    tick_size: int = 12,
+    width: int = 900,
+    height: int | None = None,
 ) -> go.Figure:
-    """q_i, K, V and the head's output as heatmaps, with the softmax weights between them."""
+    """q_i, K, V and the head's output as heatmaps, with the softmax weights between them.
+
+    `tick_size`: the tick labels' font size (px); `width`: the narrowest the figure is drawn (px), for which the gaps
+    between panels are sized to hold their labels; `height`: a fixed height (presentation mode) for which key labels
+    are thinned where they would overlap, else the figure grows with the number of keys."""
     check_detail(detail, query_pos)
     q, k, v, out, w = (
         detail["q"][query_pos],
@@ -57,12 +159,13 @@ def pipeline_figure(
     )
     d_k, n_keys = q.shape[0], k.shape[0]
     k_text = safe_text(key_tokens)
+    short = [short_label(token) for token in key_tokens]
+    layout = panel_layout(d_k, short, tick_size, width, height)
+    query = safe_text([short_label(query_tokens[query_pos], 10)])[0]
     fig = make_subplots(
         rows=1,
         cols=5,
-        column_widths=[0.1, 0.3, 0.08, 0.3, 0.1],
-        horizontal_spacing=0.04,
-        subplot_titles=(f"q ({safe_text([query_tokens[query_pos]])[0]})", "K", "softmax", "V", "output"),
+        subplot_titles=(f"q ({query})", "K", "softmax", "V", "output"),
     )
     limit = float(max(np.abs(q).max(), np.abs(k).max(), np.abs(v).max(), np.abs(out).max(), 1e-6))
     common = dict(colorscale="RdBu", zmid=0, zmin=-limit, zmax=limit, showscale=False)
@@ -101,13 +204,22 @@ def pipeline_figure(
         4,
     )
     fig.add_trace(go.Heatmap(z=out[:, None], hovertemplate="output[%{y}] = %{z:.3f}<extra></extra>", **common), 1, 5)
-    ticks = dict(tickmode="array", tickvals=list(range(n_keys)), ticktext=k_text)
-    fig.update_xaxes(**ticks, tickangle=-60, row=1, col=2)
-    fig.update_yaxes(**ticks, autorange="reversed", row=1, col=3)
-    fig.update_yaxes(**ticks, autorange="reversed", row=1, col=4)
+    labels = safe_text(short)
+
+    def ticks(every: int) -> dict:
+        kept = range(0, n_keys, every)
+        return dict(tickmode="array", tickvals=list(kept), ticktext=[labels[i] for i in kept])
+
+    for col, (lo, hi) in enumerate(layout.domains, start=1):
+        fig.update_xaxes(domain=[lo, hi], tickfont_size=tick_size, row=1, col=col)
+        fig.layout.annotations[col - 1].x = (lo + hi) / 2  # the panel's title, placed by make_subplots for its own
+        fig.update_yaxes(tickfont_size=tick_size, autorange="reversed", row=1, col=col)
+    fig.update_xaxes(**ticks(layout.every_x), tickangle=-60, row=1, col=2)
+    # the keys' labels once, between the softmax and V, whose rows they name
+    fig.update_yaxes(**ticks(layout.every_y), side="right", row=1, col=3)
+    fig.update_yaxes(showticklabels=False, row=1, col=4)
     for col in (1, 3, 5):
         fig.update_xaxes(showticklabels=False, row=1, col=col)
-    for col in (1, 2, 5):
-        fig.update_yaxes(title="dimension" if col == 1 else None, autorange="reversed", row=1, col=col)
-    fig.update_layout(height=max(380, 14 * max(d_k, n_keys) + 120), margin=dict(l=10, r=10, t=50, b=10))
+    fig.update_yaxes(title="dimension", row=1, col=1)
+    fig.update_layout(height=layout.height, margin=layout.margin)
     return fig
