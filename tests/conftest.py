@@ -43,6 +43,7 @@ MODULE_MARKS = {
     "test_notebook": {"reference", "slow"},
 }
 TEST_MARKS = {
+    "test_app::test_every_view_on_every_shipped_checkpoint_with_each_gallery_sentence": {"slow"},  # 30-100 s each
     "test_card::test_the_ship_script_commands_parse": {"commands"},
     "test_corpus::test_two_processes_under_torchrun_make_the_files_of_one_and_resume_a_run_of_one": {
         "commands",
