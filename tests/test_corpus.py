@@ -6,6 +6,7 @@ attends to."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -167,6 +168,8 @@ def corpus_processes(checkpoint_dir, sentences, out, processes: int) -> subproce
         capture_output=True,
         text=True,
         timeout=300,
+        # torchrun gives each process one thread; so does the single process, or its sums round differently
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result
