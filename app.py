@@ -79,9 +79,11 @@ def main() -> None:
     request = current_request(path, source.text, pair)
     if ckpt is not None:
         translate_first(request)
-    sidebar = Sidebar(list(checkpoints), ckpt, request, present, default_pair)
     gallery = load_gallery(path)
-    bar, notes = top_bar(present, list(dict.fromkeys([g["text"] for g in gallery] + EXAMPLES)), source.text)
+    examples = list(dict.fromkeys([g["text"] for g in gallery] + EXAMPLES))
+    look = next((g["look"] for g in gallery if g["text"] == request.source), None)
+    sidebar = Sidebar(list(checkpoints), ckpt, request, present, default_pair, examples, look)
+    bar, notes = top_bar(present, examples, source.text)
     if ckpt is None:
         sidebar.draw_controls()
         st.stop()
@@ -91,7 +93,7 @@ def main() -> None:
         sidebar.draw_controls()
         st.stop()
     translation = searched.translation
-    sentence_bar(bar, notes, ckpt, request, source, translation, gallery)
+    sentence_bar(bar, notes, ckpt, request, source, translation, look)
     settle_model_ranges(ckpt.model.cfg, translation)
     show_param_notes()
     if present:
@@ -148,8 +150,11 @@ class Sidebar:
         request: Request,
         present: bool,
         default_pair: tuple[str, str] | None = None,
+        examples: list[str] | None = None,
+        look: str | None = None,
     ):
         self.names, self.ckpt, self.default_pair = names, ckpt, default_pair
+        self.examples, self.look = examples or [], look  # the example picker, and what to look at in its sentence
         model_part, self.controls = st.sidebar.container(), st.sidebar.container()
         if present or ckpt is None:
             return
@@ -172,8 +177,11 @@ class Sidebar:
     def draw_controls(self) -> None:
         with self.controls:
             st.markdown("**Headlight** · " + t("app.caption"))
-            if not st.session_state.present:
+            if not st.session_state.present:  # presentation mode: both are in the top bar
                 st.radio(t("app.view"), list(VIEWS), format_func=lambda v: t(f"view.{v}"), key="view")
+                example_picker(st, self.examples, t("app.examples"))
+                if self.look:  # right under the picker that chose the sentence
+                    st.caption(t("app.look", look=md_escape(self.look)))
             st.selectbox(t("app.model"), self.names, key="ckpt")
             if self.ckpt is not None and self.ckpt.languages:
                 self.language_pickers()
@@ -208,11 +216,12 @@ def pick_language(key: str, default: str) -> None:
 
 
 def top_bar(present: bool, examples: list[str], translated: str) -> tuple[list, object]:
-    """The page's first line, and the popover that holds the notes about the translation. Normal mode: the sentence,
-    its translation, a help popover (examples, notes), the mode switch. Presentation mode: the view, the sentence
-    (edited in a popover with the examples and the notes), the deck's ◀ ▶, the mode switch."""
-    if st.session_state.get("example") not in [""] + examples:  # picked under another model's gallery
-        st.session_state.example = ""
+    """The page's first line. Normal mode: the sentence, its translation, a place for the ⓘ popover of notes about the
+    translation (drawn only when there is one), the mode switch; the examples are in the sidebar, under the views.
+    Presentation mode: the view, the sentence (edited in a popover with the examples and the notes), the deck's ◀ ▶,
+    the mode switch."""
+    # the picker names the sentence when it is an example, as typed or as tidied
+    st.session_state.example = next((x for x in (st.session_state.get("text"), translated) if x in examples), "")
     if present:
         widths = [2, 4, 2.2, 1] if st.session_state.get("deck") else [2, 5, 1]
         bar = st.columns(widths, vertical_alignment="center")
@@ -224,6 +233,9 @@ def top_bar(present: bool, examples: list[str], translated: str) -> tuple[list, 
         # what was translated (tidied); the box inside holds what was typed
         notes = bar[1].popover(f"✎ {plain(translated[:80])}", use_container_width=True)
         notes.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
+        example_picker(notes, examples, t("app.example"))
+        # an override: 0 sizes the figure to the window itself
+        notes.number_input(t("app.screen"), 0, 4320, key="screen", step=60, help=t("app.screen_help"))
     else:
         bar = st.container(key="sentence_bar").columns([4, 5, 0.8, 1.6], vertical_alignment="center")
         bar[0].text_input(
@@ -235,14 +247,20 @@ def top_bar(present: bool, examples: list[str], translated: str) -> tuple[list, 
             placeholder=t("app.sentence"),
             on_change=new_sentence,
         )
-        notes = bar[2].popover("ⓘ", help=t("app.notes_help"))
-    notes.selectbox(
-        t("app.example"), [""] + examples, key="example", on_change=use_example, placeholder=t("app.choose")
-    )
-    if present:  # an override: 0 sizes the figure to the window itself
-        notes.number_input(t("app.screen"), 0, 4320, key="screen", step=60, help=t("app.screen_help"))
+        notes = bar[2].empty()
     bar[-1].toggle(t("app.present"), key="present", help=t("app.present_help"))
     return bar, notes
+
+
+def example_picker(where, examples: list[str], label: str) -> None:
+    where.selectbox(
+        label,
+        [""] + examples,
+        key="example",
+        on_change=use_example,
+        placeholder=t("app.choose"),
+        help=t("app.examples_help"),
+    )
 
 
 def new_sentence() -> None:
@@ -255,27 +273,33 @@ def use_example() -> None:
         st.session_state.prefix = ""
 
 
-def sentence_bar(bar: list, notes, ckpt: Checkpoint, request: Request, source: Tidied, translation, gallery) -> None:
-    """The translation beside the sentence (presentation mode: below its row); the notes about it in the popover."""
+def sentence_bar(bar: list, notes, ckpt: Checkpoint, request: Request, source: Tidied, translation, look) -> None:
+    """The translation beside the sentence (presentation mode: below its row); the notes about it in a popover: in
+    normal mode an ⓘ beside the translation, there only when there is a note; in presentation mode the sentence's."""
     heading = (
         f"#### {md_escape(ckpt.tgt_lang.upper())}: {md_escape(translation.text)}"
         if translation.text
         else "#### " + t("app.empty")
     )
-    (st if st.session_state.present else bar[1]).markdown(heading)
+    present = st.session_state.present
+    (st if present else bar[1]).markdown(heading)
+    lines = []
     shown_changes = [change for change in source.changes if change != "spaces"]  # spaces change no piece
-    if shown_changes and not st.session_state.present:  # presentation mode: the popover's label is the tidied text
-        notes.caption(
+    if shown_changes and not present:  # presentation mode: the popover's label is the tidied text
+        lines.append(
             t("app.tidied", text=md_escape(source.text), changes=", ".join(t(f"tidy.{c}") for c in shown_changes))
         )
-    look = next((g["look"] for g in gallery if g["text"] == request.source), None)
-    if look:
-        notes.caption(t("app.look", look=md_escape(look)))
+    if look and present:  # normal mode: under the example picker in the sidebar
+        lines.append(t("app.look", look=md_escape(look)))
     code_forced = int(bool(request.tgt_lang) and ckpt.model.cfg.force_target_language)  # the target's code piece
     if code_forced:
-        notes.caption(t("app.forced_code", code=md_escape(request.tgt_lang)))
+        lines.append(t("app.forced_code", code=md_escape(request.tgt_lang)))
     if translation.forced > code_forced:
-        notes.caption(t("app.forced", n=translation.forced - code_forced))
+        lines.append(t("app.forced", n=translation.forced - code_forced))
+    if lines and not present:
+        notes = notes.popover("", icon=":material/info:", help=t("app.notes_help"))  # no font lacks this icon
+    for line in lines:
+        notes.caption(line)
     if translation.truncated:
         st.warning(t("app.truncated", kept=len(translation.src_ids) - 1, dropped=translation.truncated))
 

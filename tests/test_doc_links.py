@@ -96,3 +96,31 @@ def test_a_link_to_a_model_not_shipped_follows_the_command_that_imports_it(page,
     name = dict(parse_qsl(query))["ckpt"]
     commands = IMPORT.findall(doc_pages()[page])
     assert any(re.search(rf"(^|[/\s]){re.escape(name)}(\s|$)", c) for c in commands), (page, name, commands)
+
+
+def test_the_examples_are_where_the_docs_say(shipped_models):
+    """docs/views.md: the sidebar's "Examples" picker, under the views, offers the model's gallery first; picking one
+    translates it, and what to look at in it is written under the picker; the ⓘ beside the translation holds only
+    notes about it, and is drawn only when there is one."""
+    import json
+
+    gallery = json.loads((CHECKPOINTS / "general-en-de" / "gallery.json").read_text(encoding="utf-8"))
+    at = open_link("view=translate")
+    picker = at.sidebar.selectbox(key="example")
+    assert picker.label == "Examples"
+    assert picker.options[1 : len(gallery) + 1] == [g["text"] for g in gallery]
+    assert not at.main.get("popover")  # the default sentence is typed as the model likes it: nothing to note
+    chosen = gallery[2]
+    picker.set_value(chosen["text"]).run()
+    assert at.text_input(key="text").value == chosen["text"]
+    assert any(h.value.startswith("#### DE: ") for h in at.markdown)
+    sidebar_captions = [c.value for c in at.sidebar.caption]
+    assert any(chosen["look"][:40] in c for c in sidebar_captions), sidebar_captions
+    assert at.sidebar.selectbox(key="example").value == chosen["text"]
+    at.text_input(key="text").set_value("A dog runs.").run()  # not an example: the picker and its line let go of it
+    assert not at.sidebar.selectbox(key="example").value
+    assert not any(chosen["look"][:40] in c.value for c in at.sidebar.caption)
+    at.text_input(key="text").set_value(chosen["text"].lower().rstrip(".?")).run()  # typed casually: tidied, said so
+    assert at.sidebar.selectbox(key="example").value == chosen["text"]  # it is the example once tidied
+    assert at.main.get("popover")
+    assert any("Translated as" in c.value for c in at.main.caption)

@@ -21,6 +21,9 @@ EN = {
     "app.sentence_help": "Ctrl+Enter translates",
     "app.example": "…or pick an example (the model's telling examples first)",
     "app.choose": "Choose an example",
+    "app.examples": "Examples",
+    "app.examples_help": "This model's telling examples first (each says what to look at), then image captions "
+    "from Multi30k",
     "app.present": "Present",
     "app.present_help": "Large type, no sidebar, high-contrast colours",
     "app.model_card": "Model card",
@@ -305,7 +308,7 @@ EN = {
     "app.screen": "Screen height (px, 0 = this window)",
     "app.screen_help": "The main figure fills the window below the controls; a height here sizes it for another "
     "screen instead",
-    "app.notes_help": "Examples, and notes about this translation",
+    "app.notes_help": "Notes about this translation",
     "app.src_lang": "Source language",
     "app.tgt_lang": "Target language",
     "app.lang_help": "This model knows {n} languages. The source's code is the encoder's first piece; the target's is "
@@ -335,6 +338,9 @@ KO = {
     "app.sentence_help": "Ctrl+Enter로 번역",
     "app.example": "…또는 예문 고르기 (이 모델에서 눈여겨볼 예문 먼저)",
     "app.choose": "예문을 고르세요",
+    "app.examples": "예문",
+    "app.examples_help": "이 모델에서 눈여겨볼 예문이 먼저 (각각 볼 곳을 알려 줍니다), "
+    "그다음 Multi30k의 사진 설명 문장",
     "app.present": "발표 모드",
     "app.present_help": "큰 글씨, 사이드바 없음, 고대비 색상",
     "app.model_card": "모델 카드",
@@ -603,7 +609,7 @@ KO = {
     "app.no_checkpoint": "“{name}”(이)라는 체크포인트가 여기에 없습니다. {default}을(를) 보여 줍니다.",
     "app.screen": "화면 높이 (픽셀, 0 = 이 창)",
     "app.screen_help": "주 그림이 컨트롤 아래의 창을 채웁니다. 여기에 높이를 넣으면 다른 화면에 맞춥니다",
-    "app.notes_help": "예문, 그리고 이 번역에 대한 설명",
+    "app.notes_help": "이 번역에 대한 설명",
     "app.src_lang": "원문 언어",
     "app.tgt_lang": "번역 언어",
     "app.lang_help": "이 모델은 {n}개 언어를 압니다. 원문 언어 코드는 인코더의 첫 조각이고, 번역 언어 코드는 번역의 첫 "
