@@ -12,7 +12,7 @@ import pytest
 from model.core.paths import DATA_DIR
 
 README = DATA_DIR / "README.md"
-USES = {"train", "validation", "report only", "alignment evaluation only", "documentation"}
+USES = {"train", "validation", "report only", "alignment evaluation only", "documentation", "film"}
 ROW = re.compile(r"^\| `([^`]+)` \| ([^|]+) \| ([\d,]+) \| ([^|]+) \| ([^|]+) \| `([0-9a-f]{64})` \|$")
 
 
