@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
+import pytest
 
 from viz.switch import Panel, switchable_heatmap
 
@@ -41,3 +43,42 @@ def test_one_kind_gets_layer_buttons():
     fig = switchable_heatmap(panels()[:1], start=("encoder", 1, None))
     assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["layer 0", "layer 1", "layer 2"]
     assert fig.layout.title.text == "Encoder, layer 1, mean of heads"
+
+
+def kind_buttons_overlap(fig) -> list[str]:
+    """Where the kind buttons meet the turned key labels with the key axis's title under them, or the figure's title
+    above them, read from the figure's JSON: plotly places buttons in fractions of the plot's height. Label heights
+    are a lower bound: half an em per character (Chromium draws lowercase letters 0.43-0.5 em wide), turned 60°."""
+    m, menu = fig.layout.margin, fig.layout.updatemenus[0]
+    size = menu.font.size or fig.layout.font.size or 12
+    plot_h = fig.layout.height - m.t - m.b
+    button_h = 2 * size  # a line and its padding, at least
+    bottom = (menu.y - 1) * plot_h - (button_h if menu.yanchor in (None, "top") else 0)  # px above the plot
+    keys = [t for step in menu.buttons for t in step.args[1].get("xaxis.ticktext", ())]
+    under = 0.5 * size * max(len(t) for t in keys) * 0.866 + 1.2 * size  # labels, then the axis title
+    found = []
+    if bottom < under:
+        found.append(f"buttons {bottom:.0f} px above the plot, labels and axis title {under:.0f} px")
+    if bottom + button_h > m.t - 1.2 * size:
+        found.append(f"buttons up to {bottom + button_h:.0f} px above the plot, the title below {m.t - 1.2 * size:.0f}")
+    return found
+
+
+@pytest.mark.parametrize("n_keys, length", [(4, 1), (15, 9), (30, 16)])
+def test_the_kind_buttons_sit_between_the_title_and_the_key_labels(n_keys, length):
+    rng = np.random.default_rng(1)
+    keys = ["▁" + "w" * (length - 1) + str(i % 10) for i in range(n_keys)]
+    self_weights = rng.dirichlet(np.ones(n_keys), (2, 2, n_keys))
+    cross_weights = rng.dirichlet(np.ones(n_keys), (2, 2, 6))
+    ps = [
+        Panel("encoder", "Encoder self-attention", self_weights, keys, keys),
+        Panel("cross", "Encoder-decoder (cross) attention", cross_weights, list("abcdef"), keys),
+    ]
+    fig = switchable_heatmap(ps, ("cross", 0, None))
+    assert kind_buttons_overlap(fig) == []
+    # the layout it had: the buttons at a fixed 16% of the plot's height above it, drawn over the key labels
+    old = go.Figure(fig)
+    old.update_layout(margin=dict(t=140, b=10))
+    old.layout.updatemenus[0].update(y=1.16, yanchor=None)
+    if length > 1:
+        assert kind_buttons_overlap(old)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from viz.attention import safe_text
+from viz.labels import ROTATED_SIN, label_px, short_label
 
 FORMULA = r"\mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}} + M\right) V"
 PIPELINE = ("q", "k", "v", "scores", "masked_scores", "weights", "head_out", "mask")
@@ -51,34 +51,14 @@ def pipeline_table(detail: dict[str, np.ndarray], query_pos: int, key_tokens: li
 # drawn wherever it falls: the gaps are sized in px from the labels they hold, for the narrowest plot the figure is
 # drawn at (`width`); a wider plot only widens them.
 PANEL_SHARES = (0.1, 0.3, 0.08, 0.3, 0.1)  # q, K, softmax, V, output: what is left after the gaps
-# A character's width in font sizes, a little over what Chromium draws with Streamlit's Source Sans (measured:
-# lowercase and digits 0.43-0.5, capitals up to 0.8 (M, W), the piece marker ▁ 0.95); wide East Asian characters 1.
-WIDE_EM, CAPITAL_EM, NARROW_EM = 1.0, 0.7, 0.52
 AXIS_PAD_PX = 4  # between a panel and its tick labels (the layout's margin.pad; the app's theme would make it 0.5rem)
 TICK_LEN_PX = 5  # plotly.js's tick marks, between the pad and the label
 LABEL_PAD_PX = 10  # between a tick label and the next panel
 MIN_GAP_PX = 12  # between two panels with no labels between them
 MIN_PANELS_SHARE = 0.4  # the panels keep this much of a plot too narrow for its labels (which then crowd)
 MAX_LABEL_CHARS = 14  # a longer token is cut with … (its full text is in the hover and the table)
-ROTATED_SIN = 0.866  # the key labels under K are turned 60°: sin(60°) of their spacing separates them
 TITLE_PX = 50  # above the panels: their titles
 RIGHT_PX = 10
-
-
-def short_label(token: str, limit: int = MAX_LABEL_CHARS) -> str:
-    token = str(token)
-    return token if len(token) <= limit else token[: limit - 1] + "…"
-
-
-def char_em(char: str) -> float:
-    if char in "▁MWmw@%" or unicodedata.east_asian_width(char) in "WF":
-        return WIDE_EM
-    return CAPITAL_EM if char.isupper() else NARROW_EM
-
-
-def label_px(labels: list[str], size: float) -> float:
-    """The estimated width of the widest of `labels` (shown as given, not HTML-escaped) at font `size` px."""
-    return size * max((sum(char_em(c) for c in label) for label in labels), default=0)
 
 
 def column_domains(gaps_px: list[float], plot_px: float) -> list[tuple[float, float]]:
@@ -159,7 +139,7 @@ def pipeline_figure(
     )
     d_k, n_keys = q.shape[0], k.shape[0]
     k_text = safe_text(key_tokens)
-    short = [short_label(token) for token in key_tokens]
+    short = [short_label(token, MAX_LABEL_CHARS) for token in key_tokens]
     layout = panel_layout(d_k, short, tick_size, width, height)
     query = safe_text([short_label(query_tokens[query_pos], 10)])[0]
     fig = make_subplots(

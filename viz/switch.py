@@ -14,6 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from viz.attention import COLORSCALE, KEY_AXIS, QUERY_AXIS, safe_text, top_title
+from viz.labels import ROTATED_SIN, label_px
 
 
 @dataclass
@@ -115,7 +116,6 @@ def switchable_heatmap(
                 type="buttons",
                 direction="right",
                 x=0,
-                y=1.16,
                 xanchor="left",
                 showactive=True,
                 font=dict(size=font_size),
@@ -139,13 +139,18 @@ def switchable_heatmap(
             )
         )
     Q, K = panels[0].attention.shape[2:]
+    height = height or max(420, min(1400, 200 + max(8, min(28, 900 // max(K, 1))) * Q))
+    margin = dict(l=10, r=160, t=110, b=10)
+    if len(kinds) > 1:
+        margin, menus[0]["y"] = kind_buttons_room(panels, font_size, height)
+        menus[0]["yanchor"] = "bottom"
     fig.update_layout(
         title=top_title(steps[active]["axes"]["title.text"]),
         font=dict(size=font_size),
         sliders=[slider],
         updatemenus=menus,
-        height=height or max(420, min(1400, 200 + max(8, min(28, 900 // max(K, 1))) * Q)),
-        margin=dict(l=10, r=160 if len(kinds) == 1 else 10, t=140 if len(kinds) > 1 else 110, b=10),
+        height=height,
+        margin=margin,
         xaxis=dict(
             title=KEY_AXIS,
             tickmode="array",
@@ -168,3 +173,16 @@ def switchable_heatmap(
         meta=dict(steps=[(s["kind"], s["layer"], s["head"]) for s in steps]),
     )
     return fig
+
+
+def kind_buttons_room(panels: list[Panel], font_size: int, height: int) -> tuple[dict, float]:
+    """With several kinds, the top margin holds four bands, top down: the title, the kind buttons, the key axis's
+    title and the key labels (turned 60°, as tall as the longest of any kind). Plotly places buttons in fractions of
+    the plot's height, so the margins are set in full (the slider's below) and the buttons' `y` is reckoned from
+    them. Returns the margins and the buttons' `y` (their bottom edge)."""
+    labels = label_px([t for p in panels for t in p.key_tokens], font_size) * ROTATED_SIN + font_size
+    axis_title, buttons, title = 2.5 * font_size, 3 * font_size, 2.5 * font_size
+    slider = 6.5 * max(10, font_size - 4)  # its rail, ticks and step labels
+    top = int(title + buttons + axis_title + labels)
+    plot = max(height - top - slider, 1.0)
+    return dict(l=10, r=10, t=top, b=int(slider)), 1 + (labels + axis_title) / plot
