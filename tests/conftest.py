@@ -32,17 +32,21 @@ MODULE_MARKS = {
     "test_commands": {"commands", "slow"},
     "test_device_train": {"commands", "slow"},
     "test_doc_links": {"app"},
+    "test_film": {"slow"},
     "test_golden_traces": {"slow"},
     "test_hf_families": {"reference"},
     "test_hostile_imports": {"reference"},
+    "test_import_hub": {"reference"},
     "test_in_memory_import": {"reference"},
     "test_languages_ui": {"reference"},
     "test_long_session": {"slow"},
     "test_many_visitors": {"slow"},
     "test_marian": {"reference"},
     "test_notebook": {"reference", "slow"},
+    "test_serving": {"commands", "slow"},
 }
 TEST_MARKS = {
+    "test_import_hub::test_import_by_id_offline_equals_importing_the_folder": {"commands"},
     "test_app::test_every_view_on_every_shipped_checkpoint_with_each_gallery_sentence": {"slow"},  # 30-100 s each
     "test_card::test_the_ship_script_commands_parse": {"commands"},
     "test_corpus::test_two_processes_under_torchrun_make_the_files_of_one_and_resume_a_run_of_one": {
