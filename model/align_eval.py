@@ -21,10 +21,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from model.analysis.alignment import aer_table, corpus_aer, eflomal_gold, head_alignments, read_hansards, read_rwth
-from model.cli.common import add_checkpoint_flag, add_language_flags, command_parser, fail, run
+from model.cli.common import add_checkpoint_flag, add_language_flags, command_parser, fail, load_model, run
 from model.cli.inputs import read_parallel_sentences
 from model.cli.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
-from model.core.checkpoint import CheckpointError, load_checkpoint, with_languages
+from model.core.checkpoint import CheckpointError, with_languages
 from model.core.language_codes import code_for, language_of, means_language
 from model.core.paths import DATA_DIR
 
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     folder, reader, langs = GOLD[args.gold]
     try:
         out = args.out and check_output("--out", args.out, checkpoint_inputs(args.checkpoint))
-        ckpt = load_checkpoint(args.checkpoint)
+        ckpt = load_model(args.checkpoint)
         src_lang, tgt_lang = args.src_lang, args.tgt_lang
         if ckpt.languages:  # a multilingual model: the gold's languages in its codes, unless the flags choose
             src_lang = src_lang or code_for(langs[0] if langs else "en", ckpt.languages)

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import torch
 
-from model.cli.common import add_language_flags, command_parser, fail, run
+from model.cli.common import add_language_flags, command_parser, fail, load_model, run
 from model.cli.inputs import InputFileError, read_parallel_sentences, read_sentences
 from model.cli.outputs import OutputError, check_output_folder
-from model.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, with_languages
+from model.core.checkpoint import CheckpointError, save_checkpoint, with_languages
 from model.training.model_card import (
     card_from_run,
     demo_section,
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                 data_preparation = json.loads(Path(args.data_json).read_text(encoding="utf-8"))
             except json.JSONDecodeError as exc:
                 return fail(f"{args.data_json} is not JSON ({exc}).")
-        src = with_languages(load_checkpoint(args.source), args.src_lang, args.tgt_lang)
+        src = with_languages(load_model(args.source), args.src_lang, args.tgt_lang)
         tests = args.test or multi30k_test_files(args.data_dir, src.src_lang, src.tgt_lang)
         for _, src_file, ref_file in tests:
             if not read_parallel_sentences(src_file, ref_file)[0]:
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     dtype = torch.float32 if args.fp32 else torch.float16
     card = card_from_run(src, args.name, dtype, args.log, args.hardware)
     save_checkpoint(args.dest, src.model, src.tokenizer, src.src_lang, src.tgt_lang, card=card, dtype=dtype)
-    shipped = load_checkpoint(args.dest)  # scored as users get it
+    shipped = load_model(args.dest)  # scored as users get it
     card |= {key: getattr(args, key) for key in ("about", "citation", "limits") if getattr(args, key)}
     if notes:
         card["notes"] = notes

@@ -11,10 +11,10 @@ rows and about 1 for unrelated ones; healthy models keep it well above 0.1 at ev
 from __future__ import annotations
 
 from model.analysis.diagnostics import collapse_warning, encoder_spread
-from model.cli.common import add_checkpoint_flag, command_parser, fail, run
+from model.cli.common import add_checkpoint_flag, command_parser, fail, load_model, run
 from model.cli.inputs import InputFileError, read_sentences
 from model.cli.numbers import positive_count
-from model.core.checkpoint import CheckpointError, load_checkpoint
+from model.core.checkpoint import CheckpointError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         lines = [line for line in read_sentences(args.input) if line.strip()][: args.max_sentences]
         if not lines:
             return fail(f"{args.input} holds no sentences.")
-        ckpt = load_checkpoint(args.checkpoint)
+        ckpt = load_model(args.checkpoint)
     except (CheckpointError, InputFileError) as exc:
         return fail(exc)
     eos = ckpt.model.cfg.eos_id

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 
-from model.cli.common import add_checkpoint_flag, add_language_flags, command_parser, fail, run
+from model.cli.common import add_checkpoint_flag, add_language_flags, command_parser, fail, load_model, run
 from model.cli.inputs import read_parallel_sentences
 from model.cli.numbers import BEAM_HELP, beam_size
 from model.cli.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
-from model.core.checkpoint import CheckpointError, load_checkpoint, with_languages
+from model.core.checkpoint import CheckpointError, with_languages
 from model.core.language_codes import means_english
 from model.decoding.batch import translate_many
 from model.decoding.tidy import INPUT_STYLES
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         sources, references = read_parallel_sentences(args.src, args.ref)
         if not sources:
             return fail(f"{args.src} holds no sentences: nothing to evaluate.")
-        ckpt = with_languages(load_checkpoint(args.checkpoint), args.src_lang, args.tgt_lang)
+        ckpt = with_languages(load_model(args.checkpoint), args.src_lang, args.tgt_lang)
     except (CheckpointError, ValueError) as exc:  # (OutputError and InputFileError are ValueErrors)
         return fail(exc)
     if args.input_style != "as-written" and not means_english(ckpt.src_lang):

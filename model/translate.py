@@ -16,10 +16,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from model.cli.common import add_checkpoint_flag, add_language_flags, command_parser, fail, run
+from model.cli.common import add_checkpoint_flag, add_language_flags, command_parser, fail, load_model, run
 from model.cli.numbers import BEAM_HELP, beam_size, length_penalty, output_pieces
 from model.cli.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
-from model.core.checkpoint import CheckpointError, load_checkpoint, with_languages
+from model.core.checkpoint import CheckpointError, with_languages
 from model.core.defaults import MAX_LENGTH_PENALTY, MAX_OUTPUT_PIECES
 from model.core.head_selection import parse_head_spec
 from model.decoding.tidy import tidy_input
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         export = args.export and check_output(
             "--export", args.export, checkpoint_inputs(args.checkpoint), force=args.force
         )
-        ckpt = load_checkpoint(args.checkpoint)
+        ckpt = load_model(args.checkpoint)
         cfg = ckpt.model.cfg
         heads = parse_head_spec(args.ablate, cfg)
         ckpt = with_languages(ckpt, args.src_lang, args.tgt_lang)

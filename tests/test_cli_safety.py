@@ -281,3 +281,19 @@ def test_the_help_of_every_command_shows_no_path_of_this_machine(capsys):
             command.main(["--help"])
         out = capsys.readouterr().out
         assert str(SHIPPED_CHECKPOINTS.parent) not in out, command.__name__
+
+
+def test_a_checkpoint_loaded_with_a_note_says_it_on_stderr(checkpoint_dir, tmp_path, capsys):
+    """A checkpoint written before tokenizer hashes were recorded loads; every command says so in one `note:` line."""
+    import json
+    import shutil
+
+    older = tmp_path / "older"
+    shutil.copytree(checkpoint_dir, older)
+    config = json.loads((older / "config.json").read_text())
+    del config["tokenizer_sha256"]
+    (older / "config.json").write_text(json.dumps(config))
+    assert translate.main(["--checkpoint", str(older), "A dog runs."]) == 0
+    out, err = capsys.readouterr()
+    notes = [line for line in err.splitlines() if line.startswith("note: ")]
+    assert out.strip() and len(notes) == 1 and "tokenizer" in notes[0]

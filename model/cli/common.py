@@ -75,18 +75,29 @@ def add_language_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+def load_model(folder):
+    """`load_checkpoint(folder)`, with each of its notes (e.g. an older checkpoint that records no tokenizer hash)
+    printed to stderr as one `note:` line; CheckpointError passes through to the caller's one line of error."""
+    from model.core.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(folder)
+    for note in ckpt.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return ckpt
+
+
 def load_checkpoint_and_sentences(checkpoint, input_path: str, ref_path: str | None, max_sentences: int = 0):
     """(checkpoint, sources, references or None) for the corpus-style CLIs, or None after one line of error on
     stderr. The sentence files are read first: a bad file is found before the model is loaded."""
     from model.cli.inputs import InputFileError, read_parallel_sentences, read_sentences
-    from model.core.checkpoint import CheckpointError, load_checkpoint
+    from model.core.checkpoint import CheckpointError
 
     try:
         if ref_path:
             sources, references = read_parallel_sentences(input_path, ref_path)
         else:
             sources, references = read_sentences(input_path), None
-        ckpt = load_checkpoint(checkpoint)
+        ckpt = load_model(checkpoint)
     except (CheckpointError, InputFileError) as exc:
         fail(exc)
         return None
