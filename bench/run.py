@@ -824,9 +824,14 @@ def main(argv: list[str] | None = None) -> int:
         goal = GOALS.get(row["measure"])
         goal_text = f"{goal[0]} {goal[1]}" if goal else ""
         print(f"| {row['measure']} | {row['value']:.3f} | {row['unit']} | {goal_text} | {row['compares']} |")
-    if args.json:
+    if args.json:  # each row names its run: the docs' table shows each measure from its latest run
+        command = " ".join(sys.argv[1:] if argv is None else argv)
+        run = (
+            f"{time.strftime('%Y-%m-%d')} · {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"{torch.get_num_threads()} threads · `python bench/run.py {command}`"
+        )
         Path(args.json).write_text(
-            json.dumps([{k: r[k] for k in ("measure", "value", "unit")} for r in rows], indent=1)
+            json.dumps([{k: r[k] for k in ("measure", "value", "unit")} | {"run": run} for r in rows], indent=1)
         )
     return 0
 

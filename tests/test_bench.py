@@ -4,6 +4,7 @@ the tiny checkpoint; its real launch is in tests/test_commands.py."""
 from __future__ import annotations
 
 import json
+import re
 
 from bench.run import main
 
@@ -23,6 +24,7 @@ def test_bench_writes_json_rows(checkpoint_dir, tmp_path, capsys):
     assert [n for n in names if n.startswith("capture_scaling_S")] == [
         f"capture_scaling_S{n}" for n in (10, 32, 64, 128, 256)
     ]
-    assert all(set(r) == {"measure", "value", "unit"} and r["value"] > 0 for r in rows)
+    assert all(set(r) == {"measure", "value", "unit", "run"} and r["value"] > 0 for r in rows)
+    assert re.match(r"\d{4}-\d{2}-\d{2} · .* · `python bench/run.py --quick ", rows[0]["run"])  # docs/hooks.py reads it
     table = capsys.readouterr().out
     assert all(f"| {name} |" in table for name in names)
