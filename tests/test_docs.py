@@ -19,7 +19,7 @@ COMMAND = re.compile(r"python -m model\.([a-z_][a-z0-9_]*)\b")  # lower case: mo
 URL_PARAMETER = re.compile(r"[?&]([a-z_]+)=")
 SET_UP = (
     "pip install -r requirements.txt && streamlit run app.py --server.fileWatcherType none",
-    "apt-get update && apt-get install -y chromium && pip install -r requirements-dev.txt && python -m pytest -q",
+    "apt-get update && apt-get install -y chromium haproxy && pip install -r requirements-dev.txt && python -m pytest -q",
 )
 
 
