@@ -1,7 +1,7 @@
 """The README's screenshots (docs/screenshots), retaken with the shipped models: `python -m harness.screenshots [DIR]`.
 
-Each view at 1400x1000 (heads at 1400x1300: its dashboard is long), the lesson in Korean, and presentation mode's
-translate, compare and lesson views at 1280x720 and 1920x1080.
+Each view at 1400x1000 (heads at 1400x1300: its dashboard is long), the lesson in Korean, Inside one head at 1280x720,
+and presentation mode's translate, compare, lesson and Inside one head views at 1280x720 and 1920x1080.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ def shots() -> list[tuple[str, tuple[int, int], str]]:
         for view in VIEWS
     ]
     out.append(("lesson-ko.png", (1400, 1000), f"view=lesson&lang=ko&text={SENTENCE}"))
-    for view, stem in (("translate", "present"), ("compare", "present-compare"), ("lesson", "present-lesson")):
+    out.append(("head-1280x720.png", (1280, 720), f"view=head&text={SENTENCE}&layer=1"))  # its narrowest layout
+    presented = (("translate", "present"), ("compare", "present-compare"), ("lesson", "present-lesson"))
+    for view, stem in (*presented, ("head", "present-head")):
         query = f"view={view}&present=1&text={PRESENT_SENTENCE}"
         out += [(f"{stem}-{w}x{h}.png", (w, h), query) for w, h in ((1280, 720), (1920, 1080))]
     return out

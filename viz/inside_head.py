@@ -99,19 +99,18 @@ def panel_layout(d_k: int, keys: list[str], tick_size: float, width: int, height
     dims_px = label_px([str(d_k - 1)], tick_size) + beside
     keys_px = label_px(keys, tick_size) + beside
     left_px = dims_px + 3.5 * tick_size  # q's dimension numbers and the axis title
-    bottom_px = label_px(keys, tick_size) * ROTATED_SIN + 2 * tick_size
     plot_w = width - left_px - RIGHT_PX
     domains = column_domains([dims_px, MIN_GAP_PX, keys_px, dims_px], plot_w)
     n = max(len(keys), 1)
+    every_x = every_kth(len(keys), (domains[1][1] - domains[1][0]) * plot_w / n * ROTATED_SIN, tick_size)
+    bottom_px = label_px(keys[::every_x], tick_size) * ROTATED_SIN + 2 * tick_size  # the labels shown under K
     height = height or max(380, int(max(14, 1.2 * tick_size) * max(d_k, n) + TITLE_PX + bottom_px))
-    plot_h = height - TITLE_PX - bottom_px
-    k_w = (domains[1][1] - domains[1][0]) * plot_w
     return PanelLayout(
         domains=domains,
         margin=dict(l=int(left_px), r=RIGHT_PX, t=TITLE_PX, b=int(bottom_px), pad=AXIS_PAD_PX),
         height=height,
-        every_x=every_kth(len(keys), k_w / n * ROTATED_SIN, tick_size),
-        every_y=every_kth(len(keys), plot_h / n, tick_size),
+        every_x=every_x,
+        every_y=every_kth(len(keys), (height - TITLE_PX - bottom_px) / n, tick_size),
     )
 
 
