@@ -10,7 +10,10 @@ exists wins over an id spelled the same. --force replaces only a Headlight check
 complete.
 
 Families: Marian (OPUS-MT: config.json, source.spm, target.spm, vocab.json), M2M-100 (sentencepiece.bpe.model,
-vocab.json), NLLB-200 (sentencepiece.bpe.model, tokenizer.json) and mBART-50 (sentencepiece.bpe.model). Weights from
+vocab.json), NLLB-200 (sentencepiece.bpe.model, tokenizer.json) and mBART-50 (sentencepiece.bpe.model); and the
+decoder-only chat models Qwen2/Qwen2.5, Qwen3, Llama 3.x and Gemma 3 (tokenizer.json and the chat template; weights
+kept in the dtype they shipped in; --src-lang/--tgt-lang are language names for the prompt, default English ->
+Korean). Weights from
 model.safetensors, or pytorch_model.bin read with `weights_only=True`. The weights are copied, not wrapped: every
 view, hook point and ablation then works on the real model. Needs neither `transformers` nor (for a folder) the
 network. For a multilingual model, --src-lang/--tgt-lang set the default pair (English -> Korean when it knows both);
@@ -25,9 +28,11 @@ from pathlib import Path
 
 from model.cli.common import run
 from model.core.checkpoint import save_checkpoint
+from model.core.decoder_only_checkpoint import save_decoder_only
 from model.importing.destination import DestinationError, check_destination, staged_folder
-from model.importing.hf import HFImportError, import_hf, model_card
+from model.importing.hf import HFImportError, import_hf, model_card, read_hf_config
 from model.importing.hub import HubError, parse_source, resolve_source
+from model.importing.llm import ImportedLLM, import_llm, is_llm_config, llm_card
 
 
 def build_parser(prog: str = "python -m model.import_hf") -> argparse.ArgumentParser:
@@ -75,27 +80,47 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.import_hf")
         with staged_folder(dest) as staging:  # becomes dest only if everything below succeeds
             folder = resolve_source(source)
             check_destination(dest, args.force, folder)
-            imported = import_hf(folder, args.src_lang, args.tgt_lang)
-            if imported.family.name == "marian":  # labels only: Marian models are bilingual
-                parts = name.split("-")
-                imported.src_lang = args.src_lang or (parts[-2] if len(parts) >= 4 else "src")
-                imported.tgt_lang = args.tgt_lang or (parts[-1] if len(parts) >= 4 else "tgt")
-            card, markdown = model_card(folder, name, imported, args.licence, source.hub_id)
-            save_checkpoint(
-                staging,
-                imported.model,
-                imported.tokenizer,
-                imported.src_lang,
-                imported.tgt_lang,
-                card=card,
-                card_markdown=markdown,
-            )
+            if is_llm_config(read_hf_config(folder)):  # Qwen, Llama, Gemma 3: model.importing.llm
+                imported = import_llm(folder, args.src_lang, args.tgt_lang)
+                card, markdown = llm_card(folder, name, imported, args.licence, source.hub_id)
+                save_decoder_only(
+                    staging,
+                    imported.cfg,
+                    imported.state,
+                    imported.tokenizer,
+                    imported.src_lang,
+                    imported.tgt_lang,
+                    card,
+                    markdown,
+                )
+            else:
+                imported = import_hf(folder, args.src_lang, args.tgt_lang)
+                if imported.family.name == "marian":  # labels only: Marian models are bilingual
+                    parts = name.split("-")
+                    imported.src_lang = args.src_lang or (parts[-2] if len(parts) >= 4 else "src")
+                    imported.tgt_lang = args.tgt_lang or (parts[-1] if len(parts) >= 4 else "tgt")
+                card, markdown = model_card(folder, name, imported, args.licence, source.hub_id)
+                save_checkpoint(
+                    staging,
+                    imported.model,
+                    imported.tokenizer,
+                    imported.src_lang,
+                    imported.tgt_lang,
+                    card=card,
+                    card_markdown=markdown,
+                )
     except (HubError, DestinationError, HFImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # the destination: unwritable, full disk
         print(f"error: could not write {dest}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    if isinstance(imported, ImportedLLM):
+        print(
+            f"imported {name} ({imported.family.title}): {imported.num_parameters() / 1e6:.1f}M parameters, "
+            f"{imported.cfg.n_layers} layers, decoder-only -> {dest}"
+        )
+        return 0
     model = imported.model
     languages = f", {len(model.cfg.languages)} languages" if model.cfg.languages else ""
     print(

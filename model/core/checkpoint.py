@@ -26,6 +26,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from model.core.config import TransformerConfig
+from model.core.decoder_only_checkpoint import DecoderOnlyCheckpointError, is_decoder_only, load_decoder_only
 from model.core.hf_tokenizers import (  # multilingual (languages.json) or bilingual
     MultilingualTokenizer,
     check_language,
@@ -349,6 +350,13 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     path = Path(path)
     if not path.is_dir():
         raise CheckpointError(f"{path} is not a folder.")
+    if is_decoder_only(path):  # a language model (model.core.decoder_only), with the same refusals
+        try:
+            model, tokenizer, src_lang, tgt_lang, notes = load_decoder_only(path, device)
+        except DecoderOnlyCheckpointError as exc:
+            raise CheckpointError(str(exc)) from None
+        card, card_notes = read_card(path)
+        return Checkpoint(path, model, tokenizer, src_lang, tgt_lang, card, notes + card_notes)
     for name in (CONFIG_FILE, WEIGHTS_FILE, CARD_JSON, *TOKENIZER_FILES):
         if (path / name).is_symlink():
             check_inside(path, path / name)

@@ -478,7 +478,7 @@ def configured(
     if model_type not in FAMILIES:
         raise HFImportError(
             f"{where} describes a {model_type!r} model; Headlight imports Marian (OPUS-MT), M2M-100, NLLB-200 and "
-            "mBART-50 translators."
+            "mBART-50 translators, and Qwen2/Qwen2.5, Qwen3, Llama 3 and Gemma 3 chat models."
         )
     try:  # the sizes and ids as stated, before anything is allocated
         check_sizes(config, where, HF_FIELDS if model_type == "marian" else MULTILINGUAL_FIELDS)
