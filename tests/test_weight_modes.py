@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from model.core.transformer import LowPrecisionLinear
+from model.core.weight_modes import LowPrecisionLinear
 from model.decoding.translation import translate
 from tests.conftest import tiny_model
 

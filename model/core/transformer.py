@@ -2,7 +2,12 @@
 
 Every attention is computed explicitly (no nn.MultiheadAttention, no fused kernels) so that each
 head's weights are exactly what the model used, and every intermediate passes through a named
-`HookPoint` that `model.capture` can record or edit per call.
+`HookPoint` that `model.core.hooks.capture` can record or edit per call.
+
+Read top down: positional encoding (§3.5), multi-head attention (§3.2), the feed-forward network (§3.3), the residual
+connections, the encoder and decoder layers (§3.1), the embeddings (§3.4), the two stacks, then the whole model. How the
+weights may be stored for faster inference (one stacked Q/K/V product, column-major or bfloat16/int8 weights) is in
+model/core/weight_modes.py; the model reaches it in `MultiHeadAttention.project_qkv` and its own weight-mode switches.
 """
 
 from __future__ import annotations
@@ -10,9 +15,9 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from model.core import weight_modes
 from model.core.config import ACTIVATIONS, TransformerConfig
 from model.core.hooks import HookPoint
 from model.core.interface import AttentionWeights, LayerNormWeights, OutputWeights
@@ -64,40 +69,11 @@ def position_table(cfg: TransformerConfig) -> Tensor:
     return sinusoidal_positional_encoding(rows, cfg.d_model, cfg.pe_layout)
 
 
-def project(x: Tensor, weight: Tensor, bias: Tensor | None, scales: Tensor | None = None) -> Tensor:
-    """x W^T + b. Weights stored in a lower precision (`Transformer.use_low_precision_weights`) multiply with bfloat16
-    inputs in their own kernels and the result comes back in x's dtype (float32), so attention is still computed and
-    recorded in float32; `scales`: int8 weights' one scale per output row."""
-    if weight.dtype == x.dtype:
-        return F.linear(x, weight, bias)
-    rows = x.reshape(-1, x.shape[-1]).to(torch.bfloat16)
-    if weight.dtype == torch.int8:
-        y = torch._weight_int8pack_mm(rows, weight, scales)  # PyTorch's weight-only int8 kernel (gpt-fast's)
-    elif rows.shape[0] == 1:  # a decode step's one row: matrix-vector reads bfloat16 ~35% faster than F.linear
-        y = torch.mv(weight, rows[0])[None]
-    else:
-        y = F.linear(rows, weight)
-    y = y.to(x.dtype).reshape(*x.shape[:-1], weight.shape[0])
-    return y if bias is None else y + bias
-
-
-def float32_weight(linear: nn.Linear) -> Tensor:
-    """A linear's weight as float32 in every storage mode: int8 values times their row's scale, bfloat16 widened."""
-    scales = getattr(linear, "weight_scales", None)
-    weight = linear.weight.float()
-    return weight if scales is None else weight * scales.float()[:, None]
-
-
-class LowPrecisionLinear(nn.Linear):
-    """An nn.Linear whose weight is stored in bfloat16 or int8 (with `weight_scales`) while its input, bias and output
-    stay float32."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return project(x, self.weight, self.bias, getattr(self, "weight_scales", None))
-
-
 class MultiHeadAttention(nn.Module):
-    """MultiHead(Q, K, V) = Concat(head_1..head_h) W^O, head_i = softmax(Q_i K_i^T / sqrt(d_k)) V_i (§3.2)."""
+    """MultiHead(Q, K, V) = Concat(head_1..head_h) W^O, head_i = softmax(Q_i K_i^T / sqrt(d_k)) V_i (§3.2.1, §3.2.2).
+
+    Every intermediate passes through a hook point, so capture can record it and an edit can change it.
+    """
 
     def __init__(self, d_model: int, n_heads: int, dropout: float) -> None:
         super().__init__()
@@ -115,59 +91,76 @@ class MultiHeadAttention(nn.Module):
         self.hook_weights = HookPoint()  # [batch, head, q_pos, k_pos]  softmax, before dropout
         self.hook_head_out = HookPoint()  # [batch, head, q_pos, d_k]  weights @ V; ablation zeroes here
         self.hook_out = HookPoint()  # [batch, q_pos, d_model]  the sub-layer's output, after W_O
-        self._fused_key, self._fused = None, None  # inference cache of the stacked Q/K/V projection
-
-    def _fused_qkv(self) -> tuple[Tensor, ...]:
-        """[W_Q; W_K; W_V] and their biases stacked (and int8 weights' scales), rebuilt whenever any of them changes."""
-        params = [p for linear in (self.w_q, self.w_k, self.w_v) for p in (linear.weight, linear.bias)]
-        key = tuple((p.data_ptr(), p._version) for p in params)
-        if self._fused_key != key:
-            with torch.inference_mode(False):  # a normal tensor, usable outside inference mode too
-                weight = torch.cat([p.detach() for p in params[0::2]])
-                bias = torch.cat([p.detach() for p in params[1::2]])
-                if params[0].stride(0) == 1:  # keep the column-major layout of use_column_major_weights
-                    weight = weight.t().contiguous().t()
-                fused = (weight, bias)
-                if hasattr(self.w_q, "weight_scales"):
-                    fused += (torch.cat([linear.weight_scales for linear in (self.w_q, self.w_k, self.w_v)]),)
-            self._fused, self._fused_key = fused, key
-        return self._fused
-
-    def _split_heads(self, x: Tensor) -> Tensor:
-        batch, length, _ = x.shape
-        return x.view(batch, length, self.n_heads, self.d_k).transpose(1, 2)
 
     def forward(
         self,
-        query: Tensor,  # [batch, q_pos, d_model]
-        key_value: Tensor | None,  # [batch, k_pos, d_model]; None reuses the cached keys/values
-        mask: Tensor | None = None,  # bool, broadcastable to [batch, head, q_pos, k_pos]; True = may attend
+        query: Tensor,
+        key_value: Tensor | None,
+        mask: Tensor | None = None,
         cache: dict | None = None,
         append_to_cache: bool = False,
     ) -> Tensor:
-        if key_value is query and not (self.training or torch.is_grad_enabled()):  # inference: one product for Q, K, V
-            q, k, v = (self._split_heads(x) for x in project(query, *self._fused_qkv()).chunk(3, dim=-1))
-        else:
-            q = self._split_heads(self.w_q(query))
-            if key_value is not None:
-                k, v = self._split_heads(self.w_k(key_value)), self._split_heads(self.w_v(key_value))
-        q = self.hook_q(q)
-        if key_value is None:  # cross-attention during incremental decoding: keys are the fixed memory
-            k, v = cache["k"], cache["v"]
-        else:
-            if cache is not None:
-                if append_to_cache and "k" in cache:  # decoder self-attention grows one position a step
-                    k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)
-                cache["k"], cache["v"] = k, v
-        k, v = self.hook_k(k), self.hook_v(v)
-        scores = self.hook_scores(q @ k.transpose(-2, -1) / math.sqrt(self.d_k))
+        """Each position of `query` [batch, q_pos, d_model] attends over `key_value` [batch, k_pos, d_model]: the same
+        tensor in self-attention, the encoder's output in encoder-decoder attention (§3.2.3).
+
+        mask: bool, broadcastable to [batch, head, q_pos, k_pos]; True where the query may attend.
+        cache: this attention's keys and values across decode steps (`cached_keys_values`); key_value None reads them.
+        """
+        # 1. Linear projections: Q = query W^Q, K = key_value W^K, V = key_value W^V
+        q, k, v = self.project_qkv(query, key_value)  # [batch, pos, d_model]
+        # 2. Split d_model into n_heads heads of d_k
+        q = self.hook_q(self.split_heads(q))  # [batch, head, q_pos, d_k]
+        if key_value is not None:
+            k, v = self.split_heads(k), self.split_heads(v)  # [batch, head, k_pos, d_k]
+        if cache is not None:
+            k, v = self.cached_keys_values(cache, k, v, append_to_cache)
+        k, v = self.hook_k(k), self.hook_v(v)  # [batch, head, k_pos, d_k]
+        # 3. Scaled dot products: how well each query matches each key
+        scores = self.hook_scores(q @ k.transpose(-2, -1) / math.sqrt(self.d_k))  # [batch, head, q_pos, k_pos]
+        # 4. Mask: -inf where the query may not attend (padding; in the decoder, later positions)
         if mask is not None:
             scores = scores.masked_fill(~mask, float("-inf"))
-        scores = self.hook_masked_scores(scores)
-        weights = self.hook_weights(torch.softmax(scores, dim=-1))
-        heads = self.hook_head_out(self.dropout(weights) @ v)
-        batch, _, q_len, _ = heads.shape
-        return self.hook_out(self.w_o(heads.transpose(1, 2).reshape(batch, q_len, self.n_heads * self.d_k)))
+        scores = self.hook_masked_scores(scores)  # [batch, head, q_pos, k_pos]
+        # 5. Softmax over the keys: each query's weights sum to 1
+        weights = self.hook_weights(torch.softmax(scores, dim=-1))  # [batch, head, q_pos, k_pos]
+        # 6. Each head's output: its weights times the values
+        heads = self.hook_head_out(self.dropout(weights) @ v)  # [batch, head, q_pos, d_k]
+        # 7. Concat the heads
+        concat = heads.transpose(1, 2).flatten(2)  # [batch, q_pos, head * d_k = d_model]
+        # 8. Output projection W^O
+        return self.hook_out(self.w_o(concat))  # [batch, q_pos, d_model]
+
+    def project_qkv(self, query: Tensor, key_value: Tensor | None) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """query W^Q, key_value W^K, key_value W^V (biases added); K and V are None when key_value is.
+
+        Self-attention at inference takes the three from one product with the stacked weights instead: the same
+        values to float rounding, one pass over the input (model/core/weight_modes.py).
+        """
+        if key_value is query and not (self.training or torch.is_grad_enabled()):
+            return weight_modes.fused_qkv(self, query)
+        if key_value is None:
+            return self.w_q(query), None, None
+        return self.w_q(query), self.w_k(key_value), self.w_v(key_value)
+
+    def split_heads(self, x: Tensor) -> Tensor:
+        """[batch, pos, d_model] -> [batch, head, pos, d_k]."""
+        batch, length, _ = x.shape
+        return x.view(batch, length, self.n_heads, self.d_k).transpose(1, 2)
+
+    @staticmethod
+    def cached_keys_values(cache: dict, k: Tensor | None, v: Tensor | None, append: bool) -> tuple[Tensor, Tensor]:
+        """Incremental decoding: `cache` {"k", "v"} keeps the keys and values [batch, head, k_pos, d_k] of the steps
+        before, so each step projects only its new position.
+
+        Encoder-decoder attention stores the memory's on the first step and reads them back afterwards (k, v None);
+        masked self-attention appends each step's one position (`append`).
+        """
+        if k is None:
+            return cache["k"], cache["v"]
+        if append and "k" in cache:
+            k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)
+        cache["k"], cache["v"] = k, v
+        return k, v
 
 
 class PositionwiseFeedForward(nn.Module):
@@ -185,7 +178,8 @@ class PositionwiseFeedForward(nn.Module):
 
 
 class SublayerConnection(nn.Module):
-    """LayerNorm(x + Sublayer(x)) as in the paper (§5.4), or x + Sublayer(LayerNorm(x)) with pre-norm."""
+    """The residual connection around each sub-layer: LayerNorm(x + Dropout(Sublayer(x))) as in the paper (§3.1,
+    §5.4); with norm_first (pre-norm), x + Dropout(Sublayer(LayerNorm(x)))."""
 
     def __init__(self, d_model: int, dropout: float, norm_first: bool, eps: float = 1e-5) -> None:
         super().__init__()
@@ -293,6 +287,8 @@ class Embedding(nn.Module):
 
 
 class Encoder(nn.Module):
+    """The embedded source through N encoder layers (§3.1); pre-norm models end with one more LayerNorm."""
+
     def __init__(self, cfg: TransformerConfig, embed: Embedding) -> None:
         super().__init__()
         self.embed = embed
@@ -307,6 +303,8 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
+    """The embedded target through N decoder layers, each also attending over the encoder's output (§3.1)."""
+
     def __init__(self, cfg: TransformerConfig, embed: Embedding) -> None:
         super().__init__()
         self.embed = embed
@@ -329,7 +327,8 @@ class Decoder(nn.Module):
 
 
 class Transformer(nn.Module):
-    """Encoder-decoder Transformer over one vocabulary (source and target ids index the same table)."""
+    """The encoder-decoder Transformer (§3, Figure 1) over one vocabulary: source and target ids index the same
+    table. `generator` is the output layer, the learned linear transformation before the softmax (§3.4)."""
 
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
@@ -364,14 +363,12 @@ class Transformer(nn.Module):
                 nn.init.normal_(emb.weight, std=self.cfg.d_model**-0.5)
                 emb.weight[self.cfg.pad_id].zero_()
 
-    @property
-    def positional_encoding(self) -> Tensor:
-        return self.encoder.embed.positions  # [max_len, d_model], the encoder's rows from its first position
-
     def src_mask(self, src: Tensor) -> Tensor:
+        """True where a key is a real piece, not padding."""
         return (src != self.cfg.pad_id)[:, None, None, :]  # [batch, 1, 1, k_pos]
 
     def tgt_mask(self, tgt: Tensor) -> Tensor:
+        """True where a key is neither padding nor after the query: position i sees positions <= i only (§3.2.3)."""
         length = tgt.shape[1]
         causal = torch.ones(length, length, dtype=torch.bool, device=tgt.device).tril()
         not_pad = tgt != self.cfg.pad_id
@@ -408,41 +405,21 @@ class Transformer(nn.Module):
                 for key in part:
                     part[key] = part[key].index_select(0, order)
 
-    @torch.no_grad()
+    # Weight modes for inference (model/core/weight_modes.py): the same model, its weights stored otherwise.
+
     def use_column_major_weights(self) -> Transformer:
-        """Store each linear weight transposed in memory (same values and shape) for faster decoding.
+        """Each linear weight stored transposed in memory, for faster decoding; values and checkpoints unchanged."""
+        return weight_modes.use_column_major_weights(self)
 
-        F.linear computes x @ W^T; with W column-major, W^T is contiguous, and MKL's one-row product
-        (a decode step) reads it faster: 160 vs 275 us for the 8000 x 256 output layer on the 2-core
-        dev machine, 13-19% off a whole decode step. State dicts and checkpoints are unchanged.
-        """
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                module.weight.data = module.weight.data.t().contiguous().t()
-        return self
-
-    @torch.no_grad()
     def use_low_precision_weights(self, dtype: torch.dtype = torch.bfloat16) -> Transformer:
-        """Opt-in, for inference on the CPU only: store every linear weight in bfloat16 (halving the bytes a decode
-        step reads; the tied embedding too) or int8 (a quarter; one scale per output row, the float32 embedding
-        kept for the input side). Biases, activations, attention and layer norms stay float32, but attention then
-        differs from float32's: bench/run.py's nllb_*_attention_max_diff rows say by how much."""
-        if dtype not in (torch.bfloat16, torch.int8):
-            raise ValueError(f"low-precision weights are bfloat16 or int8, not {dtype}")
-        if any(isinstance(module, LowPrecisionLinear) for module in self.modules()):
-            raise ValueError("the weights are already stored in a lower precision; start from a float32 model")
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                weight = module.weight.detach().float()
-                if dtype == torch.int8:
-                    scales = weight.abs().amax(dim=1).clamp(min=1e-12) / 127
-                    quantised = torch.round(weight / scales[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
-                    module.weight = nn.Parameter(quantised, requires_grad=False)  # unties a tied output layer
-                    module.register_buffer("weight_scales", scales.to(torch.bfloat16))
-                else:
-                    module.weight.data = weight.to(dtype).contiguous()  # row-major: torch.mv's fast layout
-                module.__class__ = LowPrecisionLinear
-        return self
+        """Opt-in, CPU inference only: every linear weight stored in bfloat16 or int8; attention stays float32."""
+        return weight_modes.use_low_precision_weights(self, dtype)
+
+    # The interface's views of the parts (model/core/interface.py): what code outside model/core may read.
+
+    @property
+    def positional_encoding(self) -> Tensor:
+        return self.encoder.embed.positions  # [max_len, d_model], the encoder's rows from its first position
 
     @torch.no_grad()
     def embedding_norms(self, ids: list[int]) -> list[float]:
@@ -453,8 +430,6 @@ class Transformer(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
-
-    # The interface's views of the parts (model/core/interface.py): what code outside model/core may read.
 
     def named_hook_points(self) -> dict[str, HookPoint]:
         """Every hook point under the name `hook_name` gives it: here its module path, which the names follow."""
@@ -470,11 +445,11 @@ class Transformer(nn.Module):
         attn, (heads, d_k, d_model) = self._attention(kind, layer), (self.cfg.n_heads, self.cfg.d_k, self.cfg.d_model)
 
         def into_heads(linear: nn.Linear) -> tuple[Tensor, Tensor]:  # y = x W^T + b, W [heads * d_k, d_model]
-            weight = float32_weight(linear).view(heads, d_k, d_model).transpose(1, 2)
+            weight = weight_modes.float32_weight(linear).view(heads, d_k, d_model).transpose(1, 2)
             return weight, linear.bias.float().view(heads, d_k)
 
         (w_q, b_q), (w_k, b_k), (w_v, b_v) = (into_heads(x) for x in (attn.w_q, attn.w_k, attn.w_v))
-        w_o = float32_weight(attn.w_o).view(d_model, heads, d_k).permute(1, 2, 0)  # [head, d_k, d_model]
+        w_o = weight_modes.float32_weight(attn.w_o).view(d_model, heads, d_k).permute(1, 2, 0)  # [head, d_k, d_model]
         return AttentionWeights(w_q, w_k, w_v, w_o, b_q, b_k, b_v, attn.w_o.bias.float())
 
     def layer_norm(self, stack: str, layer: int | None, sublayer: str) -> LayerNormWeights | None:
@@ -497,7 +472,7 @@ class Transformer(nn.Module):
 
     def output_weights(self) -> OutputWeights:
         bias = self.generator.bias
-        return OutputWeights(float32_weight(self.generator).t(), None if bias is None else bias.float())
+        return OutputWeights(weight_modes.float32_weight(self.generator).t(), None if bias is None else bias.float())
 
     def unembed(self, stream: Tensor) -> Tensor:
         """Logits [..., vocab] for a decoder residual stream [..., d_model]: the final norm, then the output layer."""
