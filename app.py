@@ -192,6 +192,8 @@ class Sidebar:
             deck.sidebar()
             if self.ckpt is not None:
                 st.caption(plain(card_summary(self.ckpt)))
+                for note in self.ckpt.notes:  # what loading noticed (an older format, a part of the card left out)
+                    st.caption("ⓘ " + plain(note))
 
     def language_pickers(self) -> None:
         """Source and target of a multilingual model; the session keeps "" for its default pair (no place in a link)."""

@@ -190,3 +190,14 @@ def test_degenerate_attention_leaves_what_if_and_the_lesson_working(damaged, vie
     at.run()
     assert not at.exception and not at.error, messages(at.exception) + messages(at.error)
     assert figures(at)
+
+
+def test_what_loading_noticed_is_said_under_the_model_summary(damaged):
+    """A checkpoint written before tokenizer hashes loads; the sidebar says so, escaped, and the view still draws."""
+    config = json.loads((damaged / "config.json").read_text())
+    del config["tokenizer_sha256"]
+    (damaged / "config.json").write_text(json.dumps(config))
+    at = open_view("translate")
+    captions = [c.value for c in at.sidebar.caption]
+    assert any(c.startswith("ⓘ config.json records no tokenizer hash \\(written") for c in captions), captions
+    assert figures(at)

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def shipped_decks() -> dict[str, Path]:
     """Title (file stem) → path of each deck in decks/; read once, not on every rerun (they ship with the app)."""
     return {
-        json.loads(p.read_text(encoding="utf-8")).get("title", p.stem) + f" ({p.stem})": p
+        str(json.loads(p.read_text(encoding="utf-8")).get("title") or p.stem) + f" ({p.stem})": p
         for p in sorted((ROOT / "decks").glob("*.json"))
     }
 
