@@ -67,16 +67,8 @@ def streamlit_server(checkpoints: Path | None = None, app: Path = ROOT / "app.py
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start: {proc.stderr.read().decode()[-2000:]}") from None
-                time.sleep(0.3)
+        if not wait_healthy(url, proc, 60):
+            raise RuntimeError(f"streamlit did not start: {proc.stderr.read().decode()[-2000:]}")
         yield url, proc
     finally:
         proc.terminate()
@@ -84,6 +76,20 @@ def streamlit_server(checkpoints: Path | None = None, app: Path = ROOT / "app.py
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, seconds: float) -> bool:
+    """Wait until the server at `url` answers its health check (True), or it exits or `seconds` pass (False)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                return False
+            time.sleep(0.3)
 
 
 def shipped_or(fallback: Path) -> Path:

@@ -23,6 +23,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from harness import browser
+
 ROOT = Path(__file__).resolve().parent.parent
 COOKIE = "HEADLIGHT_REPLICA"
 
@@ -69,16 +71,8 @@ def start_replica(port: int, checkpoints: Path | None) -> subprocess.Popen:
 
 
 def wait_healthy(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not start") from None
-            time.sleep(0.3)
+    if not browser.wait_healthy(url, process, seconds):
+        raise RuntimeError(f"{url} did not start")
 
 
 def sessions_per_replica(stats_port: int) -> dict[str, int]:
