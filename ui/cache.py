@@ -11,7 +11,7 @@ import streamlit as st
 import torch
 
 from model.analysis.ablation import quality
-from model.analysis.attribution import contributions
+from model.analysis.attribution import Contributions, contributions
 from model.core.checkpoint import Checkpoint, find_checkpoints, load_checkpoint
 from model.core.defaults import checkpoints_folder
 from model.core.head_selection import parse_head_spec
@@ -49,9 +49,18 @@ def cached_training_curve(path: str):
     return training_curve(cached_checkpoint(path).card["curve"])
 
 
+LABS_ENV = "HEADLIGHT_LABS"
+
+
+def labs_folder() -> Path:
+    """Where the live lab (ui/lab_panel.py) keeps its runs (runs/) and finished models: $HEADLIGHT_LABS, or labs/
+    beside the checkpoints folder (never inside it: the shipped checkpoints are not written to)."""
+    return Path(os.environ.get(LABS_ENV) or Path(checkpoints_folder()).resolve().parent / "labs")
+
+
 def available_checkpoints() -> list[Path]:
-    """Checkpoint folders under $HEADLIGHT_CHECKPOINTS, or the shipped checkpoints/."""
-    return find_checkpoints(checkpoints_folder())
+    """Checkpoint folders under $HEADLIGHT_CHECKPOINTS, or the shipped checkpoints/; then the live lab's models."""
+    return find_checkpoints(checkpoints_folder()) + find_checkpoints(labs_folder())
 
 
 @dataclass
@@ -115,7 +124,7 @@ def cached_forward_trace(path: str, src_ids: tuple[int, ...], out_ids: tuple[int
 
 
 @st.cache_data(max_entries=16, show_spinner="Measuring contributions…")
-def cached_contributions(path: str, src_ids: tuple[int, ...], out_ids: tuple[int, ...]) -> dict:
+def cached_contributions(path: str, src_ids: tuple[int, ...], out_ids: tuple[int, ...]) -> Contributions:
     ckpt = cached_checkpoint(path)
     return contributions(ckpt.model, list(src_ids), list(out_ids))
 

@@ -127,8 +127,10 @@ export default function ({ data, parentElement, setTriggerValue }) {
                                           : Plotly;
   loadPlotly(data.bundle)
     .then(turn)
-    .then((Plotly) => Plotly.react(div, figure.data || [], themed(figure.layout || {}),
-                                   {displaylogo: false, responsive: true, ...(data.config || {})}))
+    // frames: a figure's own animation (the training film's slider and play button); [] clears an earlier figure's
+    .then((Plotly) => Plotly.react(div, {data: figure.data || [], layout: themed(figure.layout || {}),
+                                         frames: figure.frames || [],
+                                         config: {displaylogo: false, responsive: true, ...(data.config || {})}}))
     .then(() => {
       if (data.clickable && !div.__headlightClicks) {  // a click on a point goes back to Python (ui/figure.py)
         div.__headlightClicks = true;

@@ -40,6 +40,56 @@ EN = {
     "view.whatif": "What if",
     "view.lesson": "Lesson",
     "view.heads": "Heads across a corpus",
+    "view.training": "Training",
+    # training view and the live lab
+    "training.source": "Film",
+    "training.source.model": "{name}",
+    "training.source.lab": "the live lab ({lab})",
+    "training.waiting": "The lab is preparing its data and model; its first frame appears here in a few seconds.",
+    "training.bad_film": "This film cannot be shown: {why}",
+    "training.no_film_other": "**{name}** has no training film, so this shows only where its training ended; "
+    "**{other}** has one: pick it under Model.",
+    "training.no_film_lab": "**{name}** has no training film, so this shows only where its training ended. None of "
+    "the models here has one yet: press **Train one now** below to watch a tiny Transformer learn in three minutes, "
+    "or record one while training (`python -m model.train … --film`, see the docs' Training film page).",
+    "training.sentence": "Film sentence",
+    "training.grid": "All heads",
+    "training.grid_help": "Every layer × head of the chosen attention at once",
+    "training.look": "▶ plays the film; the slider under it moves through training in your browser. Look for the "
+    "moment the cross-attention finds the word alignment (a diagonal, bent where the word order differs), for heads "
+    "that settle early and heads that change late, and for heads that end up on </s>.",
+    "training.frame": "Marked update",
+    "training.frame_help": "The frame the film opens at and the curves below mark (it goes into a shared link)",
+    "training.statistic": "Statistic per head",
+    "training.stat.entropy": "entropy (bits; low: focused)",
+    "training.stat.max_weight": "max_weight (strongest key's weight)",
+    "training.stat.mean_distance": "mean_distance (from the diagonal)",
+    "training.stat.same": "same (weight on its own position)",
+    "training.stat.previous": "previous (weight on the position before)",
+    "training.stat.next": "next (weight on the position after)",
+    "training.stat.to_eos": "to_eos (weight on </s> and <s>)",
+    "training.stat.to_punctuation": "to_punctuation",
+    "training.stat.monotonicity": "monotonicity (cross: keys move along with queries)",
+    "training.stat.aer": "AER (alignment error against gold; low: aligned)",
+    "lab.title": "Live lab: watch a tiny Transformer learn",
+    "lab.intro": "Trains a 2-layer Transformer on a toy task over digits (reverse: 3 1 4 → 4 1 3) for at most "
+    "{minutes} minutes on this server, and streams its film into the view above as it learns. One lab at a time: "
+    "everyone watching this server sees the same one.",
+    "lab.task": "Task",
+    "lab.task.copy": "copy",
+    "lab.task.reverse": "reverse",
+    "lab.task.sort": "sort",
+    "lab.start": "Train one now",
+    "lab.stop": "Stop",
+    "lab.watch": "Watch it",
+    "lab.starting": "Lab ({task}): starting… {s} s",
+    "lab.no_start": "The lab stopped before it began: {why}",
+    "lab.cannot_start": "The lab cannot start: {why}",
+    "lab.training": "Lab ({task}): update {step} of {total}, {s} s",
+    "lab.done": "Lab ({task}) done: {message}. Its model, {name}, is in the Model list.",
+    "lab.ended": "Lab ({task}) ended at update {step} without finishing.",
+    "lab.stopped": "Lab ({task}) stopped: {message}",
+    "lab.failed": "Lab ({task}) failed: {message}",
     # lesson: controls
     "lesson.intro": "Follow this sentence through the whole forward pass of “Attention Is All You Need”, in the "
     "paper's order, "
@@ -357,6 +407,55 @@ KO = {
     "view.whatif": "만약에",
     "view.lesson": "강의",
     "view.heads": "코퍼스 전체의 헤드",
+    "view.training": "학습 과정",
+    "training.source": "필름",
+    "training.source.model": "{name}",
+    "training.source.lab": "실시간 실험실 ({lab})",
+    "training.waiting": "실험실이 데이터와 모델을 준비하고 있습니다. 몇 초 뒤 첫 프레임이 여기에 나타납니다.",
+    "training.bad_film": "이 필름은 보여 줄 수 없습니다: {why}",
+    "training.no_film_other": "**{name}**에는 학습 필름이 없어서 학습이 끝난 모습만 보여 줍니다. "
+    "**{other}**에는 필름이 있습니다: 모델 목록에서 고르세요.",
+    "training.no_film_lab": "**{name}**에는 학습 필름이 없어서 학습이 끝난 모습만 보여 줍니다. 아직 필름이 있는 "
+    "모델이 없습니다: 아래의 **지금 학습하기**를 눌러 작은 트랜스포머가 3분 안에 배우는 모습을 보거나, 학습하면서 "
+    "필름을 기록하세요 (`python -m model.train … --film`, 문서의 학습 필름 페이지 참고).",
+    "training.sentence": "필름 문장",
+    "training.grid": "모든 헤드",
+    "training.grid_help": "고른 어텐션의 모든 층 × 헤드를 한 번에",
+    "training.look": "▶는 필름을 재생하고, 그 아래 슬라이더는 브라우저 안에서 학습 과정을 넘겨 봅니다. 크로스 "
+    "어텐션이 단어 정렬(어순이 다른 곳에서 꺾이는 대각선)을 찾는 순간, 일찍 자리 잡는 헤드와 늦게 바뀌는 헤드, "
+    "</s>에 머무르게 되는 헤드를 찾아보세요.",
+    "training.frame": "표시할 업데이트",
+    "training.frame_help": "필름이 처음 보여 주고 아래 곡선이 표시하는 프레임 (공유 링크에 들어갑니다)",
+    "training.statistic": "헤드별 통계",
+    "training.stat.entropy": "엔트로피 (비트, 낮을수록 집중)",
+    "training.stat.max_weight": "max_weight (가장 강한 키의 가중치)",
+    "training.stat.mean_distance": "mean_distance (대각선에서의 거리)",
+    "training.stat.same": "same (자기 위치에 주는 가중치)",
+    "training.stat.previous": "previous (바로 앞 위치에 주는 가중치)",
+    "training.stat.next": "next (바로 뒤 위치에 주는 가중치)",
+    "training.stat.to_eos": "to_eos (</s>와 <s>에 주는 가중치)",
+    "training.stat.to_punctuation": "to_punctuation (문장 부호에 주는 가중치)",
+    "training.stat.monotonicity": "monotonicity (크로스: 쿼리를 따라 키가 움직이는 정도)",
+    "training.stat.aer": "AER (정답 정렬 대비 오류율, 낮을수록 정렬됨)",
+    "lab.title": "실시간 실험실: 작은 트랜스포머가 배우는 모습 보기",
+    "lab.intro": "숫자 장난감 과제(뒤집기: 3 1 4 → 4 1 3)로 2층 트랜스포머를 이 서버에서 최대 {minutes}분 동안 "
+    "학습시키고, 배우는 동안 그 필름을 위의 그림으로 보내 줍니다. 실험실은 한 번에 하나이며, 이 서버를 보는 "
+    "모두가 같은 실험실을 봅니다.",
+    "lab.task": "과제",
+    "lab.task.copy": "복사",
+    "lab.task.reverse": "뒤집기",
+    "lab.task.sort": "정렬",
+    "lab.start": "지금 학습하기",
+    "lab.stop": "멈추기",
+    "lab.watch": "지켜보기",
+    "lab.starting": "실험실 ({task}): 시작하는 중… {s}초",
+    "lab.no_start": "실험실이 시작하기 전에 멈췄습니다: {why}",
+    "lab.cannot_start": "실험실을 시작할 수 없습니다: {why}",
+    "lab.training": "실험실 ({task}): 업데이트 {step} / {total}, {s}초",
+    "lab.done": "실험실 ({task}) 완료: {message}. 모델 {name}이(가) 모델 목록에 있습니다.",
+    "lab.ended": "실험실 ({task})이(가) 업데이트 {step}에서 끝나지 못하고 멈췄습니다.",
+    "lab.stopped": "실험실 ({task}) 멈춤: {message}",
+    "lab.failed": "실험실 ({task}) 실패: {message}",
     "lesson.intro": "이 문장이 「Attention Is All You Need」의 순전파 전체를 논문 순서대로 지나가는 과정을, 이 "
     "모델이 실제로 계산한 "
     "숫자와 함께 따라가 봅니다. 어텐션 종류, 레이어, 헤드, 조각을 한 번만 고르면 모든 절이 그 선택을 따릅니다.",

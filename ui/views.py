@@ -15,6 +15,7 @@ from ui import (
     model_view_page,
     positional_page,
     steps_page,
+    training_page,
     translate_page,
     whatif_page,
 )
@@ -30,4 +31,5 @@ VIEWS = {
     "whatif": whatif_page.render,
     "lesson": lesson_page.render,
     "heads": corpus_heads_page.render,
+    "training": training_page.render,
 }

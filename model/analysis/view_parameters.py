@@ -18,11 +18,24 @@ from dataclasses import dataclass
 from model.core.defaults import DEFAULT_CHECKPOINT, MAX_BEAM, MAX_OUTPUT_PIECES  # shared with the commands
 
 # The app's views (ui/views.py draws them; tests/test_app.py checks that the two lists agree).
-VIEW_NAMES = ("translate", "model", "compare", "steps", "head", "positional", "analysis", "whatif", "lesson", "heads")
+VIEW_NAMES = (
+    "translate",
+    "model",
+    "compare",
+    "steps",
+    "head",
+    "positional",
+    "analysis",
+    "whatif",
+    "lesson",
+    "heads",
+    "training",
+)
 KIND_NAMES = ("encoder", "decoder", "cross")
 MAX_TEXT_CHARS = 2000
 MAX_LAYERS = 64  # deeper than any model this app loads; the model's own depth clamps further
 MAX_HEADS = 64
+MAX_FILM_FRAMES = 1000  # a film's most frames (model/analysis/film.py); the film's own count clamps further
 DEFAULT_TEXT = "Yesterday I bought a new car."  # the default model reorders it (verb second, participle last)
 # Presentation mode's `screen`: the smallest height the figures fit: about 190 px of controls and the translation, a
 # view's own row (up to 60 px), and ui/figure.js's smallest figure (240 px). Nonzero values below it are raised to it.
@@ -65,6 +78,7 @@ PARAMS = (
     Param("layer", "int", -1, low=-1, high=MAX_LAYERS - 1, meaning="-1: the last layer"),
     Param("head", "head", "mean", high=MAX_HEADS - 1, meaning="a head, or the mean of the layer's heads"),
     Param("step", "int", 0, low=0, high=MAX_OUTPUT_PIECES, meaning="decoding step"),
+    Param("frame", "int", -1, low=-1, high=MAX_FILM_FRAMES - 1, meaning="training film frame (-1: the last)"),
     Param("prefix", "text", "", high=500, meaning="the translation is forced to start with it"),
     Param("lang", "choice", "en", choices=("en", "ko"), meaning="the app's language"),
     Param("beam", "int", 1, low=1, high=MAX_BEAM, meaning="beam size (1: greedy)"),

@@ -1,0 +1,244 @@
+"""The live lab in the Training view: "Train one now" runs `python -m model.lab` in a subprocess and the view streams
+its film as the frames arrive.
+
+One lab at a time per server process (module state behind a lock): every visitor sees the running one and may watch
+it or stop it. Labs live in `ui.cache.labs_folder()`: each run in runs/NAME (its data, lab.json, live film), and, once
+done, its final checkpoint moved to NAME beside runs/, where the model picker lists it. Only the newest few are kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from ui.cache import ROOT, labs_folder
+from ui.i18n import t
+from ui.text import plain
+
+TASKS = ("copy", "reverse", "sort")  # model.lab's --task choices
+TIME_CAP_MINUTES = 3.0  # the lab stops training in time to finish within this (model.lab --max-minutes)
+GRACE_S = 60  # past the cap by this much, the lab is stopped (SIGTERM), then killed 10 s later
+KEEP = 3  # labs (runs and models) kept; older ones are deleted when a new one starts
+LAB_NAME = re.compile(r"lab-(copy|reverse|sort)-\d{8}-\d{6}")  # the only names this module ever deletes
+STATES = ("training", "done", "failed", "stopped")
+RUNS, LAB_FILE, LIVE_FILM, FINAL = "runs", "lab.json", "film", "final"
+MAX_LAB_JSON_BYTES = 1_000_000
+
+
+@dataclass
+class Lab:
+    task: str
+    name: str
+    run: Path  # the run folder: data, lab.json, the live film
+    model: Path  # where its final checkpoint goes once done (listed by the model picker)
+    process: subprocess.Popen
+    started: float  # time.monotonic()
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def film_folder(self) -> Path:
+        """The finished model's film once it is moved beside runs/, else the live one."""
+        for folder in (self.model, self.run / FINAL, self.run / LIVE_FILM):
+            if (folder / "film.json").is_file():
+                return folder
+        return self.run / LIVE_FILM
+
+
+@dataclass
+class LabStatus:
+    """lab.json, checked: what the progress line shows."""
+
+    state: str
+    step: int
+    total_steps: int
+    elapsed_s: float
+    message: str
+
+
+_LOCK = threading.Lock()
+_LAB: Lab | None = None  # this server's lab: the running one, or the last one
+
+
+def current() -> Lab | None:
+    return _LAB
+
+
+def start(task: str, root: Path | None = None) -> tuple[Lab, bool]:
+    """Start a lab on `task`, unless one is running: then that one. Returns the lab and whether this call started it."""
+    global _LAB
+    if task not in TASKS:
+        raise ValueError(f"the lab's task must be one of {', '.join(TASKS)}")
+    with _LOCK:
+        if _LAB is not None and _LAB.running():
+            return _LAB, False
+        root = root or labs_folder()
+        (root / RUNS).mkdir(parents=True, exist_ok=True)
+        prune(root, KEEP - 1)
+        name = f"lab-{task}-{time.strftime('%Y%m%d-%H%M%S')}"
+        run = root / RUNS / name
+        with open(root / RUNS / f"{name}.log", "wb") as log:  # the child keeps its own handle
+            process = subprocess.Popen(
+                [sys.executable, "-m", "model.lab", "--task", task, "--out", str(run)]
+                + ["--max-minutes", f"{TIME_CAP_MINUTES:g}"],
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        _LAB = Lab(task, name, run, root / name, process, time.monotonic())
+        threading.Thread(target=finish, args=(_LAB,), daemon=True, name=f"headlight-{name}").start()
+        return _LAB, True
+
+
+def stop() -> None:
+    """Ask the running lab to stop (SIGTERM): it keeps the film so far."""
+    with _LOCK:
+        if _LAB is not None and _LAB.running():
+            _LAB.process.terminate()
+
+
+def finish(lab: Lab) -> None:
+    """Wait for the lab (stopping it past its time cap); once done, move its checkpoint where the picker lists it."""
+    try:
+        lab.process.wait(timeout=TIME_CAP_MINUTES * 60 + GRACE_S)
+    except subprocess.TimeoutExpired:
+        lab.process.terminate()
+        try:
+            lab.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            lab.process.kill()
+            lab.process.wait()
+    status = read_status(lab.run)
+    final = lab.run / FINAL
+    if isinstance(status, LabStatus) and status.state == "done" and (final / "config.json").is_file():
+        with contextlib.suppress(OSError):  # else the picker misses it; its film stays in the run folder
+            os.replace(final, lab.model)
+
+
+def prune(root: Path, keep: int) -> None:
+    """Delete all but the newest `keep` labs (their runs, logs and models); only folders named as a lab names them."""
+    runs = root / RUNS
+    names = sorted(
+        {p.name.removesuffix(".log") for p in runs.iterdir() if LAB_NAME.fullmatch(p.name.removesuffix(".log"))}
+    )
+    names += [p.name for p in root.iterdir() if LAB_NAME.fullmatch(p.name) and p.name not in names]
+    by_age = sorted(set(names), key=lambda n: n.split("-", 2)[2], reverse=True)  # the name ends with its start time
+    for name in by_age[keep:]:
+        if _LAB is not None and _LAB.name == name and _LAB.running():
+            continue
+        for path in (runs / name, root / name):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+        (runs / f"{name}.log").unlink(missing_ok=True)
+
+
+def read_status(run: Path) -> LabStatus | str | None:
+    """The lab's lab.json, checked; a sentence if it cannot be used; None while it is not there yet."""
+    path = run / LAB_FILE
+    try:
+        if path.stat().st_size > MAX_LAB_JSON_BYTES:
+            return f"{LAB_FILE} is larger than {MAX_LAB_JSON_BYTES} bytes"
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        return f"{LAB_FILE} cannot be read ({type(exc).__name__})"
+    if not isinstance(data, dict) or data.get("state") not in STATES:
+        return f"{LAB_FILE} has no known state"
+    numbers = [data.get(k) for k in ("step", "total_steps", "elapsed_s")]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in numbers):
+        return f"{LAB_FILE} has a step, total or time that is not a number of 0 or more"
+    message = data.get("message")
+    return LabStatus(
+        data["state"],
+        int(numbers[0]),
+        int(numbers[1]),
+        float(numbers[2]),
+        message[:300] if isinstance(message, str) else "",
+    )
+
+
+def log_tail(lab: Lab) -> str:
+    """The last line the lab printed (its one-sentence error when it could not start)."""
+    try:
+        lines = (lab.run.parent / f"{lab.name}.log").read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1][:300] if lines else ""
+
+
+def progress(lab: Lab, where=st) -> None:
+    """One line: the lab's state, update and time (from lab.json), as a progress bar while it trains."""
+    status = read_status(lab.run)
+    if isinstance(status, str):
+        where.warning(plain(status))
+        return
+    if status is None:
+        elapsed = time.monotonic() - lab.started
+        if lab.running():
+            where.progress(0.0, text=t("lab.starting", task=t(f"lab.task.{lab.task}"), s=f"{elapsed:.0f}"))
+        else:
+            where.error(t("lab.no_start", why=plain(log_tail(lab)) or "?"))
+        return
+    task = t(f"lab.task.{lab.task}")
+    if status.state == "training" and lab.running():
+        share = min(1.0, status.step / status.total_steps) if status.total_steps else 0.0
+        text = t("lab.training", task=task, step=status.step, total=status.total_steps, s=f"{status.elapsed_s:.0f}")
+        where.progress(share, text=text)
+    elif status.state == "done":
+        where.success(t("lab.done", task=task, name=lab.name, message=plain(status.message)))
+    elif status.state == "training":  # the process ended without saying so: killed
+        where.warning(t("lab.ended", task=task, step=status.step))
+    else:
+        where.warning(t(f"lab.{status.state}", task=task, message=plain(status.message)))
+
+
+def panel(watching: bool) -> None:
+    """The lab's controls: the task, "Train one now" (or the running lab's Stop) and its progress."""
+    lab = current()
+    with st.container(border=True, key="lab_panel"):
+        st.markdown(f"**{t('lab.title')}**")
+        st.caption(t("lab.intro", minutes=f"{TIME_CAP_MINUTES:g}"))
+        cols = st.columns([2, 2, 3], vertical_alignment="bottom")
+        running = lab is not None and lab.running()
+        task = cols[0].selectbox(
+            t("lab.task"), TASKS, format_func=lambda x: t(f"lab.task.{x}"), key="lab_task", disabled=running
+        )
+        if running:
+            cols[1].button(t("lab.stop"), key="lab_stop", on_click=stop, type="secondary")
+            if not watching:
+                cols[2].button(t("lab.watch"), key="lab_watch", on_click=watch)
+        else:
+            cols[1].button(t("lab.start"), key="lab_start", on_click=start_and_watch, args=(task,), type="primary")
+        problem = st.session_state.pop("lab_error", None)
+        if problem:
+            st.error(t("lab.cannot_start", why=plain(problem)))
+        if lab is not None and not watching:  # while watching, the film's own fragment shows the progress
+            progress(lab)
+
+
+def watch() -> None:
+    st.session_state.film_source = "lab"
+    st.session_state.frame = -1  # the newest frame, as it arrives
+
+
+def start_and_watch(task: str) -> None:
+    try:
+        start(task)
+    except OSError as exc:
+        st.session_state.lab_error = f"{exc.strerror or exc}"
+        return
+    watch()
