@@ -31,6 +31,7 @@ MODULE_MARKS = {
     "test_browser": {"browser", "slow"},
     "test_commands": {"commands", "slow"},
     "test_device_train": {"commands", "slow"},
+    "test_decoder_only": {"reference"},
     "test_doc_links": {"app"},
     "test_film": {"slow"},
     "test_golden_traces": {"slow"},

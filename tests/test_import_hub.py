@@ -34,9 +34,10 @@ from tests.test_marian import SENTENCES, make_hf_folder, opus_tokenizer_files  #
 
 HUB_ID = "Helsinki-NLP/opus-mt-en-de"
 COMMIT = "3f1c9d0b2a8e4c6d5f7a9b1c3e5d7f9a1b3c5d7e"  # a snapshot is named by the commit it was taken at
-NEEDED = ["config.json", "source.spm", "target.spm", "vocab.json", "model.safetensors"]
+# generation_config.json: fetched for every model (a language model's extra end-of-turn ids live there), unused here
+NEEDED = ["config.json", "source.spm", "target.spm", "vocab.json", "model.safetensors", "generation_config.json"]
 # in the real repository too, and never needed: if the import asked for them, the offline snapshot would be incomplete
-NOT_NEEDED = ["README.md", "generation_config.json", "pytorch_model.bin", "tf_model.h5", "rust_model.ot"]
+NOT_NEEDED = ["README.md", "pytorch_model.bin", "tf_model.h5", "rust_model.ot"]
 
 
 @pytest.fixture(scope="module")

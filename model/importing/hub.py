@@ -21,6 +21,11 @@ IMPORT_FILES = (
     "tokenizer.json",
     *TokenizerPair.files,
     SPM_FILE,
+    # decoder-only language models (model.importing.llm): the chat template, extra end-of-turn ids, weight shards
+    "chat_template.jinja",
+    "generation_config.json",
+    "model.safetensors.index.json",
+    "model-*-of-*.safetensors",
 )
 
 
@@ -78,7 +83,8 @@ def download(hub_id: str) -> Path:
     where = constants.HF_HUB_CACHE
     try:
         folder = Path(snapshot_download(hub_id, allow_patterns=[*IMPORT_FILES, WEIGHT_FILES[0]]))
-        if not (folder / WEIGHT_FILES[0]).is_file():  # an older repository: its pickle-free-loaded .bin instead
+        sharded = (folder / "model.safetensors.index.json").is_file()
+        if not sharded and not (folder / WEIGHT_FILES[0]).is_file():  # an older repository: its .bin instead
             folder = Path(snapshot_download(hub_id, allow_patterns=[*IMPORT_FILES, WEIGHT_FILES[1]]))
     except Exception as exc:  # a network library's many error types, each said in one sentence
         raise HubError(download_failure(hub_id, exc, where, constants.is_offline_mode())) from None
