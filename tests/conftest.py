@@ -32,6 +32,7 @@ MODULE_MARKS = {
     "test_commands": {"commands", "slow"},
     "test_device_train": {"commands", "slow"},
     "test_decoder_only": {"reference"},
+    "test_decoder_only_app": {"reference", "app"},
     "test_doc_links": {"app"},
     "test_film": {"slow"},
     "test_golden_traces": {"slow"},

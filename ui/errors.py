@@ -8,6 +8,7 @@ import functools
 import streamlit as st
 
 from model.core.checkpoint import Checkpoint, CheckpointError
+from model.core.decoder_only import DecoderOnlyTransformer
 from model.decoding.translation import InputError
 from ui.cache import Searched, cached_checkpoint, cached_search
 from ui.context import Request
@@ -17,7 +18,14 @@ from ui.text import plain
 def load(path: str) -> Checkpoint | None:
     """The checkpoint, or None after showing why it cannot be used."""
     try:
-        return cached_checkpoint(path)
+        ckpt = cached_checkpoint(path)
+        if isinstance(ckpt.model, DecoderOnlyTransformer):
+            st.info(
+                f"{plain(ckpt.name)} is a decoder-only language model: it loads and checks out, but the views draw "
+                "encoder-decoder translators only, so far. Choose another model in the sidebar."
+            )
+            return None
+        return ckpt
     except CheckpointError as exc:
         st.error(f"This checkpoint cannot be used: {plain(exc)}")
     except Exception as exc:  # noqa: BLE001 - a check load_checkpoint lacks must not take the page (and picker) down
