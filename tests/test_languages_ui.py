@@ -158,10 +158,13 @@ def test_the_step_view_shows_the_code_as_the_forced_first_piece(multi_env):
 def test_a_code_followed_by_a_piece_without_a_word_mark_stays_apart():
     import numpy as np
 
+    from model.core.interface import MultilingualTranslationTokenizer
     from ui.context import code_labels, labelled_trace
 
-    class Codes:
+    class Codes(MultilingualTranslationTokenizer):  # a multilingual tokenizer with two code pieces, nothing else
+        pad_id, unk_id, eos_id, files = 0, 1, 3, ()
         codes = {"kor_Hang": "kor_Hang", "ko": "__ko__"}
+        src_lang, tgt_lang = "ko", "kor_Hang"
 
     zeros = np.zeros((1, 1, 4, 4))
     trace = Trace(
@@ -241,12 +244,12 @@ def test_the_lessons_logit_lens_computed_once_per_translation_is_the_full_lesson
     full = lesson_numbers(model, translated.src_ids, translated.out_ids, choice)
     apart = lesson_numbers(model, translated.src_ids, translated.out_ids, choice, with_lens=False)
     lens = lens_numbers(model, translated.src_ids, translated.out_ids)
-    assert apart["per_layer"] == [] and len(lens) == len(full["per_layer"]) == model.cfg.n_decoder_layers
-    for mine, theirs in zip(lens, full["per_layer"]):
-        assert mine["layer"] == theirs["layer"]
+    assert apart.per_layer == [] and len(lens) == len(full.per_layer) == model.cfg.n_decoder_layers
+    for mine, theirs in zip(lens, full.per_layer):
+        assert mine.layer == theirs.layer
         for key in ("top_ids", "top_probs", "stream"):
-            np.testing.assert_array_equal(mine[key], theirs[key])
-    np.testing.assert_array_equal(apart["head"]["weights"], full["head"]["weights"])
+            np.testing.assert_array_equal(getattr(mine, key), getattr(theirs, key))
+    np.testing.assert_array_equal(apart.head_steps.weights, full.head_steps.weights)
 
 
 @pytest.mark.parametrize("view", VIEWS)

@@ -29,16 +29,16 @@ def test_embedding_and_positional_encoding(model, translated):
     n = numbers(model, translated, layer=0)
     table = model.encoder.embed.token_embedding.weight.detach()
     expected = table[translated.src_ids].numpy() * math.sqrt(model.cfg.d_model)
-    np.testing.assert_allclose(n["token_embedding"], expected, atol=1e-5)
+    np.testing.assert_allclose(n.token_embedding, expected, atol=1e-5)
     np.testing.assert_allclose(
-        n["positional"], sinusoidal_positional_encoding(len(translated.src_ids), model.cfg.d_model).numpy(), atol=1e-6
+        n.positional, sinusoidal_positional_encoding(len(translated.src_ids), model.cfg.d_model).numpy(), atol=1e-6
     )
-    np.testing.assert_allclose(n["layer_input"], expected + n["positional"], atol=1e-5)
+    np.testing.assert_allclose(n.layer_input, expected + n.positional, atol=1e-5)
 
 
 def test_q_k_v_scores_mask_softmax_and_output_by_hand(model, translated):
     n = numbers(model, translated, kind="decoder", layer=0, head=1, position=2)
-    attn, x = model.decoder.layers[0].self_attn, torch.tensor(n["layer_input"])
+    attn, x = model.decoder.layers[0].self_attn, torch.tensor(n.layer_input)
     sl = slice(8, 16)  # head 1 of d_k = 8
     q = (x @ attn.w_q.weight.T + attn.w_q.bias)[:, sl]
     k = (x @ attn.w_k.weight.T + attn.w_k.bias)[:, sl]
@@ -54,23 +54,23 @@ def test_q_k_v_scores_mask_softmax_and_output_by_hand(model, translated):
         ("weights", weights),
         ("head_out", weights @ v),
     ):
-        np.testing.assert_allclose(n["head"][name], ref.detach().numpy(), atol=1e-5, err_msg=name)
-    assert np.isneginf(n["head"]["masked_scores"][2, 3:]).all()  # −∞ above the diagonal
+        np.testing.assert_allclose(getattr(n.head_steps, name), ref.detach().numpy(), atol=1e-5, err_msg=name)
+    assert np.isneginf(n.head_steps.masked_scores[2, 3:]).all()  # −∞ above the diagonal
 
 
 def test_add_and_norm_is_layer_norm_of_x_plus_sublayer(model, translated):
     n = numbers(model, translated, kind="encoder", layer=1)
     norm = model.encoder.layers[1].sublayer_attn.norm
-    sublayer = n["heads_concat"] @ n["w_o"].T + n["w_o_bias"]
+    sublayer = n.heads_concat @ n.w_o.T + n.w_o_bias
     expected = F.layer_norm(
-        torch.tensor(n["stream_in"] + sublayer), (model.cfg.d_model,), norm.weight, norm.bias, norm.eps
+        torch.tensor(n.stream_in + sublayer), (model.cfg.d_model,), norm.weight, norm.bias, norm.eps
     )
-    np.testing.assert_allclose(n["add_norm_out"], expected.detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(n.add_norm_out, expected.detach().numpy(), atol=1e-5)
 
 
 def test_why_sqrt_dk_entropies_match_numpy(model, translated):
     n = numbers(model, translated, kind="cross", layer=1, head=0, position=1)
-    q, k = n["head"]["q"], n["head"]["k"]
+    q, k = n.head_steps.q, n.head_steps.k
     row = q[1] @ k.T
 
     def entropy(x):
@@ -78,47 +78,47 @@ def test_why_sqrt_dk_entropies_match_numpy(model, translated):
         p /= p.sum()
         return float(-(p * np.log2(p)).sum())
 
-    assert n["why_scale"]["entropy_scaled_bits"] == pytest.approx(entropy(row / math.sqrt(q.shape[1])), abs=1e-5)
-    assert n["why_scale"]["entropy_unscaled_bits"] == pytest.approx(entropy(row), abs=1e-5)
-    assert n["why_scale"]["dot_variance"] == pytest.approx(float((q @ k.T).var()), rel=1e-5)
+    assert n.why_scale.entropy_scaled_bits == pytest.approx(entropy(row / math.sqrt(q.shape[1])), abs=1e-5)
+    assert n.why_scale.entropy_unscaled_bits == pytest.approx(entropy(row), abs=1e-5)
+    assert n.why_scale.dot_variance == pytest.approx(float((q @ k.T).var()), rel=1e-5)
     assert entropy_bits(np.full(4, 0.25)) == pytest.approx(2.0)
 
 
 def test_last_layer_prediction_is_the_models_output(model, translated):
     n = numbers(model, translated)
     with torch.no_grad():
-        logits = model(torch.tensor([translated.src_ids]), torch.tensor([n["tgt_in_ids"]]))[0]
+        logits = model(torch.tensor([translated.src_ids]), torch.tensor([n.tgt_in_ids]))[0]
     probs = torch.softmax(logits, -1)
-    last = n["per_layer"][-1]
-    np.testing.assert_array_equal(last["top_ids"], n["final_top_ids"])
-    np.testing.assert_allclose(last["top_probs"], probs.topk(5, dim=-1).values.numpy(), atol=1e-5)
-    assert len(n["per_layer"]) == model.cfg.n_decoder_layers
+    last = n.per_layer[-1]
+    np.testing.assert_array_equal(last.top_ids, n.final_top_ids)
+    np.testing.assert_allclose(last.top_probs, probs.topk(5, dim=-1).values.numpy(), atol=1e-5)
+    assert len(n.per_layer) == model.cfg.n_decoder_layers
     with torch.no_grad():  # each layer's stream is that layer's output, recomputed layer by layer from the embeddings
         memory, src_mask = model.encode(torch.tensor([translated.src_ids]))
-        y = model.decoder.embed(torch.tensor([n["tgt_in_ids"]]))
-        mask = model.tgt_mask(torch.tensor([n["tgt_in_ids"]]))
-        for layer, record in zip(model.decoder.layers, n["per_layer"]):
+        y = model.decoder.embed(torch.tensor([n.tgt_in_ids]))
+        mask = model.tgt_mask(torch.tensor([n.tgt_in_ids]))
+        for layer, record in zip(model.decoder.layers, n.per_layer):
             y = layer(y, memory, src_mask, mask)
-            np.testing.assert_allclose(record["stream"], y[0].numpy(), atol=1e-5)
+            np.testing.assert_allclose(record.stream, y[0].numpy(), atol=1e-5)
 
 
 def test_residual_norms_are_recomputed_sublayers(model, translated):
     n = numbers(model, translated)
-    first = n["residual"][0]
-    x = torch.tensor(n["layer_input"]) if n["choice"].kind == "encoder" else None
+    first = n.residual[0]
+    x = torch.tensor(n.layer_input) if n.choice.kind == "encoder" else None
     with torch.no_grad():
         attn = model.encoder.layers[0].self_attn(x[None], x[None], None)[0]
-    assert first["sublayer_norm"] == pytest.approx(float(attn.norm(dim=-1).mean()), rel=1e-5)
-    assert first["residual_norm"] == pytest.approx(float(x.norm(dim=-1).mean()), rel=1e-5)
-    assert len(n["residual"]) == 2 * model.cfg.n_encoder_layers
+    assert first.sublayer_norm == pytest.approx(float(attn.norm(dim=-1).mean()), rel=1e-5)
+    assert first.residual_norm == pytest.approx(float(x.norm(dim=-1).mean()), rel=1e-5)
+    assert len(n.residual) == 2 * model.cfg.n_encoder_layers
 
 
 def test_position_alternatives_and_path_lengths(model, translated):
     n = numbers(model, translated)
-    assert n["why_attention"]["attention_path"] == 1 and n["why_attention"]["rnn_path"] == len(translated.src_ids) - 1
+    assert n.why_attention.attention_path == 1 and n.why_attention.rnn_path == len(translated.src_ids) - 1
     pe = sinusoidal_positional_encoding(64, 32).numpy()
     alt = position_alternatives(pe, embedding_norm=5.0, length=10)
-    assert alt["integer_last"] == 9 and alt["integer_last_vs_embedding"] == pytest.approx(9 / 5)
-    assert alt["fraction_same_value"] == (5 / 9, 55)  # 5/9 of a 10-piece sentence is position 55 of a 100-piece one
-    assert alt["sinusoid_norm"] == pytest.approx(4.0)  # sqrt(16 sin^2 + 16 cos^2) at d_model 32
-    assert alt["sinusoid_min_distance"] > 0
+    assert alt.integer_last == 9 and alt.integer_last_vs_embedding == pytest.approx(9 / 5)
+    assert alt.fraction_same_value == (5 / 9, 55)  # 5/9 of a 10-piece sentence is position 55 of a 100-piece one
+    assert alt.sinusoid_norm == pytest.approx(4.0)  # sqrt(16 sin^2 + 16 cos^2) at d_model 32
+    assert alt.sinusoid_min_distance > 0

@@ -159,8 +159,8 @@ def test_contribution_norms_match_plain_torch(model, tokenizer):
         alpha = torch.tensor(result.trace.cross[1])  # [H, T, S]
         for h in range(4):
             vec = alpha[h][:, :, None] * (v[h] @ w_o[:, h, :].T)[None]
-            np.testing.assert_allclose(got["cross"]["norms"][1, h], vec.norm(dim=-1).numpy(), atol=1e-5)
-    np.testing.assert_allclose(got["cross"]["weights"], result.trace.cross, atol=1e-6)
+            np.testing.assert_allclose(got.cross.norms[1, h], vec.norm(dim=-1).numpy(), atol=1e-5)
+    np.testing.assert_allclose(got.cross.weights, result.trace.cross, atol=1e-6)
 
 
 def test_contribution_graph_of_a_one_layer_model_is_the_hand_computed_one(tokenizer):
@@ -194,6 +194,24 @@ def test_contribution_graph_of_a_one_layer_model_is_the_hand_computed_one(tokeni
     routes = routes_to(graph, target, threshold=0.0)
     assert target in routes and any(n[0] == "enc" and n[1] == 0 for n in routes)
     assert routes_to(graph, target, threshold=1.01).number_of_nodes() == 0
+
+
+def test_a_position_that_received_nothing_has_shares_of_zero_not_nan(tokenizer):
+    """An all-zero model: past the first layer's LayerNorm every stream and value is 0, so a node receives 0 from its
+    keys and 0 from its residual; its shares are 0 (no 0/0)."""
+    model = tiny_model(tokenizer.vocab_size, n_encoder_layers=2, n_decoder_layers=1)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.zero_()
+    src_ids, out_ids = tokenizer.encode("A dog.") + [3], tokenizer.encode_target("Ein Hund.") + [3]
+    contrib = contributions(model, src_ids, out_ids)
+    assert not contrib.encoder.residual[1].any() and not contrib.encoder.norms.any()  # the case: nothing received
+    with np.errstate(invalid="raise", divide="raise"):
+        graph = contribution_graph(contrib)
+    into_second = [d for _, v, d in graph.edges(data=True) if v[:2] == ("enc", 2)]
+    assert into_second and all(d["weight"] == d["attention"] == d["residual"] == 0.0 for d in into_second)
+    first = [d["residual"] for _, v, d in graph.edges(data=True) if v[:2] == ("enc", 1)]
+    assert first and all(share == 1.0 for share in first)  # layer 0 still carries the positional rows: all residual
 
 
 # -- attention flow ------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from model.core.checkpoint import Checkpoint, find_checkpoints, load_checkpoint
 from model.core.defaults import checkpoints_folder
 from model.core.head_selection import parse_head_spec
 from model.core.language_codes import language_of
-from model.decoding.search import beam_tree_rows
+from model.decoding.search import BeamTreeRow, beam_tree_rows
 from model.decoding.trace_from_hooks import forward_trace, inspect_head
 from model.decoding.translation import Translation, translate
 from viz.training import training_curve
@@ -68,7 +68,26 @@ class Searched:
     """A translation and, for a beam search, the tree of hypotheses that search kept (rows for viz.whatif)."""
 
     translation: Translation
-    beam_tree: list[dict] | None = None
+    beam_tree: list[BeamTreeRow] | None = None
+
+
+def request_translate(
+    path: str, text: str, beam: int, max_len: int, prefix: str, src_lang: str | None, tgt_lang: str | None, **options
+) -> Translation:
+    """The app's one call of `translate` with a request's settings (max_len 0: the model's own limit); `options`
+    (tree, with_trace, ablate) go to it as they are."""
+    ckpt = cached_checkpoint(path)
+    return translate(
+        ckpt.model,
+        ckpt.tokenizer,
+        text,
+        beam=beam,
+        max_len=max_len or None,
+        prefix=prefix,
+        src_lang=src_lang,
+        tgt_lang=tgt_lang,
+        **options,
+    )
 
 
 @st.cache_data(max_entries=TRANSLATION_CACHE_ENTRIES, show_spinner="Translating…")
@@ -84,25 +103,12 @@ def cached_search(
     """Per-sentence results, bounded so a long-running server keeps its memory flat; `prefix` forces the start;
     `src_lang`/`tgt_lang` a multilingual model's pair (None: its default). A beam search records its tree as it runs:
     the What-if view shows it without searching again."""
-    ckpt = cached_checkpoint(path)
     tree: list | None = [] if beam > 1 else None
-    result = translate(
-        ckpt.model,
-        ckpt.tokenizer,
-        text,
-        beam=beam,
-        max_len=max_len or None,
-        prefix=prefix,
-        tree=tree,
-        src_lang=src_lang,
-        tgt_lang=tgt_lang,
-    )
+    result = request_translate(path, text, beam, max_len, prefix, src_lang, tgt_lang, tree=tree)
     if tree is None:
         return Searched(result)
-    rows = beam_tree_rows(tree, result.out_ids)
-    for row in rows:
-        row["piece"] = ckpt.tokenizer.target_pieces([row["token"]])[0]
-    return Searched(result, rows)
+    tokenizer = cached_checkpoint(path).tokenizer
+    return Searched(result, beam_tree_rows(tree, result.out_ids, lambda token: tokenizer.target_pieces([token])[0]))
 
 
 def cached_translation(
@@ -174,18 +180,7 @@ def cached_ablation(
     with the same forced start and language pair as the original."""
     ckpt = cached_checkpoint(path)
     heads = parse_head_spec(spec, ckpt.model.cfg)
-    ablated = translate(
-        ckpt.model,
-        ckpt.tokenizer,
-        text,
-        beam=beam,
-        max_len=max_len or None,
-        prefix=prefix,
-        with_trace=False,
-        ablate=heads,
-        src_lang=src_lang,
-        tgt_lang=tgt_lang,
-    )
+    ablated = request_translate(path, text, beam, max_len, prefix, src_lang, tgt_lang, with_trace=False, ablate=heads)
     original = cached_translation(path, text, beam, max_len, prefix, src_lang, tgt_lang)
     _, logprob = forward_trace(ckpt.model, ckpt.tokenizer, original.src_ids, original.out_ids, ablate=heads)
     return ablated, logprob

@@ -7,8 +7,9 @@ import functools
 from dataclasses import dataclass, field
 
 from model.core.checkpoint import Checkpoint
-from model.core.interface import TranslationTokenizer
+from model.core.interface import TranslationTokenizer, language_codes
 from model.core.tokenizer import UNK, word_starts
+from model.decoding.search import BeamTreeRow
 from model.decoding.trace import Trace
 from model.decoding.translation import Translation
 from ui.theme import Theme
@@ -35,7 +36,7 @@ class Request:
 def code_labels(tokenizer: TranslationTokenizer) -> dict[str, str]:
     """A multilingual tokenizer's language-code pieces and how the views show them: bracketed like </s>, by the code
     the sidebar picks (NLLB's kor_Hang as ⟨kor_Hang⟩, M2M-100's __ko__ as ⟨ko⟩); {} for a bilingual tokenizer."""
-    return {piece: f"⟨{code}⟩" for code, piece in getattr(tokenizer, "codes", {}).items()}
+    return {piece: f"⟨{code}⟩" for code, piece in language_codes(tokenizer).items()}
 
 
 def code_word_starts(pieces: list[str], codes: set[str] | dict[str, str]) -> list[bool]:
@@ -69,7 +70,7 @@ class PageContext:
     request: Request
     ckpt: Checkpoint
     translation: Translation
-    beam_tree: list[dict] | None = None  # the search tree of the translation's own beam search (None: greedy)
+    beam_tree: list[BeamTreeRow] | None = None  # the search tree of the translation's own beam search (None: greedy)
     theme: Theme = field(default_factory=lambda: Theme.for_mode(False))
 
     @functools.cached_property

@@ -9,7 +9,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from model.analysis.lesson import LessonChoice, lens_numbers, lesson_numbers, position_alternatives
+from model.analysis.lesson import (
+    HeadSteps,
+    LensLayer,
+    LessonChoice,
+    LessonNumbers,
+    lens_numbers,
+    lesson_numbers,
+    position_alternatives,
+)
 from model.core.hook_names import KINDS
 from ui.cache import cached_checkpoint, positional_table
 from ui.context import PageContext
@@ -35,7 +43,9 @@ EQUATIONS = {
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def cached_lesson(path: str, src_ids: tuple, out_ids: tuple, kind: str, layer: int, head: int, position: int) -> dict:
+def cached_lesson(
+    path: str, src_ids: tuple, out_ids: tuple, kind: str, layer: int, head: int, position: int
+) -> LessonNumbers:
     """The lesson's numbers for one choice, but the logit lens: the same for every choice, it comes from `cached_lens`
     when its section is drawn (last, so the first pictures do not wait for it)."""
     ckpt = cached_checkpoint(path)
@@ -44,7 +54,7 @@ def cached_lesson(path: str, src_ids: tuple, out_ids: tuple, kind: str, layer: i
 
 
 @st.cache_data(max_entries=16, show_spinner="Every layer's prediction (the logit lens)…")
-def cached_lens(path: str, src_ids: tuple, out_ids: tuple) -> list[dict]:
+def cached_lens(path: str, src_ids: tuple, out_ids: tuple) -> list[LensLayer]:
     """Once per translation: at a 256k vocabulary it costs seconds, and another head or piece does not change it."""
     ckpt = cached_checkpoint(path)
     return lens_numbers(ckpt.model, list(src_ids), list(out_ids))
@@ -95,7 +105,7 @@ class Lesson:
     position: int
     q_tokens: list[str]
     k_tokens: list[str]
-    n: dict  # model.analysis.lesson.lesson_numbers
+    numbers: LessonNumbers
 
     @property
     def trace(self):
@@ -110,20 +120,12 @@ class Lesson:
         return self.ctx.ckpt.model.cfg
 
     @property
-    def tok(self):
+    def tokenizer(self):
         return self.ctx.ckpt.tokenizer
 
     @property
-    def hd(self) -> dict:
-        return self.n["head"]
-
-    @property
-    def d(self) -> int:
-        return self.cfg.d_model
-
-    @property
-    def d_k(self) -> int:
-        return self.cfg.d_k
+    def head_steps(self) -> HeadSteps:
+        return self.numbers.head_steps
 
     @property
     def stream_tokens(self) -> list[str]:
@@ -150,8 +152,9 @@ class Lesson:
 @guarded
 def render(ctx: PageContext) -> None:
     lesson = choose(ctx)
-    for sections in (input_sections, attention_sections, layer_sections, output_sections):
-        sections(lesson)
+    for key, draw in SECTIONS:
+        if lesson.section.shown(key):
+            draw(lesson)
 
 
 def choose(ctx: PageContext) -> Lesson:
@@ -198,278 +201,237 @@ def choose(ctx: PageContext) -> Lesson:
         label_visibility=label,
     )
     translation = ctx.translation
-    n = cached_lesson(ctx.path, tuple(translation.src_ids), tuple(translation.out_ids), kind, layer, head, position)
-    return Lesson(ctx, Sections(present, chosen), kind, layer, head, position, q_tokens, k_tokens, n)
+    numbers = cached_lesson(
+        ctx.path, tuple(translation.src_ids), tuple(translation.out_ids), kind, layer, head, position
+    )
+    return Lesson(ctx, Sections(present, chosen), kind, layer, head, position, q_tokens, k_tokens, numbers)
 
 
-def input_sections(lesson: Lesson) -> None:
-    """Sections 1-3: the pieces, their embeddings and positions."""
-    if lesson.section.shown("sec.pieces"):  # the text beside the table: the next section's picture comes sooner
-        text, table = st.columns([1, 1], vertical_alignment="center")
-        lesson.section("sec.pieces", container=text)
-        ids_table = pd.DataFrame(
-            [lesson.trace.src_tokens, [str(i) for i in lesson.translation.src_ids]], index=[t("col.piece"), t("col.id")]
+# Sections 1-3: the pieces, their embeddings and positions.
+
+
+def pieces_section(lesson: Lesson) -> None:
+    text, table = st.columns([1, 1], vertical_alignment="center")  # the next section's picture comes sooner
+    lesson.section("sec.pieces", container=text)
+    ids_table = pd.DataFrame(
+        [lesson.trace.src_tokens, [str(i) for i in lesson.translation.src_ids]], index=[t("col.piece"), t("col.id")]
+    )
+    table.dataframe(ids_table, key="lesson_ids")  # all strings: one table column mixes pieces and ids
+
+
+def embedding_section(lesson: Lesson) -> None:
+    numbers = lesson.numbers
+    slot = lesson.section("sec.embedding", scale=numbers.embedding_scale)
+    st.caption(t("lesson.first_values", n=6, d=lesson.cfg.d_model))
+    st.dataframe(
+        first_values({lesson.stream_tokens[lesson.row]: numbers.token_embedding[lesson.row]}), key="lesson_emb"
+    )
+    figure = matrix_figure(numbers.token_embedding, lesson.stream_tokens, "E[id] · √d_model", highlight=lesson.position)
+    show_figure(lesson.fit(figure), key="lesson_emb_fig", container=slot)
+
+
+def positions_section(lesson: Lesson) -> None:
+    numbers, row = lesson.numbers, lesson.row
+    slot = lesson.section("sec.positions")
+    show_formula(lesson.cfg)  # what this model adds as PE, beside the paper's where they differ
+    values = {"E·√d": numbers.token_embedding[row], "PE": numbers.positional[row], "x": numbers.layer_input[row]}
+    st.dataframe(first_values(values), key="lesson_pe")
+    labels = [str(i) for i in range(len(numbers.positional))]
+    figure = matrix_figure(numbers.positional, labels, "PE", highlight=row)
+    show_figure(lesson.fit(figure), key="lesson_pe_fig", container=slot)
+    if lesson.cfg.position_kind == "learned":  # a learned table: the case for sinusoids is not this model's
+        return
+    emb_norm = float(np.linalg.norm(numbers.token_embedding, axis=-1).mean())
+    alt = position_alternatives(positional_table(lesson.ctx.path), emb_norm, len(lesson.trace.src_tokens))
+    with st.expander(t("why.pe.title"), expanded=True):
+        st.markdown(
+            "- " + t("why.pe.integer", last=alt.integer_last, ratio=alt.integer_last_vs_embedding) + "\n"
+            "- " + t("why.pe.fraction", frac=alt.fraction_same_value[0], other=alt.fraction_same_value[1]) + "\n"
+            "- " + t("why.pe.sin", norm=alt.sinusoid_norm, dist=alt.sinusoid_min_distance, n=alt.positions_defined)
         )
-        table.dataframe(ids_table, key="lesson_ids")  # all strings: one table column mixes pieces and ids
-    if lesson.section.shown("sec.embedding"):
-        slot = lesson.section("sec.embedding", scale=lesson.n["embedding_scale"])
-        st.caption(t("lesson.first_values", n=6, d=lesson.d))
-        st.dataframe(
-            first_values({lesson.stream_tokens[lesson.row]: lesson.n["token_embedding"][lesson.row]}), key="lesson_emb"
-        )
-        show_figure(
-            lesson.fit(
-                matrix_figure(
-                    lesson.n["token_embedding"], lesson.stream_tokens, "E[id] · √d_model", highlight=lesson.position
-                )
-            ),
-            key="lesson_emb_fig",
-            container=slot,
-        )
-    if lesson.section.shown("sec.positions"):
-        slot = lesson.section("sec.positions")
-        cfg = lesson.ctx.ckpt.model.cfg
-        show_formula(cfg)  # what this model adds as PE, beside the paper's where they differ
-        st.dataframe(
-            first_values(
-                {
-                    "E·√d": lesson.n["token_embedding"][lesson.row],
-                    "PE": lesson.n["positional"][lesson.row],
-                    "x": lesson.n["layer_input"][lesson.row],
-                }
-            ),
-            key="lesson_pe",
-        )
-        show_figure(
-            lesson.fit(
-                matrix_figure(
-                    lesson.n["positional"],
-                    [str(i) for i in range(len(lesson.n["positional"]))],
-                    "PE",
-                    highlight=lesson.row,
-                )
-            ),
-            key="lesson_pe_fig",
-            container=slot,
-        )
-        pe, emb_norm = (
-            positional_table(lesson.ctx.path),
-            float(np.linalg.norm(lesson.n["token_embedding"], axis=-1).mean()),
-        )
-        alt = position_alternatives(pe, emb_norm, len(lesson.trace.src_tokens))
-        if cfg.position_kind == "learned":  # a learned table: the case for sinusoids is not this model's
-            return
-        with st.expander(t("why.pe.title"), expanded=True):
-            st.markdown(
-                "- " + t("why.pe.integer", last=alt["integer_last"], ratio=alt["integer_last_vs_embedding"]) + "\n"
-                "- "
-                + t("why.pe.fraction", frac=alt["fraction_same_value"][0], other=alt["fraction_same_value"][1])
-                + "\n"
-                "- "
-                + t(
-                    "why.pe.sin",
-                    norm=alt["sinusoid_norm"],
-                    dist=alt["sinusoid_min_distance"],
-                    n=alt["positions_defined"],
-                )
+
+
+# Sections 4-9: one head's attention, step by step, and the heads put together.
+
+
+def qkv_section(lesson: Lesson) -> None:
+    steps, position = lesson.head_steps, lesson.position
+    slot = lesson.section("sec.qkv", d_k=lesson.cfg.d_k)
+    row_k = min(position, len(steps.k) - 1)
+    st.dataframe(first_values({"q": steps.q[position], "k": steps.k[row_k], "v": steps.v[row_k]}), key="lesson_qkv")
+    left, mid, right = slot.columns(3)
+    q_figure = matrix_figure(steps.q, lesson.q_tokens, "Q", highlight=position)
+    show_figure(lesson.fit(q_figure), key="lesson_q", container=left)
+    show_figure(lesson.fit(matrix_figure(steps.k, lesson.k_tokens, "K")), key="lesson_k", container=mid)
+    show_figure(lesson.fit(matrix_figure(steps.v, lesson.k_tokens, "V")), key="lesson_v", container=right)
+
+
+def scores_section(lesson: Lesson) -> None:
+    steps, position, d_k = lesson.head_steps, lesson.position, lesson.cfg.d_k
+    lesson.section("sec.scores", sqrt=math.sqrt(d_k))
+    table = pd.DataFrame(
+        {
+            t("col.key"): lesson.k_tokens,
+            "q·k": steps.q[position] @ steps.k.T,
+            t("col.score"): steps.scores[position],
+            "+ M": steps.masked_scores[position],
+            t("col.weight"): steps.weights[position],
+        }
+    )
+    st.dataframe(table, key="lesson_scores", hide_index=True)
+    why = lesson.numbers.why_scale
+    with st.expander(t("why.scale.title"), expanded=True):
+        st.markdown(
+            t(
+                "why.scale.text",
+                var=why.dot_variance,
+                d_k=d_k,
+                h_raw=why.entropy_unscaled_bits,
+                m_raw=why.max_weight_unscaled,
+                h_scaled=why.entropy_scaled_bits,
+                m_scaled=why.max_weight_scaled,
+                h_uniform=why.uniform_bits,
             )
-
-
-def attention_sections(lesson: Lesson) -> None:
-    """Sections 4-9: one head's attention, step by step, and the heads put together."""
-    if lesson.section.shown("sec.qkv"):
-        slot = lesson.section("sec.qkv", d_k=lesson.d_k)
-        st.dataframe(
-            first_values(
-                {
-                    "q": lesson.hd["q"][lesson.position],
-                    "k": lesson.hd["k"][min(lesson.position, len(lesson.hd["k"]) - 1)],
-                    "v": lesson.hd["v"][min(lesson.position, len(lesson.hd["v"]) - 1)],
-                }
-            ),
-            key="lesson_qkv",
-        )
-        left, mid, right = slot.columns(3)
-        show_figure(
-            lesson.fit(matrix_figure(lesson.hd["q"], lesson.q_tokens, "Q", highlight=lesson.position)),
-            key="lesson_q",
-            container=left,
-        )
-        show_figure(lesson.fit(matrix_figure(lesson.hd["k"], lesson.k_tokens, "K")), key="lesson_k", container=mid)
-        show_figure(lesson.fit(matrix_figure(lesson.hd["v"], lesson.k_tokens, "V")), key="lesson_v", container=right)
-    if lesson.section.shown("sec.scores"):
-        lesson.section("sec.scores", sqrt=math.sqrt(lesson.d_k))
-        table = pd.DataFrame(
-            {
-                t("col.key"): lesson.k_tokens,
-                "q·k": lesson.hd["q"][lesson.position] @ lesson.hd["k"].T,
-                t("col.score"): lesson.hd["scores"][lesson.position],
-                "+ M": lesson.hd["masked_scores"][lesson.position],
-                t("col.weight"): lesson.hd["weights"][lesson.position],
-            }
-        )
-        st.dataframe(table, key="lesson_scores", hide_index=True)
-        ws = lesson.n["why_scale"]
-        with st.expander(t("why.scale.title"), expanded=True):
-            st.markdown(
-                t(
-                    "why.scale.text",
-                    var=ws["dot_variance"],
-                    d_k=lesson.d_k,
-                    h_raw=ws["entropy_unscaled_bits"],
-                    m_raw=ws["max_weight_unscaled"],
-                    h_scaled=ws["entropy_scaled_bits"],
-                    m_scaled=ws["max_weight_scaled"],
-                    h_uniform=ws["uniform_bits"],
-                )
-            )
-    if lesson.section.shown("sec.mask"):
-        show_figure(
-            lesson.fit(
-                matrix_figure(
-                    lesson.hd["masked_scores"],
-                    lesson.q_tokens,
-                    "QKᵀ/√lesson.d_k + M",
-                    highlight=lesson.position,
-                    column_labels=lesson.k_tokens,
-                )
-            ),
-            key="lesson_mask",
-            container=lesson.section("sec.mask"),
-        )
-    if lesson.section.shown("sec.softmax"):
-        show_figure(
-            lesson.fit(
-                bars(
-                    lesson.k_tokens,
-                    lesson.hd["weights"][lesson.position].tolist(),
-                    f"softmax · {lesson.q_tokens[lesson.position]}",
-                )
-            ),
-            key="lesson_softmax",
-            container=lesson.section("sec.softmax"),
-        )
-    if lesson.section.shown("sec.weighted_values"):
-        lesson.section("sec.weighted_values")
-        st.dataframe(first_values({"αV": lesson.hd["head_out"][lesson.position]}), key="lesson_out")
-    if lesson.section.shown("sec.concat_heads"):
-        lesson.section("sec.concat_heads", h=lesson.cfg.n_heads, d_k=lesson.d_k, d=lesson.d)
-        st.dataframe(
-            first_values(
-                {
-                    "concat": lesson.n["heads_concat"][lesson.position],
-                    "× W_O + b": lesson.n["heads_concat"][lesson.position] @ lesson.n["w_o"].T + lesson.n["w_o_bias"],
-                }
-            ),
-            key="lesson_concat",
         )
 
 
-def layer_sections(lesson: Lesson) -> None:
-    """Sections 10-12: the sub-layer around attention, the feed-forward network, the stack of layers."""
-    if lesson.section.shown("sec.add_norm"):
-        lesson.section("sec.add_norm", d=lesson.d)
-        sub = lesson.n["heads_concat"][lesson.position] @ lesson.n["w_o"].T + lesson.n["w_o_bias"]
-        if lesson.cfg.norm_first:  # this model normalises before each sub-layer: say so, with its own formula
-            st.latex(PRE_NORM)
-            st.caption(t("lesson.pre_norm"))
-        names = (
-            ("Sublayer(LayerNorm(x))", "x + Sublayer(LayerNorm(x))")
-            if lesson.cfg.norm_first
-            else ("Sublayer(x)", "LayerNorm(x + Sublayer(x))")
-        )
-        st.dataframe(
-            first_values(
-                {
-                    "x": lesson.n["stream_in"][lesson.position],
-                    names[0]: sub,
-                    names[1]: lesson.n["add_norm_out"][lesson.position],
-                }
-            ),
-            key="lesson_addnorm",
-        )
-    if lesson.section.shown("sec.feed_forward"):
-        lesson.section("sec.feed_forward", d=lesson.d, d_ff=lesson.cfg.d_ff, act=lesson.cfg.activation)
-    if lesson.section.shown("sec.layers"):
-        lesson.section("sec.layers", n_enc=lesson.cfg.n_encoder_layers, n_dec=lesson.cfg.n_decoder_layers)
-        with st.expander(t("why.residual.title"), expanded=True):
-            st.markdown(t("why.residual.text"))
-            st.dataframe(
-                pd.DataFrame(lesson.n["residual"]).rename(
-                    columns={
-                        "stack": t("col.stack"),
-                        "layer": t("col.layer"),
-                        "sublayer": t("col.sublayer"),
-                        "residual_norm": t("col.residual"),
-                        "sublayer_norm": t("col.added"),
-                    }
-                ),
-                hide_index=True,
-                key="lesson_residual",
-            )
-        wa = lesson.n["why_attention"]
-        with st.expander(t("why.rnn.title"), expanded=True):
-            st.markdown(t("why.rnn.text", n=wa["pieces"], rnn=wa["rnn_path"], layers=wa["attention_sequential_steps"]))
+def mask_section(lesson: Lesson) -> None:
+    figure = matrix_figure(
+        lesson.head_steps.masked_scores,
+        lesson.q_tokens,
+        "QKᵀ/√d_k + M",
+        highlight=lesson.position,
+        column_labels=lesson.k_tokens,
+    )
+    show_figure(lesson.fit(figure), key="lesson_mask", container=lesson.section("sec.mask"))
 
 
-def output_sections(lesson: Lesson) -> None:
-    """Sections 13-16: the decoder's own attention, cross-attention, the output, layer by layer."""
-    if lesson.section.shown("sec.decoder_self"):
-        show_figure(
-            lesson.fit(
-                matrix_figure(
-                    lesson.trace.decoder[lesson.dec_layer, lesson.head],
-                    lesson.trace.tgt_tokens,
-                    f"decoder · layer {lesson.dec_layer} · lesson.head {lesson.head}",
-                    column_labels=lesson.trace.tgt_tokens,
-                    colorscale="Viridis",
-                )
-            ),
-            key="lesson_dec",
-            container=lesson.section("sec.decoder_self"),
-        )
-    if lesson.section.shown("sec.cross"):
-        show_figure(
-            lesson.fit(
-                matrix_figure(
-                    lesson.trace.cross[lesson.dec_layer, lesson.head],
-                    lesson.trace.tgt_tokens,
-                    f"cross · layer {lesson.dec_layer} · lesson.head {lesson.head}",
-                    column_labels=lesson.trace.src_tokens,
-                    colorscale="Viridis",
-                )
-            ),
-            key="lesson_cross",
-            container=lesson.section("sec.cross"),
-        )
-    if lesson.section.shown("sec.output"):
-        top = lesson.tok.target_pieces(lesson.n["final_top_ids"][lesson.step].tolist())
-        show_figure(
-            lesson.fit(
-                bars(
-                    top,
-                    lesson.n["final_top_probs"][lesson.step].tolist(),
-                    f"P(· | {lesson.trace.tgt_tokens[lesson.step]})",
-                )
-            ),
-            key="lesson_top",
-            container=lesson.section("sec.output", v=lesson.cfg.vocab_size),
-        )
-    if lesson.section.shown("sec.layer_by_layer"):
-        lesson.section("sec.layer_by_layer")
-        translation = lesson.translation
-        per_layer = cached_lens(lesson.ctx.path, tuple(translation.src_ids), tuple(translation.out_ids))
-        rows = [
-            {
-                t("col.layer"): r["layer"],
-                t("col.prediction"): " ".join(lesson.tok.target_pieces(r["top_ids"][:, 0].tolist())),
-                t("col.prob"): float(r["top_probs"][lesson.step, 0]),
-            }
-            for r in per_layer
-        ]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, key="lesson_lens")
-        st.caption(t("lesson.first_values", n=6, d=lesson.d))
-        st.dataframe(
-            first_values({f"{t('col.layer')} {r['layer']}": r["stream"][lesson.step] for r in per_layer}),
-            key="lesson_streams",
-        )
+def softmax_section(lesson: Lesson) -> None:
+    weights = lesson.head_steps.weights[lesson.position].tolist()
+    figure = bars(lesson.k_tokens, weights, f"softmax · {lesson.q_tokens[lesson.position]}")
+    show_figure(lesson.fit(figure), key="lesson_softmax", container=lesson.section("sec.softmax"))
+
+
+def weighted_values_section(lesson: Lesson) -> None:
+    lesson.section("sec.weighted_values")
+    st.dataframe(first_values({"αV": lesson.head_steps.head_out[lesson.position]}), key="lesson_out")
+
+
+def concat_heads_section(lesson: Lesson) -> None:
+    cfg, numbers, position = lesson.cfg, lesson.numbers, lesson.position
+    lesson.section("sec.concat_heads", h=cfg.n_heads, d_k=cfg.d_k, d=cfg.d_model)
+    values = {"concat": numbers.heads_concat[position], "× W_O + b": numbers.sublayer_output(position)}
+    st.dataframe(first_values(values), key="lesson_concat")
+
+
+# Sections 10-12: the sub-layer around attention, the feed-forward network, the stack of layers.
+
+
+def add_norm_section(lesson: Lesson) -> None:
+    cfg, numbers, position = lesson.cfg, lesson.numbers, lesson.position
+    lesson.section("sec.add_norm", d=cfg.d_model)
+    if cfg.norm_first:  # this model normalises before each sub-layer: say so, with its own formula
+        st.latex(PRE_NORM)
+        st.caption(t("lesson.pre_norm"))
+    names = (
+        ("Sublayer(LayerNorm(x))", "x + Sublayer(LayerNorm(x))")
+        if cfg.norm_first
+        else ("Sublayer(x)", "LayerNorm(x + Sublayer(x))")
+    )
+    values = {
+        "x": numbers.stream_in[position],
+        names[0]: numbers.sublayer_output(position),
+        names[1]: numbers.add_norm_out[position],
+    }
+    st.dataframe(first_values(values), key="lesson_addnorm")
+
+
+def feed_forward_section(lesson: Lesson) -> None:
+    cfg = lesson.cfg
+    lesson.section("sec.feed_forward", d=cfg.d_model, d_ff=cfg.d_ff, act=cfg.activation)
+
+
+RESIDUAL_COLUMNS = {
+    "stack": "col.stack",
+    "layer": "col.layer",
+    "sublayer": "col.sublayer",
+    "residual_norm": "col.residual",
+    "sublayer_norm": "col.added",
+}
+
+
+def layers_section(lesson: Lesson) -> None:
+    cfg = lesson.cfg
+    lesson.section("sec.layers", n_enc=cfg.n_encoder_layers, n_dec=cfg.n_decoder_layers)
+    with st.expander(t("why.residual.title"), expanded=True):
+        st.markdown(t("why.residual.text"))
+        table = pd.DataFrame(lesson.numbers.residual).rename(columns={k: t(v) for k, v in RESIDUAL_COLUMNS.items()})
+        st.dataframe(table, hide_index=True, key="lesson_residual")
+    paths = lesson.numbers.why_attention
+    with st.expander(t("why.rnn.title"), expanded=True):
+        st.markdown(t("why.rnn.text", n=paths.pieces, rnn=paths.rnn_path, layers=paths.attention_sequential_steps))
+
+
+# Sections 13-16: the decoder's own attention, cross-attention, the output, layer by layer.
+
+
+def attention_map_section(lesson: Lesson, kind: str) -> None:
+    """The decoder's self-attention or its cross-attention, at the chosen head (the decoder's layer nearest the
+    chosen one)."""
+    trace, layer, head = lesson.trace, lesson.dec_layer, lesson.head
+    _, k_tokens = trace.axis_tokens(kind)
+    figure = matrix_figure(
+        trace.attention(kind)[layer, head],
+        trace.tgt_tokens,
+        f"{kind} · layer {layer} · head {head}",
+        column_labels=k_tokens,
+        colorscale="Viridis",
+    )
+    key = {"decoder": "lesson_dec", "cross": "lesson_cross"}[kind]
+    section = {"decoder": "sec.decoder_self", "cross": "sec.cross"}[kind]
+    show_figure(lesson.fit(figure), key=key, container=lesson.section(section))
+
+
+def output_section(lesson: Lesson) -> None:
+    numbers, step = lesson.numbers, lesson.step
+    top = lesson.tokenizer.target_pieces(numbers.final_top_ids[step].tolist())
+    figure = bars(top, numbers.final_top_probs[step].tolist(), f"P(· | {lesson.trace.tgt_tokens[step]})")
+    show_figure(lesson.fit(figure), key="lesson_top", container=lesson.section("sec.output", v=lesson.cfg.vocab_size))
+
+
+def layer_by_layer_section(lesson: Lesson) -> None:
+    lesson.section("sec.layer_by_layer")
+    translation, step, pieces = lesson.translation, lesson.step, lesson.tokenizer.target_pieces
+    per_layer = cached_lens(lesson.ctx.path, tuple(translation.src_ids), tuple(translation.out_ids))
+    rows = [
+        {
+            t("col.layer"): lens.layer,
+            t("col.prediction"): " ".join(pieces(lens.top_ids[:, 0].tolist())),
+            t("col.prob"): float(lens.top_probs[step, 0]),
+        }
+        for lens in per_layer
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="lesson_lens")
+    st.caption(t("lesson.first_values", n=6, d=lesson.cfg.d_model))
+    streams = {f"{t('col.layer')} {lens.layer}": lens.stream[step] for lens in per_layer}
+    st.dataframe(first_values(streams), key="lesson_streams")
+
+
+SECTIONS = (  # in the paper's order
+    ("sec.pieces", pieces_section),
+    ("sec.embedding", embedding_section),
+    ("sec.positions", positions_section),
+    ("sec.qkv", qkv_section),
+    ("sec.scores", scores_section),
+    ("sec.mask", mask_section),
+    ("sec.softmax", softmax_section),
+    ("sec.weighted_values", weighted_values_section),
+    ("sec.concat_heads", concat_heads_section),
+    ("sec.add_norm", add_norm_section),
+    ("sec.feed_forward", feed_forward_section),
+    ("sec.layers", layers_section),
+    ("sec.decoder_self", lambda lesson: attention_map_section(lesson, "decoder")),
+    ("sec.cross", lambda lesson: attention_map_section(lesson, "cross")),
+    ("sec.output", output_section),
+    ("sec.layer_by_layer", layer_by_layer_section),
+)

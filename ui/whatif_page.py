@@ -95,7 +95,7 @@ def beam_tree(ctx: PageContext) -> None:
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else event.selection.points
     picked = next((p for p in points if len(p.get("customdata") or []) == 3), None)
     tok = ctx.ckpt.tokenizer
-    labels = [f"step {r['step']}: {tok.decode(r['ids'])}" + (" (finished)" if r["finished"] else "") for r in rows]
+    labels = [f"step {r.step}: {tok.decode(r.ids)}" + (" (finished)" if r.finished else "") for r in rows]
     if picked is not None:
         st.session_state.beam_node = int(picked["customdata"][2])
     st.caption(t("wi.kept", n=len(nodes), steps=nodes["step"].max() + 1, done=int(nodes["finished"].sum())))
@@ -108,11 +108,9 @@ def beam_tree(ctx: PageContext) -> None:
     if choice is None:
         return
     node = rows[choice]
-    partial = cached_forward_trace(ctx.path, tuple(ctx.translation.src_ids), tuple(node["ids"]))
+    partial = cached_forward_trace(ctx.path, tuple(ctx.translation.src_ids), tuple(node.ids))
     trace = labelled_trace(partial, code_labels(ctx.ckpt.tokenizer))  # language codes as the other views show them
-    st.markdown(
-        t("wi.partial", step=node["step"], score=node["score"], text=md_escape(ctx.ckpt.tokenizer.decode(node["ids"])))
-    )
+    st.markdown(t("wi.partial", step=node.step, score=node.score, text=md_escape(ctx.ckpt.tokenizer.decode(node.ids))))
     layer = trace.layers("cross") - 1
     show_figure(
         attention_heatmap(
@@ -157,8 +155,7 @@ def contributions_view(ctx: PageContext) -> None:
         key="contrib_step",
         label_visibility=ctx.theme.label,
     )
-    cross = contrib["cross"]
-    weights, norms = cross["weights"][:, :, step, :], cross["norms"][:, :, step, :]
+    weights, norms = contrib.cross.weights[:, :, step, :], contrib.cross.norms[:, :, step, :]
     left, right = st.columns(2)
     fit = lambda fig: ctx.theme.fit(fig, above=TAB_STRIP_PX, thin_y=True)  # noqa: E731
     show_figure(
@@ -185,7 +182,7 @@ def contributions_view(ctx: PageContext) -> None:
     st.dataframe(ranking, hide_index=True, key="contrib_ranking")
     threshold = st.slider(t("wi.routes"), 0.01, 0.5, 0.05, 0.01, key="contrib_threshold")
     graph = contribution_graph(contrib, min_share=threshold)
-    n_enc, n_dec = contrib["encoder"]["norms"].shape[0], contrib["decoder"]["norms"].shape[0]
+    n_enc, n_dec = contrib.encoder.layers, contrib.decoder.layers
     routes = routes_to(graph, ("dec", n_dec, step), threshold)
     if routes.number_of_edges() == 0:
         st.info(t("wi.no_route"))

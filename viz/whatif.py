@@ -11,6 +11,61 @@ import plotly.graph_objects as go
 
 from viz.attention import safe_text
 
+START = (-1, 0.0)  # the start node, left of step 0
+
+
+def beam_tree_layout(nodes: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The nodes with their height `y` (their beam row; a finished one below the beam, at its place among its step's
+    finished ones), and the number of beam rows."""
+    nodes = nodes.reset_index(drop=True)
+    n_rows = int(nodes["row"].max()) + 1 if len(nodes) else 1
+    y = np.where(nodes["finished"], n_rows + 0.5 + nodes.groupby("step").cumcount(), nodes["row"])
+    return nodes.assign(y=y), n_rows
+
+
+def beam_tree_edges(nodes: pd.DataFrame) -> tuple[tuple[list, list], tuple[list, list]]:
+    """Line coordinates (x, y, with None between lines) from each node's parent (step 0: the start) to the node: the
+    lost hypotheses', then the returned translation's. `nodes` as `beam_tree_layout` returns them."""
+    position = {(int(r.step), int(r.row)): (int(r.step), float(r.y)) for r in nodes.itertuples() if not r.finished}
+    lost, best = ([], []), ([], [])
+    for r in nodes.itertuples():
+        start = START if r.step == 0 else position.get((int(r.step) - 1, int(r.parent)))
+        if start is None:
+            continue
+        xs, ys = best if r.best else lost
+        xs += [start[0], int(r.step), None]
+        ys += [start[1], float(r.y), None]
+    return lost, best
+
+
+def line_trace(xy: tuple[list, list], color: str, width: int, name: str | None = None) -> go.Scatter:
+    """Lines without hover; in the legend under `name`, or not at all."""
+    legend = {"name": name} if name else {"showlegend": False}
+    return go.Scatter(x=xy[0], y=xy[1], mode="lines", line=dict(color=color, width=width), hoverinfo="skip", **legend)
+
+
+def hypotheses_trace(nodes: pd.DataFrame, custom: np.ndarray, font_size: int) -> go.Scatter:
+    """Every hypothesis as a marker labelled with its piece, coloured by its normalised score."""
+    return go.Scatter(
+        x=nodes["step"],
+        y=nodes["y"],
+        mode="markers+text",
+        text=safe_text(list(nodes["piece"])),
+        textposition="top center",
+        textfont=dict(size=font_size),
+        customdata=custom,
+        hovertemplate="step %{x}: %{text}<br>log-prob %{customdata[0]:.3f}<br>normalised "
+        "%{customdata[1]:.3f}<extra></extra>",
+        marker=dict(
+            size=11,
+            symbol=np.where(nodes["finished"], "square", "circle"),
+            color=nodes["normalised"],
+            colorscale="Viridis",
+            colorbar=dict(title="score / length penalty"),
+        ),
+        name="hypotheses",
+    )
+
 
 def beam_tree_figure(nodes: pd.DataFrame, font_size: int = 12) -> go.Figure:
     """Every hypothesis beam search kept (x: step, y: its beam row), joined to the hypothesis it extends.
@@ -18,86 +73,32 @@ def beam_tree_figure(nodes: pd.DataFrame, font_size: int = 12) -> go.Figure:
     `nodes` columns: step, row, parent, piece, score, normalised, finished, best (on the returned path).
     Finished hypotheses (</s>) are drawn as squares beside their step; the winning path is thick.
     """
-    nodes = nodes.reset_index(drop=True)
-    n_rows = int(nodes["row"].max()) + 1 if len(nodes) else 1
-    y = np.where(nodes["finished"], n_rows + 0.5 + nodes.groupby("step").cumcount(), nodes["row"])
-    nodes = nodes.assign(y=y)
-    position = {(int(r.step), int(r.row)): (int(r.step), float(r.y)) for r in nodes.itertuples() if not r.finished}
-    edges_x, edges_y, best_x, best_y = [], [], [], []
-    for r in nodes.itertuples():
-        if r.step == 0:
-            start = (-1, 0.0)
-        else:
-            start = position.get((int(r.step) - 1, int(r.parent)))
-            if start is None:
-                continue
-        xs, ys = (best_x, best_y) if r.best else (edges_x, edges_y)
-        xs += [start[0], int(r.step), None]
-        ys += [start[1], float(r.y), None]
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=edges_x, y=edges_y, mode="lines", line=dict(color="#b0b0b0", width=1), hoverinfo="skip", showlegend=False
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=best_x,
-            y=best_y,
-            mode="lines",
-            line=dict(color="#d62728", width=4),
-            hoverinfo="skip",
-            name="returned translation",
-        )
-    )
-    text = safe_text(list(nodes["piece"]))
+    nodes, n_rows = beam_tree_layout(nodes)
+    lost, best = beam_tree_edges(nodes)
     custom = np.stack([nodes["score"].to_numpy(), nodes["normalised"].to_numpy(), nodes.index.to_numpy()], axis=1)
-    fig.add_trace(
-        go.Scatter(
-            x=nodes["step"],
-            y=nodes["y"],
-            mode="markers+text",
-            text=text,
-            textposition="top center",
-            textfont=dict(size=font_size),
-            customdata=custom,
-            hovertemplate="step %{x}: %{text}<br>log-prob %{customdata[0]:.3f}<br>normalised "
-            "%{customdata[1]:.3f}<extra></extra>",
-            marker=dict(
-                size=11,
-                symbol=np.where(nodes["finished"], "square", "circle"),
-                color=nodes["normalised"],
-                colorscale="Viridis",
-                colorbar=dict(title="score / length penalty"),
-            ),
-            name="hypotheses",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=[-1],
-            y=[0],
-            mode="markers+text",
-            text=["start"],
-            textposition="top center",
-            marker=dict(size=11, color="#444"),
-            hoverinfo="skip",
-            showlegend=False,
-        )
+    start = go.Scatter(
+        x=[START[0]],
+        y=[START[1]],
+        mode="markers+text",
+        text=["start"],
+        textposition="top center",
+        marker=dict(size=11, color="#444"),
+        hoverinfo="skip",
+        showlegend=False,
     )
     # Streamlit returns clicks reliably only from plain marker traces: an almost invisible one carries hover and clicks.
-    fig.add_trace(
-        go.Scatter(
-            x=nodes["step"].tolist(),
-            y=nodes["y"].tolist(),
-            mode="markers",
-            customdata=custom.tolist(),
-            showlegend=False,
-            name="pick",
-            marker=dict(size=16, opacity=0.01, color="#000"),
-            hoverinfo="none",
-        )
+    pick = go.Scatter(
+        x=nodes["step"].tolist(),
+        y=nodes["y"].tolist(),
+        mode="markers",
+        customdata=custom.tolist(),
+        showlegend=False,
+        name="pick",
+        marker=dict(size=16, opacity=0.01, color="#000"),
+        hoverinfo="none",
     )
+    traces = [line_trace(lost, "#b0b0b0", 1), line_trace(best, "#d62728", 4, "returned translation")]
+    fig = go.Figure([*traces, hypotheses_trace(nodes, custom, font_size), start, pick])
     steps = int(nodes["step"].max()) + 1 if len(nodes) else 1
     fig.update_layout(
         title="Beam search: every hypothesis kept at each step (squares: finished with &lt;/s&gt;); click one to "

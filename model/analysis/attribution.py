@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import networkx as nx
 import numpy as np
 import torch
@@ -31,19 +33,38 @@ def _residual_name(kind: str, layer: int) -> str:
     return hook_name(kind, None, "sum") if layer == 0 else hook_name(kind, layer - 1, "resid_post")
 
 
-@torch.inference_mode()
-def contributions(model: TranslationModel, src_ids: list[int], out_ids: list[int]) -> dict[str, dict[str, np.ndarray]]:
-    """Per kind: `weights` [L, H, Q, K], `norms` [L, H, Q, K] = ‖α v W_O^h‖, `residual` [L, Q] = ‖x_q‖ (what it adds
-    to).
+@dataclass(frozen=True)
+class KindContributions:
+    """One attention kind over its L layers, H heads, Q query and K key positions."""
 
-    One teacher-forced pass over the given output (e.g. the model's own translation).
-    """
+    weights: np.ndarray  # [L, H, Q, K]: α
+    norms: np.ndarray  # [L, H, Q, K]: ‖α v_k W_O^h‖, what head h moved from key k into query q's stream
+    residual: np.ndarray  # [L, Q]: ‖x_q‖, the stream the sub-layer adds to
+
+    @property
+    def layers(self) -> int:
+        return self.norms.shape[0]
+
+
+@dataclass(frozen=True)
+class Contributions:
+    """Per attention kind, what each head moved from each key position into each query position."""
+
+    encoder: KindContributions
+    decoder: KindContributions
+    cross: KindContributions
+
+
+@torch.inference_mode()
+def contributions(model: TranslationModel, src_ids: list[int], out_ids: list[int]) -> Contributions:
+    """Weights, contribution norms and residual norms of every attention, from one teacher-forced pass over the given
+    output (e.g. the model's own translation)."""
     cfg, device = model.cfg, next(model.parameters()).device
     names = [hook_name(k, l, w) for k in KINDS for l in range(cfg.layers(k)) for w in ("weights", "v")]
     names += [_residual_name(k, l) for k in KINDS for l in range(cfg.layers(k))]
     with capture(model, sorted(set(names))) as run:
         model(torch.tensor([src_ids], device=device), torch.tensor([decoder_input(model, out_ids)], device=device))
-    out: dict[str, dict[str, np.ndarray]] = {}
+    out: dict[str, KindContributions] = {}
     for kind in KINDS:
         weights, norms, residual = [], [], []
         for layer in range(cfg.layers(kind)):
@@ -54,8 +75,8 @@ def contributions(model: TranslationModel, src_ids: list[int], out_ids: list[int
             weights.append(alpha.cpu().numpy())
             norms.append((alpha * value_norm[:, None, :]).cpu().numpy())
             residual.append(torch.linalg.vector_norm(run.tensor(_residual_name(kind, layer)), dim=-1).cpu().numpy())
-        out[kind] = {"weights": np.stack(weights), "norms": np.stack(norms), "residual": np.stack(residual)}
-    return out
+        out[kind] = KindContributions(np.stack(weights), np.stack(norms), np.stack(residual))
+    return Contributions(**out)
 
 
 def contribution_vectors(
@@ -69,7 +90,7 @@ def contribution_vectors(
     return alpha[head][:, :, None] * (value[head] @ w_head)[None, :, :]
 
 
-def contribution_graph(contrib: dict[str, dict[str, np.ndarray]], min_share: float = 0.0) -> nx.DiGraph:
+def contribution_graph(contrib: Contributions, min_share: float = 0.0) -> nx.DiGraph:
     """Every position at every layer boundary as a node, edges weighted by their share of what the node received.
 
     Nodes: ("enc", l, s) for l = 0..L_enc (0: embeddings), ("self", l, t) after the decoder's masked
@@ -84,6 +105,7 @@ def contribution_graph(contrib: dict[str, dict[str, np.ndarray]], min_share: flo
     def add_sublayer(norms: np.ndarray, residual: np.ndarray, source, target, previous) -> None:
         received = norms.sum(axis=0)  # [Q, K], summed over heads
         totals = received.sum(axis=1) + residual
+        totals = np.where(totals > 0, totals, np.inf)  # a position that received nothing: every share is 0
         attention_share, residual_share = received / totals[:, None], residual / totals
         for q in range(received.shape[0]):
             shares: dict = {}
@@ -94,28 +116,28 @@ def contribution_graph(contrib: dict[str, dict[str, np.ndarray]], min_share: flo
                 if attention + carried >= min_share:
                     graph.add_edge(node, target(q), weight=attention + carried, attention=attention, residual=carried)
 
-    enc = contrib["encoder"]
-    n_enc = enc["norms"].shape[0]
+    enc = contrib.encoder
+    n_enc = enc.layers
     for l in range(n_enc):
         add_sublayer(
-            enc["norms"][l],
-            enc["residual"][l],
+            enc.norms[l],
+            enc.residual[l],
             lambda k, l=l: ("enc", l, k),
             lambda q, l=l: ("enc", l + 1, q),
             lambda q, l=l: ("enc", l, q),
         )
-    dec, cross = contrib["decoder"], contrib["cross"]
-    for l in range(dec["norms"].shape[0]):
+    dec, cross = contrib.decoder, contrib.cross
+    for l in range(dec.layers):
         add_sublayer(
-            dec["norms"][l],
-            dec["residual"][l],
+            dec.norms[l],
+            dec.residual[l],
             lambda k, l=l: ("dec", l, k),
             lambda q, l=l: ("self", l, q),
             lambda q, l=l: ("dec", l, q),
         )
         add_sublayer(
-            cross["norms"][l],
-            cross["residual"][l],
+            cross.norms[l],
+            cross.residual[l],
             lambda k: ("enc", n_enc, k),
             lambda q, l=l: ("dec", l + 1, q),
             lambda q, l=l: ("self", l, q),

@@ -126,7 +126,7 @@ def main_figure(view: str, params: dict, ckpt: Checkpoint, translation: Translat
     if view == "whatif":
         step = value(params, "step")
         step = step if step < len(trace.out_tokens) else 0
-        norms = contributions(model, src_ids, out_ids)["cross"]["norms"][:, :, step, :]
+        norms = contributions(model, src_ids, out_ids).cross.norms[:, :, step, :]
         return {
             "draw": "contributions",
             "values": norms,
@@ -139,7 +139,7 @@ def main_figure(view: str, params: dict, ckpt: Checkpoint, translation: Translat
         numbers = lesson_numbers(model, src_ids, out_ids, LessonChoice(KINDS[0], layer, 0, position), with_lens=False)
         return {
             "draw": "matrix",
-            "values": numbers["token_embedding"],
+            "values": numbers.token_embedding,
             "row_labels": trace.src_tokens,
             "title": "E[id] · √d_model",
             "highlight": position,

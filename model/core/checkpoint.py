@@ -32,7 +32,7 @@ from model.core.hf_tokenizers import (  # multilingual (languages.json) or bilin
     check_language,
     load_tokenizer,
 )
-from model.core.interface import TranslationTokenizer
+from model.core.interface import TranslationTokenizer, language_codes
 from model.core.size_check import SizeError, check_sizes, compare_shapes, expected_shapes, non_float, safetensors_header
 from model.core.tokenizer import Tokenizer, TokenizerPair
 from model.core.transformer import Transformer
@@ -395,7 +395,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     wrong = [f"{k} {v} (config: {getattr(cfg, k)})" for k, v in specials.items() if getattr(cfg, k) != v]
     if wrong:
         raise CheckpointError(f"The tokenizer in {path} does not match {CONFIG_FILE}: {', '.join(wrong)}.")
-    codes = getattr(tokenizer, "languages", [])  # a bilingual tokenizer has none
+    codes = list(language_codes(tokenizer))  # a bilingual tokenizer has none
     if set(codes) != set(cfg.languages):  # else a chosen language would fail later, at translation
         raise CheckpointError(
             f"The tokenizer in {path} does not match {CONFIG_FILE}: it has {len(codes)} language codes, the config "

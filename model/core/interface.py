@@ -13,7 +13,8 @@ ones, and OPUS-MT, M2M-100/NLLB and mBART models imported into it), and, in test
 that keeps every part under other names and delegates: translation, ablation, tracing, the lesson,
 attribution and the diagnostics give the same numbers, bit for bit, on both. `Tokenizer` (one joint
 SentencePiece model), `TokenizerPair` (source and target models with one id map) and the multilingual
-tokenizers implement `TranslationTokenizer`.
+tokenizers implement `TranslationTokenizer`; the multilingual ones also `MultilingualTranslationTokenizer` (their
+language codes).
 """
 
 from __future__ import annotations
@@ -148,3 +149,29 @@ class TranslationTokenizer(Protocol):
 
     def piece_to_id(self, piece: str) -> int:
         """The model id of a piece (e.g. a candidate the user picks); <unk> if unknown."""
+
+
+@runtime_checkable  # isinstance tells a multilingual tokenizer from a bilingual one
+class MultilingualTranslationTokenizer(TranslationTokenizer, Protocol):
+    """A tokenizer whose vocabulary holds a piece per language code (M2M-100, mBART-50, NLLB), with a default pair."""
+
+    codes: dict[str, str]  # language code -> its piece
+    src_lang: str  # the default source language's code
+    tgt_lang: str
+
+    @property
+    def languages(self) -> list[str]:
+        """Its language codes."""
+
+    def language_id(self, code: str) -> int:
+        """The model id of a language's code piece."""
+
+    def with_languages(
+        self, src_lang: str | None = None, tgt_lang: str | None = None
+    ) -> MultilingualTranslationTokenizer:
+        """A copy with another default pair (None: keep that side's)."""
+
+
+def language_codes(tok: TranslationTokenizer) -> dict[str, str]:
+    """A multilingual tokenizer's language codes and their pieces; {} for a bilingual one."""
+    return tok.codes if isinstance(tok, MultilingualTranslationTokenizer) else {}

@@ -15,6 +15,7 @@ prefers; the search continues from there. Each step's log-probability of the cho
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -46,12 +47,27 @@ class BeamNode:
     finished: bool = False
 
 
-def beam_tree_rows(tree: list[BeamNode], best_ids: list[int]) -> list[dict]:
-    """The tree as plain rows (step, row, parent, token, score, normalised, finished, best, ids), for tables and
-    figures.
+@dataclass(frozen=True)
+class BeamTreeRow:
+    """A `BeamNode` as the views show it: with its whole partial hypothesis and whether it is on the returned path."""
 
-    `ids` is the node's whole partial hypothesis; `best` marks the nodes on the returned translation's path.
-    """
+    step: int
+    row: int  # its beam row at this step (-1: finished)
+    parent: int  # the row it extends at step - 1 (-1 at step 0)
+    token: int
+    score: float  # cumulative log-probability
+    normalised: float  # score / length penalty
+    finished: bool
+    best: bool  # on the returned translation's path
+    ids: list[int]  # the whole partial hypothesis, ending with `token`
+    piece: str = ""  # `token` as a target piece (`piece_of`)
+
+
+def beam_tree_rows(
+    tree: list[BeamNode], best_ids: list[int], piece_of: Callable[[int], str] | None = None
+) -> list[BeamTreeRow]:
+    """The tree as rows for tables and figures, each node with its partial hypothesis; `piece_of(token)` names each
+    node's piece (e.g. the tokenizer's target piece)."""
     kept = {(n.step, n.row): n for n in tree if not n.finished}
     rows = []
     for node in tree:
@@ -59,19 +75,9 @@ def beam_tree_rows(tree: list[BeamNode], best_ids: list[int]) -> list[dict]:
         while back.step > 0:
             back = kept[(back.step - 1, back.parent)]
             ids.insert(0, back.token)
-        rows.append(
-            {
-                "step": node.step,
-                "row": node.row,
-                "parent": node.parent,
-                "token": node.token,
-                "score": node.score,
-                "normalised": node.normalised,
-                "finished": node.finished,
-                "best": ids == best_ids[: len(ids)],
-                "ids": ids,
-            }
-        )
+        n = node
+        best, piece = ids == best_ids[: len(ids)], piece_of(n.token) if piece_of else ""
+        rows.append(BeamTreeRow(n.step, n.row, n.parent, n.token, n.score, n.normalised, n.finished, best, ids, piece))
     return rows
 
 

@@ -17,7 +17,12 @@ from model.core.head_selection import head_masks
 from model.core.hf_tokenizers import check_language
 from model.core.hook_names import ALL_WEIGHTS
 from model.core.hooks import capture
-from model.core.interface import TranslationModel, TranslationTokenizer
+from model.core.interface import (
+    MultilingualTranslationTokenizer,
+    TranslationModel,
+    TranslationTokenizer,
+    language_codes,
+)
 from model.decoding.search import beam_search, greedy_search
 from model.decoding.trace import Trace
 from model.decoding.trace_from_hooks import arrays_from_steps, make_trace
@@ -51,17 +56,18 @@ def languages(
     tokenizer's defaults; (None, None) for a bilingual model. A code the model does not know is an InputError."""
     if not model.cfg.languages:
         return None, None
+    multilingual = isinstance(tok, MultilingualTranslationTokenizer)
     chosen = []
     for given, default, side in (
-        (src_lang, getattr(tok, "src_lang", None), "source"),
-        (tgt_lang, getattr(tok, "tgt_lang", None), "target"),
+        (src_lang, tok.src_lang if multilingual else None, "source"),
+        (tgt_lang, tok.tgt_lang if multilingual else None, "target"),
     ):
         code = given or default
         try:
             check_language(code, model.cfg.languages, f"the {side} language")
         except ValueError as exc:
             raise InputError(str(exc)) from None
-        if code not in getattr(tok, "codes", {}):  # a config and tokenizer from different checkpoints
+        if code not in language_codes(tok):  # a config and tokenizer from different checkpoints
             raise InputError(
                 f"the tokenizer has no piece for {code!r}, a language of the model: they do not belong together."
             )
