@@ -23,7 +23,7 @@ from model.core.checkpoint import CheckpointError, with_languages
 from model.core.defaults import MAX_LENGTH_PENALTY, MAX_OUTPUT_PIECES
 from model.core.head_selection import parse_head_spec
 from model.decoding.tidy import tidy_input
-from model.decoding.translation import InputError, translate
+from model.decoding.translation import InputError, Translation, translate
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -71,62 +71,54 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def translate_text(ckpt, args: argparse.Namespace, heads, text: str, with_trace: bool) -> Translation:
+    """One sentence with the command's settings; what the user should know (the tidied text of one TEXT, forced
+    pieces, a cut input) goes to stderr."""
+    tidied = tidy_input(text, ckpt.src_lang, args.tidy)
+    if tidied.changes and args.input is None:  # one sentence: say what was translated (a file's lines would flood)
+        print(f"tidied: {tidied.text}", file=sys.stderr)
+    result = translate(
+        ckpt.model,
+        ckpt.tokenizer,
+        tidied.text,
+        beam=args.beam,
+        max_len=args.max_len,
+        alpha=args.length_penalty,
+        with_trace=with_trace,
+        ablate=heads,
+        prefix=args.prefix,
+        src_lang=args.src_lang or (ckpt.src_lang if ckpt.languages else None),
+        tgt_lang=args.tgt_lang or (ckpt.tgt_lang if ckpt.languages else None),
+    )
+    if result.forced and args.prefix:  # (a multilingual model's forced language code alone is no news)
+        pieces = ckpt.tokenizer.target_pieces(result.out_ids[: result.forced])
+        listed = " ".join(f"{p} ({lp:.2f})" for p, lp in zip(pieces, result.logprobs))
+        print(f"forced pieces (the model's log-probability of each): {listed}", file=sys.stderr)
+    if result.truncated:
+        kept = len(result.src_ids) - 1
+        print(f"note: input cut to the model's limit of {kept} pieces ({result.truncated} dropped)", file=sys.stderr)
+    return result
+
+
+def translate_one(ckpt, args: argparse.Namespace, heads, export: Path | None) -> int:
+    """TEXT: its translation on stdout, and its trace into `export` if asked."""
     try:
-        export = args.export and check_output(
-            "--export", args.export, checkpoint_inputs(args.checkpoint), force=args.force
-        )
-        ckpt = load_model(args.checkpoint)
-        cfg = ckpt.model.cfg
-        heads = parse_head_spec(args.ablate, cfg)
-        ckpt = with_languages(ckpt, args.src_lang, args.tgt_lang)
-    except (CheckpointError, ValueError) as exc:  # (OutputError is a ValueError)
+        result = translate_text(ckpt, args, heads, args.text, with_trace=bool(export))
+    except InputError as exc:
         return fail(exc)
-
-    def translate_text(text: str, with_trace: bool):  # one sentence, with what the user should know on stderr
-        tidied = tidy_input(text, ckpt.src_lang, args.tidy)
-        if tidied.changes and args.input is None:  # one sentence: say what was translated (a file's lines would flood)
-            print(f"tidied: {tidied.text}", file=sys.stderr)
-        text = tidied.text
-        result = translate(
-            ckpt.model,
-            ckpt.tokenizer,
-            text,
-            beam=args.beam,
-            max_len=args.max_len,
-            alpha=args.length_penalty,
-            with_trace=with_trace,
-            ablate=heads,
-            prefix=args.prefix,
-            src_lang=args.src_lang or (ckpt.src_lang if ckpt.languages else None),
-            tgt_lang=args.tgt_lang or (ckpt.tgt_lang if ckpt.languages else None),
-        )
-        if result.forced and args.prefix:  # (a multilingual model's forced language code alone is no news)
-            pieces = ckpt.tokenizer.target_pieces(result.out_ids[: result.forced])
-            listed = " ".join(f"{p} ({lp:.2f})" for p, lp in zip(pieces, result.logprobs))
-            print(f"forced pieces (the model's log-probability of each): {listed}", file=sys.stderr)
-        if result.truncated:
-            kept = len(result.src_ids) - 1
-            print(
-                f"note: input cut to the model's limit of {kept} pieces ({result.truncated} dropped)", file=sys.stderr
-            )
-        return result
-
-    if args.text is not None:
+    print(result.text)
+    if export:
         try:
-            result = translate_text(args.text, with_trace=bool(args.export))
-        except InputError as exc:
+            with replaced_when_done(export, "wb") as f:  # a file object: NumPy would append .npz to a name
+                result.trace.save_npz(f)
+        except OutputError as exc:
             return fail(exc)
-        print(result.text)
-        if export:
-            try:
-                with replaced_when_done(export, "wb") as f:  # a file object: NumPy would append .npz to a name
-                    result.trace.save_npz(f)
-            except OutputError as exc:
-                return fail(exc)
-        return 0
+    return 0
 
+
+def translate_lines(ckpt, args: argparse.Namespace, heads) -> int:
+    """--input FILE: one line out per line in, as it goes; a line that cannot be translated is left empty and said
+    on stderr (exit status 1)."""
     try:
         raw = Path(args.input).read_bytes()
     except OSError as exc:
@@ -138,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     for number, line in enumerate(lines, start=1):
         try:
             text = line.rstrip(b"\r").decode("utf-8")
-            out = translate_text(text, with_trace=False).text if text.strip() else ""
+            out = translate_text(ckpt, args, heads, text, with_trace=False).text if text.strip() else ""
         except UnicodeDecodeError:
             print(f"line {number}: not valid UTF-8, left empty", file=sys.stderr)
             out, failures = "", failures + 1
@@ -148,6 +140,20 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(out.replace("\n", " ") + "\n")
         sys.stdout.flush()
     return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        export = args.export and check_output(
+            "--export", args.export, checkpoint_inputs(args.checkpoint), force=args.force
+        )
+        ckpt = load_model(args.checkpoint)
+        heads = parse_head_spec(args.ablate, ckpt.model.cfg)
+        ckpt = with_languages(ckpt, args.src_lang, args.tgt_lang)
+    except (CheckpointError, ValueError) as exc:  # (OutputError is a ValueError)
+        return fail(exc)
+    return translate_one(ckpt, args, heads, export) if args.text is not None else translate_lines(ckpt, args, heads)
 
 
 if __name__ == "__main__":

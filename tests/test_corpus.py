@@ -17,6 +17,8 @@ import torch
 
 from model.analysis.corpus import (
     CorpusError,
+    CorpusRun,
+    CorpusSummary,
     corpus_summary,
     diagonal_pattern,
     joint_projection,
@@ -58,9 +60,9 @@ def interrupt_after(sentences: int):
     return progress
 
 
-def assert_same_results(a: dict, b: dict) -> None:
+def assert_same_results(a: CorpusSummary, b: CorpusSummary) -> None:
     for key in ARRAYS:
-        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+        np.testing.assert_array_equal(getattr(a, key), getattr(b, key), err_msg=key)
 
 
 def test_stored_statistics_equal_a_recomputation_and_a_resumed_run_equals_one_run(model, tokenizer, tmp_path):
@@ -72,14 +74,14 @@ def test_stored_statistics_equal_a_recomputation_and_a_resumed_run_equals_one_ru
     assert sorted(p.name for p in (tmp_path / "resumed").glob("chunk-*")) == ["chunk-00000.npz"]
     resumed = run_corpus(ckpt, SENTENCES, None, tmp_path / "resumed", chunk_size=3)
     a, b = corpus_summary(tmp_path / "whole"), corpus_summary(tmp_path / "resumed")
-    assert list(a["sentence"]) == [0, 2, 3, 4, 5, 6]  # the empty line is left out
+    assert list(a.sentence) == [0, 2, 3, 4, 5, 6]  # the empty line is left out
     assert_same_results(a, b)
     assert resumed["done"] == 7 and resumed["done_chunks"] == [0, 1, 2]
     # the statistics of sentence 2 equal trace_stats of its translation, head by head, in all_heads order
     expected = trace_stats(translate(model, tokenizer, SENTENCES[2]).trace)[STATS].to_numpy()
-    np.testing.assert_allclose(a["stats"][1], expected, atol=1e-6)
-    assert str(a["source"][1]) == SENTENCES[2] and a["q"].shape[1:] == (len(expected), 3, model.cfg.d_k)
-    assert str(a["output"][1]) == translate(model, tokenizer, SENTENCES[2], with_trace=False).text
+    np.testing.assert_allclose(a.stats[1], expected, atol=1e-6)
+    assert str(a.source[1]) == SENTENCES[2] and a.q.shape[1:] == (len(expected), 3, model.cfg.d_k)
+    assert str(a.output[1]) == translate(model, tokenizer, SENTENCES[2], with_trace=False).text
 
 
 def test_queries_and_keys_recorded_while_translating_equal_a_teacher_forced_pass(model, tokenizer, tmp_path):
@@ -89,7 +91,7 @@ def test_queries_and_keys_recorded_while_translating_equal_a_teacher_forced_pass
     vectors = qk_vectors(model, result.src_ids, result.out_ids)  # a separate full pass, no key/value cache
     for n, (kind, layer, head) in enumerate(all_heads(model.cfg)):
         q, k = vectors[(kind, layer)]
-        for stored, positions, full in ((got["q"], got["q_pos"], q), (got["k"], got["k_pos"], k)):
+        for stored, positions, full in ((got.q, got.q_pos, q), (got.k, got.k_pos, k)):
             rows = positions[1, n][positions[1, n] >= 0]
             assert len(rows) == min(3, full.shape[1])
             np.testing.assert_allclose(stored[1, n, : len(rows)], full[head, rows], rtol=2e-3, atol=2e-3)
@@ -99,11 +101,11 @@ def test_teacher_forced_statistics_equal_those_of_the_forced_trace(model, tokeni
     refs = ["Ein Hund läuft.", "", "Zwei Männer spielen Fußball."]
     meta = run_corpus(Ckpt(model, tokenizer), SENTENCES[:3], refs, tmp_path, chunk_size=2)
     got = corpus_summary(tmp_path)
-    assert meta["teacher_forced"] and list(got["output"]) == [refs[0], refs[2]]
+    assert meta["teacher_forced"] and list(got.output) == [refs[0], refs[2]]
     src_ids = tokenizer.encode(SENTENCES[2]) + [model.cfg.eos_id]
     out_ids = tokenizer.encode_target(refs[2]) + [model.cfg.eos_id]
     trace, _ = forward_trace(model, tokenizer, src_ids, out_ids)
-    np.testing.assert_allclose(got["stats"][1], trace_stats(trace)[STATS].to_numpy(), atol=1e-6)
+    np.testing.assert_allclose(got.stats[1], trace_stats(trace)[STATS].to_numpy(), atol=1e-6)
 
 
 def test_resuming_with_other_input_is_refused_in_one_sentence(model, tokenizer, tmp_path):
@@ -264,9 +266,9 @@ def test_int8_weights_are_opt_in_recorded_and_a_float32_resume_is_refused(checkp
     assert main([*args, "--out", str(tmp_path / "f32")]) == 0
     assert main([*args, "--out", str(tmp_path / "int8"), "--weights", "int8"]) == 0
     f32, int8 = corpus_summary(tmp_path / "f32"), corpus_summary(tmp_path / "int8")
-    assert (f32["meta"]["weights"], int8["meta"]["weights"]) == ("float32", "int8")
-    assert not np.array_equal(f32["stats"], int8["stats"])  # computed with other weights...
-    np.testing.assert_allclose(int8["stats"], f32["stats"], atol=0.2)  # ...close to float32's (nats, positions)
+    assert (f32.run.weights, int8.run.weights) == ("float32", "int8")
+    assert not np.array_equal(f32.stats, int8.stats)  # computed with other weights...
+    np.testing.assert_allclose(int8.stats, f32.stats, atol=0.2)  # ...close to float32's (nats, positions)
     capsys.readouterr()
     assert main([*args, "--out", str(tmp_path / "int8")]) == 2
     assert "weights (--weights) int8, not float32" in capsys.readouterr().err
@@ -309,12 +311,12 @@ def test_each_chunk_s_size_and_sha256_are_recorded_and_a_damaged_or_missing_one_
 def test_reading_a_run_leaves_a_damaged_chunk_out_with_a_sentence(model, tokenizer, tmp_path):
     run_corpus(Ckpt(model, tokenizer), SENTENCES, None, tmp_path, chunk_size=3)
     whole = corpus_summary(tmp_path)
-    assert whole["problems"] == []
+    assert whole.problems == []
     (tmp_path / "chunk-00001.npz").unlink()
     damaged = corpus_summary(tmp_path)
-    assert damaged["problems"] == [f"{tmp_path / 'chunk-00001.npz'} is left out: it is missing."]
-    assert list(damaged["sentence"]) == [0, 2, 6]  # chunks 0 and 2 (sentence 1 is the empty line)
-    np.testing.assert_array_equal(damaged["stats"], whole["stats"][[0, 1, 5]])
+    assert damaged.problems == [f"{tmp_path / 'chunk-00001.npz'} is left out: it is missing."]
+    assert list(damaged.sentence) == [0, 2, 6]  # chunks 0 and 2 (sentence 1 is the empty line)
+    np.testing.assert_array_equal(damaged.stats, whole.stats[[0, 1, 5]])
 
 
 @pytest.mark.parametrize(
@@ -339,3 +341,49 @@ def test_a_malformed_progress_record_is_one_sentence_on_resume_and_on_reading(mo
             attempt()
         message = str(refused.value)
         assert message.startswith(str(tmp_path / "progress.json")) and why in message and len(message.splitlines()) == 1
+
+
+def hand_made_summary() -> CorpusSummary:
+    """Two sentences, two heads (encoder 0:0, cross 0:1), one sample each, d_k 2; the cross head's samples are the
+    query at target position 1 and the key at source position 0."""
+    stats = np.full((2, 2, len(STATS)), np.nan)
+    entropy = STATS.index("entropy")
+    stats[:, 0, entropy], stats[:, 1, entropy] = [1.0, 3.0], [np.nan, 2.0]
+    q = np.array([[[[1.0, 0.0]], [[0.0, 1.0]]], [[[2.0, 0.0]], [[0.0, 2.0]]]])
+    positions = np.array([[[0], [1]], [[1], [1]]])
+    key_positions = np.array([[[0], [0]], [[1], [0]]])
+    text = np.array(["A dog.", "A cat."])
+    run = CorpusRun([("encoder", 0, 0), ("cross", 0, 1)], 2, 1.5, 10.0, False, "float32", None, None)
+    return CorpusSummary(
+        stats=stats,
+        q=q,
+        k=-q,
+        q_pos=positions,
+        k_pos=key_positions,
+        output=np.array(["Ein Hund.", "Eine Katze."]),
+        source=text,
+        src_tokens=np.array(["▁A ▁dog . </s>", "▁A ▁cat . </s>"]),
+        tgt_tokens=np.array(["</s> ▁Ein ▁Hund .", "</s> ▁Eine ▁Katze ."]),
+        sentence=np.array([0, 1]),
+        pattern=np.zeros((2, 17)),
+        run=run,
+        problems=[],
+    )
+
+
+def test_the_summarys_table_extremes_and_projection_labels_by_hand():
+    summary = hand_made_summary()
+    table = summary.head_table()
+    assert list(table["name"]) == ["encoder 0:0", "cross 0:1"] and list(table["kind"]) == ["encoder", "cross"]
+    assert table["entropy"].tolist() == [2.0, 2.0]  # (1 + 3) / 2, and the NaN left out of 2.0
+    assert summary.extremes(1, "entropy").tolist() == [1, 0]  # 2.0 first, the NaN last
+    assert summary.extremes(0, "entropy", count=1).tolist() == [1]
+    cross = summary.projection(summary.head_index("cross", 0, 1), "cross")
+    # cross: queries are target pieces (▁Ein, ▁Eine at 1), keys source pieces (▁A at 0 in both)
+    assert cross.query_labels == ["▁Ein · A dog.", "▁Eine · A cat."]
+    assert cross.key_labels == ["▁A · A dog.", "▁A · A cat."]
+    assert cross.queries.shape == cross.keys.shape == (2, 2) and cross.query_positions.tolist() == [1, 1]
+    encoder = summary.projection(0, "encoder")
+    assert encoder.query_labels == ["▁A · A dog.", "▁cat · A cat."] and encoder.key_labels[1] == "▁cat · A cat."
+    with pytest.raises(CorpusError, match="no decoder layer 0 head 0: another model made it"):
+        summary.head_index("decoder", 0, 0)

@@ -784,9 +784,9 @@ def test_corpus_takes_the_languages(family, tmp_path, capsys):
     assert corpus_main([*args, "--tgt-lang", other]) == 0
     summary = corpus_summary(out)
     expected = [translate(ckpt.model, ckpt.tokenizer, s, tgt_lang=other, with_trace=False) for s in SENTENCES[:2]]
-    assert list(summary["output"]) == [t.text for t in expected]
-    assert all(ckpt.tokenizer.codes[other] in pieces.split() for pieces in summary["tgt_tokens"])
-    assert (summary["meta"]["src_lang"], summary["meta"]["tgt_lang"]) == (PAIRS[name][0], other)
+    assert list(summary.output) == [t.text for t in expected]
+    assert all(ckpt.tokenizer.codes[other] in pieces.split() for pieces in summary.tgt_tokens)
+    assert (summary.run.src_lang, summary.run.tgt_lang) == (PAIRS[name][0], other)
     capsys.readouterr()
     assert corpus_main(args) == 2  # the checkpoint's default pair is another run
     one_line_error(capsys, f"error: {out} holds a run with language pair (--src-lang, --tgt-lang) {PAIRS[name][0]} -> ")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from viz.corpus_heads import against_all_heads, heads_scatter, qk_projection, typical_pattern
+from viz.corpus_heads import against_all_heads, extremes_table, heads_scatter, qk_projection, typical_pattern
 
 
 def test_one_head_among_all_heads_scaled_per_statistic():
@@ -83,3 +83,10 @@ def test_queries_and_keys_share_one_plane_with_their_tokens_escaped(color_by):
         assert queries.marker.showscale and not keys.marker.showscale
     else:
         assert queries.marker.color is None and keys.marker.color is None
+
+
+def test_the_extreme_sentences_link_to_themselves_at_the_head():
+    table = extremes_table("entropy", [2.5, 1.0], ["A dog & a cat.", "Ja?"], {"view": "translate", "head": 3})
+    assert list(table.columns) == ["entropy", "sentence", "open"] and table["entropy"].tolist() == [2.5, 1.0]
+    links = ["?text=A+dog+%26+a+cat.&view=translate&head=3", "?text=Ja%3F&view=translate&head=3"]  # the text escaped
+    assert table["open"].tolist() == links

@@ -194,32 +194,20 @@ def rollout(ctx: PageContext) -> None:
         attribution = merge_words(attribution, trace.tgt_word_starts, trace.src_word_starts)
         src, tgt = merge_tokens(src, trace.src_word_starts), merge_tokens(tgt, trace.tgt_word_starts)
     left, right = st.columns(2)
-    show_figure(
-        attention_heatmap(
-            roll,
+    for values, rows, title, key, place in (
+        (roll, src, "Encoder attention rollout", "rollout_encoder", left),
+        (attribution, tgt, "Source attribution of each target position", "rollout_attribution", right),
+    ):
+        heatmap = attention_heatmap(
+            values,
+            rows,
             src,
-            src,
-            title="Encoder attention rollout",
+            title=title,
             colorscale=ctx.theme.colorscale,
             font_size=ctx.theme.font_size,
-            zmax=float(roll.max()),
-        ),
-        key="rollout_encoder",
-        container=left,
-    )
-    show_figure(
-        attention_heatmap(
-            attribution,
-            tgt,
-            src,
-            title="Source attribution of each target position",
-            colorscale=ctx.theme.colorscale,
-            font_size=ctx.theme.font_size,
-            zmax=float(attribution.max()),
-        ),
-        key="rollout_attribution",
-        container=right,
-    )
+            zmax=float(values.max()),
+        )
+        show_figure(heatmap, key=key, container=place)
     st.caption(t("an.rollout"))
     st.subheader(t("an.alignment"))
     cfg = ctx.ckpt.model.cfg

@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
-from urllib.parse import urlencode
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from model.analysis.corpus import CorpusError, corpus_summary, joint_projection
+from model.analysis.corpus import CorpusError, CorpusSummary, corpus_summary
 from model.analysis.head_statistics import STATS
 from model.analysis.side_files import read_alignment_table
 from model.core.checkpoint import CheckpointError
-from model.core.hook_names import KINDS
 from ui.context import PageContext
+from ui.controls import kind_layer_head
 from ui.errors import guarded
 from ui.figure import show_figure
-from ui.i18n import kind_label, t
+from ui.i18n import t
 from ui.text import plain
 from ui.url import write_url
 from viz.analysis import head_grid
-from viz.corpus_heads import against_all_heads, heads_scatter, qk_projection, typical_pattern
+from viz.corpus_heads import against_all_heads, extremes_table, heads_scatter, qk_projection, typical_pattern
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the corpus run…")
-def cached_summary(folder: str, stamp: float) -> dict:
+def cached_summary(folder: str, mtime: float) -> CorpusSummary:
+    """`mtime` (progress.json's) is only part of the cache key: a run that goes on is read again."""
     return corpus_summary(Path(folder))
 
 
@@ -62,134 +60,75 @@ def alignment_section(ctx: PageContext) -> None:
 def render(ctx: PageContext) -> None:
     folder = Path(ctx.path) / "corpus"
     if not (folder / "progress.json").is_file():
-        st.info(
-            t(
-                "hs.no_corpus",
-                command=f"`python -m model.corpus --checkpoint {ctx.path} --input SENTENCES --out {folder}`",
-            )
-        )
+        command = f"`python -m model.corpus --checkpoint {ctx.path} --input SENTENCES --out {folder}`"
+        st.info(t("hs.no_corpus", command=command))
         alignment_section(ctx)
         return
     try:
-        data = cached_summary(str(folder), (folder / "progress.json").stat().st_mtime)
+        summary = cached_summary(str(folder), (folder / "progress.json").stat().st_mtime)
+        for problem in summary.problems:  # chunks left out: the rest of the run is shown
+            st.warning(plain(problem))
+        dashboard(ctx, summary)
     except CorpusError as exc:  # the alignment tables below do not depend on the run
         st.error(plain(str(exc)))
-        alignment_section(ctx)
-        return
-    for problem in data["problems"]:  # chunks left out: the rest of the run is shown
-        st.warning(plain(problem))
-    meta = data["meta"]
-    heads = [tuple(h) for h in meta["heads"]]
-    with (
-        warnings.catch_warnings()
-    ):  # a statistic that a kind does not have (e.g. monotonicity of self-attention) is all NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        table = pd.DataFrame(np.nanmean(data["stats"], axis=0), columns=STATS)
-    table.insert(0, "kind", [h[0] for h in heads])
-    table.insert(1, "layer", [h[1] for h in heads])
-    table.insert(2, "head", [h[2] for h in heads])
-    table["name"] = [f"{k} {l}:{h}" for k, l, h in heads]
-    present = ctx.theme.present
-    cols = st.columns(3)
-    kind = cols[0].selectbox(
-        t("ctl.attention"), KINDS, format_func=kind_label, key="kind", label_visibility=ctx.theme.label
-    )
-    layers = sorted({h[1] for h in heads if h[0] == kind})
-    layer = int(st.session_state.get("layer", -1))
-    layer = cols[1].selectbox(
-        t("ctl.layer"),
-        layers,
-        index=layers.index(layer) if layer in layers else len(layers) - 1,
-        key="heads_layer",
-        label_visibility=ctx.theme.label,
-        format_func=lambda l: f"{t('ctl.layer')} {l}" if present else str(l),
-    )
-    head_ids = sorted({h[2] for h in heads if h[0] == kind})
-    current = st.session_state.get("head", "0")
-    head = cols[2].selectbox(
-        t("ctl.head"),
-        head_ids,
-        index=head_ids.index(int(current)) if str(current).isdigit() and int(current) in head_ids else 0,
-        key="heads_head",
-        label_visibility=ctx.theme.label,
-        format_func=lambda h: f"{t('ctl.head')} {h}" if present else str(h),
-    )
-    write_url(kind=kind, layer=layer, head=head)
-    chosen = heads.index((kind, layer, head))
-    run_line = t(
-        "hs.run",
-        n=meta["done"],
-        s=meta["seconds"],
-        mb=meta.get("peak_rss_mb", 0),
-        how=t("hs.forced") if meta.get("teacher_forced") else t("hs.greedy"),
-    )
-    if meta.get("weights", "float32") != "float32":  # an opt-in low-precision run: its numbers are not float32's
-        run_line += " " + t("hs.weights", weights=plain(meta["weights"]))
-    if not present:  # presentation mode: the picture first
-        st.caption(run_line)
+    alignment_section(ctx)
+
+
+def dashboard(ctx: PageContext, summary: CorpusSummary) -> None:
+    """One head against all heads, its most extreme sentences and typical pattern, two statistics across heads, and
+    its queries and keys."""
+    row = st.columns(3)
+    if ctx.theme.present:
+        sel = kind_layer_head(ctx.trace, allow_mean=False, containers=row, compact=True)
+    else:
+        sel = kind_layer_head(ctx.trace, allow_mean=False, columns=row)
+    write_url(kind=sel.kind, layer=sel.layer, head=sel.head)
+    chosen = summary.head_index(sel.kind, sel.layer, sel.head)
+    table = summary.head_table()
     stats = [s for s in STATS if np.isfinite(table[s].to_numpy(dtype=float)).any()]
+    if not ctx.theme.present:  # presentation mode: the picture first
+        st.caption(run_line(summary))
     show_figure(ctx.theme.fit(against_all_heads(table, stats, chosen)), key="heads_against")
-    if present:
-        st.caption(run_line)
+    if ctx.theme.present:
+        st.caption(run_line(summary))
     left, right = st.columns(2)
     stat = left.selectbox(
-        t("hs.extreme"),
-        [s for s in stats if np.isfinite(data["stats"][:, chosen, STATS.index(s)]).any()],
-        key="heads_stat",
+        t("hs.extreme"), [s for s in stats if np.isfinite(summary.head_values(chosen, s)).any()], key="heads_stat"
     )
-    values = data["stats"][:, chosen, STATS.index(stat)]
-    order = np.argsort(-np.nan_to_num(values, nan=-np.inf))[:8]
-    rows = []
-    for i in order:
-        link = "?" + urlencode(
-            {
-                "text": str(data["source"][i]),
-                "ckpt": ctx.ckpt.name,
-                "view": "translate",
-                "kind": kind,
-                "layer": layer,
-                "head": head,
-            }
-        )
-        rows.append({stat: float(values[i]), "sentence": str(data["source"][i]), "open": link})
+    top = summary.extremes(chosen, stat)
+    link = {"ckpt": ctx.ckpt.name, "view": "translate", "kind": sel.kind, "layer": sel.layer, "head": sel.head}
     left.dataframe(
-        pd.DataFrame(rows),
+        extremes_table(stat, summary.head_values(chosen, stat)[top], [str(s) for s in summary.source[top]], link),
         hide_index=True,
         key="heads_top",
         column_config={"open": st.column_config.LinkColumn("open", display_text="open in Translate")},
     )
-    show_figure(typical_pattern(data["pattern"][chosen], kind == "cross"), key="heads_pattern", container=right)
+    show_figure(typical_pattern(summary.pattern[chosen], sel.kind == "cross"), key="heads_pattern", container=right)
     sx, sy = st.columns(2)
     x = sx.selectbox(t("hs.x"), stats, index=stats.index("entropy"), key="heads_x")
     y = sy.selectbox(t("hs.y"), stats, index=stats.index("max_weight") if "max_weight" in stats else 0, key="heads_y")
     show_figure(heads_scatter(table, x, y, chosen), key="heads_scatter")
-    q, k = data["q"][:, chosen].reshape(-1, data["q"].shape[-1]), data["k"][:, chosen].reshape(-1, data["k"].shape[-1])
-    q_ok, k_ok = np.isfinite(q).all(1), np.isfinite(k).all(1)
-    q_axis, k_axis = ("src", "src") if kind == "encoder" else ("tgt", "tgt") if kind == "decoder" else ("tgt", "src")
-    tokens = {
-        "src": [str(t).split(" ") for t in data["src_tokens"]],
-        "tgt": [str(t).split(" ") for t in data["tgt_tokens"]],
-    }
-    n_sent, samples = data["q"].shape[0], data["q"].shape[2]
-    sent = np.repeat(np.arange(n_sent), samples)
-    q_pos, k_pos = data["q_pos"][:, chosen].reshape(-1), data["k_pos"][:, chosen].reshape(-1)
-
-    def label(axis, s, p):
-        toks = tokens[axis][s]
-        return f"{toks[p] if 0 <= p < len(toks) else '?'} · {str(data['source'][s])[:60]}"
-
-    q2, k2 = joint_projection(q[q_ok].astype(np.float32), k[k_ok].astype(np.float32))
+    points = summary.projection(chosen, sel.kind)
     color_by = st.radio(t("hs.colour"), ["query/key", "position"], horizontal=True, key="heads_color")
     show_figure(
         qk_projection(
-            q2,
-            k2,
-            [label(q_axis, s, p) for s, p in zip(sent[q_ok], q_pos[q_ok])],
-            [label(k_axis, s, p) for s, p in zip(sent[k_ok], k_pos[k_ok])],
-            q_pos[q_ok],
-            k_pos[k_ok],
+            points.queries,
+            points.keys,
+            points.query_labels,
+            points.key_labels,
+            points.query_positions,
+            points.key_positions,
             color_by,
         ),
         key="heads_qk",
     )
-    alignment_section(ctx)
+
+
+def run_line(summary: CorpusSummary) -> str:
+    """How the run was made: sentences, time, memory, greedy or teacher-forced, and low-precision weights."""
+    run = summary.run
+    how = t("hs.forced") if run.teacher_forced else t("hs.greedy")
+    line = t("hs.run", n=run.done, s=run.seconds, mb=run.peak_rss_mb, how=how)
+    if run.weights != "float32":  # an opt-in low-precision run: its numbers are not float32's
+        line += " " + t("hs.weights", weights=plain(run.weights))
+    return line

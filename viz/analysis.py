@@ -45,6 +45,20 @@ def head_grid(
     return fig
 
 
+def word_row(x: np.ndarray, y: float, words: list[str], textposition: str, color: str, side: str) -> go.Scatter:
+    """One sentence's words as labelled markers along a line at height `y`."""
+    return go.Scatter(
+        x=x,
+        y=np.full(len(x), float(y)),
+        mode="markers+text",
+        text=safe_text(words),
+        textposition=textposition,
+        marker=dict(size=8, color=color),
+        showlegend=False,
+        hovertemplate="%{text}<extra>" + side + "</extra>",
+    )
+
+
 def alignment_figure(
     weights: np.ndarray, src_words: list[str], tgt_words: list[str], threshold: float = 0.1, title: str = ""
 ) -> go.Figure:
@@ -71,30 +85,8 @@ def alignment_figure(
                 line=dict(width=1 + 6 * w, color=f"rgba(222,73,104,{0.15 + 0.85 * w:.2f})"),
             )
         )
-    fig.add_trace(
-        go.Scatter(
-            x=xs,
-            y=np.ones(len(xs)),
-            mode="markers+text",
-            text=safe_text(src_words),
-            textposition="top center",
-            marker=dict(size=8, color="#3b0f70"),
-            showlegend=False,
-            hovertemplate="%{text}<extra>source</extra>",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=xt,
-            y=np.zeros(len(xt)),
-            mode="markers+text",
-            text=safe_text(tgt_words),
-            textposition="bottom center",
-            marker=dict(size=8, color="#de4968"),
-            showlegend=False,
-            hovertemplate="%{text}<extra>target</extra>",
-        )
-    )
+    fig.add_trace(word_row(xs, 1, src_words, "top center", "#3b0f70", "source"))
+    fig.add_trace(word_row(xt, 0, tgt_words, "bottom center", "#de4968", "target"))
     fig.update_layout(
         title=title,
         height=320,

@@ -3,6 +3,8 @@ together."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -100,6 +102,16 @@ def heads_scatter(table: pd.DataFrame, x: str, y: str, chosen: int) -> go.Figure
         yaxis_title=y,
     )
     return fig
+
+
+def extremes_table(stat: str, values: list[float], sentences: list[str], link: dict) -> pd.DataFrame:
+    """One row per sentence: its value of `stat`, the sentence, and a link to the app that opens it with `link`'s
+    parameters (e.g. view, checkpoint, head)."""
+    rows = [
+        {stat: float(value), "sentence": sentence, "open": "?" + urlencode({"text": sentence} | link)}
+        for value, sentence in zip(values, sentences)
+    ]
+    return pd.DataFrame(rows)
 
 
 def qk_projection(

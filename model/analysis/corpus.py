@@ -1,4 +1,5 @@
-"""Heads across a corpus: `python -m model.corpus --checkpoint DIR --input FILE [--ref FILE] --out DIR`.
+"""What a corpus run computes per head and stores, and reads back for the head dashboards (the command:
+`python -m model.corpus --checkpoint DIR --input FILE [--ref FILE] --out DIR`).
 
 Translates every sentence once (greedy; or teacher-forces --ref), and stores, per head, what the head
 dashboards need, in NPZ chunks (no pickles) written as it goes, so memory stays bounded and an
@@ -29,10 +30,12 @@ import math
 import os
 import resource
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from model.analysis.head_statistics import STATS, head_stats
@@ -41,7 +44,7 @@ from model.core.hook_names import ALL_WEIGHTS, KINDS, hook_name
 from model.core.hooks import Run, capture
 from model.core.interface import TranslationModel, TranslationTokenizer
 from model.decoding.search import greedy_search
-from model.decoding.trace import Trace
+from model.decoding.trace import AXES, Trace
 from model.decoding.trace_from_hooks import arrays_from_steps, decoder_input, make_trace
 from model.decoding.translation import InputError, default_max_len, encode_source, forced_language, reference_ids
 
@@ -430,6 +433,69 @@ def read_progress(out: Path, identity: dict) -> dict:
     return meta
 
 
+def start_record(
+    ckpt, sources: list[str], references: list[str] | None, out: Path, chunk_size: int, procs: Processes
+) -> dict:
+    """The run's progress record on every rank: rank 0 reads (or starts) it and repairs its chunks; a refusal is one
+    CorpusError on every rank."""
+    meta = None
+    if procs.rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            meta = read_progress(out, run_identity(ckpt, sources, references, chunk_size))
+            meta["repaired"] = repair_chunks(out, meta)  # this run's: the sentences a command may print
+        except CorpusError as exc:
+            meta = str(exc)
+    meta = procs.broadcast(meta)
+    if isinstance(meta, str):
+        raise CorpusError(meta)
+    meta.update(  # the run's identity came with a fresh record or was checked against the stored one
+        statistics=STATS,
+        heads=[list(h) for h in all_heads(ckpt.model.cfg)],
+        offsets=OFFSETS,
+        samples=SAMPLES,
+        processes=procs.world,
+    )
+    return meta
+
+
+def chunk_of_sentences(
+    ckpt, sources: list[str], references: list[str] | None, index: int, chunk_size: int, seed: int, tick
+) -> dict[str, np.ndarray] | None:
+    """Chunk `index`'s arrays (`chunk_arrays`), its empty lines left out; `tick()` after each sentence."""
+    rng = np.random.default_rng(seed + index * chunk_size)
+    records, kept, numbers = [], [], []
+    for i in range(index * chunk_size, min((index + 1) * chunk_size, len(sources))):
+        try:
+            records.append(
+                sentence_record(ckpt.model, ckpt.tokenizer, sources[i], references[i] if references else None, rng)
+            )
+            kept.append(sources[i])
+            numbers.append(i)
+        except InputError:  # an empty line: nothing to store, its index stays out of the chunk
+            pass
+        tick()
+    return chunk_arrays(numbers, records, kept)
+
+
+def record_round(out: Path, meta: dict, gathered: list, sentences: int, chunk_size: int, seconds: float) -> None:
+    """Rank 0: write one round's chunks (`gathered`: (index or None, arrays, peak RSS) per rank) and the progress
+    record that lists them."""
+    for index, arrays, rss in gathered:
+        if index is None:
+            continue
+        if arrays is not None:
+            meta.setdefault(CHUNK_FILES, {})[chunk_name(index)] = write_chunk(out, index, arrays)
+        meta["done_chunks"] = sorted(set(meta["done_chunks"]) | {index})
+        meta["peak_rss_mb"] = max(meta.get("peak_rss_mb", 0), rss)
+    meta["done"] = sum(min(chunk_size, sentences - c * chunk_size) for c in meta["done_chunks"])
+    meta["chunks"] = sum(1 for _ in out.glob("chunk-[0-9]*[0-9].npz"))
+    meta["seconds"] += seconds
+    tmp = out / (PROGRESS_FILE + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=1))
+    tmp.rename(out / PROGRESS_FILE)
+
+
 def run_corpus(
     ckpt,
     sources: list[str],
@@ -449,68 +515,29 @@ def run_corpus(
     if chunk_size < 1:
         raise CorpusError(f"--chunk must be at least 1, got {chunk_size}.")
     out = Path(out)
-    meta = None
-    if procs.rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        try:
-            meta = read_progress(out, run_identity(ckpt, sources, references, chunk_size))
-            meta["repaired"] = repair_chunks(out, meta)  # this run's: the sentences a command may print
-        except CorpusError as exc:
-            meta = str(exc)
-    meta = procs.broadcast(meta)
-    if isinstance(meta, str):
-        raise CorpusError(meta)
-    heads = all_heads(ckpt.model.cfg)
-    meta.update(  # the run's identity came with a fresh record or was checked against the stored one
-        statistics=STATS,
-        heads=[list(h) for h in heads],
-        offsets=OFFSETS,
-        samples=SAMPLES,
-        processes=procs.world,
-    )
+    meta = start_record(ckpt, sources, references, out, chunk_size, procs)
     done = set(meta["done_chunks"])
     todo = [c for c in range(math.ceil(len(sources) / chunk_size)) if c not in done]
     mine = todo[procs.rank :: procs.world]
     total, count = sum(min(chunk_size, len(sources) - c * chunk_size) for c in mine), 0
+
+    def tick() -> None:
+        nonlocal count
+        count += 1
+        if progress:
+            progress(count, total)
+
     start = time.perf_counter()
     for first in range(0, len(todo), procs.world):
         index = todo[first + procs.rank] if first + procs.rank < len(todo) else None
         arrays = None
         if index is not None:
-            rng = np.random.default_rng(seed + index * chunk_size)
-            records, kept, numbers = [], [], []
-            for i in range(index * chunk_size, min((index + 1) * chunk_size, len(sources))):
-                try:
-                    records.append(
-                        sentence_record(
-                            ckpt.model, ckpt.tokenizer, sources[i], references[i] if references else None, rng
-                        )
-                    )
-                    kept.append(sources[i])
-                    numbers.append(i)
-                except InputError:  # an empty line: nothing to store, its index stays out of the chunk
-                    pass
-                count += 1
-                if progress:
-                    progress(count, total)
-            arrays = chunk_arrays(numbers, records, kept)
+            arrays = chunk_of_sentences(ckpt, sources, references, index, chunk_size, seed, tick)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         gathered = procs.gather((index, arrays, rss))
         if procs.rank == 0:
-            for index, arrays, rss in gathered:
-                if index is None:
-                    continue
-                if arrays is not None:
-                    meta.setdefault(CHUNK_FILES, {})[chunk_name(index)] = write_chunk(out, index, arrays)
-                meta["done_chunks"] = sorted(set(meta["done_chunks"]) | {index})
-                meta["peak_rss_mb"] = max(meta.get("peak_rss_mb", 0), rss)
-            meta["done"] = sum(min(chunk_size, len(sources) - c * chunk_size) for c in meta["done_chunks"])
-            meta["chunks"] = sum(1 for _ in out.glob("chunk-[0-9]*[0-9].npz"))
-            meta["seconds"] += time.perf_counter() - start
+            record_round(out, meta, gathered, len(sources), chunk_size, time.perf_counter() - start)
             start = time.perf_counter()
-            tmp = out / (PROGRESS_FILE + ".tmp")
-            tmp.write_text(json.dumps(meta, indent=1))
-            tmp.rename(out / PROGRESS_FILE)
     if not todo and procs.rank == 0:
         (out / PROGRESS_FILE).write_text(json.dumps(meta, indent=1))
     return procs.broadcast(meta)
@@ -548,10 +575,121 @@ def read_chunk(out: Path, name: str, record: dict | None, heads: int) -> dict[st
 SUMMARY_KEYS = ("stats", "q", "k", "q_pos", "k_pos", "output", "source", "src_tokens", "tgt_tokens", "sentence")
 
 
-def corpus_summary(out: Path) -> dict:
+@dataclass(frozen=True)
+class CorpusRun:
+    """What the dashboards say about the run, from its progress.json."""
+
+    heads: list[tuple[str, int, int]]  # (kind, layer, head), in the order of the arrays' head axis
+    done: int  # sentences done, empty lines included
+    seconds: float
+    peak_rss_mb: float  # 0 where the run did not record it
+    teacher_forced: bool
+    weights: str  # how the linear weights were stored: float32 unless a low-precision run
+    src_lang: str | None  # a multilingual run's pair (None: not recorded)
+    tgt_lang: str | None
+
+    @classmethod
+    def from_record(cls, meta: dict) -> CorpusRun:
+        """From a record `load_progress` checked (older runs lack some items: their defaults)."""
+        return cls(
+            heads=[(kind, int(layer), int(head)) for kind, layer, head in meta["heads"]],
+            done=meta["done"],
+            seconds=meta["seconds"],
+            peak_rss_mb=meta.get("peak_rss_mb", 0),
+            teacher_forced=meta.get("teacher_forced", False),
+            weights=meta.get("weights", "float32"),
+            src_lang=meta.get("src_lang"),
+            tgt_lang=meta.get("tgt_lang"),
+        )
+
+
+@dataclass(frozen=True)
+class QKProjection:
+    """One head's sampled queries and keys in the joint 2-D projection, each with its label and position."""
+
+    queries: np.ndarray  # [N, 2]
+    keys: np.ndarray  # [M, 2]
+    query_labels: list[str]  # "piece · sentence"
+    key_labels: list[str]
+    query_positions: np.ndarray  # [N]
+    key_positions: np.ndarray  # [M]
+
+
+@dataclass(frozen=True)
+class CorpusSummary:
+    """Everything the head dashboards read of a run: per sentence (N, empty lines left out) and head (H, in
+    `run.heads` order)."""
+
+    stats: np.ndarray  # [N, H, len(STATS)]
+    q: np.ndarray  # [N, H, SAMPLES, d_k]: sampled query vectors (NaN where a sentence had fewer positions)
+    k: np.ndarray  # [N, H, SAMPLES, d_k]
+    q_pos: np.ndarray  # [N, H, SAMPLES]: their positions (-1: none)
+    k_pos: np.ndarray  # [N, H, SAMPLES]
+    output: np.ndarray  # [N] str: the translations (or the references, teacher-forced)
+    source: np.ndarray  # [N] str
+    src_tokens: np.ndarray  # [N] str: source pieces joined by spaces
+    tgt_tokens: np.ndarray  # [N] str
+    sentence: np.ndarray  # [N]: each sentence's line number (from 0) in the input
+    pattern: np.ndarray  # [H, 2 * OFFSETS + 1]: mean weight at each key − diagonal offset
+    run: CorpusRun
+    problems: list[str]  # one sentence per chunk left out (damaged, missing, unreadable)
+
+    def head_index(self, kind: str, layer: int, head: int) -> int:
+        """Where a head is on the head axis; a CorpusError sentence for one the run does not have."""
+        if (kind, layer, head) not in self.run.heads:
+            raise CorpusError(f"the corpus run has no {kind} layer {layer} head {head}: another model made it.")
+        return self.run.heads.index((kind, layer, head))
+
+    def head_table(self) -> pd.DataFrame:
+        """One row per head: kind, layer, head, each statistic's mean over the sentences, and a name."""
+        with warnings.catch_warnings():  # a statistic a kind does not have (e.g. monotonicity of self-attention)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            table = pd.DataFrame(np.nanmean(self.stats, axis=0), columns=STATS)
+        heads = self.run.heads
+        table.insert(0, "kind", [h[0] for h in heads])
+        table.insert(1, "layer", [h[1] for h in heads])
+        table.insert(2, "head", [h[2] for h in heads])
+        table["name"] = [f"{k} {l}:{h}" for k, l, h in heads]
+        return table
+
+    def head_values(self, chosen: int, stat: str) -> np.ndarray:
+        """[N]: one statistic of one head, per sentence (NaN where it is undefined)."""
+        return self.stats[:, chosen, STATS.index(stat)]
+
+    def extremes(self, chosen: int, stat: str, count: int = 8) -> np.ndarray:
+        """The `count` sentences where a head's statistic is highest (NaN last)."""
+        return np.argsort(-np.nan_to_num(self.head_values(chosen, stat), nan=-np.inf))[:count]
+
+    def projection(self, chosen: int, kind: str) -> QKProjection:
+        """The head's sampled queries and keys, projected together (`joint_projection`), labelled by piece and
+        sentence."""
+        q, k = self.q[:, chosen].reshape(-1, self.q.shape[-1]), self.k[:, chosen].reshape(-1, self.k.shape[-1])
+        q_ok, k_ok = np.isfinite(q).all(1), np.isfinite(k).all(1)
+        pieces = {"src": [str(p).split(" ") for p in self.src_tokens]}
+        pieces["tgt"] = [str(p).split(" ") for p in self.tgt_tokens]
+        sent = np.repeat(np.arange(self.q.shape[0]), self.q.shape[2])
+        q_pos, k_pos = self.q_pos[:, chosen].reshape(-1), self.k_pos[:, chosen].reshape(-1)
+
+        def label(axis: str, s: int, p: int) -> str:
+            shown = pieces[axis][s]
+            return f"{shown[p] if 0 <= p < len(shown) else '?'} · {str(self.source[s])[:60]}"
+
+        q_axis, k_axis = AXES[kind]
+        q2, k2 = joint_projection(q[q_ok].astype(np.float32), k[k_ok].astype(np.float32))
+        return QKProjection(
+            q2,
+            k2,
+            [label(q_axis, s, p) for s, p in zip(sent[q_ok], q_pos[q_ok])],
+            [label(k_axis, s, p) for s, p in zip(sent[k_ok], k_pos[k_ok])],
+            q_pos[q_ok],
+            k_pos[k_ok],
+        )
+
+
+def corpus_summary(out: Path) -> CorpusSummary:
     """Everything the head dashboards read: per-sentence stats, sources, outputs, the pattern, the q/k samples, and
-    under "problems" one sentence for each chunk left out (damaged, missing, unreadable). A progress.json or a set
-    of chunks that cannot be used at all is one CorpusError sentence."""
+    one sentence for each chunk left out (damaged, missing, unreadable). A progress.json or a set of chunks that
+    cannot be used at all is one CorpusError sentence."""
     out = Path(out)
     meta = load_progress(out / PROGRESS_FILE)
     missing = [key for key in ("heads", "done", "seconds") if key not in meta]
@@ -576,10 +714,8 @@ def corpus_summary(out: Path) -> dict:
     sums = np.sum([p["pattern_sums"] for p in parts], axis=0)
     counts = np.sum([p["pattern_counts"] for p in parts], axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        joined["pattern"] = sums / counts
-    joined["meta"] = meta
-    joined["problems"] = problems
-    return joined
+        pattern = sums / counts
+    return CorpusSummary(**joined, pattern=pattern, run=CorpusRun.from_record(meta), problems=problems)
 
 
 def joint_projection(queries: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

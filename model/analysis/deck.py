@@ -6,6 +6,8 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
+
 from model.analysis.view_parameters import DECK_KEYS, as_text, kind_of, read_value
 from model.core.checkpoint import load_checkpoint
 from model.decoding.translation import translate
@@ -105,126 +107,139 @@ def best(rows: list[dict], kind: str, key: str, lowest: bool = False) -> dict:
     return (min if lowest else max)(candidates, key=lambda r: r[key])
 
 
-def build_aiayn_deck(folder: Path, sentence: str) -> dict:
-    """Ten views following the paper, with heads chosen from this checkpoint's own statistics."""
-    folder = Path(folder)
+AIAYN_TITLE = "Attention Is All You Need in ten views"
+# The generated deck: each slide's title, note and params; the note and the params' values are filled in by
+# str.format with `aiayn_facts` (the heads this checkpoint's statistics pick); every slide also sets text and ckpt.
+AIAYN_SLIDES = (
+    {
+        "title": "1 · Positions as sinusoids",
+        "note": "Attention ignores order: a fixed sine/cosine vector per position is added. Every position is "
+        "distinct, bounded, defined beyond the training lengths, and PE(p + k) is a rotation of PE(p).",
+        "params": {"view": "positional"},
+    },
+    {
+        "title": "2 · Encoder self-attention",
+        "note": "{ordering} puts {ordering_share:.0%} of its weight on the previous piece (averaged over the "
+        "validation sentences): a head that learned word order.",
+        "params": {
+            "view": "translate",
+            "kind": "encoder",
+            "layer": "{ordering_layer}",
+            "head": "{ordering_head}",
+        },
+    },
+    {
+        "title": "3 · The decoder's mask",
+        "note": "{masked}: everything above the diagonal is exactly 0, the decoder never sees the future; this head "
+        "gives {masked_share:.0%} of its weight to the piece just produced.",
+        "params": {"view": "translate", "kind": "decoder", "layer": "{masked_layer}", "head": "{masked_head}"},
+    },
+    {
+        "title": "4 · Cross-attention aligns words",
+        "note": "{aligning} is the most monotonic cross head (monotonicity {aligning_monotonicity:.2f}): each output "
+        "piece looks at the source word it translates.",
+        "params": {"view": "translate", "kind": "cross", "layer": "{aligning_layer}", "head": "{aligning_head}"},
+    },
+    {
+        "title": "5 · Many heads, different jobs",
+        "note": "Every cross head at once, on one colour scale: heads of one layer look at different places. "
+        "{aligning} follows the source order most closely (monotonicity {aligning_monotonicity:.2f}); {other} "
+        "differs most from it in that layer (entropy {other_entropy:.2f} against {aligning_entropy:.2f} bits; "
+        "averages over the validation sentences).",
+        "params": {"view": "model", "kind": "cross", "layer": "{other_layer}", "head": "{other_head}"},
+    },
+    {
+        "title": "6 · Decoding, step by step",
+        "note": "Step {step} produces {step_piece}{step_remark} Every head's cross-attention for this step, and the "
+        "candidates the model weighed.",
+        "params": {"view": "steps", "step": "{step}"},
+    },
+    {
+        "title": "7 · What if",
+        "note": "Force another word, follow the beam, and see how much each source piece contributed through each "
+        "head (not only the weights).",
+        "params": {"view": "whatif"},
+    },
+    {
+        "title": "8 · Inside one head",
+        "note": "The numbers of softmax(QKᵀ/√d_k)V for {aligning}.",
+        "params": {"view": "head", "kind": "cross", "layer": "{aligning_layer}", "head": "{aligning_head}"},
+    },
+    {
+        "title": "9 · Switching a head off",
+        "note": "{top} is the head whose removal costs the most: {top_bleu_drop:.2f} BLEU on the validation sample; "
+        "no single head is indispensable.",
+        "params": {"view": "analysis"},
+    },
+    {
+        "title": "10 · The whole forward pass",
+        "note": "The paper's equations with this sentence's real numbers, from the pieces to the probabilities of the "
+        "next word.",
+        "params": {"view": "lesson"},
+    },
+)
+
+
+def head_facts(name: str, row: dict) -> dict:
+    """A head's name ("cross layer 2 head 3"), layer and head under `name`, `name`_layer and `name`_head."""
+    layer, head = int(row["layer"]), int(row["head"])
+    return {name: f"{row['kind']} layer {layer} head {head}", f"{name}_layer": layer, f"{name}_head": head}
+
+
+def crossing_step(cross: np.ndarray, pieces: list[str]) -> tuple[int, bool]:
+    """The first step where a cross head's strongest source position moves backwards (the word order changes), and
+    True; else the step where it looks hardest, and False. `cross`: the head's weights [steps, source]."""
+    looks = cross.argmax(axis=-1)  # source position per step
+    crossings = [t for t in range(1, len(pieces) - 1) if looks[t] < looks[t - 1]]
+    if crossings:
+        return crossings[0], True
+    return max(range(len(pieces) - 1), key=lambda t: float(cross[t].max())), False
+
+
+def aiayn_facts(folder: Path, sentence: str) -> dict:
+    """What the slide texts quote: the heads this checkpoint's statistics pick, and the step of its translation of
+    `sentence` where the word order changes."""
     ckpt = load_checkpoint(folder)
     stats = read_stats(folder)
     importance = json.loads((folder / "head_importance.json").read_text())["heads"]
-    name = folder.name
-    previous_enc = best(stats, "encoder", "previous")
+    ordering = best(stats, "encoder", "previous")
     masked = best(stats, "decoder", "previous")
     aligning = best(stats, "cross", "monotonicity")
     same_layer = [r for r in stats if r["kind"] == "cross" and r["layer"] == aligning["layer"] and r is not aligning]
-    other = max(
-        same_layer, key=lambda r: abs(r["entropy"] - aligning["entropy"])
-    )  # the head of that layer least like it
+    other = max(same_layer, key=lambda r: abs(r["entropy"] - aligning["entropy"]))  # the one least like it
     top = max(importance, key=lambda h: h["bleu_drop"])
     result = translate(ckpt.model, ckpt.tokenizer, sentence)
     pieces = ckpt.tokenizer.target_pieces(result.out_ids)
-    looks = result.trace.cross[int(aligning["layer"]), int(aligning["head"])].argmax(
-        axis=-1
-    )  # source position per step
-    crossings = [t for t in range(1, len(pieces) - 1) if looks[t] < looks[t - 1]]  # an alignment that runs backwards
-    step = (
-        crossings[0]
-        if crossings
-        else max(
-            range(len(pieces) - 1),
-            key=lambda t: float(result.trace.cross[int(aligning["layer"]), int(aligning["head"]), t].max()),
-        )
-    )
+    step, crossed = crossing_step(result.trace.cross[int(aligning["layer"]), int(aligning["head"])], pieces)
+    return {
+        **head_facts("ordering", ordering),
+        **head_facts("masked", masked),
+        **head_facts("aligning", aligning),
+        **head_facts("other", other),
+        "ordering_share": ordering["previous"],
+        "masked_share": masked["previous"],
+        "aligning_monotonicity": aligning["monotonicity"],
+        "aligning_entropy": aligning["entropy"],
+        "other_entropy": other["entropy"],
+        "top": f"{top['kind']} layer {top['layer']} head {top['head']}",
+        "top_bleu_drop": top["bleu_drop"],
+        "step": step,
+        "step_piece": pieces[step],
+        "step_remark": ", looking back at an earlier source word: the word order changes here." if crossed else ".",
+    }
 
-    def head(row: dict) -> str:
-        return f"{row['kind']} layer {int(row['layer'])} head {int(row['head'])}"
 
-    def slide(title: str, note: str, **params) -> dict:
-        return {
-            "title": title,
-            "note": note,
-            "params": {"text": sentence, "ckpt": name, **{k: str(v) for k, v in params.items()}},
-        }
-
+def build_aiayn_deck(folder: Path, sentence: str) -> dict:
+    """Ten views following the paper (`AIAYN_SLIDES`), with heads chosen from this checkpoint's own statistics."""
+    folder = Path(folder)
+    facts = aiayn_facts(folder, sentence)
     slides = [
-        slide(
-            "1 · Positions as sinusoids",
-            "Attention ignores order: a fixed sine/cosine vector per position is added. Every "
-            "position is distinct, bounded, defined beyond the training lengths, and PE(p + k) is a rotation of PE(p).",
-            view="positional",
-        ),
-        slide(
-            "2 · Encoder self-attention",
-            f"{head(previous_enc)} puts {previous_enc['previous']:.0%} of its weight on the previous "
-            "piece (averaged over the validation sentences): a head that learned word order.",
-            view="translate",
-            kind="encoder",
-            layer=int(previous_enc["layer"]),
-            head=int(previous_enc["head"]),
-        ),
-        slide(
-            "3 · The decoder's mask",
-            f"{head(masked)}: everything above the diagonal is exactly 0, the decoder never sees the "
-            f"future; this head gives {masked['previous']:.0%} of its weight to the piece just produced.",
-            view="translate",
-            kind="decoder",
-            layer=int(masked["layer"]),
-            head=int(masked["head"]),
-        ),
-        slide(
-            "4 · Cross-attention aligns words",
-            f"{head(aligning)} is the most monotonic cross head (monotonicity "
-            f"{aligning['monotonicity']:.2f}): each output piece looks at the source word it translates.",
-            view="translate",
-            kind="cross",
-            layer=int(aligning["layer"]),
-            head=int(aligning["head"]),
-        ),
-        slide(
-            "5 · Many heads, different jobs",
-            "Every cross head at once, on one colour scale: heads of one layer look at "
-            f"different places. {head(aligning)} follows the source order most closely (monotonicity "
-            f"{aligning['monotonicity']:.2f}); "
-            f"{head(other)} differs most from it in that layer (entropy {other['entropy']:.2f} against "
-            f"{aligning['entropy']:.2f} "
-            "bits; averages over the validation sentences).",
-            view="model",
-            kind="cross",
-            layer=int(other["layer"]),
-            head=int(other["head"]),
-        ),
-        slide(
-            "6 · Decoding, step by step",
-            f"Step {step} produces {pieces[step]}"
-            + (", looking back at an earlier source word: the word order changes here." if crossings else ".")
-            + " Every head's cross-attention for this step, and the candidates the model weighed.",
-            view="steps",
-            step=step,
-        ),
-        slide(
-            "7 · What if",
-            "Force another word, follow the beam, and see how much each source piece contributed through each head "
-            "(not only the weights).",
-            view="whatif",
-        ),
-        slide(
-            "8 · Inside one head",
-            f"The numbers of softmax(QKᵀ/√d_k)V for {head(aligning)}.",
-            view="head",
-            kind="cross",
-            layer=int(aligning["layer"]),
-            head=int(aligning["head"]),
-        ),
-        slide(
-            "9 · Switching a head off",
-            f"{top['kind']} layer {top['layer']} head {top['head']} is the head whose removal costs "
-            f"the most: {top['bleu_drop']:.2f} BLEU on the validation sample; no single head is indispensable.",
-            view="analysis",
-        ),
-        slide(
-            "10 · The whole forward pass",
-            "The paper's equations with this sentence's real numbers, from the pieces to the "
-            "probabilities of the next word.",
-            view="lesson",
-        ),
+        {
+            "title": slide["title"],
+            "note": slide["note"].format(**facts),
+            "params": {"text": sentence, "ckpt": folder.name}
+            | {key: value.format(**facts) for key, value in slide["params"].items()},
+        }
+        for slide in AIAYN_SLIDES
     ]
-    return validate_deck({"title": "Attention Is All You Need in ten views", "checkpoint": name, "slides": slides})
+    return validate_deck({"title": AIAYN_TITLE, "checkpoint": folder.name, "slides": slides})
