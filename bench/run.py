@@ -345,8 +345,12 @@ def bytes_read_per_step(model: Transformer) -> int:
     return sum(p.numel() * p.element_size() for p in params.values())
 
 
-def floor_row(measure: str, seconds_per_step: float, model: Transformer, what: str) -> Row:
-    floor = bytes_read_per_step(model) / (read_bandwidth_gbs() * 1e9)
+def floor_row(
+    measure: str, seconds_per_step: float, model: Transformer, what: str, bytes_per_step: int | None = None
+) -> Row:
+    """`bytes_per_step` for a model other than our encoder-decoder (default: `bytes_read_per_step(model)`)."""
+    weights = bytes_read_per_step(model) if bytes_per_step is None else bytes_per_step
+    floor = weights / (read_bandwidth_gbs() * 1e9)
     return {
         "measure": measure,
         "value": seconds_per_step / floor,
@@ -512,6 +516,205 @@ def nllb_at_size(repeats: int) -> list[Row]:
             "value": differences[torch.int8],
             "unit": "weight",
             "compares": "largest attention difference between int8 weights and float32, same output pieces",
+        },
+    ]
+
+
+# -- a decoder-only language model at Qwen2.5-0.5B's size --------------------------------------------------------
+
+LLM_SIZES = {  # Qwen/Qwen2.5-0.5B-Instruct's shape; "tiny" only shows the rows are written (tests/test_bench.py)
+    "qwen2.5-0.5b": dict(layers=24, d_model=896, heads=14, kv_heads=2, d_ff=4864, vocab=151936),
+    "tiny": dict(layers=2, d_model=64, heads=4, kv_heads=2, d_ff=96, vocab=4096),
+}
+LLM_STEPS, LLM_PIECES = 20, 20  # output pieces per translation; the English sentence's pieces
+QWEN_TEMPLATE = (  # ChatML with Qwen2.5's default system message, as its own template writes it
+    "{% if messages[0]['role'] != 'system' %}<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a "
+    "helpful assistant.<|im_end|>\n{% endif %}{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def english_lines(count: int) -> list[str]:
+    import gzip
+
+    with gzip.open(ROOT / "data" / "multi30k" / "test_2016_flickr.en.gz", "rt", encoding="utf-8") as f:
+        return [line.strip() for line, _ in zip(f, range(count))]
+
+
+def qwen_folder(folder: Path, size: str) -> Path:
+    """A random Qwen2ForCausalLM of `size` (float32, eager), saved as the Hub ships one: its weights, a byte-level
+    BPE tokenizer trained here on 400 English sentences (with Qwen's special pieces; the model's vocabulary stays
+    padded to its own size, as Qwen's is) and the chat template."""
+    import gc
+
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+    s = LLM_SIZES[size]
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=2000,
+        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    template_text = ["You are Qwen, created by Alibaba Cloud. You are a helpful assistant.",
+                     "system user assistant Translate the following English text into German:"]  # fmt: skip
+    bpe.train_from_iterator(english_lines(400) + template_text * 50, trainer)  # so the template's pieces are words
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    tokenizer.chat_template = QWEN_TEMPLATE
+    tokenizer.save_pretrained(folder)
+    config = Qwen2Config(
+        vocab_size=s["vocab"],
+        hidden_size=s["d_model"],
+        intermediate_size=s["d_ff"],
+        num_hidden_layers=s["layers"],
+        num_attention_heads=s["heads"],
+        num_key_value_heads=s["kv_heads"],
+        max_position_embeddings=32768,
+        rms_norm_eps=1e-6,
+        rope_parameters={"rope_type": "default", "rope_theta": 1e6},
+        tie_word_embeddings=True,
+        bos_token_id=bpe.token_to_id("<|endoftext|>"),
+        eos_token_id=[bpe.token_to_id("<|im_end|>"), bpe.token_to_id("<|endoftext|>")],
+        pad_token_id=bpe.token_to_id("<|endoftext|>"),
+        attn_implementation="eager",
+    )
+    torch.manual_seed(0)
+    hf = Qwen2ForCausalLM(config).eval()
+    with torch.no_grad():  # rows no piece maps to give the logit 0, so a random model's argmax stays in the vocabulary
+        hf.model.embed_tokens.weight[bpe.get_vocab_size() :] = 0
+    hf.save_pretrained(folder)
+    del hf
+    gc.collect()
+    return folder
+
+
+def hf_sharing_weights(ours, hf_folder: Path):
+    """Qwen2ForCausalLM built without weights of its own, then given ours' tensors (the same storage: one copy of
+    the weights in memory); its rotary frequencies computed afresh."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    from model.importing.llm import name_map
+
+    config = Qwen2Config.from_pretrained(hf_folder, attn_implementation="eager")
+    with torch.device("meta"):
+        hf = Qwen2ForCausalLM(config)
+    state = ours.state_dict()
+    hf.load_state_dict({f"model.{theirs}": state[mine] for mine, theirs in name_map(ours.cfg, False).items()},
+                       strict=False, assign=True)  # fmt: skip
+    hf.tie_weights()
+    hf.model.rotary_emb = type(hf.model.rotary_emb)(config=config)
+    meta = [name for name, t in (*hf.named_parameters(), *hf.named_buffers()) if t.is_meta]
+    assert not meta, f"HF tensors without values: {meta[:3]}"
+    hf.generation_config.eos_token_id = None  # no end of turn: exactly the steps asked for, as ours below
+    hf.generation_config.pad_token_id = config.pad_token_id
+    return hf.eval()
+
+
+def llm_at_size(repeats: int, size: str) -> list[Row]:
+    """Ours (imported, with the whole self-attention captured) against HF generate(output_attentions=True) at
+    Qwen2.5-0.5B's size, random weights: the time ratio, the bandwidth floor, the peak memory, the attention's
+    largest difference."""
+    from model.core.decoder_only_checkpoint import save_decoder_only
+    from model.decoding.decoder_only import build_prompt, translate_with_llm
+    from model.importing.llm import import_llm, llm_card
+
+    with tempfile.TemporaryDirectory() as folder:
+        hf_folder = qwen_folder(Path(folder) / "hf", size)
+        imported = import_llm(hf_folder, "English", "German")
+        card, markdown = llm_card(hf_folder, "qwen-bench", imported)
+        save_decoder_only(Path(folder) / "ours", imported.cfg, imported.state, imported.tokenizer, "English",
+                          "German", card, markdown)  # fmt: skip
+        del imported
+        ckpt = load_checkpoint(Path(folder) / "ours")
+        hf = hf_sharing_weights(ckpt.model, hf_folder)
+    ours, tok = ckpt.model, ckpt.tokenizer
+    ours.cfg.eos_ids = []  # no end of turn: exactly LLM_STEPS pieces, as HF's generate without eos below
+    pool = english_lines(1000)[400:]
+    sentence = next((s for s in pool if len(tok.encode(s)) == LLM_PIECES), pool[0])
+    prompt = build_prompt(tok, sentence, "English", "German")
+    ids = torch.tensor([prompt.ids])
+
+    def ours_translate():
+        result = translate_with_llm(ours, tok, sentence, "English", "German", max_new_tokens=LLM_STEPS)
+        assert len(result.output_ids) == LLM_STEPS
+        return result
+
+    @torch.inference_mode()
+    def hf_generate():
+        out = hf.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            do_sample=False,
+            num_beams=1,
+            min_new_tokens=LLM_STEPS,
+            max_new_tokens=LLM_STEPS,
+            output_attentions=True,
+            return_dict_in_generate=True,
+        )
+        assert len(out.attentions) == LLM_STEPS
+        return out
+
+    weight_bytes = sum(p.numel() * p.element_size() for p in {id(p): p for p in ours.parameters()}.values())
+    resident = peak_rss_bytes(lambda: None)
+    peak = peak_rss_bytes(ours_translate) - resident + weight_bytes
+    resident = peak_rss_bytes(lambda: None)
+    hf_peak = peak_rss_bytes(hf_generate) - resident + weight_bytes
+    result, reference = ours_translate(), hf_generate()
+    assert result.output_ids == reference.sequences[0, ids.shape[1] :].tolist(), "ours and HF chose other pieces"
+    n, p = len(result.ids), ids.shape[1]
+    difference = 0.0  # every row HF computed: the prompt's at step 0, then one row per step
+    for step, layers in enumerate(reference.attentions):
+        for layer, theirs in enumerate(layers):
+            rows = result.attention[layer, :, : p if step == 0 else p + step, : theirs.shape[-1]]
+            difference = max(difference, float((rows[:, -theirs.shape[2] :] - theirs[0]).abs().max()))
+    t_ours, t_hf = interleaved(ours_translate, hf_generate, repeats=repeats)
+    shape = (
+        f"Qwen2.5-0.5B's shape ({ours.cfg.n_layers} layers, d_model {ours.cfg.d_model}, {ours.cfg.n_heads} query / "
+        f"{ours.cfg.n_kv_heads} key-value heads, vocabulary {ours.cfg.vocab_size}; random weights, float32)"
+        if size == "qwen2.5-0.5b"
+        else f"the tiny test size ({ours.cfg.n_layers} layers, d_model {ours.cfg.d_model})"
+    )
+    llm_bytes = weight_bytes  # every weight once per step; the tied embedding once, as the output layer
+    return [
+        {
+            "measure": "llm_capture_ms",
+            "value": t_ours * 1000,
+            "unit": "ms",
+            "compares": f"greedy translation with the whole self-attention captured at {shape}: a "
+            f"{len(tok.encode(sentence))}-piece English sentence in Qwen's chat template ({p} prompt pieces), "
+            f"{LLM_STEPS} output pieces, [{ours.cfg.n_layers}, {ours.cfg.n_heads}, {n}, {n}] attention",
+        },
+        ratio_row(
+            "llm_vs_hf_generate",
+            t_ours,
+            t_hf,
+            "the same ÷ HF Qwen2ForCausalLM.generate(do_sample=False, output_attentions=True), eager, the same "
+            f"weights in memory, prompt ids and {LLM_STEPS} pieces (no end of turn on either side)",
+        ),
+        floor_row(
+            "llm_vs_bandwidth_floor",
+            t_ours / LLM_STEPS,
+            ours,
+            "the translation of llm_capture_ms",
+            bytes_per_step=llm_bytes,
+        ),
+        {
+            "measure": "llm_peak_memory_vs_weights",
+            "value": peak / weight_bytes,
+            "unit": "ratio",
+            "compares": "ours' float32 weights plus the resident memory its first translation with capture adds at "
+            f"the peak ÷ the weights ({peak / 1e9:.2f} vs {weight_bytes / 1e9:.2f} GB; HF generate's: "
+            f"{hf_peak / 1e9:.2f} GB)",
+        },
+        {
+            "measure": "llm_attention_max_diff_vs_hf",
+            "value": difference,
+            "unit": "weight",
+            "compares": "largest difference of any attention weight ours captured from the one HF generate returned "
+            "(every layer, head and step)",
         },
     ]
 
@@ -765,6 +968,8 @@ GOALS = {
     "incremental_vs_recompute": ("≤", 0.33),
     "vs_hf_generate": ("≤", 0.5),
     "nllb_vs_hf_generate": ("≤", 0.6),
+    "llm_vs_hf_generate": ("≤", 0.8),
+    "llm_vs_bandwidth_floor": ("≤", 1.5),
     "train_tokens_vs_hf": ("≥", 1.0),
     "page_to_first_heatmap_s": ("≤", 2.5),
     "slider_to_redraw_ms": ("≤", 300),
@@ -781,7 +986,13 @@ def main(argv: list[str] | None = None) -> int:
         "--skip",
         default="",
         help="comma-separated groups to skip: capture, incremental, hf, marian, nllb (never with --quick: it needs "
-        "~10 GB and minutes), bandwidth, model_view, scaling, app",
+        "~10 GB and minutes), llm (~5 GB and minutes at full size), bandwidth, model_view, scaling, app",
+    )
+    p.add_argument(
+        "--llm-size",
+        choices=sorted(LLM_SIZES),
+        default="qwen2.5-0.5b",
+        help="the llm group's model: Qwen2.5-0.5B's shape, or a tiny one that only shows the rows are written",
     )
     p.add_argument("--repeats", type=int, default=0, help="timed repeats per measure (default: 21, or 11 with --quick)")
     p.add_argument("--threads", type=int, default=0, help="torch threads for both sides (default: torch's own choice)")
@@ -807,6 +1018,7 @@ def main(argv: list[str] | None = None) -> int:
         ("hf", lambda: vs_hf_generate(ckpt, repeats) + [train_tokens_vs_hf(ckpt, max(3, repeats // 2))]),
         ("marian", lambda: marian_at_opus_size(repeats)),
         ("nllb", lambda: [] if args.quick else nllb_at_size(max(3, repeats // 3))),
+        ("llm", lambda: llm_at_size(max(1 if args.llm_size == "tiny" else 3, repeats // 3), args.llm_size)),
         ("model_view", lambda: [model_view_build(repeats)]),
         ("scaling", lambda: capture_scaling(ckpt, repeats)),
         ("bandwidth", lambda: [bandwidth_row()]),

@@ -345,6 +345,11 @@ class DecoderOnlyTransformer(nn.Module):
         """Logits [batch, T, vocab] of the next piece after each position of ids [batch, T] (positions 0..T-1)."""
         return self._logits(self._run(ids, None))
 
+    def attend(self, ids: Tensor, cache: list[dict] | None = None) -> Tensor:
+        """The final norm's output [batch, t, d_model] for ids [batch, t] continuing the cache (or from position 0):
+        every hook point records as in `decode_step`, and no logits are computed."""
+        return self._run(ids, cache)
+
     def new_cache(self) -> list[dict]:
         """An empty key/value cache: per layer {"k", "v"} [rows, n_kv_heads, pos, head_dim] once filled."""
         return [{} for _ in range(self.cfg.n_layers)]

@@ -77,10 +77,16 @@ def _prompt_tensor(model: DecoderOnlyTransformer, prompt: list[int]) -> Tensor:
 
 
 @torch.inference_mode()
-def greedy_llm(model: DecoderOnlyTransformer, prompt: list[int], max_new_tokens: int = MAX_NEW_TOKENS) -> LLMHypothesis:
-    """The most probable piece at every step (as `generate(do_sample=False)`), until an end-of-turn id."""
+def greedy_llm(
+    model: DecoderOnlyTransformer,
+    prompt: list[int],
+    max_new_tokens: int = MAX_NEW_TOKENS,
+    cache: list[dict] | None = None,
+) -> LLMHypothesis:
+    """The most probable piece at every step (as `generate(do_sample=False)`), until an end-of-turn id. `cache`: an
+    empty `model.new_cache()` to fill, left holding every piece but the last output piece."""
     eos = set(model.cfg.eos_ids)
-    cache = model.new_cache()
+    cache = model.new_cache() if cache is None else cache
     logp = model.decode_step(_prompt_tensor(model, prompt), cache)
     ids, logprobs = [], []
     for step in range(max_new_tokens):
@@ -231,19 +237,24 @@ def translate_with_llm(
     weights = decoder_only_hook_name("*", "weights")
     patterns = list(dict.fromkeys([*([weights] if attention else []), *record]))
     run = None
+    cache = model.new_cache()  # greedy search leaves in it every piece but the last one
     if patterns:
         with capture(model, patterns) as run:
-            hyp = _search(model, prompt.ids, beam_size, max_new_tokens, length_penalty)
+            hyp = _search(model, prompt.ids, beam_size, max_new_tokens, length_penalty, cache)
     else:
-        hyp = _search(model, prompt.ids, beam_size, max_new_tokens, length_penalty)
+        hyp = _search(model, prompt.ids, beam_size, max_new_tokens, length_penalty, cache)
     ids = prompt.ids + hyp.ids
     matrix = None
     if attention:
         n_layers = model.cfg.n_layers
         calls = [run.calls(decoder_only_hook_name(layer, "weights")) for layer in range(n_layers)]
         matrix = attention_from_steps(calls, hyp.path, len(ids))
+        device = model.generator.weight.device
         with torch.inference_mode(), capture(model, [weights]) as last:  # the last piece's own row
-            model(torch.tensor([ids], device=model.generator.weight.device))
+            if beam_size == 1:  # one more cached step, as the search's own: the weights read once, no logits
+                model.attend(torch.tensor([ids[-1:]], device=device), cache)
+            else:  # the beams' cache no longer holds the hypothesis: the whole sequence again
+                model.attend(torch.tensor([ids], device=device))
         for layer in range(n_layers):
             matrix[layer, :, -1] = last.tensor(decoder_only_hook_name(layer, "weights"))[:, -1].float().cpu()
     return LLMTranslation(
@@ -263,8 +274,13 @@ def translate_with_llm(
 
 
 def _search(
-    model: DecoderOnlyTransformer, prompt: list[int], beam_size: int, max_new: int, length_penalty: float
+    model: DecoderOnlyTransformer,
+    prompt: list[int],
+    beam_size: int,
+    max_new: int,
+    length_penalty: float,
+    cache: list[dict],
 ) -> LLMHypothesis:
     if beam_size == 1:
-        return greedy_llm(model, prompt, max_new)
+        return greedy_llm(model, prompt, max_new, cache)
     return beam_llm(model, prompt, beam_size, max_new, length_penalty)
