@@ -77,7 +77,8 @@ def test_the_film_opens_at_the_last_frame_with_every_frame_in_the_figure(app, fi
     last = film.frames[-1]
     title = film_fig["layout"]["title"]["text"]
     assert f"update {last.step} " in title and "layer 1, head 2" in title
-    assert title.endswith("→ " + (html.escape(last.translations[0]) or "(empty)"))  # that moment's translation
+    subtitle = film_fig["layout"]["title"]["subtitle"]["text"]
+    assert subtitle == "→ " + (html.escape(last.translations[0]) or "(empty)")  # that moment's translation
     z = film_fig["frames"][-1]["data"][0]["z"]
     np.testing.assert_allclose(z, film.attention[0, "cross"][-1, 1, 2], atol=6e-4)  # rounded to 3 decimals
     assert f"update {last.step}" in curves["layout"]["title"]["text"]
@@ -105,7 +106,8 @@ def test_sentence_grid_and_statistic_pickers_change_the_pictures(app, filmed):
     at.selectbox(key="film_sentence").set_value(1).run()
     shown = main_figures(at)[0]
     assert shown["layout"]["xaxis"]["ticktext"] == [html.escape(p) for p in film.sentences[1].src_pieces]
-    assert shown["layout"]["title"]["text"].endswith("→ " + (html.escape(film.frames[-1].translations[1]) or "(empty)"))
+    subtitle = shown["layout"]["title"]["subtitle"]["text"]
+    assert subtitle == "→ " + (html.escape(film.frames[-1].translations[1]) or "(empty)")
     at.toggle(key="film_grid").set_value(True).run()
     grid = main_figures(at)[0]
     assert len(grid["data"]) == film.layers["cross"] * film.heads and len(grid["frames"][0]["data"]) == len(

@@ -33,11 +33,17 @@ def test_each_frame_holds_its_own_matrix_and_title():
     assert [f.name for f in frames] == ["0", "1", "2", "3"]
     assert grid(frames[1].data[0].z) == [[0, 1, 0], [0, 0, 1]]  # frame 1: query 0 on key 1
     assert grid(frames[3].data[0].z) == [[1, 0, 0], [0, 0, 1]]  # frame 3: key 3 % 3 = 0
-    assert frames[2].layout.title.text == "<b>cross · update 10 · epoch 0.10</b><br>→ Ein Mann"
-    assert frames[0].layout.title.text.endswith("→ (empty)")  # an empty translation is said, not blank
-    assert "&lt;b&gt;Mann&lt;/b&gt;" in frames[3].layout.title.text  # a translation is text, never markup
+    assert frames[2].layout.title.text == "<b>cross · update 10 · epoch 0.10</b>"
+    assert frames[2].layout.title.subtitle.text == "→ Ein Mann"
+    assert frames[0].layout.title.subtitle.text == "→ (empty)"  # an empty translation is said, not blank
+    assert (
+        frames[3].layout.title.subtitle.text == "→ Ein &lt;b&gt;Mann&lt;/b&gt; läuft"
+    )  # a translation is text, never markup
     # opens at the last frame by default: its matrix and its title
-    assert grid(fig.data[0].z) == grid(frames[3].data[0].z) and fig.layout.title.text == frames[3].layout.title.text
+    assert (
+        grid(fig.data[0].z) == grid(frames[3].data[0].z)
+        and fig.layout.title.subtitle.text == frames[3].layout.title.subtitle.text
+    )
     # numeric axes labelled with the pieces (Plotly would merge repeated category labels)
     assert list(fig.layout.xaxis.tickvals) == [0, 1, 2] and list(fig.layout.xaxis.ticktext) == [
         "▁A",

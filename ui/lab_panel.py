@@ -8,6 +8,7 @@ done, its final checkpoint moved to NAME beside runs/, where the model picker li
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import math
@@ -99,6 +100,7 @@ def start(task: str, root: Path | None = None) -> tuple[Lab, bool]:
                 stderr=subprocess.STDOUT,
             )
         _LAB = Lab(task, name, run, root / name, process, time.monotonic())
+        atexit.register(stop)  # a server that stops takes its lab with it
         threading.Thread(target=finish, args=(_LAB,), daemon=True, name=f"headlight-{name}").start()
         return _LAB, True
 

@@ -27,6 +27,7 @@ from viz.attention import attention_heatmap
 from viz.film import film_grid, film_heatmap, head_timeline, training_curves
 
 POLL_S = 1.0  # while a lab trains: how often the view looks for a new frame on disk
+KEPT = ("kind", "layer", "head", "frame", "film_sentence", "film_grid", "film_stat")
 _LAST_GOOD: dict[str, Film] = {}  # a live film's last readable state (a frame may be half-written when looked at)
 
 
@@ -96,6 +97,9 @@ def render(ctx: PageContext) -> None:
 
 @guarded
 def film_section(ctx: PageContext, folder: Path, live: bool) -> None:
+    for key in KEPT:  # a fragment run that does not draw a widget (no frame yet) would forget its value
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
     lab = lab_panel.current()
     if live and not lab.running():  # it has just finished: the whole page again, the picker lists its model
         st.rerun()

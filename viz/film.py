@@ -38,13 +38,13 @@ def cut(text: str, limit: int = TITLE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def frame_title(what: str, step: int, epoch: float, translation: str | None) -> str:
-    """One frame's title: what is shown and when; then that moment's greedy translation (escaped: text, not markup)."""
-    first = f"{what} · update {step} · epoch {epoch:.2f}"
-    if translation is None:
-        return f"<b>{first}</b>"
-    said = safe_text([cut(translation)])[0] or "(empty)"
-    return f"<b>{first}</b><br>→ {said}"
+def frame_title(what: str, step: int, epoch: float, translation: str | None, size: int = 12) -> dict:
+    """One frame's title: what is shown and when; under it (a subtitle: a second title line would be drawn above the
+    figure's top) that moment's greedy translation, escaped: text, not markup."""
+    title = {"text": f"<b>{what} · update {step} · epoch {epoch:.2f}</b>"}
+    if translation is not None:
+        title["subtitle"] = {"text": "→ " + (safe_text([cut(translation)])[0] or "(empty)"), "font": {"size": size}}
+    return title
 
 
 def rounded(z: np.ndarray, digits: int = 3) -> list:
@@ -120,7 +120,7 @@ def film_heatmap(
     custom = np.empty((len(q_text), len(k_text), 2), dtype=object)
     custom[..., 0] = np.array(q_text, dtype=object)[:, None]
     custom[..., 1] = np.array(k_text, dtype=object)[None, :]
-    titles = [frame_title(what, steps[i], epochs[i], translations[i]) for i in range(n)]
+    titles = [frame_title(what, steps[i], epochs[i], translations[i], font_size) for i in range(n)]
     trace = go.Heatmap(
         z=rounded(attention[active]),
         x=list(range(len(k_text))),
@@ -139,14 +139,14 @@ def film_heatmap(
             name=str(i),
             data=[dict(type="heatmap", z=rounded(attention[i]))],
             traces=[0],
-            layout=dict(title=dict(text=titles[i])),
+            layout=dict(title=titles[i]),
         )
         for i in range(n)
     ]
     sliders, menus = animation_controls(n, active, font_size, slider_labels(steps))
     tick = dict(tickmode="array", showgrid=False, tickfont=dict(size=font_size))
     fig.update_layout(
-        title={**top_title(titles[active]), "font": dict(size=font_size + 2)},
+        title={**top_title(""), **titles[active], "font": dict(size=font_size + 2)},
         font=dict(size=font_size),
         sliders=sliders,
         updatemenus=menus,
@@ -180,7 +180,7 @@ def film_grid(
             f"{n} frames of attention, but {len(steps)} steps, {len(epochs)} epochs, {len(translations)} titles"
         )
     active = start % n
-    titles = [frame_title(what, steps[i], epochs[i], translations[i]) for i in range(n)]
+    titles = [frame_title(what, steps[i], epochs[i], translations[i], font_size) for i in range(n)]
     fig = make_subplots(
         rows=layers,
         cols=heads,
@@ -207,7 +207,7 @@ def film_grid(
             name=str(i),
             data=[dict(type="heatmap", z=rounded(attention[i, l, h], 2)) for l in range(layers) for h in range(heads)],
             traces=list(range(layers * heads)),
-            layout=dict(title=dict(text=titles[i])),
+            layout=dict(title=titles[i]),
         )
         for i in range(n)
     ]
@@ -215,7 +215,7 @@ def film_grid(
     fig.update_xaxes(showticklabels=False, showgrid=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, autorange="reversed")
     fig.update_layout(
-        title={**top_title(titles[active]), "font": dict(size=font_size + 2)},
+        title={**top_title(""), **titles[active], "font": dict(size=font_size + 2)},
         font=dict(size=font_size),
         coloraxis=dict(colorscale=colorscale, cmin=0, cmax=1, colorbar=dict(title="weight")),
         sliders=sliders,
