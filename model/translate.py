@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from model.cli.common import add_checkpoint_flag, add_language_flags, command_parser, fail, load_model, run
+from model.cli.lines import translate_lines
 from model.cli.numbers import BEAM_HELP, beam_size, length_penalty, output_pieces
 from model.cli.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
 from model.core.checkpoint import CheckpointError, with_languages
 from model.core.defaults import MAX_LENGTH_PENALTY, MAX_OUTPUT_PIECES
 from model.core.head_selection import parse_head_spec
+from model.decoding.notes import translation_notes
 from model.decoding.tidy import tidy_input
 from model.decoding.translation import InputError, Translation, translate
 
@@ -71,77 +72,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def translate_text(ckpt, args: argparse.Namespace, heads, text: str, with_trace: bool) -> Translation:
-    """One sentence with the command's settings; what the user should know (the tidied text of one TEXT, forced
-    pieces, a cut input) goes to stderr."""
-    tidied = tidy_input(text, ckpt.src_lang, args.tidy)
-    if tidied.changes and args.input is None:  # one sentence: say what was translated (a file's lines would flood)
-        print(f"tidied: {tidied.text}", file=sys.stderr)
-    result = translate(
-        ckpt.model,
-        ckpt.tokenizer,
-        tidied.text,
-        beam=args.beam,
-        max_len=args.max_len,
-        alpha=args.length_penalty,
-        with_trace=with_trace,
-        ablate=heads,
-        prefix=args.prefix,
-        src_lang=args.src_lang or (ckpt.src_lang if ckpt.languages else None),
-        tgt_lang=args.tgt_lang or (ckpt.tgt_lang if ckpt.languages else None),
-    )
-    if result.forced and args.prefix:  # (a multilingual model's forced language code alone is no news)
-        pieces = ckpt.tokenizer.target_pieces(result.out_ids[: result.forced])
-        listed = " ".join(f"{p} ({lp:.2f})" for p, lp in zip(pieces, result.logprobs))
-        print(f"forced pieces (the model's log-probability of each): {listed}", file=sys.stderr)
-    if result.truncated:
-        kept = len(result.src_ids) - 1
-        print(f"note: input cut to the model's limit of {kept} pieces ({result.truncated} dropped)", file=sys.stderr)
-    return result
-
-
-def translate_one(ckpt, args: argparse.Namespace, heads, export: Path | None) -> int:
-    """TEXT: its translation on stdout, and its trace into `export` if asked."""
-    try:
-        result = translate_text(ckpt, args, heads, args.text, with_trace=bool(export))
-    except InputError as exc:
-        return fail(exc)
-    print(result.text)
-    if export:
-        try:
-            with replaced_when_done(export, "wb") as f:  # a file object: NumPy would append .npz to a name
-                result.trace.save_npz(f)
-        except OutputError as exc:
-            return fail(exc)
-    return 0
-
-
-def translate_lines(ckpt, args: argparse.Namespace, heads) -> int:
-    """--input FILE: one line out per line in, as it goes; a line that cannot be translated is left empty and said
-    on stderr (exit status 1)."""
-    try:
-        raw = Path(args.input).read_bytes()
-    except OSError as exc:
-        return fail(f"cannot read {args.input}: {exc.strerror}")
-    failures = 0
-    lines = raw.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()  # the final newline ends the last line, it does not start another
-    for number, line in enumerate(lines, start=1):
-        try:
-            text = line.rstrip(b"\r").decode("utf-8")
-            out = translate_text(ckpt, args, heads, text, with_trace=False).text if text.strip() else ""
-        except UnicodeDecodeError:
-            print(f"line {number}: not valid UTF-8, left empty", file=sys.stderr)
-            out, failures = "", failures + 1
-        except (InputError, ValueError, RuntimeError) as exc:
-            print(f"line {number}: {exc}, left empty", file=sys.stderr)
-            out, failures = "", failures + 1
-        sys.stdout.write(out.replace("\n", " ") + "\n")
-        sys.stdout.flush()
-    return 1 if failures else 0
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -153,7 +83,33 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = with_languages(ckpt, args.src_lang, args.tgt_lang)
     except (CheckpointError, ValueError) as exc:  # (OutputError is a ValueError)
         return fail(exc)
-    return translate_one(ckpt, args, heads, export) if args.text is not None else translate_lines(ckpt, args, heads)
+    options = dict(beam=args.beam, max_len=args.max_len, alpha=args.length_penalty, ablate=heads, prefix=args.prefix)
+    options["src_lang"] = args.src_lang or (ckpt.src_lang if ckpt.languages else None)
+    options["tgt_lang"] = args.tgt_lang or (ckpt.tgt_lang if ckpt.languages else None)
+
+    def translate_text(text: str, with_trace: bool = False) -> Translation:  # notes for the user on stderr
+        tidied = tidy_input(text, ckpt.src_lang, args.tidy)
+        if tidied.changes and args.input is None:  # one sentence: say what was translated (a file's lines would flood)
+            print(f"tidied: {tidied.text}", file=sys.stderr)
+        result = translate(ckpt.model, ckpt.tokenizer, tidied.text, with_trace=with_trace, **options)
+        for note in translation_notes(result, ckpt.tokenizer, args.prefix):
+            print(note, file=sys.stderr)
+        return result
+
+    if args.input is not None:
+        return translate_lines(args.input, lambda line: translate_text(line).text)
+    try:
+        result = translate_text(args.text, with_trace=bool(export))
+    except InputError as exc:
+        return fail(exc)
+    print(result.text)
+    if export:
+        try:
+            with replaced_when_done(export, "wb") as f:  # a file object: NumPy would append .npz to a name
+                result.trace.save_npz(f)
+        except OutputError as exc:
+            return fail(exc)
+    return 0
 
 
 if __name__ == "__main__":

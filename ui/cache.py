@@ -111,16 +111,9 @@ def cached_search(
     return Searched(result, beam_tree_rows(tree, result.out_ids, lambda token: tokenizer.target_pieces([token])[0]))
 
 
-def cached_translation(
-    path: str,
-    text: str,
-    beam: int,
-    max_len: int,
-    prefix: str = "",
-    src_lang: str | None = None,
-    tgt_lang: str | None = None,
-) -> Translation:
-    return cached_search(path, text, beam, max_len, prefix, src_lang, tgt_lang).translation
+def cached_translation(*request, **named) -> Translation:
+    """The translation alone of `cached_search` (the same arguments)."""
+    return cached_search(*request, **named).translation
 
 
 @st.cache_data(max_entries=16, show_spinner="Teacher-forcing the partial hypothesis…")
