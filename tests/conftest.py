@@ -46,6 +46,7 @@ MODULE_MARKS = {
     "test_marian": {"reference"},
     "test_notebook": {"reference", "slow"},
     "test_serving": {"commands", "slow"},
+    "test_training_view": {"app", "slow"},
 }
 TEST_MARKS = {
     "test_import_hub::test_import_by_id_offline_equals_importing_the_folder": {"commands"},
