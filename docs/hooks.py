@@ -31,7 +31,6 @@ from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = re.compile(r"<!-- generated: ([a-z-]+)(?: ([a-z]+))? -->")
-DEFAULT_CHECKPOINT = "general-en-de"  # the lesson's numbers are this model's sizes
 HELP_COLUMNS = "100"
 
 
@@ -292,6 +291,10 @@ def app_texts() -> dict[str, dict[str, str]]:
 
 def default_model_sizes() -> dict[str, object]:
     """The placeholders of the lesson's texts, filled with the default model's sizes."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from model.core.defaults import DEFAULT_CHECKPOINT  # the lesson's numbers are this model's sizes
+
     cfg = json.loads((ROOT / "checkpoints" / DEFAULT_CHECKPOINT / "config.json").read_text(encoding="utf-8"))["model"]
     d, h = cfg["d_model"], cfg["n_heads"]
     return {
