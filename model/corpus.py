@@ -1,7 +1,7 @@
 """Heads across a corpus: `python -m model.corpus [--checkpoint NAME] --input FILE [--ref FILE] --out DIR`.
 
 Translates every sentence once (greedy; or teacher-forces --ref) and stores what the head dashboards need, per
-head, in NPZ chunks written as it goes (what they hold: model/analysis/corpus.py).
+head, in NPZ chunks written as it goes (what they hold: model/analysis/corpus_run.py).
 
 Several processes or machines: `torchrun --nproc-per-node N -m model.corpus ...` (gloo on the CPU, NCCL on GPUs;
 see docs/corpus-distributed.md). Each process translates its share of the chunks, rank 0 writes the same files one
@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from model.analysis.corpus import CorpusError, check_out_folder, join_processes, leave_processes, run_corpus
+from model.analysis.corpus_run import CorpusError, check_out_folder, join_processes, leave_processes, run_corpus
 from model.cli.common import (
     add_checkpoint_flag,
     add_language_flags,

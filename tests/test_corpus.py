@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from model.analysis.corpus import (
+from model.analysis.corpus_run import (
     CorpusError,
     CorpusRun,
     CorpusSummary,

@@ -452,7 +452,7 @@ def test_batches_force_the_target_language_too(family):
 def test_corpus_passes_force_the_target_language(family):
     """model.corpus's traced pass, greedy or teacher-forced on a reference, starts the output with the target code,
     as translate() does."""
-    from model.analysis.corpus import traced_pass
+    from model.analysis.corpus_run import traced_pass
 
     _, _, _, ckpt = family
     tok = ckpt.tokenizer
@@ -773,7 +773,7 @@ def test_card_of_an_imported_model_without_about_says_it_was_imported(family, tm
 def test_corpus_takes_the_languages(family, tmp_path, capsys):
     """model.corpus --tgt-lang: the run's outputs are translate(..., tgt_lang=)'s and progress.json records the pair;
     resuming with another pair, or a code the model lacks, is one sentence."""
-    from model.analysis.corpus import corpus_summary
+    from model.analysis.corpus_run import corpus_summary
     from model.corpus import main as corpus_main
 
     name, _, _, ckpt = family

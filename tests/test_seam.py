@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from model.analysis.attribution import contribution_vectors, contributions
-from model.analysis.corpus import run_corpus
+from model.analysis.corpus_run import run_corpus
 from model.analysis.diagnostics import encoder_spread
 from model.analysis.lesson import LessonChoice, lesson_numbers
 from model.core.checkpoint import load_checkpoint, read_config, save_checkpoint

@@ -124,7 +124,7 @@ def test_a_malformed_alignment_table_is_one_sentence_and_the_other_tables_show(d
 
 
 def corpus_run(folder):
-    from model.analysis.corpus import run_corpus
+    from model.analysis.corpus_run import run_corpus
     from model.core.checkpoint import load_checkpoint
 
     sentences = ["A dog runs.", "Two men play football.", "A woman reads.", "A red car."]

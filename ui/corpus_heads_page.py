@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from model.analysis.corpus import CorpusError, CorpusSummary, corpus_summary
+from model.analysis.corpus_run import CorpusError, CorpusSummary, corpus_summary
 from model.analysis.head_statistics import STATS
 from model.analysis.side_files import read_alignment_table
 from model.core.checkpoint import CheckpointError

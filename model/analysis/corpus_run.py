@@ -1,5 +1,5 @@
-"""What a corpus run computes per head and stores, and reads back for the head dashboards (the command:
-`python -m model.corpus --checkpoint DIR --input FILE [--ref FILE] --out DIR`).
+"""What a corpus run computes per head and stores, and reads back for the head dashboards (the library behind
+the command model/corpus.py).
 
 Translates every sentence once (greedy; or teacher-forces --ref), and stores, per head, what the head
 dashboards need, in NPZ chunks (no pickles) written as it goes, so memory stays bounded and an
