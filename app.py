@@ -15,10 +15,11 @@ from model.decoding.tidy import Tidied, tidy_input
 from ui import deck
 from ui.cache import available_checkpoints, cached_training_curve
 from ui.context import PageContext, Request
-from ui.errors import guarded, load, run_search, translate_first
+from ui.errors import guarded
 from ui.examples import EXAMPLES, load_gallery
 from ui.figure import preload_plotly, show_figure
 from ui.i18n import LANGUAGES, t
+from ui.requests import load, run_search, translate_first
 from ui.text import DEFAULT_CHECKPOINT, PLAIN_CSS, card_summary, md_escape, plain
 from ui.theme import Theme
 from ui.url import add_note, init_from_url, settle_languages, settle_model_ranges, show_param_notes, write_url

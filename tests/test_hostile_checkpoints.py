@@ -345,18 +345,18 @@ def test_a_tokenizer_with_other_language_codes_than_the_config_is_refused(tmp_pa
 
 
 def test_any_other_failure_while_loading_is_one_sentence_and_the_picker_stays(zoo, monkeypatch):
-    """A check load_checkpoint lacks must not take the page down: ui/errors.load says it in one sentence."""
-    import ui.errors
+    """A check load_checkpoint lacks must not take the page down: ui/requests.load says it in one sentence."""
+    import ui.requests
 
     root, _, _ = zoo
-    real = ui.errors.cached_checkpoint
+    real = ui.requests.cached_checkpoint
 
     def cached_checkpoint(path):
         if path.endswith("dropout-as-text"):
             raise RuntimeError("something no check foresaw\nsecond line")
         return real(path)
 
-    monkeypatch.setattr(ui.errors, "cached_checkpoint", cached_checkpoint)
+    monkeypatch.setattr(ui.requests, "cached_checkpoint", cached_checkpoint)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["text"] = "A dog runs."
     at.run()
