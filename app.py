@@ -12,7 +12,7 @@ import streamlit as st
 from model.analysis.view_parameters import MAX_BEAM, MAX_OUTPUT_PIECES, MAX_TEXT_CHARS, PARAMS, link_value
 from model.core.checkpoint import Checkpoint, with_languages
 from model.decoding.tidy import Tidied, tidy_input
-from ui import deck
+from ui import deck_panel
 from ui.cache import available_checkpoints, cached_training_curve
 from ui.context import PageContext, Request
 from ui.errors import guarded
@@ -98,7 +98,7 @@ def main() -> None:
     settle_model_ranges(ckpt.model.cfg, translation)
     show_param_notes()
     if present:
-        deck.note()
+        deck_panel.note()
     context = PageContext(
         request=request,
         ckpt=ckpt,
@@ -190,7 +190,7 @@ class Sidebar:
             st.slider(t("app.max_len"), 0, MAX_OUTPUT_PIECES, key="max_len", help=t("app.max_len_help"))
             st.toggle(t("app.tidy"), key="tidy", help=t("app.tidy_help"))
             st.selectbox(t("app.language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
-            deck.sidebar()
+            deck_panel.sidebar()
             if self.ckpt is not None:
                 st.caption(plain(card_summary(self.ckpt)))
                 for note in self.ckpt.notes:  # what loading noticed (an older format, a part of the card left out)
@@ -232,7 +232,7 @@ def top_bar(present: bool, examples: list[str], translated: str) -> tuple[list, 
             t("app.view"), list(VIEWS), format_func=lambda v: t(f"view.{v}"), key="view", label_visibility="collapsed"
         )
         if len(bar) == 4:
-            deck.navigation(bar[2])
+            deck_panel.navigation(bar[2])
         # what was translated (tidied); the box inside holds what was typed
         notes = bar[1].popover(f"✎ {plain(translated[:80])}", use_container_width=True)
         notes.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)

@@ -239,7 +239,7 @@ def test_the_handout_opens_offline_draws_every_figure_and_switches_heads(handout
 
 def test_the_deck_panel_offers_the_handout_built_from_the_apps_models(app_env, checkpoint_dir):
     from tests.test_app import open_app
-    from ui.deck import cached_handout
+    from ui.deck_panel import cached_handout
 
     deck = small_deck(checkpoint_dir.name)
     at = open_app(text=SENTENCE)

@@ -183,7 +183,7 @@ def test_every_deck_field_is_shown_as_text(app_env):
     assert "Slide 2: view=" in warnings and "Slide 2: kind=" in warnings
     with pytest.raises(DeckError) as refused:  # a parameter's name is quoted by the sentence that refuses the deck
         parse_deck(json.dumps({"slides": [{"params": {p: 1 for p in payloads()}}]}).encode())
-    at.session_state["deck_error"] = f"This deck cannot be used: {refused.value}"  # as ui/deck.py keeps it
+    at.session_state["deck_error"] = f"This deck cannot be used: {refused.value}"  # as ui/deck_panel.py keeps it
     at.session_state["present"] = False
     run(at)
     assert not leaks(at), leaks(at)
