@@ -2,26 +2,21 @@
 
 Pure functions: NumPy arrays and token lists in, Plotly figures or DataFrames out. Axes are numeric
 with token text as tick labels, so repeated pieces keep their own rows and columns; token text is
-HTML-escaped wherever Plotly would interpret markup.
+HTML-escaped (viz.labels.plain) wherever Plotly would interpret markup.
 """
 
 from __future__ import annotations
-
-import html
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from viz.labels import plain, safe_text
+
 COLORSCALE = "Viridis"
 HIGH_CONTRAST = [[0.0, "#000000"], [0.25, "#3b0f70"], [0.5, "#de4968"], [0.75, "#fe9f6d"], [1.0, "#ffffff"]]
 QUERY_AXIS = "query (attending) →"
 KEY_AXIS = "key (attended to) →"
-
-
-def safe_text(tokens: list[str]) -> list[str]:
-    """Token text as Plotly shows it literally: markup escaped, never interpreted."""
-    return [html.escape(str(t), quote=False) for t in tokens]
 
 
 def check_matrix(weights: np.ndarray, query_tokens: list[str], key_tokens: list[str]) -> None:
@@ -32,9 +27,66 @@ def check_matrix(weights: np.ndarray, query_tokens: list[str], key_tokens: list[
         )
 
 
+def head_title(label: str, layer: int, head: int | None) -> str:
+    """A figure's title: "Encoder self-attention, layer 2, head 5", or "…, mean of heads" for head None."""
+    return f"{label}, layer {layer}, " + ("mean of heads" if head is None else f"head {head}")
+
+
 def top_title(text: str) -> dict:
     """A title at the figure's very top: the key axis's tick labels sit above the plot, where Plotly puts a title."""
     return dict(text=text, yref="container", y=1, yanchor="top")
+
+
+# -- one token heatmap: its cells, hover text and axes, shared by every view that draws one -----
+
+
+def cell_size(n_keys: int) -> int:
+    """A heatmap row's height in px: the more keys (the wider each row), the smaller, from 28 down to 8."""
+    return max(8, min(28, 900 // max(n_keys, 1)))
+
+
+def token_axis(pieces: list[str], keys: bool, font_size: int | None = None, showgrid: bool | None = False) -> dict:
+    """A heatmap's key axis (`keys`: labels turned, above the plot) or query axis (top to bottom). Positions are
+    numbers with the escaped pieces as their labels: Plotly would merge repeated category labels into one."""
+    axis = dict(
+        title=KEY_AXIS if keys else QUERY_AXIS,
+        tickmode="array",
+        tickvals=list(range(len(pieces))),
+        ticktext=safe_text(pieces),
+    )
+    axis.update(dict(side="top", tickangle=-60) if keys else dict(autorange="reversed"))
+    if showgrid is not None:
+        axis["showgrid"] = showgrid
+    if font_size is not None:
+        axis["tickfont"] = dict(size=font_size)
+    return axis
+
+
+def hover_data(query_pieces: list[str], key_pieces: list[str], produced: list[str] | None = None) -> np.ndarray:
+    """[queries, keys, 2] escaped text for the hover: each cell's query and key piece; with `produced`, a third
+    channel: the piece its row's step produced."""
+    custom = np.empty((len(query_pieces), len(key_pieces), 2 if produced is None else 3), dtype=object)
+    custom[..., 0] = np.array(safe_text(query_pieces), dtype=object)[:, None]
+    custom[..., 1] = np.array(safe_text(key_pieces), dtype=object)[None, :]
+    if produced is not None:
+        custom[..., 2] = np.array(safe_text(produced), dtype=object)[:, None]
+    return custom
+
+
+def heatmap_trace(z, custom: np.ndarray, produced: bool = False, colorscale=COLORSCALE, **settings) -> go.Heatmap:
+    """One [queries, keys] matrix at numeric positions, hovering with `custom` (`hover_data`): query, key and weight,
+    and with `produced` the piece the row's step produced. `settings`: zmin/zmax (default 0-1) and any others."""
+    query = "query: %{customdata[0]}" + (" (this step produced %{customdata[2]})" if produced else "")
+    settings = dict(zmin=0, zmax=1, colorbar=dict(title="weight")) | settings
+    return go.Heatmap(
+        z=z,
+        x=np.arange(custom.shape[1]),
+        y=np.arange(custom.shape[0]),
+        customdata=custom,
+        colorscale=colorscale,
+        hovertemplate=query + "<br>key: %{customdata[1]}<br>weight %{z:.3f}<extra></extra>",
+        **settings,
+    )
 
 
 def attention_heatmap(
@@ -52,48 +104,15 @@ def attention_heatmap(
     check_matrix(weights, query_tokens, key_tokens)
     if produced is not None and len(produced) != len(query_tokens):
         raise ValueError(f"{len(produced)} produced pieces for {len(query_tokens)} query rows")
-    q_text, k_text = safe_text(query_tokens), safe_text(key_tokens)
-    custom = np.empty(weights.shape + (3,), dtype=object)
-    custom[..., 0] = np.array(q_text, dtype=object)[:, None]
-    custom[..., 1] = np.array(k_text, dtype=object)[None, :]
-    custom[..., 2] = np.array(safe_text(produced) if produced else [""] * len(q_text), dtype=object)[:, None]
-    query_hover = "query: %{customdata[0]}" + (" (this step produced %{customdata[2]})" if produced else "")
-    fig = go.Figure(
-        go.Heatmap(
-            z=weights,
-            x=np.arange(len(key_tokens)),
-            y=np.arange(len(query_tokens)),
-            customdata=custom,
-            zmin=zmin,
-            zmax=zmax,
-            colorscale=colorscale,
-            colorbar=dict(title="weight"),
-            hovertemplate=query_hover + "<br>key: %{customdata[1]}<br>weight %{z:.3f}<extra></extra>",
-        )
-    )
-    cell = max(8, min(28, 900 // max(len(key_tokens), 1)))
+    custom = hover_data(query_tokens, key_tokens, produced or [""] * len(query_tokens))
+    fig = go.Figure(heatmap_trace(weights, custom, bool(produced), colorscale, zmin=zmin, zmax=zmax))
     fig.update_layout(
-        title=top_title(title),
+        title=top_title(plain(title)),
         font=dict(size=font_size),
         margin=dict(l=10, r=10, t=60 if title else 30, b=10),
-        height=max(320, min(1400, 120 + cell * len(query_tokens))),
-        xaxis=dict(
-            title=KEY_AXIS,
-            tickmode="array",
-            tickvals=list(range(len(key_tokens))),
-            ticktext=k_text,
-            side="top",
-            tickangle=-60,
-            showgrid=False,
-        ),
-        yaxis=dict(
-            title=QUERY_AXIS,
-            tickmode="array",
-            tickvals=list(range(len(query_tokens))),
-            ticktext=q_text,
-            autorange="reversed",
-            showgrid=False,
-        ),
+        height=max(320, min(1400, 120 + cell_size(len(key_tokens)) * len(query_tokens))),
+        xaxis=token_axis(key_tokens, keys=True),
+        yaxis=token_axis(query_tokens, keys=False),
     )
     return fig
 
@@ -151,15 +170,9 @@ def model_view(
     L, H, Q, K = attention.shape
     check_matrix(attention[0, 0], query_tokens, key_tokens)
     gap = max(1, round(0.15 * max(Q, K)))
-    rows, cols = L * (Q + gap) - gap, H * (K + gap) - gap
-    tiled = np.full((rows, cols), np.nan, dtype=np.float32)
-    for l in range(L):
-        for h in range(H):
-            r, c = l * (Q + gap), h * (K + gap)
-            tiled[r : r + Q, c : c + K] = attention[l, h]
+    tiled = tile_heads(attention, gap)
     # Hover shows positions within the head (numeric arrays stay compact); tokens are on the opened cell.
-    x_in_head = np.tile(np.append(np.arange(K), np.full(gap, -1)), H)[:cols].astype(np.int16)
-    y_in_head = np.tile(np.append(np.arange(Q), np.full(gap, -1)), L)[:rows].astype(np.int16)
+    x_in_head, y_in_head = positions_in_head(K, H, gap), positions_in_head(Q, L, gap)
     fig = go.Figure(
         go.Heatmap(
             z=tiled,
@@ -172,44 +185,59 @@ def model_view(
             hovertemplate="query %{customdata[0]} → key %{customdata[1]}<br>weight %{z:.3f}<extra></extra>",
         )
     )
-    # Streamlit returns no selection for heatmap clicks: one clickable, nearly invisible marker per head does.
-    centres = [(l, h, h * (K + gap) + (K - 1) / 2, l * (Q + gap) + (Q - 1) / 2) for l in range(L) for h in range(H)]
-    fig.add_trace(
-        go.Scatter(
-            x=[c[2] for c in centres],
-            y=[c[3] for c in centres],
-            mode="markers",
-            showlegend=False,
-            hoverinfo="none",
-            customdata=[[c[0], c[1]] for c in centres],
-            marker=dict(symbol="square", size=max(8, min(60, 4 * K)), opacity=0.01),
-            name="pick",
-        )
-    )
+    fig.add_trace(head_picker(L, H, Q, K, gap))
     fig.update_layout(
         clickmode="event+select",
-        title=title,
+        title=plain(title),
         margin=dict(l=10, r=10, t=60, b=10),
         height=max(360, min(1600, 110 * L + 40)),
-        xaxis=dict(
-            tickmode="array",
-            tickvals=[h * (K + gap) + (K - 1) / 2 for h in range(H)],
-            ticktext=[f"head {h}" for h in range(H)],
-            side="top",
-            showgrid=False,
-            zeroline=False,
-        ),
-        yaxis=dict(
-            tickmode="array",
-            tickvals=[l * (Q + gap) + (Q - 1) / 2 for l in range(L)],
-            ticktext=[f"layer {l}" for l in range(L)],
-            autorange="reversed",
-            showgrid=False,
-            zeroline=False,
-        ),
+        xaxis=dict(band_axis("head", H, K, gap), side="top"),
+        yaxis=dict(band_axis("layer", L, Q, gap), autorange="reversed"),
         meta=dict(layers=L, heads=H, queries=Q, keys=K, gap=gap),
     )
     return fig
+
+
+def tile_heads(attention: np.ndarray, gap: int) -> np.ndarray:
+    """[layers, heads, Q, K] as one matrix, layers down and heads across, `gap` blank (NaN) rows and columns between."""
+    L, H, Q, K = attention.shape
+    tiled = np.full((L * (Q + gap) - gap, H * (K + gap) - gap), np.nan, dtype=np.float32)
+    for l in range(L):
+        for h in range(H):
+            r, c = l * (Q + gap), h * (K + gap)
+            tiled[r : r + Q, c : c + K] = attention[l, h]
+    return tiled
+
+
+def positions_in_head(size: int, count: int, gap: int) -> np.ndarray:
+    """Along one side of the tiled matrix: each row's (or column's) position within its head, -1 in the gaps."""
+    return np.tile(np.append(np.arange(size), np.full(gap, -1)), count)[: count * (size + gap) - gap].astype(np.int16)
+
+
+def band_axis(name: str, count: int, size: int, gap: int) -> dict:
+    """An axis of the tiled matrix labelled once per band ("layer 0", "head 3"), at the band's middle."""
+    return dict(
+        tickmode="array",
+        tickvals=[i * (size + gap) + (size - 1) / 2 for i in range(count)],
+        ticktext=[f"{name} {i}" for i in range(count)],
+        showgrid=False,
+        zeroline=False,
+    )
+
+
+def head_picker(L: int, H: int, Q: int, K: int, gap: int) -> go.Scatter:
+    """Streamlit returns no selection for heatmap clicks: one clickable, nearly invisible marker per head does."""
+    centres = [(l, h, h * (K + gap) + (K - 1) / 2, l * (Q + gap) + (Q - 1) / 2) for l in range(L) for h in range(H)]
+    return go.Scatter(
+        x=[c[2] for c in centres],
+        y=[c[3] for c in centres],
+        mode="markers",
+        showlegend=False,
+        hoverinfo="none",
+        customdata=[[c[0], c[1]] for c in centres],
+        marker=dict(symbol="square", size=max(8, min(60, 4 * K)), opacity=0.01),
+        name="pick",
+    )
 
 
 def model_view_cell(fig_meta: dict, x: float, y: float) -> tuple[int, int] | None:
@@ -280,7 +308,7 @@ def similarity_heatmap(similarity: np.ndarray, n_heads: int, title: str = "") ->
         )
     )
     fig.update_layout(
-        title=title,
+        title=plain(title),
         height=max(400, 14 * len(labels) + 120),
         margin=dict(l=10, r=10, t=60, b=10),
         yaxis=dict(autorange="reversed"),

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from viz.attention import COLORSCALE, KEY_AXIS, QUERY_AXIS, safe_text, top_title
-from viz.labels import ROTATED_SIN, label_px
+from viz.attention import COLORSCALE, cell_size, head_title, heatmap_trace, hover_data, token_axis, top_title
+from viz.labels import ROTATED_SIN, label_px, plain
 
 
 @dataclass
@@ -28,6 +28,100 @@ class Panel:
     key_tokens: list[str]
 
 
+@dataclass
+class Step:
+    """One heatmap the figure can show: its (kind, layer, head or None for the mean), slider label and the layout it
+    needs (title, and the axes' labels of its kind)."""
+
+    kind: str
+    layer: int
+    head: int | None
+    label: str
+    layout: dict
+
+
+def heatmap_steps(panels: list[Panel], colorscale=COLORSCALE) -> tuple[list[go.Heatmap], list[Step]]:
+    """Every (kind, layer, mean of heads, then each head) of `panels`: its heatmap, hidden, and its step."""
+    traces, steps = [], []
+    for panel in panels:
+        L, H = panel.attention.shape[:2]
+        custom = hover_data(panel.query_tokens, panel.key_tokens)
+        x, y = token_axis(panel.key_tokens, keys=True), token_axis(panel.query_tokens, keys=False)
+        for layer in range(L):
+            for head in [None, *range(H)]:
+                z = panel.attention[layer].mean(0) if head is None else panel.attention[layer, head]
+                name = plain(head_title(panel.label, layer, head))
+                z = np.round(z.astype(np.float32), 4)
+                traces.append(
+                    heatmap_trace(z, custom, colorscale=colorscale, visible=False, name=name, showscale=not steps)
+                )
+                layout = {
+                    "title.text": name,
+                    "xaxis.tickvals": x["tickvals"],
+                    "xaxis.ticktext": x["ticktext"],
+                    "yaxis.tickvals": y["tickvals"],
+                    "yaxis.ticktext": y["ticktext"],
+                }
+                label = f"L{layer} " + ("mean" if head is None else f"H{head}")
+                steps.append(Step(panel.kind, layer, head, label, layout))
+    return traces, steps
+
+
+def show_step(steps: list[Step], i: int, relabel: bool) -> list:
+    """A slider step's or button's `update` arguments: show heatmap `i` alone, retitle, and with `relabel` (several
+    kinds) relabel the axes; within one kind resending the same labels would redraw both axes on every step."""
+    visible = [False] * len(steps)
+    visible[i] = True
+    layout = steps[i].layout if relabel else {"title.text": steps[i].layout["title.text"]}
+    return [{"visible": visible, "showscale": visible}, {**layout, "sliders[0].active": i}]
+
+
+def step_slider(steps: list[Step], active: int, font_size: int, relabel: bool) -> dict:
+    return dict(
+        active=active,
+        currentvalue=dict(prefix="", visible=False),
+        pad=dict(t=10),
+        len=1.0,
+        x=0,
+        font=dict(size=max(10, font_size - 4)),
+        steps=[dict(method="update", label=s.label, args=show_step(steps, i, relabel)) for i, s in enumerate(steps)],
+    )
+
+
+def kind_buttons(panels: list[Panel], steps: list[Step], active: int, font_size: int) -> dict:
+    """One button per kind, jumping to its first step (the mean of its first layer's heads)."""
+    labels = {p.kind: p.label for p in panels}
+    kinds = list(labels)
+    first = {k: next(i for i, s in enumerate(steps) if s.kind == k) for k in kinds}
+    return dict(
+        type="buttons",
+        direction="right",
+        x=0,
+        xanchor="left",
+        showactive=True,
+        font=dict(size=font_size),
+        active=kinds.index(steps[active].kind),
+        buttons=[dict(method="update", label=labels[k], args=show_step(steps, first[k], True)) for k in kinds],
+    )
+
+
+def layer_buttons(steps: list[Step], font_size: int) -> dict:
+    """One button per layer, right of the plot, jumping to the mean of its heads (one kind only: with several, the
+    slider walks them all and a layer button would be ambiguous)."""
+    layers = [(i, s) for i, s in enumerate(steps) if s.head is None]
+    return dict(
+        type="buttons",
+        direction="down",
+        x=1.17,
+        y=1.0,
+        xanchor="left",
+        yanchor="top",
+        showactive=False,
+        font=dict(size=font_size),
+        buttons=[dict(method="update", label=f"layer {s.layer}", args=show_step(steps, i, False)) for i, s in layers],
+    )
+
+
 def switchable_heatmap(
     panels: list[Panel],
     start: tuple[str, int, int | None] | None = None,
@@ -37,140 +131,32 @@ def switchable_heatmap(
 ) -> go.Figure:
     """Heatmaps of every (kind, layer, head|mean) in `panels`, one visible at a time; `start` = (kind, layer, head or
     None)."""
-    steps, traces = [], []
-    for panel in panels:
-        L, H = panel.attention.shape[:2]
-        q_text, k_text = safe_text(panel.query_tokens), safe_text(panel.key_tokens)
-        custom = np.empty(panel.attention.shape[2:] + (2,), dtype=object)
-        custom[..., 0] = np.array(q_text, dtype=object)[:, None]
-        custom[..., 1] = np.array(k_text, dtype=object)[None, :]
-        for layer in range(L):
-            for head in [None, *range(H)]:
-                z = panel.attention[layer].mean(0) if head is None else panel.attention[layer, head]
-                name = f"{panel.label}, layer {layer}, " + ("mean of heads" if head is None else f"head {head}")
-                traces.append(
-                    go.Heatmap(
-                        z=np.round(z.astype(np.float32), 4),
-                        x=np.arange(len(k_text)),
-                        y=np.arange(len(q_text)),
-                        customdata=custom,
-                        zmin=0,
-                        zmax=1,
-                        colorscale=colorscale,
-                        visible=False,
-                        name=name,
-                        showscale=not steps,
-                        colorbar=dict(title="weight"),
-                        hovertemplate="query: %{customdata[0]}<br>key: %{customdata[1]}<br>weight "
-                        "%{z:.3f}<extra></extra>",
-                    )
-                )
-                axes = {
-                    "title.text": name,
-                    "xaxis.tickvals": list(range(len(k_text))),
-                    "xaxis.ticktext": k_text,
-                    "yaxis.tickvals": list(range(len(q_text))),
-                    "yaxis.ticktext": q_text,
-                }
-                steps.append(
-                    {
-                        "kind": panel.kind,
-                        "layer": layer,
-                        "head": head,
-                        "label": f"L{layer} " + ("mean" if head is None else f"H{head}"),
-                        "axes": axes,
-                    }
-                )
-    n = len(traces)
-    active = 0
-    if start is not None:
-        active = next((i for i, s in enumerate(steps) if (s["kind"], s["layer"], s["head"]) == start), 0)
-
-    kinds = list(dict.fromkeys(s["kind"] for s in steps))
-
-    def update(i: int) -> list:
-        visible = [False] * n
-        visible[i] = True
-        # Within one kind only the title changes: resending the same tick labels would redraw both axes on every step.
-        layout = steps[i]["axes"] if len(kinds) > 1 else {"title.text": steps[i]["axes"]["title.text"]}
-        return [{"visible": visible, "showscale": visible}, {**layout, "sliders[0].active": i}]
-
+    traces, steps = heatmap_steps(panels, colorscale)
+    at = [(s.kind, s.layer, s.head) for s in steps]
+    active = at.index(start) if start in at else 0
+    several = len({p.kind for p in panels}) > 1
     fig = go.Figure(traces)
     fig.data[active].visible = True
     fig.data[active].showscale = True
-    slider = dict(
-        active=active,
-        currentvalue=dict(prefix="", visible=False),
-        pad=dict(t=10),
-        len=1.0,
-        x=0,
-        font=dict(size=max(10, font_size - 4)),
-        steps=[dict(method="update", label=s["label"], args=update(i)) for i, s in enumerate(steps)],
-    )
-    menus = []
-    if len(kinds) > 1:
-        first = {k: next(i for i, s in enumerate(steps) if s["kind"] == k) for k in kinds}
-        labels = {p.kind: p.label for p in panels}
-        menus.append(
-            dict(
-                type="buttons",
-                direction="right",
-                x=0,
-                xanchor="left",
-                showactive=True,
-                font=dict(size=font_size),
-                active=kinds.index(steps[active]["kind"]),
-                buttons=[dict(method="update", label=labels[k], args=update(first[k])) for k in kinds],
-            )
-        )
-    layers = [(i, s) for i, s in enumerate(steps) if s["head"] is None]
-    if len(kinds) == 1:  # with several kinds the slider walks them all; layer buttons would be ambiguous
-        menus.append(
-            dict(
-                type="buttons",
-                direction="down",
-                x=1.17,
-                y=1.0,
-                xanchor="left",
-                yanchor="top",
-                showactive=False,
-                font=dict(size=font_size),
-                buttons=[dict(method="update", label=f"layer {s['layer']}", args=update(i)) for i, s in layers],
-            )
-        )
+    shown = next(p for p in panels if p.kind == steps[active].kind)
     Q, K = panels[0].attention.shape[2:]
-    height = height or max(420, min(1400, 200 + max(8, min(28, 900 // max(K, 1))) * Q))
-    margin = dict(l=10, r=160, t=110, b=10)
-    if len(kinds) > 1:
-        margin, menus[0]["y"] = kind_buttons_room(panels, font_size, height)
-        menus[0]["yanchor"] = "bottom"
+    height = height or max(420, min(1400, 200 + cell_size(K) * Q))
+    if several:
+        menu = kind_buttons(panels, steps, active, font_size)
+        margin, menu["y"] = kind_buttons_room(panels, font_size, height)
+        menu["yanchor"] = "bottom"
+    else:
+        menu, margin = layer_buttons(steps, font_size), dict(l=10, r=160, t=110, b=10)
     fig.update_layout(
-        title=top_title(steps[active]["axes"]["title.text"]),
+        title=top_title(steps[active].layout["title.text"]),
         font=dict(size=font_size),
-        sliders=[slider],
-        updatemenus=menus,
+        sliders=[step_slider(steps, active, font_size, several)],
+        updatemenus=[menu],
         height=height,
         margin=margin,
-        xaxis=dict(
-            title=KEY_AXIS,
-            tickmode="array",
-            tickvals=steps[active]["axes"]["xaxis.tickvals"],
-            ticktext=steps[active]["axes"]["xaxis.ticktext"],
-            side="top",
-            tickangle=-60,
-            showgrid=False,
-            tickfont=dict(size=font_size),
-        ),
-        yaxis=dict(
-            title=QUERY_AXIS,
-            tickmode="array",
-            tickvals=steps[active]["axes"]["yaxis.tickvals"],
-            ticktext=steps[active]["axes"]["yaxis.ticktext"],
-            autorange="reversed",
-            showgrid=False,
-            tickfont=dict(size=font_size),
-        ),
-        meta=dict(steps=[(s["kind"], s["layer"], s["head"]) for s in steps]),
+        xaxis=token_axis(shown.key_tokens, keys=True, font_size=font_size),
+        yaxis=token_axis(shown.query_tokens, keys=False, font_size=font_size),
+        meta=dict(steps=at),
     )
     return fig
 
