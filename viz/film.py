@@ -13,7 +13,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.attention import COLORSCALE, KEY_AXIS, QUERY_AXIS, safe_text, top_title
+from viz.attention import COLORSCALE, cell_size, heatmap_trace, hover_data, token_axis, top_title
+from viz.labels import plain, safe_text
 
 FRAME_MS = 500  # ▶ shows a frame this long: 60 frames in half a minute
 ZERO_AT = 0.5  # update 0 on a log axis: drawn here, labelled "0"
@@ -41,9 +42,9 @@ def cut(text: str, limit: int = TITLE_CHARS) -> str:
 def frame_title(what: str, step: int, epoch: float, translation: str | None, size: int = 12) -> dict:
     """One frame's title: what is shown and when; under it (a subtitle: a second title line would be drawn above the
     figure's top) that moment's greedy translation, escaped: text, not markup."""
-    title = {"text": f"<b>{what} · update {step} · epoch {epoch:.2f}</b>"}
+    title = {"text": f"<b>{plain(what)} · update {step} · epoch {epoch:.2f}</b>"}
     if translation is not None:
-        title["subtitle"] = {"text": "→ " + (safe_text([cut(translation)])[0] or "(empty)"), "font": {"size": size}}
+        title["subtitle"] = {"text": "→ " + (plain(cut(translation)) or "(empty)"), "font": {"size": size}}
     return title
 
 
@@ -116,22 +117,8 @@ def film_heatmap(
             f"attention of shape {attention.shape[1:]} does not fit {len(query_tokens)} x {len(key_tokens)} tokens"
         )
     active = start % n
-    q_text, k_text = safe_text(query_tokens), safe_text(key_tokens)
-    custom = np.empty((len(q_text), len(k_text), 2), dtype=object)
-    custom[..., 0] = np.array(q_text, dtype=object)[:, None]
-    custom[..., 1] = np.array(k_text, dtype=object)[None, :]
     titles = [frame_title(what, steps[i], epochs[i], translations[i], font_size) for i in range(n)]
-    trace = go.Heatmap(
-        z=rounded(attention[active]),
-        x=list(range(len(k_text))),
-        y=list(range(len(q_text))),
-        customdata=custom,
-        zmin=0,
-        zmax=1,
-        colorscale=colorscale,
-        colorbar=dict(title="weight"),
-        hovertemplate="query: %{customdata[0]}<br>key: %{customdata[1]}<br>weight %{z:.3f}<extra></extra>",
-    )
+    trace = heatmap_trace(rounded(attention[active]), hover_data(query_tokens, key_tokens), colorscale=colorscale)
     fig = go.Figure([trace])
     # Plain dicts: plotly.py checks them faster than it builds go.Frame and go.Heatmap objects (a second for a grid).
     fig.frames = [
@@ -144,18 +131,15 @@ def film_heatmap(
         for i in range(n)
     ]
     sliders, menus = animation_controls(n, active, font_size, slider_labels(steps))
-    tick = dict(tickmode="array", showgrid=False, tickfont=dict(size=font_size))
     fig.update_layout(
         title={**top_title(""), **titles[active], "font": dict(size=font_size + 2)},
         font=dict(size=font_size),
         sliders=sliders,
         updatemenus=menus,
-        height=height or max(420, min(1000, 260 + max(8, min(28, 900 // max(len(k_text), 1))) * len(q_text))),
-        margin=dict(l=10, r=10, t=80 + 7 * max(map(len, k_text), default=1), b=90),
-        xaxis=dict(
-            title=KEY_AXIS, tickvals=list(range(len(k_text))), ticktext=k_text, side="top", tickangle=-60, **tick
-        ),
-        yaxis=dict(title=QUERY_AXIS, tickvals=list(range(len(q_text))), ticktext=q_text, autorange="reversed", **tick),
+        height=height or max(420, min(1000, 260 + cell_size(len(key_tokens)) * len(query_tokens))),
+        margin=dict(l=10, r=10, t=80 + 7 * max(map(len, safe_text(key_tokens)), default=1), b=90),
+        xaxis=token_axis(key_tokens, keys=True, font_size=font_size),
+        yaxis=token_axis(query_tokens, keys=False, font_size=font_size),
         meta=dict(steps=list(steps)),
     )
     return fig

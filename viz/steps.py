@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from viz.attention import COLORSCALE, KEY_AXIS, safe_text, top_title
+from viz.attention import COLORSCALE, token_axis, top_title
+from viz.labels import plain, safe_text
 
 
 def heads_rows(
@@ -16,7 +17,7 @@ def heads_rows(
     zmax: float = 1.0,
     measure: str = "weight",
 ) -> go.Figure:
-    """[layers, heads, keys] as one row per (layer, head)."""
+    """[layers, heads, keys] as one row per (layer, head); `title` is plain text (escaped here: it may name a piece)."""
     L, H, K = rows.shape
     if len(key_tokens) != K:
         raise ValueError(f"{K} key positions for {len(key_tokens)} key tokens")
@@ -38,12 +39,10 @@ def heads_rows(
         )
     )
     fig.update_layout(
-        title=top_title(title),
+        title=top_title(plain(title)),
         height=max(300, 16 * L * H + 140),
         margin=dict(l=10, r=10, t=70, b=10),
-        xaxis=dict(
-            title=KEY_AXIS, tickmode="array", tickvals=list(range(K)), ticktext=k_text, side="top", tickangle=-60
-        ),
+        xaxis=token_axis(key_tokens, keys=True, showgrid=None),
         yaxis=dict(tickmode="array", tickvals=list(range(L * H)), ticktext=labels, autorange="reversed"),
     )
     return fig
@@ -58,7 +57,7 @@ def step_cross_attention(
     return heads_rows(
         cross[:, :, step, :],
         src_tokens,
-        f"Step {step}: producing {safe_text([produced])[0]!s}: cross-attention to the source",
+        f"Step {step}: producing {produced}: cross-attention to the source",
         colorscale,
     )
 
@@ -93,7 +92,7 @@ def candidates_chart(candidates: list[tuple[str, float]], chosen: str, title: st
         )
     )
     fig.update_layout(
-        title=title,
+        title=plain(title),
         height=80 + 32 * len(tokens),
         margin=dict(l=10, r=40, t=50, b=10),
         xaxis=dict(title="probability", range=[0, 1.15]),
