@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from model.analysis.view_parameters import MAX_BEAM, MAX_OUTPUT_PIECES, MAX_TEXT_CHARS, PARAMS, link_value
 from model.core.checkpoint import Checkpoint, with_languages
 from model.decoding.tidy import Tidied, tidy_input
+from model.links.parameters import MAX_BEAM, MAX_OUTPUT_PIECES, MAX_TEXT_CHARS, PARAMS, link_value
 from ui import deck_panel
 from ui.cache import available_checkpoints, cached_training_curve
 from ui.context import PageContext, Request

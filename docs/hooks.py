@@ -364,11 +364,11 @@ def views_korean() -> str:
 
 
 def url_parameters_table() -> str:
-    """The app's one parameter table (model/analysis/view_parameters.py); before it exists, the names app.py reads."""
-    if (ROOT / "model" / "analysis" / "view_parameters.py").is_file():
+    """The app's one parameter table (model/links/parameters.py); before it exists, the names app.py reads."""
+    if (ROOT / "model" / "links" / "parameters.py").is_file():
         if str(ROOT) not in sys.path:
             sys.path.insert(0, str(ROOT))
-        from model.analysis.view_parameters import PARAMS
+        from model.links.parameters import PARAMS
 
         lines = ["| parameter | values | default | in the link | in a deck | meaning |", "|---|---|---|---|---|---|"]
         for p in PARAMS:
@@ -382,7 +382,7 @@ def url_parameters_table() -> str:
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "init_from_url" and node.args:
             names = [ast.literal_eval(key) for key in node.args[0].keys]
             return "\n".join(["| parameter |", "|---|"] + [f"| `{name}` |" for name in names])
-    raise PluginError("no table of URL parameters found (model/analysis/view_parameters.py or app.py)")
+    raise PluginError("no table of URL parameters found (model/links/parameters.py or app.py)")
 
 
 # --- the markers -------------------------------------------------------------------------------------------------

@@ -21,13 +21,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from model.analysis.deck import MAX_DECK_BYTES, DeckError, build_aiayn_deck, parse_deck
 from model.analysis.handout import HandoutError, handout_slides
-from model.analysis.view_parameters import DEFAULT_CHECKPOINT
 from model.cli.common import command_parser, fail, run
 from model.cli.outputs import OutputError, check_output, replaced_when_done
 from model.core.checkpoint import CheckpointError, find_checkpoints
 from model.core.defaults import checkpoints_folder
+from model.links.decks import MAX_DECK_BYTES, DeckError, build_aiayn_deck, parse_deck
+from model.links.parameters import DEFAULT_CHECKPOINT
 from viz.handout import app_bundle, deck_handout
 
 

@@ -114,7 +114,7 @@ def test_numbers_out_of_the_apps_bounds_are_argparses_one_line(command, argv, me
 
 
 def test_the_beam_cap_is_the_apps_and_help_says_why(capsys):
-    from model.analysis.view_parameters import PARAM
+    from model.links.parameters import PARAM
 
     assert PARAM["beam"].high == MAX_BEAM == 16
     with pytest.raises(SystemExit):
@@ -250,7 +250,7 @@ def test_an_interrupted_write_leaves_the_old_output_whole(checkpoint_dir, files,
 
 
 def test_one_default_model_for_the_app_and_every_command(capsys):
-    from model.analysis.view_parameters import PARAM
+    from model.links.parameters import PARAM
 
     assert PARAM["ckpt"].default == DEFAULT_CHECKPOINT == "general-en-de"
     assert translate.parse_args(["x"]).checkpoint == SHIPPED_CHECKPOINTS / DEFAULT_CHECKPOINT

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from model.analysis.deck import DeckError, build_aiayn_deck, validate_deck
+from model.links.decks import DeckError, build_aiayn_deck, validate_deck
 from tests.conftest import ROOT
 from tests.test_app import no_failures, open_app
 
@@ -71,7 +71,7 @@ def test_stepping_through_a_deck_in_the_app(monkeypatch):
 
 
 def test_decks_made_before_the_parameter_table_open_what_they_opened():
-    """The shipped deck (written before model/analysis/view_parameters.py) reads back with the same parameters."""
+    """The shipped deck (written before model/links/parameters.py) reads back with the same parameters."""
     raw = json.loads(SHIPPED.read_text())
     deck = validate_deck(raw)
     assert [s["params"] for s in deck["slides"]] == [s["params"] for s in raw["slides"]]
@@ -80,7 +80,7 @@ def test_decks_made_before_the_parameter_table_open_what_they_opened():
 
 
 def test_a_deck_file_is_measured_before_it_is_parsed(monkeypatch):
-    from model.analysis import deck as decks
+    from model.links import decks
 
     def never(*args, **kwargs):
         raise AssertionError("parsed")
@@ -104,7 +104,7 @@ def test_a_deck_file_is_measured_before_it_is_parsed(monkeypatch):
     ids=["nested 100,000 deep", "cut short", "not UTF-8", "object as a title", "list as a note", "500 kB name"],
 )
 def test_any_parse_failure_is_one_sentence(raw, match):
-    from model.analysis.deck import parse_deck
+    from model.links.decks import parse_deck
 
     with pytest.raises(DeckError, match=match) as info:
         parse_deck(raw)
@@ -124,7 +124,7 @@ MARKDOWN_TRAP = "![pixel](http://198.51.100.7/track.png) **bold** [link](http://
 def test_titles_and_notes_are_plain_text_and_a_missing_checkpoint_is_named(app_env, tmp_path):
     """A slide's title and note cannot show an image or a link (markdown is escaped, so nothing is fetched); a slide
     naming a checkpoint that is not there says so, names it, and shows the default one."""
-    from model.analysis.deck import parse_deck
+    from model.links.decks import parse_deck
 
     deck = parse_deck(
         json.dumps(
@@ -168,7 +168,7 @@ def test_titles_and_notes_are_plain_text_and_a_missing_checkpoint_is_named(app_e
 def test_a_slide_value_of_a_wrong_type_or_size_is_clamped_with_a_note(raw, params, problem):
     """Each value a deck may hold becomes a usable one and a sentence, never a traceback (the numbers' references:
     the parameter table's ranges, beam 1..16, layer -1..63)."""
-    from model.analysis.deck import parse_deck
+    from model.links.decks import parse_deck
 
     deck = parse_deck(b'{"slides": [{"params": ' + raw + b"}]}")
     slide = deck["slides"][0]
@@ -179,7 +179,7 @@ def test_a_slide_value_of_a_wrong_type_or_size_is_clamped_with_a_note(raw, param
 
 
 def test_titles_and_notes_that_are_null_numbers_or_surrogates_are_shown_as_text():
-    from model.analysis.deck import parse_deck
+    from model.links.decks import parse_deck
 
     deck = parse_deck(
         b'{"title": null, "checkpoint": null, "slides": [{"title": null, "note": null, "params": {}},'

@@ -49,10 +49,10 @@ def named_url_parameters() -> dict[str, list[str]]:
 
 
 def app_url_parameters() -> set[str]:
-    """The parameters the app reads from its URL: the one parameter table (model/analysis/view_parameters.py) where it
+    """The parameters the app reads from its URL: the one parameter table (model/links/parameters.py) where it
     exists, else the defaults app.py hands to `init_from_url`, read from the source."""
-    if (ROOT / "model" / "analysis" / "view_parameters.py").is_file():
-        from model.analysis.view_parameters import PARAMS
+    if (ROOT / "model" / "links" / "parameters.py").is_file():
+        from model.links.parameters import PARAMS
 
         return {param.name for param in PARAMS}
     tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))

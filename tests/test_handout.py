@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from harness.browser import CHROMIUM, CHROMIUM_ARGS
-from model.analysis.deck import validate_deck
 from model.analysis.handout import handout_slides
 from model.core.checkpoint import load_checkpoint
 from model.deck import main
 from model.decoding.translation import translate
+from model.links.decks import validate_deck
 from viz.handout import app_bundle, deck_handout
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,7 +166,7 @@ def test_the_shipped_decks_handout_is_small():
     folder = ROOT / "checkpoints" / "multi30k-en-fr"
     if not folder.is_dir():
         pytest.skip("the shipped checkpoint multi30k-en-fr is not here")
-    from model.analysis.deck import parse_deck
+    from model.links.decks import parse_deck
 
     deck = parse_deck(deck_file.read_bytes())
     slides = handout_slides(deck, {folder.name: folder}, folder.name)

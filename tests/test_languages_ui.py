@@ -116,7 +116,7 @@ def test_a_share_link_round_trips_the_pair_and_the_default_pair_stays_out(multi_
 
 
 def test_a_deck_slide_sets_the_target_and_a_new_slide_keeps_it(multi_env, translations):
-    from model.analysis.deck import parse_deck
+    from model.links.decks import parse_deck
 
     slides = [
         {"title": "default", "params": {"view": "translate", "ckpt": "nllb-tiny"}},

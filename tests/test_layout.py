@@ -14,8 +14,9 @@ MAY_IMPORT = {
     "core": set(),
     "decoding": {"core"},
     "importing": {"core"},
-    "analysis": {"core", "decoding"},
-    "training": {"core", "decoding", "analysis"},
+    "links": {"core", "decoding"},
+    "analysis": {"core", "decoding", "links"},
+    "training": {"core", "decoding", "links", "analysis"},
     "cli": {"core"},
 }
 

@@ -23,8 +23,8 @@ import pytest
 from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 
-from model.analysis.deck import DeckError, parse_deck
-from model.analysis.view_parameters import DECK_KEYS, PARAMS
+from model.links.decks import DeckError, parse_deck
+from model.links.parameters import DECK_KEYS, PARAMS
 from tests.conftest import ROOT
 from tests.test_app import no_failures
 from ui.views import VIEWS

@@ -1,11 +1,11 @@
-"""The one parameter table (model/analysis/view_parameters.py): every value checked as it is read, the share link
+"""The one parameter table (model/links/parameters.py): every value checked as it is read, the share link
 carries the request (beam and max_len included) and old links open what they opened."""
 
 from __future__ import annotations
 
 import pytest
 
-from model.analysis.view_parameters import (
+from model.links.parameters import (
     DECK_KEYS,
     LINK_KEYS,
     MIN_SCREEN_PX,
@@ -63,7 +63,7 @@ def test_each_value_is_read_within_its_range(name, raw, value, said):
 
 
 def test_every_part_of_the_app_reads_the_same_table():
-    from model.analysis.deck import PARAM_KEYS
+    from model.links.decks import PARAM_KEYS
     from ui.views import VIEWS
 
     assert list(VIEWS) == list(VIEW_NAMES)  # the app's views are the ones a link and a deck may name

@@ -13,9 +13,9 @@ from pathlib import Path
 import streamlit as st
 import streamlit.components.v1 as components
 
-from model.analysis.deck import PARAM_KEYS, DeckError, parse_deck
 from model.analysis.handout import HandoutError, handout_slides
-from model.analysis.view_parameters import read_value
+from model.links.decks import PARAM_KEYS, DeckError, parse_deck
+from model.links.parameters import read_value
 from ui.cache import available_checkpoints, cached_checkpoint
 from ui.figure import BUNDLE_JS
 from ui.i18n import t

@@ -6,8 +6,8 @@ import html
 import math
 import re
 
-from model.analysis.view_parameters import DEFAULT_CHECKPOINT, DEFAULT_TEXT
 from model.core.checkpoint import Checkpoint
+from model.links.parameters import DEFAULT_CHECKPOINT, DEFAULT_TEXT
 
 __all__ = ["DEFAULT_CHECKPOINT", "DEFAULT_TEXT", "PLAIN_CSS", "card_summary", "md_escape", "plain", "plain_caption"]
 # Characters that open markdown (or Streamlit's math and HTML) wherever they stand: a backslash escapes each.

@@ -10,9 +10,9 @@ import streamlit as st
 
 from model.analysis.film import Film, FilmError, has_film, load_film
 from model.analysis.head_statistics import STATS
-from model.analysis.view_parameters import link_value
 from model.core.hook_names import KINDS
 from model.decoding.trace import KIND_LABELS
+from model.links.parameters import link_value
 from ui import lab_panel
 from ui.cache import available_checkpoints
 from ui.context import PageContext

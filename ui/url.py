@@ -1,4 +1,4 @@
-"""The URL <-> session state, through the one parameter table (model/analysis/view_parameters.py).
+"""The URL <-> session state, through the one parameter table (model/links/parameters.py).
 
 Every value is read through the table's checks: a shared link cannot ask for a 999-wide beam, a negative head or a
 step past the end; what was not usable as given is said in one sentence above the view.
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from model.analysis.view_parameters import PARAMS, clamp_to_model, read_value
 from model.core.config import TransformerConfig
 from model.core.hf_tokenizers import check_language
 from model.decoding.translation import Translation
+from model.links.parameters import PARAMS, clamp_to_model, read_value
 from ui.i18n import t
 from ui.text import plain
 

@@ -1,4 +1,4 @@
 """What the views and the analysis commands compute from a model: head statistics, attribution, alignment, ablation,
-corpora of heads, the lesson's numbers, diagnostics, talk decks.
+corpora of heads, the lesson's numbers, diagnostics, a deck's handout.
 
-Imports `model.core` and `model.decoding`."""
+Imports `model.core`, `model.decoding` and `model.links`."""

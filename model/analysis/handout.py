@@ -25,13 +25,13 @@ from pathlib import Path
 from model.analysis.attribution import contributions
 from model.analysis.head_statistics import STATS, average_stats, trace_stats
 from model.analysis.lesson import LessonChoice, lesson_numbers
-from model.analysis.view_parameters import PARAM, read_value
 from model.core.checkpoint import Checkpoint, CheckpointError, load_checkpoint, with_languages
 from model.core.hook_names import KINDS
 from model.decoding.tidy import tidy_input
 from model.decoding.trace import KIND_LABELS, Trace
 from model.decoding.trace_from_hooks import inspect_head
 from model.decoding.translation import InputError, Translation, translate
+from model.links.parameters import PARAM, read_value
 
 POSITIONS_SHOWN = 100  # the positional view's default number of rows
 
@@ -157,7 +157,7 @@ def handout_slides(
     default: str,
     load: Callable[[Path], Checkpoint] = load_checkpoint,
 ) -> list[SlideContent]:
-    """Every slide of a checked deck (`model.analysis.deck.validate_deck`) with its sentence translated by its
+    """Every slide of a checked deck (`model.links.decks.validate_deck`) with its sentence translated by its
     checkpoint (one of `checkpoints`, by name; one that is not there is `default`, and the slide says so) and its
     figure's numbers. Each checkpoint is loaded once and each distinct request translated once."""
     if not checkpoints:

@@ -1,7 +1,7 @@
 """The app's parameters, in one table: what a share link (`?view=…&kind=…`) and a deck slide may carry.
 
 Each row says the name, the type, the allowed range, the default, and whether it goes into the share link and into a
-deck. The app (ui/url.py: URL in and out) and the decks (model/analysis/deck.py, ui/deck_panel.py) read this table and
+deck. The app (ui/url.py: URL in and out) and the decks (model/links/decks.py, ui/deck_panel.py) read this table and
 nothing else; every value from outside goes through `read_value`, which never raises: an unreadable or
 out-of-range value becomes the default (or the nearest allowed value) and says so in one sentence.
 

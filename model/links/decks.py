@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from model.analysis.view_parameters import DECK_KEYS, as_text, kind_of, read_value
 from model.core.checkpoint import load_checkpoint
 from model.decoding.translation import translate
+from model.links.parameters import DECK_KEYS, as_text, kind_of, read_value
 
 PARAM_KEYS = DECK_KEYS  # what a slide may set: the parameter table's "in deck" rows
 MAX_SLIDES = 200
