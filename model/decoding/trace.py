@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -40,6 +41,9 @@ class Trace:
         default_factory=list
     )  # per decoder position: log-probability of the piece produced
     forced: int = 0  # the first `forced` output pieces were imposed by the user, not chosen by the model
+
+    kinds: ClassVar[tuple[str, ...]] = KINDS  # the kinds `attention` reads (a decoder-only trace adds "whole")
+    kind_labels: ClassVar[dict[str, str]] = KIND_LABELS  # each kind's title for this architecture
 
     def __post_init__(self) -> None:
         self.validate()
