@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from model.core.head_selection import MEAN, head_from_value
 from model.core.hook_names import KINDS
 from model.decoding.trace import KIND_LABELS, Trace
 from ui.i18n import kind_label, t
-from viz.attention import merge_tokens, merge_words
+from viz.attention import head_title, merge_tokens, merge_words
 
 
 @dataclass
@@ -47,11 +48,11 @@ def kind_layer_head(
             t("ctl.attention"), KINDS, format_func=kind_label, key=f"{key}kind", label_visibility="collapsed"
         )
         layer = clamp_layer(trace, kind, int(st.session_state.get(f"{key}layer", -1)))
-        head = str(st.session_state.get(f"{key}head", "mean"))
-        head_options = ["mean"] + [str(h) for h in range(trace.heads(kind))]
-        head = head if head in head_options else "mean"
+        head = str(st.session_state.get(f"{key}head", MEAN))
+        head_options = [MEAN] + [str(h) for h in range(trace.heads(kind))]
+        head = head if head in head_options else MEAN
         containers[1].caption(t("ctl.figure_switches"))
-        return Selection(kind, layer, None if head == "mean" else int(head))
+        return Selection(kind, layer, head_from_value(head))
     cols = columns or (st.columns(3) if horizontal else [st.container()] * 3)
     kind = cols[0].selectbox(t("ctl.attention"), KINDS, format_func=kind_label, key=f"{key}kind")
     head_options = settle_layer_and_head(trace, kind, key, allow_mean)
@@ -62,13 +63,13 @@ def kind_layer_head(
         layer = 0
         cols[1].caption(t("ctl.only_layer"))
     head = cols[2].select_slider(t("ctl.head"), head_options, key=f"{key}head")
-    return Selection(kind, layer, None if head == "mean" else int(head))
+    return Selection(kind, layer, head_from_value(head))
 
 
 def settle_layer_and_head(trace: Trace, kind: str, key: str, allow_mean: bool) -> list[str]:
     """Bring the session's layer and head into what `kind` has (before their widgets are drawn); the head options."""
     st.session_state[f"{key}layer"] = clamp_layer(trace, kind, int(st.session_state.get(f"{key}layer", -1)))
-    head_options = (["mean"] if allow_mean else []) + [str(h) for h in range(trace.heads(kind))]
+    head_options = ([MEAN] if allow_mean else []) + [str(h) for h in range(trace.heads(kind))]
     if str(st.session_state.get(f"{key}head", "0")) not in head_options:
         st.session_state[f"{key}head"] = head_options[0]
     return head_options
@@ -92,9 +93,9 @@ def compact_pickers(trace: Trace, key: str, allow_mean: bool, containers) -> Sel
         head_options,
         key=f"{key}head",
         label_visibility="collapsed",
-        format_func=lambda h: t("ctl.mean") if h == "mean" else f"{t('ctl.head')} {h}",
+        format_func=lambda h: t("ctl.mean") if h == MEAN else f"{t('ctl.head')} {h}",
     )
-    return Selection(kind, layer, None if head == "mean" else int(head))
+    return Selection(kind, layer, head_from_value(head))
 
 
 def selected_matrix(trace: Trace, sel: Selection, words: bool) -> tuple[np.ndarray, list[str], list[str]]:
@@ -114,7 +115,5 @@ def produced_pieces(trace: Trace, kind: str, words: bool) -> list[str] | None:
 
 
 def describe(sel: Selection) -> str:
-    head = "mean of heads" if sel.head is None else f"head {sel.head}"
-    return (
-        f"{KIND_LABELS[sel.kind]}, layer {sel.layer}, {head}"  # figure titles stay English: tests and exports read them
-    )
+    """The selection's figure title; titles stay English: tests and exports read them."""
+    return head_title(KIND_LABELS[sel.kind], sel.layer, sel.head)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -28,7 +29,28 @@ BUNDLE_JS = (STATIC / BUNDLE).read_text(encoding="utf-8")  # also embedded in th
 # The trace types the bundle registers, read from the bundle itself; any other goes to Streamlit's full bundle.
 BUNDLE_TRACES = frozenset(re.findall(r'moduleType:"trace",name:"(\w+)"', BUNDLE_JS))
 
-FILL = "_headlight_fill"  # set by ui.theme.Theme.fit: {share, screen} for ui/figure.js
+
+@dataclass(frozen=True)
+class Fill:
+    """How a figure fills (`share` of) the browser window from its own top down (ui/figure.js): exactly, for a
+    `screen` height (0: the window's own), in presentation mode; otherwise (`grow`) only growing: a figure taller than
+    the window keeps its height and scrolls."""
+
+    share: float = 1.0
+    screen: int = 0
+    grow: bool = False
+
+    def for_browser(self) -> dict:
+        return {"share": self.share, "grow": True} if self.grow else {"share": self.share, "screen": self.screen}
+
+
+@dataclass(frozen=True)
+class Sized:
+    """A figure with the way it fills the window: what ui.theme.Theme.fit returns, for `show_figure`."""
+
+    figure: go.Figure
+    fill: Fill
+
 
 _draw = st.components.v2.component(
     "headlight_figure", js=(Path(__file__).with_name("figure.js")).read_text(), isolate_styles=False
@@ -36,16 +58,20 @@ _draw = st.components.v2.component(
 
 
 def show_figure(
-    fig: go.Figure,
+    fig: go.Figure | Sized,
     key: str,
     config: dict | None = None,
     container=None,
     secondary: bool = False,
     clickable: bool = False,
+    fill: Fill | None = None,
 ) -> dict | None:
     """Draw `fig` in `container` (default, or `st`: where the script is), under a stable `key`; a `secondary` figure
-    is drawn once the browser is idle, after the others. A figure that `Theme.fit` sized for presentation mode fills
-    the browser window from its top down (ui/figure.js). With `clickable`, the point clicked on this run ({x, y})."""
+    is drawn once the browser is idle, after the others. With a `fill` (or a `Sized` figure, as `Theme.fit` returns),
+    the figure fills the browser window from its top down (ui/figure.js). With `clickable`, the point clicked on this
+    run ({x, y})."""
+    if isinstance(fig, Sized):
+        fig, fill = fig.figure, fig.fill
     container = st if container is None else container
     if not st.get_option("server.enableStaticServing") or any(trace.type not in BUNDLE_TRACES for trace in fig.data):
         event = container.plotly_chart(
@@ -54,9 +80,8 @@ def show_figure(
         points = event.selection.points if clickable and event else []
         return {"x": points[0]["x"], "y": points[0]["y"]} if points else None
     data = {"figure": fig.to_json(), "config": config or {}, "bundle": f"app/static/{BUNDLE}", "secondary": secondary}
-    fill = getattr(fig, FILL, None)
-    if fill:
-        data["fill"] = fill
+    if fill is not None:
+        data["fill"] = fill.for_browser()
     if clickable:
         data["clickable"] = True
     with container if container is not st else contextlib.nullcontext():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from model.core.head_selection import head_from_value, head_value
 from model.core.hook_names import KINDS
 from model.decoding.trace import KIND_LABELS
 from ui.context import PageContext
@@ -24,24 +25,16 @@ def render(ctx: PageContext) -> None:
         t("ctl.attention"), KINDS, format_func=kind_label, key="kind", label_visibility=ctx.theme.label
     )
     q_tokens, k_tokens = trace.axis_tokens(kind)
-    fig = ctx.theme.fit(
-        model_view(
-            trace.attention(kind),
-            q_tokens,
-            k_tokens,
-            title=f"{KIND_LABELS[kind]}: all layers and heads",
-            colorscale=ctx.theme.colorscale,
-        )
-    )
-    clicked = show_figure(fig, key=f"model_view_{kind}", clickable=True)
+    title = f"{KIND_LABELS[kind]}: all layers and heads"
+    fig = model_view(trace.attention(kind), q_tokens, k_tokens, title=title, colorscale=ctx.theme.colorscale)
+    clicked = show_figure(ctx.theme.fit(fig), key=f"model_view_{kind}", clickable=True)
     if clicked:
         cell = model_view_cell(fig.layout.meta, clicked["x"], clicked["y"])
         if cell is not None:
             st.session_state.layer, st.session_state.head = cell[0], str(cell[1])
     (row[-1] if ctx.theme.present else st).caption(t("mv.click"))
-    head = st.session_state.get("head", "0")
     layer = int(st.session_state.get("layer", -1))
-    sel = Selection(kind, clamp_layer(trace, kind, layer), None if head == "mean" else int(head))
+    sel = Selection(kind, clamp_layer(trace, kind, layer), head_from_value(st.session_state.get("head", "0")))
     matrix, q, k = selected_matrix(trace, sel, words=False)
     show_figure(
         attention_heatmap(
@@ -55,4 +48,4 @@ def render(ctx: PageContext) -> None:
         ),
         key="model_view_cell",
     )
-    write_url(kind=kind, layer=sel.layer, head=head)
+    write_url(kind=kind, layer=sel.layer, head=head_value(sel.head))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from ui.figure import FILL
+from ui.figure import Fill, Sized
 from viz.attention import COLORSCALE, HIGH_CONTRAST
 from viz.projector import for_projector
 
@@ -51,24 +51,19 @@ class Theme:
         """Widget labels: collapsed in presentation mode, where a row of controls must stay one line high."""
         return "collapsed" if self.present else "visible"
 
-    def fit(self, fig: go.Figure, share: float = 1.0, above: int = 0, thin_y: bool = False) -> go.Figure:
-        """Presentation mode: `share` of the main figure's height (less `above` px of the view's own extra lines),
-        with projector-sized type. Otherwise the figure unchanged."""
-        if not self.present:
-            return self.fill_window(fig, share)
-        fig = for_projector(
-            fig,
-            int((self.main_figure_height - above) * share) - (8 if share < 1 else 0),
-            self.font_size,
-            self.tick_size,
-            thin_y=thin_y,
-        )
-        return self.fill_window(fig, share)
+    def fill(self, share: float = 1.0) -> Fill:
+        """How a main figure fills (`share` of) the browser window from its top down: in presentation mode exactly (or
+        for the override's screen height), otherwise only growing (a figure taller than the window scrolls)."""
+        return Fill(share, self.screen_height) if self.present else Fill(share, grow=True)
 
-    def fill_window(self, fig: go.Figure, share: float = 1.0) -> go.Figure:
-        """`fig` fills (`share` of) the browser window from its top down (ui/figure.js): in presentation mode exactly
-        (or for the override's screen height), otherwise only growing (a figure taller than the window keeps its
-        height and scrolls)."""
-        fill = {"share": share, "screen": self.screen_height} if self.present else {"share": share, "grow": True}
-        setattr(fig, FILL, fill)
-        return fig
+    def fit(self, fig: go.Figure, share: float = 1.0, above: int = 0, thin_y: bool = False) -> Sized:
+        """Presentation mode: `share` of the main figure's height (less `above` px of the view's own extra lines),
+        with projector-sized type. Otherwise the figure unchanged. Either way it fills the window (`fill`)."""
+        if self.present:
+            height = int((self.main_figure_height - above) * share) - (8 if share < 1 else 0)
+            fig = for_projector(fig, height, self.font_size, self.tick_size, thin_y=thin_y)
+        return Sized(fig, self.fill(share))
+
+    def fill_window(self, fig: go.Figure, share: float = 1.0) -> Sized:
+        """`fig` as it is, filling (`share` of) the window (`fill`)."""
+        return Sized(fig, self.fill(share))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from model.core.head_selection import head_value
 from model.core.hook_names import KINDS
 from model.decoding.trace import KIND_LABELS
 from ui.context import PageContext
-from ui.controls import describe, kind_layer_head, produced_pieces, selected_matrix
+from ui.controls import Selection, describe, kind_layer_head, produced_pieces, selected_matrix
 from ui.errors import guarded
 from ui.figure import BUNDLE_JS, show_figure
 from ui.i18n import kind_label, t
@@ -48,51 +49,64 @@ def pieces(trace) -> None:
 @st.fragment
 @guarded
 def heatmap_panel(ctx: PageContext) -> None:
-    trace = ctx.trace
-    if ctx.theme.present:  # one row of controls; switching happens in the figure itself, with no round trip
-        cols = st.columns([3, 2, 2])
-        sel = kind_layer_head(trace, containers=cols)
-        words = cols[2].toggle(t("translate.words"), key="words", help=t("translate.word_rule"))
-        in_browser, figure_place = True, st.container()
-    else:  # the picture right under its pickers; the options below it
-        sel = kind_layer_head(trace)
-        figure_place = st.container()
-        cols = st.columns(2)
-        words = cols[0].toggle(t("translate.merge"), key="words", help=t("translate.word_rule"))
-        in_browser = cols[1].toggle(t("translate.switch"), key="client_switch", help=t("translate.switch_help"))
+    sel, words, in_browser, figure_place = pickers(ctx)
     if in_browser:
-        switch = switchable_heatmap(
-            panels(trace, [sel.kind], words),
-            (sel.kind, sel.layer, sel.head),
-            ctx.theme.colorscale,
-            max(ctx.theme.font_size, 18) if ctx.theme.present else ctx.theme.font_size,
-        )
-        if ctx.theme.present:
-            switch.update_layout(height=ctx.theme.main_figure_height)
-        show_figure(ctx.theme.fill_window(switch), key="translate_switch", container=figure_place)
+        switching_figure(ctx, sel, words, figure_place)
     else:
-        matrix, q_tokens, k_tokens = selected_matrix(trace, sel, words)
-        fig = attention_heatmap(
-            matrix,
-            q_tokens,
-            k_tokens,
-            title=describe(sel),
-            colorscale=ctx.theme.colorscale,
-            font_size=ctx.theme.font_size,
-            produced=produced_pieces(trace, sel.kind, words),
-        )
-        show_figure(
-            ctx.theme.fill_window(fig),
-            key="translate_heatmap",
-            config={"toImageButtonOptions": {"format": "png", "scale": 2}},
-            container=figure_place,
-        )
+        one_heatmap(ctx, sel, words, figure_place)
     if words:
         st.caption(t("translate.word_rule"))
-    write_url(kind=sel.kind, layer=sel.layer, head="mean" if sel.head is None else sel.head)
+    write_url(kind=sel.kind, layer=sel.layer, head=head_value(sel.head))
+    downloads(ctx, sel, words)
+
+
+def pickers(ctx: PageContext) -> tuple[Selection, bool, bool, object]:
+    """Kind / layer / head, words or pieces, switching in the browser or not; and the place for the figure."""
+    if ctx.theme.present:  # one row of controls; switching happens in the figure itself, with no round trip
+        cols = st.columns([3, 2, 2])
+        sel = kind_layer_head(ctx.trace, containers=cols)
+        words = cols[2].toggle(t("translate.words"), key="words", help=t("translate.word_rule"))
+        return sel, words, True, st.container()
+    # the picture right under its pickers; the options below it
+    sel = kind_layer_head(ctx.trace)
+    figure_place = st.container()
+    cols = st.columns(2)
+    words = cols[0].toggle(t("translate.merge"), key="words", help=t("translate.word_rule"))
+    in_browser = cols[1].toggle(t("translate.switch"), key="client_switch", help=t("translate.switch_help"))
+    return sel, words, in_browser, figure_place
+
+
+def switching_figure(ctx: PageContext, sel: Selection, words: bool, place) -> None:
+    """Every layer and head of the selected kind in one figure that switches in the browser."""
+    theme = ctx.theme
+    font_size = max(theme.font_size, 18) if theme.present else theme.font_size
+    height = theme.main_figure_height if theme.present else None
+    panel = panels(ctx.trace, [sel.kind], words)
+    fig = switchable_heatmap(panel, (sel.kind, sel.layer, sel.head), theme.colorscale, font_size, height)
+    show_figure(fig, key="translate_switch", container=place, fill=theme.fill())
+
+
+def one_heatmap(ctx: PageContext, sel: Selection, words: bool, place) -> None:
+    matrix, q_tokens, k_tokens = selected_matrix(ctx.trace, sel, words)
+    fig = attention_heatmap(
+        matrix,
+        q_tokens,
+        k_tokens,
+        title=describe(sel),
+        colorscale=ctx.theme.colorscale,
+        font_size=ctx.theme.font_size,
+        produced=produced_pieces(ctx.trace, sel.kind, words),
+    )
+    config = {"toImageButtonOptions": {"format": "png", "scale": 2}}
+    show_figure(fig, key="translate_heatmap", config=config, container=place, fill=ctx.theme.fill())
+
+
+def downloads(ctx: PageContext, sel: Selection, words: bool) -> None:
+    """The figure of every kind as offline HTML, the kind's attention as CSV, the whole trace as NPZ. Deferred: built
+    only when clicked (the offline HTML embeds the app's 1.2 MB plotly.js); no rerun on click."""
+    trace = ctx.trace
     name = f"{sel.kind}-L{sel.layer}-{'mean' if sel.head is None else f'H{sel.head}'}"
     q_all, k_all = trace.axis_tokens(sel.kind)
-    # Deferred: built only when clicked (the offline HTML embeds the app's 1.2 MB plotly.js); no rerun on click.
     cols = st.columns(3)
 
     def everything():

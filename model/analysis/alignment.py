@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from model.core.head_selection import head_value
 from model.core.interface import TranslationModel, TranslationTokenizer
 from model.core.tokenizer import word_starts
 from model.decoding.trace_from_hooks import forward_trace
@@ -179,7 +180,7 @@ def aer_table(
             pick = (lambda m, layer=layer: m[layer].mean(0)) if head is None else (lambda m, c=(layer, head): m[c])
             row = {
                 "layer": layer,
-                "head": "mean" if head is None else head,
+                "head": head_value(head),
                 "aer_argmax": corpus_aer([links_from(pick(m)) for m in matrices], gold),
             }
             for tau in thresholds:

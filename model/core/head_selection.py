@@ -11,6 +11,18 @@ from model.core.config import TransformerConfig
 from model.core.hook_names import KINDS, hook_name
 from model.core.interface import TranslationModel
 
+MEAN = "mean"  # a head's value in links, pickers and tables that stands for the mean of the layer's heads
+
+
+def head_value(head: int | None) -> int | str:
+    """A head as links, pickers and tables write it: its number, or MEAN for None (the mean of the heads)."""
+    return MEAN if head is None else head
+
+
+def head_from_value(value: int | str) -> int | None:
+    """The head a link's, picker's or table's value names: None for MEAN, else its number."""
+    return None if str(value) == MEAN else int(value)
+
 
 def all_heads(cfg: TransformerConfig) -> list[tuple[str, int, int]]:
     """Every (kind, layer, head) of the model, each kind with its own stack's depth."""
