@@ -92,6 +92,34 @@ def slider_labels(steps: list[int]) -> list[str]:
     return [str(s) if i % every == 0 or i == len(steps) - 1 else "" for i, s in enumerate(steps)]
 
 
+def frame_titles(
+    n: int, what: str, steps: list[int], epochs: list[float], translations: list[str | None], size: int
+) -> list[dict]:
+    """Each of the `n` frames' title (`frame_title`), once its steps, epochs and translations are one per frame."""
+    if not (len(steps) == len(epochs) == len(translations) == n):
+        raise ValueError(
+            f"{n} frames of attention, but {len(steps)} steps, {len(epochs)} epochs, {len(translations)} titles"
+        )
+    return [frame_title(what, steps[i], epochs[i], translations[i], size) for i in range(n)]
+
+
+def animate(fig: go.Figure, frames: list[list[dict]], titles: list[dict], active: int, font_size: int, steps) -> None:
+    """`fig`'s frames (each the new data of its traces, in order, and its title), their slider and ▶ / ❚❚ buttons, and
+    the title of the frame shown first. Plain dicts: plotly.py checks them faster than it builds go.Frame and
+    go.Heatmap objects (a second for a grid)."""
+    fig.frames = [
+        dict(name=str(i), data=data, traces=list(range(len(data))), layout=dict(title=titles[i]))
+        for i, data in enumerate(frames)
+    ]
+    sliders, menus = animation_controls(len(frames), active, font_size, slider_labels(steps))
+    fig.update_layout(
+        title={**top_title(""), **titles[active], "font": dict(size=font_size + 2)},
+        font=dict(size=font_size),
+        sliders=sliders,
+        updatemenus=menus,
+    )
+
+
 def film_heatmap(
     attention: np.ndarray,
     query_tokens: list[str],
@@ -108,34 +136,16 @@ def film_heatmap(
     """One head's attention [frames, queries, keys] at every frame, one frame shown at a time; `start` is the frame
     shown first (-1: the last). Each frame is titled with `what`, its update, epoch and that moment's translation."""
     n = attention.shape[0]
-    if not (len(steps) == len(epochs) == len(translations) == n):
-        raise ValueError(
-            f"{n} frames of attention, but {len(steps)} steps, {len(epochs)} epochs, {len(translations)} titles"
-        )
+    titles = frame_titles(n, what, steps, epochs, translations, font_size)
     if attention.shape[1:] != (len(query_tokens), len(key_tokens)):
         raise ValueError(
             f"attention of shape {attention.shape[1:]} does not fit {len(query_tokens)} x {len(key_tokens)} tokens"
         )
     active = start % n
-    titles = [frame_title(what, steps[i], epochs[i], translations[i], font_size) for i in range(n)]
     trace = heatmap_trace(rounded(attention[active]), hover_data(query_tokens, key_tokens), colorscale=colorscale)
     fig = go.Figure([trace])
-    # Plain dicts: plotly.py checks them faster than it builds go.Frame and go.Heatmap objects (a second for a grid).
-    fig.frames = [
-        dict(
-            name=str(i),
-            data=[dict(type="heatmap", z=rounded(attention[i]))],
-            traces=[0],
-            layout=dict(title=titles[i]),
-        )
-        for i in range(n)
-    ]
-    sliders, menus = animation_controls(n, active, font_size, slider_labels(steps))
+    animate(fig, [[dict(type="heatmap", z=rounded(attention[i]))] for i in range(n)], titles, active, font_size, steps)
     fig.update_layout(
-        title={**top_title(""), **titles[active], "font": dict(size=font_size + 2)},
-        font=dict(size=font_size),
-        sliders=sliders,
-        updatemenus=menus,
         height=height or max(420, min(1000, 260 + cell_size(len(key_tokens)) * len(query_tokens))),
         margin=dict(l=10, r=10, t=80 + 7 * max(map(len, safe_text(key_tokens)), default=1), b=90),
         xaxis=token_axis(key_tokens, keys=True, font_size=font_size),
@@ -159,12 +169,8 @@ def film_grid(
     """Every head of one kind, [frames, layers, heads, queries, keys], as a layers × heads grid of small heatmaps at
     every frame (no tick labels: too small to read; hovering names query and key by position)."""
     n, layers, heads = attention.shape[:3]
-    if not (len(steps) == len(epochs) == len(translations) == n):
-        raise ValueError(
-            f"{n} frames of attention, but {len(steps)} steps, {len(epochs)} epochs, {len(translations)} titles"
-        )
+    titles = frame_titles(n, what, steps, epochs, translations, font_size)
     active = start % n
-    titles = [frame_title(what, steps[i], epochs[i], translations[i], font_size) for i in range(n)]
     fig = make_subplots(
         rows=layers,
         cols=heads,
@@ -186,24 +192,15 @@ def film_grid(
                 row=l + 1,
                 col=h + 1,
             )
-    fig.frames = [
-        dict(
-            name=str(i),
-            data=[dict(type="heatmap", z=rounded(attention[i, l, h], 2)) for l in range(layers) for h in range(heads)],
-            traces=list(range(layers * heads)),
-            layout=dict(title=titles[i]),
-        )
+    frames = [
+        [dict(type="heatmap", z=rounded(attention[i, l, h], 2)) for l in range(layers) for h in range(heads)]
         for i in range(n)
     ]
-    sliders, menus = animation_controls(n, active, font_size, slider_labels(steps))
+    animate(fig, frames, titles, active, font_size, steps)
     fig.update_xaxes(showticklabels=False, showgrid=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, autorange="reversed")
     fig.update_layout(
-        title={**top_title(""), **titles[active], "font": dict(size=font_size + 2)},
-        font=dict(size=font_size),
         coloraxis=dict(colorscale=colorscale, cmin=0, cmax=1, colorbar=dict(title="weight")),
-        sliders=sliders,
-        updatemenus=menus,
         height=height or max(420, 160 + 150 * layers),
         margin=dict(l=10, r=10, t=90, b=90),
         meta=dict(steps=list(steps), layers=layers, heads=heads),
@@ -296,43 +293,11 @@ def head_timeline(
     n = len(steps)
     current = current % n
     low, high = FIXED_RANGES.get(statistic, (0.0, max(float(np.nanmax(values[k])) for k in kinds) or 1.0))
-    reverse = statistic in LOWER_IS_BETTER
     every = max(1, math.ceil(n / 6))
     ticks = [i for i in range(n) if i % every == 0] + ([n - 1] if (n - 1) % every else [])
     fig = make_subplots(rows=1, cols=len(kinds), subplot_titles=[labels[k] for k in kinds], horizontal_spacing=0.06)
-    rows_most = 0
     for c, kind in enumerate(kinds, start=1):
-        v = values[kind]  # [frames, layers, heads]
-        frames, layers, heads = v.shape
-        z = v.reshape(frames, layers * heads).T  # row layer * heads + head
-        rows_most = max(rows_most, layers * heads)
-        names = [f"L{l} H{h}" for l in range(layers) for h in range(heads)]
-        custom = np.empty(z.shape + (2,), dtype=object)
-        custom[..., 0] = np.array(names, dtype=object)[:, None]
-        custom[..., 1] = np.array(steps, dtype=object)[None, :]
-        fig.add_trace(
-            go.Heatmap(
-                z=np.where(np.isfinite(z), np.round(z, 4), None).tolist(),
-                x=list(range(n)),
-                y=list(range(layers * heads)),
-                customdata=custom,
-                coloraxis="coloraxis",
-                hovertemplate="%{customdata[0]}<br>update %{customdata[1]}<br>"
-                f"{statistic} %{{z:.3f}}<extra>{labels[kind]}</extra>",
-            ),
-            row=1,
-            col=c,
-        )
-        fig.update_yaxes(
-            tickmode="array",
-            tickvals=list(range(layers * heads)),
-            ticktext=names,
-            autorange="reversed",
-            showgrid=False,
-            tickfont=dict(size=max(8, font_size - 3)),
-            row=1,
-            col=c,
-        )
+        timeline_panel(fig, c, values[kind], labels[kind], steps, statistic, font_size)
         fig.update_xaxes(
             tickmode="array",
             tickvals=ticks,
@@ -342,29 +307,8 @@ def head_timeline(
             row=1,
             col=c,
         )
-        xref = "x" if c == 1 else f"x{c}"
-        yref = "y" if c == 1 else f"y{c}"
-        for l in range(1, layers):  # a line between layers
-            fig.add_shape(
-                type="line",
-                xref=f"{xref} domain",
-                x0=0,
-                x1=1,
-                yref=yref,
-                y0=l * heads - 0.5,
-                y1=l * heads - 0.5,
-                line=dict(color="#ffffff", width=2),
-            )
-        fig.add_shape(
-            type="rect",
-            xref=xref,
-            x0=current - 0.5,
-            x1=current + 0.5,
-            yref=f"{yref} domain",
-            y0=0,
-            y1=1,
-            line=dict(color="#e41a1c", width=2),
-        )
+        outline_layers_and_frame(fig, c, *values[kind].shape[1:], current)
+    rows_most = max(values[k].shape[1] * values[k].shape[2] for k in kinds)
     fig.update_layout(
         height=height or max(300, 120 + 14 * rows_most),
         font=dict(size=font_size),
@@ -373,7 +317,7 @@ def head_timeline(
             text=f"When each head became what it is: {statistic} over training (outlined: update {steps[current]})"
         ),
         coloraxis=dict(
-            colorscale="Viridis_r" if reverse else "Viridis",
+            colorscale="Viridis_r" if statistic in LOWER_IS_BETTER else "Viridis",
             cmin=low,
             cmax=high,
             colorbar=dict(title=statistic),
@@ -381,3 +325,65 @@ def head_timeline(
         meta=dict(kinds=kinds, current=current),
     )
     return fig
+
+
+def timeline_panel(
+    fig: go.Figure, col: int, v: np.ndarray, label: str, steps: list[int], statistic: str, font_size: int
+) -> None:
+    """One kind's panel of `head_timeline`: [frames, layers, heads] as one row per head, one column per frame."""
+    frames, layers, heads = v.shape
+    z = v.reshape(frames, layers * heads).T  # row layer * heads + head
+    names = [f"L{l} H{h}" for l in range(layers) for h in range(heads)]
+    custom = np.empty(z.shape + (2,), dtype=object)
+    custom[..., 0] = np.array(names, dtype=object)[:, None]
+    custom[..., 1] = np.array(steps, dtype=object)[None, :]
+    fig.add_trace(
+        go.Heatmap(
+            z=np.where(np.isfinite(z), np.round(z, 4), None).tolist(),
+            x=list(range(len(steps))),
+            y=list(range(layers * heads)),
+            customdata=custom,
+            coloraxis="coloraxis",
+            hovertemplate="%{customdata[0]}<br>update %{customdata[1]}<br>"
+            f"{statistic} %{{z:.3f}}<extra>{label}</extra>",
+        ),
+        row=1,
+        col=col,
+    )
+    fig.update_yaxes(
+        tickmode="array",
+        tickvals=list(range(layers * heads)),
+        ticktext=names,
+        autorange="reversed",
+        showgrid=False,
+        tickfont=dict(size=max(8, font_size - 3)),
+        row=1,
+        col=col,
+    )
+
+
+def outline_layers_and_frame(fig: go.Figure, col: int, layers: int, heads: int, current: int) -> None:
+    """A white line between layers and a red outline round the frame `current`, in panel `col`."""
+    xref = "x" if col == 1 else f"x{col}"
+    yref = "y" if col == 1 else f"y{col}"
+    for l in range(1, layers):
+        fig.add_shape(
+            type="line",
+            xref=f"{xref} domain",
+            x0=0,
+            x1=1,
+            yref=yref,
+            y0=l * heads - 0.5,
+            y1=l * heads - 0.5,
+            line=dict(color="#ffffff", width=2),
+        )
+    fig.add_shape(
+        type="rect",
+        xref=xref,
+        x0=current - 0.5,
+        x1=current + 0.5,
+        yref=f"{yref} domain",
+        y0=0,
+        y1=1,
+        line=dict(color="#e41a1c", width=2),
+    )
