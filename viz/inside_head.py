@@ -10,8 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.attention import safe_text
-from viz.labels import ROTATED_SIN, label_px, short_label
+from viz.labels import ROTATED_SIN, label_px, safe_text, short_label
 
 FORMULA = r"\mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}} + M\right) V"
 PIPELINE = ("q", "k", "v", "scores", "masked_scores", "weights", "head_out", "mask")
@@ -114,6 +113,39 @@ def panel_layout(d_k: int, keys: list[str], tick_size: float, width: int, height
     )
 
 
+def pipeline_traces(q, k, v, out, w, k_text: list[str]) -> list[go.Heatmap]:
+    """The five panels' heatmaps, left to right: q_i, K (transposed), the softmax weights, V and the head's output,
+    the vectors on one diverging scale around 0; `k_text`: the keys' escaped pieces, for the hover."""
+    d_k, n_keys = q.shape[0], k.shape[0]
+    limit = float(max(np.abs(q).max(), np.abs(k).max(), np.abs(v).max(), np.abs(out).max(), 1e-6))
+    common = dict(colorscale="RdBu", zmid=0, zmin=-limit, zmax=limit, showscale=False)
+    return [
+        go.Heatmap(z=q[:, None], hovertemplate="q[%{y}] = %{z:.3f}<extra></extra>", **common),
+        go.Heatmap(
+            z=k.T,
+            customdata=np.broadcast_to(np.array(k_text, dtype=object), (d_k, n_keys)),
+            hovertemplate="k of %{customdata}, dim %{y}: %{z:.3f}<extra></extra>",
+            **common,
+        ),
+        go.Heatmap(
+            z=w[:, None],
+            zmin=0,
+            zmax=1,
+            colorscale="Viridis",
+            showscale=False,
+            customdata=np.array(k_text, dtype=object)[:, None],
+            hovertemplate="%{customdata}: %{z:.3f}<extra></extra>",
+        ),
+        go.Heatmap(
+            z=v,
+            customdata=np.broadcast_to(np.array(k_text, dtype=object)[:, None], (n_keys, d_k)),
+            hovertemplate="v of %{customdata}, dim %{x}: %{z:.3f}<extra></extra>",
+            **common,
+        ),
+        go.Heatmap(z=out[:, None], hovertemplate="output[%{y}] = %{z:.3f}<extra></extra>", **common),
+    ]
+
+
 def pipeline_figure(
     detail: dict[str, np.ndarray],
     query_pos: int,
@@ -137,7 +169,6 @@ def pipeline_figure(
         detail["weights"][query_pos],
     )
     d_k, n_keys = q.shape[0], k.shape[0]
-    k_text = safe_text(key_tokens)
     short = [short_label(token, MAX_LABEL_CHARS) for token in key_tokens]
     layout = panel_layout(d_k, short, tick_size, width, height)
     query = safe_text([short_label(query_tokens[query_pos], 10)])[0]
@@ -146,43 +177,8 @@ def pipeline_figure(
         cols=5,
         subplot_titles=(f"q ({query})", "K", "softmax", "V", "output"),
     )
-    limit = float(max(np.abs(q).max(), np.abs(k).max(), np.abs(v).max(), np.abs(out).max(), 1e-6))
-    common = dict(colorscale="RdBu", zmid=0, zmin=-limit, zmax=limit, showscale=False)
-    fig.add_trace(go.Heatmap(z=q[:, None], hovertemplate="q[%{y}] = %{z:.3f}<extra></extra>", **common), 1, 1)
-    fig.add_trace(
-        go.Heatmap(
-            z=k.T,
-            customdata=np.broadcast_to(np.array(k_text, dtype=object), (d_k, n_keys)),
-            hovertemplate="k of %{customdata}, dim %{y}: %{z:.3f}<extra></extra>",
-            **common,
-        ),
-        1,
-        2,
-    )
-    fig.add_trace(
-        go.Heatmap(
-            z=w[:, None],
-            zmin=0,
-            zmax=1,
-            colorscale="Viridis",
-            showscale=False,
-            customdata=np.array(k_text, dtype=object)[:, None],
-            hovertemplate="%{customdata}: %{z:.3f}<extra></extra>",
-        ),
-        1,
-        3,
-    )
-    fig.add_trace(
-        go.Heatmap(
-            z=v,
-            customdata=np.broadcast_to(np.array(k_text, dtype=object)[:, None], (n_keys, d_k)),
-            hovertemplate="v of %{customdata}, dim %{x}: %{z:.3f}<extra></extra>",
-            **common,
-        ),
-        1,
-        4,
-    )
-    fig.add_trace(go.Heatmap(z=out[:, None], hovertemplate="output[%{y}] = %{z:.3f}<extra></extra>", **common), 1, 5)
+    for col, trace in enumerate(pipeline_traces(q, k, v, out, w, safe_text(key_tokens)), start=1):
+        fig.add_trace(trace, 1, col)
     labels = safe_text(short)
 
     def ticks(every: int) -> dict:
