@@ -21,13 +21,13 @@ PRESENT_SENTENCE = quote("A man in a blue shirt is playing the guitar on the str
 def shots() -> list[tuple[str, tuple[int, int], str]]:
     """(file name, window size, query) of every screenshot."""
     out = [
-        (f"{view}.png", (1400, 1300 if view == "heads" else 1000), f"view={view}&text={SENTENCE}&layer=1&step=3")
+        (f"{view}.png", (1400, 1300 if view == "corpus" else 1000), f"view={view}&text={SENTENCE}&layer=1&step=3")
         for view in VIEWS
     ]
     out.append(("lesson-ko.png", (1400, 1000), f"view=lesson&lang=ko&text={SENTENCE}"))
-    out.append(("head-1280x720.png", (1280, 720), f"view=head&text={SENTENCE}&layer=1"))  # its narrowest layout
+    out.append(("inside-1280x720.png", (1280, 720), f"view=inside&text={SENTENCE}&layer=1"))  # its narrowest layout
     presented = (("translate", "present"), ("compare", "present-compare"), ("lesson", "present-lesson"))
-    for view, stem in (*presented, ("head", "present-head")):
+    for view, stem in (*presented, ("inside", "present-inside")):
         query = f"view={view}&present=1&text={PRESENT_SENTENCE}"
         out += [(f"{stem}-{w}x{h}.png", (w, h), query) for w, h in ((1280, 720), (1920, 1080))]
     return out

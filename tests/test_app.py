@@ -51,7 +51,7 @@ def no_failures(at: AppTest) -> bool:
 def test_every_view_renders_from_a_url(app_env, view):
     at = open_app(text=SENTENCE, view=view)
     assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
-    assert charts(at) or (view == "heads" and at.info), f"{view} drew no chart"  # heads: no corpus run here
+    assert charts(at) or (view == "corpus" and at.info), f"{view} drew no chart"  # heads: no corpus run here
     assert at.query_params["view"] == [view] or at.query_params["view"] == view
     assert heading(at).startswith("#### DE:") or "empty translation" in heading(at)
 
@@ -107,7 +107,7 @@ def test_model_view_has_every_head(app_env, model):
 
 
 def test_head_view_query_slider(app_env):
-    at = open_app(text=SENTENCE, view="head", kind="cross", layer=1, head=1)
+    at = open_app(text=SENTENCE, view="inside", kind="cross", layer=1, head=1)
     before = at.dataframe[0].value["softmax"].to_numpy()
     at.select_slider(key="head_query").set_value(2).run()
     after = at.dataframe[0].value["softmax"].to_numpy()
@@ -128,7 +128,7 @@ def test_presentation_mode_uses_large_type(app_env):
 def test_every_view_in_presentation_mode_sizes_its_first_figure_for_the_screen(app_env, view):
     at = open_app(text=SENTENCE, view=view, present=1, screen=720)
     assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
-    if view == "heads" and not charts(at):  # no corpus run for the test model: a sentence says how to make one
+    if view == "corpus" and not charts(at):  # no corpus run for the test model: a sentence says how to make one
         assert at.info
         return
     first = charts(at)[0]["layout"]

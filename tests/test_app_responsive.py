@@ -69,4 +69,4 @@ def test_150_pieces_in_every_view(long_model_env, view):
         n = len(tok.encode(text))
     at = open_app(text=text.strip(), view=view, max_len=150, kind="cross")
     assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
-    assert charts(at) or (view == "heads" and at.info)  # heads: no corpus run for the test model
+    assert charts(at) or (view == "corpus" and at.info)  # heads: no corpus run for the test model

@@ -243,7 +243,7 @@ def test_head_dashboard_renders_from_a_corpus_run_and_names_its_weights(app_env,
         model.use_low_precision_weights(torch.int8)
     run_corpus(Ckpt(model, tokenizer), SENTENCES, None, checkpoint_dir / "corpus", chunk_size=4)
     try:
-        at = open_app(text="A dog runs.", view="heads", kind="cross", layer=1, head=2)
+        at = open_app(text="A dog runs.", view="corpus", kind="cross", layer=1, head=2)
         assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
         named = [c.value for c in at.caption if "Weights stored in int8" in c.value]
         assert len(named) == (weights == "int8"), [c.value for c in at.caption]

@@ -79,6 +79,20 @@ def test_decks_made_before_the_parameter_table_open_what_they_opened():
     assert not any("problems" in s for s in deck["slides"])
 
 
+def test_a_deck_naming_views_by_their_earlier_names_opens_the_same_views():
+    """`head` and `heads` (the names of inside and corpus when the shipped deck was written) open those views, with
+    no note."""
+    raw = json.loads(SHIPPED.read_text())
+    views = [s["params"]["view"] for s in raw["slides"]]
+    assert "inside" in views
+    raw["slides"].append({"title": "corpus", "params": {"view": "corpus"}})
+    earlier = json.loads(json.dumps(raw).replace('"view": "inside"', '"view": "head"'))
+    earlier["slides"][-1]["params"]["view"] = "heads"
+    deck = validate_deck(earlier)
+    assert [s["params"] for s in deck["slides"]] == [s["params"] for s in raw["slides"]]
+    assert not any("problems" in s for s in deck["slides"])
+
+
 def test_a_deck_file_is_measured_before_it_is_parsed(monkeypatch):
     from model.links import decks
 

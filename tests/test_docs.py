@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = re.compile(r"python -m model\.([a-z_][a-z0-9_]*)\b")  # lower case: model.NAME is a placeholder
-# `?view=heads&kind=cross`, `&beam=4`: a name right after ? or & and before =
+# `?view=corpus&kind=cross`, `&beam=4`: a name right after ? or & and before =
 URL_PARAMETER = re.compile(r"[?&]([a-z_]+)=")
 SET_UP = (
     "pip install -r requirements.txt && streamlit run app.py --server.fileWatcherType none",

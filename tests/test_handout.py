@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT_TRAP = "<script>alert(1)</script>"
 MARKDOWN_TRAP = "**bold** [link](http://198.51.100.7/) ![pixel](http://198.51.100.7/track.png)"
 SENTENCE = "A man drives a red car."
-VIEWS_WITH_FIGURES = ("translate", "model", "steps", "head", "positional", "analysis", "whatif", "lesson")
+VIEWS_WITH_FIGURES = ("translate", "model", "steps", "inside", "positional", "analysis", "whatif", "lesson")
 
 
 def small_deck(name: str) -> dict:
@@ -36,7 +36,7 @@ def small_deck(name: str) -> dict:
     slides[0]["params"] |= {"kind": "encoder", "layer": "1", "head": "2"}
     slides[0]["title"] = SCRIPT_TRAP + " " + MARKDOWN_TRAP
     slides[0]["note"] = MARKDOWN_TRAP + " <img src=x onerror=alert(2)> " + SCRIPT_TRAP
-    slides.append({"title": "corpus", "note": "", "params": {"text": SENTENCE, "ckpt": name, "view": "heads"}})
+    slides.append({"title": "corpus", "note": "", "params": {"text": SENTENCE, "ckpt": name, "view": "corpus"}})
     slides.append(
         {"title": "markup in the sentence", "note": "", "params": {"text": "</script><b>x</b>", "ckpt": "no-such"}}
     )
@@ -109,7 +109,7 @@ def test_deck_text_is_escaped_text_never_markup(handout):
 
 def test_every_slide_is_there_with_its_figure_and_what_stood_in(handout, checkpoint_dir):
     deck, slides, page = handout
-    assert [s.view for s in slides] == [*VIEWS_WITH_FIGURES, "heads", "translate"]
+    assert [s.view for s in slides] == [*VIEWS_WITH_FIGURES, "corpus", "translate"]
     assert [s.figure is not None for s in slides] == [True] * len(VIEWS_WITH_FIGURES) + [False, True]
     assert f"There is no checkpoint named no-such here; showing {checkpoint_dir.name}." in slides[-1].lines
     blocks = figure_blocks(page)
@@ -249,5 +249,5 @@ def test_the_deck_panel_offers_the_handout_built_from_the_apps_models(app_env, c
     buttons = [b for b in at.get("download_button") if b.proto.label == "Download the handout (HTML)"]
     assert len(buttons) == 1 and not at.exception
     page = cached_handout(json.dumps(deck, sort_keys=True), (str(checkpoint_dir),))
-    assert len(figure_blocks(page)) == sum(v != "heads" for v in [*VIEWS_WITH_FIGURES, "heads", "translate"])
+    assert len(figure_blocks(page)) == sum(v != "corpus" for v in [*VIEWS_WITH_FIGURES, "corpus", "translate"])
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and without_bundle(page).count("<script") == 2 + 9

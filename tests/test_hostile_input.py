@@ -106,7 +106,7 @@ HOSTILE_LINKS = [
     ({"view": "steps", "step": "-3"}, {"step": 0}, "step=-3 is less than 0"),
     ({"view": "steps", "step": "500"}, {"step": 0}, "steps"),
     ({"view": "model", "kind": "cross", "layer": "1", "head": "-2"}, {"head": "mean"}, "head=-2 is negative"),
-    ({"view": "head", "layer": "7"}, {"layer": 1}, "this model has 2 layers"),
+    ({"view": "inside", "layer": "7"}, {"layer": 1}, "this model has 2 layers"),
     ({"view": "nowhere"}, {"view": "translate"}, "view='nowhere' is not one of"),
     ({"kind": "<script>"}, {"kind": "cross"}, "is not one of encoder, decoder, cross"),
     ({"tidy": "maybe"}, {"tidy": True}, "tidy='maybe' is not 0 or 1"),

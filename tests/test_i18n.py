@@ -47,7 +47,18 @@ def test_lesson_renders_in_both_languages(app_env, lang):
     assert TEXTS[lang]["view.lesson"] in at.radio(key="view").options
 
 
-KOREAN_VIEWS = ("translate", "model", "compare", "steps", "head", "positional", "lesson", "analysis", "whatif", "heads")
+KOREAN_VIEWS = (
+    "translate",
+    "model",
+    "compare",
+    "steps",
+    "inside",
+    "positional",
+    "lesson",
+    "analysis",
+    "whatif",
+    "corpus",
+)
 
 
 @pytest.mark.parametrize("view", KOREAN_VIEWS)

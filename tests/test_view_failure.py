@@ -117,7 +117,7 @@ ALIGNMENT = "layer,head,aer_argmax\n0,mean,0.5\n0,0,0.4\n0,1,0.6\n1,0,0.3\n1,1,0
 def test_a_malformed_alignment_table_is_one_sentence_and_the_other_tables_show(damaged, content, why):
     (damaged / "alignment_bad.csv").write_text(content)
     (damaged / "alignment_good.csv").write_text(ALIGNMENT)
-    at = open_view("heads")
+    at = open_view("corpus")
     errors = [plain_text(e) for e in messages(at.error)]
     assert len(errors) == 1 and errors[0].startswith(f"alignment_bad.csv in {damaged}") and why in errors[0]
     assert at.selectbox(key="aer_good") and len(figures(at)) == 1  # the good table's grid
@@ -135,7 +135,7 @@ def test_a_damaged_corpus_chunk_is_reported_and_the_rest_of_the_run_shows(damage
     corpus_run(damaged)
     chunk = damaged / "corpus" / "chunk-00001.npz"
     chunk.write_bytes(chunk.read_bytes()[:-10])
-    at = open_view("heads")
+    at = open_view("corpus")
     warnings = [plain_text(w) for w in messages(at.warning)]
     assert warnings == [
         f"{chunk} is left out: it has {chunk.stat().st_size} bytes, not the {chunk.stat().st_size + 10} recorded."
@@ -156,7 +156,7 @@ def test_a_malformed_corpus_record_is_one_sentence_and_the_alignment_tables_show
     (damaged / "corpus").mkdir()
     (damaged / "corpus" / "progress.json").write_text(content)
     (damaged / "alignment_good.csv").write_text(ALIGNMENT)
-    at = open_view("heads")
+    at = open_view("corpus")
     errors = [plain_text(e) for e in messages(at.error)]
     assert errors == [errors[0]] and errors[0].startswith(str(damaged / "corpus" / "progress.json")), errors
     assert why in errors[0] and len(figures(at)) == 1

@@ -37,7 +37,9 @@ from tests.test_app import charts, heading, no_failures, open_app
         ("step", "NaN", 0, True),
         ("present", "true", True, False),
         ("present", "2", False, True),
-        ("view", "heads", "heads", False),
+        ("view", "corpus", "corpus", False),
+        ("view", "head", "inside", False),  # the views' earlier names: links written with them open the same view
+        ("view", "heads", "corpus", False),
         ("text", "x" * 2001, "x" * 2000, True),
         ("prefix", "", "", False),
         ("beam", "\u0663", 1, True),  # ARABIC-INDIC DIGIT THREE: float() reads it as 3
@@ -93,6 +95,13 @@ def test_a_link_made_before_the_table_opens_what_it_opened(app_env):
     assert heading(at).startswith("#### DE:") and not at.warning
 
 
+@pytest.mark.parametrize("earlier, now", [("head", "inside"), ("heads", "corpus")])
+def test_a_link_naming_a_view_by_its_earlier_name_opens_that_view_without_a_note(app_env, earlier, now):
+    at = open_app(text="A dog runs.", view=earlier)
+    assert no_failures(at) and at.session_state.view == now and not at.warning
+    assert at.query_params["view"] in (now, [now])  # the share link then names it as it is called now
+
+
 @pytest.mark.parametrize("view", VIEW_NAMES)
 def test_a_tiny_screen_height_is_raised_to_what_the_figures_need(app_env, view):
     """`?present=1&screen=1` used to give every view a negative figure height (Plotly refuses it: the view failed)."""
@@ -100,5 +109,5 @@ def test_a_tiny_screen_height_is_raised_to_what_the_figures_need(app_env, view):
     assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
     assert at.session_state.screen == MIN_SCREEN_PX and "screen=" in " ".join(w.value for w in at.warning)
     heights = [spec["layout"]["height"] for spec in charts(at) if "height" in spec["layout"]]
-    assert charts(at) or (view == "heads" and at.info)
+    assert charts(at) or (view == "corpus" and at.info)
     assert all(h >= 10 for h in heights), heights  # plotly.js's smallest height

@@ -1,11 +1,13 @@
 """The app's views, in the order the picker shows them: name (the URL's `view=`) -> the function that draws it.
 
 Everything that must cover every view (the app's picker, the tests, harness/layout.py) reads this one list; the
-labels are in ui/i18n.py ("view.<name>").
+names and their order are the parameter table's VIEW_NAMES (what a link and a deck may name): this module refuses to
+import if the two differ. The labels are in ui/i18n.py ("view.<name>").
 """
 
 from __future__ import annotations
 
+from model.links.parameters import VIEW_NAMES
 from ui import (
     analysis_page,
     compare_page,
@@ -25,11 +27,13 @@ VIEWS = {
     "model": model_view_page.render,
     "compare": compare_page.render,
     "steps": steps_page.render,
-    "head": inside_head_page.render,
+    "inside": inside_head_page.render,
     "positional": positional_page.render,
     "analysis": analysis_page.render,
     "whatif": whatif_page.render,
     "lesson": lesson_page.render,
-    "heads": corpus_heads_page.render,
+    "corpus": corpus_heads_page.render,
     "training": training_page.render,
 }
+if tuple(VIEWS) != VIEW_NAMES:
+    raise ImportError(f"ui/views.py draws the views {list(VIEWS)}, the parameter table names {list(VIEW_NAMES)}")

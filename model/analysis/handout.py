@@ -100,7 +100,7 @@ def main_figure(view: str, params: dict, ckpt: Checkpoint, translation: Translat
             "src_tokens": trace.src_tokens,
             "produced": trace.out_tokens[step],
         }
-    if view == "head":
+    if view == "inside":
         kind, layer, head = selection(trace, params, allow_mean=False)
         q_tokens, k_tokens = trace.axis_tokens(kind)
         return {

@@ -163,7 +163,7 @@ AIAYN_SLIDES = (
     {
         "title": "8 · Inside one head",
         "note": "The numbers of softmax(QKᵀ/√d_k)V for {aligning}.",
-        "params": {"view": "head", "kind": "cross", "layer": "{aligning_layer}", "head": "{aligning_head}"},
+        "params": {"view": "inside", "kind": "cross", "layer": "{aligning_layer}", "head": "{aligning_head}"},
     },
     {
         "title": "9 · Switching a head off",

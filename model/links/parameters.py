@@ -17,20 +17,23 @@ from dataclasses import dataclass
 
 from model.core.defaults import DEFAULT_CHECKPOINT, MAX_BEAM, MAX_OUTPUT_PIECES  # shared with the commands
 
-# The app's views (ui/views.py draws them; tests/test_app.py checks that the two lists agree).
+# The app's views, in the picker's order (ui/views.py maps each to the function that draws it and refuses to import
+# if its views differ from these).
 VIEW_NAMES = (
     "translate",
     "model",
     "compare",
     "steps",
-    "head",
+    "inside",
     "positional",
     "analysis",
     "whatif",
     "lesson",
-    "heads",
+    "corpus",
     "training",
 )
+# Views' earlier names -> their names now: every link and deck written with them opens the same view.
+RENAMED_VIEWS = (("head", "inside"), ("heads", "corpus"))
 KIND_NAMES = ("encoder", "decoder", "cross")
 MAX_TEXT_CHARS = 2000
 MAX_LAYERS = 64  # deeper than any model this app loads; the model's own depth clamps further
@@ -53,6 +56,7 @@ class Param:
     low: int = 0  # int: the allowed range; text: the longest value kept (high)
     high: int = 0
     choices: tuple[str, ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()  # choice: (earlier name, name now), read as the name now
     in_link: bool = True  # written into the share link (when not at its default, or always for text/ckpt/view)
     in_deck: bool = True  # a deck slide may set it
     floor: int = 0  # int: a nonzero value below it is raised to it (0 keeps its own meaning)
@@ -73,7 +77,14 @@ class Param:
 PARAMS = (
     Param("text", "text", DEFAULT_TEXT, high=MAX_TEXT_CHARS, meaning="the sentence as typed"),
     Param("ckpt", "text", DEFAULT_CHECKPOINT, high=200, meaning="the checkpoint folder's name"),
-    Param("view", "choice", "translate", choices=VIEW_NAMES),
+    Param(
+        "view",
+        "choice",
+        "translate",
+        choices=VIEW_NAMES,
+        renamed=RENAMED_VIEWS,
+        meaning="the view; `head` and `heads`, their earlier names, open `inside` and `corpus`",
+    ),
     Param("kind", "choice", "cross", choices=KIND_NAMES, meaning="attention kind"),
     Param("layer", "int", -1, low=-1, high=MAX_LAYERS - 1, meaning="-1: the last layer"),
     Param("head", "head", "mean", high=MAX_HEADS - 1, meaning="a head, or the mean of the layer's heads"),
@@ -123,6 +134,7 @@ def read_value(name: str, raw: object) -> tuple[object, str]:
     text = text.strip()
     shown = quoted(text)
     if param.type == "choice":
+        text = dict(param.renamed).get(text, text)
         if text in param.choices:
             return text, ""
         return param.default, f"{name}={shown} is not one of {', '.join(param.choices)}; using {param.default}."
