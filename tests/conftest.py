@@ -49,6 +49,7 @@ MODULE_MARKS = {
     "test_training_view": {"app", "slow"},
 }
 TEST_MARKS = {
+    "test_bench::test_the_llm_rows_are_written_at_a_tiny_size": {"reference"},
     "test_import_hub::test_import_by_id_offline_equals_importing_the_folder": {"commands"},
     "test_app::test_every_view_on_every_shipped_checkpoint_with_each_gallery_sentence": {"slow"},  # 30-100 s each
     "test_card::test_the_ship_script_commands_parse": {"commands"},
