@@ -67,25 +67,25 @@ def main() -> None:
         st.error("No checkpoint found in checkpoints/. Train one with `python -m model.train` (docs/training.md).")
         st.stop()
     path = str(checkpoints[st.session_state.ckpt])
-    ckpt = load(path)
-    default_pair = (ckpt.src_lang, ckpt.tgt_lang) if ckpt is not None else None
-    pair = settle_languages(ckpt.name, ckpt.languages, default_pair) if ckpt is not None else None
+    loaded = load(path)
+    default_pair = (loaded.src_lang, loaded.tgt_lang) if loaded is not None else None
+    pair = settle_languages(loaded.name, loaded.languages, default_pair) if loaded is not None else None
     if pair:  # a multilingual model: from here on its tokenizer, src_lang and tgt_lang are the chosen pair
-        ckpt = with_languages(ckpt, *pair)
+        loaded = with_languages(loaded, *pair)
     source = (
-        tidy_input(st.session_state.text, ckpt.src_lang, st.session_state.tidy)
-        if ckpt is not None
+        tidy_input(st.session_state.text, loaded.src_lang, st.session_state.tidy)
+        if loaded is not None
         else Tidied(st.session_state.text, ())
     )
     request = current_request(path, source.text, pair)
-    if ckpt is not None:
+    if loaded is not None:
         translate_first(request)
     gallery = load_gallery(path)
     examples = list(dict.fromkeys([g["text"] for g in gallery] + EXAMPLES))
     look = next((g["look"] for g in gallery if g["text"] == request.source), None)
-    sidebar = Sidebar(list(checkpoints), ckpt, request, present, default_pair, examples, look)
+    sidebar = Sidebar(list(checkpoints), loaded, request, present, default_pair, examples, look)
     bar, notes = top_bar(present, examples, source.text)
-    if ckpt is None:
+    if loaded is None:
         sidebar.draw_controls()
         st.stop()
     searched = run_search(request)
@@ -94,14 +94,14 @@ def main() -> None:
         sidebar.draw_controls()
         st.stop()
     translation = searched.translation
-    sentence_bar(bar, notes, ckpt, request, source, translation, look)
-    settle_model_ranges(ckpt.model.cfg, translation)
+    sentence_bar(bar, notes, loaded, request, source, translation, look)
+    settle_model_ranges(loaded.model.cfg, translation)
     show_param_notes()
     if present:
         deck_panel.note()
     context = PageContext(
         request=request,
-        ckpt=ckpt,
+        ckpt=loaded,
         translation=translation,
         beam_tree=searched.beam_tree,
         theme=Theme.for_mode(present, st.session_state.screen),
@@ -147,20 +147,20 @@ class Sidebar:
     def __init__(
         self,
         names: list[str],
-        ckpt: Checkpoint | None,
+        loaded: Checkpoint | None,
         request: Request,
         present: bool,
         default_pair: tuple[str, str] | None = None,
         examples: list[str] | None = None,
         look: str | None = None,
     ):
-        self.names, self.ckpt, self.default_pair = names, ckpt, default_pair
+        self.names, self.loaded, self.default_pair = names, loaded, default_pair
         self.examples, self.look = examples or [], look  # the example picker, and what to look at in its sentence
         model_part, self.controls = st.sidebar.container(), st.sidebar.container()
-        if present or ckpt is None:
+        if present or loaded is None:
             return
         model_part.markdown(SIDEBAR_CSS, unsafe_allow_html=True)
-        if ckpt.card.get("curve"):
+        if loaded.card.get("curve"):
             try:
                 show_figure(
                     cached_training_curve(request.path),
@@ -173,7 +173,7 @@ class Sidebar:
                 model_part.caption(f"No training curve: {plain(exc)}")
         with model_part.expander(t("app.model_card")):
             if st.toggle(t("app.show_card"), key="show_card"):  # the JSON viewer's bundle only when asked for
-                st.json(ckpt.card or {"note": "no model card"}, expanded=False)
+                st.json(loaded.card or {"note": "no model card"}, expanded=False)
 
     def draw_controls(self) -> None:
         with self.controls:
@@ -184,23 +184,24 @@ class Sidebar:
                 if self.look:  # right under the picker that chose the sentence
                     st.caption(t("app.look", look=md_escape(self.look)))
             st.selectbox(t("app.model"), self.names, key="ckpt")
-            if self.ckpt is not None and self.ckpt.languages:
+            if self.loaded is not None and self.loaded.languages:
                 self.language_pickers()
             st.slider(t("app.beam"), 1, MAX_BEAM, key="beam")
             st.slider(t("app.max_len"), 0, MAX_OUTPUT_PIECES, key="max_len", help=t("app.max_len_help"))
             st.toggle(t("app.tidy"), key="tidy", help=t("app.tidy_help"))
             st.selectbox(t("app.language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
             deck_panel.sidebar()
-            if self.ckpt is not None:
-                st.caption(plain(card_summary(self.ckpt)))
-                for note in self.ckpt.notes:  # what loading noticed (an older format, a part of the card left out)
+            if self.loaded is not None:
+                st.caption(plain(card_summary(self.loaded)))
+                for note in self.loaded.notes:  # what loading noticed (an older format, a part of the card left out)
                     st.caption("ⓘ " + plain(note))
 
     def language_pickers(self) -> None:
         """Source and target of a multilingual model; the session keeps "" for its default pair (no place in a link)."""
-        codes = self.ckpt.languages
+        codes = self.loaded.languages
         help_text = t("app.lang_help", n=len(codes))
-        for key, chosen, default in zip(("src", "tgt"), (self.ckpt.src_lang, self.ckpt.tgt_lang), self.default_pair):
+        chosen_pair = (self.loaded.src_lang, self.loaded.tgt_lang)
+        for key, chosen, default in zip(("src", "tgt"), chosen_pair, self.default_pair):
             st.session_state[f"{key}_pick"] = chosen
             st.selectbox(
                 t(f"app.{key}_lang"),
@@ -218,13 +219,13 @@ def pick_language(key: str, default: str) -> None:
     st.session_state.prefix = ""  # a forced start belongs to the language it was written in
 
 
-def top_bar(present: bool, examples: list[str], translated: str) -> tuple[list, object]:
+def top_bar(present: bool, examples: list[str], source_text: str) -> tuple[list, object]:
     """The page's first line. Normal mode: the sentence, its translation, a place for the ⓘ popover of notes about the
     translation (drawn only when there is one), the mode switch; the examples are in the sidebar, under the views.
     Presentation mode: the view, the sentence (edited in a popover with the examples and the notes), the deck's ◀ ▶,
     the mode switch."""
     # the picker names the sentence when it is an example, as typed or as tidied
-    st.session_state.example = next((x for x in (st.session_state.get("text"), translated) if x in examples), "")
+    st.session_state.example = next((x for x in (st.session_state.get("text"), source_text) if x in examples), "")
     if present:
         widths = [2, 4, 2.2, 1] if st.session_state.get("deck") else [2, 5, 1]
         bar = st.columns(widths, vertical_alignment="center")
@@ -234,7 +235,7 @@ def top_bar(present: bool, examples: list[str], translated: str) -> tuple[list, 
         if len(bar) == 4:
             deck_panel.navigation(bar[2])
         # what was translated (tidied); the box inside holds what was typed
-        notes = bar[1].popover(f"✎ {plain(translated[:80])}", use_container_width=True)
+        notes = bar[1].popover(f"✎ {plain(source_text[:80])}", use_container_width=True)
         notes.text_area(t("app.sentence"), key="text", height=80, help=t("app.sentence_help"), on_change=new_sentence)
         example_picker(notes, examples, t("app.example"))
         # an override: 0 sizes the figure to the window itself
@@ -276,11 +277,11 @@ def use_example() -> None:
         st.session_state.prefix = ""
 
 
-def sentence_bar(bar: list, notes, ckpt: Checkpoint, request: Request, source: Tidied, translation, look) -> None:
+def sentence_bar(bar: list, notes, loaded: Checkpoint, request: Request, source: Tidied, translation, look) -> None:
     """The translation beside the sentence (presentation mode: below its row); the notes about it in a popover: in
     normal mode an ⓘ beside the translation, there only when there is a note; in presentation mode the sentence's."""
     heading = (
-        f"#### {md_escape(ckpt.tgt_lang.upper())}: {md_escape(translation.text)}"
+        f"#### {md_escape(loaded.tgt_lang.upper())}: {md_escape(translation.text)}"
         if translation.text
         else "#### " + t("app.empty")
     )
@@ -294,7 +295,7 @@ def sentence_bar(bar: list, notes, ckpt: Checkpoint, request: Request, source: T
         )
     if look and present:  # normal mode: under the example picker in the sidebar
         lines.append(t("app.look", look=md_escape(look)))
-    code_forced = int(bool(request.tgt_lang) and ckpt.model.cfg.force_target_language)  # the target's code piece
+    code_forced = int(bool(request.tgt_lang) and loaded.model.cfg.force_target_language)  # the target's code piece
     if code_forced:
         lines.append(t("app.forced_code", code=md_escape(request.tgt_lang)))
     if translation.forced > code_forced:
