@@ -25,7 +25,7 @@ from streamlit.testing.v1 import AppTest
 
 from model.links.decks import DeckError, parse_deck
 from model.links.parameters import DECK_KEYS, PARAMS
-from tests.conftest import ROOT
+from tests.conftest import ROOT, figures
 from tests.test_app import no_failures
 from ui.views import VIEWS
 
@@ -296,3 +296,132 @@ def test_in_chromium_no_payload_reaches_out_or_becomes_a_link(tmp_path, checkpoi
     # (the page's own links, such as a heading's anchor, carry the payloads in their query: only where they lead counts)
     assert not [link for link in links if urlsplit(link).netloc in (host, "www.example.com")], links
     assert texts[0] in text and texts[2] in text and "www.example.com" in text  # shown as text, not dropped
+
+
+# A tokenizer that keeps whole tags as one piece: the pieces themselves are markup, so every label, option and title
+# that names a piece is really exercised (the tiny test tokenizer splits a tag into letters).
+
+TAG_PIECES = (
+    f'<a\u00a0href="http://{HOST}/piece">click</a>',
+    f'<span\u00a0style="font-size:60px">{HOST}</span>',
+    f"[click](http://{HOST}/md)",
+    f"![i](http://{HOST}/i.png)",
+)
+RAW_MARKUP = re.compile(r"<a\u00a0href|<span\u00a0style|<b>")  # what Plotly would draw as a link or style
+
+
+@pytest.fixture(scope="module")
+def tag_checkpoint(tmp_path_factory, corpus):
+    import io
+
+    import sentencepiece as spm
+    import torch
+
+    from model.core.checkpoint import save_checkpoint
+    from model.core.tokenizer import BOS, EOS, PAD, UNK, Tokenizer
+    from tests.conftest import tiny_model
+
+    proto = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(corpus[0][:500] + corpus[1][:500]),
+        model_writer=proto,
+        vocab_size=300,
+        character_coverage=1.0,
+        pad_id=0,
+        unk_id=1,
+        bos_id=2,
+        eos_id=3,
+        pad_piece=PAD,
+        unk_piece=UNK,
+        bos_piece=BOS,
+        eos_piece=EOS,
+        minloglevel=2,
+        normalization_rule_name="identity",
+        user_defined_symbols=list(TAG_PIECES),
+    )
+    tok = Tokenizer(proto.getvalue())
+    assert all(tok.sp.encode(piece, out_type=str)[-1] == piece for piece in TAG_PIECES)
+    model = tiny_model(tok.vocab_size)
+    with torch.no_grad():  # the output layer's bias makes the tag pieces the likeliest outputs and candidates
+        bias = next(p for n, p in model.named_parameters() if n.endswith("bias") and p.shape == (tok.vocab_size,))
+        for n, piece in enumerate(TAG_PIECES):
+            bias[tok.sp.piece_to_id(piece)] += 6.0 - n * 0.5
+    folder = tmp_path_factory.mktemp("tags") / "tags"
+    save_checkpoint(folder, model, tok, "en", "de", card={"note": "a tokenizer whose pieces are whole tags"})
+    return folder
+
+
+def figure_markup(at: AppTest) -> list[str]:
+    def strings(value):
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in strings(v)]
+        if isinstance(value, list):
+            return [s for v in value for s in strings(v)]
+        return [value] if isinstance(value, str) else []
+
+    return [s[:120] for fig in figures(at) for s in strings(fig) if RAW_MARKUP.search(s)]
+
+
+@pytest.mark.parametrize("view", ["whatif", "lesson"])
+def test_pieces_that_are_whole_tags_are_text_in_options_labels_and_titles(tag_checkpoint, monkeypatch, view):
+    import streamlit as st
+
+    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(tag_checkpoint.parent))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = run(app(ckpt="tags", text=" dog ".join(TAG_PIECES), view=view, tidy=0))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    assert not leaks(at), leaks(at)
+    assert figure_markup(at) == []
+    if view == "whatif":  # the candidates to force are the tag pieces, as text
+        options = [o for radio in at.radio if radio.key == "force_pick" for o in radio.options]
+        assert any(TAG_PIECES[1][:12] in as_text(o) or TAG_PIECES[0][:12] in as_text(o) for o in options), options
+    else:  # the softmax section's title names the query piece, escaped
+        titles = [json.dumps(fig.get("layout", {}).get("title")) for fig in figures(at)]
+        assert any("&lt;" in title for title in titles), titles
+
+
+ALIGNMENT_ROWS = "0,mean,0.5\n0,0,0.4\n0,1,0.6\n1,0,0.3\n1,1,0.7\n"
+
+
+def test_alignment_tables_names_and_columns_are_refused_or_shown_as_text(tmp_path, checkpoint_dir, monkeypatch):
+    """A file name and column names from the folder reach the select box's label, the grid's title, colour bar and
+    hover: names outside alignment_NAME.csv and aer_NAME are refused in one sentence, the rest escaped."""
+    import streamlit as st
+
+    folder = tmp_path / "checkpoints" / "tiny-en-de"
+    shutil.copytree(checkpoint_dir, folder)
+    (folder / f"alignment_![x](http:{HOST}).csv").write_text("layer,head,aer_argmax\n" + ALIGNMENT_ROWS)
+    (folder / "alignment_good.csv").write_text(f"layer,head,aer_<b>{HOST}</b>\n" + ALIGNMENT_ROWS)
+    (folder / "alignment__em_.csv").write_text("layer,head,aer_x\n" + ALIGNMENT_ROWS)  # "__" would break its keys
+    (folder / "alignment_gold_v1.csv").write_text("layer,head,aer_x\n" + ALIGNMENT_ROWS)
+    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(folder.parent))
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update(ckpt="tiny-en-de", view="heads", text="A dog.")
+    at.run()
+    st.cache_data.clear()
+    assert not at.exception and not leaks(at), leaks(at)
+    errors = [as_text(e.value) for e in at.error]
+    assert len(errors) == 3, errors
+    assert sum("is not named alignment_GOLD.csv" in e for e in errors) == 2, errors
+    assert any("alignment_good.csv" in e and "an aer_* column's name is aer_ then" in e for e in errors), errors
+    assert figure_markup(at) == [] and not any(f"<b>{HOST}" in json.dumps(fig) for fig in figures(at))
+    labels = [box.label for box in at.selectbox if box.key == "aer_gold_v1"]
+    assert labels and "gold\\_v1" in labels[0]  # the gold set's name is escaped like any outside text
+
+
+def test_a_per_head_grid_shows_a_column_name_as_text_never_markup_or_template():
+    import pandas as pd
+
+    from viz.analysis import head_grid
+
+    table = pd.DataFrame({"kind": "cross", "layer": [0, 0, 1, 1], "head": [0, 1, 0, 1], "v": [0.1, 0.2, 0.3, 0.4]})
+    name = "aer_%{z}<b>x</b>"
+    figure = head_grid(table.rename(columns={"v": name}), "cross", name, title=f"<a href='x'>{name}</a>").to_dict()
+    trace, title = figure["data"][0], json.dumps(figure["layout"]["title"])
+    assert "<b>" not in trace["colorbar"]["title"]["text"] and "&lt;b&gt;" in trace["colorbar"]["title"]["text"]
+    assert "<a href" not in title and "&lt;a href=" in title
+    assert name not in trace["hovertemplate"] and "%{z}<b>" not in trace["hovertemplate"]
+    assert re.findall(r"%\{([^}]*)\}", trace["hovertemplate"]) == ["y", "x", "meta[0]", "z:.3f"]

@@ -43,7 +43,7 @@ def alignment_section(ctx: PageContext) -> None:
             continue
         gold = file.stem.removeprefix("alignment_")
         measure = st.selectbox(
-            t("hs.variant", gold=gold), [c for c in table.columns if c.startswith("aer")], key=f"aer_{gold}"
+            t("hs.variant", gold=plain(gold)), [c for c in table.columns if c.startswith("aer")], key=f"aer_{gold}"
         )
         heads = table[table["head"] != "mean"].astype({"head": int}).assign(kind="cross")
         left, right = st.columns([3, 2])

@@ -59,7 +59,7 @@ def force(ctx: PageContext) -> None:
     candidates = ctx.trace.candidates[step] if ctx.trace.candidates else []
     options = [piece for piece, _ in candidates if piece != pieces[step]]
     if options:
-        labels = {piece: f"{piece} (p = {prob:.3f})" for piece, prob in candidates}
+        labels = {piece: md_escape(f"{piece} (p = {prob:.3f})") for piece, prob in candidates}  # options are markdown
         pick = st.radio(t("wi.pick"), options, format_func=labels.get, horizontal=True, key="force_pick")
         chosen = translation.out_ids[:step] + [tok.piece_to_id(pick)]
         if st.button(t("wi.force_go", text=md_escape(tok.decode(chosen))), key="force_pick_go"):

@@ -9,12 +9,14 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from viz.attention import COLORSCALE, safe_text
+from viz.labels import plain
 
 
 def head_grid(
     table: pd.DataFrame, kind: str, value: str, title: str = "", colorscale=COLORSCALE, zmid: float | None = None
 ) -> go.Figure:
-    """A layer x head heatmap of one column of a per-head table (rows with kind, layer, head)."""
+    """A layer x head heatmap of one column of a per-head table (rows with kind, layer, head). `value` and `title`
+    are plain text, escaped here (a column may be named by a file from a checkpoint folder)."""
     rows = table[table["kind"] == kind]
     if rows.empty:
         raise ValueError(f"no rows for attention kind {kind!r}")
@@ -29,18 +31,20 @@ def head_grid(
             y=[f"layer {l}" for l in grid.index],
             colorscale=colorscale,
             zmid=zmid,
-            colorbar=dict(title=value),
+            colorbar=dict(title=plain(value)),
             text=labels.to_numpy() if labels is not None else None,
             texttemplate="%{text}" if labels is not None else None,
-            hovertemplate="%{y}, %{x}<br>"
-            + value
-            + " %{z:.3f}"
+            meta=[plain(value)],  # substituted into the template, never read as one (a name may hold "%{")
+            hovertemplate="%{y}, %{x}<br>%{meta[0]} %{z:.3f}"
             + ("<br>%{text}" if labels is not None else "")
             + "<extra></extra>",
         )
     )
     fig.update_layout(
-        title=title, height=120 + 60 * len(grid), yaxis=dict(autorange="reversed"), margin=dict(l=10, r=10, t=50, b=10)
+        title=plain(title),
+        height=120 + 60 * len(grid),
+        yaxis=dict(autorange="reversed"),
+        margin=dict(l=10, r=10, t=50, b=10),
     )
     return fig
 

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from viz.attention import safe_text
+from viz.labels import plain
 
 
 def matrix_figure(
@@ -73,6 +74,7 @@ def first_values(vectors: dict[str, np.ndarray], n: int = 6) -> pd.DataFrame:
 
 
 def bars(labels: list[str], values: list[float], title: str, height: int = 260) -> go.Figure:
+    """One bar per label; `title` is plain text, escaped here (it may name a piece)."""
     fig = go.Figure(
         go.Bar(
             x=np.arange(len(labels)),
@@ -82,7 +84,7 @@ def bars(labels: list[str], values: list[float], title: str, height: int = 260) 
         )
     )
     fig.update_layout(
-        title=title,
+        title=plain(title),
         height=height,
         margin=dict(l=10, r=10, t=40, b=10),
         xaxis=dict(tickmode="array", tickvals=list(range(len(labels))), ticktext=safe_text(labels), tickangle=-45),

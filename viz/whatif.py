@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from viz.attention import safe_text
+from viz.labels import plain
 
 START = (-1, 0.0)  # the start node, left of step 0
 
@@ -136,7 +137,8 @@ def head_ranking(weights: np.ndarray, norms: np.ndarray) -> pd.DataFrame:
 def routes_figure(edges: pd.DataFrame, labels: dict, columns: list[str], title: str) -> go.Figure:
     """Information-flow routes: nodes in columns (embeddings, layers), edges thick in proportion to their share.
 
-    edges: columns source, target (node keys), weight. labels: node key -> (column index, row, text).
+    edges: columns source, target (node keys), weight. labels: node key -> (column index, row, text). `title` is
+    plain text, escaped here (it may name a piece).
     """
     fig = go.Figure()
     for r in edges.itertuples():
@@ -168,7 +170,7 @@ def routes_figure(edges: pd.DataFrame, labels: dict, columns: list[str], title: 
         )
     )
     fig.update_layout(
-        title=title,
+        title=plain(title),
         height=520,
         margin=dict(l=10, r=10, t=60, b=10),
         xaxis=dict(tickmode="array", tickvals=list(range(len(columns))), ticktext=columns, range=[-0.5, len(columns)]),

@@ -8,6 +8,7 @@ Each returns what the views draw, already checked (types, head numbers, one row 
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +19,9 @@ from model.core.hook_names import KINDS
 
 SWEEP_MEASURES = ("bleu_drop", "chrf_drop", "logprob_drop")
 MAX_HEADS = 64 * 256 * 3  # the size checks' deepest and widest model, all three kinds
+# The gold set's name and the measures' names are shown as labels, titles and widget keys: names, never markup.
+ALIGNMENT_FILE = re.compile(r"alignment_(?=.{1,64}\.csv$)[A-Za-z0-9]+(?:[_.-][A-Za-z0-9]+)*\.csv")
+MEASURE_COLUMN = re.compile(r"aer_[A-Za-z0-9_.]{1,64}")
 
 
 def _number(value: object) -> bool:
@@ -66,6 +70,11 @@ def read_alignment_table(file: Path) -> pd.DataFrame:
     """An alignment_GOLD.csv of `python -m model.align_eval`: columns layer, head (a number, or "mean" for the
     layer's average) and one or more aer_* columns of numbers; one row per (layer, head)."""
     file = Path(file)
+    if not ALIGNMENT_FILE.fullmatch(file.name):
+        raise CheckpointError(
+            f"{file.name[:80]!r} in {file.parent} is not named alignment_GOLD.csv with GOLD of letters and digits, "
+            "single '_', '.' or '-' between them (at most 64 characters), so it is left out."
+        )
     where = f"{file.name} in {file.parent}"
     check_inside(file.parent, file)
     try:
@@ -82,6 +91,12 @@ def read_alignment_table(file: Path) -> pd.DataFrame:
     measures = [c for c in table.columns if str(c).startswith("aer")]
     if not {"layer", "head"} <= set(table.columns) or not measures:
         raise CheckpointError(f"{where} lacks the columns layer, head and at least one aer_* column.")
+    odd = next((c for c in measures if not MEASURE_COLUMN.fullmatch(str(c))), None)
+    if odd is not None:
+        raise CheckpointError(
+            f"{where} has a column {str(odd)[:40]!r}: an aer_* column's name is aer_ then letters, digits, '_' and "
+            "'.' (at most 64)."
+        )
     if table.empty:
         raise CheckpointError(f"{where} has no rows.")
     for column in ("layer", "head"):
