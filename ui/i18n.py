@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from model.core.kinds import KIND_LABELS
+
 LANGUAGES = {"en": "English", "ko": "한국어"}
 
 EN = {
@@ -207,9 +209,7 @@ EN = {
     "col.key": "key",
     "col.score": "score",
     "col.weight": "weight",
-    "kind.encoder": "Encoder self-attention",
-    "kind.decoder": "Decoder masked self-attention",
-    "kind.cross": "Encoder-decoder (cross) attention",
+    **{f"kind.{kind}": label for kind, label in KIND_LABELS.items()},
     "ctl.attention": "Attention",
     "ctl.layer": "Layer",
     "ctl.head": "Head",

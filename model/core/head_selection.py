@@ -1,4 +1,5 @@
-"""Naming heads: hook names per attention kind, `kind:layer:head` specs, and the masks that switch heads off."""
+"""Naming heads: a head's value in links (MEAN), `kind:layer:head` specs, the range check, and the masks that switch
+heads off."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import torch
 from torch import Tensor
 
 from model.core.config import TransformerConfig
-from model.core.hook_names import KINDS, hook_name
+from model.core.hook_names import hook_name
 from model.core.interface import TranslationModel
+from model.core.kinds import KINDS, check_kind
 
 MEAN = "mean"  # a head's value in links, pickers and tables that stands for the mean of the layer's heads
 
@@ -30,8 +32,7 @@ def all_heads(cfg: TransformerConfig) -> list[tuple[str, int, int]]:
 
 
 def check_head(cfg: TransformerConfig, kind: str, layer: int, head: int) -> None:
-    if kind not in KINDS:
-        raise ValueError(f"unknown attention kind {kind!r}; expected one of {', '.join(KINDS)}")
+    check_kind(kind)
     if not (0 <= layer < cfg.layers(kind) and 0 <= head < cfg.n_heads):
         raise ValueError(
             f"{kind}:{layer}:{head} is outside the model's {cfg.layers(kind)} {kind} layers x {cfg.n_heads} heads"

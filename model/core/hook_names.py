@@ -17,8 +17,7 @@ parts are called. The points, by what `what` is:
 
 from __future__ import annotations
 
-KINDS = ("encoder", "decoder", "cross")  # the three attentions; encoder and decoder also name the two stacks
-
+from model.core.kinds import KINDS, check_kind
 
 STACKS = ("encoder", "decoder")
 
@@ -44,8 +43,7 @@ ATTENTION_MODULE["cross"] = "decoder.layers.{layer}.cross_attn"
 
 def hook_name(kind: str, layer: int | str | None, what: str = "weights") -> str:
     """The name of one hook point (see the module's docstring); `layer` may be "*" to make a glob for `capture`."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown attention kind {kind!r}; expected one of {', '.join(KINDS)}")
+    check_kind(kind)
     if what in ATTENTION_POINTS:
         return f"{ATTENTION_MODULE[kind].format(layer=_layer(layer, what))}.hook_{what}"
     if what in STREAM_POINTS.get(kind, ()):

@@ -40,19 +40,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from model.core.hook_names import KINDS
+from model.core.kinds import DECODER_ONLY_AXES, DECODER_ONLY_KINDS, DECODER_ONLY_LABELS, WHOLE
 from model.decoding.decoder_only import LLMTranslation
-from model.decoding.trace import AXES, Trace
+from model.decoding.trace import Trace
 
-WHOLE = "whole"
-DECODER_ONLY_KINDS = (*KINDS, WHOLE)
-DECODER_ONLY_LABELS = {
-    "encoder": "Source self-attention",
-    "decoder": "Output self-attention",
-    "cross": "Output → source attention",
-    WHOLE: "Whole self-attention",
-}
-DECODER_ONLY_AXES = {**AXES, WHOLE: ("all", "all")}  # "all" = every piece of prompt and output
+__all__ = ["DECODER_ONLY_KINDS", "DECODER_ONLY_LABELS", "WHOLE", "DecoderOnlyTrace", "decoder_only_trace"]
 
 
 def llm_word_starts(pieces: list[str], special: list[bool]) -> list[bool]:

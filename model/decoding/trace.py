@@ -14,15 +14,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from model.core.hook_names import KINDS
+from model.core.kinds import AXES, KIND_LABELS, KINDS, check_kind
 
-KIND_LABELS = {
-    "encoder": "Encoder self-attention",
-    "decoder": "Decoder masked self-attention",
-    "cross": "Encoder-decoder (cross) attention",
-}
-# (query axis, key axis) of each kind: "src" = encoder input pieces, "tgt" = decoder input pieces
-AXES = {"encoder": ("src", "src"), "decoder": ("tgt", "tgt"), "cross": ("tgt", "src")}
+__all__ = ["AXES", "KIND_LABELS", "Trace"]
 
 
 @dataclass
@@ -56,8 +50,7 @@ class Trace:
         return self.attention(kind).shape[1]
 
     def attention(self, kind: str) -> np.ndarray:
-        if kind not in KINDS:
-            raise ValueError(f"unknown attention kind {kind!r}; expected one of {', '.join(KINDS)}")
+        check_kind(kind, self.kinds)
         return getattr(self, kind)
 
     def _axis(self, side: str) -> tuple[list[str], list[bool]]:

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from model.core.defaults import DEFAULT_CHECKPOINT, MAX_BEAM, MAX_OUTPUT_PIECES  # shared with the commands
+from model.core.kinds import KINDS
 
 # The app's views, in the picker's order (ui/views.py maps each to the function that draws it and refuses to import
 # if its views differ from these).
@@ -34,7 +35,6 @@ VIEW_NAMES = (
 )
 # Views' earlier names -> their names now: every link and deck written with them opens the same view.
 RENAMED_VIEWS = (("head", "inside"), ("heads", "corpus"))
-KIND_NAMES = ("encoder", "decoder", "cross")
 MAX_TEXT_CHARS = 2000
 MAX_LAYERS = 64  # deeper than any model this app loads; the model's own depth clamps further
 MAX_HEADS = 64
@@ -85,7 +85,7 @@ PARAMS = (
         renamed=RENAMED_VIEWS,
         meaning="the view; `head` and `heads`, their earlier names, open `inside` and `corpus`",
     ),
-    Param("kind", "choice", "cross", choices=KIND_NAMES, meaning="attention kind"),
+    Param("kind", "choice", "cross", choices=KINDS, meaning="attention kind"),
     Param("layer", "int", -1, low=-1, high=MAX_LAYERS - 1, meaning="-1: the last layer"),
     Param("head", "head", "mean", high=MAX_HEADS - 1, meaning="a head, or the mean of the layer's heads"),
     Param("step", "int", 0, low=0, high=MAX_OUTPUT_PIECES, meaning="decoding step"),
