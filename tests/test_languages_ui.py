@@ -158,7 +158,7 @@ def test_the_step_view_shows_the_code_as_the_forced_first_piece(multi_env):
 def test_a_code_followed_by_a_piece_without_a_word_mark_stays_apart():
     import numpy as np
 
-    from model.core.interface import MultilingualTranslationTokenizer
+    from model.core.interface import MultilingualTranslationTokenizer, piece_word_starts
     from ui.context import code_labels, labelled_trace
 
     class Codes(MultilingualTranslationTokenizer):  # a multilingual tokenizer with two code pieces, nothing else
@@ -175,12 +175,16 @@ def test_a_code_followed_by_a_piece_without_a_word_mark_stays_apart():
         zeros,
         zeros,
         np.zeros((4, 2)),
+        # as make_trace computes them
+        src_word_starts=piece_word_starts(Codes(), ["__ko__", "나", "는", "</s>"]),
+        tgt_word_starts=piece_word_starts(Codes(), ["</s>", "kor_Hang", "나", "는"]),
         candidates=[[("kor_Hang", 1.0)]] * 4,
     )
+    assert trace.src_word_starts == [True, True, False, True]  # 나 is not merged into the code before it
+    assert trace.tgt_word_starts == [True, True, True, False]
     shown = labelled_trace(trace, code_labels(Codes()))
     assert shown.src_tokens == ["⟨ko⟩", "나", "는", "</s>"] and shown.out_tokens[0] == "⟨kor_Hang⟩"
-    assert shown.src_word_starts == [True, True, False, True]  # 나 is not merged into the code before it
-    assert shown.tgt_word_starts == [True, True, True, False]
+    assert (shown.src_word_starts, shown.tgt_word_starts) == (trace.src_word_starts, trace.tgt_word_starts)
     assert shown.candidates[0] == [("⟨kor_Hang⟩", 1.0)] and shown.encoder is trace.encoder  # not copied
     assert labelled_trace(trace, code_labels(object())) is trace  # bilingual: as it is
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from model.core.checkpoint import Checkpoint
 from model.core.interface import TranslationTokenizer, language_codes
-from model.core.tokenizer import UNK, word_starts
+from model.core.tokenizer import word_starts
 from model.decoding.search import BeamTreeRow
 from model.decoding.trace import Trace
 from model.decoding.translation import Translation
@@ -26,9 +26,8 @@ class Request:
     prefix: str  # the translation is forced to start with it ("": not forced)
     checkpoint: str  # the checkpoint folder's name
     path: str  # the checkpoint folder, the caches' key
-    source: str = (
-        ""  # what the model translates: the sentence, tidied unless that is switched off (model.decoding.tidy)
-    )
+    # what the model translates: the sentence, tidied unless that is switched off (model.decoding.tidy)
+    source: str = ""
     src_lang: str | None = None  # a multilingual model's chosen pair (checked codes); None: bilingual
     tgt_lang: str | None = None
 
@@ -39,15 +38,10 @@ def code_labels(tokenizer: TranslationTokenizer) -> dict[str, str]:
     return {piece: f"⟨{code}⟩" for code, piece in language_codes(tokenizer).items()}
 
 
-def code_word_starts(pieces: list[str], codes: set[str] | dict[str, str]) -> list[bool]:
-    """Word starts where a language-code piece is a word of its own, like </s>: the words toggle never merges it with
-    the piece after it (NLLB's source starts 'eng_Latn' then '▁…'; its output 'kor_Hang' then a piece without '▁')."""
-    return word_starts([UNK if piece in codes else piece for piece in pieces])
-
-
 def labelled_trace(trace: Trace, labels: dict[str, str]) -> Trace:
-    """The trace with its language-code pieces labelled (`code_labels`) and never merged into a word; the attention
-    arrays are shared, not copied. A bilingual model's trace is returned as it is."""
+    """The trace with its language-code pieces labelled (`code_labels`); its word starts, made by
+    `piece_word_starts`, already keep each code a word of its own. The attention arrays are shared, not copied. A
+    bilingual model's trace is returned as it is."""
     if not labels:
         return trace
 
@@ -59,8 +53,6 @@ def labelled_trace(trace: Trace, labels: dict[str, str]) -> Trace:
         src_tokens=label(trace.src_tokens),
         tgt_tokens=label(trace.tgt_tokens),
         out_tokens=label(trace.out_tokens),
-        src_word_starts=code_word_starts(trace.src_tokens, labels),
-        tgt_word_starts=code_word_starts(trace.tgt_tokens, labels),
         candidates=[[(labels.get(piece, piece), p) for piece, p in row] for row in trace.candidates],
     )
 
@@ -80,7 +72,7 @@ class PageContext:
 
     def word_starts(self, shown_pieces: list[str]) -> list[bool]:
         """Word starts of pieces taken from `trace` (labelled): a language code is a word of its own."""
-        return code_word_starts(shown_pieces, set(code_labels(self.ckpt.tokenizer).values()))
+        return word_starts(shown_pieces, code_labels(self.ckpt.tokenizer).values())
 
     @property
     def path(self) -> str:

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from model.core.config import TransformerConfig
+from model.core.tokenizer import word_starts
 
 Cache = list[dict]  # per decoder layer: {"self": {"k", "v"}, "cross": {"k", "v"}}, rows = batch (or beams)
 
@@ -175,3 +176,10 @@ class MultilingualTranslationTokenizer(TranslationTokenizer, Protocol):
 def language_codes(tok: TranslationTokenizer) -> dict[str, str]:
     """A multilingual tokenizer's language codes and their pieces; {} for a bilingual one."""
     return tok.codes if isinstance(tok, MultilingualTranslationTokenizer) else {}
+
+
+def piece_word_starts(tokenizer: TranslationTokenizer, pieces: list[str]) -> list[bool]:
+    """Where each of `tokenizer`'s pieces begins a word (`word_starts`), a language code being a word of its own, like
+    </s>: the words toggle never merges it with the piece after it (NLLB's source starts 'eng_Latn' then '▁…', its
+    output 'kor_Hang' then a piece without '▁')."""
+    return word_starts(pieces, language_codes(tokenizer).values())

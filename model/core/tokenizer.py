@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 import sentencepiece as spm
@@ -157,11 +157,11 @@ def load_tokenizer(folder: Path) -> Tokenizer | TokenizerPair:
     return TokenizerPair.load(folder)
 
 
-def word_starts(pieces: list[str]) -> list[bool]:
-    """True where a piece begins a new word: a '▁' piece, a special symbol, or the first piece."""
-    starts = []
-    for i, piece in enumerate(pieces):
-        special = piece in (PAD, UNK, BOS, EOS)
-        previous_special = i > 0 and pieces[i - 1] in (PAD, UNK, BOS, EOS)
-        starts.append(i == 0 or special or previous_special or piece.startswith(WORD_START))
-    return starts
+def word_starts(pieces: list[str], own_words: Collection[str] = ()) -> list[bool]:
+    """True where a piece begins a new word: a '▁' piece, the first piece, and a special symbol or a piece of
+    `own_words` (a multilingual model's language codes) and the piece after it: those are words of their own."""
+    alone = {PAD, UNK, BOS, EOS, *own_words}
+    return [
+        i == 0 or piece in alone or pieces[i - 1] in alone or piece.startswith(WORD_START)
+        for i, piece in enumerate(pieces)
+    ]

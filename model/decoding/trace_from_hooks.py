@@ -13,8 +13,7 @@ import torch
 from model.core.head_selection import check_head, head_masks
 from model.core.hook_names import ALL_WEIGHTS, HEAD_PIPELINE, KINDS, hook_name
 from model.core.hooks import Run, capture
-from model.core.interface import TranslationModel, TranslationTokenizer
-from model.core.tokenizer import word_starts
+from model.core.interface import TranslationModel, TranslationTokenizer, piece_word_starts
 from model.decoding.search import Hypothesis, topk
 from model.decoding.trace import Trace
 
@@ -63,8 +62,8 @@ def make_trace(
         tgt_tokens=tgt_pieces,
         out_tokens=tok.target_pieces(out_ids),
         positional_encoding=model.positional_encoding[:n_pos].cpu().numpy().copy(),
-        src_word_starts=word_starts(src_pieces),
-        tgt_word_starts=word_starts(tgt_pieces),
+        src_word_starts=piece_word_starts(tok, src_pieces),
+        tgt_word_starts=piece_word_starts(tok, tgt_pieces),
         candidates=[list(zip(tok.target_pieces(ids), probs)) for ids, probs in candidates],
         out_logprobs=list(logprobs),
         forced=forced,
