@@ -276,9 +276,12 @@ def read_arrays(folder: Path, sentences: list[FilmSentence], layers: dict, heads
                     if key not in arrays.files:
                         raise FilmError(f"{ARRAYS_FILE} has no {key}")
                     shape = (n_frames, layers[kind], heads, len(q), len(k))
-                    if arrays[key].shape != shape or arrays[key].dtype.kind != "f":
+                    stored = arrays[key]
+                    # A film read while a live run saves it: film.npz is replaced before film.json, so it may already
+                    # hold the next frames (frames are only appended); the first n_frames are film.json's.
+                    if stored.shape[1:] != shape[1:] or stored.shape[0] < n_frames or stored.dtype.kind != "f":
                         raise FilmError(f"{ARRAYS_FILE}'s {key} is not a float array of shape {shape}")
-                    value = arrays[key].astype(np.float32)
+                    value = stored[:n_frames].astype(np.float32)
                     if not np.isfinite(value).all():
                         raise FilmError(f"{ARRAYS_FILE}'s {key} holds NaN or infinity")
                     out[i, kind] = value

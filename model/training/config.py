@@ -120,6 +120,12 @@ class TrainConfig:
     film_frames: int = setting(
         60, "about this many frames (log-spaced over the run's updates)", "film", at_least=2, below=501
     )
+    film_every_frame: bool = setting(
+        False,
+        "save the film after every frame, not only with the run's state, for a viewer watching the run live "
+        "(a run resumed with --resume then records again the frames past its saved state)",
+        "film",
+    )
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -137,6 +137,13 @@ class FilmRecorder:
         self.film.total_steps = saved.total_steps
         self.planned = set(frame_steps(saved.total_steps, self.n_frames))
 
+    def drop_after(self, step: int) -> None:
+        """Forget the frames past update `step` (a film saved after every frame is ahead of the run's saved state;
+        a resumed run records them again)."""
+        kept = sum(frame.step <= step for frame in self.film.frames)
+        self.film.frames = self.film.frames[:kept]
+        self.film.attention = {key: weights[:kept] for key, weights in self.film.attention.items()}
+
     def add_loss(self, loss_sum: float, tokens: int) -> None:
         self.loss_sum += loss_sum
         self.loss_tokens += tokens
