@@ -8,6 +8,12 @@ python -m model.translate "A dog runs." --ablate cross:*:*
 python -m model.translate "A dog runs." --prefix "Ein Hund"       # force the start, see what follows
 python -m model.translate --tidy "where is the bus stop"          # "Where is the bus stop?", as the app does
 python -m model.translate --checkpoint nllb-200-distilled-600M --tgt-lang kor_Hang "A dog runs."
+python -m model.translate --checkpoint Qwen2.5-0.5B-Instruct --tgt-lang French "A dog runs."  # a language model
+
+A decoder-only language model's --src-lang/--tgt-lang are the languages' names as its prompt writes them (default:
+the checkpoint's, e.g. English and German), --instruction replaces the prompt's instruction, and --export writes the
+whole self-attention with the three kinds cut from it (docs/formats.md); --ablate and --prefix are for
+encoder-decoder models only.
 """
 
 from __future__ import annotations
@@ -19,9 +25,11 @@ from model.cli.common import add_checkpoint_flag, add_language_flags, command_pa
 from model.cli.lines import translate_lines
 from model.cli.numbers import BEAM_HELP, beam_size, length_penalty, output_pieces
 from model.cli.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
-from model.core.checkpoint import CheckpointError, with_languages
+from model.cli.translate_options import add_instruction_flag, translate_options
+from model.core.checkpoint import CheckpointError
+from model.core.decoder_only import DecoderOnlyTransformer
 from model.core.defaults import MAX_LENGTH_PENALTY, MAX_OUTPUT_PIECES
-from model.core.head_selection import parse_head_spec
+from model.decoding.llm_text import LLMTextTranslation, translate_llm_text
 from model.decoding.notes import translation_notes
 from model.decoding.tidy import tidy_input
 from model.decoding.translation import InputError, Translation, translate
@@ -36,14 +44,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--length-penalty",
         type=length_penalty,
-        default=0.6,
-        help=f"beam search: GNMT length-penalty exponent alpha, 0 (none) to {MAX_LENGTH_PENALTY:g}",
+        default=None,
+        help=f"beam search's length penalty, 0 (none) to {MAX_LENGTH_PENALTY:g}: GNMT's exponent alpha (default 0.6); "
+        "decoder-only models: score / length ** penalty, as transformers (default 1)",
     )
     p.add_argument(
         "--max-len",
         type=output_pieces,
         default=None,
-        help=f"most output pieces, 1 to {MAX_OUTPUT_PIECES} (default: 2 x source + 10, within the model's limit)",
+        help=f"most output pieces, 1 to {MAX_OUTPUT_PIECES} (default: 2 x source + 10, within the model's limit; "
+        "decoder-only models: 256)",
     )
     p.add_argument(
         "--export", help="write the attention trace of TEXT to this file, as NPZ (the name is used as given)"
@@ -53,6 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--prefix", default="", help="target text the translation must start with; the model continues from it"
     )
     add_language_flags(p)
+    add_instruction_flag(p)
     p.add_argument(
         "--tidy",
         action="store_true",
@@ -79,20 +90,21 @@ def main(argv: list[str] | None = None) -> int:
             "--export", args.export, checkpoint_inputs(args.checkpoint), force=args.force
         )
         ckpt = load_model(args.checkpoint)
-        heads = parse_head_spec(args.ablate, ckpt.model.cfg)
-        ckpt = with_languages(ckpt, args.src_lang, args.tgt_lang)
+        ckpt, options = translate_options(args, ckpt)
     except (CheckpointError, ValueError) as exc:  # (OutputError is a ValueError)
         return fail(exc)
-    options = dict(beam=args.beam, max_len=args.max_len, alpha=args.length_penalty, ablate=heads, prefix=args.prefix)
-    options["src_lang"] = args.src_lang or (ckpt.src_lang if ckpt.languages else None)
-    options["tgt_lang"] = args.tgt_lang or (ckpt.tgt_lang if ckpt.languages else None)
 
-    def translate_text(text: str, with_trace: bool = False) -> Translation:  # notes for the user on stderr
-        tidied = tidy_input(text, ckpt.src_lang, args.tidy)
+    def translate_text(text: str, with_trace: bool = False) -> Translation | LLMTextTranslation:  # notes on stderr
+        if isinstance(ckpt.model, DecoderOnlyTransformer):  # a language model: its own prompt and search
+            result = translate_llm_text(ckpt.model, ckpt.tokenizer, text, args.tidy, with_trace, **options)
+            tidied, notes = result.tidied, result.notes
+        else:
+            tidied = tidy_input(text, ckpt.src_lang, args.tidy)
+            result = translate(ckpt.model, ckpt.tokenizer, tidied.text, with_trace=with_trace, **options)
+            notes = translation_notes(result, ckpt.tokenizer, args.prefix)
         if tidied.changes and args.input is None:  # one sentence: say what was translated (a file's lines would flood)
             print(f"tidied: {tidied.text}", file=sys.stderr)
-        result = translate(ckpt.model, ckpt.tokenizer, tidied.text, with_trace=with_trace, **options)
-        for note in translation_notes(result, ckpt.tokenizer, args.prefix):
+        for note in notes:
             print(note, file=sys.stderr)
         return result
 

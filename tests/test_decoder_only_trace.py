@@ -15,7 +15,8 @@ from model.decoding.decoder_only import LLMTranslation, translate_with_llm
 from model.decoding.decoder_only_trace import DECODER_ONLY_LABELS, DecoderOnlyTrace, decoder_only_trace
 from model.decoding.trace import KIND_LABELS, Trace
 from model.import_hf import main as import_main
-from tests.test_decoder_only import SENTENCE, bpe, qwen_folder  # noqa: F401  (fixtures)
+from model.translate import main
+from tests.test_decoder_only import CHATML, SENTENCE, bpe, family_model  # noqa: F401  (bpe: a fixture)
 
 transformers = pytest.importorskip("transformers")
 
@@ -23,16 +24,33 @@ MAX_NEW = 6
 
 
 @pytest.fixture(scope="module")
-def hf(qwen_folder):  # noqa: F811
-    """transformers' model and tokenizer of the checkpoint: the reference."""
-    model = transformers.AutoModelForCausalLM.from_pretrained(qwen_folder, attn_implementation="eager").eval()
-    return model, transformers.PreTrainedTokenizerFast.from_pretrained(qwen_folder)
+def varied(bpe, tmp_path_factory):  # noqa: F811
+    """A tiny random Qwen2 folder whose weights are small enough that its output varies and beam search (3) finds
+    another output than greedy search (test_decoder_only's saturates into one repeated piece)."""
+    hf_tok = transformers.PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", bos_token="<bos>")
+    hf_tok.chat_template = CHATML
+    model = family_model("qwen2", bpe.get_vocab_size(), bpe.token_to_id("<|im_end|>"), bpe.token_to_id("<bos>"))
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.05)
+    folder = tmp_path_factory.mktemp("qwen2_varied")
+    model.save_pretrained(folder)
+    hf_tok.save_pretrained(folder)
+    return folder
 
 
 @pytest.fixture(scope="module")
-def ours(qwen_folder, tmp_path_factory):  # noqa: F811
+def hf(varied):
+    """transformers' model and tokenizer of the checkpoint: the reference."""
+    model = transformers.AutoModelForCausalLM.from_pretrained(varied, attn_implementation="eager").eval()
+    return model, transformers.PreTrainedTokenizerFast.from_pretrained(varied)
+
+
+@pytest.fixture(scope="module")
+def ours(varied, tmp_path_factory):
     dest = tmp_path_factory.mktemp("qwen_ours") / "q"
-    assert import_main([str(qwen_folder), "--dest", str(dest), "--tgt-lang", "German"]) == 0
+    assert import_main([str(varied), "--dest", str(dest), "--tgt-lang", "German"]) == 0
     return dest
 
 
@@ -73,9 +91,10 @@ def test_the_slots_are_transformers_attention_sliced_by_hand(ours, hf, tmp_path)
     np.testing.assert_allclose(trace.attention("cross"), ref[:, :, p : n - 1, a:b], atol=1e-5)
     assert np.all(np.triu(trace.decoder, k=1) == 0)  # causal among the output's rows
 
-    pieces = [tok.decode([i]) for i in ids]
-    assert trace.axis_tokens("cross") == (pieces[p : n - 1], pieces[a:b])
-    assert trace.out_tokens == pieces[start:] and trace.tokens == pieces
+    pieces = trace.tokens  # the prompt's each as transformers decodes it; the output's together (bytes of a
+    assert pieces[:start] == [tok.decode([i]) for i in prompt]  # character may be split between pieces)
+    assert len(pieces) == n and "".join(pieces[start:]) == tok.decode(ids)[len(tok.decode(prompt)) :]
+    assert trace.axis_tokens("cross") == (pieces[p : n - 1], pieces[a:b]) and trace.out_tokens == pieces[start:]
     assert trace.axis_tokens("whole") == (pieces, pieces) and trace.layers("whole") == 3 and trace.heads("cross") == 4
     assert trace.kinds == ("encoder", "decoder", "cross", "whole")
     assert [trace.kind_labels[k] for k in trace.kinds] == [
@@ -144,3 +163,92 @@ def test_a_trace_whose_parts_disagree_is_refused():
     assert isinstance(relabelled, DecoderOnlyTrace) and relabelled.src_tokens == ["A", "dog"]
     with pytest.raises(ValueError, match="without its attention"):
         decoder_only_trace(dataclasses.replace(hand_made(), attention=None))
+
+
+def hf_output(model, tok, message: str, **search) -> tuple[list[int], str]:
+    """transformers' search from the prompt of `message`: (prompt and output ids, output text)."""
+    prompt = hf_prompt(tok, message)
+    found = model.generate(torch.tensor([prompt]), do_sample=False, max_new_tokens=MAX_NEW, pad_token_id=0, **search)
+    ids = found[0].tolist()
+    return ids, tok.decode(ids[len(prompt) :], skip_special_tokens=True)
+
+
+def test_the_command_translates_as_transformers_generates(ours, hf, capsys):
+    model, tok = hf
+    message = f"Translate the following English text into German:\n\n{SENTENCE}"
+    assert main(["--checkpoint", str(ours), "--max-len", str(MAX_NEW), SENTENCE]) == 0
+    captured = capsys.readouterr()
+    expected = hf_output(model, tok, message)[1]
+    assert expected.strip() and captured.out == expected + "\n"
+    assert f"cut at {MAX_NEW} pieces" in captured.err  # a random model never ends its turn this soon
+    assert main(["--checkpoint", str(ours), "--max-len", str(MAX_NEW), "--beam", "3", SENTENCE]) == 0
+    beam = hf_output(model, tok, message, num_beams=3)[1]
+    assert beam != expected and capsys.readouterr().out == beam + "\n"
+
+
+def test_the_command_exports_the_npz_with_the_prompt_it_was_asked_for(ours, hf, tmp_path, capsys):
+    model, tok = hf
+    path = tmp_path / "fr.npz"
+    args = ["--checkpoint", str(ours), "--max-len", str(MAX_NEW), "--tgt-lang", "French", "--export", str(path)]
+    assert main([*args, SENTENCE]) == 0
+    french = f"Translate the following English text into French:\n\n{SENTENCE}"
+    ids, text = hf_output(model, tok, french)
+    prompt = hf_prompt(tok, french)
+    assert capsys.readouterr().out == text + "\n"
+    with np.load(path, allow_pickle=False) as npz:
+        assert len(npz["tokens"]) == len(ids)
+        assert npz["tokens"].tolist()[: len(prompt)] == [tok.decode([i]) for i in prompt]
+        np.testing.assert_allclose(npz["attention"], hf_attention(model, ids), atol=1e-5)
+        assert int(npz["out_start"]) == len(prompt)
+
+    instruction = "Render in {target}, please: {text}"
+    assert main([*args, "--force", "--instruction", instruction, SENTENCE]) == 0
+    ids, text = hf_output(model, tok, f"Render in French, please: {SENTENCE}")
+    prompt = hf_prompt(tok, f"Render in French, please: {SENTENCE}")
+    assert capsys.readouterr().out == text + "\n"
+    with np.load(path, allow_pickle=False) as npz:
+        assert npz["tokens"].tolist()[: len(prompt)] == [tok.decode([i]) for i in prompt]
+        np.testing.assert_allclose(npz["attention"], hf_attention(model, ids), atol=1e-5)
+        a, b = npz["src_span"].tolist()
+        assert "".join(npz["tokens"][a:b]).strip() == SENTENCE
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--ablate", "cross:*:*"], "--ablate works with encoder-decoder models only"),
+        (["--prefix", "Ein"], "--prefix works with encoder-decoder models only"),
+        (["--instruction", "Translate this."], "must hold {text} once"),
+        (["--instruction", "{text} {text}"], "must hold {text} once"),
+        (["--tgt-lang", "Ger\nman"], "is not a language's name"),
+        (["--src-lang", "x" * 65], "is not a language's name"),
+    ],
+)
+def test_what_a_language_model_cannot_take_is_one_line(ours, capsys, extra, message):
+    assert main(["--checkpoint", str(ours), "--max-len", "2", *extra, SENTENCE]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and message in captured.err and len(captured.err.strip().splitlines()) == 1
+
+
+def test_an_instruction_for_an_encoder_decoder_is_one_line(checkpoint_dir, capsys):
+    assert main(["--checkpoint", str(checkpoint_dir), "--instruction", "Say {text}", "A dog."]) == 2
+    err = capsys.readouterr().err
+    assert "--instruction works with decoder-only models only" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_command_tidies_reads_files_and_refuses_no_text(ours, hf, tmp_path, capsys):
+    model, tok = hf
+    expected = hf_output(model, tok, f"Translate the following English text into German:\n\n{SENTENCE}")[1]
+    untidy = "the cat sat on the mat by the small house"
+    assert main(["--checkpoint", str(ours), "--max-len", str(MAX_NEW), "--tidy", untidy]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == expected + "\n" and f"tidied: {SENTENCE}" in captured.err
+
+    lines = tmp_path / "in.txt"
+    lines.write_text(f"{SENTENCE}\n\n{SENTENCE}\n")
+    assert main(["--checkpoint", str(ours), "--max-len", str(MAX_NEW), "--input", str(lines)]) == 0
+    assert capsys.readouterr().out == "\n".join([expected.replace("\n", " "), "", expected.replace("\n", " ")]) + "\n"
+
+    assert main(["--checkpoint", str(ours), "   "]) == 2
+    err = capsys.readouterr().err
+    assert "no text to translate" in err and len(err.strip().splitlines()) == 1
