@@ -19,7 +19,8 @@ COMMAND = re.compile(r"python -m model\.([a-z_][a-z0-9_]*)\b")  # lower case: mo
 URL_PARAMETER = re.compile(r"[?&]([a-z_]+)=")
 SET_UP = (
     "pip install -r requirements.txt && streamlit run app.py --server.fileWatcherType none",
-    "apt-get update && apt-get install -y chromium haproxy && pip install -r requirements-dev.txt && python -m pytest -q",
+    "apt-get update && apt-get install -y chromium haproxy && "
+    "pip install -r requirements-dev.txt && python -m pytest -q",
 )
 
 
@@ -179,3 +180,25 @@ def test_requirement_files_agree_and_the_notebook_has_jupyter():
     assert "-r requirements.txt" in notebook and "jupyter lab examples/notebook.ipynb" in notebook
     for path in ("requirements.txt", "requirements-dev.txt"):  # as docs/notebook.md says: the tests need no Jupyter
         assert "jupyterlab" not in requirement_pins(ROOT / path) and "notebook" not in requirement_pins(ROOT / path)
+
+
+CODE_FOLDERS = ("model", "ui", "viz", "harness", "bench")
+
+
+def modules_named_on_the_layout_page(text: str) -> set[str]:
+    return set(re.findall(r"`((?:model|ui|viz|harness|bench)/[\w/]+\.py)`", text))
+
+
+def test_the_layout_page_names_every_module_and_no_other():
+    """docs/layout.md has one line per module: a module added, moved or removed shows there."""
+    named = modules_named_on_the_layout_page((ROOT / "docs" / "layout.md").read_text(encoding="utf-8"))
+    modules = {
+        p.relative_to(ROOT).as_posix()
+        for folder in CODE_FOLDERS
+        for p in (ROOT / folder).rglob("*.py")
+        if p.name != "__init__.py"
+    }
+    assert sorted(modules - named) == [], "modules docs/layout.md does not name"
+    assert sorted(named - modules) == [], "docs/layout.md names modules that do not exist"
+    example = "`model/x/y.py` and `ui/z.py`, not model/w.py"
+    assert modules_named_on_the_layout_page(example) == {"model/x/y.py", "ui/z.py"}
