@@ -19,15 +19,17 @@ says so):
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from model.analysis.handout import HandoutError, handout_slides
+from model.analysis.importance import SWEEP_FILE
 from model.cli.common import command_parser, fail, run
-from model.cli.outputs import OutputError, check_output, replaced_when_done
+from model.cli.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
 from model.core.checkpoint import CheckpointError, find_checkpoints
 from model.core.defaults import checkpoints_folder
 from model.links.decks import MAX_DECK_BYTES, DeckError, build_aiayn_deck, parse_deck
-from model.links.parameters import DEFAULT_CHECKPOINT
+from model.links.parameters import DEFAULT_CHECKPOINT, MAX_TEXT_CHARS
 from viz.handout import app_bundle, deck_handout
 
 
@@ -63,11 +65,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.checkpoint is None or args.out is None:
         p.error("writing a deck needs --checkpoint and --out (or give a deck file and --handout HTML)")
+    sentence = args.sentence
+    if len(sentence) > MAX_TEXT_CHARS:  # the app cuts a deck's text there: the slides must quote what it shows
+        print(f"note: --sentence cut to the app's {MAX_TEXT_CHARS} characters.", file=sys.stderr)
+        sentence = sentence[:MAX_TEXT_CHARS]
+    folder = Path(args.checkpoint)
+    reads = checkpoint_inputs(folder) | {f"--checkpoint's {n}": folder / n for n in ("head_stats.csv", SWEEP_FILE)}
     try:
-        deck = build_aiayn_deck(Path(args.checkpoint), args.sentence)
-    except (CheckpointError, OSError, KeyError, DeckError, ValueError) as exc:
+        target = check_output("--out", args.out, reads)
+        deck = build_aiayn_deck(folder, sentence)
+        with replaced_when_done(target) as out:
+            out.write(json.dumps(deck, indent=1, ensure_ascii=False) + "\n")
+    except (CheckpointError, OSError, KeyError, DeckError, ValueError) as exc:  # OutputError is a ValueError
         return fail(exc)
-    Path(args.out).write_text(json.dumps(deck, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     for s in deck["slides"]:
         print(f"{s['title']}: /?" + "&".join(f"{k}={v}" for k, v in s["params"].items()))
     return 0

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ import pytest
 
 from model import analyze, corpus, diagnostics, evaluate, translate
 from model.core.defaults import DEFAULT_CHECKPOINT, MAX_BEAM, SHIPPED_CHECKPOINTS
+from tests.conftest import ROOT
 
 SOURCES = ["A dog runs.", "Two men play football.", "A woman reads a book."]
 REFERENCES = ["Ein Hund rennt.", "Zwei Männer spielen Fußball.", "Eine Frau liest ein Buch."]
@@ -297,3 +300,35 @@ def test_a_checkpoint_loaded_with_a_note_says_it_on_stderr(checkpoint_dir, tmp_p
     out, err = capsys.readouterr()
     notes = [line for line in err.splitlines() if line.startswith("note: ")]
     assert out.strip() and len(notes) == 1 and "tokenizer" in notes[0]
+
+
+def test_writing_a_deck_never_replaces_the_checkpoints_files_and_checks_out_before_the_work(
+    tmp_path, capsys, monkeypatch
+):
+    from model import deck
+
+    folder = tmp_path / "multi30k-en-fr"
+    shutil.copytree(ROOT / "checkpoints" / "multi30k-en-fr", folder)
+    before = snapshot(folder)
+
+    built = []  # the sentences a deck was built for: none while --out is refused
+
+    def build(checkpoint, sentence):
+        built.append(sentence)
+        return {"title": "t", "checkpoint": folder.name, "slides": [{"title": "s", "params": {"text": sentence}}]}
+
+    monkeypatch.setattr(deck, "build_aiayn_deck", build)
+    ckpt = ["--checkpoint", str(folder)]
+    for name in ("head_stats.csv", "head_importance.json", "config.json", "model.safetensors", "tokenizer.model"):
+        refused(deck, [*ckpt, "--out", str(folder / name)], capsys, f"is also --checkpoint's {name}")
+    for out, words in (
+        (tmp_path, "is a folder"),
+        (tmp_path / "no" / "d.json", "does not exist"),
+        ("/dev/full", "device"),
+    ):
+        refused(deck, [*ckpt, "--out", str(out)], capsys, words)
+    assert snapshot(folder) == before and built == []
+    out = tmp_path / "deck.json"
+    assert deck.main([*ckpt, "--out", str(out), "--sentence", "x" * 2500]) == 0
+    assert json.loads(out.read_text())["slides"][0]["params"]["text"] == "x" * 2000  # the app's cap
+    assert "cut to the app's 2000 characters" in capsys.readouterr().err

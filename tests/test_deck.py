@@ -202,3 +202,12 @@ def test_titles_and_notes_that_are_null_numbers_or_surrogates_are_shown_as_text(
     assert deck["title"] == "Deck" and deck["checkpoint"] == ""  # never "None"
     assert [s["title"] for s in deck["slides"]] == ["Slide 1", "7" * 200] and deck["slides"][0]["note"] == ""
     assert deck["slides"][1]["note"] == "a b"
+
+
+def test_a_byte_order_mark_is_read_and_a_key_given_twice_is_one_sentence():
+    from model.links.decks import parse_deck
+
+    deck = parse_deck(b'\xef\xbb\xbf{"slides": [{"params": {"view": "steps"}}]}')  # as some editors save UTF-8
+    assert deck["slides"][0]["params"] == {"view": "steps"}
+    with pytest.raises(DeckError, match=r"^the file gives 'view' twice in one object; give each key once$"):
+        parse_deck(b'{"slides": [{"params": {"view": "steps", "view": "lesson"}}]}')

@@ -28,7 +28,11 @@ def parse_deck(raw: bytes) -> dict:
     if len(raw) > MAX_DECK_BYTES:
         raise DeckError(f"the file is {len(raw) / 1e6:.1f} MB; a deck is at most {MAX_DECK_BYTES // 1_000_000} MB")
     try:
-        data = json.loads(raw.decode("utf-8"), parse_int=lambda digits: int(digits) if len(digits) < 100 else digits)
+        data = json.loads(
+            raw.decode("utf-8-sig"),  # an editor's byte-order mark is no reason to refuse a deck
+            parse_int=lambda digits: int(digits) if len(digits) < 100 else digits,
+            object_pairs_hook=unique_keys,
+        )
     except UnicodeDecodeError:
         raise DeckError("the file is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -36,6 +40,16 @@ def parse_deck(raw: bytes) -> dict:
     except RecursionError:
         raise DeckError("the file's JSON is nested too deeply to be a deck") from None
     return validate_deck(data)
+
+
+def unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object whose keys are each given once: with two, which one the deck meant is unknown."""
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise DeckError(f"the file gives {one_line(twice, 40)!r} twice in one object; give each key once")
+    return data
 
 
 def one_line(value: object, limit: int) -> str:
