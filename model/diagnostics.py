@@ -10,7 +10,7 @@ rows and about 1 for unrelated ones; healthy models keep it well above 0.1 at ev
 
 from __future__ import annotations
 
-from model.analysis.diagnostics import collapse_warning, encoder_spread
+from model.analysis.encoder_collapse import collapse_warning, encoder_spread
 from model.cli.common import add_checkpoint_flag, command_parser, fail, load_model, run
 from model.cli.inputs import InputFileError, read_sentences
 from model.cli.numbers import positive_count

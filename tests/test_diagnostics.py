@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from model.analysis.diagnostics import COLLAPSED, collapse_warning, encoder_spread, relative_spread
+from model.analysis.encoder_collapse import COLLAPSED, collapse_warning, encoder_spread, relative_spread
 from model.core.hook_names import hook_name
 from model.core.hooks import hook_points
 from model.diagnostics import main as diagnostics_main

@@ -89,6 +89,14 @@ def test_library_imports_flow_one_way_and_never_reach_a_command(path):
             assert target in MAY_IMPORT[folder], f"{module_name(path)} ({folder}) may not import {name} ({target})"
 
 
+def test_no_library_module_or_package_shares_a_commands_name():
+    """`python -m model.corpus` is the command; what it runs is named for what it holds (model/analysis/corpus_run.py)."""
+    commands = {c.split(".")[1] for c in COMMANDS}
+    library = {name.split(".")[-1]: name for name in MODULES if name not in COMMANDS and name != "model"}
+    clashes = sorted(library[short] for short in library.keys() & commands)
+    assert clashes == [], f"library modules named like a command: {clashes}"
+
+
 def test_no_import_cycles_in_model():
     graph = nx.DiGraph()
     for name, path in MODULES.items():

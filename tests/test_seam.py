@@ -13,7 +13,7 @@ from torch import nn
 
 from model.analysis.attribution import contribution_vectors, contributions
 from model.analysis.corpus_run import run_corpus
-from model.analysis.diagnostics import encoder_spread
+from model.analysis.encoder_collapse import encoder_spread
 from model.analysis.lesson import LessonChoice, lesson_numbers
 from model.core.checkpoint import load_checkpoint, read_config, save_checkpoint
 from model.core.config import TransformerConfig

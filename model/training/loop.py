@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from model.analysis.diagnostics import collapse_warning, encoder_spread
+from model.analysis.encoder_collapse import collapse_warning, encoder_spread
 from model.core.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint, unique_state_dict
 from model.core.config import TransformerConfig
 from model.core.text_files import read_parallel

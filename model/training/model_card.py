@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from model.analysis.diagnostics import encoder_spread
+from model.analysis.encoder_collapse import encoder_spread
 from model.core.checkpoint import CARD_JSON, CARD_MD, WEIGHTS_FILE, Checkpoint, load_checkpoint
 from model.core.text_files import read_lines, read_parallel, sentence_key
 from model.decoding.batch import translate_many

@@ -1,4 +1,4 @@
-"""Health checks of a trained model: does the encoder's output still tell source words apart?"""
+"""Whether the encoder has collapsed: does its output still tell source words apart (its relative spread per layer)?"""
 
 from __future__ import annotations
 
