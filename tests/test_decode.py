@@ -160,12 +160,12 @@ def test_inspect_head_follows_the_papers_formula(tokenizer):
     result = translate(model, tokenizer, SENTENCE, max_len=6)
     for kind in ("encoder", "decoder", "cross"):
         d = inspect_head(model, result.src_ids, result.out_ids, kind, 1, 3)
-        scores = d["q"] @ d["k"].T / np.sqrt(model.cfg.d_k)
-        np.testing.assert_allclose(d["scores"], scores, atol=1e-5)
-        masked = np.where(d["mask"], scores, -np.inf)
+        scores = d.q @ d.k.T / np.sqrt(model.cfg.d_k)
+        np.testing.assert_allclose(d.scores, scores, atol=1e-5)
+        masked = np.where(d.mask, scores, -np.inf)
         weights = np.exp(masked - masked.max(-1, keepdims=True))
         weights /= weights.sum(-1, keepdims=True)
-        np.testing.assert_allclose(d["weights"], weights, atol=1e-5)
-        np.testing.assert_allclose(d["head_out"], weights @ d["v"], atol=1e-5)
-        np.testing.assert_allclose(d["weights"], result.trace.attention(kind)[1, 3], atol=1e-5)
-    assert not inspect_head(model, result.src_ids, result.out_ids, "decoder", 0, 0)["mask"][0, 1]
+        np.testing.assert_allclose(d.weights, weights, atol=1e-5)
+        np.testing.assert_allclose(d.head_out, weights @ d.v, atol=1e-5)
+        np.testing.assert_allclose(d.weights, result.trace.attention(kind)[1, 3], atol=1e-5)
+    assert not inspect_head(model, result.src_ids, result.out_ids, "decoder", 0, 0).mask[0, 1]

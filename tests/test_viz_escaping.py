@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from model.decoding.trace import KIND_LABELS, Trace
+from model.decoding.trace_from_hooks import HeadInside
 from viz.attention import attention_heatmap, difference_heatmap, head_title, merge_tokens, model_view
 from viz.film import film_grid, film_heatmap
 from viz.inside_head import PIPELINE, pipeline_figure
@@ -42,12 +43,12 @@ def hostile_trace() -> Trace:
     )
 
 
-def head_detail(trace: Trace) -> dict[str, np.ndarray]:
+def head_detail(trace: Trace) -> HeadInside:
     rng = np.random.default_rng(1)
     S, d = len(trace.src_tokens), 4
     detail = {name: rng.normal(size=(S, S) if name in ("scores", "masked_scores") else (S, d)) for name in PIPELINE}
     detail["weights"] = trace.encoder[0, 0]
-    return detail
+    return HeadInside(**detail)
 
 
 def figures(trace: Trace) -> dict:

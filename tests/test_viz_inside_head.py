@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import pytest
 from plotly.subplots import make_subplots
 
+from model.decoding.trace_from_hooks import HeadInside
 from viz.inside_head import pipeline_figure
 
 # A lower bound of a label's width: Source Sans draws lowercase letters and digits about half an em wide (measured in
@@ -52,23 +53,23 @@ def crowded_labels(fig: go.Figure, width: int, tick_size: float) -> list[str]:
     return found
 
 
-def detail(n_keys: int, d_k: int = 32) -> tuple[dict, list[str]]:
+def detail(n_keys: int, d_k: int = 32) -> HeadInside:
     rng = np.random.default_rng(0)
     q, k, v = rng.normal(size=(3, d_k)), rng.normal(size=(n_keys, d_k)), rng.normal(size=(n_keys, d_k))
     scores = q @ k.T / np.sqrt(d_k)
     weights = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
     mask = np.ones((3, n_keys), bool)
-    return dict(q=q, k=k, v=v, scores=scores, masked_scores=scores, weights=weights, head_out=weights @ v, mask=mask)
+    return HeadInside(q, k, v, scores, masked_scores=scores, weights=weights, head_out=weights @ v, mask=mask)
 
 
 LONG = ["▁The", "▁international", "ization", "▁of", "▁telecommunications", "▁infrastructure", "▁fundamentally"]
 SHORT = ["▁A", "▁little", "▁girl", "▁climb", "s", "▁into", "▁a", "▁wooden", "▁play", "house", ".", "</s>"]
 
 
-def old_layout(d: dict, keys: list[str]) -> go.Figure:
+def old_layout(d: HeadInside, keys: list[str]) -> go.Figure:
     """The layout the figure had: equal 4% gaps, the keys' labels left of the softmax and of V."""
     fig = make_subplots(rows=1, cols=5, column_widths=[0.1, 0.3, 0.08, 0.3, 0.1], horizontal_spacing=0.04)
-    columns = (d["q"][0][:, None], d["k"].T, d["weights"][0][:, None], d["v"], d["head_out"][0][:, None])
+    columns = (d.q[0][:, None], d.k.T, d.weights[0][:, None], d.v, d.head_out[0][:, None])
     for col, z in enumerate(columns, start=1):
         fig.add_trace(go.Heatmap(z=z), 1, col)
     ticks = dict(tickmode="array", tickvals=list(range(len(keys))), ticktext=keys)

@@ -17,7 +17,7 @@ from model.core.defaults import checkpoints_folder
 from model.core.head_selection import parse_head_spec
 from model.core.language_codes import language_of
 from model.decoding.search import BeamTreeRow, beam_tree_rows
-from model.decoding.trace_from_hooks import forward_trace, inspect_head
+from model.decoding.trace_from_hooks import HeadInside, forward_trace, inspect_head
 from model.decoding.translation import Translation, translate
 from viz.training import training_curve
 
@@ -131,7 +131,7 @@ def cached_contributions(path: str, src_ids: tuple[int, ...], out_ids: tuple[int
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_head_detail(
     path: str, src_ids: tuple[int, ...], out_ids: tuple[int, ...], kind: str, layer: int, head: int
-) -> dict:
+) -> HeadInside:
     ckpt = cached_checkpoint(path)
     return inspect_head(ckpt.model, list(src_ids), list(out_ids), kind, layer, head)
 

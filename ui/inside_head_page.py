@@ -44,7 +44,7 @@ def render(ctx: PageContext) -> None:
     detail = cached_head_detail(
         ctx.path, tuple(translation.src_ids), tuple(translation.out_ids), sel.kind, sel.layer, sel.head
     )
-    d_k = detail["q"].shape[1]
+    d_k = detail.q.shape[1]
     theme = ctx.theme
     fig = pipeline_figure(
         detail,

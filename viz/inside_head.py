@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -16,32 +17,45 @@ FORMULA = r"\mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{Q K^\top
 PIPELINE = ("q", "k", "v", "scores", "masked_scores", "weights", "head_out", "mask")
 
 
-def check_detail(detail: dict[str, np.ndarray], query_pos: int) -> None:
-    missing = [k for k in PIPELINE if k not in detail]
+class HeadInside(Protocol):
+    """What the figure and the table read: one head's arrays (model.decoding.trace_from_hooks.HeadInside)."""
+
+    q: np.ndarray  # [q_pos, d_k]
+    k: np.ndarray  # [k_pos, d_k]
+    v: np.ndarray  # [k_pos, d_k]
+    scores: np.ndarray  # [q_pos, k_pos]
+    masked_scores: np.ndarray
+    weights: np.ndarray
+    head_out: np.ndarray  # [q_pos, d_k]
+    mask: np.ndarray  # [q_pos, k_pos], True = may attend
+
+
+def check_detail(detail: HeadInside, query_pos: int) -> None:
+    missing = [k for k in PIPELINE if not hasattr(detail, k)]
     if missing:
         raise ValueError(f"head detail lacks {', '.join(missing)}")
-    if not 0 <= query_pos < detail["q"].shape[0]:
-        raise ValueError(f"query position {query_pos} is outside 0..{detail['q'].shape[0] - 1}")
+    if not 0 <= query_pos < detail.q.shape[0]:
+        raise ValueError(f"query position {query_pos} is outside 0..{detail.q.shape[0] - 1}")
 
 
-def pipeline_table(detail: dict[str, np.ndarray], query_pos: int, key_tokens: list[str]) -> pd.DataFrame:
+def pipeline_table(detail: HeadInside, query_pos: int, key_tokens: list[str]) -> pd.DataFrame:
     """One row per key: q·k, ÷√d_k, the mask (−∞ where masked), softmax, and the weight's share of the output."""
     check_detail(detail, query_pos)
-    q, k = detail["q"][query_pos], detail["k"]
+    q, k = detail.q[query_pos], detail.k
     if len(key_tokens) != k.shape[0]:
         raise ValueError(f"{len(key_tokens)} key tokens for {k.shape[0]} keys")
     d_k = q.shape[0]
     dot = k @ q
-    allowed = detail["mask"][query_pos]
+    allowed = detail.mask[query_pos]
     return pd.DataFrame(
         {
             "key": key_tokens,
             "q·k": dot,
             "÷√d_k": dot / np.sqrt(d_k),
             "mask": np.where(allowed, 0.0, -np.inf),
-            "masked score": detail["masked_scores"][query_pos],
-            "softmax": detail["weights"][query_pos],
-            "|weight × v|": np.linalg.norm(detail["weights"][query_pos][:, None] * detail["v"], axis=-1),
+            "masked score": detail.masked_scores[query_pos],
+            "softmax": detail.weights[query_pos],
+            "|weight × v|": np.linalg.norm(detail.weights[query_pos][:, None] * detail.v, axis=-1),
         }
     )
 
@@ -147,7 +161,7 @@ def pipeline_traces(q, k, v, out, w, k_text: list[str]) -> list[go.Heatmap]:
 
 
 def pipeline_figure(
-    detail: dict[str, np.ndarray],
+    detail: HeadInside,
     query_pos: int,
     query_tokens: list[str],
     key_tokens: list[str],
@@ -162,11 +176,11 @@ def pipeline_figure(
     are thinned where they would overlap, else the figure grows with the number of keys."""
     check_detail(detail, query_pos)
     q, k, v, out, w = (
-        detail["q"][query_pos],
-        detail["k"],
-        detail["v"],
-        detail["head_out"][query_pos],
-        detail["weights"][query_pos],
+        detail.q[query_pos],
+        detail.k,
+        detail.v,
+        detail.head_out[query_pos],
+        detail.weights[query_pos],
     )
     d_k, n_keys = q.shape[0], k.shape[0]
     short = [short_label(token, MAX_LABEL_CHARS) for token in key_tokens]

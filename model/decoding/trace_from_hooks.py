@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -98,20 +99,29 @@ def forward_trace(
     return make_trace(model, tok, src_ids, out_ids, arrays, candidates, logprobs), score
 
 
+@dataclass(frozen=True)
+class HeadInside:
+    """Every intermediate of one head (paper eq. 1) over one sentence, as the "inside one head" view shows it."""
+
+    q: np.ndarray  # [q_pos, d_k]
+    k: np.ndarray  # [k_pos, d_k]
+    v: np.ndarray  # [k_pos, d_k]
+    scores: np.ndarray  # [q_pos, k_pos]: q k^T / sqrt(d_k)
+    masked_scores: np.ndarray  # [q_pos, k_pos]: -inf where the mask forbids
+    weights: np.ndarray  # [q_pos, k_pos]: softmax of the masked scores
+    head_out: np.ndarray  # [q_pos, d_k]: weights v
+    mask: np.ndarray  # [q_pos, k_pos]: True where the query may attend
+
+
 @torch.inference_mode()
 def inspect_head(
     model: TranslationModel, src_ids: list[int], out_ids: list[int], kind: str, layer: int, head: int
-) -> dict[str, np.ndarray]:
-    """Every intermediate of one head (paper eq. 1), for the 'inside one head' view.
-
-    Returns q [q_pos, d_k], k and v [k_pos, d_k], scores / masked_scores / weights [q_pos, k_pos],
-    head_out [q_pos, d_k], and mask [q_pos, k_pos] (True = may attend).
-    """
+) -> HeadInside:
+    """Every intermediate of one head, read from its hook points in one teacher-forced pass."""
     check_head(model.cfg, kind, layer, head)
     device = next(model.parameters()).device
     names = {what: hook_name(kind, layer, what) for what in HEAD_PIPELINE}
     with capture(model, names.values()) as run:
         model(torch.tensor([src_ids], device=device), torch.tensor([decoder_input(model, out_ids)], device=device))
-    out = {what: run.tensor(name)[head].cpu().numpy() for what, name in names.items()}
-    out["mask"] = np.isfinite(out["masked_scores"])
-    return out
+    parts = {what: run.tensor(name)[head].cpu().numpy() for what, name in names.items()}
+    return HeadInside(**parts, mask=np.isfinite(parts["masked_scores"]))
