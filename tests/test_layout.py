@@ -90,7 +90,7 @@ def test_library_imports_flow_one_way_and_never_reach_a_command(path):
 
 
 def test_no_library_module_or_package_shares_a_commands_name():
-    """`python -m model.corpus` is the command; what it runs is named for what it holds (model/analysis/corpus_run.py)."""
+    """`python -m model.corpus` is the command; what it runs is named for what it holds (analysis/corpus_run.py)."""
     commands = {c.split(".")[1] for c in COMMANDS}
     library = {name.split(".")[-1]: name for name in MODULES if name not in COMMANDS and name != "model"}
     clashes = sorted(library[short] for short in library.keys() & commands)
