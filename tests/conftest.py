@@ -33,6 +33,7 @@ MODULE_MARKS = {
     "test_device_train": {"commands", "slow"},
     "test_decoder_only": {"reference"},
     "test_decoder_only_app": {"reference", "app"},
+    "test_decoder_only_trace": {"reference"},
     "test_doc_links": {"app"},
     "test_film": {"slow"},
     "test_golden_traces": {"slow"},
