@@ -21,9 +21,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from model.analysis.alignment import aer_table, corpus_aer, eflomal_gold, head_alignments, read_hansards, read_rwth
-from model.cli.common import add_checkpoint_flag, add_language_flags, command_parser, fail, load_model, run
-from model.cli.inputs import read_parallel_sentences
-from model.cli.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
+from model.cli_support.common import add_checkpoint_flag, add_language_flags, command_parser, fail, load_model, run
+from model.cli_support.inputs import read_parallel_sentences
+from model.cli_support.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
 from model.core.checkpoint import CheckpointError, with_languages
 from model.core.language_codes import code_for, language_of, means_language
 from model.core.paths import DATA_DIR

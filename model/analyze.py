@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from model.analysis.head_statistics import LABEL_RULES
 from model.analysis.importance import sentence_stats, sweep_record
-from model.cli.common import (
+from model.cli_support.common import (
     add_checkpoint_flag,
     add_language_flags,
     command_parser,
@@ -25,8 +25,8 @@ from model.cli.common import (
     load_checkpoint_and_sentences,
     run,
 )
-from model.cli.numbers import count
-from model.cli.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
+from model.cli_support.numbers import count
+from model.cli_support.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
 from model.core.checkpoint import with_languages
 from model.core.head_selection import all_heads
 

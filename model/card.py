@@ -25,9 +25,9 @@ from pathlib import Path
 
 import torch
 
-from model.cli.common import add_language_flags, command_parser, fail, load_model, run
-from model.cli.inputs import InputFileError, read_parallel_sentences, read_sentences
-from model.cli.outputs import OutputError, check_output_folder
+from model.cli_support.common import add_language_flags, command_parser, fail, load_model, run
+from model.cli_support.inputs import InputFileError, read_parallel_sentences, read_sentences
+from model.cli_support.outputs import OutputError, check_output_folder
 from model.core.checkpoint import CheckpointError, save_checkpoint, with_languages
 from model.training.model_card import (
     card_from_run,

@@ -17,7 +17,7 @@ import torch
 from tqdm import tqdm
 
 from model.analysis.corpus_run import CorpusError, check_out_folder, join_processes, leave_processes, run_corpus
-from model.cli.common import (
+from model.cli_support.common import (
     add_checkpoint_flag,
     add_language_flags,
     command_parser,
@@ -25,7 +25,7 @@ from model.cli.common import (
     load_checkpoint_and_sentences,
     run,
 )
-from model.cli.numbers import count, positive_count
+from model.cli_support.numbers import count, positive_count
 from model.core.checkpoint import with_languages
 
 

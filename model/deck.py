@@ -24,8 +24,8 @@ from pathlib import Path
 
 from model.analysis.handout import HandoutError, handout_slides
 from model.analysis.importance import SWEEP_FILE
-from model.cli.common import command_parser, fail, run
-from model.cli.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
+from model.cli_support.common import command_parser, fail, run
+from model.cli_support.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
 from model.core.checkpoint import CheckpointError, find_checkpoints
 from model.core.defaults import checkpoints_folder
 from model.links.decks import MAX_DECK_BYTES, DeckError, build_aiayn_deck, parse_deck

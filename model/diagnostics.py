@@ -11,9 +11,9 @@ rows and about 1 for unrelated ones; healthy models keep it well above 0.1 at ev
 from __future__ import annotations
 
 from model.analysis.encoder_collapse import collapse_warning, encoder_spread
-from model.cli.common import add_checkpoint_flag, command_parser, fail, load_model, run
-from model.cli.inputs import InputFileError, read_sentences
-from model.cli.numbers import positive_count
+from model.cli_support.common import add_checkpoint_flag, command_parser, fail, load_model, run
+from model.cli_support.inputs import InputFileError, read_sentences
+from model.cli_support.numbers import positive_count
 from model.core.checkpoint import CheckpointError
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 
-from model.cli.common import add_checkpoint_flag, add_language_flags, command_parser, fail, load_model, run
-from model.cli.inputs import read_parallel_sentences
-from model.cli.numbers import BEAM_HELP, beam_size
-from model.cli.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
+from model.cli_support.common import add_checkpoint_flag, add_language_flags, command_parser, fail, load_model, run
+from model.cli_support.inputs import read_parallel_sentences
+from model.cli_support.numbers import BEAM_HELP, beam_size
+from model.cli_support.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
 from model.core.checkpoint import CheckpointError, with_languages
 from model.core.language_codes import means_english
 from model.decoding.batch import translate_many

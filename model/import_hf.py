@@ -26,7 +26,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from model.cli.common import run
+from model.cli_support.common import run
 from model.core.checkpoint import save_checkpoint
 from model.core.decoder_only_checkpoint import save_decoder_only
 from model.importing.destination import DestinationError, check_destination, staged_folder

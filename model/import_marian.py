@@ -7,7 +7,7 @@ Same arguments and result as `python -m model.import_hf`, which also imports M2M
 
 from __future__ import annotations
 
-from model.cli.common import run
+from model.cli_support.common import run
 from model.import_hf import main as import_hf_main
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from model.cli.common import command_parser, fail, run
+from model.cli_support.common import command_parser, fail, run
 from model.training.lab_status import MAX_LAB_MINUTES, LabError, open_lab
 from model.training.toy_tasks import TASKS
 

@@ -12,8 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from model.cli.common import command_parser, fail
-from model.cli.outputs import check_output_folder
+from model.cli_support.common import command_parser, fail
+from model.cli_support.outputs import check_output_folder
 from model.core.paths import DATA_DIR
 from model.training.prepare import prepare
 

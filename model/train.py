@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sys
 
-from model.cli.common import fail
-from model.cli.outputs import check_output_folder
+from model.cli_support.common import fail
+from model.cli_support.outputs import check_output_folder
 from model.training.config import parse_config
 from model.training.loop import train
 

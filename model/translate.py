@@ -21,11 +21,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from model.cli.common import add_checkpoint_flag, add_language_flags, command_parser, fail, load_model, run
-from model.cli.lines import translate_lines
-from model.cli.numbers import BEAM_HELP, beam_size, length_penalty, output_pieces
-from model.cli.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
-from model.cli.translate_options import add_instruction_flag, translate_options
+from model.cli_support.common import add_checkpoint_flag, add_language_flags, command_parser, fail, load_model, run
+from model.cli_support.lines import translate_lines
+from model.cli_support.numbers import BEAM_HELP, beam_size, length_penalty, output_pieces
+from model.cli_support.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
+from model.cli_support.translate_options import add_instruction_flag, translate_options
 from model.core.checkpoint import CheckpointError
 from model.core.decoder_only import DecoderOnlyTransformer
 from model.core.defaults import MAX_LENGTH_PENALTY, MAX_OUTPUT_PIECES

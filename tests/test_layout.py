@@ -17,7 +17,7 @@ MAY_IMPORT = {
     "links": {"core", "decoding"},
     "analysis": {"core", "decoding", "links"},
     "training": {"core", "decoding", "links", "analysis"},
-    "cli": {"core"},
+    "cli_support": {"core"},
 }
 
 
@@ -119,8 +119,10 @@ def test_what_each_part_may_never_import(path):
 
 
 def commands_and_their_helpers(path: Path) -> set[str]:
-    """What the app and the benchmarks must not import: the commands, and model.cli (the commands' own helpers)."""
-    return {name for name in imported_modules(path) if name in COMMANDS or name.split(".")[:2] == ["model", "cli"]}
+    """What the app and the benchmarks must not import: the commands, and model.cli_support (what they share)."""
+    return {
+        name for name in imported_modules(path) if name in COMMANDS or name.split(".")[:2] == ["model", "cli_support"]
+    }
 
 
 @pytest.mark.parametrize("path", python_files("ui", "bench") + [ROOT / "app.py"], ids=lambda p: module_name(p))
@@ -135,5 +137,11 @@ def test_the_rules_can_fail(tmp_path):
     source.write_text("def f():\n    from model.translate import main\n    import streamlit\n")
     assert {"model.translate", "streamlit"} <= imported_modules(source)
     assert "model.translate" in COMMANDS
-    source.write_text("from model.cli.common import run\nimport model.cli\nfrom model.core import checkpoint\n")
-    assert commands_and_their_helpers(source) == {"model.cli", "model.cli.common", "model.cli.common.run"}
+    source.write_text(
+        "from model.cli_support.common import run\nimport model.cli_support\nfrom model.core import checkpoint\n"
+    )
+    assert commands_and_their_helpers(source) == {
+        "model.cli_support",
+        "model.cli_support.common",
+        "model.cli_support.common.run",
+    }

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from model.cli.common import fail
+from model.cli_support.common import fail
 
 
 def translate_lines(path: str, translate_line: Callable[[str], str]) -> int:

@@ -89,7 +89,7 @@ def load_model(folder):
 def load_checkpoint_and_sentences(checkpoint, input_path: str, ref_path: str | None, max_sentences: int = 0):
     """(checkpoint, sources, references or None) for the corpus-style CLIs, or None after one line of error on
     stderr. The sentence files are read first: a bad file is found before the model is loaded."""
-    from model.cli.inputs import InputFileError, read_parallel_sentences, read_sentences
+    from model.cli_support.inputs import InputFileError, read_parallel_sentences, read_sentences
     from model.core.checkpoint import CheckpointError
 
     try:
