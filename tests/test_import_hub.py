@@ -252,6 +252,28 @@ def test_force_refuses_a_folder_that_is_not_a_checkpoint(hf_folders, tmp_path, c
         assert snapshot_of(dest) == before
 
 
+def test_force_keeps_a_checkpoint_that_holds_anything_a_save_does_not_write(hf_folders, checkpoint, capsys):
+    """A user's notes, corpus runs, statistics, alignment tables, gallery and film would go with the folder."""
+    (checkpoint / "Documents").mkdir()
+    (checkpoint / "Documents" / "thesis.tex").write_text("two years")
+    (checkpoint / "corpus").mkdir()
+    for name in ("notes.txt", "head_stats.csv", "alignment_rwth.csv", "gallery.json", "film.json"):
+        (checkpoint / name).write_text("mine")
+    before = snapshot_of(checkpoint)
+    assert import_hf_command.main([str(hf_folders[1][1]), "--dest", str(checkpoint), "--force"]) == 2
+    line = one_error_line(capsys)
+    assert "holds more than a checkpoint save writes (Documents, alignment_rwth.csv, corpus, film.json, " in line
+    assert "gallery.json and 2 more); --force would delete it" in line
+    assert snapshot_of(checkpoint) == before
+
+
+def test_a_headlight_checkpoint_given_as_the_source_is_named_as_one(checkpoint, tmp_path, capsys):
+    assert import_hf_command.main([str(checkpoint), "--dest", str(tmp_path / "again")]) == 2
+    line = one_error_line(capsys)
+    assert f"{checkpoint} is already a Headlight checkpoint, not a Hugging Face model folder" in line
+    assert "None" not in line and not (tmp_path / "again").exists()
+
+
 def test_force_never_replaces_the_source_or_a_folder_holding_it(hf_folders, checkpoint, capsys):
     source = hf_folders[1][1]
     before = snapshot_of(source)

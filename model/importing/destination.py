@@ -1,9 +1,10 @@
 """Where an import writes: a new folder, or (with --force) a Headlight checkpoint replaced only once the new one is
 complete.
 
-`--force` replaces only a folder whose config.json carries our format marker (what `save_checkpoint` writes), never
-the source, a folder holding the source, the working folder, the project or the home folder. The new checkpoint is
-written into a sibling folder and swapped in at the end, so a failed or interrupted import leaves the old one whole.
+`--force` replaces only a folder whose config.json carries our format marker (what `save_checkpoint` writes) and that
+holds nothing but what a save writes, never the source, a folder holding the source, the working folder, the project
+or the home folder. The new checkpoint is written into a sibling folder and swapped in at the end, so a failed or
+interrupted import leaves the old one whole.
 """
 
 from __future__ import annotations
@@ -16,10 +17,28 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from model.core.checkpoint import CONFIG_FILE, FORMAT
+from model.core.checkpoint import CARD_JSON, CARD_MD, CONFIG_FILE, FORMAT, WEIGHTS_FILE
+from model.core.decoder_only_tokenizer import CHAT_TEMPLATE, TOKENIZER_JSON
+from model.core.hf_tokenizers import LANGUAGES_FILE
+from model.core.tokenizer import Tokenizer, TokenizerPair
 
 MAX_CONFIG_BYTES = 16 << 20  # our config.json is a few kB (a multilingual one lists ~200 codes)
 PROJECT = Path(__file__).resolve().parents[2]
+# What a checkpoint save writes (either kind): --force replaces a folder holding nothing else, so that nobody's notes,
+# corpus runs, statistics or alignment tables go with it.
+SAVED_FILES = frozenset(
+    (
+        CONFIG_FILE,
+        WEIGHTS_FILE,
+        CARD_JSON,
+        CARD_MD,
+        LANGUAGES_FILE,
+        TOKENIZER_JSON,
+        CHAT_TEMPLATE,
+        *Tokenizer.files,
+        *TokenizerPair.files,
+    )
+)
 
 
 class DestinationError(ValueError):
@@ -63,6 +82,13 @@ def check_destination(dest: Path, force: bool, source: Path | None = None) -> No
         raise DestinationError(
             f"{dest} is not a Headlight checkpoint (no config.json with format {FORMAT!r}); --force replaces only a "
             "checkpoint, so choose another --dest or remove the folder yourself."
+        )
+    others = sorted(entry.name for entry in target.iterdir() if entry.name not in SAVED_FILES or not entry.is_file())
+    if others:
+        named = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise DestinationError(
+            f"{dest} holds more than a checkpoint save writes ({named}); --force would delete it, so move those "
+            "away first or choose another --dest."
         )
 
 

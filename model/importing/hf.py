@@ -18,6 +18,7 @@ import sentencepiece as spm
 import torch
 from safetensors.torch import load_file
 
+from model.core.checkpoint import FORMAT as CHECKPOINT_FORMAT
 from model.core.config import TransformerConfig
 from model.core.hf_tokenizers import MultilingualTokenizer
 from model.core.size_check import SizeError, check_sizes, mapped_difference, safetensors_shapes
@@ -116,7 +117,13 @@ def read_json(file: Path) -> dict:
 def read_hf_config(folder: Path) -> dict:
     if not (folder / "config.json").is_file():
         raise HFImportError(f"{folder} has no config.json: it is not a Hugging Face model folder.")
-    return read_json(folder / "config.json")  # its model_type is checked by `configured`
+    config = read_json(folder / "config.json")  # its model_type is checked by `configured`
+    if config.get("format") == CHECKPOINT_FORMAT:
+        raise HFImportError(
+            f"{folder} is already a Headlight checkpoint, not a Hugging Face model folder: the app and the commands "
+            "open it as it is."
+        )
+    return config
 
 
 def _same(config: dict, a: str, b: str):
