@@ -182,33 +182,18 @@ def beam_search(
         step_logps.append(logp)
         if top_k:
             tops.append(topk(logp, top_k))
+        # only the forced piece, on the one live beam
+        logp_for_choice = only_piece(logp, forced[step], rows=0) if step < len(forced) else logp
+        scores, idx = (beam_scores[:, None] + logp_for_choice).view(-1).topk(2 * beam_size)
         vocab = logp.shape[-1]
-        if step < len(forced):  # only the forced piece, on the one live beam
-            only = torch.full_like(logp, float("-inf"))
-            only[0, forced[step]] = 0.0
-            logp_for_choice = logp + only
-        else:
-            logp_for_choice = logp
-        flat = (beam_scores[:, None] + logp_for_choice).view(-1)
-        scores, idx = flat.topk(2 * beam_size)
         next_beams, endings = choose_next(scores.tolist(), idx.tolist(), vocab, beam_size, step, alpha, cfg.eos_id)
         finished += endings
+        stop = len(finished) >= beam_size or not next_beams
         if tree is not None:
-            tree += [
-                BeamNode(step, -1, beam, tok, score, normalised, finished=True)
-                for normalised, score, _, beam, tok in endings
-            ]
-        if len(finished) >= beam_size or not next_beams:
+            tree += tree_nodes(step, endings, [] if stop else next_beams, alpha)
+        if stop:
             break
-        if tree is not None:
-            tree += [
-                BeamNode(step, row, b, t, sc, sc / length_penalty(step + 1, alpha))
-                for row, (sc, b, t) in enumerate(next_beams)
-            ]
-        next_beams = fill_dead_rows(next_beams, beam_size)
-        order = torch.tensor([b for _, b, _ in next_beams], device=src.device)
-        tokens = torch.tensor([t for _, _, t in next_beams], device=src.device)
-        beam_scores = torch.tensor([s for s, _, _ in next_beams], device=src.device)
+        order, tokens, beam_scores = beam_tensors(fill_dead_rows(next_beams, beam_size), src.device)
         parents.append(order.tolist())
         chosen.append(tokens.tolist())
         model.reorder_cache(cache, order)
@@ -216,6 +201,29 @@ def beam_search(
     cands = [(tops[r][0][path[r]].tolist(), tops[r][1][path[r]].tolist()) for r in range(len(path))] if top_k else []
     logprobs = [float(step_logps[r][path[r], ids[r]]) for r in range(len(path))]
     return Hypothesis(ids, raw, path, cands, logprobs, min(len(forced), len(ids)))
+
+
+def only_piece(logp: Tensor, piece: int, rows: int | slice = slice(None)) -> Tensor:
+    """`logp` with every choice but `piece` on `rows` at -inf (the piece keeps its own log-probability)."""
+    only = torch.full_like(logp, float("-inf"))
+    only[rows, piece] = 0.0
+    return logp + only
+
+
+def tree_nodes(step: int, endings: list[Ending], kept: list[tuple[float, int, int]], alpha: float) -> list[BeamNode]:
+    """The beam tree's nodes of one step: the hypotheses that finished, then those kept (score, beam, token)."""
+    ended = [BeamNode(step, -1, beam, token, score, normalised, True) for normalised, score, _, beam, token in endings]
+    return ended + [
+        BeamNode(step, row, beam, token, score, score / length_penalty(step + 1, alpha))
+        for row, (score, beam, token) in enumerate(kept)
+    ]
+
+
+def beam_tensors(next_beams: list[tuple[float, int, int]], device) -> tuple[Tensor, Tensor, Tensor]:
+    """The next step's (row each beam extends, its token, its score), from (score, row, token) triples."""
+    order = torch.tensor([row for _, row, _ in next_beams], device=device)
+    tokens = torch.tensor([token for _, _, token in next_beams], device=device)
+    return order, tokens, torch.tensor([score for score, _, _ in next_beams], device=device)
 
 
 Ending = tuple[float, float, int, int, int]  # (normalised score, raw score, step, beam, last token)
@@ -228,14 +236,14 @@ def choose_next(
     the endings kept. An ending ranked below the beam is dropped, as in HF generate."""
     next_beams, endings = [], []
     for rank, (score, i) in enumerate(zip(scores, flat_ids)):
-        beam, tok = divmod(i, vocab)
+        beam, token = divmod(i, vocab)
         if score == float("-inf"):
             break
-        if tok == eos_id:
+        if token == eos_id:
             if rank < beam_size:
-                endings.append((score / length_penalty(step + 1, alpha), score, step, beam, tok))
+                endings.append((score / length_penalty(step + 1, alpha), score, step, beam, token))
         else:
-            next_beams.append((score, beam, tok))
+            next_beams.append((score, beam, token))
         if len(next_beams) == beam_size:
             break
     return next_beams, endings
@@ -266,6 +274,45 @@ def best_hypothesis(
     return raw, path, ids
 
 
+@dataclass
+class SentenceBeams:
+    """One sentence's search in `beam_search_batch`: each step's parent rows and tokens, its endings, its result."""
+
+    max_len: int
+    parents: list[list[int]] = field(default_factory=list)
+    chosen: list[list[int]] = field(default_factory=list)
+    finished: list[Ending] = field(default_factory=list)
+    result: list[int] = field(default_factory=list)
+
+    def advance(
+        self,
+        scores: list[float],
+        flat_ids: list[int],
+        vocab: int,
+        k: int,
+        step: int,
+        alpha: float,
+        eos_id: int,
+        alive_scores: Tensor,
+    ) -> list[tuple[float, int, int]] | None:
+        """One step from the sentence's 2k best (score, beam * vocab + token) over its beams' `alive_scores`: its
+        next k beams (score, beam, token), or None once it is done (`result` then holds its ids)."""
+        next_beams, endings = choose_next(scores, flat_ids, vocab, k, step, alpha, eos_id)
+        self.finished += endings
+        if len(self.finished) >= k or not next_beams:
+            return self.finish(alive_scores.tolist(), alpha)
+        next_beams = fill_dead_rows(next_beams, k)
+        self.parents.append([beam for _, beam, _ in next_beams])
+        self.chosen.append([token for _, _, token in next_beams])
+        if step == self.max_len - 1:
+            return self.finish([score for score, _, _ in next_beams], alpha)
+        return next_beams
+
+    def finish(self, alive_scores: list[float], alpha: float) -> None:
+        """Keep the best ending's ids as the result (the best alive beam's if none finished)."""
+        self.result = best_hypothesis(self.finished, self.parents, self.chosen, alive_scores, alpha)[2]
+
+
 @torch.inference_mode()
 def beam_search_batch(
     model: TranslationModel,
@@ -286,45 +333,28 @@ def beam_search_batch(
     tokens = torch.full((n * k,), cfg.decoder_start_id, dtype=torch.long, device=src.device)
     beam_scores = torch.full((n, k), float("-inf"), device=src.device)
     beam_scores[:, 0] = 0.0  # all beams of a sentence start identical: expand only the first
-    parents: list[list[list[int]]] = [[] for _ in range(n)]
-    chosen: list[list[list[int]]] = [[] for _ in range(n)]
-    finished: list[list[Ending]] = [[] for _ in range(n)]
-    results: list[list[int]] = [[] for _ in range(n)]
+    sentences = [SentenceBeams(max_len) for max_len in max_lens]
     live = list(range(n))  # the sentence held by each block of k rows
     for step in range(max(max_lens)):
         logp = never_generate(model, model.decode_step(tokens, memory if step == 0 else None, src_mask, cache, step))
         vocab = logp.shape[-1]
         if step < len(forced):  # only the forced piece, as in beam_search
-            only = torch.full_like(logp, float("-inf"))
-            only[:, forced[step]] = 0.0
-            logp = logp + only
+            logp = only_piece(logp, forced[step])
         flat = (beam_scores.view(-1, 1) + logp).view(len(live), k * vocab)
         top_scores, top_ids = (t.tolist() for t in flat.topk(2 * k, dim=-1))
-        still, rows, next_tokens, next_scores = [], [], [], []
+        still, kept = [], []
         for block, j in enumerate(live):
-            next_beams, endings = choose_next(top_scores[block], top_ids[block], vocab, k, step, alpha, cfg.eos_id)
-            finished[j] += endings
-            if len(finished[j]) >= k or not next_beams:
-                results[j] = best_hypothesis(finished[j], parents[j], chosen[j], beam_scores[block].tolist(), alpha)[2]
-                continue
-            next_beams = fill_dead_rows(next_beams, k)
-            parents[j].append([b for _, b, _ in next_beams])
-            chosen[j].append([t for _, _, t in next_beams])
-            if step == max_lens[j] - 1:
-                results[j] = best_hypothesis(finished[j], parents[j], chosen[j], [s for s, _, _ in next_beams], alpha)[
-                    2
-                ]
-                continue
-            still.append(j)
-            rows += [block * k + b for _, b, _ in next_beams]
-            next_tokens += chosen[j][-1]
-            next_scores += [s for s, _, _ in next_beams]
+            next_beams = sentences[j].advance(
+                top_scores[block], top_ids[block], vocab, k, step, alpha, cfg.eos_id, beam_scores[block]
+            )
+            if next_beams is not None:
+                still.append(j)
+                kept += [(score, block * k + beam, token) for score, beam, token in next_beams]
         live = still
         if not live:
             break
-        order = torch.tensor(rows, device=src.device)
+        order, tokens, scores = beam_tensors(kept, src.device)
         model.reorder_cache(cache, order)
         src_mask = None if src_mask is None else src_mask.index_select(0, order)
-        tokens = torch.tensor(next_tokens, device=src.device)
-        beam_scores = torch.tensor(next_scores, device=src.device).view(len(live), k)
-    return results
+        beam_scores = scores.view(len(live), k)
+    return [sentence.result for sentence in sentences]
