@@ -1,7 +1,7 @@
-"""Every shipped model gives, bit for bit, the translations and traces stored before `model/` was regrouped.
+"""Every shipped model gives, bit for bit, the translations and traces stored in tests/golden/.
 
-The stored files were written by the code as it stood before the move (`HEADLIGHT_WRITE_GOLDEN=1 python -m pytest
-tests/test_golden_traces.py`); a refactor that changes one float of one head fails here. PyTorch's CPU kernels round
+The stored files are written with `HEADLIGHT_WRITE_GOLDEN=1 python -m pytest tests/test_golden_traces.py` and kept: a
+refactor that changes one float of one head fails here. PyTorch's CPU kernels round
 differently on another instruction set (AVX-512 against AVX2: ~1e-6), so floats are compared bit for bit on the kind of
 processor that wrote the files (`golden/machine.json`) and to float rounding elsewhere; ids, pieces and texts always
 exactly.

@@ -798,7 +798,7 @@ def test_corpus_takes_the_languages(family, tmp_path, capsys):
 @pytest.mark.parametrize("bos", [None, -1, 10**9, "0", 1.5])
 def test_a_bos_token_id_outside_the_vocabulary_is_refused_at_import(family, bos, tmp_path, capsys, monkeypatch):
     """bos_token_id is read like the other ids: checked where it enters, from a folder or a model in memory, so
-    no checkpoint is written that cannot be loaded (`null` used to import, then fail at translation)."""
+    no checkpoint is written that cannot be loaded (`null` would import, then fail at translation)."""
     name, hf, tok, ckpt = family
     folder = tmp_path / "hf"
     shutil.copytree(Path(ckpt.card["source_folder"]), folder)

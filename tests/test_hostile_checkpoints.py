@@ -54,7 +54,7 @@ def make_bad(root, good, marker, tokenizer):
     empty = root / "empty-folder"
     empty.mkdir()
     (empty / CONFIG_FILE).write_text("")  # listed as a checkpoint, but nothing usable
-    for name, key, value in WRONG_TYPES:  # each used to load and then fail in torch, or to load misread
+    for name, key, value in WRONG_TYPES:  # each could load and then fail in torch, or load misread
         path = copy(name) / CONFIG_FILE
         data = json.loads(path.read_text())
         data["model"][key] = value
@@ -153,7 +153,7 @@ def test_cli_gives_one_line_of_error_for_each(zoo, capsys):
     assert not marker.exists()
 
 
-ABSURD = {  # what a hostile or careless config.json can claim (issue 27): each would allocate gigabytes if built
+ABSURD = {  # what a hostile or careless config.json can claim: each would allocate gigabytes if built
     "d_model": 1e9,
     "n_encoder_layers": 1_000_000,
     "n_decoder_layers": 10**12,

@@ -1,4 +1,4 @@
-"""Hugging Face folders whose config.json lies (issue 27): refused in one sentence, in well under a second, before
+"""Hugging Face folders whose config.json lies: refused in one sentence, in well under a second, before
 any model is built, through `import_hf` and the `python -m model.import_marian` command."""
 
 from __future__ import annotations
@@ -120,10 +120,10 @@ def test_the_command_gives_one_line(hf_folder, tmp_path):
 @pytest.mark.parametrize(
     "key, value",
     [
-        ("scale_embedding", "false"),  # bool("false") used to read it as true
+        ("scale_embedding", "false"),  # bool("false") would read it as true
         ("tie_word_embeddings", "no"),
         ("share_encoder_decoder_embeddings", 1),
-        ("normalize_before", "false"),  # used to refuse the folder as a pre-norm variant
+        ("normalize_before", "false"),  # not a pre-norm variant: must not be refused as one
         ("pad_token_id", None),
     ],
 )

@@ -94,7 +94,7 @@ def test_app_translates_or_explains(app_env, name):
         assert "the first 63 pieces were kept" in truncated[0]
 
 
-# Careless or hostile links (issue 27): each opens the view with the value brought into range and one sentence.
+# Careless or hostile links: each opens the view with the value brought into range and one sentence.
 HOSTILE_LINKS = [
     ({"beam": "999"}, {"beam": 16}, "beam=999 is more than 16"),
     ({"beam": "-3"}, {"beam": 1}, "beam=-3 is less than 1"),

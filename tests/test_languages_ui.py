@@ -1,4 +1,4 @@
-"""Languages as a choice in the app (issue 29 item 2): the sidebar's source and target reach the translation, links
+"""Languages as a choice in the app: the sidebar's source and target reach the translation, links
 and decks carry them, an unknown code falls back with one sentence, language-code pieces are labelled and never merged
 into a word, and the positional view and the lesson show the formula the model really uses.
 

@@ -104,7 +104,7 @@ def test_a_link_naming_a_view_by_its_earlier_name_opens_that_view_without_a_note
 
 @pytest.mark.parametrize("view", VIEW_NAMES)
 def test_a_tiny_screen_height_is_raised_to_what_the_figures_need(app_env, view):
-    """`?present=1&screen=1` used to give every view a negative figure height (Plotly refuses it: the view failed)."""
+    """`?present=1&screen=1` must not give a view a negative figure height (Plotly refuses it: the view would fail)."""
     at = open_app(text="A dog runs.", view=view, present=1, screen=1)
     assert no_failures(at), [e.value for e in at.exception] + [e.value for e in at.error]
     assert at.session_state.screen == MIN_SCREEN_PX and "screen=" in " ".join(w.value for w in at.warning)

@@ -399,11 +399,11 @@ def read_progress(out: Path, identity: dict) -> dict:
     if not meta_file.is_file():
         return {"done": 0, "chunks": 0, "seconds": 0.0, "done_chunks": [], CHUNK_FILES: {}} | identity
     meta = load_progress(meta_file)
-    if "done_chunks" not in meta:  # written before chunks were numbered by their sentences
+    if "done_chunks" not in meta:  # a progress file whose chunks are not numbered by their sentences
         if meta.get("done", 0) < meta.get("sentences", 0):
             raise CorpusError(f"{out} holds an unfinished run of an older Headlight; start again in a new --out.")
         meta["done_chunks"], meta["chunk_size"] = list(range(math.ceil(meta["sentences"] / chunk_size))), chunk_size
-    meta.setdefault("weights", "float32")  # runs from before --weights were all float32
+    meta.setdefault("weights", "float32")  # a progress file without --weights holds a float32 run
 
     def pair(record: dict) -> str | object:
         return f"{record['src_lang']} -> {record['tgt_lang']}" if "src_lang" in record else UNRECORDED
@@ -751,12 +751,7 @@ def check_out_folder(out: Path, force: bool = False) -> None:
         raise CorpusError(f"cannot write in --out {out}: {exc.strerror or exc}.") from None
     recorded: set[int] | None = set()
     if (out / PROGRESS_FILE).exists():
-        try:
-            meta = json.loads((out / PROGRESS_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CorpusError(f"{out / PROGRESS_FILE} is not readable JSON ({exc}); use a new --out.") from None
-        if not isinstance(meta, dict) or not isinstance(meta.get("done_chunks", []), list):
-            raise CorpusError(f"{out / PROGRESS_FILE} is not a corpus run's record; use a new --out.")
+        meta = load_progress(out / PROGRESS_FILE)  # its size, JSON, nesting and types, each one sentence
         recorded = {c for c in meta.get("done_chunks", []) if isinstance(c, int)}
         if "done_chunks" not in meta:  # an older record, of numbered chunks only (read_progress judges it)
             recorded = None

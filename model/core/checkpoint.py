@@ -301,7 +301,7 @@ def check_weights_header(path: Path, cfg: TransformerConfig) -> None:
 
 
 def recorded_tokenizer(path: Path) -> dict[str, str] | None:
-    """The tokenizer hashes config.json records ({file: SHA-256}), or None for a checkpoint written before they were."""
+    """The tokenizer hashes config.json records ({file: SHA-256}), or None where it records none."""
     recorded = _read_json(path / CONFIG_FILE).get(TOKENIZER_HASHES)
     if recorded is None:
         return None

@@ -152,7 +152,7 @@ class TransformerConfig:
     @classmethod
     def from_dict(cls, data: dict) -> TransformerConfig:
         data = dict(data)
-        if "n_layers" in data:  # configs written before the two stacks had their own depth
+        if "n_layers" in data:  # a config with one depth for both stacks
             if "n_encoder_layers" in data or "n_decoder_layers" in data:
                 raise ValueError("n_layers cannot be combined with n_encoder_layers / n_decoder_layers")
             n_layers = data.pop("n_layers")

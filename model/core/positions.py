@@ -1,4 +1,4 @@
-"""The positional encoding a model really uses, written out for the views beside the paper's (issue 29 item 2).
+"""The positional encoding a model really uses, written out for the views beside the paper's.
 
 `position_formula(cfg)` names the formula of `model.core.transformer.position_table` (or the learned table) in LaTeX
 and in one sentence; `tests/test_hf_families.py` evaluates the described formula by hand and compares it with the

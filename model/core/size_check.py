@@ -60,7 +60,7 @@ DTYPE_BYTES = {
 FLOAT_DTYPES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
 
 
-# config.json's model section: our own names, and the one depth of configs written before the stacks had two
+# config.json's model section: our own names, and n_layers (one depth for both stacks, as older configs hold)
 OUR_FIELDS = {name: name for name in (*SIZE_LIMITS, *SPECIAL_IDS)} | {"n_layers": "n_encoder_layers"}
 
 
