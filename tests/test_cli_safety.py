@@ -179,7 +179,17 @@ def test_a_truncated_gz_and_an_empty_set_are_one_sentence(checkpoint_dir, files,
     assert snapshot(files.folder) == before
 
 
-@pytest.mark.parametrize("record", ["[]", "3", '"done"', "{not json", '{"done_chunks": "all"}'])
+@pytest.mark.parametrize(
+    "record",
+    [
+        "[]",
+        "3",
+        '"done"',
+        "{not json",
+        '{"done_chunks": "all"}',
+        '{"done_chunks": ' + "[" * 50_000 + "]" * 50_000 + "}",
+    ],
+)
 def test_a_corpus_record_that_is_no_object_is_one_sentence(record, checkpoint_dir, files, tmp_path, capsys, no_work):
     out = tmp_path / "run"
     out.mkdir()
