@@ -10,6 +10,7 @@ import streamlit as st
 
 from model.analysis.film import Film, FilmError, has_film, load_film
 from model.analysis.head_statistics import STATS
+from model.core.head_selection import head_value
 from model.core.hook_names import KINDS
 from model.decoding.trace import KIND_LABELS
 from model.links.parameters import link_value
@@ -152,7 +153,7 @@ def no_film(ctx: PageContext) -> None:
         produced=produced_pieces(trace, sel.kind, words=False),
     )
     show_figure(ctx.theme.fit(fig), key="training_no_film")
-    write_url(kind=sel.kind, layer=sel.layer, head="mean" if sel.head is None else sel.head)
+    write_url(kind=sel.kind, layer=sel.layer, head=head_value(sel.head))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -233,7 +234,7 @@ def show_film(ctx: PageContext, film: Film, folder: Path, live: bool) -> None:
     write_url(
         kind=sel.kind,
         layer=sel.layer,
-        head="mean" if sel.head is None else sel.head,
+        head=head_value(sel.head),
         frame=link_value("frame", -1 if start == -1 else start),
     )
     if present:

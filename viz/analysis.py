@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from viz.attention import COLORSCALE, safe_text
-from viz.labels import plain
+from viz.attention import COLORSCALE
+from viz.labels import plain, safe_text
 
 
 def head_grid(

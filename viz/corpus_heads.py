@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from viz.attention import safe_text
+from viz.labels import safe_text
 
 
 def against_all_heads(table: pd.DataFrame, statistics: list[str], chosen: int) -> go.Figure:

@@ -20,8 +20,9 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs, get_plotlyjs_version
 
 from viz.analysis import head_grid
-from viz.attention import model_view, safe_text
+from viz.attention import model_view
 from viz.inside_head import pipeline_figure
+from viz.labels import safe_text
 from viz.lesson import matrix_figure
 from viz.positional import pe_heatmap
 from viz.steps import heads_rows, step_cross_attention

@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from viz.attention import safe_text
-from viz.labels import plain
+from viz.labels import plain, safe_text
 
 
 def matrix_figure(

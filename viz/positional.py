@@ -68,7 +68,7 @@ def norms_chart(tokens: list[str], token_norms: np.ndarray, pe: np.ndarray) -> g
     if len(tokens) != len(token_norms) or pe.shape[0] < len(tokens):
         raise ValueError("tokens and token norms need one entry, and PE one row, per position")
     pe_norms = np.linalg.norm(pe[: len(tokens)], axis=-1)
-    from viz.attention import safe_text
+    from viz.labels import safe_text
 
     x = np.arange(len(tokens))
     fig = go.Figure(

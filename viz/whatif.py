@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from viz.attention import safe_text
-from viz.labels import plain
+from viz.labels import plain, safe_text
 
 START = (-1, 0.0)  # the start node, left of step 0
 

@@ -26,6 +26,7 @@ from model.analysis.attribution import contributions
 from model.analysis.head_statistics import STATS, average_stats, trace_stats
 from model.analysis.lesson import LessonChoice, lesson_numbers
 from model.core.checkpoint import Checkpoint, CheckpointError, load_checkpoint, with_languages
+from model.core.head_selection import head_from_value
 from model.core.hook_names import KINDS
 from model.decoding.tidy import tidy_input
 from model.decoding.trace import KIND_LABELS, Trace
@@ -62,7 +63,8 @@ def selection(trace: Trace, params: dict, allow_mean: bool = True) -> tuple[str,
     layer = value(params, "layer")
     layer = layer if 0 <= layer < trace.layers(kind) else trace.layers(kind) - 1
     raw = value(params, "head")
-    head = None if raw == "mean" or int(raw) >= trace.heads(kind) else int(raw)
+    head = head_from_value(raw)
+    head = None if head is None or head >= trace.heads(kind) else head
     return kind, layer, (0 if head is None and not allow_mean else head)
 
 
