@@ -3,4 +3,4 @@ folders by job: `core` (the network), `decoding`, `links` (what a link or a deck
 `training`, `importing`, `cli_support` (what the commands share).
 
 Imports flow one way, core <- decoding <- links <- analysis <- training, and no library module imports a command
-(`tests/test_layout.py` checks it)."""
+(`tests/test_import_layers.py` checks it)."""
