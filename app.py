@@ -101,7 +101,7 @@ def main() -> None:
         deck_panel.note()
     context = PageContext(
         request=request,
-        ckpt=loaded,
+        loaded=loaded,
         translation=translation,
         beam_tree=searched.beam_tree,
         theme=Theme.for_mode(present, st.session_state.screen),

@@ -64,15 +64,15 @@ def statistics(ctx: PageContext) -> None:
         table = average_stats([trace_stats(ctx.trace)])
     else:
         n = st.number_input(t("an.sentences"), 5, 200, 20, step=5, key="stats_n")
-        sample = validation_sample(ctx.ckpt.src_lang, ctx.ckpt.tgt_lang, n)
+        sample = validation_sample(ctx.loaded.src_lang, ctx.loaded.tgt_lang, n)
         if sample is None:
-            st.info(t("an.no_sample", pair=md_escape(f"{ctx.ckpt.src_lang}–{ctx.ckpt.tgt_lang}")))
+            st.info(t("an.no_sample", pair=md_escape(f"{ctx.loaded.src_lang}–{ctx.loaded.tgt_lang}")))
             return
-        key = f"stats::{ctx.path}::{ctx.ckpt.src_lang}::{ctx.ckpt.tgt_lang}::{n}"
+        key = f"stats::{ctx.path}::{ctx.loaded.src_lang}::{ctx.loaded.tgt_lang}::{n}"
         if key not in st.session_state:
             if not st.button(t("an.compute", n=n), key="stats_go"):
                 return
-            st.session_state[key] = sentence_stats(ctx.ckpt, sample[0], progress_bar("Translating"))
+            st.session_state[key] = sentence_stats(ctx.loaded, sample[0], progress_bar("Translating"))
         table = st.session_state[key]
     kind = row[1].selectbox(
         t("ctl.attention"), KINDS, format_func=kind_label, key="stats_kind", label_visibility=ctx.theme.label
@@ -100,7 +100,7 @@ def statistics(ctx: PageContext) -> None:
 
 
 def head_options(ctx: PageContext) -> tuple[list[str], list[str]]:
-    cfg = ctx.ckpt.model.cfg
+    cfg = ctx.loaded.model.cfg
     heads = [f"{k}:{l}:{h}" for k, l, h in all_heads(cfg)]
     layers = [f"{k}:{l}:*" for k in KINDS for l in range(cfg.layers(k))]
     return heads, layers
@@ -129,7 +129,7 @@ def ablation(ctx: PageContext) -> None:
             request.src_lang,
             request.tgt_lang,
         )
-        tok = ctx.ckpt.tokenizer
+        tok = ctx.loaded.tokenizer
         st.markdown(t("an.before", text=md_escape(original.text)))
         marked = " ".join(
             f":red-background[{md_escape(p)}]" if tag == "changed" else md_escape(p)
@@ -138,7 +138,7 @@ def ablation(ctx: PageContext) -> None:
         st.markdown(t("an.after", text=md_escape(ablated.text), marked=marked))
         st.metric(t("an.logprob"), f"{logprob:.3f}", f"{logprob - original.score:+.3f}")
         n = st.number_input(t("an.val_n"), 10, 200, 50, step=10, key="ablate_n")
-        if validation_sample(ctx.ckpt.src_lang, ctx.ckpt.tgt_lang, n) and st.button(
+        if validation_sample(ctx.loaded.src_lang, ctx.loaded.tgt_lang, n) and st.button(
             t("an.measure_go"), key="ablate_go"
         ):
             with st.spinner("Translating the validation sample twice…"):
@@ -160,9 +160,9 @@ def importance(ctx: PageContext) -> None:
         except CheckpointError as exc:  # the sweep can still be run here
             st.error(md_escape(str(exc)))
     n = st.number_input(t("an.sweep_n"), 10, 200, 50, step=10, key="sweep_n")
-    sample = validation_sample(ctx.ckpt.src_lang, ctx.ckpt.tgt_lang, n)
+    sample = validation_sample(ctx.loaded.src_lang, ctx.loaded.tgt_lang, n)
     if sample and st.button(t("an.sweep_go", n=n), key="sweep_go"):
-        record = sweep_record(ctx.ckpt, *sample, progress_bar("Switching off head"))
+        record = sweep_record(ctx.loaded, *sample, progress_bar("Switching off head"))
         st.session_state[f"sweep::{ctx.path}"] = record
     if record is None:
         st.caption(t("an.no_sweep"))
@@ -210,7 +210,7 @@ def rollout(ctx: PageContext) -> None:
         show_figure(heatmap, key=key, container=place)
     st.caption(t("an.rollout"))
     st.subheader(t("an.alignment"))
-    cfg = ctx.ckpt.model.cfg
+    cfg = ctx.loaded.model.cfg
     cols = st.columns(3)
     layer = cols[0].selectbox(t("ctl.layer"), ["all"] + list(range(cfg.n_decoder_layers)), key="align_layer")
     head = cols[1].selectbox(t("ctl.head"), ["mean"] + list(range(cfg.n_heads)), key="align_head")

@@ -60,7 +60,7 @@ def labelled_trace(trace: Trace, labels: dict[str, str]) -> Trace:
 @dataclass
 class PageContext:
     request: Request
-    ckpt: Checkpoint
+    loaded: Checkpoint  # the checkpoint as loaded: its model, tokenizer, languages and card
     translation: Translation
     beam_tree: list[BeamTreeRow] | None = None  # the search tree of the translation's own beam search (None: greedy)
     theme: Theme = field(default_factory=lambda: Theme.for_mode(False))
@@ -68,11 +68,11 @@ class PageContext:
     @functools.cached_property
     def trace(self) -> Trace:
         """The translation's trace as the views show it: language-code pieces labelled, each a word of its own."""
-        return labelled_trace(self.translation.trace, code_labels(self.ckpt.tokenizer))
+        return labelled_trace(self.translation.trace, code_labels(self.loaded.tokenizer))
 
     def word_starts(self, shown_pieces: list[str]) -> list[bool]:
         """Word starts of pieces taken from `trace` (labelled): a language code is a word of its own."""
-        return word_starts(shown_pieces, code_labels(self.ckpt.tokenizer).values())
+        return word_starts(shown_pieces, code_labels(self.loaded.tokenizer).values())
 
     @property
     def path(self) -> str:

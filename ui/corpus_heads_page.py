@@ -96,7 +96,7 @@ def dashboard(ctx: PageContext, summary: CorpusSummary) -> None:
         t("hs.extreme"), [s for s in stats if np.isfinite(summary.head_values(chosen, s)).any()], key="heads_stat"
     )
     top = summary.extremes(chosen, stat)
-    link = {"ckpt": ctx.ckpt.name, "view": "translate", "kind": sel.kind, "layer": sel.layer, "head": sel.head}
+    link = {"ckpt": ctx.loaded.name, "view": "translate", "kind": sel.kind, "layer": sel.layer, "head": sel.head}
     left.dataframe(
         extremes_table(stat, summary.head_values(chosen, stat)[top], [str(s) for s in summary.source[top]], link),
         hide_index=True,

@@ -117,11 +117,11 @@ class Lesson:
 
     @property
     def cfg(self):
-        return self.ctx.ckpt.model.cfg
+        return self.ctx.loaded.model.cfg
 
     @property
     def tokenizer(self):
-        return self.ctx.ckpt.tokenizer
+        return self.ctx.loaded.tokenizer
 
     @property
     def head_steps(self) -> HeadSteps:
@@ -159,7 +159,7 @@ def render(ctx: PageContext) -> None:
 
 def choose(ctx: PageContext) -> Lesson:
     """The row of pickers (presentation mode: the section first, one at a time); the chosen head's numbers."""
-    cfg, trace, present = ctx.ckpt.model.cfg, ctx.trace, ctx.theme.present
+    cfg, trace, present = ctx.loaded.model.cfg, ctx.trace, ctx.theme.present
     cols = st.columns([4, 3, 2, 2, 2] if present else [3, 2, 2, 3, 0.8], vertical_alignment="bottom")
     if present:
         chosen = cols.pop(0).selectbox(

@@ -47,7 +47,7 @@ def render(ctx: PageContext) -> None:
     n = st.slider(
         t("pe.positions"), 10, pe.shape[0], min(100, pe.shape[0]), key="pe_positions", label_visibility=ctx.theme.label
     )
-    cfg = ctx.ckpt.model.cfg
+    cfg = ctx.loaded.model.cfg
     show_figure(ctx.theme.fit(pe_heatmap(pe[:n])), key="pe_heatmap")  # the picture first; the formula below it
     show_formula(cfg)
     dims = st.multiselect(
@@ -65,7 +65,7 @@ def render(ctx: PageContext) -> None:
     if cfg.position_kind == "learned":  # the sinusoids' properties are not this table's
         st.caption(t("pe.learned"))
         return
-    train_max = ctx.ckpt.card.get("data", {}).get("max_train_pieces")
+    train_max = ctx.loaded.card.get("data", {}).get("max_train_pieces")
     st.dataframe(
         why_sinusoids(pe, train_max, layout=cfg.pe_layout, formula=cfg.pe_formula), hide_index=True, key="pe_why"
     )

@@ -44,7 +44,7 @@ def force_and_rerun(text: str) -> None:
 @st.fragment
 @guarded
 def force(ctx: PageContext) -> None:
-    translation, tok = ctx.translation, ctx.ckpt.tokenizer
+    translation, tok = ctx.translation, ctx.loaded.tokenizer
     st.caption(t("wi.force_help"))
     cols = st.columns([4, 1, 1])
     typed = cols[0].text_input(t("wi.forced_input"), value=ctx.request.prefix, key="prefix_input")
@@ -94,7 +94,7 @@ def beam_tree(ctx: PageContext) -> None:
     event = st.plotly_chart(fig, key="beam_tree", on_select="rerun", selection_mode="points")
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else event.selection.points
     picked = next((p for p in points if len(p.get("customdata") or []) == 3), None)
-    tok = ctx.ckpt.tokenizer
+    tok = ctx.loaded.tokenizer
     labels = [f"step {r.step}: {tok.decode(r.ids)}" + (" (finished)" if r.finished else "") for r in rows]
     if picked is not None:
         st.session_state.beam_node = int(picked["customdata"][2])
@@ -109,8 +109,9 @@ def beam_tree(ctx: PageContext) -> None:
         return
     node = rows[choice]
     partial = cached_forward_trace(ctx.path, tuple(ctx.translation.src_ids), tuple(node.ids))
-    trace = labelled_trace(partial, code_labels(ctx.ckpt.tokenizer))  # language codes as the other views show them
-    st.markdown(t("wi.partial", step=node.step, score=node.score, text=md_escape(ctx.ckpt.tokenizer.decode(node.ids))))
+    trace = labelled_trace(partial, code_labels(ctx.loaded.tokenizer))  # language codes as the other views show them
+    partial_text = md_escape(ctx.loaded.tokenizer.decode(node.ids))
+    st.markdown(t("wi.partial", step=node.step, score=node.score, text=partial_text))
     layer = trace.layers("cross") - 1
     show_figure(
         attention_heatmap(
