@@ -214,6 +214,25 @@ def test_a_run_can_use_a_given_tokenizer(small_data, tmp_path):
         main(train_args(small_data, tmp_path / "junk", "--epochs", "1", "--tokenizer", str(tmp_path / "junk.model")))
 
 
+def test_a_vocabulary_larger_than_the_text_allows_names_the_largest_that_works(small_data, tmp_path):
+    from model.core.text_files import read_lines
+    from model.core.tokenizer import Tokenizer
+
+    argv = train_args(small_data, tmp_path / "run", "--epochs", "1")
+    argv[argv.index("--vocab-size") + 1] = "8000"  # the default, for a corpus of 200 sentence pairs
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    message = str(stop.value)
+    largest = re.fullmatch(
+        r"error: --vocab-size 8000 is more pieces than the training text holds; the largest size that works for it "
+        r"is (\d+)\.",
+        message,
+    )
+    assert largest, message
+    lines = read_lines(small_data["train.en"]) + read_lines(small_data["train.de"])
+    assert Tokenizer.train(lines, int(largest.group(1))).vocab_size == int(largest.group(1))
+
+
 def test_a_new_run_can_start_from_a_shipped_checkpoint(small_data, tmp_path):
     first = tmp_path / "first"
     assert main(train_args(small_data, first, "--epochs", "1")) == 0

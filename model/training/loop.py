@@ -14,6 +14,7 @@ import math
 import os
 import platform
 import random
+import re
 import shutil
 import sys
 import time
@@ -278,7 +279,16 @@ def build_tokenizer(run_dir: Path, settings: TrainConfig, src_lines, tgt_lines, 
                 f"error: --tokenizer {settings.tokenizer} is not a SentencePiece model Headlight can use ({exc})"
             ) from None
     else:
-        tok = Tokenizer.train(src_lines + tgt_lines, settings.vocab_size)
+        try:
+            tok = Tokenizer.train(src_lines + tgt_lines, settings.vocab_size)
+        except RuntimeError as exc:  # SentencePiece says why in one long line of its own source file and checks
+            most = re.search(r"Vocabulary size too high \(\d+\)\. Please set it to a value <= (\d+)", str(exc))
+            if most:
+                raise SystemExit(
+                    f"error: --vocab-size {settings.vocab_size} is more pieces than the training text holds; the "
+                    f"largest size that works for it is {most.group(1)}."
+                ) from None
+            raise SystemExit(f"error: SentencePiece cannot train a tokenizer on the training text ({exc}).") from None
     path.write_bytes(tok.model_proto)
     return tok
 
