@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from model.core.transformer import sinusoidal_positional_encoding
+from model.decoding.trace_from_hooks import HeadInside
 from viz.attention import (
     attention_heatmap,
     attention_table,
@@ -145,7 +146,7 @@ def test_pipeline_table_follows_the_formula():
     scores = q @ k.T / np.sqrt(2)
     masked = np.where(mask, scores, -np.inf)
     weights = np.exp(masked) / np.exp(masked).sum(-1, keepdims=True)
-    detail = dict(q=q, k=k, v=v, scores=scores, masked_scores=masked, weights=weights, head_out=weights @ v, mask=mask)
+    detail = HeadInside(q, k, v, scores, masked, weights, head_out=weights @ v, mask=mask)
     table = pipeline_table(detail, 0, ["a", "b", "c"])
     np.testing.assert_allclose(table["q·k"], [1.0, 2.0, 0.0])
     np.testing.assert_allclose(table["÷√d_k"], np.array([1.0, 2.0, 0.0]) / np.sqrt(2))
