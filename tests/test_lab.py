@@ -160,7 +160,7 @@ def test_a_lab_refuses_a_folder_it_did_not_make(tmp_path, capsys):
     assert (tmp_path / "notes.txt").read_text() == "mine" and len(list(tmp_path.iterdir())) == 1
 
 
-def test_an_earlier_lab_is_replaced_only_with_force(short_lab, tmp_path, capsys):
+def test_an_earlier_lab_is_replaced_only_with_force(tmp_path, capsys):
     out = tmp_path / "lab"
     out.mkdir()
     (out / LAB_FILE).write_text("{}")
