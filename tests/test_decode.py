@@ -40,10 +40,10 @@ def test_trace_after_decoding_equals_teacher_forced_pass(model, tokenizer, beam)
     for kind in ("encoder", "decoder", "cross"):
         np.testing.assert_allclose(result.trace.attention(kind), reference.attention(kind), atol=1e-5)
     assert score == pytest.approx(result.score, abs=1e-4)
-    assert result.trace.tgt_tokens[0] == "<s>" and result.trace.src_tokens[-1] == "</s>"
+    assert result.trace.tgt_pieces[0] == "<s>" and result.trace.src_pieces[-1] == "</s>"
     for step, (ours, ref) in enumerate(zip(result.trace.candidates, reference.candidates)):
         assert [p for p, _ in ours] == [p for p, _ in ref]
-        assert result.trace.out_tokens[step] == ours[0][0] or beam > 1
+        assert result.trace.out_pieces[step] == ours[0][0] or beam > 1
         np.testing.assert_allclose([q for _, q in ours], [q for _, q in ref], atol=1e-5)
 
 

@@ -94,7 +94,7 @@ def test_the_slots_are_transformers_attention_sliced_by_hand(ours, hf, tmp_path)
     pieces = trace.tokens  # the prompt's each as transformers decodes it; the output's together (bytes of a
     assert pieces[:start] == [tok.decode([i]) for i in prompt]  # character may be split between pieces)
     assert len(pieces) == n and "".join(pieces[start:]) == tok.decode(ids)[len(tok.decode(prompt)) :]
-    assert trace.axis_tokens("cross") == (pieces[p : n - 1], pieces[a:b]) and trace.out_tokens == pieces[start:]
+    assert trace.axis_tokens("cross") == (pieces[p : n - 1], pieces[a:b]) and trace.out_pieces == pieces[start:]
     assert trace.axis_tokens("whole") == (pieces, pieces) and trace.layers("whole") == 3 and trace.heads("cross") == 4
     assert trace.kinds == ("encoder", "decoder", "cross", "whole")
     assert [trace.kind_labels[k] for k in trace.kinds] == [
@@ -136,8 +136,8 @@ def test_the_output_rows_are_the_rows_that_produced_each_piece():
     translation = hand_made()
     trace = decoder_only_trace(translation, {1, 2})
     # Output piece 'Ein' (position 5) was chosen at row 4 ('\n'), ' Hund' at row 5, <e> at row 6
-    assert trace.tgt_tokens == ["\n", "Ein", " Hund"] and trace.out_tokens == ["Ein", " Hund", "<e>"]
-    assert trace.src_tokens == [" A", "dog"]
+    assert trace.tgt_pieces == ["\n", "Ein", " Hund"] and trace.out_pieces == ["Ein", " Hund", "<e>"]
+    assert trace.src_pieces == [" A", "dog"]
     assert trace.cross[0, 0].tolist() == [[42, 43], [52, 53], [62, 63]]
     assert trace.cross[1, 2].tolist() == [[1242, 1243], [1252, 1253], [1262, 1263]]
     assert trace.decoder[0, 1].tolist() == [[144, 145, 146], [154, 155, 156], [164, 165, 166]]
@@ -159,8 +159,8 @@ def test_a_trace_whose_parts_disagree_is_refused():
         dataclasses.replace(trace, out_start=8)
     with pytest.raises(ValueError, match="the whole attention has shape"):
         dataclasses.replace(trace, whole=trace.whole[:, :, :7, :7])
-    relabelled = dataclasses.replace(trace, src_tokens=["A", "dog"])  # as the app relabels pieces
-    assert isinstance(relabelled, DecoderOnlyTrace) and relabelled.src_tokens == ["A", "dog"]
+    relabelled = dataclasses.replace(trace, src_pieces=["A", "dog"])  # as the app relabels pieces
+    assert isinstance(relabelled, DecoderOnlyTrace) and relabelled.src_pieces == ["A", "dog"]
     with pytest.raises(ValueError, match="without its attention"):
         decoder_only_trace(dataclasses.replace(hand_made(), attention=None))
 

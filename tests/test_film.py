@@ -104,7 +104,7 @@ def test_a_frame_holds_the_attention_of_the_weights_at_its_update(runs):
     model, tok = ckpt.model.eval(), ckpt.tokenizer
     for n, (source, reference) in enumerate(zip(SOURCES, REFERENCES)):
         trace, _ = forward_trace(model, tok, sequence_ids(model, tok, source), reference_ids(model, tok, reference))
-        assert film.sentences[n].src_pieces == trace.src_tokens and film.sentences[n].tgt_pieces == trace.tgt_tokens
+        assert film.sentences[n].src_pieces == trace.src_pieces and film.sentences[n].tgt_pieces == trace.tgt_pieces
         for kind in ("encoder", "decoder", "cross"):
             np.testing.assert_allclose(film.attention[n, kind][-1], trace.attention(kind), atol=1e-3)
 

@@ -44,7 +44,7 @@ def traced(name: str) -> dict[str, np.ndarray]:
         arrays[f"beam{beam}_logprobs"] = np.array(result.logprobs)
         arrays[f"beam{beam}_score"] = np.array(result.score)
         arrays[f"beam{beam}_text"] = np.array(result.text)
-        arrays[f"beam{beam}_tokens"] = np.array(trace.src_tokens + ["|"] + trace.tgt_tokens)
+        arrays[f"beam{beam}_tokens"] = np.array(trace.src_pieces + ["|"] + trace.tgt_pieces)
         arrays[f"beam{beam}_candidates"] = np.array([p for row in trace.candidates for p, _ in row])
         arrays[f"beam{beam}_candidate_probs"] = np.array([q for row in trace.candidates for _, q in row])
     return arrays

@@ -253,7 +253,7 @@ def test_greedy_output_equals_generate(family):
         assert ours.out_ids == generate(hf, source(ckpt, text), ckpt, num_beams=1)
         # the target language's code is the first, forced, output piece, visible in the trace
         assert ours.forced == ours.trace.forced == 1
-        assert ours.trace.out_tokens[0] == ckpt.tokenizer.codes[ckpt.tokenizer.tgt_lang]
+        assert ours.trace.out_pieces[0] == ckpt.tokenizer.codes[ckpt.tokenizer.tgt_lang]
 
 
 def test_beam_search_equals_generate(family):
@@ -458,9 +458,9 @@ def test_corpus_passes_force_the_target_language(family):
     tok = ckpt.tokenizer
     trace, output, _ = traced_pass(ckpt.model, tok, SENTENCES[1], None)
     expected = translate(ckpt.model, tok, SENTENCES[1], with_trace=False)
-    assert trace.out_tokens[0] == tok.codes[tok.tgt_lang] and output == expected.text
+    assert trace.out_pieces[0] == tok.codes[tok.tgt_lang] and output == expected.text
     trace, _, _ = traced_pass(ckpt.model, tok, SENTENCES[1], TARGET)
-    assert trace.out_tokens == tok.target_pieces(target_ids(ckpt, TARGET))
+    assert trace.out_pieces == tok.target_pieces(target_ids(ckpt, TARGET))
 
 
 @pytest.mark.parametrize(

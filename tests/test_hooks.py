@@ -123,7 +123,7 @@ def test_concurrent_calls_on_one_model_each_get_their_own_trace(model, tokenizer
     for sentence, traces in results.items():
         assert len(traces) == 3
         for trace in traces:
-            assert trace.src_tokens == expected[sentence].src_tokens
+            assert trace.src_pieces == expected[sentence].src_pieces
             for kind in ("encoder", "decoder", "cross"):
                 np.testing.assert_allclose(trace.attention(kind), expected[sentence].attention(kind), atol=1e-6)
     assert _no_hooks_anywhere(model)

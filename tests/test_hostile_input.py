@@ -41,7 +41,7 @@ def test_model_translates_or_explains(model, tokenizer, name):
         return
     result = translate(model, tokenizer, text, max_len=12)
     trace = result.trace
-    assert len(trace.src_tokens) <= model.cfg.max_len
+    assert len(trace.src_pieces) <= model.cfg.max_len
     for kind in ("encoder", "decoder", "cross"):
         np.testing.assert_allclose(trace.attention(kind).sum(-1), 1.0, atol=1e-5)
     if name in ("10,000 characters", "one 500-character word"):

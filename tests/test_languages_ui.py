@@ -183,7 +183,7 @@ def test_a_code_followed_by_a_piece_without_a_word_mark_stays_apart():
     assert trace.src_word_starts == [True, True, False, True]  # 나 is not merged into the code before it
     assert trace.tgt_word_starts == [True, True, True, False]
     shown = labelled_trace(trace, code_labels(Codes()))
-    assert shown.src_tokens == ["⟨ko⟩", "나", "는", "</s>"] and shown.out_tokens[0] == "⟨kor_Hang⟩"
+    assert shown.src_pieces == ["⟨ko⟩", "나", "는", "</s>"] and shown.out_pieces[0] == "⟨kor_Hang⟩"
     assert (shown.src_word_starts, shown.tgt_word_starts) == (trace.src_word_starts, trace.tgt_word_starts)
     assert shown.candidates[0] == [("⟨kor_Hang⟩", 1.0)] and shown.encoder is trace.encoder  # not copied
     assert labelled_trace(trace, code_labels(object())) is trace  # bilingual: as it is

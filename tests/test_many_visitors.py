@@ -40,7 +40,7 @@ def test_eight_sessions_at_once(model, tokenizer):
     assert run_concurrently(session, SENTENCES) == [] and len(latencies) == 40
     for sentence, results in seen.items():
         for r in results:
-            assert r.trace.src_tokens == expected[sentence].trace.src_tokens and r.out_ids == expected[sentence].out_ids
+            assert r.trace.src_pieces == expected[sentence].trace.src_pieces and r.out_ids == expected[sentence].out_ids
             np.testing.assert_array_equal(r.trace.cross, expected[sentence].trace.cross)
     q = statistics.quantiles(latencies, n=20)
     p50, p95 = statistics.median(latencies) * 1000, q[18] * 1000

@@ -276,7 +276,7 @@ def test_imported_model_works_in_every_part_of_the_app(pair):
     _, ckpt = pair
     result = translate(ckpt.model, ckpt.tokenizer, SENTENCES[0], beam=2, max_len=12)
     trace = result.trace
-    assert trace.tgt_tokens[0] == "<pad>"  # Marian's decoder starts from <pad>
+    assert trace.tgt_pieces[0] == "<pad>"  # Marian's decoder starts from <pad>
     cfg = ckpt.model.cfg
     assert (trace.layers("encoder"), trace.layers("decoder"), trace.layers("cross")) == (
         cfg.n_encoder_layers,

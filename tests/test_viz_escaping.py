@@ -30,9 +30,9 @@ def hostile_trace() -> Trace:
     out = [BOLD, LINK, "▁x", "</s>"]
     S, T, L, H = len(src), len(tgt), 2, 2
     return Trace(
-        src_tokens=src,
-        tgt_tokens=tgt,
-        out_tokens=out,
+        src_pieces=src,
+        tgt_pieces=tgt,
+        out_pieces=out,
         encoder=rng.dirichlet(np.ones(S), size=(L, H, S)),
         decoder=rng.dirichlet(np.ones(T), size=(L, H, T)),
         cross=rng.dirichlet(np.ones(S), size=(L, H, T)),
@@ -45,7 +45,7 @@ def hostile_trace() -> Trace:
 
 def head_detail(trace: Trace) -> HeadInside:
     rng = np.random.default_rng(1)
-    S, d = len(trace.src_tokens), 4
+    S, d = len(trace.src_pieces), 4
     detail = {name: rng.normal(size=(S, S) if name in ("scores", "masked_scores") else (S, d)) for name in PIPELINE}
     detail["weights"] = trace.encoder[0, 0]
     return HeadInside(**detail)
@@ -53,9 +53,9 @@ def head_detail(trace: Trace) -> HeadInside:
 
 def figures(trace: Trace) -> dict:
     """Each view's figures as the views build them, titles included (the what-if view names the produced piece)."""
-    out, step = trace.out_tokens, 1
+    out, step = trace.out_pieces, 1
     q, k = trace.axis_tokens("cross")
-    words = merge_tokens(trace.src_tokens, trace.src_word_starts)
+    words = merge_tokens(trace.src_pieces, trace.src_word_starts)
     panels = [Panel(kind, KIND_LABELS[kind], trace.attention(kind), *trace.axis_tokens(kind)) for kind in KIND_LABELS]
     frames = np.stack([trace.cross[0, 0]] * 3)
     return {
@@ -64,14 +64,14 @@ def figures(trace: Trace) -> dict:
         "translate switch": switchable_heatmap(panels, ("cross", 1, None)),
         "model view": model_view(trace.cross, q, k, title="Cross: all layers and heads"),
         "compare": difference_heatmap(trace.cross[0, 0], trace.cross[0, 1], q, k, title="A − B"),
-        "steps cross": step_cross_attention(trace.cross, step, trace.src_tokens, out[step]),
-        "steps self": step_self_attention(trace.decoder, step, trace.tgt_tokens),
+        "steps cross": step_cross_attention(trace.cross, step, trace.src_pieces, out[step]),
+        "steps self": step_self_attention(trace.decoder, step, trace.tgt_pieces),
         "steps candidates": candidates_chart(trace.candidates[step], out[step], title="Next-piece candidates"),
-        "what-if weights": heads_rows(trace.cross[:, :, step, :], trace.src_tokens, f"Weights while producing {LINK}"),
+        "what-if weights": heads_rows(trace.cross[:, :, step, :], trace.src_pieces, f"Weights while producing {LINK}"),
         "film": film_heatmap(frames, q, k, [0, 1, 2], [0.0, 0.5, 1.0], [LINK, None, BOLD], f"{BOLD} head"),
         "film grid": film_grid(frames[:, None, None], [0, 1, 2], [0.0, 0.5, 1.0], [LINK, BOLD, None], "Cross"),
-        "inside head": pipeline_figure(head_detail(trace), 0, trace.src_tokens, trace.src_tokens),
-        "positional": norms_chart(trace.src_tokens, np.ones(len(trace.src_tokens)), trace.positional_encoding),
+        "inside head": pipeline_figure(head_detail(trace), 0, trace.src_pieces, trace.src_pieces),
+        "positional": norms_chart(trace.src_pieces, np.ones(len(trace.src_pieces)), trace.positional_encoding),
     }
 
 

@@ -231,8 +231,8 @@ def test_attention_flow_on_a_two_layer_example_worked_by_hand():
 def test_attention_flow_is_bounded_by_each_cut(model, tokenizer):
     trace = translate(model, tokenizer, SENTENCE, max_len=6).trace
     flow = attention_flow(trace.encoder, rows=[0, 3])
-    mixed = 0.5 * trace.encoder.mean(axis=1) + 0.5 * np.eye(len(trace.src_tokens))
-    assert flow.shape == (2, len(trace.src_tokens))
+    mixed = 0.5 * trace.encoder.mean(axis=1) + 0.5 * np.eye(len(trace.src_pieces))
+    assert flow.shape == (2, len(trace.src_pieces))
     # max-flow <= the capacity into the output node (1) and out of the input node (column sum of the first layer)
     assert (flow >= -1e-9).all() and (flow <= 1 + 1e-9).all()
     assert (flow <= mixed[0].sum(axis=0)[None, :] + 1e-9).all()

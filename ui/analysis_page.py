@@ -186,7 +186,7 @@ def importance(ctx: PageContext) -> None:
 def rollout(ctx: PageContext) -> None:
     trace = ctx.trace
     words = st.toggle(t("an.words"), value=True, key="rollout_words")
-    src, tgt = trace.src_tokens, trace.tgt_tokens
+    src, tgt = trace.src_pieces, trace.tgt_pieces
     roll = attention_rollout(trace.encoder)
     attribution = source_attribution(trace.cross, trace.encoder)
     if words:
@@ -218,10 +218,10 @@ def rollout(ctx: PageContext) -> None:
     cross = trace.cross if layer == "all" else trace.cross[[layer]]
     matrix = cross.mean(axis=(0, 1)) if head == "mean" else cross[:, head].mean(0)
     # row t of cross-attention produced piece t + 1: group and label target rows by what they produced
-    out_starts = ctx.word_starts(trace.out_tokens)  # a language code stays a word of its own
+    out_starts = ctx.word_starts(trace.out_pieces)  # a language code stays a word of its own
     matrix = merge_words(matrix, out_starts, trace.src_word_starts)
-    src_words = merge_tokens(trace.src_tokens, trace.src_word_starts)
-    produced = merge_tokens(trace.out_tokens, out_starts)
+    src_words = merge_tokens(trace.src_pieces, trace.src_word_starts)
+    produced = merge_tokens(trace.out_pieces, out_starts)
     show_figure(
         alignment_figure(
             matrix,

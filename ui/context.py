@@ -50,9 +50,9 @@ def labelled_trace(trace: Trace, labels: dict[str, str]) -> Trace:
 
     return dataclasses.replace(
         trace,
-        src_tokens=label(trace.src_tokens),
-        tgt_tokens=label(trace.tgt_tokens),
-        out_tokens=label(trace.out_tokens),
+        src_pieces=label(trace.src_pieces),
+        tgt_pieces=label(trace.tgt_pieces),
+        out_pieces=label(trace.out_pieces),
         candidates=[[(labels.get(piece, piece), p) for piece, p in row] for row in trace.candidates],
     )
 

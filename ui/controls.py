@@ -111,7 +111,7 @@ def selected_matrix(trace: Trace, sel: Selection, words: bool) -> tuple[np.ndarr
 
 def produced_pieces(trace: Trace, kind: str, words: bool) -> list[str] | None:
     """For decoder and cross rows, the piece each step produced (row i reads piece i, produces piece i + 1)."""
-    return None if kind == "encoder" or words else trace.out_tokens
+    return None if kind == "encoder" or words else trace.out_pieces
 
 
 def describe(sel: Selection) -> str:

@@ -129,7 +129,7 @@ class Lesson:
 
     @property
     def stream_tokens(self) -> list[str]:
-        return self.trace.src_tokens if self.kind == "encoder" else self.trace.tgt_tokens
+        return self.trace.src_pieces if self.kind == "encoder" else self.trace.tgt_pieces
 
     @property
     def row(self) -> int:
@@ -141,7 +141,7 @@ class Lesson:
 
     @property
     def step(self) -> int:
-        return min(self.position, len(self.trace.out_tokens) - 1) if self.kind != "encoder" else 0
+        return min(self.position, len(self.trace.out_pieces) - 1) if self.kind != "encoder" else 0
 
     def fit(self, fig):
         """Presentation mode: the section's one figure fills the window below its title."""
@@ -214,7 +214,7 @@ def pieces_section(lesson: Lesson) -> None:
     text, table = st.columns([1, 1], vertical_alignment="center")  # the next section's picture comes sooner
     lesson.section("sec.pieces", container=text)
     ids_table = pd.DataFrame(
-        [lesson.trace.src_tokens, [str(i) for i in lesson.translation.src_ids]], index=[t("col.piece"), t("col.id")]
+        [lesson.trace.src_pieces, [str(i) for i in lesson.translation.src_ids]], index=[t("col.piece"), t("col.id")]
     )
     table.dataframe(ids_table, key="lesson_ids")  # all strings: one table column mixes pieces and ids
 
@@ -242,7 +242,7 @@ def positions_section(lesson: Lesson) -> None:
     if lesson.cfg.position_kind == "learned":  # a learned table: the case for sinusoids is not this model's
         return
     emb_norm = float(np.linalg.norm(numbers.token_embedding, axis=-1).mean())
-    alt = position_alternatives(positional_table(lesson.ctx.path), emb_norm, len(lesson.trace.src_tokens))
+    alt = position_alternatives(positional_table(lesson.ctx.path), emb_norm, len(lesson.trace.src_pieces))
     with st.expander(t("why.pe.title"), expanded=True):
         st.markdown(
             "- " + t("why.pe.integer", last=alt.integer_last, ratio=alt.integer_last_vs_embedding) + "\n"
@@ -382,7 +382,7 @@ def attention_map_section(lesson: Lesson, kind: str) -> None:
     _, k_tokens = trace.axis_tokens(kind)
     figure = matrix_figure(
         trace.attention(kind)[layer, head],
-        trace.tgt_tokens,
+        trace.tgt_pieces,
         f"{kind} · layer {layer} · head {head}",
         column_labels=k_tokens,
         colorscale="Viridis",
@@ -395,7 +395,7 @@ def attention_map_section(lesson: Lesson, kind: str) -> None:
 def output_section(lesson: Lesson) -> None:
     numbers, step = lesson.numbers, lesson.step
     top = lesson.tokenizer.target_pieces(numbers.final_top_ids[step].tolist())
-    figure = bars(top, numbers.final_top_probs[step].tolist(), f"P(· | {lesson.trace.tgt_tokens[step]})")
+    figure = bars(top, numbers.final_top_probs[step].tolist(), f"P(· | {lesson.trace.tgt_pieces[step]})")
     show_figure(lesson.fit(figure), key="lesson_top", container=lesson.section("sec.output", v=lesson.cfg.vocab_size))
 
 

@@ -60,7 +60,7 @@ def render(ctx: PageContext) -> None:
     show_figure(pe_dot_by_offset(pe[:n], [0, n // 4, n // 2]), key="pe_dot")
     translation = ctx.translation
     token_norms = cached_embedding_norms(ctx.path, tuple(translation.src_ids))
-    show_figure(norms_chart(ctx.trace.src_tokens, token_norms, pe), key="pe_norms")
+    show_figure(norms_chart(ctx.trace.src_pieces, token_norms, pe), key="pe_norms")
     st.subheader(t("pe.why"))
     if cfg.position_kind == "learned":  # the sinusoids' properties are not this table's
         st.caption(t("pe.learned"))

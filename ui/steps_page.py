@@ -19,7 +19,7 @@ from viz.steps import candidates_chart, step_cross_attention, step_self_attentio
 @guarded
 def render(ctx: PageContext) -> None:
     trace = ctx.trace
-    n_steps = len(trace.out_tokens)
+    n_steps = len(trace.out_pieces)
     if ctx.beam > 1:
         st.caption(t("st.beam", beam=ctx.beam))
     if st.session_state.get("step", 0) >= n_steps:
@@ -44,19 +44,19 @@ def render(ctx: PageContext) -> None:
 
 def draw_step(ctx: PageContext, step: int) -> None:
     trace = ctx.trace
-    produced = trace.out_tokens[step]
+    produced = trace.out_pieces[step]
     note = ""
     if step < trace.forced:
         note = f" · :orange-background[{t('st.forced')}]"
     if trace.out_logprobs:
         note += " · " + t("st.logprob", lp=trace.out_logprobs[step])
-    st.markdown(t("st.line", t=step, read=md_escape(trace.tgt_tokens[step]), produced=md_escape(produced)) + note)
+    st.markdown(t("st.line", t=step, read=md_escape(trace.tgt_pieces[step]), produced=md_escape(produced)) + note)
     left, right = st.columns([3, 2])
     fit, present = ctx.theme.fit, ctx.theme.present
     line = 40  # the step's line above the figures
     show_figure(
         fit(
-            step_cross_attention(trace.cross, step, trace.src_tokens, produced, ctx.theme.colorscale),
+            step_cross_attention(trace.cross, step, trace.src_pieces, produced, ctx.theme.colorscale),
             above=line,
             thin_y=True,
         ),
@@ -72,7 +72,7 @@ def draw_step(ctx: PageContext, step: int) -> None:
     # presentation mode: the prefix's self-attention goes below the fold, where it has room for its rows
     below = st if present else right
     show_figure(
-        step_self_attention(trace.decoder, step, trace.tgt_tokens, ctx.theme.colorscale),
+        step_self_attention(trace.decoder, step, trace.tgt_pieces, ctx.theme.colorscale),
         key=f"step_self_{step}",
         container=below,
     )

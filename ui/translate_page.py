@@ -41,9 +41,9 @@ def render(ctx: PageContext) -> None:
 
 
 def pieces(trace) -> None:
-    with st.expander(t("translate.pieces", s=len(trace.src_tokens), t=len(trace.tgt_tokens)), expanded=False):
-        st.text("source  " + " ".join(trace.src_tokens))
-        st.text("target  " + " ".join(trace.tgt_tokens))
+    with st.expander(t("translate.pieces", s=len(trace.src_pieces), t=len(trace.tgt_pieces)), expanded=False):
+        st.text("source  " + " ".join(trace.src_pieces))
+        st.text("target  " + " ".join(trace.tgt_pieces))
 
 
 @st.fragment

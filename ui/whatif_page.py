@@ -116,12 +116,12 @@ def beam_tree(ctx: PageContext) -> None:
     show_figure(
         attention_heatmap(
             trace.cross[layer].mean(0),
-            trace.tgt_tokens,
-            trace.src_tokens,
+            trace.tgt_pieces,
+            trace.src_pieces,
             title=f"Its cross-attention, last layer ({layer}), mean of heads",
             colorscale=ctx.theme.colorscale,
             font_size=ctx.theme.font_size,
-            produced=trace.out_tokens,
+            produced=trace.out_pieces,
         ),
         key="beam_node_attention",
     )
@@ -132,14 +132,14 @@ def node_labels(trace, n_enc: int, n_dec: int) -> tuple[dict, list[str]]:
     for l in range(n_dec):
         columns += [f"dec {l} self", f"dec {l} cross"]
     labels = {}
-    for s, piece in enumerate(trace.src_tokens):
+    for s, piece in enumerate(trace.src_pieces):
         for l in range(n_enc + 1):
             labels[("enc", l, s)] = (l, s, piece if l == 0 else "")
-    for i, piece in enumerate(trace.tgt_tokens):
+    for i, piece in enumerate(trace.tgt_pieces):
         labels[("dec", 0, i)] = (n_enc + 1, i, piece)
         for l in range(n_dec):
             labels[("self", l, i)] = (n_enc + 2 + 2 * l, i, "")
-            labels[("dec", l + 1, i)] = (n_enc + 3 + 2 * l, i, trace.out_tokens[i] if l == n_dec - 1 else "")
+            labels[("dec", l + 1, i)] = (n_enc + 3 + 2 * l, i, trace.out_pieces[i] if l == n_dec - 1 else "")
     return labels, columns
 
 
@@ -148,7 +148,7 @@ def node_labels(trace, n_enc: int, n_dec: int) -> tuple[dict, list[str]]:
 def contributions_view(ctx: PageContext) -> None:
     translation, trace = ctx.translation, ctx.trace
     contrib = cached_contributions(ctx.path, tuple(translation.src_ids), tuple(translation.out_ids))
-    out = trace.out_tokens
+    out = trace.out_pieces
     step = st.select_slider(
         t("wi.output_piece"),
         range(len(out)),
@@ -160,7 +160,7 @@ def contributions_view(ctx: PageContext) -> None:
     left, right = st.columns(2)
     fit = lambda fig: ctx.theme.fit(fig, above=TAB_STRIP_PX, thin_y=True)  # noqa: E731
     show_figure(
-        fit(heads_rows(weights, trace.src_tokens, f"Weights α while producing {out[step]}", ctx.theme.colorscale)),
+        fit(heads_rows(weights, trace.src_pieces, f"Weights α while producing {out[step]}", ctx.theme.colorscale)),
         key="contrib_weights",
         container=left,
     )
@@ -168,7 +168,7 @@ def contributions_view(ctx: PageContext) -> None:
         fit(
             heads_rows(
                 norms,
-                trace.src_tokens,
+                trace.src_pieces,
                 f"Contributions ‖α·v·W_O‖ while producing {out[step]}",
                 ctx.theme.colorscale,
                 zmax=float(norms.max()) or 1.0,
@@ -204,7 +204,7 @@ def contributions_view(ctx: PageContext) -> None:
 @guarded
 def flow(ctx: PageContext) -> None:
     trace = ctx.trace
-    src = trace.src_tokens
+    src = trace.src_pieces
     st.caption(t("wi.flow_help"))
     rows = st.multiselect(
         t("wi.flow_rows"), list(range(len(src))), default=[0], format_func=lambda i: f"{i}: {src[i]}", key="flow_rows"

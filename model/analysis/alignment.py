@@ -154,13 +154,13 @@ def head_alignments(
         src_ids = source_ids(model, tok, tok.encode(" ".join(g.source))[: cfg.max_len - 2], src_lang)
         pieces = tok.encode_target(" ".join(g.target))[: cfg.max_len - 2 - len(forced)]
         trace, _ = forward_trace(model, tok, src_ids, [*forced, *pieces, cfg.eos_id])
-        cross, src_pieces = trace.cross, trace.src_tokens
+        cross, src_pieces = trace.cross, trace.src_pieces
         code_column = {"prefix": 0, "suffix": len(src_ids) - 1}.get(cfg.language_code_position)
         if code_column is not None:  # the source language's code is no word
             cross = np.delete(cross, code_column, axis=-1)
             src_pieces = src_pieces[:code_column] + src_pieces[code_column + 1 :]
         # the rows from the one that produced the first piece after the forced code
-        m = word_matrix(cross[..., len(forced) :, :], trace.out_tokens[len(forced) :], src_pieces, shift)
+        m = word_matrix(cross[..., len(forced) :, :], trace.out_pieces[len(forced) :], src_pieces, shift)
         if m is not None and m.shape[-2:] == (len(g.target), len(g.source)):
             matrices.append(m)
             kept.append(n)

@@ -181,8 +181,8 @@ def sentence_record(model, tok, text: str, reference: str | None, rng: np.random
         "q_pos": q_pos,
         "k_pos": k_pos,
         "output": output,
-        "src_tokens": " ".join(trace.src_tokens),
-        "tgt_tokens": " ".join(trace.tgt_tokens),
+        "src_tokens": " ".join(trace.src_pieces),
+        "tgt_tokens": " ".join(trace.tgt_pieces),
     }
 
 

@@ -94,13 +94,13 @@ def main_figure(view: str, params: dict, ckpt: Checkpoint, translation: Translat
         )
     if view == "steps":
         step = value(params, "step")
-        step = step if step < len(trace.out_tokens) else 0
+        step = step if step < len(trace.out_pieces) else 0
         return {
             "draw": "step",
             "cross": trace.cross,
             "step": step,
-            "src_tokens": trace.src_tokens,
-            "produced": trace.out_tokens[step],
+            "src_tokens": trace.src_pieces,
+            "produced": trace.out_pieces[step],
         }
     if view == "inside":
         kind, layer, head = selection(trace, params, allow_mean=False)
@@ -127,22 +127,22 @@ def main_figure(view: str, params: dict, ckpt: Checkpoint, translation: Translat
         }
     if view == "whatif":
         step = value(params, "step")
-        step = step if step < len(trace.out_tokens) else 0
+        step = step if step < len(trace.out_pieces) else 0
         norms = contributions(model, src_ids, out_ids).cross.norms[:, :, step, :]
         return {
             "draw": "contributions",
             "values": norms,
-            "key_tokens": trace.src_tokens,
-            "produced": trace.out_tokens[step],
+            "key_tokens": trace.src_pieces,
+            "produced": trace.out_pieces[step],
         }
     if view == "lesson":
         layer = trace.layers(KINDS[0]) - 1
-        position = min(1, len(trace.src_tokens) - 1)  # the lesson's pickers open on the encoder, last layer, head 0
+        position = min(1, len(trace.src_pieces) - 1)  # the lesson's pickers open on the encoder, last layer, head 0
         numbers = lesson_numbers(model, src_ids, out_ids, LessonChoice(KINDS[0], layer, 0, position), with_lens=False)
         return {
             "draw": "matrix",
             "values": numbers.token_embedding,
-            "row_labels": trace.src_tokens,
+            "row_labels": trace.src_pieces,
             "title": "E[id] · √d_model",
             "highlight": position,
         }

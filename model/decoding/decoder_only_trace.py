@@ -2,7 +2,7 @@
 
 Design. `DecoderOnlyTrace` is a `Trace` (a dataclass subclass), so a view that reads a trace through its
 interface (`attention(kind)`, `axis_tokens(kind)`, `axis_word_starts(kind)`, `layers(kind)`, `heads(kind)`,
-`src_tokens`, `tgt_tokens`, `out_tokens`, the `encoder`/`decoder`/`cross` arrays, `out_logprobs`) works on it
+`src_pieces`, `tgt_pieces`, `out_pieces`, the `encoder`/`decoder`/`cross` arrays, `out_logprobs`) works on it
 unchanged, and `dataclasses.replace` (the app's labelled trace) keeps its type. What differs is carried by the trace,
 never decided by the view: `kind_labels` titles the slots honestly for this architecture (`DECODER_ONLY_LABELS`:
 "Source self-attention", "Output self-attention", "Output → source attention", "Whole self-attention") where the
@@ -21,9 +21,9 @@ sentence at `src_span` = [a, b)) and then the output from `out_start` on; `whole
 The output's rows are the rows that PRODUCED each output piece, as the encoder-decoder's decoder rows are its input
 positions (start symbol first): output piece j, at position out_start + j, was chosen from the row of position
 out_start + j - 1, the piece read just before it (for j = 0 the prompt's last piece, the end of the assistant's
-header, which plays the start symbol's part). So `tgt_tokens` = tokens[p : N-1] (what each row read) and
-`out_tokens` = tokens[out_start:] (what it produced), and `cross[:, :, t]` holds the weights on the source while
-out_tokens[t] was chosen. `LLMTranslation.output_to_source()` keeps instead the rows of the output pieces'
+header, which plays the start symbol's part). So `tgt_pieces` = tokens[p : N-1] (what each row read) and
+`out_pieces` = tokens[out_start:] (what it produced), and `cross[:, :, t]` holds the weights on the source while
+out_pieces[t] was chosen. `LLMTranslation.output_to_source()` keeps instead the rows of the output pieces'
 own positions (out_start .. N-1): cross[:, :, t] = output_to_source()[:, :, t - 1] for t >= 1, and cross row 0 is
 the prompt's last row; the row of the last output piece (usually the end of turn), which produced nothing, is only
 in `whole`.
@@ -100,9 +100,9 @@ class DecoderOnlyTrace(Trace):
             raise ValueError(f"word_starts has {len(self.word_starts)} entries for {n} pieces")
         p = self.out_start - 1
         expected = {
-            "src_tokens": (self.src_tokens, self.tokens[a:b]),
-            "tgt_tokens": (self.tgt_tokens, self.tokens[p : n - 1]),
-            "out_tokens": (self.out_tokens, self.tokens[self.out_start :]),
+            "src_pieces": (self.src_pieces, self.tokens[a:b]),
+            "tgt_pieces": (self.tgt_pieces, self.tokens[p : n - 1]),
+            "out_pieces": (self.out_pieces, self.tokens[self.out_start :]),
         }
         for name, (given, cut) in expected.items():
             if len(given) != len(cut):  # (the app relabels pieces, so only their number must agree)
@@ -140,9 +140,9 @@ def decoder_only_trace(translation: LLMTranslation, special_ids: Collection[int]
     p = start - 1
     starts = llm_word_starts(tokens, [i in special_ids for i in translation.ids])
     return DecoderOnlyTrace(
-        src_tokens=tokens[a:b],
-        tgt_tokens=tokens[p : n - 1],
-        out_tokens=tokens[start:],
+        src_pieces=tokens[a:b],
+        tgt_pieces=tokens[p : n - 1],
+        out_pieces=tokens[start:],
         encoder=whole[:, :, a:b, a:b],
         decoder=whole[:, :, p : n - 1, p : n - 1],
         cross=whole[:, :, p : n - 1, a:b],

@@ -1,7 +1,7 @@
-"""The attention trace of one translation: plain NumPy arrays and token lists (no torch).
+"""The attention trace of one translation: plain NumPy arrays and piece lists (no torch).
 
 Data contract (as in BertViz): for each kind an array [layers, heads, queries, keys], plus the
-tokens along each axis. `encoder` is [L, H, S, S], `decoder` [L, H, T, T], `cross` [L, H, T, S],
+pieces along each axis. `encoder` is [L, H, S, S], `decoder` [L, H, T, T], `cross` [L, H, T, S],
 where S counts the encoder's input positions and T the decoder's (start symbol first). The
 encoder's L may differ from the decoder's: `layers(kind)` reads each kind's own array.
 """
@@ -21,9 +21,9 @@ __all__ = ["AXES", "KIND_LABELS", "Trace"]
 
 @dataclass
 class Trace:
-    src_tokens: list[str]  # S encoder input pieces, ending with </s>
-    tgt_tokens: list[str]  # T decoder input pieces, starting with <s>
-    out_tokens: list[str]  # T pieces predicted at each decoder position (tgt_tokens shifted by one)
+    src_pieces: list[str]  # S encoder input pieces, ending with </s>
+    tgt_pieces: list[str]  # T decoder input pieces, starting with <s>
+    out_pieces: list[str]  # T pieces predicted at each decoder position (tgt_pieces shifted by one)
     encoder: np.ndarray  # [L, H, S, S]
     decoder: np.ndarray  # [L, H, T, T]
     cross: np.ndarray  # [L, H, T, S]
@@ -31,9 +31,8 @@ class Trace:
     src_word_starts: list[bool] = field(default_factory=list)
     tgt_word_starts: list[bool] = field(default_factory=list)
     candidates: list[list[tuple[str, float]]] = field(default_factory=list)  # per decoder position: top-k (piece, prob)
-    out_logprobs: list[float] = field(
-        default_factory=list
-    )  # per decoder position: log-probability of the piece produced
+    # per decoder position: log-probability of the piece produced
+    out_logprobs: list[float] = field(default_factory=list)
     forced: int = 0  # the first `forced` output pieces were imposed by the user, not chosen by the model
 
     kinds: ClassVar[tuple[str, ...]] = KINDS  # the kinds `attention` reads (a decoder-only trace adds "whole")
@@ -54,7 +53,7 @@ class Trace:
         return getattr(self, kind)
 
     def _axis(self, side: str) -> tuple[list[str], list[bool]]:
-        return (self.src_tokens, self.src_word_starts) if side == "src" else (self.tgt_tokens, self.tgt_word_starts)
+        return (self.src_pieces, self.src_word_starts) if side == "src" else (self.tgt_pieces, self.tgt_word_starts)
 
     def axis_tokens(self, kind: str) -> tuple[list[str], list[str]]:
         """(query tokens, key tokens) of one attention kind."""
@@ -65,7 +64,7 @@ class Trace:
         return tuple(self._axis(side)[1] for side in AXES[kind])
 
     def validate(self) -> None:
-        S, T = len(self.src_tokens), len(self.tgt_tokens)
+        S, T = len(self.src_pieces), len(self.tgt_pieces)
         length = {"src": S, "tgt": T}
         for kind, (q_side, k_side) in AXES.items():
             arr, q, k = getattr(self, kind), length[q_side], length[k_side]
@@ -80,8 +79,8 @@ class Trace:
             )
         if self.encoder.shape[1] != self.decoder.shape[1]:
             raise ValueError(f"the encoder has {self.encoder.shape[1]} heads, the decoder {self.decoder.shape[1]}")
-        if len(self.out_tokens) != T:
-            raise ValueError(f"{len(self.out_tokens)} output tokens for {T} decoder positions")
+        if len(self.out_pieces) != T:
+            raise ValueError(f"{len(self.out_pieces)} output tokens for {T} decoder positions")
         if self.positional_encoding.ndim != 2 or self.positional_encoding.shape[0] < max(S, T):
             raise ValueError(
                 f"positional_encoding has shape {self.positional_encoding.shape}, needs at least {max(S, T)} rows"
@@ -94,12 +93,13 @@ class Trace:
                 raise ValueError(f"{name} has {len(starts)} entries for {n} tokens")
 
     def npz_arrays(self) -> dict[str, np.ndarray]:
+        """The NPZ export's arrays, under the names docs/formats.md gives them (`src_tokens`, `tgt_tokens`)."""
         return {
             "encoder": self.encoder.astype(np.float32),
             "decoder": self.decoder.astype(np.float32),
             "cross": self.cross.astype(np.float32),
-            "src_tokens": np.array(self.src_tokens, dtype=str),
-            "tgt_tokens": np.array(self.tgt_tokens, dtype=str),
+            "src_tokens": np.array(self.src_pieces, dtype=str),
+            "tgt_tokens": np.array(self.tgt_pieces, dtype=str),
             "positional_encoding": self.positional_encoding.astype(np.float32),
         }
 

@@ -59,9 +59,9 @@ def make_trace(
     src_pieces, tgt_pieces = tok.source_pieces(src_ids), tok.target_pieces(tgt_in)
     n_pos = max(len(src_ids), len(tgt_in))
     return Trace(
-        src_tokens=src_pieces,
-        tgt_tokens=tgt_pieces,
-        out_tokens=tok.target_pieces(out_ids),
+        src_pieces=src_pieces,
+        tgt_pieces=tgt_pieces,
+        out_pieces=tok.target_pieces(out_ids),
         positional_encoding=model.positional_encoding[:n_pos].cpu().numpy().copy(),
         src_word_starts=piece_word_starts(tok, src_pieces),
         tgt_word_starts=piece_word_starts(tok, tgt_pieces),
