@@ -342,3 +342,11 @@ def test_writing_a_deck_never_replaces_the_checkpoints_files_and_checks_out_befo
     assert deck.main([*ckpt, "--out", str(out), "--sentence", "x" * 2500]) == 0
     assert json.loads(out.read_text())["slides"][0]["params"]["text"] == "x" * 2000  # the app's cap
     assert "cut to the app's 2000 characters" in capsys.readouterr().err
+
+
+def test_a_device_as_a_sentence_file_is_refused_before_it_is_read(checkpoint_dir, tmp_path, capsys, no_work):
+    ckpt = ["--checkpoint", str(checkpoint_dir)]
+    words = ("/dev/zero is a device or a pipe, not a file",)
+    refused(analyze, [*ckpt, "--input", "/dev/zero", "--stats", str(tmp_path / "s.csv")], capsys, *words)
+    refused(evaluate, [*ckpt, "--src", "/dev/zero", "--ref", "/dev/zero"], capsys, *words)
+    refused(diagnostics, [*ckpt, "--input", "/dev/zero"], capsys, *words)

@@ -125,3 +125,42 @@ def test_a_reader_that_leaves_early_gets_no_traceback(checkpoint_dir, tmp_path):
     proc.stdout.close()  # like `| head -1`
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0 and b"Traceback" not in err
+
+
+def test_input_is_a_file_read_like_every_commands_and_a_device_or_pipe_is_refused(checkpoint_dir, tmp_path, capsys):
+    import gzip
+    import os
+
+    ckpt = ["--checkpoint", str(checkpoint_dir), "--max-len", "6"]
+    plain, packed = tmp_path / "in.txt", tmp_path / "in.txt.gz"
+    plain.write_text("A dog runs.\nTwo men sit.\n")
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    assert main([*ckpt, "--input", str(plain)]) == 0
+    expected = capsys.readouterr().out
+    assert main([*ckpt, "--input", str(packed)]) == 0
+    assert capsys.readouterr().out == expected  # decompressed, as evaluate, analyze and corpus read it
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # opening it would wait for a writer forever
+    for device in ("/dev/zero", str(fifo)):  # /dev/zero: read whole, it fills the memory
+        assert main([*ckpt, "--input", device]) == 2
+        err = capsys.readouterr().err
+        assert err == f"error: {device} is a device or a pipe, not a file; give a file of sentences.\n"
+
+
+def test_a_line_longer_than_the_app_takes_is_cut_there_and_said(checkpoint_dir, tmp_path, capsys, monkeypatch):
+    import model.translate as command
+
+    seen = []
+    real = command.translate
+
+    def recording(model, tokenizer, text, *args, **kwargs):
+        seen.append(len(text))
+        return real(model, tokenizer, text, *args, **kwargs)
+
+    monkeypatch.setattr(command, "translate", recording)
+    source = tmp_path / "long.txt"
+    source.write_text("A dog runs. " * 10_000 + "\nA cat.\n")  # 120,000 characters on line 1
+    assert main(["--checkpoint", str(checkpoint_dir), "--max-len", "4", "--input", str(source)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.count("\n") == 2 and max(seen) <= 2000
+    assert captured.err.startswith("line 1: 120000 characters, cut to the first 2000\n")  # then the model's own cut

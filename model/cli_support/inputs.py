@@ -4,6 +4,7 @@ InputFileError sentence naming the file, never a traceback."""
 from __future__ import annotations
 
 import gzip
+import stat
 import zlib
 from pathlib import Path
 
@@ -14,20 +15,53 @@ class InputFileError(ValueError):
     """A sentence file that cannot be read; the message names it and says why."""
 
 
-def read_sentences(path: str | Path) -> list[str]:
-    """One sentence per line, plain or gzipped (model.core.text_files.read_lines)."""
+def check_regular(path: str | Path) -> None:
+    """Refuse a device or a pipe (/dev/zero never ends, a FIFO may never open): a sentence file is a file."""
     try:
-        return read_lines(path)
-    except gzip.BadGzipFile as exc:
-        raise InputFileError(f"{path} is not a gzip file ({exc}).") from None
+        mode = Path(path).stat().st_mode
     except OSError as exc:
         raise InputFileError(f"cannot read {path}: {exc.strerror or exc}.") from None
-    except EOFError:
-        raise InputFileError(f"{path} ends early: the gzip file is truncated.") from None
-    except zlib.error as exc:
-        raise InputFileError(f"{path} is a damaged gzip file ({exc}).") from None
-    except UnicodeDecodeError as exc:
-        raise InputFileError(f"{path} is not UTF-8 text (byte {exc.start} of a line cannot be read).") from None
+    if stat.S_ISDIR(mode):
+        raise InputFileError(f"{path} is a folder; give a file of sentences.")
+    if not stat.S_ISREG(mode):
+        raise InputFileError(f"{path} is a device or a pipe, not a file; give a file of sentences.")
+
+
+def read_sentence_bytes(path: str | Path) -> bytes:
+    """The whole file as bytes, a .gz one decompressed (each line is then decoded on its own)."""
+    check_regular(path)
+    try:
+        if Path(path).suffix == ".gz":
+            with gzip.open(path, "rb") as f:
+                return f.read()
+        return Path(path).read_bytes()
+    except READ_FAILURES as exc:
+        raise read_failure(path, exc) from None
+
+
+def read_sentences(path: str | Path) -> list[str]:
+    """One sentence per line, plain or gzipped (model.core.text_files.read_lines)."""
+    check_regular(path)
+    try:
+        return read_lines(path)
+    except READ_FAILURES as exc:
+        raise read_failure(path, exc) from None
+
+
+READ_FAILURES = (OSError, EOFError, zlib.error, UnicodeDecodeError)  # gzip.BadGzipFile is an OSError
+
+
+def read_failure(path: str | Path, exc: Exception) -> InputFileError:
+    """What went wrong reading `path`, as one sentence naming it."""
+    if isinstance(exc, gzip.BadGzipFile):
+        return InputFileError(f"{path} is not a gzip file ({exc}).")
+    if isinstance(exc, OSError):
+        return InputFileError(f"cannot read {path}: {exc.strerror or exc}.")
+    if isinstance(exc, EOFError):
+        return InputFileError(f"{path} ends early: the gzip file is truncated.")
+    if isinstance(exc, UnicodeDecodeError):
+        return InputFileError(f"{path} is not UTF-8 text (byte {exc.start} of a line cannot be read).")
+    return InputFileError(f"{path} is a damaged gzip file ({exc}).")
 
 
 def read_parallel_sentences(src: str | Path, ref: str | Path) -> tuple[list[str], list[str]]:

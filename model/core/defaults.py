@@ -18,6 +18,8 @@ MAX_BEAM = 16
 MAX_OUTPUT_PIECES = 256
 # GNMT's length-penalty exponent alpha: 0 is none, 0.6 to 1 is usual; far beyond that it only ranks by length.
 MAX_LENGTH_PENALTY = 5.0
+# The longest sentence the app takes (a link's text, a deck's, a typed one); a command's input line is cut there too.
+MAX_TEXT_CHARS = 2000
 
 
 def checkpoints_folder() -> Path:

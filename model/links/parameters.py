@@ -15,7 +15,12 @@ import math
 import re
 from dataclasses import dataclass
 
-from model.core.defaults import DEFAULT_CHECKPOINT, MAX_BEAM, MAX_OUTPUT_PIECES  # shared with the commands
+from model.core.defaults import (  # shared with the commands
+    DEFAULT_CHECKPOINT,
+    MAX_BEAM,
+    MAX_OUTPUT_PIECES,
+    MAX_TEXT_CHARS,
+)
 from model.core.kinds import KINDS
 
 # The app's views, in the picker's order (ui/views.py maps each to the function that draws it and refuses to import
@@ -35,7 +40,6 @@ VIEW_NAMES = (
 )
 # Views' earlier names -> their names now: every link and deck written with them opens the same view.
 RENAMED_VIEWS = (("head", "inside"), ("heads", "corpus"))
-MAX_TEXT_CHARS = 2000
 MAX_LAYERS = 64  # deeper than any model this app loads; the model's own depth clamps further
 MAX_HEADS = 64
 MAX_FILM_FRAMES = 1000  # a film's most frames (model/analysis/film.py); the film's own count clamps further
