@@ -42,6 +42,7 @@ MODULE_MARKS = {
     "test_import_hub": {"reference"},
     "test_in_memory_import": {"reference"},
     "test_languages_ui": {"reference"},
+    "test_lab": {"slow"},
     "test_long_session": {"slow"},
     "test_many_visitors": {"slow"},
     "test_marian": {"reference"},
@@ -50,6 +51,7 @@ MODULE_MARKS = {
     "test_training_view": {"app", "slow"},
 }
 TEST_MARKS = {
+    "test_lab::test_sigterm_stops_a_lab_and_keeps_its_film": {"commands"},
     "test_bench::test_the_llm_rows_are_written_at_a_tiny_size": {"reference"},
     "test_import_hub::test_import_by_id_offline_equals_importing_the_folder": {"commands"},
     "test_app::test_every_view_on_every_shipped_checkpoint_with_each_gallery_sentence": {"slow"},  # 30-100 s each
