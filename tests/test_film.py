@@ -148,6 +148,16 @@ def test_film_input_problems_are_one_sentence(small_data, film_files, tmp_path, 
     assert not (tmp_path / "run" / "tokenizer.model").exists()  # refused before the tokenizer is trained
 
 
+def test_a_device_as_a_film_file_is_refused_before_it_is_read(small_data, film_files, tmp_path, capsys):  # noqa: F811
+    for flag in ("--film", "--film-refs", "--film-gold"):
+        flags = film_flags(film_files)
+        flags[flags.index(flag) + 1] = "/dev/zero"  # read line by line, it never ends
+        assert main(train_args(small_data, tmp_path / "run", "--epochs", "1", *flags)) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"error: {flag} /dev/zero is not a file of sentences (missing, a folder, a device or a pipe)"]
+        assert not (tmp_path / "run" / "tokenizer.model").exists()
+
+
 @pytest.mark.parametrize(
     "damage, says",
     [

@@ -57,6 +57,9 @@ def read_film_input(sources: str, references: str | None, gold: str | None = Non
     first, 1-based, one line per sentence over the plain word split of `model.analysis.alignment.words`."""
     if not references:
         raise FilmError("a film needs its sentences' references (--film-refs): every frame is teacher-forced on them")
+    for flag, file in (("--film", sources), ("--film-refs", references), ("--film-gold", gold)):
+        if file and not Path(file).is_file():  # a regular file: /dev/zero would be read until the memory is gone
+            raise FilmError(f"{flag} {file} is not a file of sentences (missing, a folder, a device or a pipe)")
     src, ref = read_lines(sources), read_lines(references)
     if len(src) != len(ref):
         raise FilmError(f"{sources} has {len(src)} lines but {references} has {len(ref)}")
