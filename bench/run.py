@@ -618,7 +618,7 @@ def llm_at_size(repeats: int, size: str) -> list[Row]:
     Qwen2.5-0.5B's size, random weights: the time ratio, the bandwidth floor, the peak memory, the attention's
     largest difference."""
     from model.core.decoder_only_checkpoint import save_decoder_only
-    from model.decoding.decoder_only import build_prompt, translate_with_llm
+    from model.decoding.decoder_only_search import build_prompt, translate_with_llm
     from model.importing.llm import import_llm, llm_card
 
     with tempfile.TemporaryDirectory() as folder:

@@ -18,7 +18,7 @@ from model.core.decoder_only_config import DecoderOnlyConfig
 from model.core.decoder_only_tokenizer import ChatTemplateError, ChatTokenizer, compile_template
 from model.core.hook_names import hook_name
 from model.core.hooks import capture
-from model.decoding.decoder_only import beam_llm, build_prompt, translate_with_llm
+from model.decoding.decoder_only_search import beam_llm, build_prompt, translate_with_llm
 from model.import_hf import main as import_main
 from model.importing.hf import HFImportError
 from model.importing.llm import import_llm

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from model.core.checkpoint import load_checkpoint
-from model.decoding.decoder_only import LLMTranslation, translate_with_llm
+from model.decoding.decoder_only_search import LLMTranslation, translate_with_llm
 from model.decoding.decoder_only_trace import DECODER_ONLY_LABELS, DecoderOnlyTrace, decoder_only_trace
 from model.decoding.trace import KIND_LABELS, Trace
 from model.import_hf import main as import_main

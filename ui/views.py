@@ -11,8 +11,8 @@ from model.links.parameters import VIEW_NAMES
 from ui import (
     analysis_page,
     compare_page,
-    corpus_heads_page,
-    inside_head_page,
+    corpus_page,
+    inside_page,
     lesson_page,
     model_view_page,
     positional_page,
@@ -27,12 +27,12 @@ VIEWS = {
     "model": model_view_page.render,
     "compare": compare_page.render,
     "steps": steps_page.render,
-    "inside": inside_head_page.render,
+    "inside": inside_page.render,
     "positional": positional_page.render,
     "analysis": analysis_page.render,
     "whatif": whatif_page.render,
     "lesson": lesson_page.render,
-    "corpus": corpus_heads_page.render,
+    "corpus": corpus_page.render,
     "training": training_page.render,
 }
 if tuple(VIEWS) != VIEW_NAMES:

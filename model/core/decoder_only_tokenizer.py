@@ -24,7 +24,7 @@ SPECIAL_TOKENS = ("bos_token", "eos_token", "pad_token", "unk_token")  # what te
 MAX_TEMPLATE_CHARS = 1 << 20  # real templates are a few kB (Llama 3.1's ~5 kB)
 # The translation instruction, the one user message inside the model's chat template: {source} and {target} are the
 # languages' names, {text} the sentence. Overridable per checkpoint (config.json "chat": {"instruction": ...}) and
-# per call (`model.decoding.decoder_only.translate_with_llm(instruction=...)`).
+# per call (`model.decoding.decoder_only_search.translate_with_llm(instruction=...)`).
 DEFAULT_INSTRUCTION = "Translate the following {source} text into {target}:\n\n{text}"
 MAX_INSTRUCTION_CHARS = 4096
 

@@ -41,7 +41,7 @@ from typing import ClassVar
 import numpy as np
 
 from model.core.kinds import DECODER_ONLY_AXES, DECODER_ONLY_KINDS, DECODER_ONLY_LABELS, WHOLE
-from model.decoding.decoder_only import LLMTranslation
+from model.decoding.decoder_only_search import LLMTranslation
 from model.decoding.trace import Trace
 
 __all__ = ["DECODER_ONLY_KINDS", "DECODER_ONLY_LABELS", "WHOLE", "DecoderOnlyTrace", "decoder_only_trace"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from model.core.decoder_only import DecoderOnlyTransformer
 from model.core.decoder_only_tokenizer import ChatTokenizer
 from model.core.language_codes import means_english
-from model.decoding.decoder_only import LLMTranslation, translate_with_llm
+from model.decoding.decoder_only_search import LLMTranslation, translate_with_llm
 from model.decoding.decoder_only_trace import DecoderOnlyTrace, decoder_only_trace
 from model.decoding.tidy import Tidied, tidy_input
 from model.decoding.translation import InputError
