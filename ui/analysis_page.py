@@ -129,11 +129,13 @@ def ablation(ctx: PageContext) -> None:
             request.src_lang,
             request.tgt_lang,
         )
-        tok = ctx.loaded.tokenizer
+        tokenizer = ctx.loaded.tokenizer
         st.markdown(t("an.before", text=md_escape(original.text)))
         marked = " ".join(
             f":red-background[{md_escape(p)}]" if tag == "changed" else md_escape(p)
-            for p, tag in token_diff(tok.target_pieces(original.out_ids), tok.target_pieces(ablated.out_ids))
+            for p, tag in token_diff(
+                tokenizer.target_pieces(original.out_ids), tokenizer.target_pieces(ablated.out_ids)
+            )
         )
         st.markdown(t("an.after", text=md_escape(ablated.text), marked=marked))
         st.metric(t("an.logprob"), f"{logprob:.3f}", f"{logprob - original.score:+.3f}")

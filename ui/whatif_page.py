@@ -44,7 +44,7 @@ def force_and_rerun(text: str) -> None:
 @st.fragment
 @guarded
 def force(ctx: PageContext) -> None:
-    translation, tok = ctx.translation, ctx.loaded.tokenizer
+    translation, tokenizer = ctx.translation, ctx.loaded.tokenizer
     st.caption(t("wi.force_help"))
     cols = st.columns([4, 1, 1])
     typed = cols[0].text_input(t("wi.forced_input"), value=ctx.request.prefix, key="prefix_input")
@@ -52,7 +52,7 @@ def force(ctx: PageContext) -> None:
         force_and_rerun(typed)
     if cols[2].button(t("wi.clear"), key="prefix_clear"):
         force_and_rerun("")
-    pieces = tok.target_pieces(translation.out_ids)
+    pieces = tokenizer.target_pieces(translation.out_ids)
     step = st.select_slider(
         t("wi.at_step"), range(len(pieces)), format_func=lambda i: f"{i}: {pieces[i]}", key="force_step"
     )
@@ -61,9 +61,9 @@ def force(ctx: PageContext) -> None:
     if options:
         labels = {piece: md_escape(f"{piece} (p = {prob:.3f})") for piece, prob in candidates}  # options are markdown
         pick = st.radio(t("wi.pick"), options, format_func=labels.get, horizontal=True, key="force_pick")
-        chosen = translation.out_ids[:step] + [tok.piece_to_id(pick)]
-        if st.button(t("wi.force_go", text=md_escape(tok.decode(chosen))), key="force_pick_go"):
-            force_and_rerun(tok.decode(chosen))
+        chosen = translation.out_ids[:step] + [tokenizer.piece_to_id(pick)]
+        if st.button(t("wi.force_go", text=md_escape(tokenizer.decode(chosen))), key="force_pick_go"):
+            force_and_rerun(tokenizer.decode(chosen))
     rows = [
         {
             "step": i,
@@ -94,8 +94,8 @@ def beam_tree(ctx: PageContext) -> None:
     event = st.plotly_chart(fig, key="beam_tree", on_select="rerun", selection_mode="points")
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else event.selection.points
     picked = next((p for p in points if len(p.get("customdata") or []) == 3), None)
-    tok = ctx.loaded.tokenizer
-    labels = [f"step {r.step}: {tok.decode(r.ids)}" + (" (finished)" if r.finished else "") for r in rows]
+    tokenizer = ctx.loaded.tokenizer
+    labels = [f"step {r.step}: {tokenizer.decode(r.ids)}" + (" (finished)" if r.finished else "") for r in rows]
     if picked is not None:
         st.session_state.beam_node = int(picked["customdata"][2])
     st.caption(t("wi.kept", n=len(nodes), steps=nodes["step"].max() + 1, done=int(nodes["finished"].sum())))

@@ -21,7 +21,7 @@ Heads = Iterable[tuple[str, int, int]]
 @torch.inference_mode()
 def reference_logprob(
     model: TranslationModel,
-    tok: TranslationTokenizer,
+    tokenizer: TranslationTokenizer,
     sources: list[str],
     references: list[str],
     ablate: Heads = (),
@@ -29,7 +29,9 @@ def reference_logprob(
 ) -> float:
     """Mean log-probability per piece of the references (teacher-forced), with `ablate` switched off."""
     cfg = model.cfg
-    pairs = [(sequence_ids(model, tok, s), reference_ids(model, tok, r)) for s, r in zip(sources, references)]
+    pairs = [
+        (sequence_ids(model, tokenizer, s), reference_ids(model, tokenizer, r)) for s, r in zip(sources, references)
+    ]
     device = next(model.parameters()).device
     total, count = 0.0, 0
     with capture(model, (), head_masks(model, ablate)):
@@ -48,32 +50,36 @@ def reference_logprob(
 
 
 def quality(
-    model: TranslationModel, tok: TranslationTokenizer, sources: list[str], references: list[str], ablate: Heads = ()
+    model: TranslationModel,
+    tokenizer: TranslationTokenizer,
+    sources: list[str],
+    references: list[str],
+    ablate: Heads = (),
 ) -> dict[str, float]:
     """Greedy BLEU and chrF (sacreBLEU defaults) and the references' mean log-probability."""
     ablate = list(ablate)
-    hyps = translate_many(model, tok, sources, ablate=ablate)
+    hyps = translate_many(model, tokenizer, sources, ablate=ablate)
     return {
         "bleu": sacrebleu.corpus_bleu(hyps, [references]).score,
         "chrf": sacrebleu.corpus_chrf(hyps, [references]).score,
-        "logprob": reference_logprob(model, tok, sources, references, ablate),
+        "logprob": reference_logprob(model, tokenizer, sources, references, ablate),
     }
 
 
 def importance_sweep(
     model: TranslationModel,
-    tok: TranslationTokenizer,
+    tokenizer: TranslationTokenizer,
     sources: list[str],
     references: list[str],
     progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Each head's importance: the drop in BLEU, chrF and log-probability when it alone is switched off."""
     cfg = model.cfg
-    base = quality(model, tok, sources, references)
+    base = quality(model, tokenizer, sources, references)
     heads = all_heads(cfg)
     rows = []
     for n, head in enumerate(heads):
-        q = quality(model, tok, sources, references, [head])
+        q = quality(model, tokenizer, sources, references, [head])
         rows.append(
             {
                 "kind": head[0],

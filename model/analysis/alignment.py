@@ -134,7 +134,7 @@ def links_from(matrix: np.ndarray, threshold: float | None = None) -> set[Link]:
 
 def head_alignments(
     model: TranslationModel,
-    tok: TranslationTokenizer,
+    tokenizer: TranslationTokenizer,
     gold: list[GoldSentence],
     progress=None,
     shift: bool = False,
@@ -148,12 +148,12 @@ def head_alignments(
     multilingual model's pair (default: the tokenizer's).
     """
     cfg = model.cfg
-    forced = forced_language(model, tok, tgt_lang)  # [the target language's code], or [] for a bilingual model
+    forced = forced_language(model, tokenizer, tgt_lang)  # [the target language's code], or [] for a bilingual model
     matrices, kept = [], []
     for n, g in enumerate(gold):
-        src_ids = source_ids(model, tok, tok.encode(" ".join(g.source))[: cfg.max_len - 2], src_lang)
-        pieces = tok.encode_target(" ".join(g.target))[: cfg.max_len - 2 - len(forced)]
-        trace, _ = forward_trace(model, tok, src_ids, [*forced, *pieces, cfg.eos_id])
+        src_ids = source_ids(model, tokenizer, tokenizer.encode(" ".join(g.source))[: cfg.max_len - 2], src_lang)
+        pieces = tokenizer.encode_target(" ".join(g.target))[: cfg.max_len - 2 - len(forced)]
+        trace, _ = forward_trace(model, tokenizer, src_ids, [*forced, *pieces, cfg.eos_id])
         cross, src_pieces = trace.cross, trace.src_pieces
         code_column = {"prefix": 0, "suffix": len(src_ids) - 1}.get(cfg.language_code_position)
         if code_column is not None:  # the source language's code is no word

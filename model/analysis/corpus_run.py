@@ -110,32 +110,33 @@ def qk_from_records(cfg, run: Run) -> dict[tuple[str, int], tuple[np.ndarray, np
 
 @torch.inference_mode()
 def traced_pass(
-    model: TranslationModel, tok: TranslationTokenizer, text: str, reference: str | None
+    model: TranslationModel, tokenizer: TranslationTokenizer, text: str, reference: str | None
 ) -> tuple[Trace, str, dict]:
     """One pass over a sentence (greedy as `translate` does it, or teacher-forced on `reference`) that records every
     head's attention and its queries and keys: (trace, output text, queries and keys by (kind, layer))."""
     cfg, device = model.cfg, next(model.parameters()).device
-    src_ids, _ = encode_source(model, tok, text)
+    src_ids, _ = encode_source(model, tokenizer, text)
     src = torch.tensor([src_ids], device=device)
     with capture(model, ALL_WEIGHTS + qk_hooks(cfg)) as run:
         for l in range(cfg.n_decoder_layers):
             run.records[hook_name("decoder", l, "k")] = _KeepLast()
         if reference is None:
-            limit, forced = default_max_len(model, len(src_ids)), forced_language(model, tok)  # [target code] or []
+            # forced: [target code] or []
+            limit, forced = default_max_len(model, len(src_ids)), forced_language(model, tokenizer)
             hyp = greedy_search(model, src, limit, top_k=5, forced=forced)[0]
         else:
-            out_ids = reference_ids(model, tok, reference)
+            out_ids = reference_ids(model, tokenizer, reference)
             model(src, torch.tensor([decoder_input(model, out_ids)], device=device))
     if reference is None:
         arrays = arrays_from_steps(model, run, hyp)
-        trace = make_trace(model, tok, src_ids, hyp.ids, arrays, hyp.candidates, hyp.logprobs, hyp.forced)
-        output = tok.decode(hyp.ids)
+        trace = make_trace(model, tokenizer, src_ids, hyp.ids, arrays, hyp.candidates, hyp.logprobs, hyp.forced)
+        output = tokenizer.decode(hyp.ids)
     else:
         arrays = {
             kind: np.stack([run.tensor(hook_name(kind, l)).cpu().numpy() for l in range(cfg.layers(kind))])
             for kind in KINDS
         }
-        trace, output = make_trace(model, tok, src_ids, out_ids, arrays, []), reference
+        trace, output = make_trace(model, tokenizer, src_ids, out_ids, arrays, []), reference
     return trace, output, qk_from_records(cfg, run)
 
 
@@ -150,8 +151,8 @@ def diagonal_pattern(weights: np.ndarray, cross: bool) -> tuple[np.ndarray, np.n
     return sums, counts.astype(np.float64)
 
 
-def sentence_record(model, tok, text: str, reference: str | None, rng: np.random.Generator) -> dict:
-    trace, output, vectors = traced_pass(model, tok, text, reference)
+def sentence_record(model, tokenizer, text: str, reference: str | None, rng: np.random.Generator) -> dict:
+    trace, output, vectors = traced_pass(model, tokenizer, text, reference)
     heads = all_heads(model.cfg)
     stats = np.full((len(heads), len(STATS)), np.nan)
     sums = np.zeros((len(heads), 2 * OFFSETS + 1))

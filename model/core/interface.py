@@ -173,9 +173,9 @@ class MultilingualTranslationTokenizer(TranslationTokenizer, Protocol):
         """A copy with another default pair (None: keep that side's)."""
 
 
-def language_codes(tok: TranslationTokenizer) -> dict[str, str]:
+def language_codes(tokenizer: TranslationTokenizer) -> dict[str, str]:
     """A multilingual tokenizer's language codes and their pieces; {} for a bilingual one."""
-    return tok.codes if isinstance(tok, MultilingualTranslationTokenizer) else {}
+    return tokenizer.codes if isinstance(tokenizer, MultilingualTranslationTokenizer) else {}
 
 
 def piece_word_starts(tokenizer: TranslationTokenizer, pieces: list[str]) -> list[bool]:

@@ -15,7 +15,7 @@ from model.decoding.translation import default_max_len, forced_language, sequenc
 
 def translate_many(
     model: TranslationModel,
-    tok: TranslationTokenizer,
+    tokenizer: TranslationTokenizer,
     sentences: list[str],
     beam: int = 1,
     max_len: int | None = None,
@@ -28,13 +28,13 @@ def translate_many(
     `ablate` switches the given heads off throughout.
     """
     with capture(model, (), head_masks(model, ablate)):
-        return _translate_many(model, tok, sentences, beam, max_len, alpha, batch_size)
+        return _translate_many(model, tokenizer, sentences, beam, max_len, alpha, batch_size)
 
 
-def _translate_many(model, tok, sentences, beam, max_len, alpha, batch_size) -> list[str]:
+def _translate_many(model, tokenizer, sentences, beam, max_len, alpha, batch_size) -> list[str]:
     model_max = model.cfg.max_len
-    encoded = [sequence_ids(model, tok, s) if s.strip() else None for s in sentences]
-    forced = forced_language(model, tok)  # a multilingual model's target language code (the tokenizer's default)
+    encoded = [sequence_ids(model, tokenizer, s) if s.strip() else None for s in sentences]
+    forced = forced_language(model, tokenizer)  # a multilingual model's target language code (the tokenizer's default)
     results = [""] * len(sentences)
     todo = sorted((i for i, e in enumerate(encoded) if e is not None), key=lambda i: len(encoded[i]))
     device = next(model.parameters()).device
@@ -49,7 +49,7 @@ def _translate_many(model, tok, sentences, beam, max_len, alpha, batch_size) -> 
             limits = [min(max_len or default_max_len(model, len(encoded[i])), model_max) for i in chunk]
             hyps = beam_search_batch(model, src, beam, limits, alpha, forced=forced)
         for i, ids in zip(chunk, hyps):
-            results[i] = tok.decode(ids)
+            results[i] = tokenizer.decode(ids)
     return results
 
 

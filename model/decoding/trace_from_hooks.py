@@ -47,7 +47,7 @@ def arrays_from_steps(model: TranslationModel, run: Run, hyp: Hypothesis) -> dic
 
 def make_trace(
     model: TranslationModel,
-    tok: TranslationTokenizer,
+    tokenizer: TranslationTokenizer,
     src_ids: list[int],
     out_ids: list[int],
     arrays: dict,
@@ -56,16 +56,16 @@ def make_trace(
     forced: int = 0,
 ) -> Trace:
     tgt_in = decoder_input(model, out_ids)
-    src_pieces, tgt_pieces = tok.source_pieces(src_ids), tok.target_pieces(tgt_in)
+    src_pieces, tgt_pieces = tokenizer.source_pieces(src_ids), tokenizer.target_pieces(tgt_in)
     n_pos = max(len(src_ids), len(tgt_in))
     return Trace(
         src_pieces=src_pieces,
         tgt_pieces=tgt_pieces,
-        out_pieces=tok.target_pieces(out_ids),
+        out_pieces=tokenizer.target_pieces(out_ids),
         positional_encoding=model.positional_encoding[:n_pos].cpu().numpy().copy(),
-        src_word_starts=piece_word_starts(tok, src_pieces),
-        tgt_word_starts=piece_word_starts(tok, tgt_pieces),
-        candidates=[list(zip(tok.target_pieces(ids), probs)) for ids, probs in candidates],
+        src_word_starts=piece_word_starts(tokenizer, src_pieces),
+        tgt_word_starts=piece_word_starts(tokenizer, tgt_pieces),
+        candidates=[list(zip(tokenizer.target_pieces(ids), probs)) for ids, probs in candidates],
         out_logprobs=list(logprobs),
         forced=forced,
         **arrays,
@@ -75,7 +75,7 @@ def make_trace(
 @torch.inference_mode()
 def forward_trace(
     model: TranslationModel,
-    tok: TranslationTokenizer,
+    tokenizer: TranslationTokenizer,
     src_ids: list[int],
     out_ids: list[int],
     top_k: int = 5,
@@ -96,7 +96,7 @@ def forward_trace(
     }
     candidates = list(zip(ids.tolist(), probs.tolist()))
     logprobs = logp.gather(1, torch.tensor(out_ids, device=device)[:, None])[:, 0].tolist()
-    return make_trace(model, tok, src_ids, out_ids, arrays, candidates, logprobs), score
+    return make_trace(model, tokenizer, src_ids, out_ids, arrays, candidates, logprobs), score
 
 
 @dataclass(frozen=True)

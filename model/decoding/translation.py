@@ -50,24 +50,24 @@ def fit(model: TranslationModel, ids: list[int]) -> list[int]:
 
 
 def languages(
-    model: TranslationModel, tok: TranslationTokenizer, src_lang: str | None = None, tgt_lang: str | None = None
+    model: TranslationModel, tokenizer: TranslationTokenizer, src_lang: str | None = None, tgt_lang: str | None = None
 ) -> tuple[str | None, str | None]:
     """The (source, target) language codes a multilingual model translates with: the given ones, else the
     tokenizer's defaults; (None, None) for a bilingual model. A code the model does not know is an InputError."""
     if not model.cfg.languages:
         return None, None
-    multilingual = isinstance(tok, MultilingualTranslationTokenizer)
+    multilingual = isinstance(tokenizer, MultilingualTranslationTokenizer)
     chosen = []
     for given, default, side in (
-        (src_lang, tok.src_lang if multilingual else None, "source"),
-        (tgt_lang, tok.tgt_lang if multilingual else None, "target"),
+        (src_lang, tokenizer.src_lang if multilingual else None, "source"),
+        (tgt_lang, tokenizer.tgt_lang if multilingual else None, "target"),
     ):
         code = given or default
         try:
             check_language(code, model.cfg.languages, f"the {side} language")
         except ValueError as exc:
             raise InputError(str(exc)) from None
-        if code not in language_codes(tok):  # a config and tokenizer from different checkpoints
+        if code not in language_codes(tokenizer):  # a config and tokenizer from different checkpoints
             raise InputError(
                 f"the tokenizer has no piece for {code!r}, a language of the model: they do not belong together."
             )
@@ -76,50 +76,50 @@ def languages(
 
 
 def source_ids(
-    model: TranslationModel, tok: TranslationTokenizer, pieces: list[int], src_lang: str | None = None
+    model: TranslationModel, tokenizer: TranslationTokenizer, pieces: list[int], src_lang: str | None = None
 ) -> list[int]:
     """The encoder's input: the pieces cut to max_len, </s>, and the source language's code where the model expects
     it (M2M-100, mBART-50, NLLB: [code] pieces </s>; NLLB's legacy order: pieces </s> [code])."""
     cfg = model.cfg
     if cfg.language_code_position == "none":
         return fit(model, pieces)
-    code = tok.language_id(languages(model, tok, src_lang)[0])
+    code = tokenizer.language_id(languages(model, tokenizer, src_lang)[0])
     kept = pieces[: cfg.max_len - 2] + [cfg.eos_id]
     return [code, *kept] if cfg.language_code_position == "prefix" else [*kept, code]
 
 
-def forced_language(model: TranslationModel, tok: TranslationTokenizer, tgt_lang: str | None = None) -> list[int]:
+def forced_language(model: TranslationModel, tokenizer: TranslationTokenizer, tgt_lang: str | None = None) -> list[int]:
     """[the target language's code] when the model is told its target by a forced first piece, else []."""
     if not model.cfg.force_target_language:
         return []
-    return [tok.language_id(languages(model, tok, None, tgt_lang)[1])]
+    return [tokenizer.language_id(languages(model, tokenizer, None, tgt_lang)[1])]
 
 
 def reference_ids(
-    model: TranslationModel, tok: TranslationTokenizer, text: str, tgt_lang: str | None = None
+    model: TranslationModel, tokenizer: TranslationTokenizer, text: str, tgt_lang: str | None = None
 ) -> list[int]:
     """The output pieces of a given target sentence, for teacher forcing: a multilingual model's target language code,
     the pieces cut to max_len, </s> (what the model's own translation would hold)."""
-    forced = forced_language(model, tok, tgt_lang)
-    pieces = tok.encode_target(text)[: model.cfg.max_len - len(forced) - 1]
+    forced = forced_language(model, tokenizer, tgt_lang)
+    pieces = tokenizer.encode_target(text)[: model.cfg.max_len - len(forced) - 1]
     return [*forced, *pieces, model.cfg.eos_id]
 
 
 def sequence_ids(
-    model: TranslationModel, tok: TranslationTokenizer, text: str, src_lang: str | None = None
+    model: TranslationModel, tokenizer: TranslationTokenizer, text: str, src_lang: str | None = None
 ) -> list[int]:
-    return source_ids(model, tok, tok.encode(text), src_lang)
+    return source_ids(model, tokenizer, tokenizer.encode(text), src_lang)
 
 
 def encode_source(
-    model: TranslationModel, tok: TranslationTokenizer, text: str, src_lang: str | None = None
+    model: TranslationModel, tokenizer: TranslationTokenizer, text: str, src_lang: str | None = None
 ) -> tuple[list[int], int]:
     """Source ids ending with </s> (and the language code of a multilingual model), cut to the model's max_len;
     returns (ids, pieces dropped)."""
     if not text or not text.strip():
         raise InputError("Type a sentence to translate: the input is empty.")
-    pieces = tok.encode(text)
-    ids = source_ids(model, tok, pieces, src_lang)
+    pieces = tokenizer.encode(text)
+    ids = source_ids(model, tokenizer, pieces, src_lang)
     specials = 1 + (model.cfg.language_code_position != "none")
     return ids, len(pieces) - (len(ids) - specials)
 
@@ -130,7 +130,7 @@ def default_max_len(model: TranslationModel, src_len: int) -> int:
 
 def translate(
     model: TranslationModel,
-    tok: TranslationTokenizer,
+    tokenizer: TranslationTokenizer,
     text: str,
     beam: int = 1,
     max_len: int | None = None,
@@ -150,13 +150,13 @@ def translate(
     languages of a multilingual model (codes from `model.cfg.languages`; default: the tokenizer's pair); its target
     language's code is then the first, forced, output piece.
     """
-    src_lang, tgt_lang = languages(model, tok, src_lang, tgt_lang)
-    src_ids, dropped = encode_source(model, tok, text, src_lang)
+    src_lang, tgt_lang = languages(model, tokenizer, src_lang, tgt_lang)
+    src_ids, dropped = encode_source(model, tokenizer, text, src_lang)
     limit = min(max_len or default_max_len(model, len(src_ids)), model.cfg.max_len)
     if limit < 1:
         raise InputError(f"max length must be at least 1, got {max_len}.")
-    forced = forced_language(model, tok, tgt_lang)
-    forced = (forced + (tok.encode_target(prefix) if isinstance(prefix, str) else list(prefix)))[:limit]
+    forced = forced_language(model, tokenizer, tgt_lang)
+    forced = (forced + (tokenizer.encode_target(prefix) if isinstance(prefix, str) else list(prefix)))[:limit]
     device = next(model.parameters()).device
     src = torch.tensor([src_ids], device=device)
     patterns = ALL_WEIGHTS if with_trace else ()
@@ -170,7 +170,7 @@ def translate(
     if with_trace:
         trace = make_trace(
             model,
-            tok,
+            tokenizer,
             src_ids,
             hyp.ids,
             arrays_from_steps(model, run, hyp),
@@ -178,4 +178,4 @@ def translate(
             hyp.logprobs,
             hyp.forced,
         )
-    return Translation(tok.decode(hyp.ids), src_ids, hyp.ids, hyp.score, dropped, trace, hyp.forced, hyp.logprobs)
+    return Translation(tokenizer.decode(hyp.ids), src_ids, hyp.ids, hyp.score, dropped, trace, hyp.forced, hyp.logprobs)
