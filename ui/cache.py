@@ -26,8 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def torch_threads() -> int:
     """One intra-op thread unless $HEADLIGHT_THREADS says more: a sentence's ops are too small to split, and while the
-    browser shares the cores (every page load) a second thread waits for the busy one (one sentence, one core busy:
-    28 ms median on one thread against 70 ms, 206 ms at worst, on two)."""
+    browser shares the cores (every page load) a second thread waits for the busy one."""
     value = os.environ.get("HEADLIGHT_THREADS", "1")
     return int(value) if value.isdigit() and int(value) > 0 else 1
 

@@ -135,6 +135,7 @@ def sidebar() -> None:
                 on_click="ignore",
             )
             deck_json = json.dumps(deck, sort_keys=True, ensure_ascii=False)
+            # built when clicked: a deck's handout translates every slide
             st.download_button(
                 t("deck.handout"),
                 lambda: cached_handout(deck_json, tuple(str(p) for p in available_checkpoints())),
@@ -143,7 +144,7 @@ def sidebar() -> None:
                 key="deck_handout",
                 help=t("deck.handout_help"),
                 on_click="ignore",
-            )  # built when clicked: a deck's handout translates every slide
+            )
 
 
 def navigation(container) -> None:

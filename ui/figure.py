@@ -1,14 +1,11 @@
 """Display-only Plotly figures, drawn by a small component on a partial plotly.js bundle the app serves itself.
 
-Why not `st.plotly_chart`: its element loads Streamlit's full 4.7 MB plotly.js, whose evaluation alone held the first
-heatmap back by about a second on a 2-core machine. The app's own bundle (`plotly-bundle/build.sh`: plotly.js's core
-with
-heatmap and bar, everything the display-only views draw, the figures' own sliders and buttons included) is 1.2 MB and
-evaluates in under half the time of plotly.js's 1.5 MB cartesian bundle (234 ms against 520 ms). `static/` is served at
-`app/static/` by `server.enableStaticServing` in `.streamlit/config.toml` (without it, as when Streamlit is started away
-from the repository's root, every figure goes to `st.plotly_chart`). Charts whose clicks the app reads (`on_select`)
-stay
-on `st.plotly_chart`.
+Why not `st.plotly_chart`: its element loads Streamlit's full plotly.js bundle, whose evaluation holds the first
+heatmap back. The app's own bundle (`plotly-bundle/build.sh`: plotly.js's core with heatmap and bar, everything the
+display-only views draw, the figures' own sliders and buttons included) is smaller than plotly.js's cartesian bundle
+and evaluates faster. `static/` is served at `app/static/` by `server.enableStaticServing` in `.streamlit/config.toml`
+(without it, as when Streamlit is started away from the repository's root, every figure goes to `st.plotly_chart`).
+Charts whose clicks the app reads (`on_select`) stay on `st.plotly_chart`.
 """
 
 from __future__ import annotations
@@ -52,9 +49,10 @@ class Sized:
     fill: Fill
 
 
+# isolate_styles=False: Plotly's stylesheet lives in the page's head
 _draw = st.components.v2.component(
     "headlight_figure", js=(Path(__file__).with_name("figure.js")).read_text(), isolate_styles=False
-)  # Plotly's stylesheet lives in the page's head
+)
 
 
 def show_figure(

@@ -80,10 +80,8 @@ SUBJECTS = PERSONS | {
     "all",
     "some",
 }
-IMPERATIVE_TOO = {
-    "do",
-    "have",
-}  # "do it now", "have a nice day": a question only before a person ("do you", "have they")
+# "do it now", "have a nice day": a question only before a person ("do you", "have they")
+IMPERATIVE_TOO = {"do", "have"}
 HOW_QUESTIONS = {"much", "many", "far", "long", "old", "often", "big", "tall"}  # "how much does it cost"
 OPENERS = "\"'“‘«([¿¡"
 SENTENCE_END = re.compile(r"[.!?…:;]['\"”’)\]]*$")
