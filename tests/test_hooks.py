@@ -127,3 +127,28 @@ def test_concurrent_calls_on_one_model_each_get_their_own_trace(model, tokenizer
             for kind in ("encoder", "decoder", "cross"):
                 np.testing.assert_allclose(trace.attention(kind), expected[sentence].attention(kind), atol=1e-6)
     assert _no_hooks_anywhere(model)
+
+
+def test_an_unknown_kind_is_refused_by_one_check_everywhere(model, tokenizer):
+    """hook_name, check_head and Trace.attention refuse a kind with the same sentence; a decoder-only trace's kinds
+    add "whole", which only its own `attention` reads."""
+    from model.core.head_selection import check_head
+    from model.core.kinds import DECODER_ONLY_KINDS, KINDS, check_kind
+
+    trace = translate(model, tokenizer, "A dog.", max_len=4).trace
+    expected = "unknown attention kind 'whole'; expected one of encoder, decoder, cross"
+    refusals = (
+        lambda: hook_name("whole", 0),
+        lambda: check_head(model.cfg, "whole", 0, 0),
+        lambda: trace.attention("whole"),
+    )
+    for refuse in refusals:
+        with pytest.raises(ValueError) as caught:
+            refuse()
+        assert str(caught.value) == expected
+    check_kind("whole", DECODER_ONLY_KINDS)
+    assert [trace.attention(kind).shape[:2] for kind in KINDS] == [
+        (model.cfg.n_encoder_layers, model.cfg.n_heads),
+        (model.cfg.n_decoder_layers, model.cfg.n_heads),
+        (model.cfg.n_decoder_layers, model.cfg.n_heads),
+    ]
