@@ -29,7 +29,7 @@ from model.cli_support.numbers import count, positive_count
 from model.core.checkpoint import with_languages
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser():
     p = command_parser("corpus", __doc__)
     add_checkpoint_flag(p)
     p.add_argument("--input", required=True, help="source sentences, one per line (.gz allowed)")
@@ -49,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         "from float32's, see bench/run.py's nllb_*_attention_max_diff)",
     )
     add_language_flags(p)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = build_parser()
     args = p.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda: no GPU is visible to this process")
@@ -80,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         bar.update(n - bar.n)
 
     try:
-        meta = run_corpus(ckpt, sources, references, Path(args.out), args.chunk, progress=advance, procs=procs)
+        meta, repaired = run_corpus(
+            ckpt, sources, references, Path(args.out), args.chunk, progress=advance, procs=procs
+        )
     except CorpusError as exc:  # every rank raises it (rank 0's verdict is broadcast); one of them says it
         return fail(exc) if procs.rank == 0 else 2
     finally:
@@ -88,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             bar.close()
         leave_processes(procs)
     if procs.rank == 0:
+        for sentence in repaired:
+            print(sentence, file=sys.stderr)
         print(
             f"{meta['done']} sentences in {meta['chunks']} chunks, {meta['seconds']:.0f} s, "
             f"{procs.world} process(es), peak resident memory {meta.get('peak_rss_mb', 0):.0f} MB"

@@ -67,12 +67,12 @@ def assert_same_results(a: CorpusSummary, b: CorpusSummary) -> None:
 
 def test_stored_statistics_equal_a_recomputation_and_a_resumed_run_equals_one_run(model, tokenizer, tmp_path):
     ckpt = Ckpt(model, tokenizer)
-    whole = run_corpus(ckpt, SENTENCES, None, tmp_path / "whole", chunk_size=3)
+    whole, _ = run_corpus(ckpt, SENTENCES, None, tmp_path / "whole", chunk_size=3)
     assert whole["done"] == 7 and whole["chunks"] == 3 and whole["peak_rss_mb"] > 0
     with pytest.raises(Stop):  # interrupted inside the second chunk: only the first is kept
         run_corpus(ckpt, SENTENCES, None, tmp_path / "resumed", chunk_size=3, progress=interrupt_after(5))
     assert sorted(p.name for p in (tmp_path / "resumed").glob("chunk-*")) == ["chunk-00000.npz"]
-    resumed = run_corpus(ckpt, SENTENCES, None, tmp_path / "resumed", chunk_size=3)
+    resumed, _ = run_corpus(ckpt, SENTENCES, None, tmp_path / "resumed", chunk_size=3)
     a, b = corpus_summary(tmp_path / "whole"), corpus_summary(tmp_path / "resumed")
     assert list(a.sentence) == [0, 2, 3, 4, 5, 6]  # the empty line is left out
     assert_same_results(a, b)
@@ -99,7 +99,7 @@ def test_queries_and_keys_recorded_while_translating_equal_a_teacher_forced_pass
 
 def test_teacher_forced_statistics_equal_those_of_the_forced_trace(model, tokenizer, tmp_path):
     refs = ["Ein Hund läuft.", "", "Zwei Männer spielen Fußball."]
-    meta = run_corpus(Ckpt(model, tokenizer), SENTENCES[:3], refs, tmp_path, chunk_size=2)
+    meta, _ = run_corpus(Ckpt(model, tokenizer), SENTENCES[:3], refs, tmp_path, chunk_size=2)
     got = corpus_summary(tmp_path)
     assert meta["teacher_forced"] and list(got.output) == [refs[0], refs[2]]
     src_ids = tokenizer.encode(SENTENCES[2]) + [model.cfg.eos_id]
@@ -143,7 +143,7 @@ def test_a_resume_with_other_sentences_references_checkpoint_or_languages_is_ref
         with pytest.raises(CorpusError, match=re.escape(f"holds a run with {message}: resume with the same input")):
             run_corpus(ckpt, sources, references, tmp_path, chunk_size=2)
     assert json.loads((tmp_path / "progress.json").read_text()) == stored  # nothing was mixed in
-    assert run_corpus(Ckpt(model, tokenizer), SENTENCES[:4], refs, tmp_path, chunk_size=2)["done_chunks"] == [0, 1]
+    assert run_corpus(Ckpt(model, tokenizer), SENTENCES[:4], refs, tmp_path, chunk_size=2)[0]["done_chunks"] == [0, 1]
 
 
 def test_an_older_progress_record_counts_as_float32_and_without_fingerprints_is_not_resumed(model, tokenizer, tmp_path):
@@ -280,7 +280,7 @@ def test_each_chunk_s_size_and_sha256_are_recorded_and_a_damaged_or_missing_one_
     import hashlib
 
     ckpt = Ckpt(model, tokenizer)
-    whole = run_corpus(ckpt, SENTENCES, None, tmp_path / "whole", chunk_size=3)
+    whole, _ = run_corpus(ckpt, SENTENCES, None, tmp_path / "whole", chunk_size=3)
     run = tmp_path / "run"
     run_corpus(ckpt, SENTENCES, None, run, chunk_size=3)
     recorded = json.loads((run / "progress.json").read_text())["chunk_files"]
@@ -292,20 +292,21 @@ def test_each_chunk_s_size_and_sha256_are_recorded_and_a_damaged_or_missing_one_
     size = truncated.stat().st_size
     truncated.write_bytes(truncated.read_bytes()[: size // 2])
     deleted.unlink()
-    resumed = run_corpus(ckpt, SENTENCES, None, run, chunk_size=3)
-    assert resumed["repaired"] == [
+    resumed, repaired = run_corpus(ckpt, SENTENCES, None, run, chunk_size=3)
+    assert repaired == [
         f"{truncated} is computed again: it has {size // 2} bytes, not the {size} recorded.",
         f"{deleted} is computed again: it is missing.",
     ]
     assert resumed["done_chunks"] == [0, 1, 2] and resumed["chunk_files"] == whole["chunk_files"]
+    assert "repaired" not in json.loads((run / "progress.json").read_text())  # a run's news, not the record's
     assert_same_results(corpus_summary(tmp_path / "whole"), corpus_summary(run))
     flipped = bytearray(truncated.read_bytes())  # same size, other bytes
     flipped[100] ^= 1
     truncated.write_bytes(bytes(flipped))
-    assert run_corpus(ckpt, SENTENCES, None, run, chunk_size=3)["repaired"] == [
+    assert run_corpus(ckpt, SENTENCES, None, run, chunk_size=3)[1] == [
         f"{truncated} is computed again: its SHA-256 differs from the one recorded (the file was changed)."
     ]
-    assert run_corpus(ckpt, SENTENCES, None, run, chunk_size=3)["repaired"] == []
+    assert run_corpus(ckpt, SENTENCES, None, run, chunk_size=3)[1] == []
 
 
 def test_reading_a_run_leaves_a_damaged_chunk_out_with_a_sentence(model, tokenizer, tmp_path):
@@ -387,3 +388,23 @@ def test_the_summarys_table_extremes_and_projection_labels_by_hand():
     assert encoder.query_labels == ["▁A · A dog.", "▁cat · A cat."] and encoder.key_labels[1] == "▁cat · A cat."
     with pytest.raises(CorpusError, match="no decoder layer 0 head 0: another model made it"):
         summary.head_index("decoder", 0, 0)
+
+
+def test_a_rewrite_of_the_record_cut_off_midway_leaves_the_old_record(model, tokenizer, tmp_path):
+    import resource
+    import signal
+
+    ckpt = Ckpt(model, tokenizer)
+    run_corpus(ckpt, SENTENCES, None, tmp_path, chunk_size=3)
+    before = (tmp_path / "progress.json").read_bytes()
+    # nothing is left to do, so the run only rewrites its record: let the disk refuse it after 64 bytes
+    limits, handler = resource.getrlimit(resource.RLIMIT_FSIZE), signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64, limits[1]))
+    try:
+        with pytest.raises(OSError):
+            run_corpus(ckpt, SENTENCES, None, tmp_path, chunk_size=3)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)
+    assert (tmp_path / "progress.json").read_bytes() == before
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # the partial file is gone

@@ -128,7 +128,7 @@ def corpus_run(folder):
     from model.core.checkpoint import load_checkpoint
 
     sentences = ["A dog runs.", "Two men play football.", "A woman reads.", "A red car."]
-    return run_corpus(load_checkpoint(folder), sentences, None, folder / "corpus", chunk_size=2)
+    return run_corpus(load_checkpoint(folder), sentences, None, folder / "corpus", chunk_size=2)[0]
 
 
 def test_a_damaged_corpus_chunk_is_reported_and_the_rest_of_the_run_shows(damaged):

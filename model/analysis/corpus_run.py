@@ -39,6 +39,7 @@ import pandas as pd
 import torch
 
 from model.analysis.head_statistics import STATS, head_stats
+from model.core.files import write_atomically
 from model.core.head_selection import all_heads
 from model.core.hook_names import ALL_WEIGHTS, KINDS, hook_name
 from model.core.hooks import Run, capture
@@ -436,20 +437,21 @@ def read_progress(out: Path, identity: dict) -> dict:
 
 def start_record(
     ckpt, sources: list[str], references: list[str] | None, out: Path, chunk_size: int, procs: Processes
-) -> dict:
-    """The run's progress record on every rank: rank 0 reads (or starts) it and repairs its chunks; a refusal is one
-    CorpusError on every rank."""
-    meta = None
+) -> tuple[dict, list[str]]:
+    """The run's progress record on every rank, and the sentences about the chunks rank 0 found damaged or missing and
+    will compute again (`repair_chunks`); a refusal is one CorpusError on every rank."""
+    started = None
     if procs.rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         try:
             meta = read_progress(out, run_identity(ckpt, sources, references, chunk_size))
-            meta["repaired"] = repair_chunks(out, meta)  # this run's: the sentences a command may print
+            started = meta, repair_chunks(out, meta)
         except CorpusError as exc:
-            meta = str(exc)
-    meta = procs.broadcast(meta)
-    if isinstance(meta, str):
-        raise CorpusError(meta)
+            started = str(exc)
+    started = procs.broadcast(started)
+    if isinstance(started, str):
+        raise CorpusError(started)
+    meta, repaired = started
     meta.update(  # the run's identity came with a fresh record or was checked against the stored one
         statistics=STATS,
         heads=[list(h) for h in all_heads(ckpt.model.cfg)],
@@ -457,7 +459,7 @@ def start_record(
         samples=SAMPLES,
         processes=procs.world,
     )
-    return meta
+    return meta, repaired
 
 
 def chunk_of_sentences(
@@ -492,9 +494,13 @@ def record_round(out: Path, meta: dict, gathered: list, sentences: int, chunk_si
     meta["done"] = sum(min(chunk_size, sentences - c * chunk_size) for c in meta["done_chunks"])
     meta["chunks"] = sum(1 for _ in out.glob("chunk-[0-9]*[0-9].npz"))
     meta["seconds"] += seconds
-    tmp = out / (PROGRESS_FILE + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=1))
-    tmp.rename(out / PROGRESS_FILE)
+    write_record(out, meta)
+
+
+def write_record(out: Path, meta: dict) -> None:
+    """Replace progress.json whole: a run cut off while writing it leaves the previous record."""
+    text = json.dumps(meta, indent=1)
+    write_atomically(out / PROGRESS_FILE, lambda f: f.write(text), mode="w")
 
 
 def run_corpus(
@@ -506,8 +512,10 @@ def run_corpus(
     seed: int = 0,
     progress=None,
     procs: Processes | None = None,
-) -> dict:
-    """Process `sources` into `out`, doing only the chunks not yet written; returns the progress record (on every rank).
+) -> tuple[dict, list[str]]:
+    """Process `sources` into `out`, doing only the chunks not yet written; returns (on every rank) the progress record
+    and the sentences about the chunks found damaged or missing and computed again (`repair_chunks`), which the record
+    does not keep.
 
     Under `torchrun` (`procs` from `join_processes`) the chunks still to do are dealt out in turn: rank r takes the
     (r + 1)-th of every `world`, and rank 0 writes each round's chunks and the progress record.
@@ -516,7 +524,7 @@ def run_corpus(
     if chunk_size < 1:
         raise CorpusError(f"--chunk must be at least 1, got {chunk_size}.")
     out = Path(out)
-    meta = start_record(ckpt, sources, references, out, chunk_size, procs)
+    meta, repaired = start_record(ckpt, sources, references, out, chunk_size, procs)
     done = set(meta["done_chunks"])
     todo = [c for c in range(math.ceil(len(sources) / chunk_size)) if c not in done]
     mine = todo[procs.rank :: procs.world]
@@ -540,8 +548,8 @@ def run_corpus(
             record_round(out, meta, gathered, len(sources), chunk_size, time.perf_counter() - start)
             start = time.perf_counter()
     if not todo and procs.rank == 0:
-        (out / PROGRESS_FILE).write_text(json.dumps(meta, indent=1))
-    return procs.broadcast(meta)
+        write_record(out, meta)
+    return procs.broadcast(meta), repaired
 
 
 def read_chunk(out: Path, name: str, record: dict | None, heads: int) -> dict[str, np.ndarray]:

@@ -6,13 +6,12 @@ failed or interrupted command leaves the old file as it was."""
 from __future__ import annotations
 
 import os
-import secrets
-import stat
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 from model.core.checkpoint import CARD_JSON, CARD_MD, CONFIG_FILE, WEIGHTS_FILE
+from model.core.files import atomic_file, temporary_file
 from model.core.hf_tokenizers import LANGUAGES_FILE
 from model.core.tokenizer import Tokenizer, TokenizerPair
 
@@ -101,34 +100,12 @@ def check_output_folder(flag: str, path: str | Path, inputs: Mapping[str, str | 
     return target
 
 
-def temporary_file(target: Path) -> tuple[int, Path]:
-    """A new, empty file beside `target` (same folder, so that moving it over `target` is atomic): its descriptor and
-    path. Made with the mode a new file gets (0666 less the umask), as `open` would."""
-    while True:
-        path = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
-        try:
-            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), path
-        except FileExistsError:
-            continue
-
-
 @contextmanager
 def replaced_when_done(target: str | Path, mode: str = "w") -> Iterator:
     """An open file ("w" text in UTF-8, or "wb") that becomes `target` when the block ends without an error; on any
     error or interruption `target` is left as it was and the partial file removed. A failing write is OutputError."""
-    target = Path(target)
-    descriptor, tmp = temporary_file(target)
     try:
-        if target.is_file():  # keep the replaced file's permissions
-            os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
-        with os.fdopen(descriptor, mode, encoding=None if "b" in mode else "utf-8") as f:
+        with atomic_file(target, mode) as f:
             yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}.") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

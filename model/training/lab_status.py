@@ -15,13 +15,13 @@ import json
 import os
 import shutil
 import signal
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from model.core.files import write_atomically
 from model.training.toy_tasks import TASKS
 
 LAB_FILE, DATA_DIR, FILM_FOLDER, FINAL_DIR = "lab.json", "data", "film", "final"
@@ -85,14 +85,7 @@ class LabStatus:
         for name, value in changes.items():
             setattr(self, name, value)
         text = json.dumps(self.as_json(), ensure_ascii=False, allow_nan=False, indent=1)
-        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{LAB_FILE}.")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(temporary, self.folder / LAB_FILE)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(self.folder / LAB_FILE, lambda f: f.write(text), mode="w")
         self.last_written = time.monotonic()
 
     def catch_sigterm(self) -> None:
