@@ -3,8 +3,11 @@ really give, resumed without a seam, and a damaged film refused in one sentence.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -170,6 +173,15 @@ def test_a_device_as_a_film_file_is_refused_before_it_is_read(small_data, film_f
         (lambda d: edit_json(d, lambda f: f.update(heads=5)), "not a float array of shape"),
         (lambda d: edit_json(d, lambda f: f.update(version=2)), "version 2"),
         (lambda d: edit_json(d, lambda f: f["frames"][0]["heads"][0].update(layer=7)), "layer must be"),
+        (lambda d: edit_json(d, lambda f: f["frames"][0].update(translations=["x"])), "1 translations for 2"),
+        (lambda d: edit_arrays(d, lambda a: a * 5), "attention weights outside 0..1"),
+        (lambda d: edit_arrays(d, lambda a: -a), "attention weights outside 0..1"),
+        (lambda d: edit_arrays(d, lambda a: a * 0.5), "a row of attention weights that does not sum to 1"),
+        (lambda d: huge_header(d), r"s0.encoder is not a float array of shape \("),
+        (lambda d: replace(d / "film.npz", os.mkfifo), "film.npz cannot be read: it is missing or not a regular file"),
+        (lambda d: replace(d / "film.json", os.mkfifo), "film.json cannot be read: it is missing or not a regular"),
+        (lambda d: replace(d / "film.json", lambda p: p.symlink_to("/dev/zero")), "not a regular file"),
+        (lambda d: outside_link(d), "film.json is a link out of"),
     ],
 )
 def test_a_damaged_film_is_one_sentence(runs, tmp_path, damage, says):
@@ -179,6 +191,43 @@ def test_a_damaged_film_is_one_sentence(runs, tmp_path, damage, says):
     with pytest.raises(FilmError, match=says) as refused:
         load_film(folder)
     assert "\n" not in str(refused.value)
+
+
+def edit_arrays(folder: Path, change) -> None:
+    """film.npz with s0.encoder changed (as float16, as the recorder stores it)."""
+    with np.load(folder / "film.npz") as stored:
+        arrays = dict(stored)
+    arrays["s0.encoder"] = change(arrays["s0.encoder"].astype(np.float32)).astype(np.float16)
+    np.savez(folder / "film.npz", **arrays)
+
+
+def huge_header(folder: Path) -> None:
+    """s0.encoder's .npy header declares 9 x 100,000 x 100,000 x ... halves (terabytes) over 100 bytes of data."""
+    with np.load(folder / "film.npz") as stored:
+        arrays = dict(stored)
+    with zipfile.ZipFile(folder / "film.npz", "w") as archive:
+        for key, value in arrays.items():
+            if key == "s0.encoder":
+                shape = (value.shape[0], *value.shape[1:3], 100_000, 100_000)
+                header = f"{{'descr': '<f2', 'fortran_order': False, 'shape': {shape}, }}"
+                header = header.ljust(117) + "\n"
+                magic = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little")  # version 1.0, the header's length
+                archive.writestr(f"{key}.npy", magic + header.encode())
+            else:
+                buffer = io.BytesIO()
+                np.save(buffer, value)
+                archive.writestr(f"{key}.npy", buffer.getvalue())
+
+
+def replace(file: Path, make) -> None:
+    file.unlink()
+    make(file)
+
+
+def outside_link(folder: Path) -> None:
+    outside = folder.parent / "elsewhere.json"
+    (folder / "film.json").rename(outside)
+    (folder / "film.json").symlink_to(outside)
 
 
 def edit_json(folder: Path, change) -> None:

@@ -26,6 +26,7 @@ JSON_FILE, ARRAYS_FILE = "film.json", "film.npz"
 KINDS = ("encoder", "decoder", "cross")
 MAX_SENTENCES, MAX_FRAMES, MAX_PIECES = 16, 1000, 256
 MAX_JSON_BYTES, MAX_ARRAYS_BYTES = 64 * 2**20, 512 * 2**20
+WEIGHT_TOLERANCE = 5e-3  # weights are stored as float16: each off by at most 2**-11 of itself, so a row's sum too
 HEAD_FIELDS = ("kind", "layer", "head", *STATS, "aer")
 
 
@@ -209,6 +210,8 @@ def _frame(raw, n: int, layers: dict[str, int], heads: int, sentences: int) -> F
         raise FilmError(f"the film's frame {n} is not an object")
     where = f"frame {n}"
     translations = _strings(raw.get("translations", []), f"{where} translations", sentences)
+    if "translations" in raw and len(translations) != sentences:  # one per sentence, as the recorder writes them
+        raise FilmError(f"the film's {where} has {len(translations)} translations for {sentences} sentences")
     rows = raw.get("heads", [])
     if not isinstance(rows, list) or len(rows) > sum(layers.values()) * heads:
         raise FilmError(f"the film's {where} heads must be a list of one row per head")
@@ -223,7 +226,17 @@ def _frame(raw, n: int, layers: dict[str, int], heads: int, sentences: int) -> F
     )
 
 
+def check_film_file(path: Path) -> None:
+    """A film's file is a regular file inside its folder: a pipe or a device would hang or never end, and a link out
+    of the folder would read some other file."""
+    if not path.is_file():
+        raise FilmError(f"{path.name} cannot be read: it is missing or not a regular file (a folder, a device, a pipe)")
+    if not path.resolve().is_relative_to(path.parent.resolve()):
+        raise FilmError(f"{path.name} is a link out of {path.parent}: Headlight reads only the files inside a folder")
+
+
 def read_film_json(path: Path) -> dict:
+    check_film_file(path)
     try:
         if path.stat().st_size > MAX_JSON_BYTES:
             raise FilmError(f"{path.name} is larger than {MAX_JSON_BYTES >> 20} MB")
@@ -262,11 +275,41 @@ def load_film(folder: Path) -> Film:
     return Film(sentences, layers, heads, total, frames, read_arrays(folder, sentences, layers, heads, len(frames)))
 
 
+def check_declared_shapes(path: Path, sentences: list[FilmSentence], layers: dict, heads: int, n_frames: int) -> None:
+    """Each array's shape and type as its .npy header declares them, read before any array is: a header may claim
+    terabytes in a file of a few bytes."""
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        for i, sentence in enumerate(sentences):
+            for kind in KINDS:
+                key = array_key(i, kind)
+                if f"{key}.npy" not in names:
+                    raise FilmError(f"{ARRAYS_FILE} has no {key}")
+                q, k = sentence.axes(kind)
+                shape = (n_frames, layers[kind], heads, len(q), len(k))
+                with archive.open(f"{key}.npy") as member:
+                    version = np.lib.format.read_magic(member)
+                    if version not in ((1, 0), (2, 0)):
+                        raise FilmError(f"{ARRAYS_FILE}'s {key} is an .npy of version {version}, not 1.0 or 2.0")
+                    headers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+                    declared, _, dtype = headers[version](member)
+                if (
+                    len(declared) != len(shape)
+                    or tuple(declared[1:]) != shape[1:]
+                    or not n_frames <= declared[0] <= MAX_FRAMES
+                    or dtype.kind != "f"
+                    or dtype.itemsize > 8
+                ):
+                    raise FilmError(f"{ARRAYS_FILE}'s {key} is not a float array of shape {shape}")
+
+
 def read_arrays(folder: Path, sentences: list[FilmSentence], layers: dict, heads: int, n_frames: int) -> dict:
     path = folder / ARRAYS_FILE
+    check_film_file(path)
     try:
         if path.stat().st_size > MAX_ARRAYS_BYTES:
             raise FilmError(f"{ARRAYS_FILE} is larger than {MAX_ARRAYS_BYTES >> 20} MB")
+        check_declared_shapes(path, sentences, layers, heads, n_frames)
         with np.load(path, allow_pickle=False) as arrays:
             out = {}
             for i, sentence in enumerate(sentences):
@@ -284,6 +327,10 @@ def read_arrays(folder: Path, sentences: list[FilmSentence], layers: dict, heads
                     value = stored[:n_frames].astype(np.float32)
                     if not np.isfinite(value).all():
                         raise FilmError(f"{ARRAYS_FILE}'s {key} holds NaN or infinity")
+                    if value.min(initial=0.0) < 0 or value.max(initial=0.0) > 1 + WEIGHT_TOLERANCE:
+                        raise FilmError(f"{ARRAYS_FILE}'s {key} holds attention weights outside 0..1")
+                    if value.size and np.abs(value.sum(-1) - 1).max() > WEIGHT_TOLERANCE:
+                        raise FilmError(f"{ARRAYS_FILE}'s {key} has a row of attention weights that does not sum to 1")
                     out[i, kind] = value
             return out
     except FilmError:
