@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from model import analyze, corpus, diagnostics, evaluate, translate
-from model.core.defaults import DEFAULT_CHECKPOINT, MAX_BEAM, SHIPPED_CHECKPOINTS
+from model.cli_support.numbers import beam_size, length_penalty
+from model.core.defaults import DEFAULT_CHECKPOINT, SHIPPED_CHECKPOINTS
 from tests.conftest import ROOT
 
 SOURCES = ["A dog runs.", "Two men play football.", "A woman reads a book."]
@@ -95,11 +96,19 @@ def unwritable_folder(tmp_path: Path) -> Path:
 NUMBER_CASES = [
     (translate, ["--beam", "10000", "x"], "--beam: must be 1..16, not 10000"),
     (translate, ["--beam", "0", "x"], "--beam: must be 1..16, not 0"),
-    (translate, ["--beam", "３", "x"], "not a number written in ASCII digits"),
+    (translate, ["--beam", "３", "x"], "'３' is not a whole number (ASCII digits"),
     (translate, ["--length-penalty=-1e9", "x"], "--length-penalty: must be a number from 0 to 5"),
     (translate, ["--length-penalty=1e308", "x"], "--length-penalty: must be a number from 0 to 5"),
-    (translate, ["--length-penalty", "nan", "x"], "--length-penalty: must be a number from 0 to 5, not nan"),
-    (translate, ["--length-penalty", "inf", "x"], "--length-penalty: must be a number from 0 to 5, not inf"),
+    (
+        translate,
+        ["--length-penalty", "nan", "x"],
+        "must be a number from 0 to 5 (ASCII digits, an optional sign, decimal point and exponent), not nan",
+    ),
+    (
+        translate,
+        ["--length-penalty", "inf", "x"],
+        "must be a number from 0 to 5 (ASCII digits, an optional sign, decimal point and exponent), not inf",
+    ),
     (translate, ["--max-len", "0", "x"], "--max-len: must be 1..256"),
     (translate, ["--max-len", "100000", "x"], "--max-len: must be 1..256"),
     (evaluate, ["--src", "S", "--ref", "R", "--beam", "0"], "--beam: must be 1..16, not 0"),
@@ -116,13 +125,41 @@ def test_numbers_out_of_the_apps_bounds_are_argparses_one_line(command, argv, me
     refused(command, argv, capsys, message)
 
 
-def test_the_beam_cap_is_the_apps_and_help_says_why(capsys):
-    from model.links.parameters import PARAM
+def test_the_beam_cap_is_the_apps_and_help_says_why(capsys, no_work):
+    from model.links.parameters import read_value
 
-    assert PARAM["beam"].high == MAX_BEAM == 16
+    assert read_value("beam", "17") == (16, "beam=17 is more than 16; using 16.")
+    refused(translate, ["--beam", "17", "x"], capsys, "--beam: must be 1..16, not 17")
+    assert read_value("beam", "16") == (16, "") and beam_size("16") == 16
     with pytest.raises(SystemExit):
         translate.main(["--help"])
     assert "a picture needs no wider search" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    "text, number", [("1_6", None), ("３", None), ("3.0", 3), ("1e1", 10), (" 4 ", 4), ("2.5", None), ("nan", None)]
+)
+def test_a_whole_number_on_the_command_line_reads_as_in_a_link(text, number):
+    """One reader for both: int() would take "1_6" as 16 and "３" as 3, and refuse "3.0" that a link reads as 3."""
+    from model.links.parameters import read_value
+
+    value, problem = read_value("beam", text)
+    assert (None if problem else value) == number
+    try:
+        assert beam_size(text) == number
+    except argparse.ArgumentTypeError as exc:
+        assert number is None and "is not a whole number (ASCII digits" in str(exc)
+
+
+@pytest.mark.parametrize("text, number", [("0_5", None), ("３", None), ("0.5", 0.5), ("1e0", 1.0), (".5", 0.5)])
+def test_a_length_penalty_reads_by_the_same_rule(text, number):
+    from model.core.number_text import decimal_number
+
+    assert decimal_number(text) == number  # float() would take "0_5" as 5.0
+    try:
+        assert length_penalty(text) == number
+    except argparse.ArgumentTypeError as exc:
+        assert number is None and "(ASCII digits" in str(exc)
 
 
 def test_output_equal_to_an_input_is_refused_and_the_input_kept(checkpoint_dir, files, capsys, no_work):

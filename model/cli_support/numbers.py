@@ -1,31 +1,28 @@
 """The numbers a command line reads, each an argparse `type=` with the app's bounds (model.core.defaults): a value out
-of range is argparse's one line of error, the same words for every command."""
+of range is argparse's one line of error, the same words for every command. A number is read as a link or a deck
+reads it (model.core.number_text), so "--beam 4" and "beam=4" can never mean two things."""
 
 from __future__ import annotations
 
 import argparse
-import math
 
 from model.core.defaults import MAX_BEAM, MAX_LENGTH_PENALTY, MAX_OUTPUT_PIECES
+from model.core.number_text import LONGEST_INTEGER, NUMBER_RULE, decimal_number
+from model.core.number_text import whole_number as read_whole_number
 
 BEAM_HELP = (
     f"beam size, 1 (greedy) to {MAX_BEAM}: a picture needs no wider search, and memory grows with beam x output length"
 )
 
 
-def ascii_text(text: str) -> str:
-    """Python's int() and float() read any script's digits ("٣", "３"); a number typed here is ASCII."""
-    text = text.strip()
-    if not text.isascii():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number written in ASCII digits")
-    return text
-
-
 def whole_number(text: str, low: int, high: int | None = None) -> int:
-    try:
-        value = int(ascii_text(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    """A whole number read as a link reads it (model.core.number_text: "3", "3.0" and "1e1" are whole; "1_6", "３",
+    "2.5" are not), within low..high."""
+    value = read_whole_number(text.strip())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ({NUMBER_RULE})")
+    if abs(value) >= 10**LONGEST_INTEGER:
+        raise argparse.ArgumentTypeError(f"{text!r} has more than {LONGEST_INTEGER} digits")
     if value < low or (high is not None and value > high):
         bounds = f"{low}..{high}" if high is not None else f"at least {low}"
         raise argparse.ArgumentTypeError(f"must be {bounds}, not {value}")
@@ -43,12 +40,11 @@ def output_pieces(text: str) -> int:
 
 def length_penalty(text: str) -> float:
     """GNMT's exponent alpha: finite, 0 to 5 (a huge or negative one divided by zero or overflowed)."""
-    try:
-        value = float(ascii_text(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or not 0 <= value <= MAX_LENGTH_PENALTY:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to {MAX_LENGTH_PENALTY:g}, not {text}")
+    value = decimal_number(text.strip())
+    if value is None or not 0 <= value <= MAX_LENGTH_PENALTY:
+        raise argparse.ArgumentTypeError(
+            f"must be a number from 0 to {MAX_LENGTH_PENALTY:g} ({NUMBER_RULE}), not {text}"
+        )
     return value
 
 

@@ -11,8 +11,6 @@ the app then clamps layer, head and step into the loaded model's own range (`cla
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
 
 from model.core.defaults import (  # shared with the commands
@@ -22,6 +20,7 @@ from model.core.defaults import (  # shared with the commands
     MAX_TEXT_CHARS,
 )
 from model.core.kinds import KINDS
+from model.core.number_text import LONGEST_INTEGER, whole_number
 
 # The app's views, in the picker's order (ui/views.py maps each to the function that draws it and refuses to import
 # if its views differ from these).
@@ -47,9 +46,6 @@ DEFAULT_TEXT = "Yesterday I bought a new car."  # the default model reorders it 
 # Presentation mode's `screen`: the smallest height the figures fit: about 190 px of controls and the translation, a
 # view's own row (up to 60 px), and ui/figure.js's smallest figure (240 px). Nonzero values below it are raised to it.
 MIN_SCREEN_PX = 480
-# A number as a link or a deck writes it: ASCII digits only (float() would also read "٣", "３", "1_0" or " nan ").
-NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-LONGEST_INTEGER = 18  # digits: beyond every range here, and far below int()'s 4300-digit limit
 
 
 @dataclass(frozen=True)
@@ -194,20 +190,6 @@ def has_surrogates(text: str) -> bool:
 def quoted(text: str, limit: int = 40) -> str:
     """`text` as a sentence quotes it: its repr (no control character, no lone surrogate), cut to `limit`."""
     return repr(text[:limit]) + ("…" if len(text) > limit else "")
-
-
-def whole_number(text: str) -> int | None:
-    """'3', '3.0', '-2', '+7', '1e3' as an int; 'NaN', 'inf', '2.5', '1e400', '٣', '３', 'x' as None. A whole number
-    of more than 18 digits is ±10**18 (out of every range: the sentence says so), never int()'s ValueError."""
-    if not NUMBER.fullmatch(text):
-        return None
-    digits = text.lstrip("+-").lstrip("0")
-    if digits.isdigit() and len(digits) > LONGEST_INTEGER:
-        return -(10**LONGEST_INTEGER) if text.startswith("-") else 10**LONGEST_INTEGER
-    value = float(text)
-    if not math.isfinite(value) or value != int(value):
-        return None
-    return int(value)
 
 
 def link_value(name: str, value: object) -> str | None:
