@@ -231,3 +231,44 @@ def test_a_resumed_run_records_again_the_frames_past_its_saved_state(short_lab):
     recorder.record(2, 0.5, bleu=1.0)
     assert recorder.film.steps() == [0, 1, 2] and recorder.film.frames[-1].bleu == 1.0
     assert all(weights.shape[0] == 3 for weights in recorder.film.attention.values())
+
+
+def test_a_film_saved_after_frames_were_dropped_never_shows_a_reader_other_frames(short_lab, tmp_path, monkeypatch):
+    """Every state on disk between two writes of a resumed film reads as one film: film.json's frames, each with the
+    attention of that film, never fewer arrays than frames nor a dropped frame's arrays."""
+    import model.analysis.film as film_files
+
+    out = short_lab[0]
+    ckpt = load_checkpoint(out / "final")
+    data = out / "data"
+    given = read_film_input(str(data / "film.src"), str(data / "film.tgt"), str(data / "film.gold"))
+    recorder = FilmRecorder(ckpt.model, ckpt.tokenizer, given, total_steps=4, frames=5)
+    folder = tmp_path / "film"
+    for step in (0, 1, 2, 3):
+        recorder.record(step, step / 4)
+    recorder.save(folder)
+    films = {tuple(recorder.film.steps()): {key: w.copy() for key, w in recorder.film.attention.items()}}
+    recorder.drop_after(1)
+    recorder.record(2, 0.5)
+    for weights in recorder.film.attention.values():  # the new frame 2 differs from the dropped one
+        weights[-1] = np.flip(weights[-1], axis=-1)
+    films[0, 1, 2] = recorder.film.attention
+    films[0, 1] = {key: w[:2] for key, w in recorder.film.attention.items()}
+    seen = []
+    write = film_files.write_atomically
+
+    def write_and_read(path, *args, **kwargs):
+        write(path, *args, **kwargs)
+        if (folder / "film.json").is_file():
+            read = load_film(folder)
+            seen.append(tuple(read.steps()))
+            for key, weights in read.attention.items():
+                np.testing.assert_array_equal(weights, films[seen[-1]][key].astype(np.float16))
+
+    monkeypatch.setattr(film_files, "write_atomically", write_and_read)
+    recorder.save(folder)
+    assert seen == [(0, 1), (0, 1), (0, 1), (0, 1, 2)]
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for name in ("film.json", "film.npz"):  # as open() makes a file: a shipped film is not its owner's alone
+        assert (folder / name).stat().st_mode & 0o777 == 0o666 & ~umask

@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from model.analysis.head_statistics import STATS
+from model.core.files import write_atomically
+from model.core.kinds import KINDS
 
 FORMAT, VERSION = "headlight-film", 1
 JSON_FILE, ARRAYS_FILE = "film.json", "film.npz"
-KINDS = ("encoder", "decoder", "cross")
 MAX_SENTENCES, MAX_FRAMES, MAX_PIECES = 16, 1000, 256
 MAX_JSON_BYTES, MAX_ARRAYS_BYTES = 64 * 2**20, 512 * 2**20
 WEIGHT_TOLERANCE = 5e-3  # weights are stored as float16: each off by at most 2**-11 of itself, so a row's sum too
@@ -120,25 +119,30 @@ def film_json(film: Film) -> dict:
     }
 
 
-def replace_atomically(path: Path, write) -> None:
-    """Write through `write(file)` to a temporary file beside `path`, then move it into place: a reader (or a run cut
-    off mid-write) never sees half a file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as f:
-            write(f)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def save_film(film: Film, folder: Path) -> None:
+def save_film(film: Film, folder: Path, kept: int | None = None) -> None:
+    """Write `film` into `folder`, each file whole. A reader must never find fewer frames in film.npz than film.json
+    lists, nor other ones: frames are appended by replacing film.npz before film.json. `kept`: the number of frames
+    `film` shares with the film in `folder` when that one holds more (a resumed run dropped the frames past its saved
+    state); then film.json is cut to those first, film.npz next, and the new frames are appended as usual."""
     folder.mkdir(parents=True, exist_ok=True)
+    if kept is not None:
+        if kept == 0:
+            (folder / JSON_FILE).unlink(missing_ok=True)
+        else:
+            cut = {key: weights[:kept] for key, weights in film.attention.items()}
+            _write_film(replace(film, frames=film.frames[:kept], attention=cut), folder, json_first=True)
+    _write_film(film, folder, json_first=False)
+
+
+def _write_film(film: Film, folder: Path, json_first: bool) -> None:
     arrays = {array_key(i, kind): film.attention[i, kind].astype(np.float16) for i, kind in film.attention}
-    replace_atomically(folder / ARRAYS_FILE, lambda f: np.savez_compressed(f, **arrays))
     text = json.dumps(film_json(film), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    replace_atomically(folder / JSON_FILE, lambda f: f.write(text.encode("utf-8")))
+    writes = [
+        lambda: write_atomically(folder / ARRAYS_FILE, lambda f: np.savez_compressed(f, **arrays)),
+        lambda: write_atomically(folder / JSON_FILE, lambda f: f.write(text.encode("utf-8"))),
+    ]
+    for write in reversed(writes) if json_first else writes:
+        write()
 
 
 def has_film(folder: Path) -> bool:
@@ -320,8 +324,8 @@ def read_arrays(folder: Path, sentences: list[FilmSentence], layers: dict, heads
                         raise FilmError(f"{ARRAYS_FILE} has no {key}")
                     shape = (n_frames, layers[kind], heads, len(q), len(k))
                     stored = arrays[key]
-                    # A film read while a live run saves it: film.npz is replaced before film.json, so it may already
-                    # hold the next frames (frames are only appended); the first n_frames are film.json's.
+                    # A film read while a run saves it may hold more frames in film.npz than film.json lists, never
+                    # fewer, and its first n_frames are film.json's (the order of save_film's writes).
                     if stored.shape[1:] != shape[1:] or stored.shape[0] < n_frames or stored.dtype.kind != "f":
                         raise FilmError(f"{ARRAYS_FILE}'s {key} is not a float array of shape {shape}")
                     value = stored[:n_frames].astype(np.float32)

@@ -119,6 +119,7 @@ class FilmRecorder:
             attention={},
         )
         self.loss_sum, self.loss_tokens = 0.0, 0
+        self.kept_on_disk: int | None = None  # after drop_after: the frames this film shares with the saved one
 
     def _gold_links(self, n: int) -> list[tuple[int, int, str]] | None:
         if self.gold is None:
@@ -144,6 +145,8 @@ class FilmRecorder:
         """Forget the frames past update `step` (a film saved after every frame is ahead of the run's saved state;
         a resumed run records them again)."""
         kept = sum(frame.step <= step for frame in self.film.frames)
+        if kept < len(self.film.frames):
+            self.kept_on_disk = kept
         self.film.frames = self.film.frames[:kept]
         self.film.attention = {key: weights[:kept] for key, weights in self.film.attention.items()}
 
@@ -204,7 +207,8 @@ class FilmRecorder:
 
     def save(self, folder: Path) -> None:
         if self.film.frames:
-            save_film(self.film, folder)
+            save_film(self.film, folder, kept=self.kept_on_disk)
+            self.kept_on_disk = None
 
 
 def _rounded(value: float | None) -> float | None:
