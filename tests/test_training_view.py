@@ -157,7 +157,7 @@ def test_lab_status_is_checked_where_it_is_read(tmp_path):
         assert isinstance(lab_panel.read_status(tmp_path), str)
 
 
-def test_old_labs_are_deleted_and_nothing_else(tmp_path):
+def test_old_labs_are_deleted_and_nothing_else_nor_one_in_use(tmp_path, monkeypatch):
     runs = tmp_path / "runs"
     runs.mkdir()
     names = [f"lab-reverse-2026010{i}-120000" for i in range(1, 6)]
@@ -167,9 +167,16 @@ def test_old_labs_are_deleted_and_nothing_else(tmp_path):
         (tmp_path / name).mkdir()
     (tmp_path / "my-model").mkdir()
     (runs / "notes").mkdir()
+    monkeypatch.setattr(lab_panel, "_SHOWN", {})
+    lab_panel.note_shown(tmp_path / names[0])  # another visitor has the oldest lab's model open
+    lab_panel.prune(tmp_path, 2)
+    kept = [names[0], *names[-2:]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*kept, "my-model", "runs"])
+    assert sorted(p.name for p in runs.iterdir()) == sorted([*kept, *(f"{n}.log" for n in kept), "notes"])
+    monkeypatch.setattr(lab_panel.time, "monotonic", lambda: time.time() + 2 * lab_panel.IN_USE_S)
+    monkeypatch.setattr(lab_panel, "_SHOWN", {names[0]: time.time()})  # shown, but longer ago than IN_USE_S
     lab_panel.prune(tmp_path, 2)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*names[-2:], "my-model", "runs"])
-    assert sorted(p.name for p in runs.iterdir()) == sorted([*names[-2:], *(f"{n}.log" for n in names[-2:]), "notes"])
 
 
 def test_a_finished_lab_is_moved_where_the_picker_lists_it(filmed, tmp_path, monkeypatch):
@@ -185,6 +192,7 @@ def test_a_finished_lab_is_moved_where_the_picker_lists_it(filmed, tmp_path, mon
     lab = lab_panel.Lab("copy", name, run, tmp_path / name, done, time.monotonic())
     lab_panel.finish(lab)
     assert (tmp_path / name / "config.json").is_file() and not (run / "final").exists()
+    assert json.loads((run / "lab.json").read_text())["checkpoint"] == str((tmp_path / name).resolve())
     assert name in [p.name for p in available_checkpoints()]
     assert lab.film_folder() == tmp_path / name
 
@@ -210,3 +218,36 @@ def test_one_lab_at_a_time_and_stop_keeps_what_it_has(tmp_path, monkeypatch):
         if lab.running():
             lab.process.kill()
             lab.process.wait()
+
+
+def test_the_film_source_names_a_folder_as_text(filmed, tmp_path, monkeypatch):
+    """The Film radio's options quote the checkpoint folder's name and the lab's: markdown, escaped."""
+    import streamlit as st
+
+    from tests.test_outside_text import leaks, quoted
+
+    name = "[x](http:127.0.0.1:9) ![i](http:127.0.0.1:9)"  # a folder name holds no slash
+    folder = tmp_path / "checkpoints"
+    shutil.copytree(filmed / "tiny-filmed", folder / name)
+    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(folder))
+    monkeypatch.setenv("HEADLIGHT_LABS", str(tmp_path / "labs"))
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait()
+    lab = "lab-copy-20260101-120000"
+    monkeypatch.setattr(
+        lab_panel,
+        "_LAB",
+        lab_panel.Lab("copy", lab, tmp_path / "labs" / "runs" / lab, tmp_path / "labs" / lab, done, 0.0),
+    )
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.query_params.update(view="training", text=SENTENCE, ckpt=name)
+        at.run()
+        radio = next(r for r in at.radio if r.key == "film_source")
+        assert leaks(at) == [], leaks(at)
+        assert name in quoted(at) and radio.options[0] != name  # shown as the name, written escaped
+    finally:
+        st.cache_data.clear()
+        st.cache_resource.clear()

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -24,18 +22,20 @@ from pathlib import Path
 
 import streamlit as st
 
+from model.analysis.film import has_film
+from model.training.lab_status import FILM_FOLDER, FINAL_DIR, LabReading, move_checkpoint, read_status
+from model.training.toy_tasks import TASKS
 from ui.cache import ROOT, labs_folder
 from ui.i18n import t
 from ui.text import plain
 
-TASKS = ("copy", "reverse", "sort")  # model.lab's --task choices
 TIME_CAP_MINUTES = 3.0  # the lab stops training in time to finish within this (model.lab --max-minutes)
 GRACE_S = 60  # past the cap by this much, the lab is stopped (SIGTERM), then killed 10 s later
 KEEP = 3  # labs (runs and models) kept; older ones are deleted when a new one starts
-LAB_NAME = re.compile(r"lab-(copy|reverse|sort)-\d{8}-\d{6}")  # the only names this module ever deletes
-STATES = ("training", "done", "failed", "stopped")
-RUNS, LAB_FILE, LIVE_FILM, FINAL = "runs", "lab.json", "film", "final"
-MAX_LAB_JSON_BYTES = 1_000_000
+# A lab model a page showed within this long is never deleted: a visitor may still be looking at it.
+IN_USE_S = 3600
+LAB_NAME = re.compile(rf"lab-({'|'.join(map(re.escape, TASKS))})-\d{{8}}-\d{{6}}")  # the only names ever deleted
+RUNS = "runs"
 
 
 @dataclass
@@ -52,25 +52,22 @@ class Lab:
 
     def film_folder(self) -> Path:
         """The finished model's film once it is moved beside runs/, else the live one."""
-        for folder in (self.model, self.run / FINAL, self.run / LIVE_FILM):
-            if (folder / "film.json").is_file():
+        for folder in (self.model, self.run / FINAL_DIR, self.run / FILM_FOLDER):
+            if has_film(folder):
                 return folder
-        return self.run / LIVE_FILM
-
-
-@dataclass
-class LabStatus:
-    """lab.json, checked: what the progress line shows."""
-
-    state: str
-    step: int
-    total_steps: int
-    elapsed_s: float
-    message: str
+        return self.run / FILM_FOLDER
 
 
 _LOCK = threading.Lock()
 _LAB: Lab | None = None  # this server's lab: the running one, or the last one
+_SHOWN: dict[str, float] = {}  # lab name -> when (time.monotonic()) a page last showed its model
+
+
+def note_shown(path: str | Path) -> None:
+    """A page shows the model in `path`: if it is a lab's, `prune` keeps it for IN_USE_S from now."""
+    name = Path(path).name
+    if LAB_NAME.fullmatch(name):
+        _SHOWN[name] = time.monotonic()
 
 
 def current() -> Lab | None:
@@ -124,14 +121,14 @@ def finish(lab: Lab) -> None:
             lab.process.kill()
             lab.process.wait()
     status = read_status(lab.run)
-    final = lab.run / FINAL
-    if isinstance(status, LabStatus) and status.state == "done" and (final / "config.json").is_file():
-        with contextlib.suppress(OSError):  # else the picker misses it; its film stays in the run folder
-            os.replace(final, lab.model)
+    if isinstance(status, LabReading) and status.state == "done" and (lab.run / FINAL_DIR / "config.json").is_file():
+        with contextlib.suppress(OSError, ValueError):  # else the picker misses it; its film stays in the run folder
+            move_checkpoint(lab.run, lab.model)
 
 
 def prune(root: Path, keep: int) -> None:
-    """Delete all but the newest `keep` labs (their runs, logs and models); only folders named as a lab names them."""
+    """Delete all but the newest `keep` labs (their runs, logs and models); only folders named as a lab names them.
+    Never the running lab, nor one whose model a page showed within IN_USE_S (`note_shown`)."""
     runs = root / RUNS
     names = sorted(
         {p.name.removesuffix(".log") for p in runs.iterdir() if LAB_NAME.fullmatch(p.name.removesuffix(".log"))}
@@ -141,36 +138,12 @@ def prune(root: Path, keep: int) -> None:
     for name in by_age[keep:]:
         if _LAB is not None and _LAB.name == name and _LAB.running():
             continue
+        if time.monotonic() - _SHOWN.get(name, -math.inf) < IN_USE_S:
+            continue
         for path in (runs / name, root / name):
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
         (runs / f"{name}.log").unlink(missing_ok=True)
-
-
-def read_status(run: Path) -> LabStatus | str | None:
-    """The lab's lab.json, checked; a sentence if it cannot be used; None while it is not there yet."""
-    path = run / LAB_FILE
-    try:
-        if path.stat().st_size > MAX_LAB_JSON_BYTES:
-            return f"{LAB_FILE} is larger than {MAX_LAB_JSON_BYTES} bytes"
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        return f"{LAB_FILE} cannot be read ({type(exc).__name__})"
-    if not isinstance(data, dict) or data.get("state") not in STATES:
-        return f"{LAB_FILE} has no known state"
-    numbers = [data.get(k) for k in ("step", "total_steps", "elapsed_s")]
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in numbers):
-        return f"{LAB_FILE} has a step, total or time that is not a number of 0 or more"
-    message = data.get("message")
-    return LabStatus(
-        data["state"],
-        int(numbers[0]),
-        int(numbers[1]),
-        float(numbers[2]),
-        message[:300] if isinstance(message, str) else "",
-    )
 
 
 def log_tail(lab: Lab) -> str:

@@ -12,11 +12,13 @@ from model.core.decoder_only import DecoderOnlyTransformer
 from model.decoding.translation import InputError
 from ui.cache import Searched, cached_checkpoint, cached_search
 from ui.context import Request
+from ui.lab_panel import note_shown
 from ui.text import plain
 
 
 def load(path: str) -> Checkpoint | None:
     """The checkpoint, or None after showing why it cannot be used."""
+    note_shown(path)  # a lab's model in use is not deleted when a new lab starts
     try:
         ckpt = cached_checkpoint(path)
         if isinstance(ckpt.model, DecoderOnlyTransformer):

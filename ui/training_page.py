@@ -108,7 +108,7 @@ def film_section(ctx: PageContext, folder: Path, live: bool) -> None:
         st.radio(
             t("training.source"),
             ["model", "lab"],
-            format_func=lambda s: t(f"training.source.{s}", name=ctx.request.checkpoint, lab=lab.name),
+            format_func=lambda s: t(f"training.source.{s}", name=plain(ctx.request.checkpoint), lab=plain(lab.name)),
             key="film_source",
             horizontal=True,
             label_visibility=ctx.theme.label,

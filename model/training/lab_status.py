@@ -1,5 +1,6 @@
 """The live lab's folder and its status file, lab.json: light enough to import (no PyTorch) that a viewer sees the lab
-starting within a second, while the lab itself is still importing (`model.training.live_lab` runs it).
+starting within a second, while the lab itself is still importing (`model.training.live_lab` runs it). The lab writes
+it (`LabStatus`); a watcher such as the app reads it (`read_status`) and moves the finished model (`move_checkpoint`).
 
 lab.json is replaced whole whenever it changes (a reader never sees half of it):
 {"format": "headlight-lab", "version": 1, "task", "state": "training" | "done" | "failed" | "stopped", "step",
@@ -12,6 +13,7 @@ sequences the final model translates exactly, when done)}.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -133,3 +135,58 @@ def open_lab(task: str, out: Path, max_minutes: float = 3.0, force: bool = False
     status.catch_sigterm()
     status.write()
     return status
+
+
+# -- reading, for whoever watches the lab (the app) ------------------------------------------------------------------
+
+MAX_LAB_JSON_BYTES = 1_000_000
+
+
+@dataclass
+class LabReading:
+    """lab.json as a watcher reads it, checked: what a progress line shows."""
+
+    state: str
+    step: int
+    total_steps: int
+    elapsed_s: float
+    message: str
+
+
+def read_status(folder: Path) -> LabReading | str | None:
+    """The lab's lab.json, checked; a sentence if it cannot be used; None while it is not there yet."""
+    path = Path(folder) / LAB_FILE
+    try:
+        if path.stat().st_size > MAX_LAB_JSON_BYTES:
+            return f"{LAB_FILE} is larger than {MAX_LAB_JSON_BYTES} bytes"
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        return f"{LAB_FILE} cannot be read ({type(exc).__name__})"
+    if not isinstance(data, dict) or data.get("state") not in STATES:
+        return f"{LAB_FILE} has no known state"
+    numbers = [data.get(k) for k in ("step", "total_steps", "elapsed_s")]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in numbers):
+        return f"{LAB_FILE} has a step, total or time that is not a number of 0 or more"
+    message = data.get("message")
+    return LabReading(
+        data["state"],
+        int(numbers[0]),
+        int(numbers[1]),
+        float(numbers[2]),
+        message[:300] if isinstance(message, str) else "",
+    )
+
+
+def move_checkpoint(folder: Path, to: Path) -> None:
+    """Move a finished lab's final checkpoint from `folder` to `to`, and rewrite lab.json's "checkpoint" to name where
+    it now is. OSError or ValueError (lab.json unreadable) when either cannot be done."""
+    folder, to = Path(folder), Path(to)
+    os.replace(folder / FINAL_DIR, to)
+    data = json.loads((folder / LAB_FILE).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{LAB_FILE} is not an object")
+    data["checkpoint"] = str(to.resolve())
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, indent=1)
+    write_atomically(folder / LAB_FILE, lambda f: f.write(text), mode="w")
