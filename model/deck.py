@@ -6,7 +6,7 @@ A deck is a small JSON file: {"title", "checkpoint", "slides": [{"title", "note"
 Write "Attention Is All You Need in ten views" for a checkpoint from its own statistics (head_stats.csv,
 head_importance.json), so the heads it shows do what the slides say:
 
-    python -m model.deck --checkpoint checkpoints/multi30k-en-fr --out decks/aiayn-multi30k-en-fr.json
+    python -m model.deck --checkpoint multi30k-en-fr --out decks/aiayn-multi30k-en-fr.json
 
 Make a deck's handout: one HTML file with every slide's title, note and figure (interactive, plotly.js inside), that
 opens offline, on a phone too. Each slide's sentence is translated by the checkpoint it names (found by name in
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from model.analysis.handout import HandoutError, handout_slides
 from model.analysis.importance import SWEEP_FILE
-from model.cli_support.common import command_parser, fail, run
+from model.cli_support.common import add_checkpoint_flag, command_parser, fail, run
 from model.cli_support.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
 from model.core.checkpoint import CheckpointError, find_checkpoints
 from model.core.defaults import checkpoints_folder
@@ -37,9 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     p = command_parser("deck", __doc__)
     p.add_argument("deck", nargs="?", help="a deck file (JSON) to make the handout of, with --handout")
     p.add_argument("--handout", metavar="HTML", help="write DECK's handout to this HTML file")
-    p.add_argument(
-        "--checkpoint", help="writing a deck: a shipped checkpoint folder with head_stats.csv and head_importance.json"
-    )
+    add_checkpoint_flag(p)  # writing a deck: its folder must hold head_stats.csv and head_importance.json
     p.add_argument("--sentence", default="A man drives a red car.", help="writing a deck: the slides' sentence")
     p.add_argument("--out", help="writing a deck: the deck file to write")
     args = p.parse_args(argv)
@@ -63,13 +61,13 @@ def main(argv: list[str] | None = None) -> int:
             return fail(f"cannot read {args.deck}: {exc.strerror or exc}.")
         print(f"{target}: {len(slides)} slides, {target.stat().st_size / 1e6:.1f} MB")
         return 0
-    if args.checkpoint is None or args.out is None:
-        p.error("writing a deck needs --checkpoint and --out (or give a deck file and --handout HTML)")
+    if args.out is None:
+        p.error("writing a deck needs --out (or give a deck file and --handout HTML)")
     sentence = args.sentence
     if len(sentence) > MAX_TEXT_CHARS:  # the app cuts a deck's text there: the slides must quote what it shows
         print(f"note: --sentence cut to the app's {MAX_TEXT_CHARS} characters.", file=sys.stderr)
         sentence = sentence[:MAX_TEXT_CHARS]
-    folder = Path(args.checkpoint)
+    folder = args.checkpoint
     reads = checkpoint_inputs(folder) | {f"--checkpoint's {n}": folder / n for n in ("head_stats.csv", SWEEP_FILE)}
     try:
         target = check_output("--out", args.out, reads)

@@ -211,3 +211,19 @@ def test_a_byte_order_mark_is_read_and_a_key_given_twice_is_one_sentence():
     assert deck["slides"][0]["params"] == {"view": "steps"}
     with pytest.raises(DeckError, match=r"^the file gives 'view' twice in one object; give each key once$"):
         parse_deck(b'{"slides": [{"params": {"view": "steps", "view": "lesson"}}]}')
+
+
+def test_the_deck_command_takes_a_checkpoint_by_name_and_defaults_to_the_apps_model(tmp_path, monkeypatch, capsys):
+    """--checkpoint as every command reads it: a name in checkpoints/ ($HEADLIGHT_CHECKPOINTS), or the app's default."""
+    from model.core.defaults import DEFAULT_CHECKPOINT
+    from model.deck import main
+
+    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(ROOT / "checkpoints"))
+    monkeypatch.chdir(tmp_path)  # a bare name is not a folder here: only the checkpoints folder knows it
+    assert main(["--checkpoint", "multi30k-en-fr", "--out", "named.json"]) == 0
+    assert json.loads((tmp_path / "named.json").read_text()) == json.loads(SHIPPED.read_text())
+    assert main(["--out", "default.json"]) == 0
+    written = json.loads((tmp_path / "default.json").read_text())
+    assert written == build_aiayn_deck(ROOT / "checkpoints" / DEFAULT_CHECKPOINT, "A man drives a red car.")
+    assert written["checkpoint"] == DEFAULT_CHECKPOINT
+    capsys.readouterr()
