@@ -53,3 +53,23 @@ def test_the_commands_outputs_and_the_labs_status_are_readable_by_others(tmp_pat
     status = open_lab("copy", tmp_path / "lab")
     status.release_sigterm()
     assert mode(tmp_path / "lab" / LAB_FILE) == 0o644
+
+
+def test_a_trace_is_saved_under_the_name_given(model, tokenizer, tmp_path):
+    """NumPy, given a name without ".npz", would write name.npz; the export writes the file it was asked for."""
+    import io
+
+    import numpy as np
+
+    from model.decoding.translation import translate
+
+    trace = translate(model, tokenizer, "A dog runs.").trace
+    for name in ("trace", "trace.bin", "trace.npz"):
+        trace.save_npz(str(tmp_path / name))
+    trace.save_npz(tmp_path / "path")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["path", "trace", "trace.bin", "trace.npz"]
+    buffer = io.BytesIO()
+    trace.save_npz(buffer)
+    for source in (tmp_path / "trace", io.BytesIO(buffer.getvalue())):
+        with np.load(source, allow_pickle=False) as npz:
+            np.testing.assert_array_equal(npz["cross"], trace.cross)

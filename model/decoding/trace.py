@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import BinaryIO, ClassVar
 
 import numpy as np
 
@@ -103,6 +103,11 @@ class Trace:
             "positional_encoding": self.positional_encoding.astype(np.float32),
         }
 
-    def save_npz(self, path: str | Path) -> None:
-        """Write the NPZ export format (docs/formats.md); strings are stored as unicode arrays, no pickles."""
-        np.savez_compressed(path, **self.npz_arrays())
+    def save_npz(self, path: str | Path | BinaryIO) -> None:
+        """Write the NPZ export format (docs/formats.md) to `path` as named (NumPy, given a name, would add ".npz"), or
+        to an open binary file; strings are stored as unicode arrays, no pickles."""
+        if isinstance(path, (str, Path)):
+            with open(path, "wb") as f:
+                np.savez_compressed(f, **self.npz_arrays())
+        else:
+            np.savez_compressed(path, **self.npz_arrays())
