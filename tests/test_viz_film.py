@@ -89,7 +89,10 @@ def test_the_grid_holds_every_head_of_every_frame():
     assert list(fig.frames[2].traces) == [0, 1, 2, 3, 4, 5]
     # trace 5 is layer 1, head 2; in frame 2 its value is 0.2 + 0.01 + 0.002, kept to 2 decimals
     assert fig.frames[2].data[5].z[0][0] == 0.21
-    assert fig.data[4].z[1][1] == 0.011  # opens at frame 0 (3 decimals): layer 1, head 1
+    assert fig.data[4].z[1][1] == 0.01  # opens at frame 0, to as many decimals as every frame: layer 1, head 1
+    for start in (0, 2):  # the frame it opens at is that animation frame, digit for digit
+        fig = film_grid(a, STEPS, EPOCHS, TRANSLATIONS, "cross", start=start)
+        assert [trace.z for trace in fig.data] == [trace.z for trace in fig.frames[start].data]
     assert fig.layout.meta["layers"] == 2 and fig.layout.meta["heads"] == 3
 
 

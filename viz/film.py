@@ -48,6 +48,11 @@ def frame_title(what: str, step: int, epoch: float, translation: str | None, siz
     return title
 
 
+# The grid's weights, in the first frame as in every other: its many small heatmaps are all sent with the page, and a
+# cell too small to read needs no third digit.
+GRID_DIGITS = 2
+
+
 def rounded(z: np.ndarray, digits: int = 3) -> list:
     """As JSON numbers, short: float64 first, so 0.123 is written 0.123 (float32's 0.12300000339746475 is not)."""
     return np.round(np.asarray(z, dtype=np.float64), digits).tolist()
@@ -183,17 +188,17 @@ def film_grid(
         for h in range(heads):
             fig.add_trace(
                 go.Heatmap(
-                    z=rounded(attention[active, l, h]),
+                    z=rounded(attention[active, l, h], GRID_DIGITS),
                     coloraxis="coloraxis",
                     name=f"layer {l}, head {h}",
                     hovertemplate=f"layer {l}, head {h}<br>query %{{y}}, key %{{x}}<br>"
-                    "weight %{z:.3f}<extra></extra>",
+                    f"weight %{{z:.{GRID_DIGITS}f}}<extra></extra>",
                 ),
                 row=l + 1,
                 col=h + 1,
             )
     frames = [
-        [dict(type="heatmap", z=rounded(attention[i, l, h], 2)) for l in range(layers) for h in range(heads)]
+        [dict(type="heatmap", z=rounded(attention[i, l, h], GRID_DIGITS)) for l in range(layers) for h in range(heads)]
         for i in range(n)
     ]
     animate(fig, frames, titles, active, font_size, steps)
