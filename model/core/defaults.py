@@ -12,8 +12,8 @@ DEFAULT_CHECKPOINT = "general-en-de"  # the general-domain model: it translates 
 CHECKPOINTS_ENV = "HEADLIGHT_CHECKPOINTS"  # a folder of checkpoint folders instead of the repository's checkpoints/
 SHIPPED_CHECKPOINTS = REPO_ROOT / "checkpoints"
 
-# A picture needs no wider search than 16, and a beam's memory grows with beam x output length (beam 10,000 on one
-# sentence took 5 GB); 256 pieces is longer than any sentence the views can draw.
+# A picture needs no wider search than 16, and a beam's memory grows with beam x output length (docs/benchmarks.md);
+# 256 pieces is longer than any sentence the views can draw.
 MAX_BEAM = 16
 MAX_OUTPUT_PIECES = 256
 # GNMT's length-penalty exponent alpha: 0 is none, 0.6 to 1 is usual; far beyond that it only ranks by length.

@@ -26,9 +26,9 @@ HELD_OUT_TARGET = 0.9  # this share of the held-out test sequences translated ex
 STATUS_EVERY_S = 0.5  # lab.json between frames: often enough for a progress bar, rare enough to cost nothing
 FINISH_MARGIN_S = 10.0  # the time cap leaves this much for the last validation and the final checkpoint
 
-# What learnt reverse fastest on two loaded CPU cores (tried: width 64 or 128, post- or pre-norm, rate factor 0.7 to
-# 2, 400 or 800 tokens a batch): 2+2 pre-norm layers of width 64, no dropout (6000 distinct sequences, each seen 8
-# times), a short warm-up to a peak rate of 0.007, small batches (many updates). Higher rates stall.
+# The recipe that learnt reverse fastest of those tried (docs/training.md, "Live lab"): 2+2 pre-norm layers of width
+# 64, no dropout (6000 distinct sequences, each seen 8 times), a short warm-up to a peak rate of 0.007, small batches
+# (many updates). Higher rates stall.
 LAB_MODEL = {"d_model": 64, "n_heads": 4, "d_ff": 256, "n_layers": 2, "pre_norm": True, "dropout": 0.0, "max_len": 32}
 LAB_OPTIMISATION = {"max_tokens": 400, "epochs": 8, "warmup": 150, "lr_factor": 0.7, "label_smoothing": 0.0}
 LAB_FILM_FRAMES = 40
@@ -57,7 +57,7 @@ def lab_settings(task: str, out: Path, paths: dict[str, Path], minutes: float, s
         save_every_minutes=60.0,  # the state is saved at each epoch's end; a lab never resumes
         val_max_sentences=100,
         device="cpu",
-        threads=1,  # a model this small gains nothing from a second thread, and loses 40x when the cores are busy
+        threads=1,  # a model this small gains nothing from a second thread, and loses much on busy cores
         film=str(paths["film.src"]),
         film_refs=str(paths["film.tgt"]),
         film_gold=str(paths["film.gold"]),
