@@ -20,7 +20,7 @@ from ui.examples import EXAMPLES, load_gallery
 from ui.figure import preload_plotly, show_figure
 from ui.i18n import LANGUAGES, t
 from ui.requests import load, run_search, translate_first
-from ui.text import DEFAULT_CHECKPOINT, PLAIN_CSS, card_summary, md_escape, plain
+from ui.text import DEFAULT_CHECKPOINT, PLAIN_CSS, card_summary, plain
 from ui.theme import Theme
 from ui.url import add_note, init_from_url, settle_languages, settle_model_ranges, show_param_notes, write_url
 from ui.views import VIEWS
@@ -182,7 +182,7 @@ class Sidebar:
                 st.radio(t("app.view"), list(VIEWS), format_func=lambda v: t(f"view.{v}"), key="view")
                 example_picker(st, self.examples, t("app.examples"))
                 if self.look:  # right under the picker that chose the sentence
-                    st.caption(t("app.look", look=md_escape(self.look)))
+                    st.caption(t("app.look", look=plain(self.look)))
             st.selectbox(t("app.model"), self.names, key="ckpt")
             if self.loaded is not None and self.loaded.languages:
                 self.language_pickers()
@@ -281,7 +281,7 @@ def sentence_bar(bar: list, notes, loaded: Checkpoint, request: Request, source:
     """The translation beside the sentence (presentation mode: below its row); the notes about it in a popover: in
     normal mode an ⓘ beside the translation, there only when there is a note; in presentation mode the sentence's."""
     heading = (
-        f"#### {md_escape(loaded.tgt_lang.upper())}: {md_escape(translation.text)}"
+        f"#### {plain(loaded.tgt_lang.upper())}: {plain(translation.text)}"
         if translation.text
         else "#### " + t("app.empty")
     )
@@ -290,14 +290,12 @@ def sentence_bar(bar: list, notes, loaded: Checkpoint, request: Request, source:
     lines = []
     shown_changes = [change for change in source.changes if change != "spaces"]  # spaces change no piece
     if shown_changes and not present:  # presentation mode: the popover's label is the tidied text
-        lines.append(
-            t("app.tidied", text=md_escape(source.text), changes=", ".join(t(f"tidy.{c}") for c in shown_changes))
-        )
+        lines.append(t("app.tidied", text=plain(source.text), changes=", ".join(t(f"tidy.{c}") for c in shown_changes)))
     if look and present:  # normal mode: under the example picker in the sidebar
-        lines.append(t("app.look", look=md_escape(look)))
+        lines.append(t("app.look", look=plain(look)))
     code_forced = int(bool(request.tgt_lang) and loaded.model.cfg.force_target_language)  # the target's code piece
     if code_forced:
-        lines.append(t("app.forced_code", code=md_escape(request.tgt_lang)))
+        lines.append(t("app.forced_code", code=plain(request.tgt_lang)))
     if translation.forced > code_forced:
         lines.append(t("app.forced", n=translation.forced - code_forced))
     if lines and not present:

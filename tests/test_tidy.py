@@ -10,7 +10,7 @@ from model.decoding.translation import translate
 from model.importing.languages import M2M_100, MBART_50, NLLB_200, WMT_21
 from tests.conftest import ROOT
 from tests.test_app import heading, open_app
-from ui.text import md_escape
+from ui.text import plain
 
 CASES = [  # typed → (what the model gets, what changed), written by hand
     ("where is the nearest bus stop", "Where is the nearest bus stop?", ("capital", "question mark")),
@@ -102,21 +102,21 @@ def test_the_app_translates_the_tidied_sentence_and_says_so(app_env, model, toke
     raw = translate(model, tokenizer, "where is the station", with_trace=False).text
     assert tidied != raw  # the random test model tells the two inputs apart, so the heading says which was translated
     at = open_app(text="where is the station")
-    assert heading(at) == f"#### DE: {md_escape(tidied)}"
+    assert heading(at) == f"#### DE: {plain(tidied)}"
     notes = [c.value for c in at.caption]
     assert any("“Where is the station?”" in n and "capital letter, question mark" in n for n in notes), notes
     assert at.text_input(key="text").value == "where is the station"  # what was typed stays in the box
     assert "tidy" not in at.query_params
 
     at.toggle(key="tidy").set_value(False).run()  # exactly as typed
-    assert heading(at) == f"#### DE: {md_escape(raw)}"
+    assert heading(at) == f"#### DE: {plain(raw)}"
     assert not any("Translated as" in c.value for c in at.caption)
     assert at.query_params["tidy"] in ("0", ["0"])
     shared = open_app(text="where is the station", tidy=0)  # the shared link keeps it off
-    assert shared.toggle(key="tidy").value is False and heading(shared) == f"#### DE: {md_escape(raw)}"
+    assert shared.toggle(key="tidy").value is False and heading(shared) == f"#### DE: {plain(raw)}"
 
     presenting = open_app(
         text="where is the station", present=1
     )  # one row of controls: the tidied sentence is its label
-    assert f"#### DE: {md_escape(tidied)}" in [m.value for m in presenting.markdown]
+    assert f"#### DE: {plain(tidied)}" in [m.value for m in presenting.markdown]
     assert not any("Translated as" in c.value for c in presenting.caption)

@@ -25,7 +25,7 @@ from ui.context import PageContext
 from ui.errors import guarded
 from ui.figure import show_figure
 from ui.i18n import kind_label, t
-from ui.text import md_escape
+from ui.text import plain
 from ui.theme import TAB_STRIP_PX
 from viz.analysis import alignment_figure, head_grid, token_diff
 from viz.attention import attention_heatmap, merge_tokens, merge_words
@@ -66,7 +66,7 @@ def statistics(ctx: PageContext) -> None:
         n = st.number_input(t("an.sentences"), 5, 200, 20, step=5, key="stats_n")
         sample = validation_sample(ctx.loaded.src_lang, ctx.loaded.tgt_lang, n)
         if sample is None:
-            st.info(t("an.no_sample", pair=md_escape(f"{ctx.loaded.src_lang}–{ctx.loaded.tgt_lang}")))
+            st.info(t("an.no_sample", pair=plain(f"{ctx.loaded.src_lang}–{ctx.loaded.tgt_lang}")))
             return
         key = f"stats::{ctx.path}::{ctx.loaded.src_lang}::{ctx.loaded.tgt_lang}::{n}"
         if key not in st.session_state:
@@ -130,14 +130,14 @@ def ablation(ctx: PageContext) -> None:
             request.tgt_lang,
         )
         tokenizer = ctx.loaded.tokenizer
-        st.markdown(t("an.before", text=md_escape(original.text)))
+        st.markdown(t("an.before", text=plain(original.text)))
         marked = " ".join(
-            f":red-background[{md_escape(p)}]" if tag == "changed" else md_escape(p)
+            f":red-background[{plain(p)}]" if tag == "changed" else plain(p)
             for p, tag in token_diff(
                 tokenizer.target_pieces(original.out_ids), tokenizer.target_pieces(ablated.out_ids)
             )
         )
-        st.markdown(t("an.after", text=md_escape(ablated.text), marked=marked))
+        st.markdown(t("an.after", text=plain(ablated.text), marked=marked))
         st.metric(t("an.logprob"), f"{logprob:.3f}", f"{logprob - original.score:+.3f}")
         n = st.number_input(t("an.val_n"), 10, 200, 50, step=10, key="ablate_n")
         if validation_sample(ctx.loaded.src_lang, ctx.loaded.tgt_lang, n) and st.button(
@@ -160,7 +160,7 @@ def importance(ctx: PageContext) -> None:
         try:
             record = read_sweep(ctx.path)
         except CheckpointError as exc:  # the sweep can still be run here
-            st.error(md_escape(str(exc)))
+            st.error(plain(str(exc)))
     n = st.number_input(t("an.sweep_n"), 10, 200, 50, step=10, key="sweep_n")
     sample = validation_sample(ctx.loaded.src_lang, ctx.loaded.tgt_lang, n)
     if sample and st.button(t("an.sweep_go", n=n), key="sweep_go"):

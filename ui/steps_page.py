@@ -10,7 +10,7 @@ from ui.context import PageContext
 from ui.errors import guarded
 from ui.figure import show_figure
 from ui.i18n import t
-from ui.text import md_escape
+from ui.text import plain
 from ui.url import write_url
 from viz.steps import candidates_chart, step_cross_attention, step_self_attention
 
@@ -50,7 +50,7 @@ def draw_step(ctx: PageContext, step: int) -> None:
         note = f" · :orange-background[{t('st.forced')}]"
     if trace.out_logprobs:
         note += " · " + t("st.logprob", lp=trace.out_logprobs[step])
-    st.markdown(t("st.line", t=step, read=md_escape(trace.tgt_pieces[step]), produced=md_escape(produced)) + note)
+    st.markdown(t("st.line", t=step, read=plain(trace.tgt_pieces[step]), produced=plain(produced)) + note)
     left, right = st.columns([3, 2])
     fit, present = ctx.theme.fit, ctx.theme.present
     line = 40  # the step's line above the figures

@@ -9,7 +9,7 @@ import re
 from model.core.checkpoint import Checkpoint
 from model.links.parameters import DEFAULT_CHECKPOINT, DEFAULT_TEXT
 
-__all__ = ["DEFAULT_CHECKPOINT", "DEFAULT_TEXT", "PLAIN_CSS", "card_summary", "md_escape", "plain", "plain_caption"]
+__all__ = ["DEFAULT_CHECKPOINT", "DEFAULT_TEXT", "PLAIN_CSS", "card_summary", "plain", "plain_caption"]
 # Characters that open markdown (or Streamlit's math and HTML) wherever they stand: a backslash escapes each.
 MARKDOWN_ANYWHERE = re.compile(r"([\\`*_{}\[\]()<>!|~$&#])")
 # At the start of a line, these start a list, a quote or a heading ("1." and "1)" a numbered list).
@@ -32,9 +32,6 @@ def plain(text: object) -> str:
     if start and start.group(2)[0].isdigit():  # "1." stays text: escape the dot
         return line[: start.end()] + "\\" + line[start.end() :]
     return MARKDOWN_AT_START.sub(r"\1\\\2", line, count=1) if start else line
-
-
-md_escape = plain  # the same function, by the name the views have called it
 
 
 def plain_caption(container, text: str) -> None:

@@ -21,7 +21,7 @@ from ui.controls import Selection, describe, kind_layer_head, produced_pieces, s
 from ui.errors import guarded
 from ui.figure import show_figure
 from ui.i18n import t
-from ui.text import md_escape, plain
+from ui.text import plain
 from ui.theme import Theme
 from ui.url import write_url
 from viz.attention import attention_heatmap
@@ -133,9 +133,9 @@ def no_film(ctx: PageContext) -> None:
     """One sentence (which model has a film, or the lab), and the picture there is: the finished model's attention
     for the typed sentence, the film's last frame had there been one."""
     others = films_elsewhere(ctx.request.checkpoint)
-    name = md_escape(ctx.request.checkpoint)
+    name = plain(ctx.request.checkpoint)
     if others:
-        st.info(t("training.no_film_other", name=name, other=md_escape(others[0])))
+        st.info(t("training.no_film_other", name=name, other=plain(others[0])))
     else:
         st.info(t("training.no_film_lab", name=name))
     trace = ctx.trace

@@ -14,7 +14,7 @@ from ui.context import PageContext, code_labels, labelled_trace
 from ui.errors import guarded
 from ui.figure import show_figure
 from ui.i18n import t
-from ui.text import md_escape
+from ui.text import plain
 from ui.theme import TAB_STRIP_PX
 from viz.attention import attention_heatmap
 from viz.steps import heads_rows
@@ -59,10 +59,10 @@ def force(ctx: PageContext) -> None:
     candidates = ctx.trace.candidates[step] if ctx.trace.candidates else []
     options = [piece for piece, _ in candidates if piece != pieces[step]]
     if options:
-        labels = {piece: md_escape(f"{piece} (p = {prob:.3f})") for piece, prob in candidates}  # options are markdown
+        labels = {piece: plain(f"{piece} (p = {prob:.3f})") for piece, prob in candidates}  # options are markdown
         pick = st.radio(t("wi.pick"), options, format_func=labels.get, horizontal=True, key="force_pick")
         chosen = translation.out_ids[:step] + [tokenizer.piece_to_id(pick)]
-        if st.button(t("wi.force_go", text=md_escape(tokenizer.decode(chosen))), key="force_pick_go"):
+        if st.button(t("wi.force_go", text=plain(tokenizer.decode(chosen))), key="force_pick_go"):
             force_and_rerun(tokenizer.decode(chosen))
     rows = [
         {
@@ -110,7 +110,7 @@ def beam_tree(ctx: PageContext) -> None:
     node = rows[choice]
     partial = cached_forward_trace(ctx.path, tuple(ctx.translation.src_ids), tuple(node.ids))
     trace = labelled_trace(partial, code_labels(ctx.loaded.tokenizer))  # language codes as the other views show them
-    partial_text = md_escape(ctx.loaded.tokenizer.decode(node.ids))
+    partial_text = plain(ctx.loaded.tokenizer.decode(node.ids))
     st.markdown(t("wi.partial", step=node.step, score=node.score, text=partial_text))
     layer = trace.layers("cross") - 1
     show_figure(
