@@ -357,14 +357,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
             raise CheckpointError(str(exc)) from None
         card, card_notes = read_card(path)
         return Checkpoint(path, model, tokenizer, src_lang, tgt_lang, card, notes + card_notes)
-    for name in (CONFIG_FILE, WEIGHTS_FILE, CARD_JSON, *TOKENIZER_FILES):
-        if (path / name).is_symlink():
-            check_inside(path, path / name)
-    missing = [f for f in (CONFIG_FILE, WEIGHTS_FILE) if not (path / f).is_file()]
-    if not (path / Tokenizer.files[0]).is_file() and not all((path / f).is_file() for f in TokenizerPair.files):
-        missing.append(f"{Tokenizer.files[0]} (or {', '.join(TokenizerPair.files)})")
-    if missing:
-        raise CheckpointError(f"{path} is not a checkpoint: missing {', '.join(missing)}.")
+    check_checkpoint_files(path)
     cfg, src_lang, tgt_lang = read_config(path)  # sizes within bounds
     check_weights_header(path, cfg)  # and what the weights file holds: nothing is allocated before both pass
     recorded, notes = recorded_tokenizer(path), []
@@ -375,7 +368,29 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
         )
     else:
         check_tokenizer_files(path, recorded)
+    tokenizer = checked_tokenizer(path, cfg, recorded)
+    model = Transformer(cfg)
+    model.load_state_dict(checked_weights(path), strict=False)
+    model.to(device).eval().use_column_major_weights()
+    card, card_notes = read_card(path)
+    return Checkpoint(path, model, tokenizer, src_lang, tgt_lang, card, notes + card_notes)
 
+
+def check_checkpoint_files(path: Path) -> None:
+    """Refuse a folder without a config, weights and a tokenizer, or whose files link outside it."""
+    for name in (CONFIG_FILE, WEIGHTS_FILE, CARD_JSON, *TOKENIZER_FILES):
+        if (path / name).is_symlink():
+            check_inside(path, path / name)
+    missing = [f for f in (CONFIG_FILE, WEIGHTS_FILE) if not (path / f).is_file()]
+    if not (path / Tokenizer.files[0]).is_file() and not all((path / f).is_file() for f in TokenizerPair.files):
+        missing.append(f"{Tokenizer.files[0]} (or {', '.join(TokenizerPair.files)})")
+    if missing:
+        raise CheckpointError(f"{path} is not a checkpoint: missing {', '.join(missing)}.")
+
+
+def checked_tokenizer(path: Path, cfg: TransformerConfig, recorded: dict[str, str] | None) -> TranslationTokenizer:
+    """The folder's tokenizer, refused unless it is the one recorded and agrees with the config (vocabulary size,
+    special ids, language codes)."""
     try:
         tokenizer = load_tokenizer(path)
     except Exception as exc:  # sentencepiece raises RuntimeError or OSError for foreign files
@@ -401,7 +416,11 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
             f"The tokenizer in {path} does not match {CONFIG_FILE}: it has {len(codes)} language codes, the config "
             f"{len(cfg.languages)}{' (other ones)' if len(codes) == len(cfg.languages) else ''}."
         )
+    return tokenizer
 
+
+def checked_weights(path: Path) -> dict[str, torch.Tensor]:
+    """The weights as float32 tensors, read without unpickling; a damaged file or NaN/infinity is refused."""
     try:
         tensors = load_file(str(path / WEIGHTS_FILE))  # parses a JSON header, never unpickles
     except Exception as exc:
@@ -409,14 +428,8 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
             f"{path / WEIGHTS_FILE} is not a valid safetensors file (truncated, or another format such as a "
             f"pickle): {exc}."
         ) from None
-
     check_finite(tensors, path / WEIGHTS_FILE)
-
-    model = Transformer(cfg)
-    model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=False)
-    model.to(device).eval().use_column_major_weights()
-    card, card_notes = read_card(path)
-    return Checkpoint(path, model, tokenizer, src_lang, tgt_lang, card, notes + card_notes)
+    return {k: v.float() for k, v in tensors.items()}
 
 
 def with_languages(
