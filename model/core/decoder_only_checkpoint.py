@@ -172,6 +172,34 @@ def load_decoder_only(path: str | Path, device: str | torch.device = "cpu"):
     missing = [f for f in (CONFIG_FILE, WEIGHTS_FILE, *ChatTokenizer.files) if not (path / f).is_file()]
     if missing:
         raise DecoderOnlyCheckpointError(f"{path} is not a decoder-only checkpoint: missing {', '.join(missing)}.")
+    data = _checked_config(path)
+    try:
+        cfg = DecoderOnlyConfig.from_dict(data["model"])  # every size within bounds before anything is built
+    except (TypeError, ValueError) as exc:
+        raise DecoderOnlyCheckpointError(f"{where} has an invalid model section ({exc}).") from None
+    src_lang, tgt_lang = _label(data, "src_lang", "English", where), _label(data, "tgt_lang", "Korean", where)
+    special, instruction = read_chat(data, where)
+    _check_weights_header(path, cfg)
+    notes = _check_tokenizer_files(path, data)
+    try:
+        tokenizer = ChatTokenizer.load(path, special, instruction)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DecoderOnlyCheckpointError(f"The tokenizer or chat template in {path} cannot be used ({exc}).") from None
+    if tokenizer.vocab_size > cfg.vocab_size:
+        raise DecoderOnlyCheckpointError(
+            f"The tokenizer in {path} has {tokenizer.vocab_size} pieces, more than the model's {cfg.vocab_size}."
+        )
+    model = DecoderOnlyTransformer(cfg)
+    state = _checked_weights(path / WEIGHTS_FILE)
+    if cfg.tie_embeddings:
+        state["generator.weight"] = state["decoder.embed.token_embedding.weight"]
+    model.load_state_dict(state, strict=True)
+    return model.to(device).eval(), tokenizer, src_lang, tgt_lang, notes
+
+
+def _checked_config(path: Path) -> dict:
+    """config.json as a JSON object of this format and version, with a model section."""
+    where = path / CONFIG_FILE
     data = _read_config(path)
     if data is None:
         raise DecoderOnlyCheckpointError(
@@ -184,13 +212,12 @@ def load_decoder_only(path: str | Path, device: str | torch.device = "cpu"):
         )
     if not isinstance(data.get("model"), dict):
         raise DecoderOnlyCheckpointError(f"{where} has no model section.")
-    try:
-        cfg = DecoderOnlyConfig.from_dict(data["model"])  # every size within bounds before anything is built
-    except (TypeError, ValueError) as exc:
-        raise DecoderOnlyCheckpointError(f"{where} has an invalid model section ({exc}).") from None
-    src_lang, tgt_lang = _label(data, "src_lang", "English", where), _label(data, "tgt_lang", "Korean", where)
-    special, instruction = read_chat(data, where)
+    return data
 
+
+def _check_weights_header(path: Path, cfg: DecoderOnlyConfig) -> None:
+    """The weights file's header names exactly the model's tensors, in its shapes and of float types: checked before
+    anything is allocated."""
     weights = path / WEIGHTS_FILE
     try:
         header = safetensors_header(weights)
@@ -205,28 +232,26 @@ def load_decoder_only(path: str | Path, device: str | torch.device = "cpu"):
     if wrong_type:
         raise DecoderOnlyCheckpointError(f"{weights} cannot be this model's weights: {wrong_type}.")
 
-    recorded, notes = data.get(TOKENIZER_HASHES), []
-    if recorded is None:
-        notes.append(f"{CONFIG_FILE} records no tokenizer hash, so the tokenizer in {path.name} could not be checked.")
-    elif not (isinstance(recorded, dict) and set(recorded) == set(ChatTokenizer.files)):
-        raise DecoderOnlyCheckpointError(
-            f"{where} gives {TOKENIZER_HASHES} for other files than {ChatTokenizer.files}."
-        )
-    else:
-        for name, digest in recorded.items():
-            if _sha256(path / name) != digest:
-                raise DecoderOnlyCheckpointError(
-                    f"{path / name} is not the one this model was saved with: its SHA-256 differs from {CONFIG_FILE}'s."
-                )
-    try:
-        tokenizer = ChatTokenizer.load(path, special, instruction)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise DecoderOnlyCheckpointError(f"The tokenizer or chat template in {path} cannot be used ({exc}).") from None
-    if tokenizer.vocab_size > cfg.vocab_size:
-        raise DecoderOnlyCheckpointError(
-            f"The tokenizer in {path} has {tokenizer.vocab_size} pieces, more than the model's {cfg.vocab_size}."
-        )
 
+def _check_tokenizer_files(path: Path, data: dict) -> list[str]:
+    """Refuse tokenizer files other than the ones config.json records; the notes to show where it records none."""
+    recorded = data.get(TOKENIZER_HASHES)
+    if recorded is None:
+        return [f"{CONFIG_FILE} records no tokenizer hash, so the tokenizer in {path.name} could not be checked."]
+    if not (isinstance(recorded, dict) and set(recorded) == set(ChatTokenizer.files)):
+        raise DecoderOnlyCheckpointError(
+            f"{path / CONFIG_FILE} gives {TOKENIZER_HASHES} for other files than {ChatTokenizer.files}."
+        )
+    for name, digest in recorded.items():
+        if _sha256(path / name) != digest:
+            raise DecoderOnlyCheckpointError(
+                f"{path / name} is not the one this model was saved with: its SHA-256 differs from {CONFIG_FILE}'s."
+            )
+    return []
+
+
+def _checked_weights(weights: Path) -> dict[str, torch.Tensor]:
+    """The weights as float32 tensors, read without unpickling; NaN or infinity refused."""
     try:
         tensors = load_file(str(weights))  # parses a JSON header, never unpickles
     except Exception as exc:  # safetensors raises its own error types
@@ -234,9 +259,4 @@ def load_decoder_only(path: str | Path, device: str | torch.device = "cpu"):
     for name, tensor in tensors.items():
         if not math.isfinite(tensor.float().sum()) and not bool(torch.isfinite(tensor).all()):
             raise DecoderOnlyCheckpointError(f"{weights} holds NaN or infinity in {name}: the weights are damaged.")
-    model = DecoderOnlyTransformer(cfg)
-    state = {k: v.float() for k, v in tensors.items()}
-    if cfg.tie_embeddings:
-        state["generator.weight"] = state["decoder.embed.token_embedding.weight"]
-    model.load_state_dict(state, strict=True)
-    return model.to(device).eval(), tokenizer, src_lang, tgt_lang, notes
+    return {k: v.float() for k, v in tensors.items()}
