@@ -79,74 +79,112 @@ def attention_panel(trace: Trace, kind: str) -> dict:
     }
 
 
+def switch_figure(params: dict, ckpt: Checkpoint, translation: Translation) -> dict:
+    trace = translation.trace
+    kind, layer, head = selection(trace, params)
+    return {"draw": "switch", "panels": [attention_panel(trace, kind)], "start": (kind, layer, head)}
+
+
+def model_view_figure(params: dict, ckpt: Checkpoint, translation: Translation) -> dict:
+    kind = value(params, "kind")
+    title = f"{KIND_LABELS[kind]}: all layers and heads"
+    return {"draw": "model_view", "title": title} | attention_panel(translation.trace, kind)
+
+
+def slide_step(params: dict, trace: Trace) -> int:
+    """The slide's decoding step, or 0 past the translation's last."""
+    step = value(params, "step")
+    return step if step < len(trace.out_pieces) else 0
+
+
+def step_figure(params: dict, ckpt: Checkpoint, translation: Translation) -> dict:
+    trace = translation.trace
+    step = slide_step(params, trace)
+    return {
+        "draw": "step",
+        "cross": trace.cross,
+        "step": step,
+        "src_tokens": trace.src_pieces,
+        "produced": trace.out_pieces[step],
+    }
+
+
+def head_figure(params: dict, ckpt: Checkpoint, translation: Translation) -> dict:
+    trace = translation.trace
+    kind, layer, head = selection(trace, params, allow_mean=False)
+    q_tokens, k_tokens = trace.axis_tokens(kind)
+    src_ids, out_ids = list(translation.src_ids), list(translation.out_ids)
+    return {
+        "draw": "head",
+        "detail": inspect_head(ckpt.model, src_ids, out_ids, kind, layer, head),
+        "query": 0,
+        "query_tokens": q_tokens,
+        "key_tokens": k_tokens,
+        "title": f"{KIND_LABELS[kind]}, layer {layer}, head {head}",
+    }
+
+
+def positional_figure(params: dict, ckpt: Checkpoint, translation: Translation) -> dict:
+    pe = ckpt.model.positional_encoding.detach().cpu().numpy()
+    return {"draw": "positional", "pe": pe[: min(POSITIONS_SHOWN, pe.shape[0])]}
+
+
+def grid_figure(params: dict, ckpt: Checkpoint, translation: Translation) -> dict:
+    kind, stat = KINDS[0], STATS[0]  # what the view's pickers open on
+    return {
+        "draw": "grid",
+        "table": average_stats([trace_stats(translation.trace)]),
+        "kind": kind,
+        "value": stat,
+        "title": f"{KIND_LABELS[kind]}: {stat} (label = dominant behaviour)",
+    }
+
+
+def contributions_figure(params: dict, ckpt: Checkpoint, translation: Translation) -> dict:
+    trace = translation.trace
+    step = slide_step(params, trace)
+    norms = contributions(ckpt.model, list(translation.src_ids), list(translation.out_ids)).cross.norms
+    return {
+        "draw": "contributions",
+        "values": norms[:, :, step, :],
+        "key_tokens": trace.src_pieces,
+        "produced": trace.out_pieces[step],
+    }
+
+
+def lesson_figure(params: dict, ckpt: Checkpoint, translation: Translation) -> dict:
+    trace = translation.trace
+    layer = trace.layers(KINDS[0]) - 1
+    position = min(1, len(trace.src_pieces) - 1)  # the lesson's pickers open on the encoder, last layer, head 0
+    choice = LessonChoice(KINDS[0], layer, 0, position)
+    numbers = lesson_numbers(ckpt.model, list(translation.src_ids), list(translation.out_ids), choice, with_lens=False)
+    return {
+        "draw": "matrix",
+        "values": numbers.token_embedding,
+        "row_labels": trace.src_pieces,
+        "title": "E[id] · √d_model",
+        "highlight": position,
+    }
+
+
+# Each view's figure (the table above); a view not here has nothing a file can carry.
+FIGURES: dict[str, Callable[[dict, Checkpoint, Translation], dict]] = {
+    "translate": switch_figure,
+    "compare": switch_figure,
+    "model": model_view_figure,
+    "steps": step_figure,
+    "inside": head_figure,
+    "positional": positional_figure,
+    "analysis": grid_figure,
+    "whatif": contributions_figure,
+    "lesson": lesson_figure,
+}
+
+
 def main_figure(view: str, params: dict, ckpt: Checkpoint, translation: Translation) -> dict | None:
     """The numbers of the figure `view` opens on with these parameters (see the table above)."""
-    trace = translation.trace
-    src_ids, out_ids = list(translation.src_ids), list(translation.out_ids)
-    model = ckpt.model
-    if view in ("translate", "compare"):
-        kind, layer, head = selection(trace, params)
-        return {"draw": "switch", "panels": [attention_panel(trace, kind)], "start": (kind, layer, head)}
-    if view == "model":
-        kind = value(params, "kind")
-        return {"draw": "model_view", "title": f"{KIND_LABELS[kind]}: all layers and heads"} | attention_panel(
-            trace, kind
-        )
-    if view == "steps":
-        step = value(params, "step")
-        step = step if step < len(trace.out_pieces) else 0
-        return {
-            "draw": "step",
-            "cross": trace.cross,
-            "step": step,
-            "src_tokens": trace.src_pieces,
-            "produced": trace.out_pieces[step],
-        }
-    if view == "inside":
-        kind, layer, head = selection(trace, params, allow_mean=False)
-        q_tokens, k_tokens = trace.axis_tokens(kind)
-        return {
-            "draw": "head",
-            "detail": inspect_head(model, src_ids, out_ids, kind, layer, head),
-            "query": 0,
-            "query_tokens": q_tokens,
-            "key_tokens": k_tokens,
-            "title": f"{KIND_LABELS[kind]}, layer {layer}, head {head}",
-        }
-    if view == "positional":
-        pe = model.positional_encoding.detach().cpu().numpy()
-        return {"draw": "positional", "pe": pe[: min(POSITIONS_SHOWN, pe.shape[0])]}
-    if view == "analysis":
-        kind, stat = KINDS[0], STATS[0]  # what the view's pickers open on
-        return {
-            "draw": "grid",
-            "table": average_stats([trace_stats(trace)]),
-            "kind": kind,
-            "value": stat,
-            "title": f"{KIND_LABELS[kind]}: {stat} (label = dominant behaviour)",
-        }
-    if view == "whatif":
-        step = value(params, "step")
-        step = step if step < len(trace.out_pieces) else 0
-        norms = contributions(model, src_ids, out_ids).cross.norms[:, :, step, :]
-        return {
-            "draw": "contributions",
-            "values": norms,
-            "key_tokens": trace.src_pieces,
-            "produced": trace.out_pieces[step],
-        }
-    if view == "lesson":
-        layer = trace.layers(KINDS[0]) - 1
-        position = min(1, len(trace.src_pieces) - 1)  # the lesson's pickers open on the encoder, last layer, head 0
-        numbers = lesson_numbers(model, src_ids, out_ids, LessonChoice(KINDS[0], layer, 0, position), with_lens=False)
-        return {
-            "draw": "matrix",
-            "values": numbers.token_embedding,
-            "row_labels": trace.src_pieces,
-            "title": "E[id] · √d_model",
-            "highlight": position,
-        }
-    return None
+    figure = FIGURES.get(view)
+    return figure(params, ckpt, translation) if figure else None
 
 
 def slide_link(params: dict) -> str:
