@@ -613,12 +613,9 @@ def hf_sharing_weights(ours, hf_folder: Path):
     return hf.eval()
 
 
-def llm_at_size(repeats: int, size: str) -> list[Row]:
-    """Ours (imported, with the whole self-attention captured) against HF generate(output_attentions=True) at
-    Qwen2.5-0.5B's size, random weights: the time ratio, the bandwidth floor, the peak memory, the attention's
-    largest difference."""
+def imported_qwen(size: str):
+    """A random Qwen2 of `size` imported into our checkpoint format and loaded, and HF's model on the same tensors."""
     from model.core.decoder_only_checkpoint import save_decoder_only
-    from model.decoding.decoder_only_search import build_prompt, translate_with_llm
     from model.importing.llm import import_llm, llm_card
 
     with tempfile.TemporaryDirectory() as folder:
@@ -629,13 +626,16 @@ def llm_at_size(repeats: int, size: str) -> list[Row]:
                           "German", card, markdown)  # fmt: skip
         del imported
         ckpt = load_checkpoint(Path(folder) / "ours")
-        hf = hf_sharing_weights(ckpt.model, hf_folder)
+        return ckpt, hf_sharing_weights(ckpt.model, hf_folder)
+
+
+def llm_calls(ckpt, hf, sentence: str) -> tuple[Callable, Callable, torch.Tensor]:
+    """(ours' greedy translation with capture, HF's generate with attentions, the prompt ids), each LLM_STEPS
+    pieces long."""
+    from model.decoding.decoder_only_search import build_prompt, translate_with_llm
+
     ours, tok = ckpt.model, ckpt.tokenizer
-    ours.cfg.eos_ids = []  # no end of turn: exactly LLM_STEPS pieces, as HF's generate without eos below
-    pool = english_lines(1000)[400:]
-    sentence = next((s for s in pool if len(tok.encode(s)) == LLM_PIECES), pool[0])
-    prompt = build_prompt(tok, sentence, "English", "German")
-    ids = torch.tensor([prompt.ids])
+    ids = torch.tensor([build_prompt(tok, sentence, "English", "German").ids])
 
     def ours_translate():
         result = translate_with_llm(ours, tok, sentence, "English", "German", max_new_tokens=LLM_STEPS)
@@ -657,6 +657,31 @@ def llm_at_size(repeats: int, size: str) -> list[Row]:
         assert len(out.attentions) == LLM_STEPS
         return out
 
+    return ours_translate, hf_generate, ids
+
+
+def llm_attention_difference(result, reference, prompt_pieces: int) -> float:
+    """The largest difference of any attention weight between ours and HF's: every row HF computed (the prompt's at
+    step 0, then one row per step)."""
+    difference = 0.0
+    for step, layers in enumerate(reference.attentions):
+        for layer, theirs in enumerate(layers):
+            seen = prompt_pieces if step == 0 else prompt_pieces + step
+            rows = result.attention[layer, :, :seen, : theirs.shape[-1]]
+            difference = max(difference, float((rows[:, -theirs.shape[2] :] - theirs[0]).abs().max()))
+    return difference
+
+
+def llm_at_size(repeats: int, size: str) -> list[Row]:
+    """Ours (imported, with the whole self-attention captured) against HF generate(output_attentions=True) at
+    Qwen2.5-0.5B's size, random weights: the time ratio, the bandwidth floor, the peak memory, the attention's
+    largest difference."""
+    ckpt, hf = imported_qwen(size)
+    ours, tok = ckpt.model, ckpt.tokenizer
+    ours.cfg.eos_ids = []  # no end of turn: exactly LLM_STEPS pieces, as HF's generate without eos below
+    pool = english_lines(1000)[400:]
+    sentence = next((s for s in pool if len(tok.encode(s)) == LLM_PIECES), pool[0])
+    ours_translate, hf_generate, ids = llm_calls(ckpt, hf, sentence)
     weight_bytes = sum(p.numel() * p.element_size() for p in {id(p): p for p in ours.parameters()}.values())
     resident = peak_rss_bytes(lambda: None)
     peak = peak_rss_bytes(ours_translate) - resident + weight_bytes
@@ -665,12 +690,17 @@ def llm_at_size(repeats: int, size: str) -> list[Row]:
     result, reference = ours_translate(), hf_generate()
     assert result.output_ids == reference.sequences[0, ids.shape[1] :].tolist(), "ours and HF chose other pieces"
     n, p = len(result.ids), ids.shape[1]
-    difference = 0.0  # every row HF computed: the prompt's at step 0, then one row per step
-    for step, layers in enumerate(reference.attentions):
-        for layer, theirs in enumerate(layers):
-            rows = result.attention[layer, :, : p if step == 0 else p + step, : theirs.shape[-1]]
-            difference = max(difference, float((rows[:, -theirs.shape[2] :] - theirs[0]).abs().max()))
+    difference = llm_attention_difference(result, reference, p)
     t_ours, t_hf = interleaved(ours_translate, hf_generate, repeats=repeats)
+    memory = (peak, hf_peak, weight_bytes)
+    return llm_rows(ours, len(tok.encode(sentence)), size, (n, p), (t_ours, t_hf), memory, difference)
+
+
+def llm_rows(ours, sentence_pieces: int, size: str, pieces: tuple[int, int], times: tuple[float, float],
+             memory: tuple[float, float, int], difference: float) -> list[Row]:  # fmt: skip
+    """llm_at_size's rows: `pieces` (all, prompt), `times` (ours, HF's) in seconds, `memory` (ours' peak, HF's peak,
+    the weights) in bytes."""
+    (n, p), (t_ours, t_hf), (peak, hf_peak, weight_bytes) = pieces, times, memory
     shape = (
         f"Qwen2.5-0.5B's shape ({ours.cfg.n_layers} layers, d_model {ours.cfg.d_model}, {ours.cfg.n_heads} query / "
         f"{ours.cfg.n_kv_heads} key-value heads, vocabulary {ours.cfg.vocab_size}; random weights, float32)"
@@ -684,7 +714,7 @@ def llm_at_size(repeats: int, size: str) -> list[Row]:
             "value": t_ours * 1000,
             "unit": "ms",
             "compares": f"greedy translation with the whole self-attention captured at {shape}: a "
-            f"{len(tok.encode(sentence))}-piece English sentence in Qwen's chat template ({p} prompt pieces), "
+            f"{sentence_pieces}-piece English sentence in Qwen's chat template ({p} prompt pieces), "
             f"{LLM_STEPS} output pieces, [{ours.cfg.n_layers}, {ours.cfg.n_heads}, {n}, {n}] attention",
         },
         ratio_row(
