@@ -20,7 +20,7 @@ from model.core.checkpoint import load_checkpoint
 from model.decoding.trace_from_hooks import forward_trace
 from model.decoding.translation import reference_ids, sequence_ids
 from model.train import main
-from model.training.film import frame_steps
+from model.training.film_recorder import frame_steps
 from tests.test_train import small_data, train_args  # noqa: F401 - the fixture is used by name
 
 SOURCES = ["A man in a blue shirt is standing on a ladder.", "Two young girls play in the sand."]
@@ -238,7 +238,7 @@ def edit_json(folder: Path, change) -> None:
 
 def test_recording_leaves_the_model_in_training_mode_and_the_random_state_alone(runs):
     """What the byte-identical weights rely on, checked directly: a frame draws no random number."""
-    from model.training.film import FilmInput, FilmRecorder
+    from model.training.film_recorder import FilmInput, FilmRecorder
 
     ckpt = load_checkpoint(runs["filmed"] / "final")
     model = ckpt.model.train()

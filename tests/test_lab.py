@@ -19,7 +19,7 @@ from model.analysis.film import FilmError, load_film, save_film
 from model.core.checkpoint import load_checkpoint
 from model.decoding.translation import translate
 from model.lab import main as lab_main
-from model.training.film import FilmRecorder, frame_steps, read_film_input
+from model.training.film_recorder import FilmRecorder, frame_steps, read_film_input
 from model.training.lab_status import FILM_FOLDER, LAB_FILE
 from model.training.loop import FILM_DIR
 from model.training.toy_tasks import (

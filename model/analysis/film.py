@@ -2,9 +2,9 @@
 
 Two files beside a checkpoint: `film.json` (the sentences, and per frame the update, the losses, BLEU, the greedy
 translations and every head's statistics) and `film.npz` (per sentence and kind, the attention of every frame as
-[frames, layers, heads, queries, keys], float16). The recorder (`model.training.film`) writes them while training; the
-Training view and the commands read them with `load_film`, which checks everything it reads and says in one sentence
-what is wrong with a damaged film.
+[frames, layers, heads, queries, keys], float16). The recorder (`model.training.film_recorder`) writes them while
+training; the Training view and the commands read them with `load_film`, which checks everything it reads and says in
+one sentence what is wrong with a damaged film.
 """
 
 from __future__ import annotations

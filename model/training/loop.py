@@ -38,7 +38,7 @@ from model.decoding.batch import collate, translate_many
 from model.decoding.translation import sequence_ids
 from model.training.config import REWARM_UPDATES, TrainConfig
 from model.training.data import encode_pairs, make_batches
-from model.training.film import FilmInput, FilmRecorder, read_film_input
+from model.training.film_recorder import FilmInput, FilmRecorder, read_film_input
 
 STATE_DIR, TOKENIZER_FILE, LOG_FILE, FILM_DIR = "state", "tokenizer.model", "log.csv", "film"
 FILM_VALIDATION_PAIRS = 128  # each frame's validation loss: a smooth enough curve, cheap enough to take every frame
