@@ -269,6 +269,16 @@ def latest_rows(rows: list[dict]) -> dict[str, dict]:
 # --- texts of the app, from ui/i18n.py ---------------------------------------------------------------------------
 
 
+def i18n_value(node: ast.expr) -> dict[str, str]:
+    """One dictionary of ui/i18n.py: literals, and the attention kinds' titles it takes from model/core/kinds.py."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from model.core.kinds import KIND_LABELS
+
+    code = compile(ast.Expression(node), "ui/i18n.py", "eval")
+    return eval(code, {"__builtins__": {}, "KIND_LABELS": KIND_LABELS})  # our own source file, names given
+
+
 def app_texts() -> dict[str, dict[str, str]]:
     """The EN and KO dictionaries of ui/i18n.py, read without importing it (it imports streamlit)."""
     tree = ast.parse((ROOT / "ui" / "i18n.py").read_text(encoding="utf-8"))
@@ -283,7 +293,7 @@ def app_texts() -> dict[str, dict[str, str]]:
                 "KO",
             )
         ):
-            texts[node.targets[0].id.lower()] = ast.literal_eval(node.value)
+            texts[node.targets[0].id.lower()] = i18n_value(node.value)
     if set(texts) != {"en", "ko"}:
         raise PluginError("ui/i18n.py: the EN and KO dictionaries were not found")
     return texts
