@@ -27,7 +27,6 @@ from model.cli_support.common import (
 )
 from model.cli_support.numbers import count
 from model.cli_support.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
-from model.core.checkpoint import with_languages
 from model.core.head_selection import all_heads
 
 
@@ -57,14 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         sweep = args.sweep and check_output("--sweep", args.sweep, inputs | {"--stats": stats or None})
     except OutputError as exc:
         return fail(exc)
-    loaded = load_checkpoint_and_sentences(args.checkpoint, args.input, args.ref, args.max_sentences)
+    languages = (args.src_lang, args.tgt_lang)  # a multilingual model's pair, the one the run translates
+    loaded = load_checkpoint_and_sentences(args.checkpoint, args.input, args.ref, args.max_sentences, languages)
     if loaded is None:
         return 2
     ckpt, sources, references = loaded
-    try:
-        ckpt = with_languages(ckpt, args.src_lang, args.tgt_lang)
-    except ValueError as exc:
-        return fail(exc)
     if not any(s.strip() for s in sources):
         return fail(f"{args.input} has no sentences")
 

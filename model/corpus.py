@@ -26,7 +26,6 @@ from model.cli_support.common import (
     run,
 )
 from model.cli_support.numbers import count, positive_count
-from model.core.checkpoint import with_languages
 
 
 def build_parser():
@@ -63,14 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         check_out_folder(Path(args.out), args.force)
     except CorpusError as exc:
         return fail(exc)
-    loaded = load_checkpoint_and_sentences(args.checkpoint, args.input, args.ref, args.max_sentences)
+    languages = (args.src_lang, args.tgt_lang)  # a multilingual model's pair, the one the run translates
+    loaded = load_checkpoint_and_sentences(args.checkpoint, args.input, args.ref, args.max_sentences, languages)
     if loaded is None:
         return 2
     ckpt, sources, references = loaded
-    try:
-        ckpt = with_languages(ckpt, args.src_lang, args.tgt_lang)  # the pair the run translates and records
-    except ValueError as exc:
-        return fail(exc)
     procs = join_processes(args.device)
     if args.weights != "float32":
         ckpt.model.use_low_precision_weights(getattr(torch, args.weights))

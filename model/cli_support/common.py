@@ -86,19 +86,22 @@ def load_model(folder):
     return ckpt
 
 
-def load_checkpoint_and_sentences(checkpoint, input_path: str, ref_path: str | None, max_sentences: int = 0):
-    """(checkpoint, sources, references or None) for the corpus-style CLIs, or None after one line of error on
-    stderr. The sentence files are read first: a bad file is found before the model is loaded."""
+def load_checkpoint_and_sentences(
+    checkpoint, input_path: str, ref_path: str | None, max_sentences: int = 0, languages: tuple = (None, None)
+):
+    """(checkpoint, sources, references or None) for the corpus-style CLIs, the checkpoint set to `languages` (a
+    multilingual model's (src_lang, tgt_lang); None keeps its default), or None after one line of error on stderr.
+    The sentence files are read first: a bad file is found before the model is loaded."""
     from model.cli_support.inputs import InputFileError, read_parallel_sentences, read_sentences
-    from model.core.checkpoint import CheckpointError
+    from model.core.checkpoint import CheckpointError, with_languages
 
     try:
         if ref_path:
             sources, references = read_parallel_sentences(input_path, ref_path)
         else:
             sources, references = read_sentences(input_path), None
-        ckpt = load_model(checkpoint)
-    except (CheckpointError, InputFileError) as exc:
+        ckpt = with_languages(load_model(checkpoint), *languages)
+    except (CheckpointError, InputFileError, ValueError) as exc:
         fail(exc)
         return None
     if max_sentences:
