@@ -16,7 +16,6 @@ malformed one is one sentence and the rest of the page works.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from safetensors.torch import load_file, save_file
 
 from model.core.config import TransformerConfig
 from model.core.decoder_only_checkpoint import DecoderOnlyCheckpointError, is_decoder_only, load_decoder_only
+from model.core.files import sha256_file
 from model.core.hf_tokenizers import (  # multilingual (languages.json) or bilingual
     MultilingualTokenizer,
     check_language,
@@ -118,14 +118,6 @@ def save_checkpoint(
     if card_markdown is not None:
         (path / CARD_MD).write_text(card_markdown)
     return path
-
-
-def sha256_file(file: Path) -> str:
-    digest = hashlib.sha256()
-    with file.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def tokenizer_hashes(path: Path, files: tuple[str, ...] | list[str]) -> dict[str, str]:

@@ -10,7 +10,6 @@ one sentence, and the sizes and the header are checked before anything is alloca
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from pathlib import Path
@@ -21,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from model.core.decoder_only import DecoderOnlyTransformer
 from model.core.decoder_only_config import ARCHITECTURE, DecoderOnlyConfig
 from model.core.decoder_only_tokenizer import DEFAULT_INSTRUCTION, SPECIAL_TOKENS, ChatTokenizer, check_instruction
+from model.core.files import sha256_file
 from model.core.size_check import SizeError, compare_shapes, non_float, safetensors_header
 
 FORMAT, VERSION = "headlight-checkpoint", 1  # the same marker and version as model.core.checkpoint's
@@ -64,14 +64,6 @@ def decoder_only_shapes(cfg: DecoderOnlyConfig) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _sha256(file: Path) -> str:
-    digest = hashlib.sha256()
-    with file.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def save_decoder_only(
     path: str | Path,
     cfg: DecoderOnlyConfig,
@@ -96,7 +88,7 @@ def save_decoder_only(
         "architecture": ARCHITECTURE,
         "src_lang": src_lang,
         "tgt_lang": tgt_lang,
-        TOKENIZER_HASHES: {name: _sha256(path / name) for name in tokenizer.files},
+        TOKENIZER_HASHES: {name: sha256_file(path / name) for name in tokenizer.files},
         "chat": {**tokenizer.special, "instruction": tokenizer.instruction},
         "model": cfg.to_dict(),
     }
@@ -243,7 +235,7 @@ def _check_tokenizer_files(path: Path, data: dict) -> list[str]:
             f"{path / CONFIG_FILE} gives {TOKENIZER_HASHES} for other files than {ChatTokenizer.files}."
         )
     for name, digest in recorded.items():
-        if _sha256(path / name) != digest:
+        if sha256_file(path / name) != digest:
             raise DecoderOnlyCheckpointError(
                 f"{path / name} is not the one this model was saved with: its SHA-256 differs from {CONFIG_FILE}'s."
             )

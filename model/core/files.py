@@ -6,6 +6,7 @@ film or table is readable by whoever could read the old one, not owner-only as `
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import stat
@@ -49,3 +50,12 @@ def write_atomically(target: str | Path, write: Callable[[IO], object], mode: st
     """Write `target` through `write(file)` (see `atomic_file`)."""
     with atomic_file(target, mode) as f:
         write(f)
+
+
+def sha256_file(file: Path) -> str:
+    """The file's SHA-256, as `sha256sum` prints it, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with file.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
