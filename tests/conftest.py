@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -157,17 +160,39 @@ def checkpoint_dir(tmp_path_factory, model, tokenizer) -> Path:
     return path
 
 
+@contextmanager
+def app_checkpoints(monkeypatch, folder: Path) -> Iterator[None]:
+    """The app reading its checkpoints from `folder`, with Streamlit's caches cleared before and after (a cached
+    model from another folder must not leak in or out)."""
+    import streamlit as st
+
+    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(folder))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    try:
+        yield
+    finally:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+
+
 @pytest.fixture()
 def app_env(monkeypatch, checkpoint_dir):
     """The app on the tiny test checkpoint, with Streamlit's caches cleared around each test."""
-    import streamlit as st
+    with app_checkpoints(monkeypatch, checkpoint_dir.parent):
+        yield
 
-    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(checkpoint_dir.parent))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+
+def translate_command(checkpoint_dir: Path, max_len: int, *args: str) -> list[str]:
+    """`python -m model.translate` on a checkpoint, as another process launches it."""
+    ckpt = ["--checkpoint", str(checkpoint_dir), "--max-len", str(max_len)]
+    return [sys.executable, "-m", "model.translate", *ckpt, *args]
+
+
+def run_translate(checkpoint_dir: Path, max_len: int, *args: str, timeout: float) -> subprocess.CompletedProcess:
+    """Run `python -m model.translate` in its own process from the repository root; its output as text."""
+    command = translate_command(checkpoint_dir, max_len, *args)
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
 def run_concurrently(session: Callable[[str], None], inputs: list[str], timeout: float = 300) -> list[Exception]:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 
 from model.core.checkpoint import save_checkpoint
-from tests.conftest import tiny_model
+from tests.conftest import app_checkpoints, tiny_model
 from tests.test_app import VIEWS, charts, no_failures, open_app
 
 
@@ -31,12 +30,8 @@ def test_moving_controls_never_retranslates(app_env, monkeypatch):
 def long_model_env(monkeypatch, tmp_path, tokenizer):
     path = tmp_path / "long" / "tiny-long"
     save_checkpoint(path, tiny_model(tokenizer.vocab_size, max_len=256), tokenizer, "en", "de")
-    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(path.parent))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield tokenizer
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with app_checkpoints(monkeypatch, path.parent):
+        yield tokenizer
 
 
 @pytest.mark.parametrize("view", VIEWS)

@@ -10,6 +10,8 @@ from urllib.parse import parse_qsl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import app_checkpoints
+
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINTS = ROOT / "checkpoints"
 # `?view=steps&step=3`, `/?text=A%20dog%20runs.`: a ? not inside a word, then name=value pairs joined by &
@@ -55,14 +57,8 @@ def open_link(query: str) -> AppTest:
 @pytest.fixture()
 def shipped_models(monkeypatch):
     """The app on the real shipped checkpoints (not the tiny test model), caches cleared around each link."""
-    import streamlit as st
-
-    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(CHECKPOINTS))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with app_checkpoints(monkeypatch, CHECKPOINTS):
+        yield
 
 
 def test_the_docs_give_example_links_at_all():

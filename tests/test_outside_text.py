@@ -25,7 +25,7 @@ from streamlit.testing.v1 import AppTest
 
 from model.links.decks import DeckError, parse_deck
 from model.links.parameters import DECK_KEYS, PARAMS
-from tests.conftest import ROOT, figures
+from tests.conftest import ROOT, app_checkpoints, figures
 from tests.test_app import no_failures
 from ui.views import VIEWS
 
@@ -194,15 +194,9 @@ def test_every_deck_field_is_shown_as_text(app_env):
 def hostile_folder(tmp_path, checkpoint_dir, monkeypatch):
     """A copy of the test checkpoint whose folder name, config.json languages, card.json and gallery.json hold the
     payloads, alone in a checkpoints folder."""
-    import streamlit as st
-
     folder = make_hostile_folder(tmp_path / "checkpoints", checkpoint_dir, HOST)
-    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(folder.parent))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield folder
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with app_checkpoints(monkeypatch, folder.parent):
+        yield folder
 
 
 def make_hostile_folder(parent: Path, checkpoint_dir: Path, host: str) -> Path:

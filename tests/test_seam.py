@@ -24,7 +24,7 @@ from model.core.interface import TranslationModel
 from model.core.transformer import sinusoidal_positional_encoding
 from model.decoding.trace_from_hooks import forward_trace, inspect_head
 from model.decoding.translation import translate
-from tests.conftest import ROOT, tiny_model
+from tests.conftest import ROOT, app_checkpoints, tiny_model
 from tests.test_app import SENTENCE, VIEWS, charts, no_failures, open_app
 from ui.controls import Selection, clamp_layer
 from ui.theme import Theme
@@ -129,17 +129,11 @@ def test_head_spec_refuses_a_layer_the_kind_does_not_have(deep_shallow):
 def app_on(model, tokenizer, folder, monkeypatch):
     """The app with `model` as its only checkpoint (with a corpus run, for the heads view), Streamlit's caches cleared
     around the test."""
-    import streamlit as st
-
     path = folder / "model-en-de"
     save_checkpoint(path, model, tokenizer, "en", "de")
     run_corpus(load_checkpoint(path), [SENTENCE, "A dog runs."], None, path / "corpus")
-    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(folder))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with app_checkpoints(monkeypatch, folder):
+        yield
 
 
 @pytest.fixture()

@@ -10,7 +10,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, figures
+from tests.conftest import ROOT, app_checkpoints, figures
 from tests.test_app import heading
 
 
@@ -38,16 +38,10 @@ def test_broken_view_shows_a_message_and_the_page_survives(monkeypatch, app_env)
 @pytest.fixture()
 def damaged(tmp_path, checkpoint_dir, monkeypatch):
     """A copy of the tiny checkpoint, alone in the app's checkpoint folder, free to damage."""
-    import streamlit as st
-
     folder = tmp_path / "models" / "tiny-en-de"
     shutil.copytree(checkpoint_dir, folder)
-    monkeypatch.setenv("HEADLIGHT_CHECKPOINTS", str(folder.parent))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield folder
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with app_checkpoints(monkeypatch, folder.parent):
+        yield folder
 
 
 def open_view(view: str) -> AppTest:
