@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 import sacrebleu
 
@@ -20,38 +21,25 @@ def write_gz(path, lines):
         f.writelines(line + "\n" for line in lines)
 
 
-def test_card_scores_the_given_test_sets_and_translates_the_demo(checkpoint_dir, tmp_path):
+def ship_tiny(checkpoint_dir, tmp_path, *more: str) -> Path:
+    """Ship the test checkpoint with a card scored on SOURCES/REFERENCES as test set "mini" and two demo sentences
+    (tmp_path/demo.txt); `more` are further arguments. Returns the shipped folder."""
     src, ref = tmp_path / "t.en.gz", tmp_path / "t.de.gz"
     write_gz(src, SOURCES)
     write_gz(ref, REFERENCES)
     demo = tmp_path / "demo.txt"
     demo.write_text("Hello.\nWhere is the station?\n")
+    dest = tmp_path / "shipped"
+    where = ["--source", str(checkpoint_dir), "--dest", str(dest), "--name", "Tiny"]
+    card = ["--test", "mini", str(src), str(ref), "--about", "nothing real.", "--demo", str(demo)]
+    assert card_main([*where, *card, *more]) == 0
+    return dest
+
+
+def test_card_scores_the_given_test_sets_and_translates_the_demo(checkpoint_dir, tmp_path):
     stats = tmp_path / "stats.json"
     stats.write_text(json.dumps({"train_sources": {"tatoeba": 10}}))
-    dest = tmp_path / "shipped"
-    assert (
-        card_main(
-            [
-                "--source",
-                str(checkpoint_dir),
-                "--dest",
-                str(dest),
-                "--name",
-                "Tiny",
-                "--test",
-                "mini",
-                str(src),
-                str(ref),
-                "--data-json",
-                str(stats),
-                "--about",
-                "nothing real.",
-                "--demo",
-                str(demo),
-            ]
-        )
-        == 0
-    )
+    dest = ship_tiny(checkpoint_dir, tmp_path, "--data-json", str(stats))
     card = json.loads((dest / "card.json").read_text())
     shipped = load_checkpoint(dest)
     expected = sacrebleu.corpus_bleu(translate_many(shipped.model, shipped.tokenizer, SOURCES), [REFERENCES]).score
@@ -102,35 +90,8 @@ def test_demo_sentences_found_in_the_training_data_are_marked_and_can_be_transla
     write_gz(
         train, ["A dog runs.", "where is the STATION"]
     )  # the second is "Where is the station?" but for case and punctuation
+    dest = ship_tiny(checkpoint_dir, tmp_path, "--demo-train-src", str(train))
     demo = tmp_path / "demo.txt"
-    demo.write_text("Hello.\nWhere is the station?\n")
-    src, ref = tmp_path / "t.en.gz", tmp_path / "t.de.gz"
-    write_gz(src, SOURCES)
-    write_gz(ref, REFERENCES)
-    dest = tmp_path / "shipped"
-    assert (
-        card_main(
-            [
-                "--source",
-                str(checkpoint_dir),
-                "--dest",
-                str(dest),
-                "--name",
-                "Tiny",
-                "--test",
-                "mini",
-                str(src),
-                str(ref),
-                "--about",
-                "nothing real.",
-                "--demo",
-                str(demo),
-                "--demo-train-src",
-                str(train),
-            ]
-        )
-        == 0
-    )
     card = json.loads((dest / "card.json").read_text())
     assert [row["in_training"] for row in card["demo"]] == [False, True]
     markdown = (dest / "README.md").read_text()

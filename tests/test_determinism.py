@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 
 from model.core.checkpoint import load_checkpoint
 from model.decoding.translation import translate
-from tests.conftest import ROOT
+from tests.conftest import run_translate
 
 TEXT = "A group of people stand in front of an igloo."
 
@@ -26,24 +23,7 @@ def test_repeated_calls_are_bit_identical(checkpoint_dir):
 def test_identical_across_processes(checkpoint_dir, tmp_path):
     """A trace exported by another process (`python -m model.translate --export`) equals this process's, bit for bit."""
     path = tmp_path / "trace.npz"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "model.translate",
-            "--checkpoint",
-            str(checkpoint_dir),
-            "--max-len",
-            "15",
-            "--export",
-            str(path),
-            TEXT,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_translate(checkpoint_dir, 15, "--export", str(path), TEXT, timeout=120)
     assert result.returncode == 0, result.stderr
     ckpt = load_checkpoint(checkpoint_dir)
     here = translate(ckpt.model, ckpt.tokenizer, TEXT, max_len=15).trace.npz_arrays()

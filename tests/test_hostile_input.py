@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from model.decoding.translation import InputError, translate
-from tests.conftest import ROOT, figures
+from tests.conftest import ROOT, figures, run_translate
 from tests.test_app import heading
 
 HOSTILE = {
@@ -52,23 +49,7 @@ def test_cli_gives_one_line_per_hostile_line(checkpoint_dir, tmp_path):
     lines = [HOSTILE[n].replace("\n", " ") for n in HOSTILE]
     source = tmp_path / "hostile.txt"
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "model.translate",
-            "--checkpoint",
-            str(checkpoint_dir),
-            "--max-len",
-            "8",
-            "--input",
-            str(source),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_translate(checkpoint_dir, 8, "--input", str(source), timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("\n") == len(lines)
     assert "Traceback" not in result.stderr

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from model.translate import main
-from tests.conftest import ROOT
+from tests.conftest import ROOT, translate_command
 
 
 def test_translates_text(checkpoint_dir, capsys):
@@ -105,22 +104,8 @@ def test_a_reader_that_leaves_early_gets_no_traceback(checkpoint_dir, tmp_path):
     """The one real launch of `python -m model.translate` here: a closed pipe ends it quietly, as `| head -1` does."""
     source = tmp_path / "many.txt"
     source.write_text("A dog runs.\n" * 2000)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "model.translate",
-            "--checkpoint",
-            str(checkpoint_dir),
-            "--max-len",
-            "3",
-            "--input",
-            str(source),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    command = translate_command(checkpoint_dir, 3, "--input", str(source))
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdout.readline()
     proc.stdout.close()  # like `| head -1`
     _, err = proc.communicate(timeout=120)
