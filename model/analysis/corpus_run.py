@@ -39,7 +39,7 @@ import pandas as pd
 import torch
 
 from model.analysis.head_statistics import STATS, head_stats
-from model.core.files import write_atomically
+from model.core.files import read_json_within, write_atomically
 from model.core.head_selection import all_heads
 from model.core.hook_names import ALL_WEIGHTS, KINDS, hook_name
 from model.core.hooks import Run, capture
@@ -249,18 +249,10 @@ def _number(value: object) -> bool:
 def load_progress(file: Path) -> dict:
     """progress.json as a dictionary whose items are of the types this module reads (older runs lack some);
     anything else is one CorpusError sentence naming the file."""
-    try:
-        if file.stat().st_size > MAX_PROGRESS_BYTES:
-            raise CorpusError(f"{file} is larger than the {MAX_PROGRESS_BYTES} bytes a run's record may have.")
-        meta = json.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CorpusError(f"{file} cannot be read ({exc.strerror or exc}).") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorpusError(f"{file} is not valid JSON ({exc}).") from None
-    except RecursionError:
-        raise CorpusError(f"{file} is nested too deeply to be read.") from None
-    if not isinstance(meta, dict):
-        raise CorpusError(f"{file} must hold a JSON object (a run's record), not {type(meta).__name__}.")
+    too_large = f"{file} is larger than the {MAX_PROGRESS_BYTES} bytes a run's record may have."
+    meta = read_json_within(
+        file, MAX_PROGRESS_BYTES, CorpusError, str(file), lambda _: too_large, what="a JSON object (a run's record)"
+    )
     checks = {
         "done_chunks": lambda v: isinstance(v, list) and all(_whole(c) for c in v),
         "chunk_size": lambda v: _whole(v, 1),

@@ -26,7 +26,7 @@ from safetensors.torch import load_file, save_file
 
 from model.core.config import TransformerConfig
 from model.core.decoder_only_checkpoint import DecoderOnlyCheckpointError, is_decoder_only, load_decoder_only
-from model.core.files import sha256_file
+from model.core.files import read_json_within, sha256_file
 from model.core.hf_tokenizers import (  # multilingual (languages.json) or bilingual
     MultilingualTokenizer,
     check_language,
@@ -139,22 +139,11 @@ def read_json_file(file: Path, kind: type | tuple[type, ...] = dict, what: str =
     nested too deep for Python's parser, another type) is a CheckpointError naming the file and saying why."""
     where = f"{file.name} in {file.parent}"
     check_inside(file.parent, file)
-    try:
-        size = file.stat().st_size
-        if size > MAX_SIDE_FILE_BYTES:
-            raise CheckpointError(
-                f"{where} has {size} bytes, more than the {MAX_SIDE_FILE_BYTES} a side file may have."
-            )
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CheckpointError(f"{where} cannot be read ({exc.strerror or exc}).") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{where} is not valid JSON ({exc}).") from None
-    except RecursionError:
-        raise CheckpointError(f"{where} is nested too deeply to be read.") from None
-    if not isinstance(data, kind) or isinstance(data, bool):
-        raise CheckpointError(f"{where} must hold {what}, not {type(data).__name__}.")
-    return data
+
+    def too_large(size: int) -> str:
+        return f"{where} has {size} bytes, more than the {MAX_SIDE_FILE_BYTES} a side file may have."
+
+    return read_json_within(file, MAX_SIDE_FILE_BYTES, CheckpointError, where, too_large, kind, what)
 
 
 def _read_json(file: Path) -> dict:

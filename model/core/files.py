@@ -7,6 +7,7 @@ film or table is readable by whoever could read the old one, not owner-only as `
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 import stat
@@ -59,3 +60,32 @@ def sha256_file(file: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_json_within(
+    file: Path,
+    limit: int,
+    error: type[Exception],
+    name: str,
+    too_large: Callable[[int], str],
+    kind: type | tuple[type, ...] = dict,
+    what: str = "a JSON object",
+):
+    """The JSON in `file`, of type `kind` (never a bool), read only if it has at most `limit` bytes. Anything else is
+    one `error` sentence that begins with `name` (the file as the caller's messages call it) and says why: too large
+    (`too_large(size)` is that whole sentence), unreadable, not JSON, nested too deeply for Python's parser, or
+    another type (`what` names the one expected)."""
+    try:
+        size = file.stat().st_size
+        if size > limit:
+            raise error(too_large(size))
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(f"{name} cannot be read ({exc.strerror or exc}).") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise error(f"{name} is not valid JSON ({exc}).") from None
+    except RecursionError:
+        raise error(f"{name} is nested too deeply to be read.") from None
+    if not isinstance(data, kind) or isinstance(data, bool):
+        raise error(f"{name} must hold {what}, not {type(data).__name__}.")
+    return data
