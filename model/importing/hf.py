@@ -59,23 +59,25 @@ HF_FLAGS = (
 MULTILINGUAL_FIELDS = HF_FIELDS | {"bos_token_id": "bos_id"}
 
 
-# Per layer: (our module, the HF module, "attention" for the four projections or "block" for weight + bias)
+# Per layer: (our module, the HF module, "attention" for the four projections or "block" for weight + bias).
+# Both stacks end in the same feed-forward sub-layer.
+FEED_FORWARD_NAMES = [
+    ("ffn.w_1", "fc1", "block"),
+    ("ffn.w_2", "fc2", "block"),
+    ("sublayer_ffn.norm", "final_layer_norm", "block"),
+]
 LAYER_NAMES = {
     "encoder": [
         ("self_attn", "self_attn", "attention"),
         ("sublayer_attn.norm", "self_attn_layer_norm", "block"),
-        ("ffn.w_1", "fc1", "block"),
-        ("ffn.w_2", "fc2", "block"),
-        ("sublayer_ffn.norm", "final_layer_norm", "block"),
+        *FEED_FORWARD_NAMES,
     ],
     "decoder": [
         ("self_attn", "self_attn", "attention"),
         ("sublayer_self.norm", "self_attn_layer_norm", "block"),
         ("cross_attn", "encoder_attn", "attention"),
         ("sublayer_cross.norm", "encoder_attn_layer_norm", "block"),
-        ("ffn.w_1", "fc1", "block"),
-        ("ffn.w_2", "fc2", "block"),
-        ("sublayer_ffn.norm", "final_layer_norm", "block"),
+        *FEED_FORWARD_NAMES,
     ],
 }
 
@@ -84,9 +86,11 @@ class HFImportError(ValueError):
     """A folder that cannot be imported; the message says why in one sentence."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Family:
-    name: str  # marian, m2m_100, nllb, mbart-50
+    """A family of released models, as the card credits it (the translation families here, the chat ones in llm.py)."""
+
+    name: str  # marian, m2m_100, nllb, mbart-50; qwen2, llama, ...
     title: str
     licence: str  # the released models' licence, for the card
     citation: str
@@ -182,20 +186,14 @@ def marian_config(config: dict) -> TransformerConfig:
     )
 
 
-def m2m100_config(config: dict, languages: list[str], code_position: str) -> TransformerConfig:
-    """Pre-norm with final norms; fairseq's sinusoids starting at position pad_id + 1; relu; the target language
+def _many_languages(config: dict, languages: list[str], code_position: str) -> dict:
+    """What M2M-100 and mBART-50 share: pre-norm with final norms, one embedding for both sides, the target language
     forced first."""
-    sizes = _sizes(config)
-    return TransformerConfig(
-        **sizes,
+    return dict(
+        _sizes(config),
         norm_first=True,
         final_norm=True,
         share_embeddings=True,
-        activation=_activation(config, "relu"),
-        pe_layout="halves",
-        pe_formula="fairseq",
-        position_offset=sizes["pad_id"] + 1,
-        output_bias=False,
         bos_id=config.get("bos_token_id", 0),
         languages=languages,
         language_code_position=code_position,
@@ -203,24 +201,30 @@ def m2m100_config(config: dict, languages: list[str], code_position: str) -> Tra
     )
 
 
+def m2m100_config(config: dict, languages: list[str], code_position: str) -> TransformerConfig:
+    """Pre-norm with final norms; fairseq's sinusoids starting at position pad_id + 1; relu; the target language
+    forced first."""
+    shared = _many_languages(config, languages, code_position)
+    return TransformerConfig(
+        **shared,
+        activation=_activation(config, "relu"),
+        pe_layout="halves",
+        pe_formula="fairseq",
+        position_offset=shared["pad_id"] + 1,
+        output_bias=False,
+    )
+
+
 def mbart_config(config: dict, languages: list[str], code_position: str) -> TransformerConfig:
     """Pre-norm with final norms, learned positions from row 2, a layer norm on the embeddings, gelu, a final logits
     bias; the target language forced first."""
-    sizes = _sizes(config)
     return TransformerConfig(
-        **sizes,
-        norm_first=True,
-        final_norm=True,
-        share_embeddings=True,
+        **_many_languages(config, languages, code_position),
         activation=_activation(config, "gelu"),
         position_kind="learned",
         position_offset=2,  # MBartLearnedPositionalEmbedding.offset
         embedding_norm=True,
         output_bias=True,
-        bos_id=config.get("bos_token_id", 0),
-        languages=languages,
-        language_code_position=code_position,
-        force_target_language=True,
     )
 
 
@@ -561,6 +565,31 @@ def check_weight_shapes(cfg: TransformerConfig, shapes: dict[str, tuple[int, ...
         raise HFImportError(f"{file} does not match config.json: {difference}.")
 
 
+def paper_differences(cfg: TransformerConfig, start: str) -> list[str]:
+    """How an imported model departs from the paper's Transformer, each as a phrase for its card (`start`: the piece
+    its decoder starts from)."""
+    differences = [f"activation {cfg.activation}"]
+    if cfg.norm_first:
+        differences.append("layer norm before each sub-layer (pre-norm) and after each stack")
+    if cfg.position_kind == "learned":
+        differences.append(f"learned positions (one table per stack, the first piece at row {cfg.position_offset})")
+    elif cfg.pe_formula == "fairseq":
+        differences.append(
+            f"sinusoids sin | cos with frequencies exp(-i ln(10000) / (d/2 - 1)), the first piece at position "
+            f"{cfg.position_offset}"
+        )
+    else:
+        differences.append("positional encoding laid out as all sines then all cosines")
+    if cfg.embedding_norm:
+        differences.append("a layer norm on the embeddings")
+    differences.append(f"the decoder starts from `{start}`")
+    if cfg.force_target_language:
+        differences.append("the target language's code is forced as the first output piece")
+    if cfg.output_bias:
+        differences.append("a final logits bias")
+    return differences
+
+
 def model_card(
     source: Path, name: str, imported: Imported, licence: str | None = None, hub_id: str | None = None
 ) -> tuple[dict, str]:
@@ -579,26 +608,7 @@ def model_card(
         "languages": list(cfg.languages),
         "hf_config": imported.config,
     }
-    differences = [f"activation {cfg.activation}"]
-    if cfg.norm_first:
-        differences.append("layer norm before each sub-layer (pre-norm) and after each stack")
-    if cfg.position_kind == "learned":
-        differences.append(f"learned positions (one table per stack, the first piece at row {cfg.position_offset})")
-    elif cfg.pe_formula == "fairseq":
-        differences.append(
-            f"sinusoids sin | cos with frequencies exp(-i ln(10000) / (d/2 - 1)), the first piece at position "
-            f"{cfg.position_offset}"
-        )
-    else:
-        differences.append("positional encoding laid out as all sines then all cosines")
-    if cfg.embedding_norm:
-        differences.append("a layer norm on the embeddings")
-    start = imported.tokenizer.pieces([cfg.decoder_start_id])[0]
-    differences.append(f"the decoder starts from `{start}`")
-    if cfg.force_target_language:
-        differences.append("the target language's code is forced as the first output piece")
-    if cfg.output_bias:
-        differences.append("a final logits bias")
+    differences = paper_differences(cfg, imported.tokenizer.pieces([cfg.decoder_start_id])[0])
     lines = [
         f"# {name} (imported {family.title} model)\n",
         f"Imported from the Hugging Face {f'model `{hub_id}`' if hub_id else f'folder `{source}`'} with "

@@ -22,7 +22,7 @@ from model.core.decoder_only_checkpoint import decoder_only_shapes
 from model.core.decoder_only_config import DecoderOnlyConfig
 from model.core.decoder_only_tokenizer import DEFAULT_INSTRUCTION, SPECIAL_TOKENS, ChatTokenizer
 from model.core.size_check import SizeError, compare_shapes, non_float, safetensors_header
-from model.importing.hf import WEIGHT_FILES, HFImportError, read_hf_config, read_json, read_weights
+from model.importing.hf import WEIGHT_FILES, Family, HFImportError, read_hf_config, read_json, read_weights
 
 LLM_TYPES = ("qwen2", "qwen3", "llama", "gemma3_text", "gemma3")
 SHARD_INDEX = "model.safetensors.index.json"
@@ -38,19 +38,11 @@ SIZE_KEYS = {  # HF key -> our field; checked by DecoderOnlyConfig's bounds
 }
 
 
-@dataclass(frozen=True)
-class LLMFamily:
-    name: str
-    title: str
-    licence: str
-    citation: str
-
-
 FAMILIES = {
-    "qwen2": LLMFamily("qwen2", "Qwen2 / Qwen2.5", "Apache 2.0 (most sizes; see the model's card)", "Qwen Team, 2024"),
-    "qwen3": LLMFamily("qwen3", "Qwen3", "Apache 2.0", 'Qwen Team, 2025, "Qwen3 Technical Report"'),
-    "llama": LLMFamily("llama", "Llama 3", "Llama 3 Community License", 'Grattafiori et al., 2024, "The Llama 3 Herd"'),
-    "gemma3_text": LLMFamily("gemma3", "Gemma 3", "Gemma Terms of Use", 'Gemma Team, 2025, "Gemma 3 Technical Report"'),
+    "qwen2": Family("qwen2", "Qwen2 / Qwen2.5", "Apache 2.0 (most sizes; see the model's card)", "Qwen Team, 2024"),
+    "qwen3": Family("qwen3", "Qwen3", "Apache 2.0", 'Qwen Team, 2025, "Qwen3 Technical Report"'),
+    "llama": Family("llama", "Llama 3", "Llama 3 Community License", 'Grattafiori et al., 2024, "The Llama 3 Herd"'),
+    "gemma3_text": Family("gemma3", "Gemma 3", "Gemma Terms of Use", 'Gemma Team, 2025, "Gemma 3 Technical Report"'),
 }
 
 
@@ -411,7 +403,7 @@ class ImportedLLM:
     state: dict[str, torch.Tensor]  # our names, in the dtype the model shipped in
     tokenizer: ChatTokenizer
     config: dict  # the HF config.json
-    family: LLMFamily
+    family: Family
     src_lang: str
     tgt_lang: str
 
