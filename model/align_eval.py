@@ -60,9 +60,36 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def read_gold(args: argparse.Namespace, gold_tgt: str) -> list:
+    """The gold alignments --gold names: read from --gold-dir, or for eflomal-multi30k made by eflomal on Multi30k
+    validation, aligned together with the training split."""
+    folder, reader, _ = GOLD[args.gold]
+    if reader is not None:
+        return reader(Path(args.gold_dir) / folder)
+    data = Path(args.multi30k)
+    src, tgt = read_parallel_sentences(data / "val.en.gz", data / f"val.{gold_tgt}.gz")
+    train_src, train_tgt = read_parallel_sentences(data / "train.en.gz", data / f"train.{gold_tgt}.gz")
+    return eflomal_gold(src, tgt, train_src, train_tgt)
+
+
+def print_scores(table: pd.DataFrame, scored: list) -> None:
+    """The diagonal baseline's AER, the best and worst head, and the eight best rows of the table."""
+    diagonal = [
+        {(t, min(len(g.source) - 1, round(t * len(g.source) / len(g.target)))) for t in range(len(g.target))}
+        for g in scored
+    ]
+    print(f"baseline, the diagonal (target word t -> source word t·S/T): AER {corpus_aer(diagonal, scored):.3f}")
+    best = table.loc[table["aer_argmax"].idxmin()]
+    print(
+        f"best head by argmax AER: layer {best['layer']} head {best['head']}: {best['aer_argmax']:.3f}; "
+        f"worst: {table['aer_argmax'].max():.3f}"
+    )
+    print(table.sort_values("aer_argmax").head(8).to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    folder, reader, langs = GOLD[args.gold]
+    _, reader, langs = GOLD[args.gold]
     try:
         out = args.out and check_output("--out", args.out, checkpoint_inputs(args.checkpoint))
         ckpt = load_model(args.checkpoint)
@@ -79,13 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (means_language(ckpt.src_lang, gold_src) and means_language(ckpt.tgt_lang, gold_tgt)):
         return fail(f"{args.gold} needs an {gold_src}→{gold_tgt} model; {ckpt.name} is {ckpt.src_lang}→{ckpt.tgt_lang}")
     try:
-        if reader is None:  # eflomal on Multi30k validation, aligned together with the training split
-            data = Path(args.multi30k)
-            src, tgt = read_parallel_sentences(data / "val.en.gz", data / f"val.{gold_tgt}.gz")
-            train_src, train_tgt = read_parallel_sentences(data / "train.en.gz", data / f"train.{gold_tgt}.gz")
-            gold = eflomal_gold(src, tgt, train_src, train_tgt)
-        else:
-            gold = reader(Path(args.gold_dir) / folder)
+        gold = read_gold(args, gold_tgt)
     except (OSError, ValueError, ImportError, EOFError) as exc:  # EOFError: a truncated .gz
         return fail(exc)
     start = time.perf_counter()
@@ -106,23 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     table = pd.DataFrame(aer_table(matrices, [gold[i] for i in kept]))
     if ckpt.languages:
         print(f"{ckpt.name} translating {ckpt.src_lang}→{ckpt.tgt_lang}")
-    best = table.loc[table["aer_argmax"].idxmin()]
     print(
         f"{len(kept)} of {len(gold)} sentences scored ({len(gold) - len(kept)} left out: pieces do not regroup "
         "into the gold's "
         f"words), {time.perf_counter() - start:.0f} s"
     )
-    diagonal = [
-        {(t, min(len(g.source) - 1, round(t * len(g.source) / len(g.target)))) for t in range(len(g.target))}
-        for g in (gold[i] for i in kept)
-    ]
-    diagonal_aer = corpus_aer(diagonal, [gold[i] for i in kept])
-    print(f"baseline, the diagonal (target word t -> source word t·S/T): AER {diagonal_aer:.3f}")
-    print(
-        f"best head by argmax AER: layer {best['layer']} head {best['head']}: {best['aer_argmax']:.3f}; "
-        f"worst: {table['aer_argmax'].max():.3f}"
-    )
-    print(table.sort_values("aer_argmax").head(8).to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print_scores(table, [gold[i] for i in kept])
     if out:
         try:
             with replaced_when_done(out) as f:
