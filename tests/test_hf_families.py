@@ -43,7 +43,7 @@ from model.decoding.batch import translate_many  # noqa: E402
 from model.decoding.translation import InputError, encode_source, reference_ids, translate  # noqa: E402
 from model.import_hf import main as import_main  # noqa: E402
 from model.importing import hf as hf_importer  # noqa: E402
-from model.importing.hf import HFImportError, import_hf  # noqa: E402
+from model.importing.hf import HFImportError, Imported, import_hf  # noqa: E402
 from model.importing.in_memory import from_hf_objects  # noqa: E402
 from model.importing.languages import NLLB_200  # noqa: E402
 from model.translate import main as translate_main  # noqa: E402
@@ -383,15 +383,21 @@ def test_translate_cli_takes_the_languages(family, capsys):
     assert err.startswith("error: --src-lang 'xx_Nope' is not a language") and len(err.splitlines()) == 1
 
 
-@pytest.mark.parametrize("family", ["nllb"], indirect=True)
-def test_nllb_legacy_order_puts_the_code_after_eos(family, texts, tmp_path):
-    """NLLB's legacy_behaviour: the source is pieces </s> [code]; the model is told so by tokenizer_config.json."""
-    _, hf, _, ckpt = family
+def import_in_legacy_order(ckpt, tmp_path: Path) -> tuple[Path, Imported]:
+    """A copy of the NLLB model's Hugging Face folder whose tokenizer_config.json asks for legacy_behaviour, and its
+    import."""
     folder = tmp_path / "hf"
     shutil.copytree(Path(ckpt.card["source_folder"]), folder)
     settings = json.loads((folder / "tokenizer_config.json").read_text())
     (folder / "tokenizer_config.json").write_text(json.dumps({**settings, "legacy_behaviour": True}))
-    imported = import_hf(folder)
+    return folder, import_hf(folder)
+
+
+@pytest.mark.parametrize("family", ["nllb"], indirect=True)
+def test_nllb_legacy_order_puts_the_code_after_eos(family, texts, tmp_path):
+    """NLLB's legacy_behaviour: the source is pieces </s> [code]; the model is told so by tokenizer_config.json."""
+    _, hf, _, ckpt = family
+    folder, imported = import_in_legacy_order(ckpt, tmp_path)
     assert imported.model.cfg.language_code_position == "suffix"
     theirs = quiet(NllbTokenizer.from_pretrained, str(folder), src_lang="eng_Latn", legacy_behaviour=True)
     for text in texts["check"][:20] + SENTENCES:
@@ -586,11 +592,7 @@ def test_word_alignment_in_nllbs_legacy_order_skips_the_code_after_eos(family, t
     from model.analysis.alignment import GoldSentence, head_alignments
 
     _, hf, _, ckpt = family
-    folder = tmp_path / "hf"
-    shutil.copytree(Path(ckpt.card["source_folder"]), folder)
-    settings = json.loads((folder / "tokenizer_config.json").read_text())
-    (folder / "tokenizer_config.json").write_text(json.dumps({**settings, "legacy_behaviour": True}))
-    imported = import_hf(folder)
+    folder, imported = import_in_legacy_order(ckpt, tmp_path)
     legacy = quiet(NllbTokenizer.from_pretrained, str(folder), src_lang="eng_Latn", legacy_behaviour=True)
     src_text, tgt_text = ALIGNED
     assert legacy(src_text).input_ids[-2:] == [2, imported.tokenizer.language_id("eng_Latn")]  # pieces </s> [code]

@@ -34,14 +34,7 @@ def pe_waves(pe: np.ndarray, dims: list[int]) -> go.Figure:
     if bad:
         raise ValueError(f"dimensions {bad} are outside 0..{pe.shape[1] - 1}")
     fig = go.Figure([go.Scatter(x=np.arange(pe.shape[0]), y=pe[:, d], mode="lines", name=f"dim {d}") for d in dims])
-    fig.update_layout(
-        title="PE(position, dimension) for chosen dimensions",
-        xaxis_title="position",
-        yaxis_title="value",
-        height=360,
-        margin=dict(l=10, r=10, t=50, b=10),
-    )
-    return fig
+    return _line_chart(fig, "PE(position, dimension) for chosen dimensions", "position", "value")
 
 
 def pe_dot_by_offset(pe: np.ndarray, anchors: list[int]) -> go.Figure:
@@ -53,12 +46,13 @@ def pe_dot_by_offset(pe: np.ndarray, anchors: list[int]) -> go.Figure:
             raise ValueError(f"anchor {q} is outside 0..{n - 1}")
         offsets = np.arange(n) - q
         fig.add_trace(go.Scatter(x=offsets, y=pe @ pe[q], mode="lines", name=f"q = {q}"))
+    return _line_chart(fig, "PE(p)·PE(q) against the offset p − q", "offset p − q", "dot product")
+
+
+def _line_chart(fig: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
+    """The layout both line charts share."""
     fig.update_layout(
-        title="PE(p)·PE(q) against the offset p − q",
-        xaxis_title="offset p − q",
-        yaxis_title="dot product",
-        height=360,
-        margin=dict(l=10, r=10, t=50, b=10),
+        title=title, xaxis_title=x_title, yaxis_title=y_title, height=360, margin=dict(l=10, r=10, t=50, b=10)
     )
     return fig
 
