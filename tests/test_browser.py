@@ -151,9 +151,7 @@ def test_html_payloads_stay_text(server, browser):
 
 def test_model_view_click_opens_the_head(server, browser):
     url, _ = server
-    page = browser.new_page(viewport={"width": 1400, "height": 1100})
-    page.goto(f"{url}/?view=model&kind=cross&layer=1&head=3&text={quote('A dog runs.')}")
-    page.wait_for_selector(HEATMAP, timeout=60_000)
+    page = app_page(browser, url, f"view=model&kind=cross&layer=1&head=3&text={quote('A dog runs.')}", height=1100)
     titles = lambda: page.locator(f"{MAIN_PLOT} .gtitle").all_text_contents()  # noqa: E731
     # The head's own heatmap (the app's figure component) can be drawn before the clickable grid (Streamlit's chart,
     # whose bundle comes later): wait for the grid, then until its ticks stop moving.
@@ -186,11 +184,17 @@ def test_model_view_click_opens_the_head(server, browser):
     page.close()
 
 
-def downloaded_figure(browser, url: str, query: str, folder: Path):
-    """Open the app on `query`, download the figure as HTML into `folder`; return (page, file)."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+def app_page(browser, url: str, query: str, height: int = 1000, **options):
+    """A new page (1400 pixels wide) on the app at `query`, once its first heatmap is drawn."""
+    page = browser.new_page(viewport={"width": 1400, "height": height}, **options)
     page.goto(f"{url}/?{query}")
     page.wait_for_selector(HEATMAP, timeout=60_000)
+    return page
+
+
+def downloaded_figure(browser, url: str, query: str, folder: Path):
+    """Open the app on `query`, download the figure as HTML into `folder`; return (page, file)."""
+    page = app_page(browser, url, query, accept_downloads=True)
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name="Figure (HTML, offline").click()
     html = folder / "figure.html"
@@ -353,9 +357,7 @@ def test_korean_on_every_view_leaves_no_english_label(server, browser):
 def test_deck_steps_with_the_arrow_keys_in_presentation_mode(server, browser):
     """A clicker's keys (→ / Page Down, ← / Page Up) press ▶ / ◀; keys typed into a widget are left alone."""
     url, _ = server
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{url}/?ckpt=multi30k-en-fr&text={quote('A dog runs.')}")
-    page.wait_for_selector(HEATMAP, timeout=60_000)
+    page = app_page(browser, url, f"ckpt=multi30k-en-fr&text={quote('A dog runs.')}")
     page.get_by_text("Deck (a talk as a list of views)").click()
     page.wait_for_timeout(800)  # the expander's opening animation
     decks = page.locator(".st-key-deck_shipped [role=combobox]").first
