@@ -190,8 +190,9 @@ def hf_marian(cfg):
     return MarianMTModel(hf_cfg)
 
 
-def hf_generate_fixed(hf, ids: torch.Tensor, steps: int) -> Callable[[], object]:
-    """HF greedy generate for exactly `steps` pieces, returning every attention (eager)."""
+def hf_generate_fixed(hf, ids: torch.Tensor, steps: int, attentions: str = "cross_attentions") -> Callable[[], object]:
+    """HF greedy generate for exactly `steps` pieces, returning every attention (eager); `attentions` names the
+    output's per-step attentions (a decoder-only model has no cross-attention)."""
 
     @torch.inference_mode()
     def generate():
@@ -205,7 +206,7 @@ def hf_generate_fixed(hf, ids: torch.Tensor, steps: int) -> Callable[[], object]
             output_attentions=True,
             return_dict_in_generate=True,
         )
-        assert len(out.cross_attentions) == steps
+        assert len(getattr(out, attentions)) == steps
         return out
 
     return generate
@@ -642,22 +643,7 @@ def llm_calls(ckpt, hf, sentence: str) -> tuple[Callable, Callable, torch.Tensor
         assert len(result.output_ids) == LLM_STEPS
         return result
 
-    @torch.inference_mode()
-    def hf_generate():
-        out = hf.generate(
-            input_ids=ids,
-            attention_mask=torch.ones_like(ids),
-            do_sample=False,
-            num_beams=1,
-            min_new_tokens=LLM_STEPS,
-            max_new_tokens=LLM_STEPS,
-            output_attentions=True,
-            return_dict_in_generate=True,
-        )
-        assert len(out.attentions) == LLM_STEPS
-        return out
-
-    return ours_translate, hf_generate, ids
+    return ours_translate, hf_generate_fixed(hf, ids, LLM_STEPS, attentions="attentions"), ids
 
 
 def llm_attention_difference(result, reference, prompt_pieces: int) -> float:
