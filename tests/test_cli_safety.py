@@ -383,7 +383,7 @@ def test_writing_a_deck_never_replaces_the_checkpoints_files_and_checks_out_befo
 
 def test_a_device_as_a_sentence_file_is_refused_before_it_is_read(checkpoint_dir, tmp_path, capsys, no_work):
     ckpt = ["--checkpoint", str(checkpoint_dir)]
-    words = ("/dev/zero is a device or a pipe, not a file",)
+    words = ("/dev/zero is a device, not a file",)
     refused(analyze, [*ckpt, "--input", "/dev/zero", "--stats", str(tmp_path / "s.csv")], capsys, *words)
     refused(evaluate, [*ckpt, "--src", "/dev/zero", "--ref", "/dev/zero"], capsys, *words)
     refused(diagnostics, [*ckpt, "--input", "/dev/zero"], capsys, *words)

@@ -111,3 +111,12 @@ def test_a_tiny_screen_height_is_raised_to_what_the_figures_need(app_env, view):
     heights = [spec["layout"]["height"] for spec in charts(at) if "height" in spec["layout"]]
     assert charts(at) or (view == "corpus" and at.info)
     assert all(h >= 10 for h in heights), heights  # plotly.js's smallest height
+
+
+def test_a_whole_number_is_read_exactly_as_written():
+    """Past 2**53 a float rounds: 9007199254740993 must not become ...992 (its note would quote another number)."""
+    from model.core.number_text import whole_number
+
+    assert whole_number("9007199254740993") == 9007199254740993
+    assert whole_number("123456789012345678") == 123456789012345678
+    assert whole_number("-0") == 0 and whole_number("+7") == 7 and whole_number("3.0") == 3

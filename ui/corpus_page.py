@@ -60,8 +60,8 @@ def alignment_section(ctx: PageContext) -> None:
 def render(ctx: PageContext) -> None:
     folder = Path(ctx.path) / "corpus"
     if not (folder / "progress.json").is_file():
-        command = f"`python -m model.corpus --checkpoint {ctx.path} --input SENTENCES --out {folder}`"
-        st.info(t("hs.no_corpus", command=command))
+        st.info(t("hs.no_corpus"))
+        st.code(f"python -m model.corpus --checkpoint {ctx.path} --input SENTENCES --out {folder}", language="bash")
         alignment_section(ctx)
         return
     try:

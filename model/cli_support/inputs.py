@@ -4,7 +4,9 @@ InputFileError sentence naming the file, never a traceback."""
 from __future__ import annotations
 
 import gzip
+import os
 import stat
+import sys
 import zlib
 from pathlib import Path
 
@@ -15,22 +17,48 @@ class InputFileError(ValueError):
     """A sentence file that cannot be read; the message names it and says why."""
 
 
-def check_regular(path: str | Path) -> None:
-    """Refuse a device or a pipe (/dev/zero never ends, a FIFO may never open): a sentence file is a file."""
+STANDARD_INPUT = "-"
+MAX_STREAM_BYTES = 1 << 30  # a pipe or standard input may hold at most this much: `yes | ...` never ends
+
+
+def check_readable(path: str | Path) -> bool:
+    """Whether `path` is a stream (standard input as `-`, or a pipe such as `<(zcat corpus.gz)`) rather than a file;
+    a folder or a device is refused (/dev/zero never ends)."""
+    if str(path) == STANDARD_INPUT:
+        return True
     try:
         mode = Path(path).stat().st_mode
     except OSError as exc:
         raise InputFileError(f"cannot read {path}: {exc.strerror or exc}.") from None
     if stat.S_ISDIR(mode):
         raise InputFileError(f"{path} is a folder; give a file of sentences.")
+    if stat.S_ISFIFO(mode):
+        return True
     if not stat.S_ISREG(mode):
-        raise InputFileError(f"{path} is a device or a pipe, not a file; give a file of sentences.")
+        raise InputFileError(f"{path} is a device, not a file; give a file of sentences (or - for standard input).")
+    return False
+
+
+def read_stream(path: str | Path) -> bytes:
+    """All a pipe or standard input holds, up to MAX_STREAM_BYTES. A pipe is opened without waiting for a writer: one
+    that nobody writes to reads as empty instead of hanging."""
+    if str(path) == STANDARD_INPUT:
+        data = sys.stdin.buffer.read(MAX_STREAM_BYTES + 1)
+    else:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(fd, True)  # open did not wait; reads now wait for what a writer sends
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(MAX_STREAM_BYTES + 1)
+    if len(data) > MAX_STREAM_BYTES:
+        raise InputFileError(f"{path} holds more than {MAX_STREAM_BYTES >> 20} MB; give a file of sentences.")
+    return gzip.decompress(data) if str(path).endswith(".gz") else data
 
 
 def read_sentence_bytes(path: str | Path) -> bytes:
     """The whole file as bytes, a .gz one decompressed (each line is then decoded on its own)."""
-    check_regular(path)
     try:
+        if check_readable(path):
+            return read_stream(path)
         if Path(path).suffix == ".gz":
             with gzip.open(path, "rb") as f:
                 return f.read()
@@ -40,9 +68,12 @@ def read_sentence_bytes(path: str | Path) -> bytes:
 
 
 def read_sentences(path: str | Path) -> list[str]:
-    """One sentence per line, plain or gzipped (model.core.text_files.read_lines)."""
-    check_regular(path)
+    """One sentence per line, plain or gzipped (model.core.text_files.read_lines), from a file, a pipe or `-`."""
     try:
+        if check_readable(path):
+            text = read_stream(path).decode("utf-8")
+            lines = text.split("\n")
+            return [line.rstrip("\r") for line in (lines[:-1] if text.endswith("\n") or not text else lines)]
         return read_lines(path)
     except READ_FAILURES as exc:
         raise read_failure(path, exc) from None

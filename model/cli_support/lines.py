@@ -15,7 +15,7 @@ def translate_lines(path: str, translate_line: Callable[[str], str]) -> int:
     as it goes; a line that is not UTF-8 or that `translate_line` refuses (ValueError, RuntimeError) is left empty
     and said on stderr (exit status 1). A line longer than the app takes is cut there first, and said."""
     try:
-        raw = read_sentence_bytes(path)  # a device or a pipe is refused: /dev/zero would fill the memory
+        raw = read_sentence_bytes(path)  # a device is refused: /dev/zero would fill the memory
     except InputFileError as exc:
         return fail(exc)
     failures = 0

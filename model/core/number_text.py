@@ -31,6 +31,8 @@ def whole_number(text: str) -> int | None:
     digits = text.lstrip("+-").lstrip("0")
     if digits.isdigit() and len(digits) > LONGEST_INTEGER:
         return -(10**LONGEST_INTEGER) if text.startswith("-") else 10**LONGEST_INTEGER
+    if text.lstrip("+-").isdigit():  # exactly as written: float() would round past 2**53
+        return int(text)
     value = float(text)
     if not math.isfinite(value) or value != int(value):
         return None
