@@ -20,19 +20,12 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from model.analysis.alignment import aer_table, corpus_aer, eflomal_gold, head_alignments, read_hansards, read_rwth
+from model.analysis.alignment import GOLD_SETS, aer_table, gold_set, head_alignments, score_lines
 from model.cli_support.common import add_checkpoint_flag, add_language_flags, command_parser, fail, load_model, run
-from model.cli_support.inputs import read_parallel_sentences
 from model.cli_support.outputs import OutputError, check_output, checkpoint_inputs, replaced_when_done
 from model.core.checkpoint import CheckpointError, with_languages
 from model.core.language_codes import code_for, language_of, means_language
 from model.core.paths import DATA_DIR
-
-GOLD = {
-    "rwth": ("rwth-de-en", read_rwth, ("en", "de")),
-    "hansards": ("hansards-en-fr", read_hansards, ("en", "fr")),
-    "eflomal-multi30k": (None, None, None),
-}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_checkpoint_flag(p)
     p.add_argument(
         "--gold",
-        choices=sorted(GOLD),
+        choices=sorted(GOLD_SETS),
         required=True,
         help="rwth (English→German), hansards (English→French), or eflomal-multi30k: a statistical aligner's "
         "links on Multi30k validation (needs pip install eflomal), where no human gold exists",
@@ -60,36 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def read_gold(args: argparse.Namespace, gold_tgt: str) -> list:
-    """The gold alignments --gold names: read from --gold-dir, or for eflomal-multi30k made by eflomal on Multi30k
-    validation, aligned together with the training split."""
-    folder, reader, _ = GOLD[args.gold]
-    if reader is not None:
-        return reader(Path(args.gold_dir) / folder)
-    data = Path(args.multi30k)
-    src, tgt = read_parallel_sentences(data / "val.en.gz", data / f"val.{gold_tgt}.gz")
-    train_src, train_tgt = read_parallel_sentences(data / "train.en.gz", data / f"train.{gold_tgt}.gz")
-    return eflomal_gold(src, tgt, train_src, train_tgt)
-
-
-def print_scores(table: pd.DataFrame, scored: list) -> None:
-    """The diagonal baseline's AER, the best and worst head, and the eight best rows of the table."""
-    diagonal = [
-        {(t, min(len(g.source) - 1, round(t * len(g.source) / len(g.target)))) for t in range(len(g.target))}
-        for g in scored
-    ]
-    print(f"baseline, the diagonal (target word t -> source word t·S/T): AER {corpus_aer(diagonal, scored):.3f}")
-    best = table.loc[table["aer_argmax"].idxmin()]
-    print(
-        f"best head by argmax AER: layer {best['layer']} head {best['head']}: {best['aer_argmax']:.3f}; "
-        f"worst: {table['aer_argmax'].max():.3f}"
-    )
-    print(table.sort_values("aer_argmax").head(8).to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _, reader, langs = GOLD[args.gold]
+    _, reader, langs = GOLD_SETS[args.gold]
     try:
         out = args.out and check_output("--out", args.out, checkpoint_inputs(args.checkpoint))
         ckpt = load_model(args.checkpoint)
@@ -106,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (means_language(ckpt.src_lang, gold_src) and means_language(ckpt.tgt_lang, gold_tgt)):
         return fail(f"{args.gold} needs an {gold_src}→{gold_tgt} model; {ckpt.name} is {ckpt.src_lang}→{ckpt.tgt_lang}")
     try:
-        gold = read_gold(args, gold_tgt)
+        gold = gold_set(args.gold, Path(args.gold_dir), Path(args.multi30k), gold_tgt)
     except (OSError, ValueError, ImportError, EOFError) as exc:  # EOFError: a truncated .gz
         return fail(exc)
     start = time.perf_counter()
@@ -132,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         "into the gold's "
         f"words), {time.perf_counter() - start:.0f} s"
     )
-    print_scores(table, [gold[i] for i in kept])
+    print("\n".join(score_lines(table, [gold[i] for i in kept])))
     if out:
         try:
             with replaced_when_done(out) as f:

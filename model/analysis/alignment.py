@@ -20,6 +20,7 @@ import numpy as np
 
 from model.core.head_selection import head_value
 from model.core.interface import TranslationModel, TranslationTokenizer
+from model.core.text_files import read_parallel
 from model.core.tokenizer import word_starts
 from model.decoding.trace_from_hooks import forward_trace
 from model.decoding.translation import forced_language, source_ids
@@ -228,3 +229,38 @@ def eflomal_gold(
         f_links, b_links = links(f), links(b)
         gold.append(GoldSentence(s.split(), t.split(), f_links & b_links, f_links | b_links))
     return gold
+
+
+# The gold sets `python -m model.align_eval --gold` names: (folder under the gold directory, reader, language pair);
+# eflomal-multi30k has none of the three: a statistical aligner's links on Multi30k validation.
+GOLD_SETS = {
+    "rwth": ("rwth-de-en", read_rwth, ("en", "de")),
+    "hansards": ("hansards-en-fr", read_hansards, ("en", "fr")),
+    "eflomal-multi30k": (None, None, None),
+}
+
+
+def gold_set(name: str, gold_dir: Path, multi30k: Path, target: str) -> list[GoldSentence]:
+    """The gold alignments `name` stands for: read from `gold_dir`, or for eflomal-multi30k made by eflomal on
+    Multi30k validation (English -> `target`), aligned together with the training split."""
+    folder, reader, _ = GOLD_SETS[name]
+    if reader is not None:
+        return reader(gold_dir / folder)
+    src, tgt = read_parallel(multi30k / "val.en.gz", multi30k / f"val.{target}.gz")
+    train_src, train_tgt = read_parallel(multi30k / "train.en.gz", multi30k / f"train.{target}.gz")
+    return eflomal_gold(src, tgt, train_src, train_tgt)
+
+
+def score_lines(table, scored: list[GoldSentence]) -> list[str]:
+    """The diagonal baseline's AER, the best and worst head, and the eight best rows of an `aer_table` DataFrame."""
+    diagonal = [
+        {(t, min(len(g.source) - 1, round(t * len(g.source) / len(g.target)))) for t in range(len(g.target))}
+        for g in scored
+    ]
+    best = table.loc[table["aer_argmax"].idxmin()]
+    return [
+        f"baseline, the diagonal (target word t -> source word t·S/T): AER {corpus_aer(diagonal, scored):.3f}",
+        f"best head by argmax AER: layer {best['layer']} head {best['head']}: {best['aer_argmax']:.3f}; "
+        f"worst: {table['aer_argmax'].max():.3f}",
+        table.sort_values("aer_argmax").head(8).to_string(index=False, float_format=lambda x: f"{x:.3f}"),
+    ]
